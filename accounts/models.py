@@ -1,0 +1,50 @@
+"""Staff accounts and the three clinical roles."""
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+
+
+class Role(models.TextChoices):
+    THERAPIST = "therapist", "Therapist"
+    MEDICAL_PROVIDER = "medical_provider", "Medical provider"
+    PRACTICE_LEAD = "practice_lead", "Practice lead"
+
+
+class User(AbstractUser):
+    """A member of staff. Patients never log in; they answer through signed links."""
+
+    role = models.CharField(max_length=32, choices=Role.choices, blank=True)
+    credentials = models.CharField(
+        max_length=60, blank=True, help_text="Shown after the name on signed records, e.g. 'MD', 'LCSW'."
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(role__in=["", *Role.values]), name="user_role_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        name = self.get_full_name() or self.username
+        return f"{name}, {self.credentials}" if self.credentials else name
+
+    @property
+    def is_therapist(self) -> bool:
+        return self.role == Role.THERAPIST
+
+    @property
+    def is_medical_provider(self) -> bool:
+        return self.role == Role.MEDICAL_PROVIDER
+
+    @property
+    def is_practice_lead(self) -> bool:
+        return self.role == Role.PRACTICE_LEAD or self.is_superuser
+
+    @property
+    def is_clinician(self) -> bool:
+        return self.role in (Role.THERAPIST, Role.MEDICAL_PROVIDER)
+
+    @property
+    def is_clinic_staff(self) -> bool:
+        return bool(self.role) or self.is_superuser

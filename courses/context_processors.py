@@ -1,0 +1,11 @@
+"""Template context every page needs: the clinic's name and the signed-in person's alerts."""
+
+from courses.models import AdverseEvent, ClinicSettings
+
+
+def clinic(request):
+    user = getattr(request, "user", None)
+    context = {"clinic_name": ClinicSettings.load().clinic_name}
+    if user is not None and user.is_authenticated and user.is_practice_lead:
+        context["open_serious_events"] = AdverseEvent.objects.serious_unacknowledged().count()
+    return context

@@ -1,0 +1,694 @@
+"""The treatment-course record: patients, courses, evaluations, sessions, vitals, adverse events.
+
+Rules live in courses/services.py; the constraints here are the database's backstop for the
+ones that fit on a single row. Clinical rows are never deleted: they are voided with a reason.
+"""
+
+import uuid
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from courses import rules
+from courses.choices import (
+    AdverseEventAction,
+    AdverseEventGrade,
+    AdverseEventOutcome,
+    AdverseEventTerm,
+    Channel,
+    CourseStatus,
+    Drug,
+    Indication,
+    PregnancyTest,
+    RaceEthnicity,
+    Relatedness,
+    Route,
+    ScreenDecision,
+    SessionFormat,
+    Sex,
+    SuicideRisk,
+    VitalPhase,
+)
+
+STAFF = settings.AUTH_USER_MODEL
+
+
+def _range_check(field: str, low, high, name: str, nullable: bool = True) -> models.CheckConstraint:
+    cond = Q(**{f"{field}__gte": low, f"{field}__lte": high})
+    if nullable:
+        cond |= Q(**{f"{field}__isnull": True})
+    return models.CheckConstraint(condition=cond, name=name)
+
+
+def _vital_checks(prefix: str) -> list[models.CheckConstraint]:
+    return [
+        _range_check(field, low, high, f"{prefix}_{field}_plausible")
+        for field, (low, high, _unit) in rules.VITAL_RANGES.items()
+    ]
+
+
+class VoidableQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(voided_at__isnull=True)
+
+    def delete(self):
+        raise models.ProtectedError("Clinical records are voided, never deleted.", set())
+
+
+class ClinicalRecord(models.Model):
+    """Fields every clinical row carries: who made it, and voiding instead of deleting."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    created_at = models.DateTimeField()
+    created_by = models.ForeignKey(STAFF, on_delete=models.PROTECT, related_name="+", null=True)
+    voided_at = models.DateTimeField(null=True, blank=True)
+    voided_by = models.ForeignKey(STAFF, on_delete=models.PROTECT, related_name="+", null=True, blank=True)
+    void_reason = models.TextField(blank=True)
+
+    objects = VoidableQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(voided_at__isnull=True) | ~Q(void_reason=""),
+                name="%(app_label)s_%(class)s_void_has_reason",
+            ),
+        ]
+
+    @property
+    def is_voided(self) -> bool:
+        return self.voided_at is not None
+
+    def delete(self, *args, **kwargs):
+        raise models.ProtectedError("Clinical records are voided, never deleted.", {self})
+
+
+class SignableRecord(ClinicalRecord):
+    signed_at = models.DateTimeField(null=True, blank=True)
+    signed_by = models.ForeignKey(STAFF, on_delete=models.PROTECT, related_name="+", null=True, blank=True)
+
+    class Meta:
+        abstract = True
+        constraints = ClinicalRecord.Meta.constraints + [
+            models.CheckConstraint(
+                condition=Q(signed_at__isnull=True, signed_by__isnull=True)
+                | Q(signed_at__isnull=False, signed_by__isnull=False),
+                name="%(app_label)s_%(class)s_signature_complete",
+            ),
+        ]
+
+    @property
+    def is_signed(self) -> bool:
+        return self.signed_at is not None
+
+
+class ClinicSettings(models.Model):
+    """The clinic's protocol values (DOMAIN defaults). One row; every change is audited."""
+
+    clinic_name = models.CharField(max_length=120, default="Demo KAP Practice")
+    max_iv_mg_per_kg = models.DecimalField(max_digits=5, decimal_places=2, default=Decimal("1.00"))
+    max_im_mg_per_kg = models.DecimalField(max_digits=5, decimal_places=2, default=Decimal("1.00"))
+    max_intranasal_mg = models.DecimalField(max_digits=6, decimal_places=1, default=Decimal("84"))
+    # DOMAIN gives no sublingual default; Hull 2022's upper dose (450 mg) is the starting value.
+    max_sublingual_mg = models.DecimalField(max_digits=6, decimal_places=1, default=Decimal("450"))
+    hold_systolic = models.PositiveSmallIntegerField(default=140)
+    hold_diastolic = models.PositiveSmallIntegerField(default=90)
+    alert_systolic = models.PositiveSmallIntegerField(default=180)
+    alert_diastolic = models.PositiveSmallIntegerField(default=110)
+    alert_heart_rate = models.PositiveSmallIntegerField(default=120)
+    alert_spo2_below = models.PositiveSmallIntegerField(default=92)
+    monitoring_minutes_esketamine = models.PositiveSmallIntegerField(default=120)
+    monitoring_minutes_other = models.PositiveSmallIntegerField(default=60)
+    updated_at = models.DateTimeField(null=True, blank=True)
+    updated_by = models.ForeignKey(STAFF, on_delete=models.PROTECT, related_name="+", null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "clinic settings"
+        constraints = [
+            models.CheckConstraint(condition=Q(id=1), name="clinic_settings_single_row"),
+            models.CheckConstraint(condition=Q(max_iv_mg_per_kg__gt=0), name="clinic_settings_iv_max_positive"),
+            models.CheckConstraint(condition=Q(max_im_mg_per_kg__gt=0), name="clinic_settings_im_max_positive"),
+            models.CheckConstraint(condition=Q(max_intranasal_mg__gt=0), name="clinic_settings_in_max_positive"),
+            models.CheckConstraint(condition=Q(max_sublingual_mg__gt=0), name="clinic_settings_sl_max_positive"),
+            _range_check("hold_systolic", 90, 260, "clinic_settings_hold_systolic_range", nullable=False),
+            _range_check("hold_diastolic", 50, 160, "clinic_settings_hold_diastolic_range", nullable=False),
+            _range_check("alert_systolic", 90, 260, "clinic_settings_alert_systolic_range", nullable=False),
+            _range_check("alert_diastolic", 50, 160, "clinic_settings_alert_diastolic_range", nullable=False),
+            _range_check("alert_heart_rate", 60, 220, "clinic_settings_alert_hr_range", nullable=False),
+            _range_check("alert_spo2_below", 70, 100, "clinic_settings_alert_spo2_range", nullable=False),
+        ]
+
+    def __str__(self) -> str:
+        return f"Settings of {self.clinic_name}"
+
+    @classmethod
+    def load(cls) -> "ClinicSettings":
+        obj, _ = cls.objects.get_or_create(id=1)
+        return obj
+
+    def route_maximum(self, route: str) -> rules.RouteMaximum:
+        return {
+            Route.IV: rules.RouteMaximum(self.max_iv_mg_per_kg, "mg/kg"),
+            Route.IM: rules.RouteMaximum(self.max_im_mg_per_kg, "mg/kg"),
+            Route.INTRANASAL: rules.RouteMaximum(self.max_intranasal_mg, "mg"),
+            Route.SUBLINGUAL: rules.RouteMaximum(self.max_sublingual_mg, "mg"),
+        }[route]
+
+    def vital_thresholds(self) -> rules.VitalThresholds:
+        return rules.VitalThresholds(
+            hold_systolic=self.hold_systolic,
+            hold_diastolic=self.hold_diastolic,
+            alert_systolic=self.alert_systolic,
+            alert_diastolic=self.alert_diastolic,
+            alert_heart_rate=self.alert_heart_rate,
+            alert_spo2_below=self.alert_spo2_below,
+        )
+
+
+class Patient(ClinicalRecord):
+    """A person in treatment. The UUID is the only identifier that ever appears in a URL."""
+
+    mrn = models.CharField("MRN", max_length=32, help_text="The clinic's medical record number.")
+    given_name = models.CharField(max_length=80)
+    family_name = models.CharField(max_length=80)
+    date_of_birth = models.DateField()
+    sex = models.CharField(max_length=16, choices=Sex.choices)
+    race_ethnicity = models.CharField(
+        "race/ethnicity (self-reported)", max_length=32, choices=RaceEthnicity.choices, blank=True
+    )
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=32, blank=True)
+    preferred_channel = models.CharField(
+        "questionnaire channel", max_length=8, choices=Channel.choices, default=Channel.EMAIL
+    )
+
+    class Meta:
+        ordering = ["family_name", "given_name"]
+        constraints = ClinicalRecord.Meta.constraints + [
+            models.UniqueConstraint(fields=["mrn"], name="patient_mrn_unique"),
+            models.CheckConstraint(
+                condition=~Q(preferred_channel=Channel.EMAIL) | ~Q(email=""),
+                name="patient_email_channel_has_email",
+                violation_error_message="Questionnaires by email need an email address.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(preferred_channel=Channel.SMS) | ~Q(phone=""),
+                name="patient_sms_channel_has_phone",
+                violation_error_message="Questionnaires by text message need a phone number.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.given_name} {self.family_name}"
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.family_name}, {self.given_name}"
+
+
+class WeightMeasurement(ClinicalRecord):
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="weights")
+    measured_on = models.DateField()
+    weight_kg = models.DecimalField(max_digits=5, decimal_places=1)
+
+    class Meta:
+        ordering = ["-measured_on", "-created_at"]
+        constraints = ClinicalRecord.Meta.constraints + [
+            _range_check("weight_kg", 20, 400, "weight_plausible", nullable=False),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.weight_kg} kg on {self.measured_on}"
+
+
+class CourseQuerySet(VoidableQuerySet):
+    def open(self):
+        return self.active().exclude(status__in=[CourseStatus.COMPLETED, CourseStatus.DISCONTINUED])
+
+
+class Course(ClinicalRecord):
+    """One treatment course: evaluation through follow-up. A patient may have several."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="courses")
+    indication = models.CharField(max_length=32, choices=Indication.choices)
+    indication_detail = models.CharField(max_length=200, blank=True)
+    format = models.CharField(max_length=16, choices=SessionFormat.choices, default=SessionFormat.INDIVIDUAL)
+    therapists = models.ManyToManyField(STAFF, related_name="therapist_courses")
+    medical_provider = models.ForeignKey(STAFF, on_delete=models.PROTECT, related_name="provider_courses")
+    planned_dosing_sessions = models.PositiveSmallIntegerField(default=6)
+    status = models.CharField(max_length=16, choices=CourseStatus.choices, default=CourseStatus.EVALUATION)
+    status_changed_at = models.DateTimeField()
+    discontinued_reason = models.TextField(blank=True)
+
+    objects = CourseQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = ClinicalRecord.Meta.constraints + [
+            _range_check("planned_dosing_sessions", 1, 20, "course_planned_sessions_range", nullable=False),
+            models.CheckConstraint(
+                condition=~Q(status=CourseStatus.DISCONTINUED) | ~Q(discontinued_reason=""),
+                name="course_discontinued_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=~Q(indication=Indication.OTHER) | ~Q(indication_detail=""),
+                name="course_other_indication_described",
+            ),
+        ]
+        indexes = [
+            # Serves the lead's dashboard and status filters: open courses by stage.
+            models.Index(fields=["status", "created_at"], name="course_status_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_indication_display()} course ({self.get_status_display()})"
+
+
+class CourseStatusChange(models.Model):
+    course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="status_changes")
+    from_status = models.CharField(max_length=16, choices=CourseStatus.choices)
+    to_status = models.CharField(max_length=16, choices=CourseStatus.choices)
+    reason = models.TextField(blank=True)
+    changed_at = models.DateTimeField()
+    changed_by = models.ForeignKey(STAFF, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["changed_at"]
+
+
+class MedicalEvaluation(SignableRecord):
+    """Medical evaluation with the contraindication screen (DOMAIN §2), signed by a provider."""
+
+    course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="medical_evaluations")
+    evaluated_on = models.DateField()
+    history = models.TextField("medical history", blank=True)
+    medications = models.TextField("current medications", blank=True)
+    systolic_bp = models.PositiveSmallIntegerField("baseline systolic BP (mmHg)", null=True, blank=True)
+    diastolic_bp = models.PositiveSmallIntegerField("baseline diastolic BP (mmHg)", null=True, blank=True)
+    heart_rate = models.PositiveSmallIntegerField("baseline heart rate (/min)", null=True, blank=True)
+    spo2 = models.PositiveSmallIntegerField("baseline SpO2 (%)", null=True, blank=True)
+    respiratory_rate = models.PositiveSmallIntegerField("baseline respiratory rate (/min)", null=True, blank=True)
+    weight_kg = models.DecimalField("baseline weight (kg)", max_digits=5, decimal_places=1, null=True, blank=True)
+    ci_psychosis_or_mania = models.BooleanField(default=False)
+    ci_pregnancy = models.BooleanField(default=False)
+    ci_aneurysmal_vascular_disease = models.BooleanField(default=False)
+    ci_intracerebral_haemorrhage = models.BooleanField(default=False)
+    ci_ketamine_hypersensitivity = models.BooleanField(default=False)
+    caution_uncontrolled_hypertension = models.BooleanField(default=False)
+    caution_raised_icp_or_iop = models.BooleanField(default=False)
+    caution_cardio_cerebrovascular = models.BooleanField(default=False)
+    caution_substance_use_history = models.BooleanField(default=False)
+    caution_breastfeeding = models.BooleanField(default=False)
+    caution_recent_suicidality = models.BooleanField(default=False)
+    caution_interacting_medications = models.BooleanField(default=False)
+    decision = models.CharField(max_length=32, choices=ScreenDecision.choices, default=ScreenDecision.PENDING)
+    caution_note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-evaluated_on"]
+        constraints = SignableRecord.Meta.constraints + _vital_checks("medical_evaluation") + [
+            _range_check("weight_kg", 20, 400, "medical_evaluation_weight_plausible"),
+            models.UniqueConstraint(
+                fields=["course"], condition=Q(voided_at__isnull=True), name="medical_evaluation_one_active_per_course"
+            ),
+            models.CheckConstraint(
+                condition=~Q(decision__in=[ScreenDecision.CLEARED, ScreenDecision.CLEARED_WITH_CAUTIONS])
+                | Q(**{f: False for f in rules.ABSOLUTE_ITEMS}),
+                name="medical_evaluation_absolute_blocks_clearance",
+            ),
+            models.CheckConstraint(
+                condition=~Q(decision=ScreenDecision.CLEARED) | Q(**{f: False for f in rules.CAUTION_ITEMS}),
+                name="medical_evaluation_caution_needs_caution_decision",
+            ),
+            models.CheckConstraint(
+                condition=~Q(decision=ScreenDecision.CLEARED_WITH_CAUTIONS) | ~Q(caution_note=""),
+                name="medical_evaluation_cautions_have_note",
+            ),
+            models.CheckConstraint(
+                condition=Q(signed_at__isnull=True) | ~Q(decision=ScreenDecision.PENDING),
+                name="medical_evaluation_signed_has_decision",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Medical evaluation {self.evaluated_on} ({self.get_decision_display()})"
+
+    @property
+    def screen_answers(self) -> dict[str, bool]:
+        return {item.field: getattr(self, item.field) for item in rules.SCREEN_ITEMS}
+
+    @property
+    def is_cleared(self) -> bool:
+        return self.is_signed and not self.is_voided and self.decision in rules.CLEARED_DECISIONS
+
+
+class PsychiatricEvaluation(SignableRecord):
+    course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="psychiatric_evaluations")
+    evaluated_on = models.DateField()
+    diagnosis = models.CharField(max_length=200)
+    icd10_code = models.CharField("ICD-10 code", max_length=10, blank=True)
+    indication = models.CharField(max_length=32, choices=Indication.choices)
+    suicide_risk = models.CharField("suicide risk", max_length=16, choices=SuicideRisk.choices)
+    risk_plan = models.TextField("safety / risk plan", blank=True)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-evaluated_on"]
+        constraints = SignableRecord.Meta.constraints + [
+            models.UniqueConstraint(
+                fields=["course"],
+                condition=Q(voided_at__isnull=True),
+                name="psychiatric_evaluation_one_active_per_course",
+            ),
+            models.CheckConstraint(
+                condition=Q(suicide_risk=SuicideRisk.LOW) | ~Q(risk_plan=""),
+                name="psychiatric_evaluation_risk_has_plan",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Psychiatric evaluation {self.evaluated_on}"
+
+
+class PreparatorySession(SignableRecord):
+    course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="preparatory_sessions")
+    therapist = models.ForeignKey(STAFF, on_delete=models.PROTECT, related_name="+")
+    held_at = models.DateTimeField()
+    duration_minutes = models.PositiveSmallIntegerField(default=60)
+    topics = models.JSONField(default=list, blank=True)
+    intentions = models.TextField(blank=True)
+    note = models.TextField()
+
+    class Meta:
+        ordering = ["held_at"]
+        constraints = SignableRecord.Meta.constraints + [
+            _range_check("duration_minutes", 5, 480, "preparatory_session_duration_range", nullable=False),
+        ]
+
+    def __str__(self) -> str:
+        return f"Preparatory session {self.held_at:%Y-%m-%d}"
+
+
+class IntegrationSession(SignableRecord):
+    """Integration after dosing; a group session lists every participating course."""
+
+    courses = models.ManyToManyField(Course, related_name="integration_sessions")
+    format = models.CharField(max_length=16, choices=SessionFormat.choices, default=SessionFormat.INDIVIDUAL)
+    therapist = models.ForeignKey(STAFF, on_delete=models.PROTECT, related_name="+")
+    held_at = models.DateTimeField()
+    duration_minutes = models.PositiveSmallIntegerField(default=60)
+    techniques = models.JSONField(default=list, blank=True)
+    note = models.TextField()
+
+    class Meta:
+        ordering = ["held_at"]
+        constraints = SignableRecord.Meta.constraints + [
+            _range_check("duration_minutes", 5, 480, "integration_session_duration_range", nullable=False),
+        ]
+
+    def __str__(self) -> str:
+        return f"Integration session {self.held_at:%Y-%m-%d}"
+
+
+class DosingSession(SignableRecord):
+    """A dosing session: one facilitation note, one participant (individual) or 4–12 (group)."""
+
+    format = models.CharField(max_length=16, choices=SessionFormat.choices, default=SessionFormat.INDIVIDUAL)
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField(help_text="Planned end; set to the actual end when the session closes.")
+    location = models.CharField(max_length=120, blank=True)
+    medical_provider = models.ForeignKey(STAFF, on_delete=models.PROTECT, related_name="dosing_sessions_as_provider")
+    facilitators = models.ManyToManyField(STAFF, related_name="dosing_sessions_facilitated")
+    others_present = models.CharField("others present", max_length=300, blank=True)
+    facilitation_note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-starts_at"]
+        constraints = SignableRecord.Meta.constraints + [
+            models.CheckConstraint(condition=Q(ends_at__gt=models.F("starts_at")), name="dosing_session_ends_after_start"),
+            models.CheckConstraint(
+                condition=Q(signed_at__isnull=True) | ~Q(facilitation_note=""),
+                name="dosing_session_signed_has_note",
+            ),
+        ]
+        indexes = [
+            # Serves "today's dosing sessions" and the overlap check.
+            models.Index(fields=["starts_at"], name="dosing_session_starts_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_format_display()} dosing session {self.starts_at:%Y-%m-%d %H:%M}"
+
+
+class DosingParticipant(SignableRecord):
+    """One patient's dose in a dosing session, with their own vitals and adverse events."""
+
+    session = models.ForeignKey(DosingSession, on_delete=models.PROTECT, related_name="participants")
+    course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="doses")
+    is_maintenance = models.BooleanField(
+        "maintenance / booster dose", default=False, help_text="After the acute series; does not move its end."
+    )
+    drug = models.CharField(max_length=16, choices=Drug.choices, default=Drug.RACEMIC_KETAMINE)
+    route = models.CharField(max_length=16, choices=Route.choices)
+    dose_mg = models.DecimalField("dose (mg)", max_digits=6, decimal_places=1)
+    weight_kg = models.DecimalField("weight used (kg)", max_digits=5, decimal_places=1)
+    dose_mg_per_kg = models.DecimalField("dose (mg/kg)", max_digits=7, decimal_places=3, editable=False)
+    protocol_maximum = models.DecimalField(max_digits=6, decimal_places=2, editable=False)
+    protocol_maximum_unit = models.CharField(max_length=8, editable=False)
+    over_maximum_reason = models.TextField("reason for dose above protocol maximum", blank=True)
+    lot_number = models.CharField(max_length=40, blank=True)
+    fasting_confirmed = models.BooleanField("fasting confirmed (2 h solids, 30 min liquids)", default=False)
+    pregnancy_test = models.CharField(max_length=16, choices=PregnancyTest.choices, default=PregnancyTest.NOT_APPLICABLE)
+    concomitant_medications = models.TextField(blank=True)
+    hold_override_reason = models.TextField("pre-dose hold override reason", blank=True)
+    hold_override_at = models.DateTimeField(null=True, blank=True)
+    hold_override_by = models.ForeignKey(STAFF, on_delete=models.PROTECT, related_name="+", null=True, blank=True)
+    dosed_at = models.DateTimeField("dose given at", null=True, blank=True)
+    discharge_alert_oriented = models.BooleanField("alert and oriented", default=False)
+    discharge_vitals_acceptable = models.BooleanField("vitals acceptable", default=False)
+    discharge_escort_present = models.BooleanField("escort home present", default=False)
+    discharge_no_driving_advised = models.BooleanField("advised not to drive until the next day", default=False)
+    discharged_at = models.DateTimeField(null=True, blank=True)
+    discharged_by = models.ForeignKey(STAFF, on_delete=models.PROTECT, related_name="+", null=True, blank=True)
+
+    class Meta:
+        ordering = ["session__starts_at"]
+        constraints = SignableRecord.Meta.constraints + [
+            models.UniqueConstraint(
+                fields=["session", "course"], condition=Q(voided_at__isnull=True), name="dosing_participant_once_per_session"
+            ),
+            models.CheckConstraint(condition=Q(dose_mg__gt=0, dose_mg__lte=1000), name="dosing_participant_dose_range"),
+            _range_check("weight_kg", 20, 400, "dosing_participant_weight_plausible", nullable=False),
+            models.CheckConstraint(
+                condition=~Q(drug=Drug.ESKETAMINE) | Q(route=Route.INTRANASAL), name="dosing_participant_esketamine_intranasal"
+            ),
+            # The maximum in force is stored on the row, so "above it needs a reason" fits on one row.
+            models.CheckConstraint(
+                condition=~Q(over_maximum_reason="")
+                | Q(protocol_maximum_unit="mg/kg", dose_mg_per_kg__lte=models.F("protocol_maximum"))
+                | Q(protocol_maximum_unit="mg", dose_mg__lte=models.F("protocol_maximum")),
+                name="dosing_participant_over_maximum_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=Q(dosed_at__isnull=True) | Q(fasting_confirmed=True),
+                name="dosing_participant_dosed_fasting_confirmed",
+            ),
+            models.CheckConstraint(
+                condition=Q(dosed_at__isnull=True) | ~Q(pregnancy_test=PregnancyTest.POSITIVE),
+                name="dosing_participant_no_dose_when_pregnant",
+            ),
+            models.CheckConstraint(
+                condition=Q(hold_override_at__isnull=True, hold_override_by__isnull=True, hold_override_reason="")
+                | Q(hold_override_at__isnull=False, hold_override_by__isnull=False) & ~Q(hold_override_reason=""),
+                name="dosing_participant_override_complete",
+            ),
+            models.CheckConstraint(
+                condition=Q(discharged_at__isnull=True)
+                | Q(
+                    dosed_at__isnull=False,
+                    discharged_by__isnull=False,
+                    discharge_alert_oriented=True,
+                    discharge_vitals_acceptable=True,
+                    discharge_escort_present=True,
+                    discharge_no_driving_advised=True,
+                ),
+                name="dosing_participant_discharge_checklist",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_drug_display()} {self.dose_mg} mg {self.get_route_display()}"
+
+    @property
+    def is_over_maximum(self) -> bool:
+        return rules.dose_exceeds_maximum(
+            self.dose_mg, self.dose_mg_per_kg, rules.RouteMaximum(self.protocol_maximum, self.protocol_maximum_unit)
+        )
+
+
+class VitalReading(ClinicalRecord):
+    participant = models.ForeignKey(DosingParticipant, on_delete=models.PROTECT, related_name="vitals")
+    taken_at = models.DateTimeField()
+    phase = models.CharField(max_length=16, choices=VitalPhase.choices)
+    systolic_bp = models.PositiveSmallIntegerField("systolic BP (mmHg)", null=True, blank=True)
+    diastolic_bp = models.PositiveSmallIntegerField("diastolic BP (mmHg)", null=True, blank=True)
+    heart_rate = models.PositiveSmallIntegerField("heart rate (/min)", null=True, blank=True)
+    spo2 = models.PositiveSmallIntegerField("SpO2 (%)", null=True, blank=True)
+    respiratory_rate = models.PositiveSmallIntegerField("respiratory rate (/min)", null=True, blank=True)
+    alerts = models.JSONField(default=list, blank=True, editable=False)
+    thresholds_in_force = models.JSONField(default=dict, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["taken_at"]
+        constraints = ClinicalRecord.Meta.constraints + _vital_checks("vital_reading") + [
+            models.CheckConstraint(
+                condition=Q(systolic_bp__isnull=False)
+                | Q(diastolic_bp__isnull=False)
+                | Q(heart_rate__isnull=False)
+                | Q(spo2__isnull=False)
+                | Q(respiratory_rate__isnull=False),
+                name="vital_reading_not_empty",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Vitals {self.taken_at:%H:%M} ({self.get_phase_display()})"
+
+    @property
+    def blood_pressure(self) -> str:
+        if self.systolic_bp is None and self.diastolic_bp is None:
+            return ""
+        return f"{self.systolic_bp or '–'}/{self.diastolic_bp or '–'}"
+
+
+class AdverseEventQuerySet(VoidableQuerySet):
+    def serious_unacknowledged(self):
+        return self.active().filter(serious=True, acknowledged_at__isnull=True)
+
+
+class AdverseEvent(ClinicalRecord):
+    participant = models.ForeignKey(DosingParticipant, on_delete=models.PROTECT, related_name="adverse_events")
+    term = models.CharField(max_length=32, choices=AdverseEventTerm.choices)
+    term_other = models.CharField("other (describe)", max_length=200, blank=True)
+    grade = models.PositiveSmallIntegerField(choices=AdverseEventGrade.choices)
+    serious = models.BooleanField(default=False)
+    serious_criteria = models.JSONField(default=list, blank=True)
+    onset_at = models.DateTimeField()
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    relatedness = models.CharField(max_length=16, choices=Relatedness.choices)
+    action_taken = models.CharField(max_length=32, choices=AdverseEventAction.choices, default=AdverseEventAction.NONE)
+    outcome = models.CharField(max_length=32, choices=AdverseEventOutcome.choices, default=AdverseEventOutcome.ONGOING)
+    description = models.TextField(blank=True)
+    lead_notified_at = models.DateTimeField(null=True, blank=True, editable=False)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(STAFF, on_delete=models.PROTECT, related_name="+", null=True, blank=True)
+    acknowledgement_note = models.TextField(blank=True)
+
+    objects = AdverseEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["onset_at"]
+        constraints = ClinicalRecord.Meta.constraints + [
+            _range_check("grade", 1, 5, "adverse_event_grade_range", nullable=False),
+            # Life-threatening and fatal events meet the 21 CFR 312.32 definition of serious.
+            models.CheckConstraint(condition=Q(grade__lte=3) | Q(serious=True), name="adverse_event_grade4_serious"),
+            models.CheckConstraint(
+                condition=~Q(term=AdverseEventTerm.OTHER) | ~Q(term_other=""), name="adverse_event_other_described"
+            ),
+            models.CheckConstraint(
+                condition=Q(resolved_at__isnull=True) | Q(resolved_at__gte=models.F("onset_at")),
+                name="adverse_event_resolves_after_onset",
+            ),
+            models.CheckConstraint(
+                condition=Q(acknowledged_at__isnull=True) | Q(serious=True, acknowledged_by__isnull=False),
+                name="adverse_event_acknowledged_serious_only",
+            ),
+        ]
+        indexes = [
+            # Serves the lead's dashboard: serious events awaiting acknowledgement.
+            models.Index(
+                fields=["onset_at"],
+                condition=Q(serious=True, acknowledged_at__isnull=True, voided_at__isnull=True),
+                name="adverse_event_sae_open",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        term = self.term_other if self.term == AdverseEventTerm.OTHER else self.get_term_display()
+        return f"{term} (grade {self.grade}{', serious' if self.serious else ''})"
+
+
+class Amendment(models.Model):
+    """A correction to a signed record: who, when, why, and each field's old and new value."""
+
+    id = models.BigAutoField(primary_key=True)
+    record_type = models.CharField(max_length=60)
+    record_id = models.UUIDField()
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="+", null=True)
+    changes = models.JSONField()
+    reason = models.TextField()
+    amended_at = models.DateTimeField()
+    amended_by = models.ForeignKey(STAFF, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["amended_at"]
+        constraints = [models.CheckConstraint(condition=~Q(reason=""), name="amendment_has_reason")]
+        indexes = [models.Index(fields=["record_type", "record_id"], name="amendment_record")]
+
+    def delete(self, *args, **kwargs):
+        raise models.ProtectedError("Amendments are permanent.", {self})
+
+
+class AuditAction(models.TextChoices):
+    VIEW = "view", "Viewed"
+    CREATE = "create", "Created"
+    UPDATE = "update", "Updated"
+    SIGN = "sign", "Signed"
+    AMEND = "amend", "Amended"
+    VOID = "void", "Voided"
+    ACKNOWLEDGE = "acknowledge", "Acknowledged"
+    EXPORT = "export", "Exported"
+
+
+class AuditEventQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise models.ProtectedError("The audit trail is append-only.", set())
+
+    def delete(self):
+        raise models.ProtectedError("The audit trail is append-only.", set())
+
+
+class AuditEvent(models.Model):
+    """Append-only: who read or changed which record, when, from where. On PostgreSQL a
+    trigger (migration 0002) also refuses UPDATE and DELETE from any client."""
+
+    id = models.BigAutoField(primary_key=True)
+    at = models.DateTimeField()
+    actor = models.ForeignKey(STAFF, on_delete=models.PROTECT, related_name="+", null=True)
+    actor_username = models.CharField(max_length=150, blank=True)
+    action = models.CharField(max_length=16, choices=AuditAction.choices)
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="+", null=True)
+    record_type = models.CharField(max_length=60)
+    record_id = models.CharField(max_length=64, blank=True)
+    ip_address = models.GenericIPAddressField(null=True)
+    detail = models.CharField(max_length=300, blank=True)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [
+            # Serves the per-patient audit page, newest first.
+            models.Index(fields=["patient", "-at"], name="audit_patient_at"),
+        ]
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise models.ProtectedError("The audit trail is append-only.", {self})
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise models.ProtectedError("The audit trail is append-only.", {self})

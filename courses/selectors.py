@@ -1,0 +1,225 @@
+"""Reads: who may see which record, and the querysets pages and the API are built from.
+
+Every "get one record" goes through here so that a record outside the caller's caseload
+is a 404 in the web UI and the API alike, and so that every read of a patient is audited.
+"""
+
+from django.core.exceptions import ValidationError
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.http import Http404
+
+from courses.audit import audit_view
+from courses.models import (
+    AdverseEvent,
+    Amendment,
+    AuditEvent,
+    Course,
+    DosingParticipant,
+    DosingSession,
+    IntegrationSession,
+    MedicalEvaluation,
+    Patient,
+    PreparatorySession,
+    PsychiatricEvaluation,
+    VitalReading,
+)
+
+
+def _sees_everything(user) -> bool:
+    return user.is_practice_lead
+
+
+def courses_for(user) -> QuerySet[Course]:
+    """Courses on the user's caseload: a therapist's own, a provider's assigned, a lead's all."""
+    qs = Course.objects.all()
+    if _sees_everything(user):
+        return qs
+    if user.is_therapist:
+        return qs.filter(Exists(Course.therapists.through.objects.filter(course_id=OuterRef("pk"), user_id=user.pk)))
+    if user.is_medical_provider:
+        return qs.filter(medical_provider=user)
+    return qs.none()
+
+
+def patients_for(user) -> QuerySet[Patient]:
+    qs = Patient.objects.all()
+    if _sees_everything(user):
+        return qs
+    if not user.is_clinician:
+        return qs.none()
+    # A patient just registered, before any course, stays visible to whoever registered them.
+    return qs.filter(Q(Exists(courses_for(user).filter(patient=OuterRef("pk")))) | Q(created_by=user))
+
+
+def dosing_sessions_for(user) -> QuerySet[DosingSession]:
+    qs = DosingSession.objects.all()
+    if _sees_everything(user):
+        return qs
+    if user.is_therapist:
+        return qs.filter(
+            Exists(DosingSession.facilitators.through.objects.filter(dosingsession_id=OuterRef("pk"), user_id=user.pk))
+        )
+    if user.is_medical_provider:
+        return qs.filter(medical_provider=user)
+    return qs.none()
+
+
+def participants_for(user) -> QuerySet[DosingParticipant]:
+    """A participant is visible through its session (the people in the room) or its course."""
+    if _sees_everything(user):
+        return DosingParticipant.objects.all()
+    return DosingParticipant.objects.filter(
+        Q(session__in=dosing_sessions_for(user)) | Q(course__in=courses_for(user))
+    )
+
+
+def _get_or_404(qs: QuerySet, pk):
+    try:
+        return qs.get(pk=pk)
+    except (qs.model.DoesNotExist, ValueError, TypeError, ValidationError):
+        # A malformed id is answered like a missing one: nothing to learn from the difference.
+        raise Http404("No such record on your caseload.") from None
+
+
+def patient_get(*, user, patient_id, audit: bool = True) -> Patient:
+    patient = _get_or_404(patients_for(user), patient_id)
+    if audit:
+        audit_view(actor=user, patient=patient, record=patient)
+    return patient
+
+
+def course_get(*, user, course_id, audit: bool = True) -> Course:
+    course = _get_or_404(
+        courses_for(user).select_related("patient", "medical_provider").prefetch_related("therapists"), course_id
+    )
+    if audit:
+        audit_view(actor=user, patient=course.patient, record=course)
+    return course
+
+
+def dosing_session_get(*, user, session_id, audit: bool = True) -> DosingSession:
+    session = _get_or_404(
+        dosing_sessions_for(user).select_related("medical_provider").prefetch_related("facilitators"), session_id
+    )
+    if audit:
+        # A group session shows several patients: one audit row per patient read.
+        for participant in session.participants.select_related("course__patient"):
+            audit_view(actor=user, patient=participant.course.patient, record=session)
+    return session
+
+
+def participant_get(*, user, participant_id, audit: bool = True) -> DosingParticipant:
+    participant = _get_or_404(
+        participants_for(user).select_related("session", "course__patient", "course__medical_provider"),
+        participant_id,
+    )
+    if audit:
+        audit_view(actor=user, patient=participant.course.patient, record=participant)
+    return participant
+
+
+# Record types that can be signed, amended or voided, by the name used in URLs and the API.
+RECORD_TYPES = {
+    "patient": Patient,
+    "course": Course,
+    "medical-evaluation": MedicalEvaluation,
+    "psychiatric-evaluation": PsychiatricEvaluation,
+    "preparatory-session": PreparatorySession,
+    "integration-session": IntegrationSession,
+    "dosing-session": DosingSession,
+    "dosing-participant": DosingParticipant,
+    "vital-reading": VitalReading,
+    "adverse-event": AdverseEvent,
+}
+
+
+def record_type_name(record) -> str:
+    return next(name for name, model in RECORD_TYPES.items() if isinstance(record, model))
+
+
+def record_patient(record) -> Patient | None:
+    """The patient a record belongs to; None for a group session (it belongs to several)."""
+    if isinstance(record, Patient):
+        return record
+    if isinstance(record, Course):
+        return record.patient
+    if isinstance(record, (MedicalEvaluation, PsychiatricEvaluation, PreparatorySession, DosingParticipant)):
+        return record.course.patient
+    if isinstance(record, (VitalReading, AdverseEvent)):
+        return record.participant.course.patient
+    if isinstance(record, IntegrationSession):
+        courses = list(record.courses.all())
+        return courses[0].patient if len(courses) == 1 else None
+    return None
+
+
+def record_get(*, user, record_type: str, record_id, audit: bool = True):
+    """Any record by type name, within the user's caseload, or 404."""
+    model = RECORD_TYPES.get(record_type)
+    if model is None:
+        raise Http404("No such record type.")
+    visible_courses = courses_for(user)
+    scopes = {
+        Patient: patients_for(user),
+        Course: visible_courses,
+        MedicalEvaluation: MedicalEvaluation.objects.filter(course__in=visible_courses),
+        PsychiatricEvaluation: PsychiatricEvaluation.objects.filter(course__in=visible_courses),
+        PreparatorySession: PreparatorySession.objects.filter(course__in=visible_courses),
+        IntegrationSession: IntegrationSession.objects.filter(
+            Q(courses__in=visible_courses) | Q(therapist=user)
+        ).distinct(),
+        DosingSession: dosing_sessions_for(user),
+        DosingParticipant: participants_for(user),
+        VitalReading: VitalReading.objects.filter(participant__in=participants_for(user)),
+        AdverseEvent: AdverseEvent.objects.filter(participant__in=participants_for(user)),
+    }
+    record = _get_or_404(scopes[model], record_id)
+    if audit:
+        patient = record_patient(record)
+        audit_view(actor=user, patient=patient, record=record)
+    return record
+
+
+def amendments_for(records) -> dict:
+    """Amendments keyed by record id, in one query, for showing beside the originals."""
+    ids = [r.pk for r in records]
+    by_record: dict = {}
+    for amendment in Amendment.objects.filter(record_id__in=ids).select_related("amended_by"):
+        by_record.setdefault(amendment.record_id, []).append(amendment)
+    return by_record
+
+
+def course_timeline_data(course: Course) -> dict:
+    """Everything on a course's timeline, in a fixed number of queries whatever its length."""
+    vitals = Prefetch("vitals", queryset=VitalReading.objects.select_related("created_by"))
+    events = Prefetch("adverse_events", queryset=AdverseEvent.objects.select_related("acknowledged_by"))
+    doses = list(
+        course.doses.select_related("session", "signed_by", "session__medical_provider")
+        .prefetch_related(vitals, events, "session__facilitators")
+        .order_by("session__starts_at")
+    )
+    data = {
+        "medical_evaluations": list(course.medical_evaluations.select_related("signed_by")),
+        "psychiatric_evaluations": list(course.psychiatric_evaluations.select_related("signed_by")),
+        "preparatory_sessions": list(course.preparatory_sessions.select_related("therapist", "signed_by")),
+        "integration_sessions": list(
+            course.integration_sessions.select_related("therapist", "signed_by").prefetch_related("courses")
+        ),
+        "doses": doses,
+        "status_changes": list(course.status_changes.select_related("changed_by")),
+    }
+    records = [r for key in data if key != "status_changes" for r in data[key]]
+    records += [v for d in doses for v in d.vitals.all()] + [e for d in doses for e in d.adverse_events.all()]
+    records += list({d.session.pk: d.session for d in doses}.values())
+    data["amendments"] = amendments_for(records)
+    return data
+
+
+def audit_trail_for_patient(patient: Patient) -> QuerySet[AuditEvent]:
+    return AuditEvent.objects.filter(patient=patient).select_related("actor")
+
+
+def serious_events_unacknowledged() -> QuerySet[AdverseEvent]:
+    return AdverseEvent.objects.serious_unacknowledged().select_related(
+        "participant__course__patient", "participant__session"
+    )

@@ -1,0 +1,23 @@
+"""Celery tasks of the course record: thin wrappers that take ids and call a service."""
+
+import logging
+import smtplib
+
+from celery import shared_task
+
+from courses import services
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(
+    autoretry_for=(smtplib.SMTPException, ConnectionError, OSError),
+    retry_backoff=30,
+    retry_backoff_max=15 * 60,
+    max_retries=12,
+    acks_late=True,
+)
+def notify_serious_adverse_event(event_id: str) -> bool:
+    # Idempotent: the service marks the event notified only after the mail went out, and
+    # returns early when it already was. The lead's dashboard shows the event either way.
+    return services.adverse_event_notify_leads(event_id=event_id)

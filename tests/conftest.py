@@ -1,0 +1,176 @@
+"""The fixed cast of users, and a few ready-made course states, shared by every test.
+
+Cast: two therapists with different caseloads, a medical provider, a second medical provider,
+a practice lead and an outsider (a staff account with no clinical role).
+"""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from accounts.models import Role, User
+from courses import services
+from courses.choices import Indication, Sex, VitalPhase
+
+# Tests run at a fixed instant in the clinic's day (10:00 in America/New_York).
+NOW = dt.datetime(2026, 3, 10, 15, 0, tzinfo=dt.UTC)
+PASSWORD = "correct-horse-battery-staple"
+
+
+@pytest.fixture(autouse=True)
+def _settings(settings, tmp_path):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.SECURE_SSL_REDIRECT = False
+    settings.SESSION_COOKIE_SECURE = False
+    settings.CSRF_COOKIE_SECURE = False
+
+
+@pytest.fixture(autouse=True)
+def _celery_eager():
+    from kapclinic.celery import app
+
+    app.conf.task_always_eager = True
+    app.conf.task_eager_propagates = True
+    yield
+    app.conf.task_always_eager = False
+
+
+@pytest.fixture
+def clock():
+    with time_machine.travel(NOW, tick=False) as traveller:
+        yield traveller
+
+
+def _user(username, role, first, last, credentials="", **extra):
+    return User.objects.create_user(
+        username=username,
+        password=PASSWORD,
+        role=role,
+        first_name=first,
+        last_name=last,
+        email=f"{username}@kapclinic.invalid",
+        credentials=credentials,
+        **extra,
+    )
+
+
+@pytest.fixture
+def therapist(db):
+    return _user("therapist", Role.THERAPIST, "Tess", "Therapist-Demo", "LCSW")
+
+
+@pytest.fixture
+def other_therapist(db):
+    return _user("therapist2", Role.THERAPIST, "Theo", "Othercaseload-Demo", "PsyD")
+
+
+@pytest.fixture
+def provider(db):
+    return _user("provider", Role.MEDICAL_PROVIDER, "Mona", "Medic-Demo", "MD")
+
+
+@pytest.fixture
+def other_provider(db):
+    return _user("provider2", Role.MEDICAL_PROVIDER, "Milo", "Medic-Other-Demo", "NP")
+
+
+@pytest.fixture
+def lead(db):
+    return _user("lead", Role.PRACTICE_LEAD, "Lee", "Lead-Demo", "MD")
+
+
+@pytest.fixture
+def outsider(db):
+    return _user("outsider", "", "Otto", "Outsider-Demo")
+
+
+@pytest.fixture
+def patient(db, therapist, clock):
+    return services.patient_register(
+        by=therapist,
+        mrn="TEST-0001",
+        given_name="Alice",
+        family_name="Testpatient",
+        date_of_birth=dt.date(1980, 5, 17),
+        sex=Sex.FEMALE,
+        email="alice.testpatient@example.invalid",
+        weight_kg=Decimal("70.0"),
+    )
+
+
+@pytest.fixture
+def course(patient, therapist, provider, clock):
+    return services.course_open(
+        patient=patient,
+        by=therapist,
+        indication=Indication.MDD_TRD,
+        therapists=[therapist],
+        medical_provider=provider,
+    )
+
+
+SIGNABLE_EVALUATION = dict(
+    evaluated_on=dt.date(2026, 3, 1),
+    systolic_bp=124,
+    diastolic_bp=78,
+    heart_rate=72,
+    spo2=98,
+    respiratory_rate=14,
+    weight_kg=Decimal("70.0"),
+)
+
+
+@pytest.fixture
+def cleared_course(course, provider, therapist):
+    """A course with a signed, cleared screen and a signed psychiatric evaluation."""
+    evaluation = services.medical_evaluation_record(course=course, by=provider, decision="cleared", **SIGNABLE_EVALUATION)
+    services.record_sign(record=evaluation, by=provider)
+    psych = services.psychiatric_evaluation_record(
+        course=course, by=therapist, evaluated_on=dt.date(2026, 3, 2), diagnosis="Major depressive disorder, recurrent",
+        suicide_risk="low",
+    )
+    services.record_sign(record=psych, by=therapist)
+    course.refresh_from_db()
+    return course
+
+
+@pytest.fixture
+def dosing_session(therapist, provider, clock):
+    return services.dosing_session_schedule(
+        by=provider,
+        starts_at=timezone.now() - dt.timedelta(minutes=30),
+        ends_at=timezone.now() + dt.timedelta(hours=2),
+        medical_provider=provider,
+        facilitators=[therapist],
+    )
+
+
+@pytest.fixture
+def participant(dosing_session, cleared_course, provider):
+    return services.dosing_participant_add(
+        session=dosing_session,
+        course=cleared_course,
+        by=provider,
+        route="iv",
+        dose_mg=Decimal("35"),
+        weight_kg=Decimal("70"),
+        lot_number="LOT-TEST-1",
+        fasting_confirmed=True,
+    )
+
+
+def normal_vitals(**overrides):
+    values = dict(systolic_bp=128, diastolic_bp=80, heart_rate=76, spo2=98, respiratory_rate=14)
+    values.update(overrides)
+    return values
+
+
+@pytest.fixture
+def dosed_participant(participant, provider):
+    services.vital_reading_record(participant=participant, by=provider, phase=VitalPhase.PRE_DOSE, **normal_vitals())
+    return services.dose_administer(participant=participant, by=provider)
