@@ -91,6 +91,12 @@ def _save(record: Model) -> Model:
     return record
 
 
+def _reread(record: Model) -> Model:
+    """The row as it is now, locked: rules are judged on the database's state, not on an
+    instance the caller may have loaded before another write changed it."""
+    return type(record).objects.select_for_update().get(pk=record.pk)
+
+
 def _ensure_editable(record) -> None:
     """A signed record is locked, and so is everything recorded under it; voided ones too."""
     if getattr(record, "is_voided", False):
@@ -103,16 +109,18 @@ def _ensure_editable(record) -> None:
         )
     if isinstance(record, VitalReading):
         _ensure_editable(record.participant)
-    if isinstance(record, DosingParticipant):
-        if record.session.is_voided:
-            _fail(NON_FIELD_ERRORS, "This dosing session has been voided.")
+    if isinstance(record, DosingParticipant) and record.session.is_voided:
+        _fail(NON_FIELD_ERRORS, "This dosing session has been voided.")
 
 
 def _ensure_course_open(course: Course) -> None:
     if course.is_voided:
         _fail("course", "This course has been voided.")
     if course.status in CLOSED_STATUSES:
-        _fail("course", f"This course is {course.get_status_display().lower()}; reopen is not possible, open a new course.")
+        _fail(
+            "course",
+            f"This course is {course.get_status_display().lower()}; reopen is not possible, open a new course.",
+        )
 
 
 def _range_or_fail(field: str, value, low, high, label: str, unit: str = "") -> None:
@@ -186,7 +194,14 @@ def patient_update(*, patient: Patient, by: User, now: datetime | None = None, *
         setattr(patient, key, value)
     _save(patient)
     if changed:
-        audit(actor=by, action=AuditAction.UPDATE, patient=patient, record=patient, detail="fields: " + ", ".join(changed), at=now)
+        audit(
+            actor=by,
+            action=AuditAction.UPDATE,
+            patient=patient,
+            record=patient,
+            detail="fields: " + ", ".join(changed),
+            at=now,
+        )
     return patient
 
 
@@ -262,6 +277,7 @@ def course_update_team(
 ) -> Course:
     now = _now(now)
     _require_role(by, ANY_STAFF, "change a course's care team")
+    course = _reread(course)
     _ensure_editable(course)
     _ensure_course_open(course)
     therapists = list(therapists) if therapists is not None else list(course.therapists.all())
@@ -310,7 +326,14 @@ def _set_status(course: Course, to_status: str, by: User, now: datetime, reason:
     if to_status == CourseStatus.DISCONTINUED:
         course.discontinued_reason = reason
     _save(course)
-    audit(actor=by, action=AuditAction.UPDATE, patient=course.patient, record=course, detail=f"status → {to_status}", at=now)
+    audit(
+        actor=by,
+        action=AuditAction.UPDATE,
+        patient=course.patient,
+        record=course,
+        detail=f"status → {to_status}",
+        at=now,
+    )
 
 
 @transaction.atomic
@@ -380,6 +403,7 @@ def _check_medical_evaluation(evaluation: MedicalEvaluation, today: date) -> Non
 def medical_evaluation_record(*, course: Course, by: User, now=None, **fields) -> MedicalEvaluation:
     now = _now(now)
     _require_role(by, {Role.MEDICAL_PROVIDER}, "record a medical evaluation")
+    course = _reread(course)
     _ensure_editable(course)
     _ensure_course_open(course)
     if active_medical_evaluation(course) is not None:
@@ -402,6 +426,7 @@ def _check_psychiatric_evaluation(evaluation: PsychiatricEvaluation, today: date
 def psychiatric_evaluation_record(*, course: Course, by: User, now=None, **fields) -> PsychiatricEvaluation:
     now = _now(now)
     _require_role(by, CLINICIANS, "record a psychiatric evaluation")
+    course = _reread(course)
     _ensure_editable(course)
     _ensure_course_open(course)
     if course.psychiatric_evaluations.active().exists():
@@ -432,7 +457,15 @@ def _check_choices(field: str, values, choices) -> list[str]:
 
 @transaction.atomic
 def preparatory_session_record(
-    *, course: Course, by: User, held_at: datetime, note: str, topics=(), intentions: str = "", duration_minutes=60, now=None
+    *,
+    course: Course,
+    by: User,
+    held_at: datetime,
+    note: str,
+    topics=(),
+    intentions: str = "",
+    duration_minutes=60,
+    now=None,
 ) -> PreparatorySession:
     from courses.choices import PreparationTopic
 
@@ -596,7 +629,10 @@ def _apply_dose(participant: DosingParticipant, maximum: rules.RouteMaximum | No
     participant.dose_mg_per_kg = rules.mg_per_kg(dose, weight)
     maximum = maximum or ClinicSettings.load().route_maximum(participant.route)
     participant.protocol_maximum, participant.protocol_maximum_unit = maximum.value, maximum.unit
-    if rules.dose_exceeds_maximum(dose, participant.dose_mg_per_kg, maximum) and not participant.over_maximum_reason.strip():
+    if (
+        rules.dose_exceeds_maximum(dose, participant.dose_mg_per_kg, maximum)
+        and not participant.over_maximum_reason.strip()
+    ):
         shown = f"{participant.dose_mg_per_kg} mg/kg" if maximum.unit == "mg/kg" else f"{dose} mg"
         _fail(
             "over_maximum_reason",
@@ -627,6 +663,7 @@ def dosing_participant_add(
     session = DosingSession.objects.select_for_update().get(pk=session.pk)
     # Lock the patient so two concurrent adds cannot both pass the overlap check.
     Patient.objects.select_for_update().filter(pk=course.patient_id).first()
+    course = _reread(course)
     _ensure_editable(session)
     _ensure_editable(course)
     _ensure_course_open(course)
@@ -659,6 +696,7 @@ def dosing_participant_update(*, participant: DosingParticipant, by: User, now=N
     """Correct the dose record before it is signed; afterwards it takes an amendment."""
     now = _now(now)
     _require_role(by, {Role.MEDICAL_PROVIDER}, "change a dose record")
+    participant = _reread(participant)
     _ensure_editable(participant)
     unknown = set(fields) - set(DOSE_FIELDS) - {"is_maintenance"}
     if unknown:
@@ -669,8 +707,14 @@ def dosing_participant_update(*, participant: DosingParticipant, by: User, now=N
         setattr(participant, key, value)
     _apply_dose(participant)
     _save(participant)
-    audit(actor=by, action=AuditAction.UPDATE, patient=participant.course.patient, record=participant,
-          detail="fields: " + ", ".join(sorted(fields)), at=now)
+    audit(
+        actor=by,
+        action=AuditAction.UPDATE,
+        patient=participant.course.patient,
+        record=participant,
+        detail="fields: " + ", ".join(sorted(fields)),
+        at=now,
+    )
     return participant
 
 
@@ -700,6 +744,7 @@ def vital_reading_record(
     now = _now(now)
     taken_at = taken_at or now
     _require_role(by, {Role.MEDICAL_PROVIDER}, "record vital signs")
+    participant = _reread(participant)
     _ensure_editable(participant)
     values = {
         "systolic_bp": systolic_bp,
@@ -731,8 +776,14 @@ def vital_reading_record(
             **values,
         )
     )
-    audit(actor=by, action=AuditAction.CREATE, patient=participant.course.patient, record=reading,
-          detail="alerts: " + ", ".join(reading.alerts) if reading.alerts else "", at=now)
+    audit(
+        actor=by,
+        action=AuditAction.CREATE,
+        patient=participant.course.patient,
+        record=reading,
+        detail="alerts: " + ", ".join(reading.alerts) if reading.alerts else "",
+        at=now,
+    )
     if reading.alerts:
         logger.warning("vital alert participant=%s reading=%s alerts=%s", participant.pk, reading.pk, reading.alerts)
     return reading
@@ -743,8 +794,7 @@ def pre_dose_hold_active(participant: DosingParticipant) -> bool:
     if participant.hold_override_at is not None:
         return False
     return any(
-        VitalAlert.PRE_DOSE_HOLD in r.alerts
-        for r in participant.vitals.active().filter(phase=VitalPhase.PRE_DOSE)
+        VitalAlert.PRE_DOSE_HOLD in r.alerts for r in participant.vitals.active().filter(phase=VitalPhase.PRE_DOSE)
     )
 
 
@@ -762,8 +812,14 @@ def dosing_hold_override(*, participant: DosingParticipant, by: User, reason: st
     participant.hold_override_at = now
     participant.hold_override_by = by
     _save(participant)
-    audit(actor=by, action=AuditAction.UPDATE, patient=participant.course.patient, record=participant,
-          detail="pre-dose hold overridden", at=now)
+    audit(
+        actor=by,
+        action=AuditAction.UPDATE,
+        patient=participant.course.patient,
+        record=participant,
+        detail="pre-dose hold overridden",
+        at=now,
+    )
     return participant
 
 
@@ -773,7 +829,9 @@ def dose_administer(*, participant: DosingParticipant, by: User, dosed_at: datet
     now = _now(now)
     dosed_at = dosed_at or now
     _require_role(by, {Role.MEDICAL_PROVIDER}, "give a dose")
-    participant = DosingParticipant.objects.select_for_update().select_related("session", "course").get(pk=participant.pk)
+    participant = (
+        DosingParticipant.objects.select_for_update().select_related("session", "course").get(pk=participant.pk)
+    )
     _ensure_editable(participant)
     if participant.dosed_at is not None:
         _fail(NON_FIELD_ERRORS, "This dose has already been recorded as given.")
@@ -813,7 +871,10 @@ def minimum_monitoring(participant: DosingParticipant, settings: ClinicSettings 
     settings = settings or ClinicSettings.load()
     return timedelta(
         minutes=rules.minimum_monitoring_minutes(
-            participant.drug, participant.route, settings.monitoring_minutes_esketamine, settings.monitoring_minutes_other
+            participant.drug,
+            participant.route,
+            settings.monitoring_minutes_esketamine,
+            settings.monitoring_minutes_other,
         )
     )
 
@@ -833,7 +894,9 @@ def participant_discharge(
     now = _now(now)
     discharged_at = discharged_at or now
     _require_role(by, {Role.MEDICAL_PROVIDER}, "discharge a patient")
-    participant = DosingParticipant.objects.select_for_update().select_related("session", "course").get(pk=participant.pk)
+    participant = (
+        DosingParticipant.objects.select_for_update().select_related("session", "course").get(pk=participant.pk)
+    )
     _ensure_editable(participant)
     if participant.dosed_at is None:
         _fail(NON_FIELD_ERRORS, "No dose has been given: there is nothing to discharge from.")
@@ -845,7 +908,7 @@ def participant_discharge(
     if discharged_at < earliest:
         _fail(
             "discharged_at",
-            f"Minimum monitoring is {int(minimum_monitoring(participant).total_seconds() // 60)} minutes after the dose: "
+            f"Minimum monitoring is {minimum_monitoring(participant) // timedelta(minutes=1)} minutes after the dose: "
             f"discharge from {timezone.localtime(earliest):%H:%M}.",
         )
     if not participant.vitals.active().filter(phase=VitalPhase.PRE_DISCHARGE).exists():
@@ -858,7 +921,7 @@ def participant_discharge(
     }
     missing = [k for k, v in checklist.items() if not v]
     if missing:
-        raise ValidationError({k: "Required before discharge." for k in missing})
+        raise ValidationError(dict.fromkeys(missing, "Required before discharge."))
     participant.discharge_alert_oriented = alert_oriented
     participant.discharge_vitals_acceptable = vitals_acceptable
     participant.discharge_escort_present = escort_present
@@ -866,7 +929,14 @@ def participant_discharge(
     participant.discharged_at = discharged_at
     participant.discharged_by = by
     _save(participant)
-    audit(actor=by, action=AuditAction.UPDATE, patient=participant.course.patient, record=participant, detail="discharged", at=now)
+    audit(
+        actor=by,
+        action=AuditAction.UPDATE,
+        patient=participant.course.patient,
+        record=participant,
+        detail="discharged",
+        at=now,
+    )
     return participant
 
 
@@ -874,6 +944,7 @@ def participant_discharge(
 def dosing_session_note(*, session: DosingSession, by: User, facilitation_note: str, others_present=None, now=None):
     now = _now(now)
     _require_role(by, {Role.THERAPIST}, "write the facilitation note")
+    session = _reread(session)
     _ensure_editable(session)
     if not session.facilitators.filter(pk=by.pk).exists():
         raise PermissionDenied("Only a facilitator of this session can write its note.")
@@ -882,8 +953,14 @@ def dosing_session_note(*, session: DosingSession, by: User, facilitation_note: 
         session.others_present = others_present
     _save(session)
     for participant in session.participants.active().select_related("course__patient"):
-        audit(actor=by, action=AuditAction.UPDATE, patient=participant.course.patient, record=session,
-              detail="facilitation note", at=now)
+        audit(
+            actor=by,
+            action=AuditAction.UPDATE,
+            patient=participant.course.patient,
+            record=session,
+            detail="facilitation note",
+            at=now,
+        )
     return session
 
 
@@ -924,14 +1001,21 @@ def adverse_event_record(*, participant: DosingParticipant, by: User, now=None, 
     """Adverse events may be added even after the dose record is signed: safety outranks tidiness."""
     now = _now(now)
     _require_role(by, {Role.MEDICAL_PROVIDER}, "record an adverse event")
+    participant = _reread(participant)
     if participant.is_voided:
         _fail(NON_FIELD_ERRORS, "This dose record has been voided.")
     fields.setdefault("onset_at", now)
     event = AdverseEvent(participant=participant, created_at=now, created_by=by, **fields)
     _check_adverse_event(event, now)
     _save(event)
-    audit(actor=by, action=AuditAction.CREATE, patient=participant.course.patient, record=event,
-          detail="serious" if event.serious else "", at=now)
+    audit(
+        actor=by,
+        action=AuditAction.CREATE,
+        patient=participant.course.patient,
+        record=event,
+        detail="serious" if event.serious else "",
+        at=now,
+    )
     if event.serious:
         from courses.tasks import notify_serious_adverse_event
 
@@ -994,7 +1078,7 @@ def _sign_checks(record, by: User) -> None:
             _fail("decision", "Record the screen decision before signing.")
         missing = [f for f in ("systolic_bp", "diastolic_bp", "heart_rate", "weight_kg") if getattr(record, f) is None]
         if missing:
-            raise ValidationError({f: "Required before the evaluation is signed." for f in missing})
+            raise ValidationError(dict.fromkeys(missing, "Required before the evaluation is signed."))
         _check_medical_evaluation(record, date.max)
     elif isinstance(record, PsychiatricEvaluation):
         _require_role(by, CLINICIANS, "sign a psychiatric evaluation")
@@ -1014,7 +1098,10 @@ def _sign_checks(record, by: User) -> None:
         if record.dosed_at is None:
             _fail(NON_FIELD_ERRORS, "The dose has not been given: void the record instead of signing it.")
         if record.discharged_at is None and not transferred:
-            _fail(NON_FIELD_ERRORS, "Complete the discharge check before signing (or record the transfer as an adverse event).")
+            _fail(
+                NON_FIELD_ERRORS,
+                "Complete the discharge check before signing (or record the transfer as an adverse event).",
+            )
     else:
         raise ValidationError({NON_FIELD_ERRORS: f"A {record._meta.verbose_name} is not signed."})
 
@@ -1043,7 +1130,15 @@ def _patients_of(record) -> list:
 # What a correction may change, per record; derived values are recomputed, never typed.
 AMENDABLE_FIELDS: dict[type, tuple[str, ...]] = {
     MedicalEvaluation: tuple(f for f in MEDICAL_EVALUATION_FIELDS),
-    PsychiatricEvaluation: ("evaluated_on", "diagnosis", "icd10_code", "indication", "suicide_risk", "risk_plan", "note"),
+    PsychiatricEvaluation: (
+        "evaluated_on",
+        "diagnosis",
+        "icd10_code",
+        "indication",
+        "suicide_risk",
+        "risk_plan",
+        "note",
+    ),
     PreparatorySession: ("held_at", "duration_minutes", "topics", "intentions", "note"),
     IntegrationSession: ("held_at", "duration_minutes", "techniques", "note"),
     DosingSession: ("facilitation_note", "others_present", "location"),
@@ -1119,8 +1214,14 @@ def record_amend(*, record, by: User, changes: dict, reason: str, now=None) -> A
         amended_by=by,
     )
     for patient in _patients_of(record):
-        audit(actor=by, action=AuditAction.AMEND, patient=patient, record=record,
-              detail="fields: " + ", ".join(sorted(diff)), at=now)
+        audit(
+            actor=by,
+            action=AuditAction.AMEND,
+            patient=patient,
+            record=record,
+            detail="fields: " + ", ".join(sorted(diff)),
+            at=now,
+        )
     return amendment
 
 
@@ -1151,8 +1252,14 @@ def record_update(*, record, by: User, now=None, **changes):
     _recheck(record, now, set(changes))
     _save(record)
     for patient in _patients_of(record):
-        audit(actor=by, action=AuditAction.UPDATE, patient=patient, record=record,
-              detail="fields: " + ", ".join(sorted(changes)), at=now)
+        audit(
+            actor=by,
+            action=AuditAction.UPDATE,
+            patient=patient,
+            record=record,
+            detail="fields: " + ", ".join(sorted(changes)),
+            at=now,
+        )
     return record
 
 
@@ -1203,8 +1310,11 @@ def clinic_settings_update(*, by: User, now=None, **fields) -> ClinicSettings:
     wrong = sorted(set(fields) - set(SETTINGS_FIELDS))
     if wrong:
         raise TypeError(f"unknown settings: {wrong}")
-    changed = {k: {"from": _json_value(getattr(settings, k)), "to": _json_value(v)} for k, v in fields.items()
-               if getattr(settings, k) != v}
+    changed = {
+        k: {"from": _json_value(getattr(settings, k)), "to": _json_value(v)}
+        for k, v in fields.items()
+        if getattr(settings, k) != v
+    }
     for key, value in fields.items():
         setattr(settings, key, value)
     if settings.hold_systolic >= settings.alert_systolic:
@@ -1212,14 +1322,29 @@ def clinic_settings_update(*, by: User, now=None, **fields) -> ClinicSettings:
     settings.updated_at, settings.updated_by = now, by
     _save(settings)
     if changed:
-        audit(actor=by, action=AuditAction.UPDATE, record_type="clinic settings",
-              detail="; ".join(f"{k}: {v['from']} → {v['to']}" for k, v in changed.items()), at=now)
+        audit(
+            actor=by,
+            action=AuditAction.UPDATE,
+            record_type="clinic settings",
+            detail="; ".join(f"{k}: {v['from']} → {v['to']}" for k, v in changed.items()),
+            at=now,
+        )
     return settings
 
 
 @transaction.atomic
-def staff_create(*, by: User, username: str, password: str, role: str, first_name: str = "", last_name: str = "",
-                 email: str = "", credentials: str = "", now=None) -> User:
+def staff_create(
+    *,
+    by: User,
+    username: str,
+    password: str,
+    role: str,
+    first_name: str = "",
+    last_name: str = "",
+    email: str = "",
+    credentials: str = "",
+    now=None,
+) -> User:
     from django.contrib.auth.password_validation import validate_password
 
     now = _now(now)
@@ -1228,8 +1353,9 @@ def staff_create(*, by: User, username: str, password: str, role: str, first_nam
         _fail("role", f"Choose a role: {', '.join(Role.values)}.")
     if User.objects.filter(username__iexact=username).exists():
         _fail("username", "This username is taken.")
-    user = User(username=username, first_name=first_name, last_name=last_name, email=email, role=role,
-                credentials=credentials)
+    user = User(
+        username=username, first_name=first_name, last_name=last_name, email=email, role=role, credentials=credentials
+    )
     try:
         validate_password(password, user)
     except ValidationError as exc:
@@ -1248,6 +1374,12 @@ def staff_set_active(*, by: User, user: User, active: bool, now=None) -> User:
         _fail(NON_FIELD_ERRORS, "You cannot deactivate your own account.")
     user.is_active = active
     user.save(update_fields=["is_active"])
-    audit(actor=by, action=AuditAction.UPDATE, record=user, record_type="staff account",
-          detail="activated" if active else "deactivated", at=now)
+    audit(
+        actor=by,
+        action=AuditAction.UPDATE,
+        record=user,
+        record_type="staff account",
+        detail="activated" if active else "deactivated",
+        at=now,
+    )
     return user
