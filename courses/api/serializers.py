@@ -1,0 +1,742 @@
+"""API serializers: input ones check shape and types only; output ones render the record.
+
+Input limits mirror the model (max_length, digits, integer column ranges, choices) so bad input
+is a 400 naming the field before any service runs. Clinical ranges and rules (plausible vitals,
+route maxima, screen decisions) are the services' to judge, so their messages are the same in
+the web UI and the API.
+"""
+
+from django.db import models as dj_models
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from accounts.models import Role, User
+from courses import rules, services
+from courses.choices import (
+    CourseStatus,
+    IntegrationTechnique,
+    PreparationTopic,
+    SeriousCriterion,
+    SessionFormat,
+    VitalPhase,
+)
+from courses.models import (
+    AdverseEvent,
+    Amendment,
+    AuditEvent,
+    ClinicSettings,
+    Course,
+    CourseStatusChange,
+    DosingParticipant,
+    DosingSession,
+    IntegrationSession,
+    MedicalEvaluation,
+    Patient,
+    PreparatorySession,
+    PsychiatricEvaluation,
+    VitalReading,
+    WeightMeasurement,
+)
+
+# Free text has no column limit; this bound keeps one request from storing megabytes.
+TEXT_MAX = 20_000
+# The widest primary key a staff id can be (BigAutoField); larger numbers are refused up front.
+MAX_STAFF_ID = 2**63 - 1
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The body of every error response."""
+
+    detail = serializers.CharField()
+    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+
+
+class StaffField(serializers.PrimaryKeyRelatedField):
+    """A staff member by id; out-of-range numbers are a 400, not a database overflow."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("queryset", User.objects.all())
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int | str):
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        try:
+            number = int(data)
+        except (TypeError, ValueError):
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        if not 1 <= number <= MAX_STAFF_ID:
+            self.fail("does_not_exist", pk_value=data)
+        return super().to_internal_value(number)
+
+
+def _text(**kwargs):
+    kwargs.setdefault("max_length", TEXT_MAX)
+    kwargs.setdefault("required", False)
+    kwargs.setdefault("allow_blank", True)
+    return serializers.CharField(**kwargs)
+
+
+class _Input(serializers.ModelSerializer):
+    """Model-derived limits without model-level uniqueness checks: the service decides those."""
+
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        dj_models.TextField: serializers.CharField,
+    }
+
+    def build_standard_field(self, field_name, model_field):
+        field_class, kwargs = super().build_standard_field(field_name, model_field)
+        if isinstance(model_field, dj_models.TextField):
+            kwargs["max_length"] = TEXT_MAX
+        kwargs.pop("validators", None)
+        return field_class, kwargs
+
+    def get_validators(self):
+        return []
+
+
+# --- staff ------------------------------------------------------------------------------------
+
+
+class StaffBriefSerializer(serializers.ModelSerializer):
+    name = serializers.CharField(source="__str__", read_only=True)
+
+    class Meta:
+        model = User
+        fields = ["id", "username", "name", "role", "credentials"]
+
+
+class StaffSerializer(serializers.ModelSerializer):
+    name = serializers.CharField(source="__str__", read_only=True)
+
+    class Meta:
+        model = User
+        fields = ["id", "username", "name", "first_name", "last_name", "email", "role", "credentials", "is_active"]
+
+
+class StaffCreateSerializer(serializers.Serializer):
+    username = serializers.RegexField(r"^[\w.@+-]+\Z", max_length=150)
+    password = serializers.CharField(max_length=128, write_only=True, trim_whitespace=False)
+    role = serializers.ChoiceField(choices=Role.choices)
+    first_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
+    last_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
+    email = serializers.EmailField(max_length=254, required=False, allow_blank=True)
+    credentials = serializers.CharField(max_length=60, required=False, allow_blank=True)
+
+
+class StaffActiveSerializer(serializers.Serializer):
+    active = serializers.BooleanField()
+
+
+# --- common pieces ----------------------------------------------------------------------------
+
+
+class AmendmentSerializer(serializers.ModelSerializer):
+    amended_by = StaffBriefSerializer(read_only=True)
+    changes = serializers.JSONField(help_text='Each changed field: {"from": old, "to": new}.')
+
+    class Meta:
+        model = Amendment
+        fields = ["id", "record_type", "record_id", "changes", "reason", "amended_at", "amended_by"]
+
+
+RECORD_META = ["created_at", "created_by", "is_voided", "voided_at", "voided_by", "void_reason"]
+SIGNED_META = ["signed_at", "signed_by", "is_signed"]
+
+
+class _RecordOut(serializers.ModelSerializer):
+    """Who made a record, its voiding, and (when the view supplies them) its amendments."""
+
+    is_voided = serializers.BooleanField(read_only=True)
+    amendments = serializers.SerializerMethodField()
+
+    @extend_schema_field(AmendmentSerializer(many=True))
+    def get_amendments(self, obj):
+        by_record = self.context.get("amendments")
+        if by_record is None:
+            return []
+        return AmendmentSerializer(by_record.get(obj.pk, []), many=True).data
+
+
+class _SignedOut(_RecordOut):
+    is_signed = serializers.BooleanField(read_only=True)
+    signed_by = StaffBriefSerializer(read_only=True)
+
+
+# --- patients ---------------------------------------------------------------------------------
+
+
+class PatientInputSerializer(_Input):
+    weight_kg = serializers.DecimalField(
+        max_digits=5, decimal_places=1, required=False, allow_null=True, help_text="Current weight (kg), optional."
+    )
+
+    class Meta:
+        model = Patient
+        fields = [*services.PATIENT_FIELDS, "weight_kg"]
+
+
+class PatientUpdateSerializer(_Input):
+    class Meta:
+        model = Patient
+        fields = list(services.PATIENT_FIELDS)
+
+
+class PatientListSerializer(serializers.ModelSerializer):
+    is_voided = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = Patient
+        fields = ["id", "mrn", "given_name", "family_name", "date_of_birth", "sex", "is_voided"]
+
+
+class WeightSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = WeightMeasurement
+        fields = ["id", "measured_on", "weight_kg", "created_at", "created_by", "is_voided", "void_reason"]
+
+
+class WeightInputSerializer(serializers.Serializer):
+    measured_on = serializers.DateField()
+    weight_kg = serializers.DecimalField(max_digits=5, decimal_places=1)
+
+
+class CourseBriefSerializer(serializers.ModelSerializer):
+    is_voided = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = Course
+        fields = ["id", "indication", "format", "status", "created_at", "is_voided"]
+
+
+class PatientSerializer(serializers.ModelSerializer):
+    is_voided = serializers.BooleanField(read_only=True)
+    latest_weight = serializers.SerializerMethodField()
+    courses = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Patient
+        fields = [
+            "id",
+            *services.PATIENT_FIELDS,
+            "created_at",
+            "is_voided",
+            "voided_at",
+            "void_reason",
+            "latest_weight",
+            "courses",
+        ]
+
+    @extend_schema_field(WeightSerializer(allow_null=True))
+    def get_latest_weight(self, obj):
+        weight = obj.weights.active().first()
+        return WeightSerializer(weight).data if weight else None
+
+    @extend_schema_field(CourseBriefSerializer(many=True))
+    def get_courses(self, obj):
+        # Only the courses the reader may open: a patient may also be on another caseload.
+        visible = self.context.get("visible_courses")
+        qs = obj.courses.all() if visible is None else visible.filter(patient=obj)
+        return CourseBriefSerializer(qs, many=True).data
+
+
+class AuditEventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = AuditEvent
+        fields = ["id", "at", "actor", "actor_username", "action", "record_type", "record_id", "ip_address", "detail"]
+
+
+# --- courses ----------------------------------------------------------------------------------
+
+
+class CourseInputSerializer(_Input):
+    patient = serializers.UUIDField()
+    therapists = serializers.ListField(child=StaffField(), allow_empty=False, max_length=20)
+    medical_provider = StaffField()
+
+    class Meta:
+        model = Course
+        fields = [
+            "patient",
+            "indication",
+            "indication_detail",
+            "format",
+            "therapists",
+            "medical_provider",
+            "planned_dosing_sessions",
+        ]
+
+
+class CourseStatusInputSerializer(serializers.Serializer):
+    # A course never moves back to its first stage, so that stage is not a target.
+    to_status = serializers.ChoiceField(
+        choices=[(value, label) for value, label in CourseStatus.choices if value != CourseStatus.EVALUATION]
+    )
+    reason = _text()
+
+
+class CourseSummarySerializer(serializers.Serializer):
+    screen_decision = serializers.CharField(allow_null=True)
+    screen_signed = serializers.BooleanField()
+    cleared_for_dosing = serializers.BooleanField()
+    psychiatric_evaluation_signed = serializers.BooleanField()
+    preparatory_sessions = serializers.IntegerField()
+    doses_given = serializers.IntegerField()
+    planned_dosing_sessions = serializers.IntegerField()
+    maintenance_doses = serializers.IntegerField()
+    integration_sessions = serializers.IntegerField()
+    serious_adverse_events = serializers.IntegerField()
+
+
+class CourseListSerializer(serializers.ModelSerializer):
+    patient = PatientListSerializer(read_only=True)
+    therapists = StaffBriefSerializer(many=True, read_only=True)
+    medical_provider = StaffBriefSerializer(read_only=True)
+    is_voided = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = Course
+        fields = [
+            "id",
+            "patient",
+            "indication",
+            "indication_detail",
+            "format",
+            "therapists",
+            "medical_provider",
+            "planned_dosing_sessions",
+            "status",
+            "status_changed_at",
+            "discontinued_reason",
+            "created_at",
+            "is_voided",
+            "voided_at",
+            "void_reason",
+        ]
+
+
+class CourseSerializer(CourseListSerializer):
+    summary = serializers.SerializerMethodField()
+
+    class Meta(CourseListSerializer.Meta):
+        fields = [*CourseListSerializer.Meta.fields, "summary"]
+
+    @extend_schema_field(CourseSummarySerializer)
+    def get_summary(self, course):
+        evaluation = services.active_medical_evaluation(course)
+        doses = course.doses.active()
+        return {
+            "screen_decision": evaluation.decision if evaluation else None,
+            "screen_signed": bool(evaluation and evaluation.is_signed),
+            "cleared_for_dosing": bool(evaluation and evaluation.is_cleared),
+            "psychiatric_evaluation_signed": course.psychiatric_evaluations.active()
+            .filter(signed_at__isnull=False)
+            .exists(),
+            "preparatory_sessions": course.preparatory_sessions.active().count(),
+            "doses_given": doses.filter(dosed_at__isnull=False, is_maintenance=False).count(),
+            "planned_dosing_sessions": course.planned_dosing_sessions,
+            "maintenance_doses": doses.filter(dosed_at__isnull=False, is_maintenance=True).count(),
+            "integration_sessions": course.integration_sessions.active().count(),
+            "serious_adverse_events": AdverseEvent.objects.active()
+            .filter(participant__course=course, participant__voided_at__isnull=True, serious=True)
+            .count(),
+        }
+
+
+class StatusChangeSerializer(serializers.ModelSerializer):
+    # Plain strings (values of Course.status): a second enum of the same set would only rename it.
+    from_status = serializers.CharField(read_only=True)
+    to_status = serializers.CharField(read_only=True)
+    changed_by = StaffBriefSerializer(read_only=True)
+
+    class Meta:
+        model = CourseStatusChange
+        fields = ["from_status", "to_status", "reason", "changed_at", "changed_by"]
+
+
+# --- evaluations and sessions -----------------------------------------------------------------
+
+
+class MedicalEvaluationInputSerializer(_Input):
+    class Meta:
+        model = MedicalEvaluation
+        fields = list(services.MEDICAL_EVALUATION_FIELDS)
+
+
+class MedicalEvaluationSerializer(_SignedOut):
+    class Meta:
+        model = MedicalEvaluation
+        fields = [
+            "id",
+            "course",
+            *services.MEDICAL_EVALUATION_FIELDS,
+            "is_cleared",
+            *SIGNED_META,
+            *RECORD_META,
+            "amendments",
+        ]
+
+
+PSYCHIATRIC_FIELDS = ["evaluated_on", "diagnosis", "icd10_code", "indication", "suicide_risk", "risk_plan", "note"]
+
+
+class PsychiatricEvaluationInputSerializer(_Input):
+    class Meta:
+        model = PsychiatricEvaluation
+        fields = PSYCHIATRIC_FIELDS
+        extra_kwargs = {"indication": {"required": False, "help_text": "Defaults to the course's indication."}}
+
+
+class PsychiatricEvaluationSerializer(_SignedOut):
+    class Meta:
+        model = PsychiatricEvaluation
+        fields = ["id", "course", *PSYCHIATRIC_FIELDS, *SIGNED_META, *RECORD_META, "amendments"]
+
+
+class PreparatorySessionInputSerializer(serializers.Serializer):
+    held_at = serializers.DateTimeField()
+    note = serializers.CharField(max_length=TEXT_MAX)
+    topics = serializers.ListField(
+        child=serializers.ChoiceField(choices=PreparationTopic.choices), required=False, max_length=20
+    )
+    intentions = _text()
+    duration_minutes = serializers.IntegerField(min_value=5, max_value=480, required=False)
+
+
+class PreparatorySessionSerializer(_SignedOut):
+    therapist = StaffBriefSerializer(read_only=True)
+    topics = serializers.ListField(child=serializers.ChoiceField(choices=PreparationTopic.choices))
+
+    class Meta:
+        model = PreparatorySession
+        fields = [
+            "id",
+            "course",
+            "therapist",
+            "held_at",
+            "duration_minutes",
+            "topics",
+            "intentions",
+            "note",
+            *SIGNED_META,
+            *RECORD_META,
+            "amendments",
+        ]
+
+
+class IntegrationSessionInputSerializer(serializers.Serializer):
+    courses = serializers.ListField(child=serializers.UUIDField(), allow_empty=False, max_length=rules.GROUP_SIZE[1])
+    held_at = serializers.DateTimeField()
+    note = serializers.CharField(max_length=TEXT_MAX)
+    format = serializers.ChoiceField(choices=SessionFormat.choices, required=False)
+    techniques = serializers.ListField(
+        child=serializers.ChoiceField(choices=IntegrationTechnique.choices), required=False, max_length=20
+    )
+    duration_minutes = serializers.IntegerField(min_value=5, max_value=480, required=False)
+
+
+class IntegrationSessionSerializer(_SignedOut):
+    therapist = StaffBriefSerializer(read_only=True)
+    courses = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    techniques = serializers.ListField(child=serializers.ChoiceField(choices=IntegrationTechnique.choices))
+
+    class Meta:
+        model = IntegrationSession
+        fields = [
+            "id",
+            "courses",
+            "format",
+            "therapist",
+            "held_at",
+            "duration_minutes",
+            "techniques",
+            "note",
+            *SIGNED_META,
+            *RECORD_META,
+            "amendments",
+        ]
+
+
+# --- dosing -----------------------------------------------------------------------------------
+
+
+class DosingSessionInputSerializer(_Input):
+    medical_provider = StaffField()
+    facilitators = serializers.ListField(child=StaffField(), allow_empty=False, max_length=10)
+
+    class Meta:
+        model = DosingSession
+        fields = ["starts_at", "ends_at", "medical_provider", "facilitators", "format", "location", "others_present"]
+
+
+class DosingSessionNoteInputSerializer(serializers.Serializer):
+    facilitation_note = serializers.CharField(max_length=TEXT_MAX, allow_blank=True)
+    others_present = serializers.CharField(max_length=300, required=False, allow_blank=True)
+
+
+class VitalReadingSerializer(_RecordOut):
+    alerts = serializers.ListField(child=serializers.CharField(), read_only=True)
+    thresholds_in_force = serializers.DictField(child=serializers.IntegerField(), read_only=True)
+
+    class Meta:
+        model = VitalReading
+        fields = [
+            "id",
+            "participant",
+            "taken_at",
+            "phase",
+            *rules.VITAL_RANGES,
+            "alerts",
+            "thresholds_in_force",
+            *RECORD_META,
+            "amendments",
+        ]
+
+
+class VitalReadingInputSerializer(serializers.Serializer):
+    # Column limits only: the service refuses implausible values and names the plausible range.
+    phase = serializers.ChoiceField(choices=VitalPhase.choices)
+    taken_at = serializers.DateTimeField(required=False, help_text="Defaults to now.")
+    systolic_bp = serializers.IntegerField(min_value=0, max_value=32767, required=False, allow_null=True)
+    diastolic_bp = serializers.IntegerField(min_value=0, max_value=32767, required=False, allow_null=True)
+    heart_rate = serializers.IntegerField(min_value=0, max_value=32767, required=False, allow_null=True)
+    spo2 = serializers.IntegerField(min_value=0, max_value=32767, required=False, allow_null=True)
+    respiratory_rate = serializers.IntegerField(min_value=0, max_value=32767, required=False, allow_null=True)
+
+
+class AdverseEventSerializer(_RecordOut):
+    serious_criteria = serializers.ListField(child=serializers.ChoiceField(choices=SeriousCriterion.choices))
+    acknowledged_by = StaffBriefSerializer(read_only=True)
+
+    class Meta:
+        model = AdverseEvent
+        fields = [
+            "id",
+            "participant",
+            *services.AE_FIELDS,
+            "lead_notified_at",
+            "acknowledged_at",
+            "acknowledged_by",
+            "acknowledgement_note",
+            *RECORD_META,
+            "amendments",
+        ]
+
+
+class AdverseEventInputSerializer(_Input):
+    serious_criteria = serializers.ListField(
+        child=serializers.ChoiceField(choices=SeriousCriterion.choices), required=False, max_length=10
+    )
+
+    class Meta:
+        model = AdverseEvent
+        fields = list(services.AE_FIELDS)
+        extra_kwargs = {"onset_at": {"required": False, "help_text": "Defaults to now."}}
+
+
+class AcknowledgeInputSerializer(serializers.Serializer):
+    note = _text()
+
+
+class AdverseEventDashboardSerializer(AdverseEventSerializer):
+    patient = serializers.UUIDField(source="participant.course.patient_id", read_only=True)
+    course = serializers.UUIDField(source="participant.course_id", read_only=True)
+    session = serializers.UUIDField(source="participant.session_id", read_only=True)
+
+    class Meta(AdverseEventSerializer.Meta):
+        fields = [*AdverseEventSerializer.Meta.fields, "patient", "course", "session"]
+
+
+DOSE_OUT_FIELDS = [
+    "id",
+    "session",
+    "course",
+    "is_maintenance",
+    *services.DOSE_FIELDS,
+    "dose_mg_per_kg",
+    "protocol_maximum",
+    "protocol_maximum_unit",
+    "is_over_maximum",
+    "hold_override_reason",
+    "hold_override_at",
+    "hold_override_by",
+    "hold_active",
+    "dosed_at",
+    "discharge_alert_oriented",
+    "discharge_vitals_acceptable",
+    "discharge_escort_present",
+    "discharge_no_driving_advised",
+    "discharged_at",
+    "discharged_by",
+]
+
+
+class DoseSerializer(_SignedOut):
+    """One participant's dose with their vitals and adverse events (prefetched by the view)."""
+
+    is_over_maximum = serializers.BooleanField(read_only=True)
+    hold_active = serializers.SerializerMethodField()
+    vitals = serializers.SerializerMethodField()
+    adverse_events = serializers.SerializerMethodField()
+
+    class Meta:
+        model = DosingParticipant
+        fields = [*DOSE_OUT_FIELDS, "vitals", "adverse_events", *SIGNED_META, *RECORD_META, "amendments"]
+
+    @extend_schema_field(OpenApiTypes.BOOL)
+    def get_hold_active(self, obj) -> bool:
+        # Computed from the prefetched readings, so a list of doses costs no query per row.
+        if obj.hold_override_at is not None:
+            return False
+        return any(
+            "pre_dose_hold" in v.alerts for v in obj.vitals.all() if v.phase == VitalPhase.PRE_DOSE and not v.is_voided
+        )
+
+    @extend_schema_field(VitalReadingSerializer(many=True))
+    def get_vitals(self, obj):
+        return VitalReadingSerializer(obj.vitals.all(), many=True, context=self.context).data
+
+    @extend_schema_field(AdverseEventSerializer(many=True))
+    def get_adverse_events(self, obj):
+        return AdverseEventSerializer(obj.adverse_events.all(), many=True, context=self.context).data
+
+
+class DoseInputSerializer(_Input):
+    class Meta:
+        model = DosingParticipant
+        fields = list(services.DOSE_FIELDS)
+
+
+class ParticipantAddInputSerializer(DoseInputSerializer):
+    course = serializers.UUIDField()
+    is_maintenance = serializers.BooleanField(
+        required=False, allow_null=True, help_text="Omit to decide from the course's stage."
+    )
+
+    class Meta(DoseInputSerializer.Meta):
+        fields = ["course", "is_maintenance", *services.DOSE_FIELDS]
+
+
+class DoseUpdateInputSerializer(DoseInputSerializer):
+    class Meta(DoseInputSerializer.Meta):
+        fields = [*services.DOSE_FIELDS, "is_maintenance"]
+
+
+class HoldOverrideInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=TEXT_MAX)
+
+
+class AdministerInputSerializer(serializers.Serializer):
+    dosed_at = serializers.DateTimeField(required=False, help_text="Defaults to now.")
+
+
+class DischargeInputSerializer(serializers.Serializer):
+    alert_oriented = serializers.BooleanField()
+    vitals_acceptable = serializers.BooleanField()
+    escort_present = serializers.BooleanField()
+    no_driving_advised = serializers.BooleanField()
+    discharged_at = serializers.DateTimeField(required=False, help_text="Defaults to now.")
+
+
+class ParticipantBriefSerializer(serializers.ModelSerializer):
+    patient = serializers.UUIDField(source="course.patient_id", read_only=True)
+    is_voided = serializers.BooleanField(read_only=True)
+    is_signed = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = DosingParticipant
+        fields = [
+            "id",
+            "course",
+            "patient",
+            "drug",
+            "route",
+            "dose_mg",
+            "dose_mg_per_kg",
+            "dosed_at",
+            "discharged_at",
+            "is_maintenance",
+            "is_signed",
+            "is_voided",
+        ]
+
+
+class DosingSessionListSerializer(_SignedOut):
+    medical_provider = StaffBriefSerializer(read_only=True)
+    facilitators = StaffBriefSerializer(many=True, read_only=True)
+    participant_count = serializers.IntegerField(read_only=True, help_text="Active participants.")
+
+    class Meta:
+        model = DosingSession
+        fields = [
+            "id",
+            "format",
+            "starts_at",
+            "ends_at",
+            "location",
+            "medical_provider",
+            "facilitators",
+            "others_present",
+            "participant_count",
+            *SIGNED_META,
+            *RECORD_META,
+        ]
+
+
+class DosingSessionSerializer(DosingSessionListSerializer):
+    facilitation_note = serializers.CharField(read_only=True)
+    participants = ParticipantBriefSerializer(many=True, read_only=True)
+
+    class Meta(DosingSessionListSerializer.Meta):
+        fields = [*DosingSessionListSerializer.Meta.fields, "facilitation_note", "participants", "amendments"]
+
+
+class TimelineDoseSerializer(DoseSerializer):
+    session = DosingSessionListSerializer(read_only=True)
+
+    class Meta(DoseSerializer.Meta):
+        pass
+
+
+class TimelineSerializer(serializers.Serializer):
+    course = CourseListSerializer()
+    status_changes = StatusChangeSerializer(many=True)
+    medical_evaluations = MedicalEvaluationSerializer(many=True)
+    psychiatric_evaluations = PsychiatricEvaluationSerializer(many=True)
+    preparatory_sessions = PreparatorySessionSerializer(many=True)
+    doses = TimelineDoseSerializer(many=True)
+    integration_sessions = IntegrationSessionSerializer(many=True)
+    alerts = serializers.ListField(
+        child=serializers.DictField(), help_text="Every vital reading that raised an alert: dose, reading, codes."
+    )
+
+
+# --- generic record actions -------------------------------------------------------------------
+
+
+class RecordChangesField(serializers.DictField):
+    """Field name → new value, converted with the model field's own type by the view."""
+
+    def __init__(self, **kwargs):
+        super().__init__(child=serializers.JSONField(), **kwargs)
+
+
+class AmendInputSerializer(serializers.Serializer):
+    changes = RecordChangesField(allow_empty=False)
+    reason = serializers.CharField(max_length=TEXT_MAX)
+
+
+class VoidInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=TEXT_MAX)
+
+
+# --- clinic settings --------------------------------------------------------------------------
+
+
+class ClinicSettingsSerializer(_Input):
+    class Meta:
+        model = ClinicSettings
+        fields = [*services.SETTINGS_FIELDS, "updated_at", "updated_by"]
+        read_only_fields = ["updated_at", "updated_by"]
