@@ -83,9 +83,45 @@ def _now(now: datetime | None) -> datetime:
     return now or timezone.now()
 
 
+# Row constraints a caller can break with plain input, and the field message each deserves;
+# without these full_clean answers only "Constraint … is violated." against no field.
+CONSTRAINT_MESSAGES: dict[str, tuple[str, str]] = {
+    "patient_email_channel_has_email": ("email", "Questionnaires by email need an email address."),
+    "patient_sms_channel_has_phone": ("phone", "Questionnaires by text message need a phone number."),
+    "course_other_indication_described": ("indication_detail", "Describe the indication when it is 'Other'."),
+    "course_planned_sessions_range": ("planned_dosing_sessions", "Plan between 1 and 20 dosing sessions."),
+    "preparatory_session_duration_range": ("duration_minutes", "A session lasts 5 to 480 minutes."),
+    "integration_session_duration_range": ("duration_minutes", "A session lasts 5 to 480 minutes."),
+    "adverse_event_other_described": ("term_other", "Describe the event when the term is 'Other'."),
+    "clinic_settings_iv_max_positive": ("max_iv_mg_per_kg", "The IV maximum must be above 0 mg/kg."),
+    "clinic_settings_im_max_positive": ("max_im_mg_per_kg", "The IM maximum must be above 0 mg/kg."),
+    "clinic_settings_in_max_positive": ("max_intranasal_mg", "The intranasal maximum must be above 0 mg."),
+    "clinic_settings_sl_max_positive": ("max_sublingual_mg", "The sublingual maximum must be above 0 mg."),
+    "clinic_settings_hold_systolic_range": ("hold_systolic", "The systolic hold must be between 90 and 260 mmHg."),
+    "clinic_settings_hold_diastolic_range": ("hold_diastolic", "The diastolic hold must be between 50 and 160 mmHg."),
+    "clinic_settings_alert_systolic_range": ("alert_systolic", "The systolic alert must be between 90 and 260 mmHg."),
+    "clinic_settings_alert_diastolic_range": (
+        "alert_diastolic",
+        "The diastolic alert must be between 50 and 160 mmHg.",
+    ),
+    "clinic_settings_alert_hr_range": ("alert_heart_rate", "The heart-rate alert must be between 60 and 220 /min."),
+    "clinic_settings_alert_spo2_range": ("alert_spo2_below", "The SpO2 alert must be between 70 and 100 %."),
+}
+
+
 def _save(record: Model) -> Model:
     # full_clean checks field limits and the row's constraints before the database sees them,
     # so a broken rule becomes a field message instead of an IntegrityError.
+    errors: dict[str, str] = {}
+    for constraint in record._meta.constraints:
+        if constraint.name in CONSTRAINT_MESSAGES:
+            try:
+                constraint.validate(type(record), record)
+            except ValidationError:
+                field, message = CONSTRAINT_MESSAGES[constraint.name]
+                errors.setdefault(field, message)
+    if errors:
+        raise ValidationError(errors)
     record.full_clean()
     record.save()
     return record
@@ -107,7 +143,7 @@ def _ensure_editable(record) -> None:
             f"This {record._meta.verbose_name} was signed on {timezone.localtime(record.signed_at):%Y-%m-%d %H:%M} "
             "and is locked. Add an amendment to correct it.",
         )
-    if isinstance(record, VitalReading):
+    if isinstance(record, (VitalReading, AdverseEvent)):
         _ensure_editable(record.participant)
     if isinstance(record, DosingParticipant) and record.session.is_voided:
         _fail(NON_FIELD_ERRORS, "This dosing session has been voided.")
@@ -1031,25 +1067,33 @@ def adverse_event_notify_leads(*, event_id, now=None) -> bool:
     from django.template.loader import render_to_string
 
     now = _now(now)
-    event = AdverseEvent.objects.select_related("participant__session").get(pk=event_id)
-    if event.lead_notified_at is not None:
-        return False
-    recipients = list(
-        User.objects.filter(role=Role.PRACTICE_LEAD, is_active=True).exclude(email="").values_list("email", flat=True)
-    )
-    if not recipients:
-        logger.error("serious adverse event %s: no practice lead has an email address", event.pk)
-        return False
-    context = {"event": event, "base_url": settings.CLINIC_BASE_URL}
-    # The mail names no patient: it links to the dashboard, behind login.
-    send_mail(
-        subject=f"Serious adverse event: {event}",
-        message=render_to_string("courses/email/serious_adverse_event.txt", context),
-        from_email=None,
-        recipient_list=recipients,
-    )
-    # Marked only after the mail went, so a failure leaves it to be retried.
-    return AdverseEvent.objects.filter(pk=event.pk, lead_notified_at__isnull=True).update(lead_notified_at=now) == 1
+    with transaction.atomic():
+        # The row lock makes a second worker (a redelivered or duplicated task) wait here and
+        # then find the event notified, instead of sending the mail a second time.
+        event = AdverseEvent.objects.select_for_update().get(pk=event_id)
+        if event.lead_notified_at is not None:
+            return False
+        recipients = list(
+            User.objects.filter(role=Role.PRACTICE_LEAD, is_active=True)
+            .exclude(email="")
+            .values_list("email", flat=True)
+        )
+        if not recipients:
+            logger.error("serious adverse event %s: no practice lead has an email address", event.pk)
+            return False
+        context = {"event": event, "base_url": settings.CLINIC_BASE_URL}
+        # The mail names no patient: it links to the dashboard, behind login. The subject uses
+        # the term's label, never the free-text "other" description, which may name someone.
+        send_mail(
+            subject=f"Serious adverse event: {event.get_term_display()} (grade {event.grade})",
+            message=render_to_string("courses/email/serious_adverse_event.txt", context),
+            from_email=None,
+            recipient_list=recipients,
+        )
+        # Marked only after the mail went, so a failure leaves it to be retried.
+        event.lead_notified_at = now
+        event.save(update_fields=["lead_notified_at"])
+        return True
 
 
 @transaction.atomic
@@ -1263,11 +1307,23 @@ def record_update(*, record, by: User, now=None, **changes):
     return record
 
 
+def _void_permission(record, by: User) -> None:
+    """Voiding is a clinical act: the role that records a kind of record is the one that voids it."""
+    if isinstance(record, (Patient, Course)):
+        _require_role(by, ANY_STAFF, "void a record")
+    elif isinstance(record, (MedicalEvaluation, DosingParticipant, VitalReading, AdverseEvent)):
+        _require_role(by, {Role.MEDICAL_PROVIDER}, f"void a {record._meta.verbose_name}")
+    elif isinstance(record, (PsychiatricEvaluation, DosingSession)):
+        _require_role(by, CLINICIANS, f"void a {record._meta.verbose_name}")
+    else:
+        _require_role(by, {Role.THERAPIST}, f"void a {record._meta.verbose_name}")
+
+
 @transaction.atomic
 def record_void(*, record, by: User, reason: str, now=None):
     """Void a record entered in error. It stays, marked, with who voided it and why."""
     now = _now(now)
-    _require_role(by, ANY_STAFF, "void a record")
+    _void_permission(record, by)
     record = type(record).objects.select_for_update().get(pk=record.pk)
     if record.voided_at is not None:
         _fail(NON_FIELD_ERRORS, "This record is already voided.")

@@ -1,0 +1,107 @@
+"""Adverse events: grading, the serious-event mail to the practice leads, acknowledgement."""
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+
+from courses import services
+from courses.models import AdverseEvent
+
+pytestmark = pytest.mark.django_db
+
+SERIOUS = {
+    "term": "hypertensive_crisis",
+    "grade": 4,
+    "serious": True,
+    "serious_criteria": ["life_threatening"],
+    "relatedness": "probable",
+    "action_taken": "transferred",
+}
+
+
+def _record_serious(participant, provider, capture):
+    with capture(execute=True):
+        return services.adverse_event_record(participant=participant, by=provider, **SERIOUS)
+
+
+def test_a_serious_event_mails_the_leads_once_naming_no_patient(
+    dosed_participant, provider, lead, mailoutbox, django_capture_on_commit_callbacks
+):
+    event = _record_serious(dosed_participant, provider, django_capture_on_commit_callbacks)
+    assert len(mailoutbox) == 1
+    mail = mailoutbox[0]
+    assert mail.to == [lead.email]
+    patient = dosed_participant.course.patient
+    text = mail.subject + mail.body
+    for identifier in (patient.given_name, patient.family_name, patient.mrn, str(patient.pk)):
+        assert identifier not in text
+    event.refresh_from_db()
+    assert event.lead_notified_at is not None
+
+    assert services.adverse_event_notify_leads(event_id=event.pk) is False
+    assert len(mailoutbox) == 1
+
+
+def test_the_mail_is_sent_after_commit_not_before(
+    dosed_participant, provider, lead, mailoutbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        services.adverse_event_record(participant=dosed_participant, by=provider, **SERIOUS)
+    assert mailoutbox == []
+    assert len(callbacks) == 1
+
+
+def test_a_non_serious_event_sends_no_mail(
+    dosed_participant, provider, lead, mailoutbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        services.adverse_event_record(
+            participant=dosed_participant, by=provider, term="nausea", grade=1, relatedness="probable"
+        )
+    assert mailoutbox == []
+
+
+@pytest.mark.parametrize("grade", [4, 5])
+def test_grade_four_or_five_must_be_serious(dosed_participant, provider, grade):
+    with pytest.raises(ValidationError) as exc:
+        services.adverse_event_record(
+            participant=dosed_participant,
+            by=provider,
+            term="loss_of_consciousness",
+            grade=grade,
+            relatedness="possible",
+        )
+    assert "tick 'serious'" in exc.value.message_dict["serious"][0]
+    assert not AdverseEvent.objects.exists()
+
+
+def test_serious_needs_a_criterion(dosed_participant, provider):
+    with pytest.raises(ValidationError) as exc:
+        services.adverse_event_record(
+            participant=dosed_participant, by=provider, term="sedation", grade=3, serious=True, relatedness="possible"
+        )
+    assert "serious_criteria" in exc.value.message_dict
+
+
+def test_only_a_lead_acknowledges(dosed_participant, provider, lead, django_capture_on_commit_callbacks):
+    event = _record_serious(dosed_participant, provider, django_capture_on_commit_callbacks)
+    with pytest.raises(PermissionDenied):
+        services.adverse_event_acknowledge(event=event, by=provider)
+    done = services.adverse_event_acknowledge(event=event, by=lead, note="Called the ED; stable.")
+    assert done.acknowledged_by == lead
+    assert not AdverseEvent.objects.serious_unacknowledged().exists()
+
+
+def test_an_event_is_acknowledged_once(dosed_participant, provider, lead, django_capture_on_commit_callbacks):
+    event = _record_serious(dosed_participant, provider, django_capture_on_commit_callbacks)
+    services.adverse_event_acknowledge(event=event, by=lead)
+    with pytest.raises(ValidationError) as exc:
+        services.adverse_event_acknowledge(event=event, by=lead)
+    assert "already been acknowledged" in exc.value.messages[0]
+
+
+def test_a_non_serious_event_is_not_acknowledged(dosed_participant, provider, lead):
+    event = services.adverse_event_record(
+        participant=dosed_participant, by=provider, term="nausea", grade=1, relatedness="possible"
+    )
+    with pytest.raises(ValidationError):
+        services.adverse_event_acknowledge(event=event, by=lead)
