@@ -15,10 +15,11 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
+from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.authtoken.views import ObtainAuthToken
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import APIException, PermissionDenied
 from rest_framework.generics import GenericAPIView
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.permissions import AllowAny
@@ -46,6 +47,12 @@ from courses.models import (
 )
 
 
+class ApiView(GenericAPIView):
+    # Token first: its WWW-Authenticate header is what turns "not signed in" into a 401
+    # (with session authentication first, DRF has no header to send and answers 403).
+    authentication_classes = [TokenAuthentication, SessionAuthentication]
+
+
 class Pagination(LimitOffsetPagination):
     default_limit = 50
     max_limit = 200
@@ -59,6 +66,7 @@ _ERROR_TEXT = {
     403: "Signed in, but this role may not do this (the message says which role may).",
     404: "No such record on your caseload.",
     409: "The record changed while saving; reload and try again.",
+    429: "Too many failed sign-ins: the account is locked for a while.",
 }
 
 
@@ -94,6 +102,12 @@ def _visible(field: str, getter, **kwargs):
 # --- auth -------------------------------------------------------------------------------------
 
 
+class AccountLocked(APIException):
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    default_detail = "Too many failed sign-ins: this account is locked for a while. Try again later."
+    default_code = "locked_out"
+
+
 class TokenView(ObtainAuthToken):
     """Exchange a staff username and password for an API token.
 
@@ -105,13 +119,19 @@ class TokenView(ObtainAuthToken):
 
     @extend_schema(
         request=AuthTokenSerializer,
-        responses=_responses(inline_serializer("TokenResponse", {"token": serializers.CharField()}), errors=(400, 403)),
+        responses=_responses(
+            inline_serializer("TokenResponse", {"token": serializers.CharField()}), errors=(400, 403, 429)
+        ),
         auth=[],
         tags=["auth"],
     )
     def post(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
+        if not serializer.is_valid():
+            # django-axes marks the request when the username is locked; say so, not "wrong password".
+            if getattr(request, "axes_locked_out", False):
+                raise AccountLocked()
+            raise serializers.ValidationError(serializer.errors)
         user = serializer.validated_data["user"]
         if not user.is_clinic_staff:
             raise PermissionDenied("Sign in with a clinic staff account.")
@@ -122,7 +142,7 @@ class TokenView(ObtainAuthToken):
 # --- patients ---------------------------------------------------------------------------------
 
 
-class PatientListView(GenericAPIView):
+class PatientListView(ApiView):
     pagination_class = Pagination
     serializer_class = s.PatientListSerializer
 
@@ -145,7 +165,7 @@ def _patient_out(patient, request):
     return s.PatientSerializer(patient, context={"visible_courses": selectors.courses_for(request.user)}).data
 
 
-class PatientDetailView(GenericAPIView):
+class PatientDetailView(ApiView):
     serializer_class = s.PatientSerializer
 
     @extend_schema(responses=_responses(s.PatientSerializer, errors=READ_ERRORS), tags=["patients"])
@@ -161,7 +181,7 @@ class PatientDetailView(GenericAPIView):
         return Response(_patient_out(patient, request))
 
 
-class PatientWeightsView(GenericAPIView):
+class PatientWeightsView(ApiView):
     serializer_class = s.WeightSerializer
 
     @extend_schema(responses=_responses(s.WeightSerializer(many=True), errors=READ_ERRORS), tags=["patients"])
@@ -176,7 +196,7 @@ class PatientWeightsView(GenericAPIView):
         return Response(s.WeightSerializer(weight).data, status=status.HTTP_201_CREATED)
 
 
-class PatientAuditView(GenericAPIView):
+class PatientAuditView(ApiView):
     """The patient's audit trail, newest first: practice leads only."""
 
     permission_classes = [IsPracticeLead]
@@ -205,7 +225,7 @@ def _course_out(course_id, request):
     return s.CourseSerializer(course).data
 
 
-class CourseListView(GenericAPIView):
+class CourseListView(ApiView):
     pagination_class = Pagination
     serializer_class = s.CourseListSerializer
 
@@ -234,7 +254,7 @@ class CourseListView(GenericAPIView):
         return Response(_course_out(course.pk, request), status=status.HTTP_201_CREATED)
 
 
-class CourseDetailView(GenericAPIView):
+class CourseDetailView(ApiView):
     serializer_class = s.CourseSerializer
 
     @extend_schema(responses=_responses(s.CourseSerializer, errors=READ_ERRORS), tags=["courses"])
@@ -243,7 +263,7 @@ class CourseDetailView(GenericAPIView):
         return Response(s.CourseSerializer(course).data)
 
 
-class CourseStatusView(GenericAPIView):
+class CourseStatusView(ApiView):
     serializer_class = s.CourseStatusInputSerializer
 
     @extend_schema(request=s.CourseStatusInputSerializer, responses=_responses(s.CourseSerializer), tags=["courses"])
@@ -253,7 +273,7 @@ class CourseStatusView(GenericAPIView):
         return Response(_course_out(course.pk, request))
 
 
-class CourseTimelineView(GenericAPIView):
+class CourseTimelineView(ApiView):
     serializer_class = s.TimelineSerializer
 
     @extend_schema(responses=_responses(s.TimelineSerializer, errors=READ_ERRORS), tags=["courses"])
@@ -285,7 +305,7 @@ class CourseTimelineView(GenericAPIView):
         )
 
 
-class MedicalEvaluationCreateView(GenericAPIView):
+class MedicalEvaluationCreateView(ApiView):
     serializer_class = s.MedicalEvaluationInputSerializer
 
     @extend_schema(
@@ -301,7 +321,7 @@ class MedicalEvaluationCreateView(GenericAPIView):
         return Response(s.MedicalEvaluationSerializer(evaluation).data, status=status.HTTP_201_CREATED)
 
 
-class PsychiatricEvaluationCreateView(GenericAPIView):
+class PsychiatricEvaluationCreateView(ApiView):
     serializer_class = s.PsychiatricEvaluationInputSerializer
 
     @extend_schema(
@@ -317,7 +337,7 @@ class PsychiatricEvaluationCreateView(GenericAPIView):
         return Response(s.PsychiatricEvaluationSerializer(evaluation).data, status=status.HTTP_201_CREATED)
 
 
-class PreparatorySessionCreateView(GenericAPIView):
+class PreparatorySessionCreateView(ApiView):
     serializer_class = s.PreparatorySessionInputSerializer
 
     @extend_schema(
@@ -333,7 +353,7 @@ class PreparatorySessionCreateView(GenericAPIView):
         return Response(s.PreparatorySessionSerializer(session).data, status=status.HTTP_201_CREATED)
 
 
-class IntegrationSessionCreateView(GenericAPIView):
+class IntegrationSessionCreateView(ApiView):
     serializer_class = s.IntegrationSessionInputSerializer
 
     @extend_schema(
@@ -377,7 +397,7 @@ def _session_out(session_id, request, audit: bool = False):
     return s.DosingSessionSerializer(session, context={"amendments": amendments}).data
 
 
-class DosingSessionListView(GenericAPIView):
+class DosingSessionListView(ApiView):
     pagination_class = Pagination
     serializer_class = s.DosingSessionListSerializer
 
@@ -404,7 +424,7 @@ class DosingSessionListView(GenericAPIView):
         return Response(_session_out(session.pk, request), status=status.HTTP_201_CREATED)
 
 
-class DosingSessionDetailView(GenericAPIView):
+class DosingSessionDetailView(ApiView):
     serializer_class = s.DosingSessionSerializer
 
     @extend_schema(responses=_responses(s.DosingSessionSerializer, errors=READ_ERRORS), tags=["dosing"])
@@ -412,7 +432,7 @@ class DosingSessionDetailView(GenericAPIView):
         return Response(_session_out(session_id, request, audit=True))
 
 
-class DosingSessionParticipantsView(GenericAPIView):
+class DosingSessionParticipantsView(ApiView):
     serializer_class = s.ParticipantAddInputSerializer
 
     @extend_schema(
@@ -426,7 +446,7 @@ class DosingSessionParticipantsView(GenericAPIView):
         return Response(_dose_out(participant.pk), status=status.HTTP_201_CREATED)
 
 
-class DosingSessionNoteView(GenericAPIView):
+class DosingSessionNoteView(ApiView):
     serializer_class = s.DosingSessionNoteInputSerializer
 
     @extend_schema(
@@ -460,7 +480,7 @@ def _participant(request, dose_id, audit: bool = False) -> DosingParticipant:
     return selectors.participant_get(user=request.user, participant_id=dose_id, audit=audit)
 
 
-class DoseDetailView(GenericAPIView):
+class DoseDetailView(ApiView):
     serializer_class = s.DoseSerializer
 
     @extend_schema(responses=_responses(s.DoseSerializer, errors=READ_ERRORS), tags=["dosing"])
@@ -475,7 +495,7 @@ class DoseDetailView(GenericAPIView):
         return Response(_dose_out(participant.pk))
 
 
-class DoseVitalsView(GenericAPIView):
+class DoseVitalsView(ApiView):
     serializer_class = s.VitalReadingInputSerializer
 
     @extend_schema(
@@ -492,7 +512,7 @@ class DoseVitalsView(GenericAPIView):
         return Response(s.VitalReadingSerializer(reading).data, status=status.HTTP_201_CREATED)
 
 
-class DoseHoldOverrideView(GenericAPIView):
+class DoseHoldOverrideView(ApiView):
     serializer_class = s.HoldOverrideInputSerializer
 
     @extend_schema(request=s.HoldOverrideInputSerializer, responses=_responses(s.DoseSerializer), tags=["dosing"])
@@ -504,7 +524,7 @@ class DoseHoldOverrideView(GenericAPIView):
         return Response(_dose_out(participant.pk))
 
 
-class DoseAdministerView(GenericAPIView):
+class DoseAdministerView(ApiView):
     serializer_class = s.AdministerInputSerializer
 
     @extend_schema(request=s.AdministerInputSerializer, responses=_responses(s.DoseSerializer), tags=["dosing"])
@@ -516,7 +536,7 @@ class DoseAdministerView(GenericAPIView):
         return Response(_dose_out(participant.pk))
 
 
-class DoseDischargeView(GenericAPIView):
+class DoseDischargeView(ApiView):
     serializer_class = s.DischargeInputSerializer
 
     @extend_schema(request=s.DischargeInputSerializer, responses=_responses(s.DoseSerializer), tags=["dosing"])
@@ -528,7 +548,7 @@ class DoseDischargeView(GenericAPIView):
         return Response(_dose_out(participant.pk))
 
 
-class DoseAdverseEventsView(GenericAPIView):
+class DoseAdverseEventsView(ApiView):
     serializer_class = s.AdverseEventInputSerializer
 
     @extend_schema(
@@ -545,7 +565,7 @@ class DoseAdverseEventsView(GenericAPIView):
         return Response(s.AdverseEventSerializer(event).data, status=status.HTTP_201_CREATED)
 
 
-class AdverseEventUnacknowledgedView(GenericAPIView):
+class AdverseEventUnacknowledgedView(ApiView):
     """Serious adverse events that no practice lead has acknowledged yet."""
 
     permission_classes = [IsPracticeLead]
@@ -561,7 +581,7 @@ class AdverseEventUnacknowledgedView(GenericAPIView):
         return self.get_paginated_response(s.AdverseEventDashboardSerializer(page, many=True).data)
 
 
-class AdverseEventAcknowledgeView(GenericAPIView):
+class AdverseEventAcknowledgeView(ApiView):
     serializer_class = s.AcknowledgeInputSerializer
 
     @extend_schema(
@@ -643,7 +663,7 @@ def _changes_body(request) -> dict:
     return dict(request.data)
 
 
-class RecordDetailView(GenericAPIView):
+class RecordDetailView(ApiView):
     @extend_schema(
         parameters=[RECORD_TYPE_PARAMETER],
         responses=_responses(OpenApiTypes.OBJECT, errors=READ_ERRORS),
@@ -673,7 +693,7 @@ class RecordDetailView(GenericAPIView):
         return Response(_record_out(record, request))
 
 
-class RecordSignView(GenericAPIView):
+class RecordSignView(ApiView):
     @extend_schema(
         parameters=[RECORD_TYPE_PARAMETER], request=None, responses=_responses(OpenApiTypes.OBJECT), tags=["records"]
     )
@@ -682,7 +702,7 @@ class RecordSignView(GenericAPIView):
         return Response(_record_out(record, request))
 
 
-class RecordAmendView(GenericAPIView):
+class RecordAmendView(ApiView):
     serializer_class = s.AmendInputSerializer
 
     @extend_schema(
@@ -699,7 +719,7 @@ class RecordAmendView(GenericAPIView):
         return Response(s.AmendmentSerializer(amendment).data, status=status.HTTP_201_CREATED)
 
 
-class RecordVoidView(GenericAPIView):
+class RecordVoidView(ApiView):
     serializer_class = s.VoidInputSerializer
 
     @extend_schema(
@@ -714,7 +734,7 @@ class RecordVoidView(GenericAPIView):
         return Response(_record_out(record, request))
 
 
-class RecordAmendmentsView(GenericAPIView):
+class RecordAmendmentsView(ApiView):
     serializer_class = s.AmendmentSerializer
 
     @extend_schema(
@@ -731,7 +751,7 @@ class RecordAmendmentsView(GenericAPIView):
 # --- clinic settings and staff ----------------------------------------------------------------
 
 
-class ClinicSettingsView(GenericAPIView):
+class ClinicSettingsView(ApiView):
     permission_classes = [IsPracticeLead]
     serializer_class = s.ClinicSettingsSerializer
 
@@ -749,7 +769,7 @@ class ClinicSettingsView(GenericAPIView):
         return Response(s.ClinicSettingsSerializer(services.clinic_settings_update(by=request.user, **fields)).data)
 
 
-class StaffListView(GenericAPIView):
+class StaffListView(ApiView):
     permission_classes = [IsPracticeLead]
     pagination_class = Pagination
     serializer_class = s.StaffSerializer
@@ -769,7 +789,7 @@ class StaffListView(GenericAPIView):
         return Response(s.StaffSerializer(user).data, status=status.HTTP_201_CREATED)
 
 
-class StaffActiveView(GenericAPIView):
+class StaffActiveView(ApiView):
     permission_classes = [IsPracticeLead]
     serializer_class = s.StaffActiveSerializer
 
