@@ -47,8 +47,12 @@ def patients_for(user) -> QuerySet[Patient]:
         return qs
     if not user.is_clinician:
         return qs.none()
-    # A patient just registered, before any course, stays visible to whoever registered them.
-    return qs.filter(Q(Exists(courses_for(user).filter(patient=OuterRef("pk")))) | Q(created_by=user))
+    # A patient just registered, before any course, stays visible to whoever registered them;
+    # once a course exists, the caseload decides.
+    has_course = Exists(Course.objects.filter(patient=OuterRef("pk")))
+    return qs.filter(
+        Q(Exists(courses_for(user).filter(patient=OuterRef("pk")))) | (Q(created_by=user) & ~Q(has_course))
+    )
 
 
 def dosing_sessions_for(user) -> QuerySet[DosingSession]:
@@ -68,9 +72,7 @@ def participants_for(user) -> QuerySet[DosingParticipant]:
     """A participant is visible through its session (the people in the room) or its course."""
     if _sees_everything(user):
         return DosingParticipant.objects.all()
-    return DosingParticipant.objects.filter(
-        Q(session__in=dosing_sessions_for(user)) | Q(course__in=courses_for(user))
-    )
+    return DosingParticipant.objects.filter(Q(session__in=dosing_sessions_for(user)) | Q(course__in=courses_for(user)))
 
 
 def _get_or_404(qs: QuerySet, pk):
