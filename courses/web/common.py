@@ -1,0 +1,100 @@
+"""Plumbing shared by the web views: access gates, service errors onto forms, where records live."""
+
+from collections.abc import Callable
+from functools import wraps
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.shortcuts import render
+from django.urls import reverse
+
+from courses.models import (
+    AdverseEvent,
+    Course,
+    DosingParticipant,
+    DosingSession,
+    IntegrationSession,
+    MedicalEvaluation,
+    Patient,
+    PreparatorySession,
+    PsychiatricEvaluation,
+    VitalReading,
+)
+
+PAGE_SIZE = 50
+
+
+def staff_view(view: Callable) -> Callable:
+    """Signed-in clinic staff only; an account without a clinical role gets a 403 that says so."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not request.user.is_clinic_staff:
+            raise PermissionDenied(
+                "Your account has no clinical role, so there is nothing here for you yet. "
+                "Ask the practice lead to assign you a role."
+            )
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def lead_view(view: Callable) -> Callable:
+    @staff_view
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not request.user.is_practice_lead:
+            raise PermissionDenied("This page is for the practice lead.")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def add_service_errors(form, exc: ValidationError) -> None:
+    """Put a service's refusal next to the fields it names; anything else goes above the form."""
+    if not hasattr(exc, "error_dict"):
+        form.add_error(None, exc)
+        return
+    for field, errors in exc.error_dict.items():
+        target = field if field in form.fields and field != NON_FIELD_ERRORS else None
+        form.add_error(target, errors)
+
+
+def call_service(form, service: Callable, **kwargs):
+    """Run a service; on refusal attach its messages to the form and return None."""
+    try:
+        return service(**kwargs)
+    except ValidationError as exc:
+        add_service_errors(form, exc)
+        return None
+
+
+def render_form_page(request, template: str, context: dict, *, invalid: bool = False):
+    """Re-show a refused form with everything typed still there, answered with 400."""
+    return render(request, template, context, status=400 if invalid else 200)
+
+
+def paginate(request, queryset):
+    return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+
+
+def record_home_url(record) -> str:
+    """The page a record is shown on, where its actions return to."""
+    if isinstance(record, Patient):
+        return reverse("patient-detail", args=[record.pk])
+    if isinstance(record, Course):
+        return reverse("course-timeline", args=[record.pk])
+    if isinstance(record, (MedicalEvaluation, PsychiatricEvaluation, PreparatorySession)):
+        return reverse("course-timeline", args=[record.course_id])
+    if isinstance(record, IntegrationSession):
+        first = record.courses.order_by("created_at").first()
+        return reverse("course-timeline", args=[first.pk]) if first else reverse("home")
+    if isinstance(record, DosingSession):
+        return reverse("dosing-session", args=[record.pk])
+    if isinstance(record, DosingParticipant):
+        return reverse("dose", args=[record.pk])
+    if isinstance(record, (VitalReading, AdverseEvent)):
+        return reverse("dose", args=[record.participant_id])
+    return reverse("home")

@@ -1,0 +1,505 @@
+"""Web forms: they check shape and types (dates, numbers, lengths, choices); the services decide.
+
+Model forms are used only to borrow field types, labels and length limits from the models:
+`_post_clean` is switched off so no model validation runs here, the service does it.
+"""
+
+from django import forms
+from django.utils import timezone
+
+from accounts.models import Role, User
+from courses import services
+from courses.choices import (
+    AdverseEventTerm,
+    CourseStatus,
+    IntegrationTechnique,
+    PreparationTopic,
+    SeriousCriterion,
+    VitalPhase,
+)
+from courses.models import (
+    AdverseEvent,
+    ClinicSettings,
+    Course,
+    DosingParticipant,
+    DosingSession,
+    IntegrationSession,
+    MedicalEvaluation,
+    Patient,
+    PreparatorySession,
+    PsychiatricEvaluation,
+)
+from courses.rules import SCREEN_ITEMS
+
+DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format="%Y-%m-%d")
+
+
+class DateTimeInput(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format=DATETIME_FORMAT)
+
+
+def numeric(attrs=None, decimal=False):
+    base = {"inputmode": "decimal" if decimal else "numeric"}
+    base.update(attrs or {})
+    return forms.NumberInput(attrs=base)
+
+
+def now_local_minute():
+    return timezone.localtime().replace(second=0, microsecond=0)
+
+
+def active_staff(role: str):
+    return User.objects.filter(role=role, is_active=True).order_by("last_name", "first_name")
+
+
+class StaffChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return str(obj)
+
+
+class StaffMultipleChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj):
+        return str(obj)
+
+
+class CourseMultipleChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj):
+        return f"{obj.patient.display_name} — {obj.get_indication_display()} ({obj.get_status_display()})"
+
+
+class CourseChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return f"{obj.patient.display_name} — {obj.get_indication_display()} ({obj.get_status_display()})"
+
+
+class YesNoField(forms.TypedChoiceField):
+    """A screen item answered explicitly yes or no, never left to an unticked box."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("initial", False)
+        super().__init__(
+            choices=[("False", "No"), ("True", "Yes")],
+            coerce=lambda v: v in (True, "True"),
+            widget=forms.RadioSelect(attrs={"class": "yesno"}),
+            **kwargs,
+        )
+
+
+class ServiceModelForm(forms.ModelForm):
+    """Field types and limits from the model; validation of the rules is the service's job."""
+
+    def _post_clean(self):
+        pass
+
+    def changed_values(self) -> dict:
+        return {name: self.cleaned_data[name] for name in self.changed_data if name in self.cleaned_data}
+
+
+def _minute_initial(instance, names) -> dict:
+    """Datetimes shown to the minute, so an untouched field does not count as changed."""
+    initial = {}
+    for name in names:
+        value = getattr(instance, name, None)
+        if hasattr(value, "hour"):
+            initial[name] = value.replace(second=0, microsecond=0)
+    return initial
+
+
+# --- auth ------------------------------------------------------------------------------------
+
+
+class PatientSearchForm(forms.Form):
+    q = forms.CharField(label="Name or MRN", max_length=80, required=False)
+
+
+# --- patients --------------------------------------------------------------------------------
+
+
+class PatientForm(ServiceModelForm):
+    class Meta:
+        model = Patient
+        fields = services.PATIENT_FIELDS
+        widgets = {"date_of_birth": DateInput()}
+
+
+class PatientRegisterForm(PatientForm):
+    weight_kg = forms.DecimalField(
+        label="First weight (kg, optional)",
+        required=False,
+        max_digits=5,
+        decimal_places=1,
+        widget=numeric(decimal=True, attrs={"step": "0.1"}),
+    )
+
+
+class WeightForm(forms.Form):
+    measured_on = forms.DateField(label="Measured on", widget=DateInput())
+    weight_kg = forms.DecimalField(
+        label="Weight (kg)", max_digits=5, decimal_places=1, widget=numeric(decimal=True, attrs={"step": "0.1"})
+    )
+
+
+class CourseOpenForm(ServiceModelForm):
+    therapists = StaffMultipleChoiceField(
+        queryset=User.objects.none(), widget=forms.CheckboxSelectMultiple, label="Therapist(s)"
+    )
+    medical_provider = StaffChoiceField(queryset=User.objects.none(), label="Medical provider")
+
+    class Meta:
+        model = Course
+        fields = (
+            "indication",
+            "indication_detail",
+            "format",
+            "therapists",
+            "medical_provider",
+            "planned_dosing_sessions",
+        )
+        widgets = {"planned_dosing_sessions": numeric()}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["therapists"].queryset = active_staff(Role.THERAPIST)
+        self.fields["medical_provider"].queryset = active_staff(Role.MEDICAL_PROVIDER)
+
+
+class CourseStatusForm(forms.Form):
+    to_status = forms.ChoiceField(label="Move to", choices=CourseStatus.choices)
+    reason = forms.CharField(
+        label="Reason (required to discontinue)",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        max_length=2000,
+    )
+
+
+# --- evaluations and sessions ----------------------------------------------------------------
+
+
+class MedicalEvaluationForm(ServiceModelForm):
+    class Meta:
+        model = MedicalEvaluation
+        fields = services.MEDICAL_EVALUATION_FIELDS
+        widgets = {
+            "evaluated_on": DateInput(),
+            "history": forms.Textarea(attrs={"rows": 3}),
+            "medications": forms.Textarea(attrs={"rows": 3}),
+            "caution_note": forms.Textarea(attrs={"rows": 3}),
+            "systolic_bp": numeric(),
+            "diastolic_bp": numeric(),
+            "heart_rate": numeric(),
+            "spo2": numeric(),
+            "respiratory_rate": numeric(),
+            "weight_kg": numeric(decimal=True, attrs={"step": "0.1"}),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for item in SCREEN_ITEMS:
+            self.fields[item.field] = YesNoField(label=item.label, required=True)
+        self.fields["caution_note"].help_text = "Required for 'cleared with cautions': how each caution is managed."
+
+    @property
+    def absolute_fields(self):
+        return [self[item.field] for item in SCREEN_ITEMS if item.absolute]
+
+    @property
+    def caution_fields(self):
+        return [self[item.field] for item in SCREEN_ITEMS if not item.absolute]
+
+    @property
+    def detail_fields(self):
+        screen = {item.field for item in SCREEN_ITEMS} | {"decision", "caution_note"}
+        return [self[name] for name in self.fields if name not in screen]
+
+
+class PsychiatricEvaluationForm(ServiceModelForm):
+    class Meta:
+        model = PsychiatricEvaluation
+        fields = ("evaluated_on", "diagnosis", "icd10_code", "indication", "suicide_risk", "risk_plan", "note")
+        widgets = {
+            "evaluated_on": DateInput(),
+            "risk_plan": forms.Textarea(attrs={"rows": 3}),
+            "note": forms.Textarea(attrs={"rows": 4}),
+        }
+
+
+class PreparatorySessionForm(ServiceModelForm):
+    topics = forms.MultipleChoiceField(
+        choices=PreparationTopic.choices, widget=forms.CheckboxSelectMultiple, required=False, label="Topics covered"
+    )
+
+    class Meta:
+        model = PreparatorySession
+        fields = ("held_at", "duration_minutes", "topics", "intentions", "note")
+        widgets = {
+            "held_at": DateTimeInput(),
+            "duration_minutes": numeric(),
+            "intentions": forms.Textarea(attrs={"rows": 3}),
+            "note": forms.Textarea(attrs={"rows": 5}),
+        }
+        labels = {"held_at": "Held at", "duration_minutes": "Duration (minutes)"}
+
+
+class IntegrationSessionForm(ServiceModelForm):
+    techniques = forms.MultipleChoiceField(
+        choices=IntegrationTechnique.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        label="Techniques used",
+    )
+
+    class Meta:
+        model = IntegrationSession
+        fields = ("held_at", "duration_minutes", "techniques", "note")
+        widgets = {
+            "held_at": DateTimeInput(),
+            "duration_minutes": numeric(),
+            "note": forms.Textarea(attrs={"rows": 5}),
+        }
+        labels = {"held_at": "Held at", "duration_minutes": "Duration (minutes)"}
+
+
+class GroupIntegrationForm(IntegrationSessionForm):
+    courses = CourseMultipleChoiceField(
+        queryset=Course.objects.none(), widget=forms.CheckboxSelectMultiple, label="Participants (2–12 courses)"
+    )
+
+    class Meta(IntegrationSessionForm.Meta):
+        fields = ("courses", "held_at", "duration_minutes", "techniques", "note")
+
+    def __init__(self, *args, courses=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["courses"].queryset = courses
+
+
+class VoidForm(forms.Form):
+    reason = forms.CharField(
+        label="Why is this record void?", widget=forms.Textarea(attrs={"rows": 3}), max_length=2000
+    )
+
+
+class AmendmentReasonForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason for the amendment", widget=forms.Textarea(attrs={"rows": 3}), max_length=2000, required=False
+    )
+
+
+# --- dosing ----------------------------------------------------------------------------------
+
+
+class DosingSessionScheduleForm(ServiceModelForm):
+    medical_provider = StaffChoiceField(queryset=User.objects.none(), label="Medical provider")
+    facilitators = StaffMultipleChoiceField(
+        queryset=User.objects.none(), widget=forms.CheckboxSelectMultiple, label="Facilitating therapist(s)"
+    )
+
+    class Meta:
+        model = DosingSession
+        fields = ("format", "starts_at", "ends_at", "medical_provider", "facilitators", "location", "others_present")
+        widgets = {"starts_at": DateTimeInput(), "ends_at": DateTimeInput()}
+        labels = {"starts_at": "Starts at", "ends_at": "Planned end"}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["medical_provider"].queryset = active_staff(Role.MEDICAL_PROVIDER)
+        self.fields["facilitators"].queryset = active_staff(Role.THERAPIST)
+
+
+class ParticipantForm(ServiceModelForm):
+    course = CourseChoiceField(queryset=Course.objects.none(), label="Patient / course")
+    maintenance = forms.TypedChoiceField(
+        label="Dose in the series",
+        choices=[("", "Decide from the course stage"), ("False", "Acute series"), ("True", "Maintenance / booster")],
+        coerce=lambda v: v == "True",
+        empty_value=None,
+        required=False,
+    )
+
+    class Meta:
+        model = DosingParticipant
+        fields = ("course", *services.DOSE_FIELDS)
+        widgets = {
+            "dose_mg": numeric(decimal=True, attrs={"step": "0.1"}),
+            "weight_kg": numeric(decimal=True, attrs={"step": "0.1"}),
+            "over_maximum_reason": forms.Textarea(attrs={"rows": 2}),
+            "concomitant_medications": forms.Textarea(attrs={"rows": 2}),
+        }
+
+    def __init__(self, *args, courses=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["course"].queryset = courses
+        self.fields["over_maximum_reason"].help_text = "Only needed when the dose is above the clinic's maximum."
+
+
+class FacilitationNoteForm(ServiceModelForm):
+    class Meta:
+        model = DosingSession
+        fields = ("facilitation_note", "others_present")
+        widgets = {"facilitation_note": forms.Textarea(attrs={"rows": 6})}
+
+
+VITAL_FIELDS = ("systolic_bp", "diastolic_bp", "heart_rate", "spo2", "respiratory_rate")
+
+
+def _vital_field(label):
+    # Wide bounds only to keep the database safe; the service names the plausible range.
+    return forms.IntegerField(
+        label=label,
+        required=False,
+        min_value=0,
+        max_value=999,
+        widget=numeric(attrs={"class": "vital", "autocomplete": "off"}),
+    )
+
+
+class VitalsForm(forms.Form):
+    phase = forms.ChoiceField(label="Phase", choices=VitalPhase.choices)
+    taken_at = forms.DateTimeField(label="Time taken", widget=DateTimeInput())
+    systolic_bp = _vital_field("Systolic (mmHg)")
+    diastolic_bp = _vital_field("Diastolic (mmHg)")
+    heart_rate = _vital_field("Heart rate (/min)")
+    spo2 = _vital_field("SpO2 (%)")
+    respiratory_rate = _vital_field("Resp. rate (/min)")
+
+
+class HoldOverrideForm(forms.Form):
+    reason = forms.CharField(
+        label="Clinical reason for dosing despite the raised blood pressure",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=2000,
+        required=False,
+    )
+
+
+class GiveDoseForm(forms.Form):
+    dosed_at = forms.DateTimeField(label="Dose given at", widget=DateTimeInput(), required=False)
+
+
+class AdverseEventForm(ServiceModelForm):
+    serious_criteria = forms.MultipleChoiceField(
+        choices=SeriousCriterion.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        label="Seriousness criteria (21 CFR 312.32)",
+    )
+
+    class Meta:
+        model = AdverseEvent
+        fields = services.AE_FIELDS
+        widgets = {
+            "onset_at": DateTimeInput(),
+            "resolved_at": DateTimeInput(),
+            "description": forms.Textarea(attrs={"rows": 3}),
+        }
+        labels = {"onset_at": "Onset", "resolved_at": "Resolved at (if resolved)", "serious": "Serious"}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["term"].choices = AdverseEventTerm.choices
+
+
+class DischargeForm(forms.Form):
+    alert_oriented = forms.BooleanField(label="Alert and oriented", required=False)
+    vitals_acceptable = forms.BooleanField(label="Vital signs acceptable", required=False)
+    escort_present = forms.BooleanField(label="Escort home present", required=False)
+    no_driving_advised = forms.BooleanField(label="Advised not to drive until the next day", required=False)
+    discharged_at = forms.DateTimeField(label="Discharged at (blank: now)", widget=DateTimeInput(), required=False)
+
+
+class AcknowledgeForm(forms.Form):
+    note = forms.CharField(
+        label="Acknowledgement note", widget=forms.Textarea(attrs={"rows": 2}), max_length=2000, required=False
+    )
+
+
+# --- practice lead ---------------------------------------------------------------------------
+
+
+class StaffCreateForm(forms.Form):
+    username = forms.CharField(max_length=150)
+    password = forms.CharField(
+        widget=forms.PasswordInput(render_value=True),
+        max_length=128,
+        help_text="At least 12 characters, not a common password.",
+    )
+    role = forms.ChoiceField(choices=Role.choices)
+    first_name = forms.CharField(max_length=150, required=False)
+    last_name = forms.CharField(max_length=150, required=False)
+    email = forms.EmailField(required=False)
+    credentials = forms.CharField(max_length=60, required=False, help_text="Shown after the name, e.g. MD, LCSW.")
+
+
+class ClinicSettingsForm(ServiceModelForm):
+    class Meta:
+        model = ClinicSettings
+        fields = services.SETTINGS_FIELDS
+        labels = {
+            "clinic_name": "Clinic name",
+            "max_iv_mg_per_kg": "Maximum IV dose (mg/kg)",
+            "max_im_mg_per_kg": "Maximum IM dose (mg/kg)",
+            "max_intranasal_mg": "Maximum intranasal dose (mg)",
+            "max_sublingual_mg": "Maximum sublingual dose (mg)",
+            "hold_systolic": "Pre-dose hold: systolic above (mmHg)",
+            "hold_diastolic": "Pre-dose hold: diastolic above (mmHg)",
+            "alert_systolic": "Intra-session alert: systolic above (mmHg)",
+            "alert_diastolic": "Intra-session alert: diastolic above (mmHg)",
+            "alert_heart_rate": "Intra-session alert: heart rate above (/min)",
+            "alert_spo2_below": "Intra-session alert: SpO2 below (%)",
+            "monitoring_minutes_esketamine": "Minimum monitoring after intranasal esketamine (min)",
+            "monitoring_minutes_other": "Minimum monitoring, other routes (min)",
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, field in self.fields.items():
+            default = ClinicSettings._meta.get_field(name).default
+            field.help_text = f"Default: {default}"
+            if name != "clinic_name":
+                field.widget.attrs["inputmode"] = "decimal"
+
+
+# --- amendments and edits of any record ------------------------------------------------------
+
+# The entry form whose widgets and choices a record's edit or amendment form reuses.
+_ENTRY_FORMS = {
+    MedicalEvaluation: MedicalEvaluationForm,
+    PsychiatricEvaluation: PsychiatricEvaluationForm,
+    PreparatorySession: PreparatorySessionForm,
+    IntegrationSession: IntegrationSessionForm,
+    AdverseEvent: AdverseEventForm,
+    DosingSession: FacilitationNoteForm,
+}
+# Unsigned records edited in place through the generic edit page.
+EDITABLE_MODELS = (MedicalEvaluation, PsychiatricEvaluation, PreparatorySession, IntegrationSession)
+
+_WIDGETS = {
+    "dosed_at": DateTimeInput(),
+    "taken_at": DateTimeInput(),
+    "held_at": DateTimeInput(),
+    "onset_at": DateTimeInput(),
+    "resolved_at": DateTimeInput(),
+    "evaluated_on": DateInput(),
+    "dose_mg": numeric(decimal=True, attrs={"step": "0.1"}),
+    "weight_kg": numeric(decimal=True, attrs={"step": "0.1"}),
+    **{name: numeric() for name in VITAL_FIELDS},
+}
+
+
+def record_form(model, fields, instance, data=None):
+    """A form over `fields` of a record, prefilled from it, with the entry form's widgets."""
+    entry = _ENTRY_FORMS.get(model, ServiceModelForm)
+    widgets = {**_WIDGETS, **getattr(getattr(entry, "Meta", None), "widgets", {})}
+    meta = type("Meta", (), {"model": model, "fields": tuple(fields), "widgets": widgets})
+    cls = type(f"{model.__name__}RecordForm", (entry,), {"Meta": meta})
+    return cls(data=data, instance=instance, initial=_minute_initial(instance, fields))

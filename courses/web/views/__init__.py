@@ -1,0 +1,1 @@
+"""Views of the staff web UI, one module per area."""

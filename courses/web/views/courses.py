@@ -1,0 +1,252 @@
+"""The course timeline, and the forms that add to it: stage, evaluations, sessions."""
+
+import datetime as dt
+
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.utils import timezone
+
+from courses import services
+from courses.choices import (
+    COURSE_STAGES,
+    CourseStatus,
+    IntegrationTechnique,
+    PreparationTopic,
+    SessionFormat,
+    VitalAlert,
+)
+from courses.progress import CourseFacts, next_steps
+from courses.rules import SCREEN_ITEMS
+from courses.selectors import course_get, course_timeline_data, courses_for
+from courses.web.common import call_service, render_form_page, staff_view
+from courses.web.forms import (
+    CourseStatusForm,
+    GroupIntegrationForm,
+    IntegrationSessionForm,
+    MedicalEvaluationForm,
+    PreparatorySessionForm,
+    PsychiatricEvaluationForm,
+    now_local_minute,
+)
+from courses.web.views.patients import _age
+
+ALERT_WORDS = dict(VitalAlert.choices)
+TOPIC_WORDS = dict(PreparationTopic.choices)
+TECHNIQUE_WORDS = dict(IntegrationTechnique.choices)
+
+
+def _at(value) -> dt.datetime:
+    """Dates (evaluations) and datetimes on one time line; a date sorts at the start of its local day."""
+    if isinstance(value, dt.datetime):
+        return value
+    return dt.datetime.combine(value, dt.time.min, tzinfo=timezone.get_current_timezone())
+
+
+def _amendments(record, amendments):
+    record.amendment_list = amendments.get(record.pk, [])
+    return record
+
+
+def _dose_open_serious(dose) -> int:
+    return sum(1 for e in dose.adverse_events.all() if e.serious and e.acknowledged_at is None and not e.is_voided)
+
+
+def timeline_facts(course, data) -> CourseFacts:
+    screen = next((e for e in data["medical_evaluations"] if not e.is_voided), None)
+    psych = next((e for e in data["psychiatric_evaluations"] if not e.is_voided), None)
+    doses = [d for d in data["doses"] if not d.is_voided]
+    return CourseFacts(
+        status=course.status,
+        screen_decision=screen.decision if screen else None,
+        screen_signed=bool(screen and screen.is_signed),
+        psych_recorded=psych is not None,
+        psych_signed=bool(psych and psych.is_signed),
+        preparatory_sessions=sum(1 for s in data["preparatory_sessions"] if not s.is_voided),
+        doses_given=sum(1 for d in doses if d.dosed_at and not d.is_maintenance),
+        planned_sessions=course.planned_dosing_sessions,
+        integration_sessions=sum(1 for s in data["integration_sessions"] if not s.is_voided),
+        open_serious_events=sum(_dose_open_serious(d) for d in doses),
+        doses_awaiting_signature=sum(1 for d in doses if d.dosed_at and not d.is_signed),
+    )
+
+
+def _stages(course):
+    if course.status == CourseStatus.DISCONTINUED:
+        reached = {c.from_status for c in course.status_changes.all()}
+        return [{"label": s.label, "state": "done" if s in reached else "todo"} for s in COURSE_STAGES]
+    current = COURSE_STAGES.index(course.status)
+    return [
+        {"label": s.label, "state": "done" if i < current else "current" if i == current else "todo"}
+        for i, s in enumerate(COURSE_STAGES)
+    ]
+
+
+def timeline_entries(course, data) -> list[dict]:
+    """Every record of the course as one list in time order, each marked with its kind."""
+    amendments = data["amendments"]
+    entries = [{"kind": "opened", "at": course.created_at, "obj": course}]
+    for change in data["status_changes"]:
+        entries.append({"kind": "status", "at": change.changed_at, "obj": change})
+    for evaluation in data["medical_evaluations"]:
+        _amendments(evaluation, amendments)
+        evaluation.screen = [
+            {"label": i.label, "absolute": i.absolute, "yes": getattr(evaluation, i.field)} for i in SCREEN_ITEMS
+        ]
+        entries.append({"kind": "medical", "at": _at(evaluation.evaluated_on), "obj": evaluation})
+    for evaluation in data["psychiatric_evaluations"]:
+        entries.append(
+            {"kind": "psychiatric", "at": _at(evaluation.evaluated_on), "obj": _amendments(evaluation, amendments)}
+        )
+    for session in data["preparatory_sessions"]:
+        session.topic_words = [TOPIC_WORDS.get(t, t) for t in session.topics]
+        entries.append({"kind": "preparatory", "at": session.held_at, "obj": _amendments(session, amendments)})
+    for dose in data["doses"]:
+        _amendments(dose, amendments)
+        _amendments(dose.session, amendments)
+        for reading in dose.vitals.all():
+            _amendments(reading, amendments)
+            reading.alert_words = [ALERT_WORDS.get(a, a) for a in reading.alerts]
+        for event in dose.adverse_events.all():
+            _amendments(event, amendments)
+        entries.append({"kind": "dose", "at": dose.dosed_at or dose.session.starts_at, "obj": dose})
+    for session in data["integration_sessions"]:
+        session.technique_words = [TECHNIQUE_WORDS.get(t, t) for t in session.techniques]
+        session.others = [c for c in session.courses.all() if c.pk != course.pk]
+        entries.append({"kind": "integration", "at": session.held_at, "obj": _amendments(session, amendments)})
+    entries.sort(key=lambda e: _at(e["at"]))
+    return entries
+
+
+@staff_view
+def course_timeline(request, course_id):
+    course = course_get(user=request.user, course_id=course_id)
+    data = course_timeline_data(course)
+    user = request.user
+    screen = next((e for e in data["medical_evaluations"] if not e.is_voided), None)
+    psych = next((e for e in data["psychiatric_evaluations"] if not e.is_voided), None)
+    context = {
+        "course": course,
+        "patient": course.patient,
+        "age": _age(course.patient.date_of_birth, timezone.localdate()),
+        "entries": timeline_entries(course, data),
+        "next_steps": next_steps(timeline_facts(course, data)),
+        "stages": _stages(course),
+        "is_open": course.status not in (CourseStatus.COMPLETED, CourseStatus.DISCONTINUED) and not course.is_voided,
+        "can_medical": user.is_medical_provider and screen is None,
+        "can_psych": user.is_clinician and psych is None,
+        "can_session_note": user.is_therapist,
+        "doses_given": sum(1 for d in data["doses"] if d.dosed_at and not d.is_voided and not d.is_maintenance),
+    }
+    return render(request, "web/course_timeline.html", context)
+
+
+def _course_form_page(
+    request, course_id, form_class, template_title, service, *, initial=None, extra=None, form_kwargs=None
+):
+    """GET shows the form; POST calls the service and returns to the timeline, or re-shows with 400."""
+    course = course_get(user=request.user, course_id=course_id)
+    form = form_class(request.POST or None, initial=initial or {}, **(form_kwargs or {}))
+    if request.method == "POST" and form.is_valid():
+        kwargs = dict(form.cleaned_data)
+        kwargs.update(extra or {})
+        if call_service(form, service, course=course, by=request.user, **kwargs) is not None:
+            messages.success(request, f"{template_title} saved.")
+            return redirect("course-timeline", course.pk)
+    return render_form_page(
+        request,
+        "web/course_record_form.html",
+        {"form": form, "course": course, "title": template_title},
+        invalid=request.method == "POST",
+    )
+
+
+@staff_view
+def course_status(request, course_id):
+    course = course_get(user=request.user, course_id=course_id)
+    form = CourseStatusForm(request.POST or None)
+    if (
+        request.method == "POST"
+        and form.is_valid()
+        and call_service(form, services.course_change_status, course=course, by=request.user, **form.cleaned_data)
+    ):
+        messages.success(request, "Course stage changed.")
+        return redirect("course-timeline", course.pk)
+    return render_form_page(
+        request, "web/course_status.html", {"form": form, "course": course}, invalid=request.method == "POST"
+    )
+
+
+@staff_view
+def medical_evaluation_new(request, course_id):
+    return _course_form_page(
+        request,
+        course_id,
+        MedicalEvaluationForm,
+        "Medical evaluation",
+        services.medical_evaluation_record,
+        initial={"evaluated_on": timezone.localdate()},
+    )
+
+
+@staff_view
+def psychiatric_evaluation_new(request, course_id):
+    course = course_get(user=request.user, course_id=course_id, audit=False)
+    return _course_form_page(
+        request,
+        course_id,
+        PsychiatricEvaluationForm,
+        "Psychiatric evaluation",
+        services.psychiatric_evaluation_record,
+        initial={"evaluated_on": timezone.localdate(), "indication": course.indication},
+    )
+
+
+@staff_view
+def preparatory_session_new(request, course_id):
+    return _course_form_page(
+        request,
+        course_id,
+        PreparatorySessionForm,
+        "Preparatory session",
+        services.preparatory_session_record,
+        initial={"held_at": now_local_minute()},
+    )
+
+
+def _integration(**kwargs):
+    course = kwargs.pop("course")
+    return services.integration_session_record(courses=[course], format=SessionFormat.INDIVIDUAL, **kwargs)
+
+
+@staff_view
+def integration_session_new(request, course_id):
+    return _course_form_page(
+        request,
+        course_id,
+        IntegrationSessionForm,
+        "Integration session",
+        _integration,
+        initial={"held_at": now_local_minute()},
+    )
+
+
+@staff_view
+def group_integration_new(request):
+    """A group integration session: 2–12 courses from the therapist's own caseload."""
+    courses = courses_for(request.user).open().select_related("patient").order_by("patient__family_name")
+    form = GroupIntegrationForm(request.POST or None, courses=courses, initial={"held_at": now_local_minute()})
+    if request.method == "POST" and form.is_valid():
+        session = call_service(
+            form, services.integration_session_record, by=request.user, format=SessionFormat.GROUP, **form.cleaned_data
+        )
+        if session is not None:
+            messages.success(
+                request, f"Group integration session saved for {len(form.cleaned_data['courses'])} courses."
+            )
+            return redirect("caseload")
+    return render_form_page(
+        request,
+        "web/course_record_form.html",
+        {"form": form, "title": "Group integration session"},
+        invalid=request.method == "POST",
+    )

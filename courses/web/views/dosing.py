@@ -1,0 +1,259 @@
+"""Dosing sessions, and the bedside page of one participant: vitals, hold, dose, events, discharge."""
+
+import datetime as dt
+
+from django.contrib import messages
+from django.db.models import OuterRef, Prefetch, Subquery
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from courses import services
+from courses.choices import VitalAlert, VitalPhase
+from courses.models import AdverseEvent, VitalReading, WeightMeasurement
+from courses.selectors import amendments_for, courses_for, dosing_session_get, dosing_sessions_for, participant_get
+from courses.web.common import call_service, paginate, render_form_page, staff_view
+from courses.web.forms import (
+    AdverseEventForm,
+    DischargeForm,
+    DosingSessionScheduleForm,
+    FacilitationNoteForm,
+    GiveDoseForm,
+    HoldOverrideForm,
+    ParticipantForm,
+    VitalsForm,
+    now_local_minute,
+)
+from courses.web.views.home import local_day_bounds, sessions_with_participants
+
+ALERT_WORDS = dict(VitalAlert.choices)
+
+
+@staff_view
+def session_list(request):
+    """Today's sessions first, then upcoming, then past (paginated)."""
+    start, end = local_day_bounds()
+    sessions = dosing_sessions_for(request.user)
+    today = sessions_with_participants(sessions.filter(starts_at__gte=start, starts_at__lt=end))
+    upcoming = sessions_with_participants(sessions.filter(starts_at__gte=end))[:50]
+    past = paginate(request, sessions_with_participants(sessions.filter(starts_at__lt=start)).order_by("-starts_at"))
+    return render(request, "web/session_list.html", {"today": today, "upcoming": upcoming, "past": past})
+
+
+@staff_view
+def session_schedule(request):
+    start = now_local_minute() + dt.timedelta(hours=1)
+    initial = {"starts_at": start, "ends_at": start + dt.timedelta(hours=3)}
+    if request.user.is_medical_provider:
+        initial["medical_provider"] = request.user.pk
+    if request.user.is_therapist:
+        initial["facilitators"] = [request.user.pk]
+    form = DosingSessionScheduleForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        session = call_service(form, services.dosing_session_schedule, by=request.user, **form.cleaned_data)
+        if session is not None:
+            messages.success(request, "Dosing session scheduled.")
+            return redirect("dosing-session", session.pk)
+    return render_form_page(request, "web/session_schedule.html", {"form": form}, invalid=request.method == "POST")
+
+
+def _latest_readings(participants):
+    for p in participants:
+        readings = [r for r in p.all_vitals if not r.is_voided]
+        p.latest = readings[-1] if readings else None
+        if p.latest:
+            p.latest.alert_words = [ALERT_WORDS.get(a, a) for a in p.latest.alerts]
+        p.hold_active = p.hold_override_at is None and any(
+            VitalAlert.PRE_DOSE_HOLD in r.alerts for r in readings if r.phase == VitalPhase.PRE_DOSE
+        )
+        p.open_serious = [e for e in p.all_events if e.serious and e.acknowledged_at is None and not e.is_voided]
+    return participants
+
+
+def _session_context(request, session, note_form=None):
+    participants = list(
+        session.participants.select_related("course__patient", "signed_by").prefetch_related(
+            Prefetch("vitals", queryset=VitalReading.objects.order_by("taken_at"), to_attr="all_vitals"),
+            Prefetch("adverse_events", queryset=AdverseEvent.objects.all(), to_attr="all_events"),
+        )
+    )
+    user = request.user
+    return {
+        "session": session,
+        "participants": _latest_readings(participants),
+        "active_count": sum(1 for p in participants if not p.is_voided),
+        "note_form": note_form or FacilitationNoteForm(instance=session),
+        "is_facilitator": user.is_therapist and any(f.pk == user.pk for f in session.facilitators.all()),
+        "is_provider": user.is_medical_provider,
+    }
+
+
+@staff_view
+def session_detail(request, session_id):
+    session = dosing_session_get(user=request.user, session_id=session_id)
+    return render(request, "web/session_detail.html", _session_context(request, session))
+
+
+@staff_view
+@require_POST
+def session_note(request, session_id):
+    session = dosing_session_get(user=request.user, session_id=session_id)
+    form = FacilitationNoteForm(request.POST, instance=session)
+    if form.is_valid() and call_service(
+        form, services.dosing_session_note, session=session, by=request.user, **form.cleaned_data
+    ):
+        messages.success(request, "Facilitation note saved.")
+        return redirect("dosing-session", session.pk)
+    return render(request, "web/session_detail.html", _session_context(request, session, form), status=400)
+
+
+def _candidate_courses(user, session):
+    latest_weight = (
+        WeightMeasurement.objects.active().filter(patient=OuterRef("patient")).order_by("-measured_on", "-created_at")
+    )
+    return (
+        courses_for(user)
+        .open()
+        .filter(format=session.format)
+        .select_related("patient")
+        .annotate(latest_weight=Subquery(latest_weight.values("weight_kg")[:1]))
+        .order_by("patient__family_name", "patient__given_name")
+    )
+
+
+@staff_view
+def participant_add(request, session_id):
+    session = dosing_session_get(user=request.user, session_id=session_id)
+    courses = _candidate_courses(request.user, session)
+    form = ParticipantForm(request.POST or None, courses=courses)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        maintenance = data.pop("maintenance")
+        participant = call_service(
+            form, services.dosing_participant_add, session=session, by=request.user, is_maintenance=maintenance, **data
+        )
+        if participant is not None:
+            messages.success(request, "Participant added.")
+            return redirect("dose", participant.pk)
+    weights = {str(c.pk): str(c.latest_weight) for c in courses if c.latest_weight is not None}
+    return render_form_page(
+        request,
+        "web/participant_add.html",
+        {"form": form, "session": session, "weights": weights},
+        invalid=request.method == "POST",
+    )
+
+
+# --- the bedside page --------------------------------------------------------------------------
+
+
+def _vitals_form(participant, data=None):
+    phase = VitalPhase.PRE_DOSE if participant.dosed_at is None else VitalPhase.DURING
+    return VitalsForm(data, initial={"phase": phase, "taken_at": now_local_minute()})
+
+
+def _bedside(request, participant, status=200, **forms):
+    readings = list(participant.vitals.select_related("created_by").order_by("-taken_at"))
+    for r in readings:
+        r.alert_words = [ALERT_WORDS.get(a, a) for a in r.alerts]
+    events = list(participant.adverse_events.select_related("acknowledged_by").order_by("onset_at"))
+    amendments = amendments_for([participant, *readings, *events])
+    for record in [participant, *readings, *events]:
+        record.amendment_list = amendments.get(record.pk, [])
+    earliest = None
+    if participant.dosed_at:
+        earliest = participant.dosed_at + services.minimum_monitoring(participant)
+    context = {
+        "participant": participant,
+        "session": participant.session,
+        "course": participant.course,
+        "patient": participant.course.patient,
+        "readings": readings,
+        "events": events,
+        "hold_active": services.pre_dose_hold_active(participant),
+        "earliest_discharge": earliest,
+        "monitoring_minutes": int(services.minimum_monitoring(participant).total_seconds() // 60),
+        "locked": participant.is_signed or participant.is_voided,
+        "is_provider": request.user.is_medical_provider,
+        "vitals_form": forms.get("vitals_form") or _vitals_form(participant),
+        "override_form": forms.get("override_form") or HoldOverrideForm(),
+        "give_form": forms.get("give_form") or GiveDoseForm(),
+        "ae_form": forms.get("ae_form") or AdverseEventForm(initial={"onset_at": now_local_minute()}),
+        "discharge_form": forms.get("discharge_form") or DischargeForm(),
+        "open_form": forms.get("open_form", ""),
+    }
+    return render(request, "web/bedside.html", context, status=status)
+
+
+@staff_view
+def bedside(request, participant_id):
+    participant = participant_get(user=request.user, participant_id=participant_id)
+    return _bedside(request, participant)
+
+
+def _bedside_post(request, participant_id, form_class, form_name, service, success, args=None):
+    participant = participant_get(user=request.user, participant_id=participant_id)
+    form = form_class(request.POST) if form_class is not VitalsForm else _vitals_form(participant, request.POST)
+    if form.is_valid():
+        kwargs = (args or (lambda cd: cd))(dict(form.cleaned_data))
+        if call_service(form, service, participant=participant, by=request.user, **kwargs) is not None:
+            messages.success(request, success)
+            return redirect("dose", participant.pk)
+    participant.refresh_from_db()
+    return _bedside(request, participant, status=400, open_form=form_name, **{form_name: form})
+
+
+@staff_view
+@require_POST
+def vitals_add(request, participant_id):
+    return _bedside_post(
+        request, participant_id, VitalsForm, "vitals_form", services.vital_reading_record, "Vital signs recorded."
+    )
+
+
+@staff_view
+@require_POST
+def hold_override(request, participant_id):
+    return _bedside_post(
+        request,
+        participant_id,
+        HoldOverrideForm,
+        "override_form",
+        services.dosing_hold_override,
+        "Pre-dose hold overridden; the reason is on the record.",
+    )
+
+
+@staff_view
+@require_POST
+def give_dose(request, participant_id):
+    return _bedside_post(
+        request,
+        participant_id,
+        GiveDoseForm,
+        "give_form",
+        services.dose_administer,
+        "Dose recorded as given.",
+        args=lambda cd: {"dosed_at": cd["dosed_at"]} if cd.get("dosed_at") else {},
+    )
+
+
+@staff_view
+@require_POST
+def adverse_event_add(request, participant_id):
+    return _bedside_post(
+        request, participant_id, AdverseEventForm, "ae_form", services.adverse_event_record, "Adverse event recorded."
+    )
+
+
+@staff_view
+@require_POST
+def discharge(request, participant_id):
+    return _bedside_post(
+        request,
+        participant_id,
+        DischargeForm,
+        "discharge_form",
+        services.participant_discharge,
+        "Discharged.",
+        args=lambda cd: {k: v for k, v in cd.items() if not (k == "discharged_at" and v is None)},
+    )

@@ -1,0 +1,132 @@
+"""Landing pages: each role goes to the page made for it."""
+
+import datetime as dt
+
+from django.db.models import Count, IntegerField, OuterRef, Prefetch, Subquery
+from django.db.models.functions import Coalesce
+from django.shortcuts import redirect, render
+from django.utils import timezone
+
+from courses.choices import CLEARED_DECISIONS
+from courses.models import (
+    AdverseEvent,
+    DosingParticipant,
+    IntegrationSession,
+    MedicalEvaluation,
+    PreparatorySession,
+    PsychiatricEvaluation,
+)
+from courses.progress import CourseFacts, next_steps
+from courses.selectors import courses_for, dosing_sessions_for
+from courses.web.common import paginate, staff_view
+
+
+@staff_view
+def home(request):
+    user = request.user
+    if user.is_practice_lead:
+        return redirect("lead-dashboard")
+    if user.is_medical_provider:
+        return redirect("provider-today")
+    return redirect("caseload")
+
+
+def _count(queryset, key: str = "course"):
+    """A per-course count as a correlated subquery, so list pages stay at a fixed query count."""
+    counted = queryset.order_by().values(key).annotate(n=Count("pk")).values("n")[:1]
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
+
+def with_progress(courses):
+    """Annotate courses with the facts `next_steps` needs, in the same single query."""
+    screen = MedicalEvaluation.objects.filter(course=OuterRef("pk"), voided_at__isnull=True)
+    psych = PsychiatricEvaluation.objects.filter(course=OuterRef("pk"), voided_at__isnull=True)
+    doses = DosingParticipant.objects.filter(course=OuterRef("pk"), voided_at__isnull=True)
+    integration = IntegrationSession.courses.through.objects.filter(
+        course_id=OuterRef("pk"), integrationsession__voided_at__isnull=True
+    )
+    return courses.select_related("patient", "medical_provider").annotate(
+        screen_decision=Subquery(screen.values("decision")[:1]),
+        screen_signed_at=Subquery(screen.values("signed_at")[:1]),
+        psych_count=_count(psych),
+        psych_signed_count=_count(psych.filter(signed_at__isnull=False)),
+        prep_count=_count(PreparatorySession.objects.filter(course=OuterRef("pk"), voided_at__isnull=True)),
+        doses_given=_count(doses.filter(dosed_at__isnull=False, is_maintenance=False)),
+        doses_unsigned=_count(doses.filter(dosed_at__isnull=False, signed_at__isnull=True)),
+        integration_count=_count(integration, "course_id"),
+        open_serious=_count(
+            AdverseEvent.objects.serious_unacknowledged().filter(participant__course=OuterRef("pk")),
+            "participant__course",
+        ),
+    )
+
+
+def facts_of(course) -> CourseFacts:
+    return CourseFacts(
+        status=course.status,
+        screen_decision=course.screen_decision,
+        screen_signed=course.screen_signed_at is not None,
+        psych_recorded=course.psych_count > 0,
+        psych_signed=course.psych_signed_count > 0,
+        preparatory_sessions=course.prep_count,
+        doses_given=course.doses_given,
+        planned_sessions=course.planned_dosing_sessions,
+        integration_sessions=course.integration_count,
+        open_serious_events=course.open_serious,
+        doses_awaiting_signature=course.doses_unsigned,
+    )
+
+
+def course_rows(courses):
+    """Courses of a list page with their next steps; the therapists come in one more query."""
+    rows = list(courses)
+    for course in rows:
+        course.next_steps = next_steps(facts_of(course))
+        course.cleared = course.screen_signed_at is not None and course.screen_decision in CLEARED_DECISIONS
+    return rows
+
+
+@staff_view
+def caseload(request):
+    """A therapist's own courses (a lead sees all), open ones first, with what is due next."""
+    show_closed = request.GET.get("closed") == "1"
+    courses = courses_for(request.user).active()
+    courses = courses if show_closed else courses.open()
+    page = paginate(
+        request,
+        with_progress(courses).prefetch_related("therapists").order_by("patient__family_name", "patient__given_name"),
+    )
+    page.object_list = course_rows(page.object_list)
+    return render(request, "web/caseload.html", {"page": page, "show_closed": show_closed})
+
+
+def local_day_bounds(now=None):
+    today = timezone.localdate(now)
+    tz = timezone.get_current_timezone()
+    start = dt.datetime.combine(today, dt.time.min, tzinfo=tz)
+    end = dt.datetime.combine(today + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
+    return start, end
+
+
+def sessions_with_participants(sessions):
+    participants = DosingParticipant.objects.active().select_related("course__patient")
+    return (
+        sessions.select_related("medical_provider")
+        .prefetch_related(
+            "facilitators", Prefetch("participants", queryset=participants, to_attr="active_participants")
+        )
+        .order_by("starts_at")
+    )
+
+
+@staff_view
+def provider_today(request):
+    """Today's dosing sessions (the clinic's local day) and the provider's assigned courses."""
+    start, end = local_day_bounds()
+    sessions = sessions_with_participants(
+        dosing_sessions_for(request.user).active().filter(starts_at__gte=start, starts_at__lt=end)
+    )
+    courses = with_progress(courses_for(request.user).open()).prefetch_related("therapists")
+    page = paginate(request, courses.order_by("patient__family_name", "patient__given_name"))
+    page.object_list = course_rows(page.object_list)
+    return render(request, "web/provider_today.html", {"sessions": sessions, "page": page, "day": start})

@@ -1,0 +1,113 @@
+"""The practice lead's pages: safety dashboard, staff accounts, clinic settings."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db.models import Count
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from accounts.models import User
+from courses import services
+from courses.choices import COURSE_STAGES, CourseStatus, VitalAlert
+from courses.models import ClinicSettings, Course, DosingParticipant, VitalReading
+from courses.selectors import record_get, serious_events_unacknowledged
+from courses.web.common import add_service_errors, call_service, lead_view, render_form_page
+from courses.web.forms import AcknowledgeForm, ClinicSettingsForm, StaffCreateForm
+
+ALERT_WORDS = dict(VitalAlert.choices)
+RECENT = 20
+
+
+def _dashboard(request, ack_forms=None, status=200):
+    ack_forms = ack_forms or {}
+    events = list(serious_events_unacknowledged().order_by("onset_at")[:50])
+    for event in events:
+        event.ack_form = ack_forms.get(event.pk) or AcknowledgeForm(prefix=f"ae-{event.pk}")
+    counts = dict(Course.objects.active().values_list("status").annotate(n=Count("pk")).values_list("status", "n"))
+    stages = [(s.label, counts.get(s, 0)) for s in [*COURSE_STAGES, CourseStatus.DISCONTINUED]]
+    alerts = list(
+        VitalReading.objects.active()
+        .exclude(alerts=[])
+        .select_related("participant__course__patient", "participant__session")
+        .order_by("-taken_at")[:RECENT]
+    )
+    for reading in alerts:
+        reading.alert_words = [ALERT_WORDS.get(a, a) for a in reading.alerts]
+    overrides = (
+        DosingParticipant.objects.active()
+        .filter(hold_override_at__isnull=False)
+        .select_related("course__patient", "hold_override_by")
+        .order_by("-hold_override_at")[:RECENT]
+    )
+    context = {"events": events, "stages": stages, "alerts": alerts, "overrides": overrides}
+    return render(request, "web/lead_dashboard.html", context, status=status)
+
+
+@lead_view
+def dashboard(request):
+    return _dashboard(request)
+
+
+@lead_view
+@require_POST
+def acknowledge(request, event_id):
+    event = record_get(user=request.user, record_type="adverse-event", record_id=event_id)
+    form = AcknowledgeForm(request.POST, prefix=f"ae-{event.pk}")
+    if form.is_valid() and call_service(
+        form, services.adverse_event_acknowledge, event=event, by=request.user, note=form.cleaned_data["note"]
+    ):
+        messages.success(request, "Serious adverse event acknowledged.")
+        return redirect("lead-dashboard")
+    if not form.errors:
+        form.add_error(None, "Not acknowledged.")
+    return _dashboard(request, {event.pk: form}, status=400)
+
+
+def _staff_page(request, form=None, status=200):
+    staff = User.objects.order_by("-is_active", "role", "last_name", "first_name")
+    return render(request, "web/staff.html", {"staff": staff, "form": form or StaffCreateForm()}, status=status)
+
+
+@lead_view
+def staff(request):
+    if request.method != "POST":
+        return _staff_page(request)
+    form = StaffCreateForm(request.POST)
+    if form.is_valid() and call_service(form, services.staff_create, by=request.user, **form.cleaned_data):
+        messages.success(request, f"Account {form.cleaned_data['username']} created.")
+        return redirect("staff")
+    return _staff_page(request, form, status=400)
+
+
+@lead_view
+@require_POST
+def staff_active(request, user_id):
+    member = get_object_or_404(User, pk=user_id)
+    active = request.POST.get("active") == "1"
+    try:
+        services.staff_set_active(by=request.user, user=member, active=active)
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+    else:
+        messages.success(request, f"{member} {'activated' if active else 'deactivated'}.")
+    return redirect("staff")
+
+
+@lead_view
+def clinic_settings(request):
+    current = ClinicSettings.load()
+    form = ClinicSettingsForm(request.POST or None, instance=current)
+    if request.method == "POST" and form.is_valid():
+        changes = form.changed_values()
+        try:
+            if changes:
+                services.clinic_settings_update(by=request.user, **changes)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, "Settings saved." if changes else "Nothing changed.")
+            return redirect("clinic-settings")
+    return render_form_page(
+        request, "web/clinic_settings.html", {"form": form, "current": current}, invalid=request.method == "POST"
+    )

@@ -1,0 +1,139 @@
+"""Patients: list and search (by POST, so no name reaches a URL), register, details, weights, audit."""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from courses import services
+from courses.models import Course
+from courses.selectors import audit_trail_for_patient, courses_for, patient_get, patients_for
+from courses.web.common import call_service, paginate, render_form_page, staff_view
+from courses.web.forms import CourseOpenForm, PatientForm, PatientRegisterForm, PatientSearchForm, WeightForm
+from courses.web.views.home import _count
+
+
+def _patients(user):
+    from django.db.models import OuterRef
+
+    open_courses = Course.objects.open().filter(patient=OuterRef("pk"))
+    return patients_for(user).active().annotate(open_courses=_count(open_courses, "patient"))
+
+
+@staff_view
+def patient_list(request):
+    """The search term travels in a POST body: a GET query string would put a name in the URL."""
+    patients = _patients(request.user)
+    form = PatientSearchForm(request.POST or None)
+    searching = request.method == "POST" and form.is_valid() and form.cleaned_data["q"].strip()
+    if searching:
+        term = form.cleaned_data["q"].strip()
+        matches = patients.filter(Q(family_name__icontains=term) | Q(given_name__icontains=term) | Q(mrn__iexact=term))
+        results = list(matches[:50])
+        return render(request, "web/patient_list.html", {"form": form, "results": results, "searching": True})
+    page = paginate(request, patients)
+    return render(request, "web/patient_list.html", {"form": form, "page": page})
+
+
+@staff_view
+def patient_register(request):
+    form = PatientRegisterForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        fields = {k: v for k, v in form.cleaned_data.items() if k != "weight_kg"}
+        patient = call_service(
+            form, services.patient_register, by=request.user, weight_kg=form.cleaned_data["weight_kg"], **fields
+        )
+        if patient is not None:
+            messages.success(request, "Patient registered.")
+            return redirect("patient-detail", patient.pk)
+    return render_form_page(
+        request,
+        "web/patient_form.html",
+        {"form": form, "title": "Register a patient"},
+        invalid=request.method == "POST",
+    )
+
+
+def _age(born, today) -> int:
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+
+def _detail_context(request, patient, weight_form=None):
+    courses = (
+        courses_for(request.user)
+        .filter(patient=patient)
+        .select_related("medical_provider")
+        .prefetch_related("therapists")
+        .order_by("-created_at")
+    )
+    return {
+        "patient": patient,
+        "age": _age(patient.date_of_birth, timezone.localdate()),
+        "weights": patient.weights.active().select_related("created_by"),
+        "courses": courses,
+        "weight_form": weight_form or WeightForm(initial={"measured_on": timezone.localdate()}),
+    }
+
+
+@staff_view
+def patient_detail(request, patient_id):
+    patient = patient_get(user=request.user, patient_id=patient_id)
+    return render(request, "web/patient_detail.html", _detail_context(request, patient))
+
+
+@staff_view
+@require_POST
+def weight_add(request, patient_id):
+    patient = patient_get(user=request.user, patient_id=patient_id)
+    form = WeightForm(request.POST)
+    if form.is_valid() and call_service(
+        form, services.weight_record, patient=patient, by=request.user, **form.cleaned_data
+    ):
+        messages.success(request, "Weight recorded.")
+        return redirect("patient-detail", patient.pk)
+    return render(request, "web/patient_detail.html", _detail_context(request, patient, form), status=400)
+
+
+@staff_view
+def patient_edit(request, patient_id):
+    patient = patient_get(user=request.user, patient_id=patient_id)
+    form = PatientForm(request.POST or None, instance=patient)
+    if request.method == "POST" and form.is_valid():
+        changes = form.changed_values()
+        if not changes or call_service(form, services.patient_update, patient=patient, by=request.user, **changes):
+            messages.success(request, "Details saved." if changes else "Nothing changed.")
+            return redirect("patient-detail", patient.pk)
+    return render_form_page(
+        request,
+        "web/patient_form.html",
+        {"form": form, "patient": patient, "title": "Edit patient details"},
+        invalid=request.method == "POST",
+    )
+
+
+@staff_view
+def course_open(request, patient_id):
+    patient = patient_get(user=request.user, patient_id=patient_id)
+    initial = {"therapists": [request.user.pk]} if request.user.is_therapist else {}
+    if request.user.is_medical_provider:
+        initial["medical_provider"] = request.user.pk
+    form = CourseOpenForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        course = call_service(form, services.course_open, patient=patient, by=request.user, **form.cleaned_data)
+        if course is not None:
+            messages.success(request, "Course opened.")
+            return redirect("course-timeline", course.pk)
+    return render_form_page(
+        request, "web/course_open.html", {"form": form, "patient": patient}, invalid=request.method == "POST"
+    )
+
+
+@staff_view
+def patient_audit(request, patient_id):
+    if not request.user.is_practice_lead:
+        raise PermissionDenied("Only a practice lead can read a patient's audit trail.")
+    patient = patient_get(user=request.user, patient_id=patient_id)
+    page = paginate(request, audit_trail_for_patient(patient))
+    return render(request, "web/patient_audit.html", {"patient": patient, "page": page})

@@ -1,0 +1,101 @@
+"""Any record by type: edit while unsigned, sign, amend once signed, void with a reason."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from courses import services
+from courses.selectors import record_get, record_patient
+from courses.web.common import add_service_errors, record_home_url, staff_view
+from courses.web.forms import EDITABLE_MODELS, AmendmentReasonForm, VoidForm, record_form
+
+
+def _context(record, **extra):
+    return {
+        "record": record,
+        "record_label": record._meta.verbose_name,
+        "back": record_home_url(record),
+        "patient": record_patient(record),
+        **extra,
+    }
+
+
+@staff_view
+@require_POST
+def record_sign(request, record_type, record_id):
+    record = record_get(user=request.user, record_type=record_type, record_id=record_id)
+    try:
+        services.record_sign(record=record, by=request.user)
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, f"Not signed: {message}")
+    else:
+        messages.success(request, f"{record._meta.verbose_name.capitalize()} signed and locked.")
+    return redirect(record_home_url(record))
+
+
+@staff_view
+def record_edit(request, record_type, record_id):
+    record = record_get(user=request.user, record_type=record_type, record_id=record_id)
+    model = type(record)
+    if model not in EDITABLE_MODELS:
+        raise Http404("This record is not edited here.")
+    form = record_form(model, services.AMENDABLE_FIELDS[model], record, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        changes = form.changed_values()
+        try:
+            if changes:
+                services.record_update(record=record, by=request.user, **changes)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, "Saved." if changes else "Nothing changed.")
+            return redirect(record_home_url(record))
+    status = 400 if request.method == "POST" else 200
+    return render(request, "web/record_edit.html", _context(record, form=form), status=status)
+
+
+@staff_view
+def record_amend(request, record_type, record_id):
+    record = record_get(user=request.user, record_type=record_type, record_id=record_id)
+    model = type(record)
+    if model not in services.AMENDABLE_FIELDS:
+        raise Http404("This record is not amended here.")
+    data = request.POST or None
+    form = record_form(model, services.AMENDABLE_FIELDS[model], record, data)
+    reason_form = AmendmentReasonForm(data)
+    if request.method == "POST" and form.is_valid() and reason_form.is_valid():
+        try:
+            services.record_amend(
+                record=record, by=request.user, changes=form.changed_values(), reason=reason_form.cleaned_data["reason"]
+            )
+        except ValidationError as exc:
+            errors = exc.error_dict if hasattr(exc, "error_dict") else {None: exc.error_list}
+            for field, field_errors in errors.items():
+                if field == "reason":
+                    reason_form.add_error("reason", field_errors)
+                else:
+                    add_service_errors(form, ValidationError({field or "__all__": field_errors}))
+        else:
+            messages.success(request, "Amendment recorded beside the original.")
+            return redirect(record_home_url(record))
+    status = 400 if request.method == "POST" else 200
+    return render(request, "web/record_amend.html", _context(record, form=form, reason_form=reason_form), status=status)
+
+
+@staff_view
+def record_void(request, record_type, record_id):
+    record = record_get(user=request.user, record_type=record_type, record_id=record_id)
+    form = VoidForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.record_void(record=record, by=request.user, reason=form.cleaned_data["reason"])
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, f"{record._meta.verbose_name.capitalize()} voided; it stays on the record.")
+            return redirect(record_home_url(record))
+    status = 400 if request.method == "POST" else 200
+    return render(request, "web/record_void.html", _context(record, form=form), status=status)

@@ -1,0 +1,272 @@
+"""A whole individual course recorded through the web UI, the way a clinic would do it."""
+
+import datetime as dt
+
+from django.core import mail
+from django.urls import reverse
+from django.utils import timezone
+
+from courses.choices import CourseStatus
+from courses.models import AdverseEvent, Amendment, Course, DosingParticipant, DosingSession, Patient, VitalReading
+from courses.rules import SCREEN_ITEMS
+from tests.conftest import NOW
+
+
+def local(delta_minutes=0):
+    """A datetime-local form value in the clinic's time zone, relative to the frozen NOW."""
+    return timezone.localtime(NOW + dt.timedelta(minutes=delta_minutes)).strftime("%Y-%m-%dT%H:%M")
+
+
+def post(client, url, data, status=302):
+    response = client.post(url, data)
+    assert response.status_code == status, response.content.decode()[:3000]
+    return response
+
+
+def vitals(phase, taken_at, sbp=128, dbp=80, hr=76, spo2=98, rr=14):
+    return {
+        "phase": phase,
+        "taken_at": taken_at,
+        "systolic_bp": sbp,
+        "diastolic_bp": dbp,
+        "heart_rate": hr,
+        "spo2": spo2,
+        "respiratory_rate": rr,
+    }
+
+
+NO_SCREEN = dict.fromkeys([item.field for item in SCREEN_ITEMS], "False")
+
+
+def test_full_individual_course(client, clock, therapist, provider, lead, django_capture_on_commit_callbacks):
+    # Register the patient, with a first weight.
+    client.force_login(therapist)
+    response = post(
+        client,
+        reverse("patient-register"),
+        {
+            "mrn": "WEB-0001",
+            "given_name": "Wendy",
+            "family_name": "Webflow-Demo",
+            "date_of_birth": "1975-04-02",
+            "sex": "female",
+            "race_ethnicity": "prefer_not_to_say",
+            "email": "w@example.invalid",
+            "phone": "",
+            "preferred_channel": "email",
+            "weight_kg": "72.5",
+        },
+    )
+    patient = Patient.objects.get(mrn="WEB-0001")
+    assert "WEB-0001" not in response["Location"] and "Webflow" not in response["Location"]
+    assert patient.weights.get().weight_kg == 72.5
+
+    # Open the course.
+    post(
+        client,
+        reverse("course-open", args=[patient.pk]),
+        {
+            "indication": "mdd_trd",
+            "indication_detail": "",
+            "format": "individual",
+            "therapists": [therapist.pk],
+            "medical_provider": provider.pk,
+            "planned_dosing_sessions": 4,
+        },
+    )
+    course = Course.objects.get(patient=patient)
+    page = client.get(reverse("course-timeline", args=[course.pk]))
+    assert "Record the medical evaluation" in page.content.decode()
+
+    # Medical evaluation with a caution, first refused as plain "cleared", then cleared with cautions.
+    client.force_login(provider)
+    evaluation = {
+        "evaluated_on": "2026-03-09",
+        "history": "",
+        "medications": "sertraline",
+        "systolic_bp": 126,
+        "diastolic_bp": 80,
+        "heart_rate": 70,
+        "spo2": 98,
+        "respiratory_rate": 14,
+        "weight_kg": "72.5",
+        **NO_SCREEN,
+        "caution_substance_use_history": "True",
+        "decision": "cleared",
+        "caution_note": "",
+    }
+    refused = post(client, reverse("medical-evaluation-new", args=[course.pk]), evaluation, status=400)
+    assert "cleared with cautions" in refused.content.decode()
+    assert not course.medical_evaluations.exists()
+    evaluation.update(decision="cleared_with_cautions", caution_note="Alcohol use disorder in remission 5 years.")
+    post(client, reverse("medical-evaluation-new", args=[course.pk]), evaluation)
+    med = course.medical_evaluations.get()
+    post(client, reverse("record-sign", args=["medical-evaluation", med.pk]), {})
+    med.refresh_from_db()
+    assert med.is_cleared
+
+    # Psychiatric evaluation, by the therapist, signed.
+    client.force_login(therapist)
+    post(
+        client,
+        reverse("psychiatric-evaluation-new", args=[course.pk]),
+        {
+            "evaluated_on": "2026-03-09",
+            "diagnosis": "Recurrent MDD",
+            "icd10_code": "F33.1",
+            "indication": "mdd_trd",
+            "suicide_risk": "low",
+            "risk_plan": "",
+            "note": "",
+        },
+    )
+    psych = course.psychiatric_evaluations.get()
+    post(client, reverse("record-sign", args=["psychiatric-evaluation", psych.pk]), {})
+
+    # Preparatory session.
+    post(
+        client,
+        reverse("preparatory-session-new", args=[course.pk]),
+        {
+            "held_at": local(-60),
+            "duration_minutes": 60,
+            "topics": ["effects_risks", "set_setting"],
+            "intentions": "Reconnect",
+            "note": "Education and intentions.",
+        },
+    )
+    assert course.preparatory_sessions.count() == 1
+
+    # The provider schedules the dosing session and adds the participant.
+    client.force_login(provider)
+    post(
+        client,
+        reverse("dosing-session-schedule"),
+        {
+            "format": "individual",
+            "starts_at": local(-10),
+            "ends_at": local(170),
+            "medical_provider": provider.pk,
+            "facilitators": [therapist.pk],
+            "location": "Room 2",
+            "others_present": "",
+        },
+    )
+    session = DosingSession.objects.get()
+    form = client.get(reverse("participant-add", args=[session.pk]))
+    assert "72.5" in form.content.decode()  # the latest weight is offered
+    post(
+        client,
+        reverse("participant-add", args=[session.pk]),
+        {
+            "course": course.pk,
+            "drug": "ketamine",
+            "route": "iv",
+            "dose_mg": "36",
+            "weight_kg": "72.5",
+            "over_maximum_reason": "",
+            "lot_number": "LOT-9",
+            "fasting_confirmed": "on",
+            "pregnancy_test": "negative",
+            "concomitant_medications": "",
+            "maintenance": "",
+        },
+    )
+    participant = DosingParticipant.objects.get()
+    bedside = reverse("dose", args=[participant.pk])
+    assert "selected>Pre-dose" in client.get(bedside).content.decode()
+
+    # Pre-dose reading above the hold threshold: dosing is blocked until the override.
+    post(client, reverse("dose-vitals", args=[participant.pk]), vitals("pre_dose", local(-5), sbp=152, dbp=94))
+    page = client.get(bedside).content.decode()
+    assert "PRE-DOSE HOLD" in page
+    blocked = post(client, reverse("dose-give", args=[participant.pk]), {}, status=400)
+    assert "Pre-dose hold" in blocked.content.decode()
+    refused = post(client, reverse("dose-override", args=[participant.pk]), {"reason": ""}, status=400)
+    assert "clinical reasoning" in refused.content.decode()
+    post(client, reverse("dose-override", args=[participant.pk]), {"reason": "Anxious; repeat 138/88 in 5 min."})
+    post(client, reverse("dose-give", args=[participant.pk]), {})
+    participant.refresh_from_db()
+    assert participant.dosed_at is not None
+    assert "selected>During session" in client.get(bedside).content.decode()
+
+    # An alert reading, and an implausible one refused with the range named.
+    post(client, reverse("dose-vitals", args=[participant.pk]), vitals("during", local(0), sbp=186, dbp=112, hr=124))
+    assert "Blood pressure above alert threshold" in client.get(bedside).content.decode()
+    refused = post(
+        client, reverse("dose-vitals", args=[participant.pk]), vitals("during", local(0), sbp=300), status=400
+    )
+    text = refused.content.decode()
+    assert "plausible range 50–260 mmHg" in text and 'value="300"' in text
+    assert VitalReading.objects.count() == 2
+
+    # A serious adverse event reaches the practice lead.
+    with django_capture_on_commit_callbacks(execute=True):
+        post(
+            client,
+            reverse("dose-adverse-event", args=[participant.pk]),
+            {
+                "term": "hypertensive_crisis",
+                "term_other": "",
+                "grade": 3,
+                "serious": "on",
+                "serious_criteria": ["other_important"],
+                "onset_at": local(0),
+                "resolved_at": "",
+                "relatedness": "probable",
+                "action_taken": "medication_given",
+                "outcome": "ongoing",
+                "description": "Labetalol given.",
+            },
+        )
+    event = AdverseEvent.objects.get()
+    assert len(mail.outbox) == 1 and "Webflow" not in mail.outbox[0].body
+
+    client.force_login(lead)
+    dashboard = client.get(reverse("lead-dashboard")).content.decode()
+    assert "Hypertensive crisis" in dashboard and "Webflow-Demo, Wendy" in dashboard
+    post(client, reverse("adverse-event-acknowledge", args=[event.pk]), {f"ae-{event.pk}-note": "Reviewed with MD."})
+    event.refresh_from_db()
+    assert event.acknowledged_by == lead
+
+    # Discharge: too early is refused, then done after the minimum monitoring.
+    client.force_login(provider)
+    checklist = {"alert_oriented": "on", "vitals_acceptable": "on", "escort_present": "on", "no_driving_advised": "on"}
+    post(client, reverse("dose-vitals", args=[participant.pk]), vitals("pre_discharge", local(0)))
+    early = post(client, reverse("dose-discharge", args=[participant.pk]), checklist, status=400)
+    assert "Minimum monitoring is 60 minutes" in early.content.decode()
+    clock.shift(dt.timedelta(minutes=65))
+    client.force_login(provider)  # the idle session expired meanwhile
+    post(client, reverse("dose-discharge", args=[participant.pk]), checklist)
+    signed = client.post(reverse("record-sign", args=["dosing-participant", participant.pk]), {}, follow=True)
+    assert "signed and locked" in signed.content.decode(), signed.content.decode()[:3000]
+    participant.refresh_from_db()
+    assert participant.is_signed
+
+    # Amend the signed dose record: the lot number was mistyped.
+    amend_url = reverse("record-amend", args=["dosing-participant", participant.pk])
+    form = client.get(amend_url).content.decode()
+    assert 'value="LOT-9"' in form
+    data = {
+        "drug": "ketamine",
+        "route": "iv",
+        "dose_mg": "36.0",
+        "weight_kg": "72.5",
+        "over_maximum_reason": "",
+        "lot_number": "LOT-6",
+        "fasting_confirmed": "on",
+        "pregnancy_test": "negative",
+        "concomitant_medications": "",
+        "dosed_at": local(0),
+        "reason": "",
+    }
+    no_reason = post(client, amend_url, data, status=400)
+    assert "Say why" in no_reason.content.decode()
+    post(client, amend_url, {**data, "reason": "Lot number misread from vial."})
+    amendment = Amendment.objects.get()
+    assert amendment.changes == {"lot_number": {"from": "LOT-9", "to": "LOT-6"}}
+
+    timeline = client.get(reverse("course-timeline", args=[course.pk])).content.decode()
+    assert "Lot number misread from vial." in timeline and "LOT-9" in timeline
+    course.refresh_from_db()
+    assert course.status == CourseStatus.DOSING
