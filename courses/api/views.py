@@ -671,6 +671,9 @@ class RecordDetailView(ApiView):
         description="Any record by type; the shape is that type's own serializer.",
     )
     def get(self, request, record_type, record_id):
+        if record_type == "dosing-session":
+            # A group session belongs to several patients: its own getter audits one row per patient.
+            return Response(_session_out(record_id, request, audit=True))
         return Response(_record_out(_record(request, record_type, record_id, audit=True), request))
 
     @extend_schema(
