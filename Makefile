@@ -1,0 +1,74 @@
+# kapclinic: `make run` serves a demo practice, `make test` runs the whole suite.
+# Needs only Python 3.11 and GNU make; everything else goes into .venv.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-requirements
+PORT ?= 8000
+VAR := var
+
+# The test suite sets what it needs on top of these (fast hashers, eager Celery, locmem mail).
+TEST_ENV := DEBUG=1 TESTING=1
+PYTEST_ARGS ?= -n auto --dist loadfile
+
+.PHONY: help install run demo test lint format migrations-check check-deploy clean distclean
+
+help:
+	@echo "make run               install, migrate, load the demo practice, serve http://127.0.0.1:$(PORT) with a Celery worker and beat"
+	@echo "make test              run the whole test suite (DATABASE_URL / REDIS_URL honoured)"
+	@echo "make lint              ruff check and ruff format --check"
+	@echo "make format            ruff format and the safe ruff fixes"
+	@echo "make migrations-check  fail if a model change has no migration"
+	@echo "make check-deploy      manage.py check --deploy with production-like settings"
+	@echo "make clean             remove var/ (demo database, broker folder, beat schedule) and caches"
+	@echo "make distclean         clean, and remove .venv"
+
+# The venv is made once; pip runs again only when requirements.txt changes.
+$(STAMP): requirements.txt
+	@test -n "$(PYTHON)" || { echo "Python 3.11 not found: install python3.11 or set PYTHON=/path/to/python3.11"; exit 1; }
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -c 'import sys; sys.exit(0 if sys.version_info[:2] >= (3, 11) else "kapclinic needs Python 3.11 or newer; remove .venv and set PYTHON")'
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@touch $@
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	@mkdir -p $(VAR)
+	DEBUG=1 $(PY) manage.py migrate --noinput
+	DEBUG=1 $(PY) manage.py demo_practice | tee $(VAR)/demo-logins.txt
+
+run: demo
+	DEBUG=1 PORT=$(PORT) $(PY) bin/run-all --port $(PORT) --banner $(VAR)/demo-logins.txt
+
+# pytest exits 5 when it collected no test: a non-zero status, so make fails, as it should.
+test: $(STAMP)
+	$(TEST_ENV) $(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(STAMP)
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+migrations-check: $(STAMP)
+	DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
+
+# Production-like: DEBUG off, a throwaway random key, a real-looking host. Must come out clean.
+check-deploy: $(STAMP)
+	DEBUG=0 SECRET_KEY="$$(head -c 48 /dev/urandom | base64 | tr -d '\n')" ALLOWED_HOSTS=kapclinic.example.invalid \
+		$(PY) manage.py check --deploy --fail-level WARNING
+
+clean:
+	rm -rf $(VAR) .pytest_cache .ruff_cache
+	find . -path ./$(VENV) -prune -o -type d -name __pycache__ -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV)
