@@ -693,8 +693,36 @@ class DosingSessionSerializer(DosingSessionListSerializer):
         fields = [*DosingSessionListSerializer.Meta.fields, "facilitation_note", "participants", "amendments"]
 
 
+class TimelineSessionSerializer(serializers.ModelSerializer):
+    """The session a dose was given in, from what the timeline selector already loaded."""
+
+    medical_provider = StaffBriefSerializer(read_only=True)
+    facilitators = StaffBriefSerializer(many=True, read_only=True)
+    is_signed = serializers.BooleanField(read_only=True)
+    is_voided = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = DosingSession
+        fields = [
+            "id",
+            "format",
+            "starts_at",
+            "ends_at",
+            "location",
+            "medical_provider",
+            "facilitators",
+            "others_present",
+            "facilitation_note",
+            "is_signed",
+            "signed_at",
+            "signed_by",
+            "is_voided",
+            "void_reason",
+        ]
+
+
 class TimelineDoseSerializer(DoseSerializer):
-    session = DosingSessionListSerializer(read_only=True)
+    session = TimelineSessionSerializer(read_only=True)
 
     class Meta(DoseSerializer.Meta):
         pass

@@ -247,3 +247,51 @@ def test_the_schema_is_served_and_valid(therapist, tmp_path):
 
 def test_the_docs_page_is_served(therapist):
     assert api(therapist).get("/api/docs/").status_code == 200
+
+
+def test_timeline_queries_do_not_grow_with_the_course(therapist, provider, django_assert_max_num_queries):
+    import datetime as dt
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from courses import services
+    from tests.conftest import normal_vitals
+    from tests.courses.builders import add_dose, session
+
+    course = cleared_course_for(n=1, therapist=therapist, provider=provider)
+
+    def dose_on(day: int):
+        start = timezone.now() + dt.timedelta(days=day)
+        participant = add_dose(
+            session=session(therapist=therapist, provider=provider, start=start), course=course, provider=provider
+        )
+        services.vital_reading_record(
+            participant=participant,
+            by=provider,
+            phase="pre_dose",
+            taken_at=start,
+            now=start,
+            **normal_vitals(systolic_bp=150),
+        )
+        services.adverse_event_record(
+            participant=participant,
+            by=provider,
+            term="nausea",
+            grade=1,
+            relatedness="possible",
+            onset_at=start,
+            now=start,
+        )
+
+    dose_on(-10)
+    client = api(therapist)
+    with CaptureQueriesContext(connection) as small:
+        assert client.get(f"/api/courses/{course.pk}/timeline/").status_code == 200
+    for day in (-8, -6, -4):
+        dose_on(day)
+    with django_assert_max_num_queries(len(small.captured_queries)):
+        response = client.get(f"/api/courses/{course.pk}/timeline/")
+    assert len(response.json()["doses"]) == 4
+    assert len(response.json()["alerts"]) == 4
