@@ -4,19 +4,21 @@ import pytest
 
 from courses.progress import CourseFacts, next_steps
 
+PSYCH = "Record the psychiatric"
+
 CASES = [
     (CourseFacts(status="evaluation"), ["Record the medical evaluation", "Record the psychiatric evaluation."]),
     (
         CourseFacts(status="evaluation", screen_decision="pending"),
-        ["Decide the contraindication screen", "Record the psychiatric"],
+        ["Decide the contraindication screen", PSYCH],
     ),
     (
         CourseFacts(status="evaluation", screen_decision="cleared"),
-        ["Sign the medical evaluation", "Record the psychiatric"],
+        ["Sign the medical evaluation", PSYCH],
     ),
     (
         CourseFacts(status="evaluation", screen_decision="not_cleared", screen_signed=True),
-        ["not cleared: no dosing", "Record the psychiatric"],
+        ["not cleared: no dosing", PSYCH],
     ),
     (
         CourseFacts(status="evaluation", screen_decision="cleared", screen_signed=True, psych_recorded=True),
