@@ -1,0 +1,98 @@
+"""The practice lead's pages: staff accounts and clinic settings."""
+
+from django.urls import reverse
+
+from accounts.models import User
+from courses.models import ClinicSettings
+
+
+def test_staff_pages_are_for_the_lead_only(client, therapist, lead):
+    client.force_login(therapist)
+    for name in ("staff", "clinic-settings", "lead-dashboard"):
+        assert client.get(reverse(name)).status_code == 403
+    client.force_login(lead)
+    for name in ("staff", "clinic-settings", "lead-dashboard"):
+        assert client.get(reverse(name)).status_code == 200
+
+
+def test_lead_creates_staff_and_a_weak_password_is_refused_next_to_the_field(client, lead):
+    client.force_login(lead)
+    data = {
+        "username": "newdoc",
+        "password": "short",
+        "role": "medical_provider",
+        "first_name": "New",
+        "last_name": "Doc",
+        "email": "",
+        "credentials": "MD",
+    }
+    response = client.post(reverse("staff"), data)
+    assert response.status_code == 400 and 'id="id_password_error"' in response.content.decode()
+    assert not User.objects.filter(username="newdoc").exists()
+    response = client.post(reverse("staff"), {**data, "password": "a-long-enough-passphrase-42"})
+    assert response.status_code == 302
+    assert User.objects.get(username="newdoc").role == "medical_provider"
+
+
+def test_lead_deactivates_and_reactivates_staff(client, lead, therapist):
+    client.force_login(lead)
+    client.post(reverse("staff-active", args=[therapist.pk]), {"active": "0"})
+    therapist.refresh_from_db()
+    assert not therapist.is_active
+    client.post(reverse("staff-active", args=[therapist.pk]), {"active": "1"})
+    therapist.refresh_from_db()
+    assert therapist.is_active
+
+
+def test_clinic_settings_refusal_and_save(client, lead):
+    client.force_login(lead)
+    form = {
+        f: getattr(ClinicSettings.load(), f)
+        for f in (
+            "clinic_name",
+            "max_iv_mg_per_kg",
+            "max_im_mg_per_kg",
+            "max_intranasal_mg",
+            "max_sublingual_mg",
+            "hold_systolic",
+            "hold_diastolic",
+            "alert_systolic",
+            "alert_diastolic",
+            "alert_heart_rate",
+            "alert_spo2_below",
+            "monitoring_minutes_esketamine",
+            "monitoring_minutes_other",
+        )
+    }
+    page = client.get(reverse("clinic-settings")).content.decode()
+    assert "Default: 140" in page
+    response = client.post(reverse("clinic-settings"), {**form, "hold_systolic": 200})
+    assert response.status_code == 400 and 'id="id_hold_systolic_error"' in response.content.decode()
+    assert ClinicSettings.load().hold_systolic == 140
+    response = client.post(reverse("clinic-settings"), {**form, "hold_systolic": 150})
+    assert response.status_code == 302
+    assert ClinicSettings.load().hold_systolic == 150
+
+
+def test_course_stage_refusal_is_shown_next_to_the_field(client, therapist, course):
+    client.force_login(therapist)
+    response = client.post(reverse("course-status", args=[course.pk]), {"to_status": "discontinued", "reason": ""})
+    assert response.status_code == 400 and 'id="id_reason_error"' in response.content.decode()
+    response = client.post(reverse("course-status", args=[course.pk]), {"to_status": "dosing", "reason": ""})
+    assert response.status_code == 400 and 'id="id_to_status_error"' in response.content.decode()
+    response = client.post(
+        reverse("course-status", args=[course.pk]), {"to_status": "discontinued", "reason": "Moved away"}
+    )
+    assert response.status_code == 302
+    course.refresh_from_db()
+    assert course.status == "discontinued"
+
+
+def test_void_keeps_the_record_struck_through(client, therapist, course):
+    client.force_login(therapist)
+    assert (
+        client.post(reverse("record-void", args=["course", course.pk]), {"reason": "Opened twice"}).status_code == 302
+    )
+    course.refresh_from_db()
+    assert course.is_voided
+    assert "Opened twice" in client.get(reverse("course-timeline", args=[course.pk])).content.decode()
