@@ -95,6 +95,8 @@ def test_a_full_individual_course(therapist, provider, lead, clock):
     assert summary["cleared_for_dosing"] is True and summary["psychiatric_evaluation_signed"] is True
 
     ok(t.post(f"/api/courses/{course_id}/status/", {"to_status": "preparation"}))
+    # Each step at its own minute: the timeline orders status changes by time alone.
+    clock.shift(dt.timedelta(minutes=1))
     prep = ok(
         t.post(
             f"/api/courses/{course_id}/preparatory-sessions/",
@@ -187,6 +189,7 @@ def test_a_full_individual_course(therapist, provider, lead, clock):
     )
     ok(t.post(f"/api/records/integration-session/{integration['id']}/sign/"))
     ok(t.post(f"/api/courses/{course_id}/status/", {"to_status": "follow_up"}))
+    clock.shift(dt.timedelta(minutes=1))
     assert ok(t.post(f"/api/courses/{course_id}/status/", {"to_status": "completed"}))["status"] == "completed"
 
     timeline = ok(t.get(f"/api/courses/{course_id}/timeline/"))

@@ -161,7 +161,8 @@ def test_a_pre_dose_hold_blocks_administration_until_overridden(participant, pro
     assert given.json()["dosed_at"] is not None
 
 
-def test_an_intra_session_alert_is_flagged_on_the_reading_and_the_timeline(dosed_participant, provider):
+def test_an_intra_session_alert_is_flagged_on_the_reading_and_the_timeline(dosed_participant, provider, clock):
+    clock.shift(dt.timedelta(minutes=40))
     client = api(provider)
     response = client.post(
         f"/api/doses/{dosed_participant.pk}/vitals/", {"phase": "during", **normal_vitals(systolic_bp=190, spo2=90)}
