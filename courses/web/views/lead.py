@@ -8,13 +8,14 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import User
 from courses import services
-from courses.choices import COURSE_STAGES, CourseStatus, VitalAlert
+from courses.choices import COURSE_STAGES, CourseStatus, SeriousCriterion, VitalAlert
 from courses.models import ClinicSettings, Course, DosingParticipant, VitalReading
 from courses.selectors import record_get, serious_events_unacknowledged
 from courses.web.common import add_service_errors, call_service, lead_view, render_form_page
 from courses.web.forms import AcknowledgeForm, ClinicSettingsForm, StaffCreateForm
 
 ALERT_WORDS = dict(VitalAlert.choices)
+CRITERIA_WORDS = dict(SeriousCriterion.choices)
 RECENT = 20
 
 
@@ -23,6 +24,7 @@ def _dashboard(request, ack_forms=None, status=200):
     events = list(serious_events_unacknowledged().order_by("onset_at")[:50])
     for event in events:
         event.ack_form = ack_forms.get(event.pk) or AcknowledgeForm(prefix=f"ae-{event.pk}")
+        event.criteria_words = [CRITERIA_WORDS.get(c, c) for c in event.serious_criteria]
     counts = dict(Course.objects.active().values_list("status").annotate(n=Count("pk")).values_list("status", "n"))
     stages = [(s.label, counts.get(s, 0)) for s in [*COURSE_STAGES, CourseStatus.DISCONTINUED]]
     alerts = list(
