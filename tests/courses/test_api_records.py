@@ -1,5 +1,7 @@
 """Patients, weights and dose corrections through the API."""
 
+import datetime as dt
+
 import pytest
 from rest_framework.test import APIClient
 
@@ -28,8 +30,6 @@ def test_weights_are_listed_and_recorded(patient, therapist, clock):
     client = api(therapist)
     url = f"/api/patients/{patient.pk}/weights/"
     assert [w["weight_kg"] for w in client.get(url).json()] == ["70.0"]
-    import datetime as dt
-
     clock.shift(dt.timedelta(days=1))
     created = client.post(url, {"measured_on": "2026-03-11", "weight_kg": "71.2"})
     assert created.status_code == 201
