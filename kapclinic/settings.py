@@ -229,5 +229,7 @@ LOGGING = {
     "loggers": {
         # Django's request logger writes the full URL and, on errors, request data.
         "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
+        # Axes logs every successful login at INFO; failures and lock-outs are WARNING.
+        "axes": {"handlers": ["console"], "level": "WARNING", "propagate": False},
     },
 }

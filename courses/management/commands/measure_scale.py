@@ -1,0 +1,200 @@
+"""Measure the staff pages and API lists at practice scale: queries and time per request.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/kapclinic_scale \\
+        python manage.py measure_scale --courses 10000
+
+Loads N synthetic courses (bulk inserts, plainly fake names "Scale Patient-00001") into an
+empty database, then requests each page as each role through Django's test client and
+prints the number of SQL queries and the wall time. A page whose query count grows with
+the number of courses shows up here as a large number.
+"""
+
+import datetime as dt
+import time
+import uuid
+from decimal import Decimal
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection, transaction
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import Role, User
+from courses.choices import COURSE_STAGES, CourseStatus, Indication, Route, SessionFormat, Sex, VitalPhase
+from courses.models import (
+    AdverseEvent,
+    Course,
+    DosingParticipant,
+    DosingSession,
+    MedicalEvaluation,
+    Patient,
+    VitalReading,
+)
+
+INDICATIONS = [Indication.MDD_TRD, Indication.PTSD, Indication.ANXIETY, Indication.OCD]
+
+
+class Command(BaseCommand):
+    help = "Load N synthetic courses and measure queries and time of each page and API list."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--courses", type=int, default=10000)
+
+    def handle(self, *args, courses: int, **options):
+        if Patient.objects.exists():
+            raise CommandError("Run this on an empty database: it loads its own synthetic practice.")
+        started = time.perf_counter()
+        staff = self._load(courses)
+        self.stdout.write(f"loaded {courses} courses in {time.perf_counter() - started:.1f} s")
+        self._measure(staff)
+
+    @transaction.atomic
+    def _load(self, n: int) -> dict:
+        now = timezone.now()
+        staff = {
+            "therapist": User.objects.create_user("scale-therapist", role=Role.THERAPIST, first_name="Scale"),
+            "therapist2": User.objects.create_user("scale-therapist2", role=Role.THERAPIST, first_name="Scale"),
+            "provider": User.objects.create_user("scale-provider", role=Role.MEDICAL_PROVIDER, first_name="Scale"),
+            "lead": User.objects.create_user("scale-lead", role=Role.PRACTICE_LEAD, first_name="Scale"),
+        }
+        patients, course_rows, evaluations, links = [], [], [], []
+        for i in range(n):
+            patient = Patient(
+                id=uuid.uuid4(),
+                mrn=f"SCALE-{i:06d}",
+                given_name="Scale",
+                family_name=f"Patient-{i:05d}",
+                date_of_birth=dt.date(1950 + i % 50, 1 + i % 12, 1 + i % 28),
+                sex=Sex.FEMALE if i % 2 else Sex.MALE,
+                email=f"scale{i}@example.invalid",
+                created_at=now,
+            )
+            status = COURSE_STAGES[i % len(COURSE_STAGES)]
+            course = Course(
+                id=uuid.uuid4(),
+                patient=patient,
+                indication=INDICATIONS[i % len(INDICATIONS)],
+                medical_provider=staff["provider"],
+                status=status,
+                status_changed_at=now,
+                created_at=now,
+                created_by=staff["lead"],
+            )
+            patients.append(patient)
+            course_rows.append(course)
+            links.append((course, staff["therapist"] if i % 2 else staff["therapist2"]))
+            evaluations.append(
+                MedicalEvaluation(
+                    course=course,
+                    evaluated_on=now.date(),
+                    systolic_bp=120,
+                    diastolic_bp=80,
+                    heart_rate=70,
+                    weight_kg=Decimal("70"),
+                    decision="cleared",
+                    signed_at=now,
+                    signed_by=staff["provider"],
+                    created_at=now,
+                    created_by=staff["provider"],
+                )
+            )
+        Patient.objects.bulk_create(patients, batch_size=2000)
+        Course.objects.bulk_create(course_rows, batch_size=2000)
+        Course.therapists.through.objects.bulk_create(
+            [Course.therapists.through(course_id=c.pk, user_id=t.pk) for c, t in links], batch_size=5000
+        )
+        MedicalEvaluation.objects.bulk_create(evaluations, batch_size=2000)
+        # One individual dosing session per dosing-stage course, today, each with vitals and an event.
+        dosing = [c for c in course_rows if c.status == CourseStatus.DOSING]
+        sessions, participants, vitals, events = [], [], [], []
+        for k, course in enumerate(dosing):
+            start = now - dt.timedelta(days=k % 30, hours=1)
+            session = DosingSession(
+                id=uuid.uuid4(),
+                format=SessionFormat.INDIVIDUAL,
+                starts_at=start,
+                ends_at=start + dt.timedelta(hours=3),
+                medical_provider=staff["provider"],
+                created_at=now,
+            )
+            participant = DosingParticipant(
+                id=uuid.uuid4(),
+                session=session,
+                course=course,
+                route=Route.IV,
+                dose_mg=Decimal("35"),
+                weight_kg=Decimal("70"),
+                dose_mg_per_kg=Decimal("0.5"),
+                protocol_maximum=Decimal("1.0"),
+                protocol_maximum_unit="mg/kg",
+                fasting_confirmed=True,
+                dosed_at=start,
+                created_at=now,
+            )
+            sessions.append(session)
+            participants.append(participant)
+            vitals.append(
+                VitalReading(
+                    participant=participant,
+                    taken_at=start,
+                    phase=VitalPhase.PRE_DOSE,
+                    systolic_bp=150,
+                    diastolic_bp=85,
+                    alerts=["pre_dose_hold"],
+                    created_at=now,
+                )
+            )
+            events.append(
+                AdverseEvent(
+                    participant=participant,
+                    term="nausea",
+                    grade=1 + (k % 4 == 0) * 3,
+                    serious=k % 4 == 0,
+                    serious_criteria=["life_threatening"] if k % 4 == 0 else [],
+                    onset_at=start,
+                    relatedness="possible",
+                    created_at=now,
+                )
+            )
+        DosingSession.objects.bulk_create(sessions, batch_size=2000)
+        DosingSession.facilitators.through.objects.bulk_create(
+            [
+                DosingSession.facilitators.through(dosingsession_id=s.pk, user_id=staff["therapist"].pk)
+                for s in sessions
+            ],
+            batch_size=5000,
+        )
+        DosingParticipant.objects.bulk_create(participants, batch_size=2000)
+        VitalReading.objects.bulk_create(vitals, batch_size=2000)
+        AdverseEvent.objects.bulk_create(events, batch_size=2000)
+        return staff
+
+    def _measure(self, staff: dict) -> None:
+        course = Course.objects.filter(status=CourseStatus.DOSING).first()
+        session = DosingSession.objects.first()
+        pages = [
+            ("therapist", "caseload", reverse("caseload")),
+            ("therapist", "patient list", reverse("patient-list")),
+            ("therapist", "dosing sessions", reverse("dosing-session-list")),
+            ("provider", "today", reverse("provider-today")),
+            ("lead", "lead dashboard", reverse("lead-dashboard")),
+            ("lead", "patient list", reverse("patient-list")),
+            ("lead", "course timeline", reverse("course-timeline", args=[course.pk])),
+            ("lead", "dosing session", reverse("dosing-session", args=[session.pk])),
+            ("lead", "API courses", "/api/courses/"),
+            ("lead", "API patients", "/api/patients/"),
+            ("lead", "API dosing sessions", "/api/dosing-sessions/"),
+            ("lead", "API timeline", f"/api/courses/{course.pk}/timeline/"),
+        ]
+        self.stdout.write(f"{'role':<10} {'page':<22} {'status':>6} {'queries':>8} {'ms':>8}")
+        for role, label, url in pages:
+            client = Client(HTTP_HOST="127.0.0.1")
+            client.force_login(staff[role])
+            client.get(url, secure=True)  # warm caches (templates, content types) so the second run is the steady state
+            with CaptureQueriesContext(connection) as queries:
+                started = time.perf_counter()
+                response = client.get(url, secure=True)
+                elapsed = (time.perf_counter() - started) * 1000
+            self.stdout.write(f"{role:<10} {label:<22} {response.status_code:>6} {len(queries):>8} {elapsed:>8.0f}")
