@@ -1285,6 +1285,13 @@ def record_update(*, record, by: User, now=None, **changes):
     record = type(record).objects.select_for_update().get(pk=record.pk)
     _ensure_editable(record)
     if isinstance(record, DosingParticipant):
+        wrong = sorted(set(changes) - {*DOSE_FIELDS, "is_maintenance"})
+        if wrong:
+            _fail(
+                NON_FIELD_ERRORS,
+                f"These fields cannot be edited: {', '.join(wrong)}. The dose time, overrides and discharge "
+                "are recorded by their own steps.",
+            )
         return dosing_participant_update(participant=record, by=by, now=now, **changes)
     _amend_permission(record, by)
     allowed = AMENDABLE_FIELDS.get(type(record), ())

@@ -241,3 +241,11 @@ def test_every_service_write_is_audited_with_actor_and_patient(signed_dose, prov
         ("update", "course"),
     ]:
         assert expected in kinds, expected
+
+
+def test_editing_a_dose_field_without_its_own_step_is_a_message_not_a_crash(participant, provider):
+    with pytest.raises(ValidationError) as exc:
+        services.record_update(record=participant, by=provider, dosed_at=participant.created_at)
+    assert "dosed_at" in exc.value.messages[0]
+    services.record_update(record=participant, by=provider, lot_number="LOT-2")
+    assert DosingParticipant.objects.get(pk=participant.pk).lot_number == "LOT-2"
