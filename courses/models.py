@@ -276,7 +276,10 @@ class CourseStatusChange(models.Model):
     changed_by = models.ForeignKey(STAFF, on_delete=models.PROTECT, related_name="+")
 
     class Meta:
-        ordering = ["changed_at"]
+        ordering = ["changed_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_from_status_display()} → {self.get_to_status_display()}"
 
 
 class MedicalEvaluation(SignableRecord):
@@ -309,29 +312,35 @@ class MedicalEvaluation(SignableRecord):
 
     class Meta:
         ordering = ["-evaluated_on"]
-        constraints = SignableRecord.Meta.constraints + _vital_checks("medical_evaluation") + [
-            _range_check("weight_kg", 20, 400, "medical_evaluation_weight_plausible"),
-            models.UniqueConstraint(
-                fields=["course"], condition=Q(voided_at__isnull=True), name="medical_evaluation_one_active_per_course"
-            ),
-            models.CheckConstraint(
-                condition=~Q(decision__in=[ScreenDecision.CLEARED, ScreenDecision.CLEARED_WITH_CAUTIONS])
-                | Q(**{f: False for f in rules.ABSOLUTE_ITEMS}),
-                name="medical_evaluation_absolute_blocks_clearance",
-            ),
-            models.CheckConstraint(
-                condition=~Q(decision=ScreenDecision.CLEARED) | Q(**{f: False for f in rules.CAUTION_ITEMS}),
-                name="medical_evaluation_caution_needs_caution_decision",
-            ),
-            models.CheckConstraint(
-                condition=~Q(decision=ScreenDecision.CLEARED_WITH_CAUTIONS) | ~Q(caution_note=""),
-                name="medical_evaluation_cautions_have_note",
-            ),
-            models.CheckConstraint(
-                condition=Q(signed_at__isnull=True) | ~Q(decision=ScreenDecision.PENDING),
-                name="medical_evaluation_signed_has_decision",
-            ),
-        ]
+        constraints = (
+            SignableRecord.Meta.constraints
+            + _vital_checks("medical_evaluation")
+            + [
+                _range_check("weight_kg", 20, 400, "medical_evaluation_weight_plausible"),
+                models.UniqueConstraint(
+                    fields=["course"],
+                    condition=Q(voided_at__isnull=True),
+                    name="medical_evaluation_one_active_per_course",
+                ),
+                models.CheckConstraint(
+                    condition=~Q(decision__in=[ScreenDecision.CLEARED, ScreenDecision.CLEARED_WITH_CAUTIONS])
+                    | Q(**dict.fromkeys(rules.ABSOLUTE_ITEMS, False)),
+                    name="medical_evaluation_absolute_blocks_clearance",
+                ),
+                models.CheckConstraint(
+                    condition=~Q(decision=ScreenDecision.CLEARED) | Q(**dict.fromkeys(rules.CAUTION_ITEMS, False)),
+                    name="medical_evaluation_caution_needs_caution_decision",
+                ),
+                models.CheckConstraint(
+                    condition=~Q(decision=ScreenDecision.CLEARED_WITH_CAUTIONS) | ~Q(caution_note=""),
+                    name="medical_evaluation_cautions_have_note",
+                ),
+                models.CheckConstraint(
+                    condition=Q(signed_at__isnull=True) | ~Q(decision=ScreenDecision.PENDING),
+                    name="medical_evaluation_signed_has_decision",
+                ),
+            ]
+        )
 
     def __str__(self) -> str:
         return f"Medical evaluation {self.evaluated_on} ({self.get_decision_display()})"
@@ -428,7 +437,9 @@ class DosingSession(SignableRecord):
     class Meta:
         ordering = ["-starts_at"]
         constraints = SignableRecord.Meta.constraints + [
-            models.CheckConstraint(condition=Q(ends_at__gt=models.F("starts_at")), name="dosing_session_ends_after_start"),
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=models.F("starts_at")), name="dosing_session_ends_after_start"
+            ),
             models.CheckConstraint(
                 condition=Q(signed_at__isnull=True) | ~Q(facilitation_note=""),
                 name="dosing_session_signed_has_note",
@@ -461,7 +472,9 @@ class DosingParticipant(SignableRecord):
     over_maximum_reason = models.TextField("reason for dose above protocol maximum", blank=True)
     lot_number = models.CharField(max_length=40, blank=True)
     fasting_confirmed = models.BooleanField("fasting confirmed (2 h solids, 30 min liquids)", default=False)
-    pregnancy_test = models.CharField(max_length=16, choices=PregnancyTest.choices, default=PregnancyTest.NOT_APPLICABLE)
+    pregnancy_test = models.CharField(
+        max_length=16, choices=PregnancyTest.choices, default=PregnancyTest.NOT_APPLICABLE
+    )
     concomitant_medications = models.TextField(blank=True)
     hold_override_reason = models.TextField("pre-dose hold override reason", blank=True)
     hold_override_at = models.DateTimeField(null=True, blank=True)
@@ -478,12 +491,15 @@ class DosingParticipant(SignableRecord):
         ordering = ["session__starts_at"]
         constraints = SignableRecord.Meta.constraints + [
             models.UniqueConstraint(
-                fields=["session", "course"], condition=Q(voided_at__isnull=True), name="dosing_participant_once_per_session"
+                fields=["session", "course"],
+                condition=Q(voided_at__isnull=True),
+                name="dosing_participant_once_per_session",
             ),
             models.CheckConstraint(condition=Q(dose_mg__gt=0, dose_mg__lte=1000), name="dosing_participant_dose_range"),
             _range_check("weight_kg", 20, 400, "dosing_participant_weight_plausible", nullable=False),
             models.CheckConstraint(
-                condition=~Q(drug=Drug.ESKETAMINE) | Q(route=Route.INTRANASAL), name="dosing_participant_esketamine_intranasal"
+                condition=~Q(drug=Drug.ESKETAMINE) | Q(route=Route.INTRANASAL),
+                name="dosing_participant_esketamine_intranasal",
             ),
             # The maximum in force is stored on the row, so "above it needs a reason" fits on one row.
             models.CheckConstraint(
@@ -525,7 +541,7 @@ class DosingParticipant(SignableRecord):
     @property
     def is_over_maximum(self) -> bool:
         return rules.dose_exceeds_maximum(
-            self.dose_mg, self.dose_mg_per_kg, rules.RouteMaximum(self.protocol_maximum, self.protocol_maximum_unit)
+            self.dose_mg, self.weight_kg, rules.RouteMaximum(self.protocol_maximum, self.protocol_maximum_unit)
         )
 
 
@@ -542,17 +558,21 @@ class VitalReading(ClinicalRecord):
     thresholds_in_force = models.JSONField(default=dict, blank=True, editable=False)
 
     class Meta:
-        ordering = ["taken_at"]
-        constraints = ClinicalRecord.Meta.constraints + _vital_checks("vital_reading") + [
-            models.CheckConstraint(
-                condition=Q(systolic_bp__isnull=False)
-                | Q(diastolic_bp__isnull=False)
-                | Q(heart_rate__isnull=False)
-                | Q(spo2__isnull=False)
-                | Q(respiratory_rate__isnull=False),
-                name="vital_reading_not_empty",
-            ),
-        ]
+        ordering = ["taken_at", "created_at"]
+        constraints = (
+            ClinicalRecord.Meta.constraints
+            + _vital_checks("vital_reading")
+            + [
+                models.CheckConstraint(
+                    condition=Q(systolic_bp__isnull=False)
+                    | Q(diastolic_bp__isnull=False)
+                    | Q(heart_rate__isnull=False)
+                    | Q(spo2__isnull=False)
+                    | Q(respiratory_rate__isnull=False),
+                    name="vital_reading_not_empty",
+                ),
+            ]
+        )
 
     def __str__(self) -> str:
         return f"Vitals {self.taken_at:%H:%M} ({self.get_phase_display()})"
@@ -590,7 +610,7 @@ class AdverseEvent(ClinicalRecord):
     objects = AdverseEventQuerySet.as_manager()
 
     class Meta:
-        ordering = ["onset_at"]
+        ordering = ["onset_at", "created_at"]
         constraints = ClinicalRecord.Meta.constraints + [
             _range_check("grade", 1, 5, "adverse_event_grade_range", nullable=False),
             # Life-threatening and fatal events meet the 21 CFR 312.32 definition of serious.
@@ -634,9 +654,12 @@ class Amendment(models.Model):
     amended_by = models.ForeignKey(STAFF, on_delete=models.PROTECT, related_name="+")
 
     class Meta:
-        ordering = ["amended_at"]
+        ordering = ["amended_at", "id"]
         constraints = [models.CheckConstraint(condition=~Q(reason=""), name="amendment_has_reason")]
         indexes = [models.Index(fields=["record_type", "record_id"], name="amendment_record")]
+
+    def __str__(self) -> str:
+        return f"Amendment of {self.record_type} ({', '.join(self.changes)})"
 
     def delete(self, *args, **kwargs):
         raise models.ProtectedError("Amendments are permanent.", {self})
@@ -684,6 +707,9 @@ class AuditEvent(models.Model):
             # Serves the per-patient audit page, newest first.
             models.Index(fields=["patient", "-at"], name="audit_patient_at"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.actor_username or 'system'} {self.action} {self.record_type}"
 
     def save(self, *args, **kwargs):
         if not self._state.adding:

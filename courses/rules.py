@@ -63,9 +63,7 @@ SCREEN_ITEMS: tuple[ScreenItem, ...] = (
         "Recent suicide attempt or active suicidal intent (needs the psychiatric risk plan)",
         False,
     ),
-    ScreenItem(
-        "caution_interacting_medications", "Concomitant benzodiazepines, stimulants or MAOIs", False
-    ),
+    ScreenItem("caution_interacting_medications", "Concomitant benzodiazepines, stimulants or MAOIs", False),
 )
 ABSOLUTE_ITEMS = tuple(i.field for i in SCREEN_ITEMS if i.absolute)
 CAUTION_ITEMS = tuple(i.field for i in SCREEN_ITEMS if not i.absolute)
@@ -102,11 +100,12 @@ def mg_per_kg(dose_mg: Decimal, weight_kg: Decimal) -> Decimal:
     return (Decimal(dose_mg) / Decimal(weight_kg)).quantize(Decimal("0.001"), rounding=ROUND_HALF_UP)
 
 
-def dose_exceeds_maximum(dose_mg: Decimal, dose_mg_per_kg: Decimal, maximum: RouteMaximum | None) -> bool:
+def dose_exceeds_maximum(dose_mg: Decimal, weight_kg: Decimal, maximum: RouteMaximum | None) -> bool:
     if maximum is None:
         return False
-    amount = dose_mg_per_kg if maximum.unit == "mg/kg" else dose_mg
-    return Decimal(amount) > maximum.value
+    # Compared unrounded: 400.1 mg at 400 kg is above 1.0 mg/kg even though it stores as 1.000.
+    amount = Decimal(dose_mg) / Decimal(weight_kg) if maximum.unit == "mg/kg" else Decimal(dose_mg)
+    return amount > maximum.value
 
 
 def drug_route_error(drug: str, route: str) -> str | None:

@@ -155,6 +155,16 @@ def record_patient(record) -> Patient | None:
     return None
 
 
+def record_patients(record) -> list[Patient]:
+    """Every patient a record belongs to: several for a group session."""
+    if isinstance(record, DosingSession):
+        return [p.course.patient for p in record.participants.select_related("course__patient")]
+    if isinstance(record, IntegrationSession):
+        return [c.patient for c in record.courses.select_related("patient")]
+    patient = record_patient(record)
+    return [patient] if patient is not None else []
+
+
 def record_get(*, user, record_type: str, record_id, audit: bool = True):
     """Any record by type name, within the user's caseload, or 404."""
     model = RECORD_TYPES.get(record_type)
@@ -177,8 +187,8 @@ def record_get(*, user, record_type: str, record_id, audit: bool = True):
     }
     record = _get_or_404(scopes[model], record_id)
     if audit:
-        patient = record_patient(record)
-        audit_view(actor=user, patient=patient, record=record)
+        for patient in record_patients(record):
+            audit_view(actor=user, patient=patient, record=record)
     return record
 
 
@@ -193,19 +203,27 @@ def amendments_for(records) -> dict:
 
 def course_timeline_data(course: Course) -> dict:
     """Everything on a course's timeline, in a fixed number of queries whatever its length."""
-    vitals = Prefetch("vitals", queryset=VitalReading.objects.select_related("created_by"))
-    events = Prefetch("adverse_events", queryset=AdverseEvent.objects.select_related("acknowledged_by"))
+    vitals = Prefetch("vitals", queryset=VitalReading.objects.select_related("created_by", "voided_by"))
+    events = Prefetch(
+        "adverse_events", queryset=AdverseEvent.objects.select_related("acknowledged_by", "created_by", "voided_by")
+    )
     doses = list(
-        course.doses.select_related("session", "signed_by", "session__medical_provider")
+        course.doses.select_related(
+            "session", "signed_by", "created_by", "voided_by", "session__medical_provider", "session__voided_by"
+        )
         .prefetch_related(vitals, events, "session__facilitators")
         .order_by("session__starts_at")
     )
     data = {
-        "medical_evaluations": list(course.medical_evaluations.select_related("signed_by")),
-        "psychiatric_evaluations": list(course.psychiatric_evaluations.select_related("signed_by")),
-        "preparatory_sessions": list(course.preparatory_sessions.select_related("therapist", "signed_by")),
+        "medical_evaluations": list(course.medical_evaluations.select_related("signed_by", "created_by", "voided_by")),
+        "psychiatric_evaluations": list(
+            course.psychiatric_evaluations.select_related("signed_by", "created_by", "voided_by")
+        ),
+        "preparatory_sessions": list(course.preparatory_sessions.select_related("therapist", "signed_by", "voided_by")),
         "integration_sessions": list(
-            course.integration_sessions.select_related("therapist", "signed_by").prefetch_related("courses")
+            course.integration_sessions.select_related("therapist", "signed_by", "voided_by").prefetch_related(
+                "courses"
+            )
         ),
         "doses": doses,
         "status_changes": list(course.status_changes.select_related("changed_by")),

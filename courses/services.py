@@ -23,7 +23,9 @@ from courses.choices import (
     COURSE_STAGES,
     AdverseEventAction,
     CourseStatus,
+    IntegrationTechnique,
     PregnancyTest,
+    PreparationTopic,
     Route,
     ScreenDecision,
     SeriousCriterion,
@@ -50,7 +52,7 @@ from courses.models import (
     VitalReading,
     WeightMeasurement,
 )
-from courses.selectors import record_patient
+from courses.selectors import record_patient, record_patients
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +63,12 @@ FUTURE_TOLERANCE = timedelta(minutes=5)
 
 def _fail(field: str, message: str):
     raise ValidationError({field: message})
+
+
+def _refuse_unknown(fields, allowed, what: str) -> None:
+    unknown = sorted(set(fields) - set(allowed))
+    if unknown:
+        _fail(NON_FIELD_ERRORS, f"Unknown {what} field(s): {', '.join(unknown)}. Allowed: {', '.join(allowed)}.")
 
 
 def _require_role(user: User, roles: set[str], doing: str) -> None:
@@ -198,9 +206,7 @@ def _check_birth_date(value: date, today: date) -> None:
 def patient_register(*, by: User, now: datetime | None = None, weight_kg=None, **fields) -> Patient:
     now = _now(now)
     _require_role(by, ANY_STAFF, "register a patient")
-    unknown = set(fields) - set(PATIENT_FIELDS)
-    if unknown:
-        raise TypeError(f"unknown patient fields: {sorted(unknown)}")
+    _refuse_unknown(fields, PATIENT_FIELDS, "patient")
     if fields.get("date_of_birth"):
         _check_birth_date(fields["date_of_birth"], timezone.localdate(now))
     if fields.get("mrn") and Patient.objects.filter(mrn=fields["mrn"]).exists():
@@ -218,9 +224,7 @@ def patient_update(*, patient: Patient, by: User, now: datetime | None = None, *
     now = _now(now)
     _require_role(by, ANY_STAFF, "edit a patient's details")
     _ensure_editable(patient)
-    unknown = set(fields) - set(PATIENT_FIELDS)
-    if unknown:
-        raise TypeError(f"unknown patient fields: {sorted(unknown)}")
+    _refuse_unknown(fields, PATIENT_FIELDS, "patient")
     if fields.get("date_of_birth"):
         _check_birth_date(fields["date_of_birth"], timezone.localdate(now))
     if fields.get("mrn") and Patient.objects.filter(mrn=fields["mrn"]).exclude(pk=patient.pk).exists():
@@ -348,6 +352,12 @@ def _ensure_cleared_for_dosing(course: Course) -> None:
         _fail("course", f"The contraindication screen is signed as '{evaluation.get_decision_display()}': no dosing.")
 
 
+def _ensure_psychiatric_evaluation_signed(course: Course, field: str) -> None:
+    # The suicide-risk review is part of the evaluation that dosing waits for (DOMAIN §1).
+    if not course.psychiatric_evaluations.active().filter(signed_at__isnull=False).exists():
+        _fail(field, "Sign the psychiatric evaluation (with its suicide-risk review) before dosing begins.")
+
+
 def _next_stage(status: str) -> str | None:
     index = COURSE_STAGES.index(status)
     return COURSE_STAGES[index + 1] if index + 1 < len(COURSE_STAGES) else None
@@ -394,8 +404,7 @@ def course_change_status(*, course: Course, by: User, to_status: str, reason: st
         )
     if to_status == CourseStatus.DOSING:
         _ensure_cleared_for_dosing(course)
-        if not course.psychiatric_evaluations.active().filter(signed_at__isnull=False).exists():
-            _fail("to_status", "Sign the psychiatric evaluation before dosing begins.")
+        _ensure_psychiatric_evaluation_signed(course, "to_status")
     if to_status == CourseStatus.INTEGRATION and not course.doses.active().filter(dosed_at__isnull=False).exists():
         _fail("to_status", "No dose has been given on this course yet.")
     _set_status(course, to_status, by, now, reason.strip())
@@ -503,8 +512,6 @@ def preparatory_session_record(
     duration_minutes=60,
     now=None,
 ) -> PreparatorySession:
-    from courses.choices import PreparationTopic
-
     now = _now(now)
     _require_role(by, {Role.THERAPIST}, "record a preparatory session")
     course = Course.objects.select_for_update().get(pk=course.pk)
@@ -544,7 +551,6 @@ def integration_session_record(
     duration_minutes=60,
     now=None,
 ) -> IntegrationSession:
-    from courses.choices import IntegrationTechnique
     from courses.selectors import courses_for
 
     now = _now(now)
@@ -665,10 +671,7 @@ def _apply_dose(participant: DosingParticipant, maximum: rules.RouteMaximum | No
     participant.dose_mg_per_kg = rules.mg_per_kg(dose, weight)
     maximum = maximum or ClinicSettings.load().route_maximum(participant.route)
     participant.protocol_maximum, participant.protocol_maximum_unit = maximum.value, maximum.unit
-    if (
-        rules.dose_exceeds_maximum(dose, participant.dose_mg_per_kg, maximum)
-        and not participant.over_maximum_reason.strip()
-    ):
+    if rules.dose_exceeds_maximum(dose, weight, maximum) and not participant.over_maximum_reason.strip():
         shown = f"{participant.dose_mg_per_kg} mg/kg" if maximum.unit == "mg/kg" else f"{dose} mg"
         _fail(
             "over_maximum_reason",
@@ -734,9 +737,7 @@ def dosing_participant_update(*, participant: DosingParticipant, by: User, now=N
     _require_role(by, {Role.MEDICAL_PROVIDER}, "change a dose record")
     participant = _reread(participant)
     _ensure_editable(participant)
-    unknown = set(fields) - set(DOSE_FIELDS) - {"is_maintenance"}
-    if unknown:
-        raise TypeError(f"unknown dose fields: {sorted(unknown)}")
+    _refuse_unknown(fields, (*DOSE_FIELDS, "is_maintenance"), "dose")
     if participant.dosed_at and {"dose_mg", "drug", "route", "weight_kg"} & fields.keys():
         _fail(NON_FIELD_ERRORS, "The dose has been given: correct it with an amendment after signing.")
     for key, value in fields.items():
@@ -826,12 +827,15 @@ def vital_reading_record(
 
 
 def pre_dose_hold_active(participant: DosingParticipant) -> bool:
-    """A pre-dose reading above the hold threshold, not yet overridden by the provider."""
+    """The latest pre-dose reading is above the hold threshold and no override is recorded.
+
+    The latest reading decides because a clinic re-checks a high pressure after a rest: a
+    normal re-check lifts the hold. An override, once documented, covers this dose.
+    """
     if participant.hold_override_at is not None:
         return False
-    return any(
-        VitalAlert.PRE_DOSE_HOLD in r.alerts for r in participant.vitals.active().filter(phase=VitalPhase.PRE_DOSE)
-    )
+    latest = participant.vitals.active().filter(phase=VitalPhase.PRE_DOSE).order_by("-taken_at", "-created_at").first()
+    return latest is not None and VitalAlert.PRE_DOSE_HOLD in latest.alerts
 
 
 @transaction.atomic
@@ -874,6 +878,8 @@ def dose_administer(*, participant: DosingParticipant, by: User, dosed_at: datet
     course = participant.course
     _ensure_course_open(course)
     _ensure_cleared_for_dosing(course)
+    if course.status in (CourseStatus.EVALUATION, CourseStatus.PREPARATION):
+        _ensure_psychiatric_evaluation_signed(course, NON_FIELD_ERRORS)
     size_error = rules.group_size_error(participant.session.format, participant.session.participants.active().count())
     if size_error:
         _fail(NON_FIELD_ERRORS, size_error + " Add or void participants before dosing starts.")
@@ -979,11 +985,9 @@ def participant_discharge(
 @transaction.atomic
 def dosing_session_note(*, session: DosingSession, by: User, facilitation_note: str, others_present=None, now=None):
     now = _now(now)
-    _require_role(by, {Role.THERAPIST}, "write the facilitation note")
     session = _reread(session)
+    _require_facilitator(session, by, "write its note")
     _ensure_editable(session)
-    if not session.facilitators.filter(pk=by.pk).exists():
-        raise PermissionDenied("Only a facilitator of this session can write its note.")
     session.facilitation_note = facilitation_note
     if others_present is not None:
         session.others_present = others_present
@@ -1131,9 +1135,7 @@ def _sign_checks(record, by: User) -> None:
         if record.therapist_id != by.pk:
             raise PermissionDenied("Only the therapist who wrote this note can sign it.")
     elif isinstance(record, DosingSession):
-        _require_role(by, {Role.THERAPIST}, "sign the facilitation note")
-        if not record.facilitators.filter(pk=by.pk).exists():
-            raise PermissionDenied("Only a facilitator of this session can sign its note.")
+        _require_facilitator(record, by, "sign its note")
         if not record.facilitation_note.strip():
             _fail("facilitation_note", "Write the facilitation note before signing.")
     elif isinstance(record, DosingParticipant):
@@ -1158,17 +1160,9 @@ def record_sign(*, record: SignableRecord, by: User, now=None) -> SignableRecord
     _sign_checks(record, by)
     record.signed_at, record.signed_by = now, by
     _save(record)
-    for patient in _patients_of(record):
+    for patient in record_patients(record):
         audit(actor=by, action=AuditAction.SIGN, patient=patient, record=record, at=now)
     return record
-
-
-def _patients_of(record) -> list:
-    if isinstance(record, DosingSession):
-        return [p.course.patient for p in record.participants.select_related("course__patient")]
-    if isinstance(record, IntegrationSession):
-        return [c.patient for c in record.courses.select_related("patient")]
-    return [record_patient(record)]
 
 
 # What a correction may change, per record; derived values are recomputed, never typed.
@@ -1211,6 +1205,12 @@ def _recheck(record, now: datetime, changed: set[str]) -> None:
         record.alerts = rules.vital_alerts(values, record.phase, rules.VitalThresholds(**record.thresholds_in_force))
     elif isinstance(record, AdverseEvent):
         _check_adverse_event(record, now)
+    elif isinstance(record, PreparatorySession):
+        _check_held_at(record.held_at, now)
+        record.topics = _check_choices("topics", record.topics, PreparationTopic)
+    elif isinstance(record, IntegrationSession):
+        _check_held_at(record.held_at, now)
+        record.techniques = _check_choices("techniques", record.techniques, IntegrationTechnique)
 
 
 def _json_value(value):
@@ -1257,7 +1257,7 @@ def record_amend(*, record, by: User, changes: dict, reason: str, now=None) -> A
         amended_at=now,
         amended_by=by,
     )
-    for patient in _patients_of(record):
+    for patient in record_patients(record):
         audit(
             actor=by,
             action=AuditAction.AMEND,
@@ -1274,8 +1274,19 @@ def _amend_permission(record, by: User) -> None:
         _require_role(by, {Role.MEDICAL_PROVIDER}, f"amend a {record._meta.verbose_name}")
     elif isinstance(record, PsychiatricEvaluation):
         _require_role(by, CLINICIANS, "amend a psychiatric evaluation")
+    elif isinstance(record, DosingSession):
+        _require_facilitator(record, by, "change its note")
     else:
         _require_role(by, {Role.THERAPIST}, f"amend a {record._meta.verbose_name}")
+        # A session note is the therapist's own account: only its author corrects it.
+        if record.therapist_id != by.pk and not by.is_superuser:
+            raise PermissionDenied("Only the therapist who wrote this note can change it.")
+
+
+def _require_facilitator(session: DosingSession, by: User, doing: str) -> None:
+    _require_role(by, {Role.THERAPIST}, doing)
+    if not session.facilitators.filter(pk=by.pk).exists():
+        raise PermissionDenied(f"Only a facilitator of this session can {doing}.")
 
 
 @transaction.atomic
@@ -1302,7 +1313,7 @@ def record_update(*, record, by: User, now=None, **changes):
         setattr(record, field, value)
     _recheck(record, now, set(changes))
     _save(record)
-    for patient in _patients_of(record):
+    for patient in record_patients(record):
         audit(
             actor=by,
             action=AuditAction.UPDATE,
@@ -1340,7 +1351,7 @@ def record_void(*, record, by: User, reason: str, now=None):
         _fail(NON_FIELD_ERRORS, "Void the patient's courses first.")
     record.voided_at, record.voided_by, record.void_reason = now, by, reason.strip()
     _save(record)
-    for patient in _patients_of(record):
+    for patient in record_patients(record):
         audit(actor=by, action=AuditAction.VOID, patient=patient, record=record, at=now)
     return record
 
@@ -1370,9 +1381,7 @@ def clinic_settings_update(*, by: User, now=None, **fields) -> ClinicSettings:
     now = _now(now)
     _require_lead(by, "change clinic settings")
     settings = ClinicSettings.objects.select_for_update().get(pk=ClinicSettings.load().pk)
-    wrong = sorted(set(fields) - set(SETTINGS_FIELDS))
-    if wrong:
-        raise TypeError(f"unknown settings: {wrong}")
+    _refuse_unknown(fields, SETTINGS_FIELDS, "settings")
     changed = {
         k: {"from": _json_value(getattr(settings, k)), "to": _json_value(v)}
         for k, v in fields.items()

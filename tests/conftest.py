@@ -15,7 +15,7 @@ from accounts.models import Role, User
 from courses import services
 from courses.choices import Indication, Sex, VitalPhase
 
-# Tests run at a fixed instant in the clinic's day (10:00 in America/New_York).
+# Tests run at a fixed instant in the clinic's day: 11:00 in America/New_York (daylight time from 8 March).
 NOW = dt.datetime(2026, 3, 10, 15, 0, tzinfo=dt.UTC)
 PASSWORD = "correct-horse-battery-staple"
 
@@ -114,24 +114,29 @@ def course(patient, therapist, provider, clock):
     )
 
 
-SIGNABLE_EVALUATION = dict(
-    evaluated_on=dt.date(2026, 3, 1),
-    systolic_bp=124,
-    diastolic_bp=78,
-    heart_rate=72,
-    spo2=98,
-    respiratory_rate=14,
-    weight_kg=Decimal("70.0"),
-)
+SIGNABLE_EVALUATION = {
+    "evaluated_on": dt.date(2026, 3, 1),
+    "systolic_bp": 124,
+    "diastolic_bp": 78,
+    "heart_rate": 72,
+    "spo2": 98,
+    "respiratory_rate": 14,
+    "weight_kg": Decimal("70.0"),
+}
 
 
 @pytest.fixture
 def cleared_course(course, provider, therapist):
     """A course with a signed, cleared screen and a signed psychiatric evaluation."""
-    evaluation = services.medical_evaluation_record(course=course, by=provider, decision="cleared", **SIGNABLE_EVALUATION)
+    evaluation = services.medical_evaluation_record(
+        course=course, by=provider, decision="cleared", **SIGNABLE_EVALUATION
+    )
     services.record_sign(record=evaluation, by=provider)
     psych = services.psychiatric_evaluation_record(
-        course=course, by=therapist, evaluated_on=dt.date(2026, 3, 2), diagnosis="Major depressive disorder, recurrent",
+        course=course,
+        by=therapist,
+        evaluated_on=dt.date(2026, 3, 2),
+        diagnosis="Major depressive disorder, recurrent",
         suicide_risk="low",
     )
     services.record_sign(record=psych, by=therapist)
@@ -165,7 +170,7 @@ def participant(dosing_session, cleared_course, provider):
 
 
 def normal_vitals(**overrides):
-    values = dict(systolic_bp=128, diastolic_bp=80, heart_rate=76, spo2=98, respiratory_rate=14)
+    values = {"systolic_bp": 128, "diastolic_bp": 80, "heart_rate": 76, "spo2": 98, "respiratory_rate": 14}
     values.update(overrides)
     return values
 

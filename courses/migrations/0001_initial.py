@@ -8,7 +8,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -17,616 +16,1760 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Course',
+            name="Course",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('created_at', models.DateTimeField()),
-                ('voided_at', models.DateTimeField(blank=True, null=True)),
-                ('void_reason', models.TextField(blank=True)),
-                ('indication', models.CharField(choices=[('mdd_trd', 'Major depression / treatment-resistant depression'), ('ptsd', 'PTSD'), ('ocd', 'OCD'), ('sud', 'Substance use disorder'), ('eating_disorder', 'Eating disorder'), ('anxiety', 'Anxiety disorder'), ('chronic_pain_depression', 'Chronic pain with depression'), ('existential_distress', 'Existential distress'), ('other', 'Other')], max_length=32)),
-                ('indication_detail', models.CharField(blank=True, max_length=200)),
-                ('format', models.CharField(choices=[('individual', 'Individual'), ('group', 'Group')], default='individual', max_length=16)),
-                ('planned_dosing_sessions', models.PositiveSmallIntegerField(default=6)),
-                ('status', models.CharField(choices=[('evaluation', 'Evaluation'), ('preparation', 'Preparation'), ('dosing', 'Dosing'), ('integration', 'Integration'), ('follow_up', 'Follow-up'), ('completed', 'Completed'), ('discontinued', 'Discontinued')], default='evaluation', max_length=16)),
-                ('status_changed_at', models.DateTimeField()),
-                ('discontinued_reason', models.TextField(blank=True)),
-                ('created_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('medical_provider', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='provider_courses', to=settings.AUTH_USER_MODEL)),
-                ('therapists', models.ManyToManyField(related_name='therapist_courses', to=settings.AUTH_USER_MODEL)),
-                ('voided_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ("created_at", models.DateTimeField()),
+                ("voided_at", models.DateTimeField(blank=True, null=True)),
+                ("void_reason", models.TextField(blank=True)),
+                (
+                    "indication",
+                    models.CharField(
+                        choices=[
+                            ("mdd_trd", "Major depression / treatment-resistant depression"),
+                            ("ptsd", "PTSD"),
+                            ("ocd", "OCD"),
+                            ("sud", "Substance use disorder"),
+                            ("eating_disorder", "Eating disorder"),
+                            ("anxiety", "Anxiety disorder"),
+                            ("chronic_pain_depression", "Chronic pain with depression"),
+                            ("existential_distress", "Existential distress"),
+                            ("other", "Other"),
+                        ],
+                        max_length=32,
+                    ),
+                ),
+                ("indication_detail", models.CharField(blank=True, max_length=200)),
+                (
+                    "format",
+                    models.CharField(
+                        choices=[("individual", "Individual"), ("group", "Group")], default="individual", max_length=16
+                    ),
+                ),
+                ("planned_dosing_sessions", models.PositiveSmallIntegerField(default=6)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("evaluation", "Evaluation"),
+                            ("preparation", "Preparation"),
+                            ("dosing", "Dosing"),
+                            ("integration", "Integration"),
+                            ("follow_up", "Follow-up"),
+                            ("completed", "Completed"),
+                            ("discontinued", "Discontinued"),
+                        ],
+                        default="evaluation",
+                        max_length=16,
+                    ),
+                ),
+                ("status_changed_at", models.DateTimeField()),
+                ("discontinued_reason", models.TextField(blank=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "medical_provider",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="provider_courses",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                ("therapists", models.ManyToManyField(related_name="therapist_courses", to=settings.AUTH_USER_MODEL)),
+                (
+                    "voided_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='CourseStatusChange',
+            name="CourseStatusChange",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('from_status', models.CharField(choices=[('evaluation', 'Evaluation'), ('preparation', 'Preparation'), ('dosing', 'Dosing'), ('integration', 'Integration'), ('follow_up', 'Follow-up'), ('completed', 'Completed'), ('discontinued', 'Discontinued')], max_length=16)),
-                ('to_status', models.CharField(choices=[('evaluation', 'Evaluation'), ('preparation', 'Preparation'), ('dosing', 'Dosing'), ('integration', 'Integration'), ('follow_up', 'Follow-up'), ('completed', 'Completed'), ('discontinued', 'Discontinued')], max_length=16)),
-                ('reason', models.TextField(blank=True)),
-                ('changed_at', models.DateTimeField()),
-                ('changed_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('course', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='status_changes', to='courses.course')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "from_status",
+                    models.CharField(
+                        choices=[
+                            ("evaluation", "Evaluation"),
+                            ("preparation", "Preparation"),
+                            ("dosing", "Dosing"),
+                            ("integration", "Integration"),
+                            ("follow_up", "Follow-up"),
+                            ("completed", "Completed"),
+                            ("discontinued", "Discontinued"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "to_status",
+                    models.CharField(
+                        choices=[
+                            ("evaluation", "Evaluation"),
+                            ("preparation", "Preparation"),
+                            ("dosing", "Dosing"),
+                            ("integration", "Integration"),
+                            ("follow_up", "Follow-up"),
+                            ("completed", "Completed"),
+                            ("discontinued", "Discontinued"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("reason", models.TextField(blank=True)),
+                ("changed_at", models.DateTimeField()),
+                (
+                    "changed_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "course",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="status_changes", to="courses.course"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['changed_at'],
+                "ordering": ["changed_at"],
             },
         ),
         migrations.CreateModel(
-            name='DosingSession',
+            name="DosingSession",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('created_at', models.DateTimeField()),
-                ('voided_at', models.DateTimeField(blank=True, null=True)),
-                ('void_reason', models.TextField(blank=True)),
-                ('signed_at', models.DateTimeField(blank=True, null=True)),
-                ('format', models.CharField(choices=[('individual', 'Individual'), ('group', 'Group')], default='individual', max_length=16)),
-                ('starts_at', models.DateTimeField()),
-                ('ends_at', models.DateTimeField(help_text='Planned end; set to the actual end when the session closes.')),
-                ('location', models.CharField(blank=True, max_length=120)),
-                ('others_present', models.CharField(blank=True, max_length=300, verbose_name='others present')),
-                ('facilitation_note', models.TextField(blank=True)),
-                ('created_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('facilitators', models.ManyToManyField(related_name='dosing_sessions_facilitated', to=settings.AUTH_USER_MODEL)),
-                ('medical_provider', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='dosing_sessions_as_provider', to=settings.AUTH_USER_MODEL)),
-                ('signed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('voided_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ("created_at", models.DateTimeField()),
+                ("voided_at", models.DateTimeField(blank=True, null=True)),
+                ("void_reason", models.TextField(blank=True)),
+                ("signed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "format",
+                    models.CharField(
+                        choices=[("individual", "Individual"), ("group", "Group")], default="individual", max_length=16
+                    ),
+                ),
+                ("starts_at", models.DateTimeField()),
+                (
+                    "ends_at",
+                    models.DateTimeField(help_text="Planned end; set to the actual end when the session closes."),
+                ),
+                ("location", models.CharField(blank=True, max_length=120)),
+                ("others_present", models.CharField(blank=True, max_length=300, verbose_name="others present")),
+                ("facilitation_note", models.TextField(blank=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "facilitators",
+                    models.ManyToManyField(related_name="dosing_sessions_facilitated", to=settings.AUTH_USER_MODEL),
+                ),
+                (
+                    "medical_provider",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="dosing_sessions_as_provider",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "signed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "voided_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-starts_at'],
+                "ordering": ["-starts_at"],
             },
         ),
         migrations.CreateModel(
-            name='DosingParticipant',
+            name="DosingParticipant",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('created_at', models.DateTimeField()),
-                ('voided_at', models.DateTimeField(blank=True, null=True)),
-                ('void_reason', models.TextField(blank=True)),
-                ('signed_at', models.DateTimeField(blank=True, null=True)),
-                ('is_maintenance', models.BooleanField(default=False, help_text='After the acute series; does not move its end.', verbose_name='maintenance / booster dose')),
-                ('drug', models.CharField(choices=[('ketamine', 'Racemic ketamine'), ('esketamine', 'Esketamine')], default='ketamine', max_length=16)),
-                ('route', models.CharField(choices=[('iv', 'Intravenous'), ('im', 'Intramuscular'), ('sublingual', 'Sublingual / oral'), ('intranasal', 'Intranasal')], max_length=16)),
-                ('dose_mg', models.DecimalField(decimal_places=1, max_digits=6, verbose_name='dose (mg)')),
-                ('weight_kg', models.DecimalField(decimal_places=1, max_digits=5, verbose_name='weight used (kg)')),
-                ('dose_mg_per_kg', models.DecimalField(decimal_places=3, editable=False, max_digits=7, verbose_name='dose (mg/kg)')),
-                ('protocol_maximum', models.DecimalField(decimal_places=2, editable=False, max_digits=6)),
-                ('protocol_maximum_unit', models.CharField(editable=False, max_length=8)),
-                ('over_maximum_reason', models.TextField(blank=True, verbose_name='reason for dose above protocol maximum')),
-                ('lot_number', models.CharField(blank=True, max_length=40)),
-                ('fasting_confirmed', models.BooleanField(default=False, verbose_name='fasting confirmed (2 h solids, 30 min liquids)')),
-                ('pregnancy_test', models.CharField(choices=[('not_applicable', 'Not applicable'), ('negative', 'Negative'), ('positive', 'Positive')], default='not_applicable', max_length=16)),
-                ('concomitant_medications', models.TextField(blank=True)),
-                ('hold_override_reason', models.TextField(blank=True, verbose_name='pre-dose hold override reason')),
-                ('hold_override_at', models.DateTimeField(blank=True, null=True)),
-                ('dosed_at', models.DateTimeField(blank=True, null=True, verbose_name='dose given at')),
-                ('discharge_alert_oriented', models.BooleanField(default=False, verbose_name='alert and oriented')),
-                ('discharge_vitals_acceptable', models.BooleanField(default=False, verbose_name='vitals acceptable')),
-                ('discharge_escort_present', models.BooleanField(default=False, verbose_name='escort home present')),
-                ('discharge_no_driving_advised', models.BooleanField(default=False, verbose_name='advised not to drive until the next day')),
-                ('discharged_at', models.DateTimeField(blank=True, null=True)),
-                ('course', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='doses', to='courses.course')),
-                ('created_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('discharged_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('hold_override_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('signed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('voided_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('session', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='participants', to='courses.dosingsession')),
+                ("id", models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ("created_at", models.DateTimeField()),
+                ("voided_at", models.DateTimeField(blank=True, null=True)),
+                ("void_reason", models.TextField(blank=True)),
+                ("signed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "is_maintenance",
+                    models.BooleanField(
+                        default=False,
+                        help_text="After the acute series; does not move its end.",
+                        verbose_name="maintenance / booster dose",
+                    ),
+                ),
+                (
+                    "drug",
+                    models.CharField(
+                        choices=[("ketamine", "Racemic ketamine"), ("esketamine", "Esketamine")],
+                        default="ketamine",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "route",
+                    models.CharField(
+                        choices=[
+                            ("iv", "Intravenous"),
+                            ("im", "Intramuscular"),
+                            ("sublingual", "Sublingual / oral"),
+                            ("intranasal", "Intranasal"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("dose_mg", models.DecimalField(decimal_places=1, max_digits=6, verbose_name="dose (mg)")),
+                ("weight_kg", models.DecimalField(decimal_places=1, max_digits=5, verbose_name="weight used (kg)")),
+                (
+                    "dose_mg_per_kg",
+                    models.DecimalField(decimal_places=3, editable=False, max_digits=7, verbose_name="dose (mg/kg)"),
+                ),
+                ("protocol_maximum", models.DecimalField(decimal_places=2, editable=False, max_digits=6)),
+                ("protocol_maximum_unit", models.CharField(editable=False, max_length=8)),
+                (
+                    "over_maximum_reason",
+                    models.TextField(blank=True, verbose_name="reason for dose above protocol maximum"),
+                ),
+                ("lot_number", models.CharField(blank=True, max_length=40)),
+                (
+                    "fasting_confirmed",
+                    models.BooleanField(default=False, verbose_name="fasting confirmed (2 h solids, 30 min liquids)"),
+                ),
+                (
+                    "pregnancy_test",
+                    models.CharField(
+                        choices=[
+                            ("not_applicable", "Not applicable"),
+                            ("negative", "Negative"),
+                            ("positive", "Positive"),
+                        ],
+                        default="not_applicable",
+                        max_length=16,
+                    ),
+                ),
+                ("concomitant_medications", models.TextField(blank=True)),
+                ("hold_override_reason", models.TextField(blank=True, verbose_name="pre-dose hold override reason")),
+                ("hold_override_at", models.DateTimeField(blank=True, null=True)),
+                ("dosed_at", models.DateTimeField(blank=True, null=True, verbose_name="dose given at")),
+                ("discharge_alert_oriented", models.BooleanField(default=False, verbose_name="alert and oriented")),
+                ("discharge_vitals_acceptable", models.BooleanField(default=False, verbose_name="vitals acceptable")),
+                ("discharge_escort_present", models.BooleanField(default=False, verbose_name="escort home present")),
+                (
+                    "discharge_no_driving_advised",
+                    models.BooleanField(default=False, verbose_name="advised not to drive until the next day"),
+                ),
+                ("discharged_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "course",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="doses", to="courses.course"
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "discharged_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "hold_override_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "signed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "voided_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "session",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="participants",
+                        to="courses.dosingsession",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['session__starts_at'],
+                "ordering": ["session__starts_at"],
             },
         ),
         migrations.CreateModel(
-            name='IntegrationSession',
+            name="IntegrationSession",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('created_at', models.DateTimeField()),
-                ('voided_at', models.DateTimeField(blank=True, null=True)),
-                ('void_reason', models.TextField(blank=True)),
-                ('signed_at', models.DateTimeField(blank=True, null=True)),
-                ('format', models.CharField(choices=[('individual', 'Individual'), ('group', 'Group')], default='individual', max_length=16)),
-                ('held_at', models.DateTimeField()),
-                ('duration_minutes', models.PositiveSmallIntegerField(default=60)),
-                ('techniques', models.JSONField(blank=True, default=list)),
-                ('note', models.TextField()),
-                ('courses', models.ManyToManyField(related_name='integration_sessions', to='courses.course')),
-                ('created_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('signed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('therapist', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('voided_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ("created_at", models.DateTimeField()),
+                ("voided_at", models.DateTimeField(blank=True, null=True)),
+                ("void_reason", models.TextField(blank=True)),
+                ("signed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "format",
+                    models.CharField(
+                        choices=[("individual", "Individual"), ("group", "Group")], default="individual", max_length=16
+                    ),
+                ),
+                ("held_at", models.DateTimeField()),
+                ("duration_minutes", models.PositiveSmallIntegerField(default=60)),
+                ("techniques", models.JSONField(blank=True, default=list)),
+                ("note", models.TextField()),
+                ("courses", models.ManyToManyField(related_name="integration_sessions", to="courses.course")),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "signed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "therapist",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "voided_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['held_at'],
+                "ordering": ["held_at"],
             },
         ),
         migrations.CreateModel(
-            name='MedicalEvaluation',
+            name="MedicalEvaluation",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('created_at', models.DateTimeField()),
-                ('voided_at', models.DateTimeField(blank=True, null=True)),
-                ('void_reason', models.TextField(blank=True)),
-                ('signed_at', models.DateTimeField(blank=True, null=True)),
-                ('evaluated_on', models.DateField()),
-                ('history', models.TextField(blank=True, verbose_name='medical history')),
-                ('medications', models.TextField(blank=True, verbose_name='current medications')),
-                ('systolic_bp', models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='baseline systolic BP (mmHg)')),
-                ('diastolic_bp', models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='baseline diastolic BP (mmHg)')),
-                ('heart_rate', models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='baseline heart rate (/min)')),
-                ('spo2', models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='baseline SpO2 (%)')),
-                ('respiratory_rate', models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='baseline respiratory rate (/min)')),
-                ('weight_kg', models.DecimalField(blank=True, decimal_places=1, max_digits=5, null=True, verbose_name='baseline weight (kg)')),
-                ('ci_psychosis_or_mania', models.BooleanField(default=False)),
-                ('ci_pregnancy', models.BooleanField(default=False)),
-                ('ci_aneurysmal_vascular_disease', models.BooleanField(default=False)),
-                ('ci_intracerebral_haemorrhage', models.BooleanField(default=False)),
-                ('ci_ketamine_hypersensitivity', models.BooleanField(default=False)),
-                ('caution_uncontrolled_hypertension', models.BooleanField(default=False)),
-                ('caution_raised_icp_or_iop', models.BooleanField(default=False)),
-                ('caution_cardio_cerebrovascular', models.BooleanField(default=False)),
-                ('caution_substance_use_history', models.BooleanField(default=False)),
-                ('caution_breastfeeding', models.BooleanField(default=False)),
-                ('caution_recent_suicidality', models.BooleanField(default=False)),
-                ('caution_interacting_medications', models.BooleanField(default=False)),
-                ('decision', models.CharField(choices=[('pending', 'Not yet decided'), ('cleared', 'Cleared'), ('cleared_with_cautions', 'Cleared with cautions'), ('not_cleared', 'Not cleared')], default='pending', max_length=32)),
-                ('caution_note', models.TextField(blank=True)),
-                ('course', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='medical_evaluations', to='courses.course')),
-                ('created_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('signed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('voided_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ("created_at", models.DateTimeField()),
+                ("voided_at", models.DateTimeField(blank=True, null=True)),
+                ("void_reason", models.TextField(blank=True)),
+                ("signed_at", models.DateTimeField(blank=True, null=True)),
+                ("evaluated_on", models.DateField()),
+                ("history", models.TextField(blank=True, verbose_name="medical history")),
+                ("medications", models.TextField(blank=True, verbose_name="current medications")),
+                (
+                    "systolic_bp",
+                    models.PositiveSmallIntegerField(blank=True, null=True, verbose_name="baseline systolic BP (mmHg)"),
+                ),
+                (
+                    "diastolic_bp",
+                    models.PositiveSmallIntegerField(
+                        blank=True, null=True, verbose_name="baseline diastolic BP (mmHg)"
+                    ),
+                ),
+                (
+                    "heart_rate",
+                    models.PositiveSmallIntegerField(blank=True, null=True, verbose_name="baseline heart rate (/min)"),
+                ),
+                ("spo2", models.PositiveSmallIntegerField(blank=True, null=True, verbose_name="baseline SpO2 (%)")),
+                (
+                    "respiratory_rate",
+                    models.PositiveSmallIntegerField(
+                        blank=True, null=True, verbose_name="baseline respiratory rate (/min)"
+                    ),
+                ),
+                (
+                    "weight_kg",
+                    models.DecimalField(
+                        blank=True, decimal_places=1, max_digits=5, null=True, verbose_name="baseline weight (kg)"
+                    ),
+                ),
+                ("ci_psychosis_or_mania", models.BooleanField(default=False)),
+                ("ci_pregnancy", models.BooleanField(default=False)),
+                ("ci_aneurysmal_vascular_disease", models.BooleanField(default=False)),
+                ("ci_intracerebral_haemorrhage", models.BooleanField(default=False)),
+                ("ci_ketamine_hypersensitivity", models.BooleanField(default=False)),
+                ("caution_uncontrolled_hypertension", models.BooleanField(default=False)),
+                ("caution_raised_icp_or_iop", models.BooleanField(default=False)),
+                ("caution_cardio_cerebrovascular", models.BooleanField(default=False)),
+                ("caution_substance_use_history", models.BooleanField(default=False)),
+                ("caution_breastfeeding", models.BooleanField(default=False)),
+                ("caution_recent_suicidality", models.BooleanField(default=False)),
+                ("caution_interacting_medications", models.BooleanField(default=False)),
+                (
+                    "decision",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Not yet decided"),
+                            ("cleared", "Cleared"),
+                            ("cleared_with_cautions", "Cleared with cautions"),
+                            ("not_cleared", "Not cleared"),
+                        ],
+                        default="pending",
+                        max_length=32,
+                    ),
+                ),
+                ("caution_note", models.TextField(blank=True)),
+                (
+                    "course",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="medical_evaluations",
+                        to="courses.course",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "signed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "voided_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-evaluated_on'],
+                "ordering": ["-evaluated_on"],
             },
         ),
         migrations.CreateModel(
-            name='Patient',
+            name="Patient",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('created_at', models.DateTimeField()),
-                ('voided_at', models.DateTimeField(blank=True, null=True)),
-                ('void_reason', models.TextField(blank=True)),
-                ('mrn', models.CharField(help_text="The clinic's medical record number.", max_length=32, verbose_name='MRN')),
-                ('given_name', models.CharField(max_length=80)),
-                ('family_name', models.CharField(max_length=80)),
-                ('date_of_birth', models.DateField()),
-                ('sex', models.CharField(choices=[('female', 'Female'), ('male', 'Male'), ('intersex', 'Intersex'), ('unknown', 'Unknown / not recorded')], max_length=16)),
-                ('race_ethnicity', models.CharField(blank=True, choices=[('aian', 'American Indian or Alaska Native'), ('asian', 'Asian'), ('black', 'Black or African American'), ('hispanic', 'Hispanic or Latino'), ('mena', 'Middle Eastern or North African'), ('nhpi', 'Native Hawaiian or Pacific Islander'), ('white', 'White'), ('multiracial', 'More than one race/ethnicity'), ('other', 'Another race/ethnicity'), ('prefer_not_to_say', 'Prefer not to say')], max_length=32, verbose_name='race/ethnicity (self-reported)')),
-                ('email', models.EmailField(blank=True, max_length=254)),
-                ('phone', models.CharField(blank=True, max_length=32)),
-                ('preferred_channel', models.CharField(choices=[('email', 'Email'), ('sms', 'Text message')], default='email', max_length=8, verbose_name='questionnaire channel')),
-                ('created_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('voided_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ("created_at", models.DateTimeField()),
+                ("voided_at", models.DateTimeField(blank=True, null=True)),
+                ("void_reason", models.TextField(blank=True)),
+                (
+                    "mrn",
+                    models.CharField(
+                        help_text="The clinic's medical record number.", max_length=32, verbose_name="MRN"
+                    ),
+                ),
+                ("given_name", models.CharField(max_length=80)),
+                ("family_name", models.CharField(max_length=80)),
+                ("date_of_birth", models.DateField()),
+                (
+                    "sex",
+                    models.CharField(
+                        choices=[
+                            ("female", "Female"),
+                            ("male", "Male"),
+                            ("intersex", "Intersex"),
+                            ("unknown", "Unknown / not recorded"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "race_ethnicity",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("aian", "American Indian or Alaska Native"),
+                            ("asian", "Asian"),
+                            ("black", "Black or African American"),
+                            ("hispanic", "Hispanic or Latino"),
+                            ("mena", "Middle Eastern or North African"),
+                            ("nhpi", "Native Hawaiian or Pacific Islander"),
+                            ("white", "White"),
+                            ("multiracial", "More than one race/ethnicity"),
+                            ("other", "Another race/ethnicity"),
+                            ("prefer_not_to_say", "Prefer not to say"),
+                        ],
+                        max_length=32,
+                        verbose_name="race/ethnicity (self-reported)",
+                    ),
+                ),
+                ("email", models.EmailField(blank=True, max_length=254)),
+                ("phone", models.CharField(blank=True, max_length=32)),
+                (
+                    "preferred_channel",
+                    models.CharField(
+                        choices=[("email", "Email"), ("sms", "Text message")],
+                        default="email",
+                        max_length=8,
+                        verbose_name="questionnaire channel",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "voided_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['family_name', 'given_name'],
+                "ordering": ["family_name", "given_name"],
             },
         ),
         migrations.AddField(
-            model_name='course',
-            name='patient',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='courses', to='courses.patient'),
+            model_name="course",
+            name="patient",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="courses", to="courses.patient"
+            ),
         ),
         migrations.CreateModel(
-            name='AuditEvent',
+            name="AuditEvent",
             fields=[
-                ('id', models.BigAutoField(primary_key=True, serialize=False)),
-                ('at', models.DateTimeField()),
-                ('actor_username', models.CharField(blank=True, max_length=150)),
-                ('action', models.CharField(choices=[('view', 'Viewed'), ('create', 'Created'), ('update', 'Updated'), ('sign', 'Signed'), ('amend', 'Amended'), ('void', 'Voided'), ('acknowledge', 'Acknowledged'), ('export', 'Exported')], max_length=16)),
-                ('record_type', models.CharField(max_length=60)),
-                ('record_id', models.CharField(blank=True, max_length=64)),
-                ('ip_address', models.GenericIPAddressField(null=True)),
-                ('detail', models.CharField(blank=True, max_length=300)),
-                ('actor', models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('patient', models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='courses.patient')),
+                ("id", models.BigAutoField(primary_key=True, serialize=False)),
+                ("at", models.DateTimeField()),
+                ("actor_username", models.CharField(blank=True, max_length=150)),
+                (
+                    "action",
+                    models.CharField(
+                        choices=[
+                            ("view", "Viewed"),
+                            ("create", "Created"),
+                            ("update", "Updated"),
+                            ("sign", "Signed"),
+                            ("amend", "Amended"),
+                            ("void", "Voided"),
+                            ("acknowledge", "Acknowledged"),
+                            ("export", "Exported"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("record_type", models.CharField(max_length=60)),
+                ("record_id", models.CharField(blank=True, max_length=64)),
+                ("ip_address", models.GenericIPAddressField(null=True)),
+                ("detail", models.CharField(blank=True, max_length=300)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        null=True, on_delete=django.db.models.deletion.PROTECT, related_name="+", to="courses.patient"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-at', '-id'],
+                "ordering": ["-at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Amendment',
+            name="Amendment",
             fields=[
-                ('id', models.BigAutoField(primary_key=True, serialize=False)),
-                ('record_type', models.CharField(max_length=60)),
-                ('record_id', models.UUIDField()),
-                ('changes', models.JSONField()),
-                ('reason', models.TextField()),
-                ('amended_at', models.DateTimeField()),
-                ('amended_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('patient', models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='courses.patient')),
+                ("id", models.BigAutoField(primary_key=True, serialize=False)),
+                ("record_type", models.CharField(max_length=60)),
+                ("record_id", models.UUIDField()),
+                ("changes", models.JSONField()),
+                ("reason", models.TextField()),
+                ("amended_at", models.DateTimeField()),
+                (
+                    "amended_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        null=True, on_delete=django.db.models.deletion.PROTECT, related_name="+", to="courses.patient"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['amended_at'],
+                "ordering": ["amended_at"],
             },
         ),
         migrations.CreateModel(
-            name='PreparatorySession',
+            name="PreparatorySession",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('created_at', models.DateTimeField()),
-                ('voided_at', models.DateTimeField(blank=True, null=True)),
-                ('void_reason', models.TextField(blank=True)),
-                ('signed_at', models.DateTimeField(blank=True, null=True)),
-                ('held_at', models.DateTimeField()),
-                ('duration_minutes', models.PositiveSmallIntegerField(default=60)),
-                ('topics', models.JSONField(blank=True, default=list)),
-                ('intentions', models.TextField(blank=True)),
-                ('note', models.TextField()),
-                ('course', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='preparatory_sessions', to='courses.course')),
-                ('created_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('signed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('therapist', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('voided_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ("created_at", models.DateTimeField()),
+                ("voided_at", models.DateTimeField(blank=True, null=True)),
+                ("void_reason", models.TextField(blank=True)),
+                ("signed_at", models.DateTimeField(blank=True, null=True)),
+                ("held_at", models.DateTimeField()),
+                ("duration_minutes", models.PositiveSmallIntegerField(default=60)),
+                ("topics", models.JSONField(blank=True, default=list)),
+                ("intentions", models.TextField(blank=True)),
+                ("note", models.TextField()),
+                (
+                    "course",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="preparatory_sessions",
+                        to="courses.course",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "signed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "therapist",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "voided_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['held_at'],
+                "ordering": ["held_at"],
             },
         ),
         migrations.CreateModel(
-            name='PsychiatricEvaluation',
+            name="PsychiatricEvaluation",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('created_at', models.DateTimeField()),
-                ('voided_at', models.DateTimeField(blank=True, null=True)),
-                ('void_reason', models.TextField(blank=True)),
-                ('signed_at', models.DateTimeField(blank=True, null=True)),
-                ('evaluated_on', models.DateField()),
-                ('diagnosis', models.CharField(max_length=200)),
-                ('icd10_code', models.CharField(blank=True, max_length=10, verbose_name='ICD-10 code')),
-                ('indication', models.CharField(choices=[('mdd_trd', 'Major depression / treatment-resistant depression'), ('ptsd', 'PTSD'), ('ocd', 'OCD'), ('sud', 'Substance use disorder'), ('eating_disorder', 'Eating disorder'), ('anxiety', 'Anxiety disorder'), ('chronic_pain_depression', 'Chronic pain with depression'), ('existential_distress', 'Existential distress'), ('other', 'Other')], max_length=32)),
-                ('suicide_risk', models.CharField(choices=[('low', 'Low'), ('moderate', 'Moderate'), ('high', 'High')], max_length=16, verbose_name='suicide risk')),
-                ('risk_plan', models.TextField(blank=True, verbose_name='safety / risk plan')),
-                ('note', models.TextField(blank=True)),
-                ('course', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='psychiatric_evaluations', to='courses.course')),
-                ('created_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('signed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('voided_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ("created_at", models.DateTimeField()),
+                ("voided_at", models.DateTimeField(blank=True, null=True)),
+                ("void_reason", models.TextField(blank=True)),
+                ("signed_at", models.DateTimeField(blank=True, null=True)),
+                ("evaluated_on", models.DateField()),
+                ("diagnosis", models.CharField(max_length=200)),
+                ("icd10_code", models.CharField(blank=True, max_length=10, verbose_name="ICD-10 code")),
+                (
+                    "indication",
+                    models.CharField(
+                        choices=[
+                            ("mdd_trd", "Major depression / treatment-resistant depression"),
+                            ("ptsd", "PTSD"),
+                            ("ocd", "OCD"),
+                            ("sud", "Substance use disorder"),
+                            ("eating_disorder", "Eating disorder"),
+                            ("anxiety", "Anxiety disorder"),
+                            ("chronic_pain_depression", "Chronic pain with depression"),
+                            ("existential_distress", "Existential distress"),
+                            ("other", "Other"),
+                        ],
+                        max_length=32,
+                    ),
+                ),
+                (
+                    "suicide_risk",
+                    models.CharField(
+                        choices=[("low", "Low"), ("moderate", "Moderate"), ("high", "High")],
+                        max_length=16,
+                        verbose_name="suicide risk",
+                    ),
+                ),
+                ("risk_plan", models.TextField(blank=True, verbose_name="safety / risk plan")),
+                ("note", models.TextField(blank=True)),
+                (
+                    "course",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="psychiatric_evaluations",
+                        to="courses.course",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "signed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "voided_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-evaluated_on'],
+                "ordering": ["-evaluated_on"],
             },
         ),
         migrations.CreateModel(
-            name='VitalReading',
+            name="VitalReading",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('created_at', models.DateTimeField()),
-                ('voided_at', models.DateTimeField(blank=True, null=True)),
-                ('void_reason', models.TextField(blank=True)),
-                ('taken_at', models.DateTimeField()),
-                ('phase', models.CharField(choices=[('pre_dose', 'Pre-dose'), ('during', 'During session'), ('pre_discharge', 'Before discharge')], max_length=16)),
-                ('systolic_bp', models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='systolic BP (mmHg)')),
-                ('diastolic_bp', models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='diastolic BP (mmHg)')),
-                ('heart_rate', models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='heart rate (/min)')),
-                ('spo2', models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='SpO2 (%)')),
-                ('respiratory_rate', models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='respiratory rate (/min)')),
-                ('alerts', models.JSONField(blank=True, default=list, editable=False)),
-                ('thresholds_in_force', models.JSONField(blank=True, default=dict, editable=False)),
-                ('created_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('participant', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='vitals', to='courses.dosingparticipant')),
-                ('voided_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ("created_at", models.DateTimeField()),
+                ("voided_at", models.DateTimeField(blank=True, null=True)),
+                ("void_reason", models.TextField(blank=True)),
+                ("taken_at", models.DateTimeField()),
+                (
+                    "phase",
+                    models.CharField(
+                        choices=[
+                            ("pre_dose", "Pre-dose"),
+                            ("during", "During session"),
+                            ("pre_discharge", "Before discharge"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "systolic_bp",
+                    models.PositiveSmallIntegerField(blank=True, null=True, verbose_name="systolic BP (mmHg)"),
+                ),
+                (
+                    "diastolic_bp",
+                    models.PositiveSmallIntegerField(blank=True, null=True, verbose_name="diastolic BP (mmHg)"),
+                ),
+                (
+                    "heart_rate",
+                    models.PositiveSmallIntegerField(blank=True, null=True, verbose_name="heart rate (/min)"),
+                ),
+                ("spo2", models.PositiveSmallIntegerField(blank=True, null=True, verbose_name="SpO2 (%)")),
+                (
+                    "respiratory_rate",
+                    models.PositiveSmallIntegerField(blank=True, null=True, verbose_name="respiratory rate (/min)"),
+                ),
+                ("alerts", models.JSONField(blank=True, default=list, editable=False)),
+                ("thresholds_in_force", models.JSONField(blank=True, default=dict, editable=False)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "participant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="vitals",
+                        to="courses.dosingparticipant",
+                    ),
+                ),
+                (
+                    "voided_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['taken_at'],
+                "ordering": ["taken_at"],
             },
         ),
         migrations.CreateModel(
-            name='WeightMeasurement',
+            name="WeightMeasurement",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('created_at', models.DateTimeField()),
-                ('voided_at', models.DateTimeField(blank=True, null=True)),
-                ('void_reason', models.TextField(blank=True)),
-                ('measured_on', models.DateField()),
-                ('weight_kg', models.DecimalField(decimal_places=1, max_digits=5)),
-                ('created_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='weights', to='courses.patient')),
-                ('voided_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ("created_at", models.DateTimeField()),
+                ("voided_at", models.DateTimeField(blank=True, null=True)),
+                ("void_reason", models.TextField(blank=True)),
+                ("measured_on", models.DateField()),
+                ("weight_kg", models.DecimalField(decimal_places=1, max_digits=5)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="weights", to="courses.patient"
+                    ),
+                ),
+                (
+                    "voided_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-measured_on', '-created_at'],
+                "ordering": ["-measured_on", "-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='ClinicSettings',
+            name="ClinicSettings",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('clinic_name', models.CharField(default='Demo KAP Practice', max_length=120)),
-                ('max_iv_mg_per_kg', models.DecimalField(decimal_places=2, default=Decimal('1.00'), max_digits=5)),
-                ('max_im_mg_per_kg', models.DecimalField(decimal_places=2, default=Decimal('1.00'), max_digits=5)),
-                ('max_intranasal_mg', models.DecimalField(decimal_places=1, default=Decimal('84'), max_digits=6)),
-                ('max_sublingual_mg', models.DecimalField(decimal_places=1, default=Decimal('450'), max_digits=6)),
-                ('hold_systolic', models.PositiveSmallIntegerField(default=140)),
-                ('hold_diastolic', models.PositiveSmallIntegerField(default=90)),
-                ('alert_systolic', models.PositiveSmallIntegerField(default=180)),
-                ('alert_diastolic', models.PositiveSmallIntegerField(default=110)),
-                ('alert_heart_rate', models.PositiveSmallIntegerField(default=120)),
-                ('alert_spo2_below', models.PositiveSmallIntegerField(default=92)),
-                ('monitoring_minutes_esketamine', models.PositiveSmallIntegerField(default=120)),
-                ('monitoring_minutes_other', models.PositiveSmallIntegerField(default=60)),
-                ('updated_at', models.DateTimeField(blank=True, null=True)),
-                ('updated_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("clinic_name", models.CharField(default="Demo KAP Practice", max_length=120)),
+                ("max_iv_mg_per_kg", models.DecimalField(decimal_places=2, default=Decimal("1.00"), max_digits=5)),
+                ("max_im_mg_per_kg", models.DecimalField(decimal_places=2, default=Decimal("1.00"), max_digits=5)),
+                ("max_intranasal_mg", models.DecimalField(decimal_places=1, default=Decimal("84"), max_digits=6)),
+                ("max_sublingual_mg", models.DecimalField(decimal_places=1, default=Decimal("450"), max_digits=6)),
+                ("hold_systolic", models.PositiveSmallIntegerField(default=140)),
+                ("hold_diastolic", models.PositiveSmallIntegerField(default=90)),
+                ("alert_systolic", models.PositiveSmallIntegerField(default=180)),
+                ("alert_diastolic", models.PositiveSmallIntegerField(default=110)),
+                ("alert_heart_rate", models.PositiveSmallIntegerField(default=120)),
+                ("alert_spo2_below", models.PositiveSmallIntegerField(default=92)),
+                ("monitoring_minutes_esketamine", models.PositiveSmallIntegerField(default=120)),
+                ("monitoring_minutes_other", models.PositiveSmallIntegerField(default=60)),
+                ("updated_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "updated_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'clinic settings',
-                'constraints': [models.CheckConstraint(condition=models.Q(('id', 1)), name='clinic_settings_single_row'), models.CheckConstraint(condition=models.Q(('max_iv_mg_per_kg__gt', 0)), name='clinic_settings_iv_max_positive'), models.CheckConstraint(condition=models.Q(('max_im_mg_per_kg__gt', 0)), name='clinic_settings_im_max_positive'), models.CheckConstraint(condition=models.Q(('max_intranasal_mg__gt', 0)), name='clinic_settings_in_max_positive'), models.CheckConstraint(condition=models.Q(('max_sublingual_mg__gt', 0)), name='clinic_settings_sl_max_positive'), models.CheckConstraint(condition=models.Q(('hold_systolic__gte', 90), ('hold_systolic__lte', 260)), name='clinic_settings_hold_systolic_range'), models.CheckConstraint(condition=models.Q(('hold_diastolic__gte', 50), ('hold_diastolic__lte', 160)), name='clinic_settings_hold_diastolic_range'), models.CheckConstraint(condition=models.Q(('alert_systolic__gte', 90), ('alert_systolic__lte', 260)), name='clinic_settings_alert_systolic_range'), models.CheckConstraint(condition=models.Q(('alert_diastolic__gte', 50), ('alert_diastolic__lte', 160)), name='clinic_settings_alert_diastolic_range'), models.CheckConstraint(condition=models.Q(('alert_heart_rate__gte', 60), ('alert_heart_rate__lte', 220)), name='clinic_settings_alert_hr_range'), models.CheckConstraint(condition=models.Q(('alert_spo2_below__gte', 70), ('alert_spo2_below__lte', 100)), name='clinic_settings_alert_spo2_range')],
+                "verbose_name_plural": "clinic settings",
+                "constraints": [
+                    models.CheckConstraint(condition=models.Q(("id", 1)), name="clinic_settings_single_row"),
+                    models.CheckConstraint(
+                        condition=models.Q(("max_iv_mg_per_kg__gt", 0)), name="clinic_settings_iv_max_positive"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("max_im_mg_per_kg__gt", 0)), name="clinic_settings_im_max_positive"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("max_intranasal_mg__gt", 0)), name="clinic_settings_in_max_positive"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("max_sublingual_mg__gt", 0)), name="clinic_settings_sl_max_positive"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("hold_systolic__gte", 90), ("hold_systolic__lte", 260)),
+                        name="clinic_settings_hold_systolic_range",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("hold_diastolic__gte", 50), ("hold_diastolic__lte", 160)),
+                        name="clinic_settings_hold_diastolic_range",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("alert_systolic__gte", 90), ("alert_systolic__lte", 260)),
+                        name="clinic_settings_alert_systolic_range",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("alert_diastolic__gte", 50), ("alert_diastolic__lte", 160)),
+                        name="clinic_settings_alert_diastolic_range",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("alert_heart_rate__gte", 60), ("alert_heart_rate__lte", 220)),
+                        name="clinic_settings_alert_hr_range",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("alert_spo2_below__gte", 70), ("alert_spo2_below__lte", 100)),
+                        name="clinic_settings_alert_spo2_range",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='AdverseEvent',
+            name="AdverseEvent",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('created_at', models.DateTimeField()),
-                ('voided_at', models.DateTimeField(blank=True, null=True)),
-                ('void_reason', models.TextField(blank=True)),
-                ('term', models.CharField(choices=[('dissociation', 'Dissociation'), ('dizziness', 'Dizziness'), ('nausea', 'Nausea'), ('vomiting', 'Vomiting'), ('sedation', 'Sedation'), ('headache', 'Headache'), ('anxiety_panic', 'Anxiety / panic'), ('elevated_bp', 'Elevated blood pressure'), ('elevated_hr', 'Elevated heart rate'), ('vertigo', 'Vertigo'), ('hypoesthesia', 'Hypoesthesia'), ('feeling_drunk', 'Feeling drunk'), ('loss_of_consciousness', 'Loss of consciousness'), ('respiratory_depression', 'Respiratory depression'), ('hypertensive_crisis', 'Hypertensive crisis'), ('emergent_suicidality', 'Emergent suicidality'), ('other', 'Other')], max_length=32)),
-                ('term_other', models.CharField(blank=True, max_length=200, verbose_name='other (describe)')),
-                ('grade', models.PositiveSmallIntegerField(choices=[(1, '1 – Mild'), (2, '2 – Moderate'), (3, '3 – Severe'), (4, '4 – Life-threatening'), (5, '5 – Death')])),
-                ('serious', models.BooleanField(default=False)),
-                ('serious_criteria', models.JSONField(blank=True, default=list)),
-                ('onset_at', models.DateTimeField()),
-                ('resolved_at', models.DateTimeField(blank=True, null=True)),
-                ('relatedness', models.CharField(choices=[('unrelated', 'Unrelated'), ('unlikely', 'Unlikely'), ('possible', 'Possible'), ('probable', 'Probable'), ('definite', 'Definite')], max_length=16)),
-                ('action_taken', models.CharField(choices=[('none', 'None'), ('dose_paused', 'Dose paused'), ('session_stopped', 'Session stopped'), ('medication_given', 'Medication given'), ('transferred', 'Transferred')], default='none', max_length=32)),
-                ('outcome', models.CharField(choices=[('ongoing', 'Ongoing'), ('resolved', 'Resolved'), ('resolved_with_sequelae', 'Resolved with sequelae'), ('fatal', 'Fatal'), ('unknown', 'Unknown')], default='ongoing', max_length=32)),
-                ('description', models.TextField(blank=True)),
-                ('lead_notified_at', models.DateTimeField(blank=True, editable=False, null=True)),
-                ('acknowledged_at', models.DateTimeField(blank=True, null=True)),
-                ('acknowledgement_note', models.TextField(blank=True)),
-                ('acknowledged_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('created_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('voided_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('participant', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='adverse_events', to='courses.dosingparticipant')),
+                ("id", models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ("created_at", models.DateTimeField()),
+                ("voided_at", models.DateTimeField(blank=True, null=True)),
+                ("void_reason", models.TextField(blank=True)),
+                (
+                    "term",
+                    models.CharField(
+                        choices=[
+                            ("dissociation", "Dissociation"),
+                            ("dizziness", "Dizziness"),
+                            ("nausea", "Nausea"),
+                            ("vomiting", "Vomiting"),
+                            ("sedation", "Sedation"),
+                            ("headache", "Headache"),
+                            ("anxiety_panic", "Anxiety / panic"),
+                            ("elevated_bp", "Elevated blood pressure"),
+                            ("elevated_hr", "Elevated heart rate"),
+                            ("vertigo", "Vertigo"),
+                            ("hypoesthesia", "Hypoesthesia"),
+                            ("feeling_drunk", "Feeling drunk"),
+                            ("loss_of_consciousness", "Loss of consciousness"),
+                            ("respiratory_depression", "Respiratory depression"),
+                            ("hypertensive_crisis", "Hypertensive crisis"),
+                            ("emergent_suicidality", "Emergent suicidality"),
+                            ("other", "Other"),
+                        ],
+                        max_length=32,
+                    ),
+                ),
+                ("term_other", models.CharField(blank=True, max_length=200, verbose_name="other (describe)")),
+                (
+                    "grade",
+                    models.PositiveSmallIntegerField(
+                        choices=[
+                            (1, "1 – Mild"),
+                            (2, "2 – Moderate"),
+                            (3, "3 – Severe"),
+                            (4, "4 – Life-threatening"),
+                            (5, "5 – Death"),
+                        ]
+                    ),
+                ),
+                ("serious", models.BooleanField(default=False)),
+                ("serious_criteria", models.JSONField(blank=True, default=list)),
+                ("onset_at", models.DateTimeField()),
+                ("resolved_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "relatedness",
+                    models.CharField(
+                        choices=[
+                            ("unrelated", "Unrelated"),
+                            ("unlikely", "Unlikely"),
+                            ("possible", "Possible"),
+                            ("probable", "Probable"),
+                            ("definite", "Definite"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "action_taken",
+                    models.CharField(
+                        choices=[
+                            ("none", "None"),
+                            ("dose_paused", "Dose paused"),
+                            ("session_stopped", "Session stopped"),
+                            ("medication_given", "Medication given"),
+                            ("transferred", "Transferred"),
+                        ],
+                        default="none",
+                        max_length=32,
+                    ),
+                ),
+                (
+                    "outcome",
+                    models.CharField(
+                        choices=[
+                            ("ongoing", "Ongoing"),
+                            ("resolved", "Resolved"),
+                            ("resolved_with_sequelae", "Resolved with sequelae"),
+                            ("fatal", "Fatal"),
+                            ("unknown", "Unknown"),
+                        ],
+                        default="ongoing",
+                        max_length=32,
+                    ),
+                ),
+                ("description", models.TextField(blank=True)),
+                ("lead_notified_at", models.DateTimeField(blank=True, editable=False, null=True)),
+                ("acknowledged_at", models.DateTimeField(blank=True, null=True)),
+                ("acknowledgement_note", models.TextField(blank=True)),
+                (
+                    "acknowledged_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "voided_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "participant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="adverse_events",
+                        to="courses.dosingparticipant",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['onset_at'],
-                'indexes': [models.Index(condition=models.Q(('acknowledged_at__isnull', True), ('serious', True), ('voided_at__isnull', True)), fields=['onset_at'], name='adverse_event_sae_open')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('voided_at__isnull', True), models.Q(('void_reason', ''), _negated=True), _connector='OR'), name='courses_adverseevent_void_has_reason'), models.CheckConstraint(condition=models.Q(('grade__gte', 1), ('grade__lte', 5)), name='adverse_event_grade_range'), models.CheckConstraint(condition=models.Q(('grade__lte', 3), ('serious', True), _connector='OR'), name='adverse_event_grade4_serious'), models.CheckConstraint(condition=models.Q(models.Q(('term', 'other'), _negated=True), models.Q(('term_other', ''), _negated=True), _connector='OR'), name='adverse_event_other_described'), models.CheckConstraint(condition=models.Q(('resolved_at__isnull', True), ('resolved_at__gte', models.F('onset_at')), _connector='OR'), name='adverse_event_resolves_after_onset'), models.CheckConstraint(condition=models.Q(('acknowledged_at__isnull', True), models.Q(('acknowledged_by__isnull', False), ('serious', True)), _connector='OR'), name='adverse_event_acknowledged_serious_only')],
+                "ordering": ["onset_at"],
+                "indexes": [
+                    models.Index(
+                        condition=models.Q(
+                            ("acknowledged_at__isnull", True), ("serious", True), ("voided_at__isnull", True)
+                        ),
+                        fields=["onset_at"],
+                        name="adverse_event_sae_open",
+                    )
+                ],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("voided_at__isnull", True), models.Q(("void_reason", ""), _negated=True), _connector="OR"
+                        ),
+                        name="courses_adverseevent_void_has_reason",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("grade__gte", 1), ("grade__lte", 5)), name="adverse_event_grade_range"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("grade__lte", 3), ("serious", True), _connector="OR"),
+                        name="adverse_event_grade4_serious",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("term", "other"), _negated=True),
+                            models.Q(("term_other", ""), _negated=True),
+                            _connector="OR",
+                        ),
+                        name="adverse_event_other_described",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("resolved_at__isnull", True), ("resolved_at__gte", models.F("onset_at")), _connector="OR"
+                        ),
+                        name="adverse_event_resolves_after_onset",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("acknowledged_at__isnull", True),
+                            models.Q(("acknowledged_by__isnull", False), ("serious", True)),
+                            _connector="OR",
+                        ),
+                        name="adverse_event_acknowledged_serious_only",
+                    ),
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='dosingsession',
-            index=models.Index(fields=['starts_at'], name='dosing_session_starts_at'),
+            model_name="dosingsession",
+            index=models.Index(fields=["starts_at"], name="dosing_session_starts_at"),
         ),
         migrations.AddConstraint(
-            model_name='dosingsession',
-            constraint=models.CheckConstraint(condition=models.Q(('voided_at__isnull', True), models.Q(('void_reason', ''), _negated=True), _connector='OR'), name='courses_dosingsession_void_has_reason'),
+            model_name="dosingsession",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("voided_at__isnull", True), models.Q(("void_reason", ""), _negated=True), _connector="OR"
+                ),
+                name="courses_dosingsession_void_has_reason",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='dosingsession',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('signed_at__isnull', True), ('signed_by__isnull', True)), models.Q(('signed_at__isnull', False), ('signed_by__isnull', False)), _connector='OR'), name='courses_dosingsession_signature_complete'),
+            model_name="dosingsession",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("signed_at__isnull", True), ("signed_by__isnull", True)),
+                    models.Q(("signed_at__isnull", False), ("signed_by__isnull", False)),
+                    _connector="OR",
+                ),
+                name="courses_dosingsession_signature_complete",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='dosingsession',
-            constraint=models.CheckConstraint(condition=models.Q(('ends_at__gt', models.F('starts_at'))), name='dosing_session_ends_after_start'),
+            model_name="dosingsession",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("ends_at__gt", models.F("starts_at"))), name="dosing_session_ends_after_start"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='dosingsession',
-            constraint=models.CheckConstraint(condition=models.Q(('signed_at__isnull', True), models.Q(('facilitation_note', ''), _negated=True), _connector='OR'), name='dosing_session_signed_has_note'),
+            model_name="dosingsession",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("signed_at__isnull", True), models.Q(("facilitation_note", ""), _negated=True), _connector="OR"
+                ),
+                name="dosing_session_signed_has_note",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='dosingparticipant',
-            constraint=models.CheckConstraint(condition=models.Q(('voided_at__isnull', True), models.Q(('void_reason', ''), _negated=True), _connector='OR'), name='courses_dosingparticipant_void_has_reason'),
+            model_name="dosingparticipant",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("voided_at__isnull", True), models.Q(("void_reason", ""), _negated=True), _connector="OR"
+                ),
+                name="courses_dosingparticipant_void_has_reason",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='dosingparticipant',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('signed_at__isnull', True), ('signed_by__isnull', True)), models.Q(('signed_at__isnull', False), ('signed_by__isnull', False)), _connector='OR'), name='courses_dosingparticipant_signature_complete'),
+            model_name="dosingparticipant",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("signed_at__isnull", True), ("signed_by__isnull", True)),
+                    models.Q(("signed_at__isnull", False), ("signed_by__isnull", False)),
+                    _connector="OR",
+                ),
+                name="courses_dosingparticipant_signature_complete",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='dosingparticipant',
-            constraint=models.UniqueConstraint(condition=models.Q(('voided_at__isnull', True)), fields=('session', 'course'), name='dosing_participant_once_per_session'),
+            model_name="dosingparticipant",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("voided_at__isnull", True)),
+                fields=("session", "course"),
+                name="dosing_participant_once_per_session",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='dosingparticipant',
-            constraint=models.CheckConstraint(condition=models.Q(('dose_mg__gt', 0), ('dose_mg__lte', 1000)), name='dosing_participant_dose_range'),
+            model_name="dosingparticipant",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("dose_mg__gt", 0), ("dose_mg__lte", 1000)), name="dosing_participant_dose_range"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='dosingparticipant',
-            constraint=models.CheckConstraint(condition=models.Q(('weight_kg__gte', 20), ('weight_kg__lte', 400)), name='dosing_participant_weight_plausible'),
+            model_name="dosingparticipant",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("weight_kg__gte", 20), ("weight_kg__lte", 400)),
+                name="dosing_participant_weight_plausible",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='dosingparticipant',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('drug', 'esketamine'), _negated=True), ('route', 'intranasal'), _connector='OR'), name='dosing_participant_esketamine_intranasal'),
+            model_name="dosingparticipant",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("drug", "esketamine"), _negated=True), ("route", "intranasal"), _connector="OR"
+                ),
+                name="dosing_participant_esketamine_intranasal",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='dosingparticipant',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('over_maximum_reason', ''), _negated=True), models.Q(('dose_mg_per_kg__lte', models.F('protocol_maximum')), ('protocol_maximum_unit', 'mg/kg')), models.Q(('dose_mg__lte', models.F('protocol_maximum')), ('protocol_maximum_unit', 'mg')), _connector='OR'), name='dosing_participant_over_maximum_has_reason'),
+            model_name="dosingparticipant",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("over_maximum_reason", ""), _negated=True),
+                    models.Q(("dose_mg_per_kg__lte", models.F("protocol_maximum")), ("protocol_maximum_unit", "mg/kg")),
+                    models.Q(("dose_mg__lte", models.F("protocol_maximum")), ("protocol_maximum_unit", "mg")),
+                    _connector="OR",
+                ),
+                name="dosing_participant_over_maximum_has_reason",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='dosingparticipant',
-            constraint=models.CheckConstraint(condition=models.Q(('dosed_at__isnull', True), ('fasting_confirmed', True), _connector='OR'), name='dosing_participant_dosed_fasting_confirmed'),
+            model_name="dosingparticipant",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("dosed_at__isnull", True), ("fasting_confirmed", True), _connector="OR"),
+                name="dosing_participant_dosed_fasting_confirmed",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='dosingparticipant',
-            constraint=models.CheckConstraint(condition=models.Q(('dosed_at__isnull', True), models.Q(('pregnancy_test', 'positive'), _negated=True), _connector='OR'), name='dosing_participant_no_dose_when_pregnant'),
+            model_name="dosingparticipant",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("dosed_at__isnull", True), models.Q(("pregnancy_test", "positive"), _negated=True), _connector="OR"
+                ),
+                name="dosing_participant_no_dose_when_pregnant",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='dosingparticipant',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('hold_override_at__isnull', True), ('hold_override_by__isnull', True), ('hold_override_reason', '')), models.Q(('hold_override_at__isnull', False), ('hold_override_by__isnull', False), models.Q(('hold_override_reason', ''), _negated=True)), _connector='OR'), name='dosing_participant_override_complete'),
+            model_name="dosingparticipant",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(
+                        ("hold_override_at__isnull", True),
+                        ("hold_override_by__isnull", True),
+                        ("hold_override_reason", ""),
+                    ),
+                    models.Q(
+                        ("hold_override_at__isnull", False),
+                        ("hold_override_by__isnull", False),
+                        models.Q(("hold_override_reason", ""), _negated=True),
+                    ),
+                    _connector="OR",
+                ),
+                name="dosing_participant_override_complete",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='dosingparticipant',
-            constraint=models.CheckConstraint(condition=models.Q(('discharged_at__isnull', True), models.Q(('discharge_alert_oriented', True), ('discharge_escort_present', True), ('discharge_no_driving_advised', True), ('discharge_vitals_acceptable', True), ('discharged_by__isnull', False), ('dosed_at__isnull', False)), _connector='OR'), name='dosing_participant_discharge_checklist'),
+            model_name="dosingparticipant",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("discharged_at__isnull", True),
+                    models.Q(
+                        ("discharge_alert_oriented", True),
+                        ("discharge_escort_present", True),
+                        ("discharge_no_driving_advised", True),
+                        ("discharge_vitals_acceptable", True),
+                        ("discharged_by__isnull", False),
+                        ("dosed_at__isnull", False),
+                    ),
+                    _connector="OR",
+                ),
+                name="dosing_participant_discharge_checklist",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='integrationsession',
-            constraint=models.CheckConstraint(condition=models.Q(('voided_at__isnull', True), models.Q(('void_reason', ''), _negated=True), _connector='OR'), name='courses_integrationsession_void_has_reason'),
+            model_name="integrationsession",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("voided_at__isnull", True), models.Q(("void_reason", ""), _negated=True), _connector="OR"
+                ),
+                name="courses_integrationsession_void_has_reason",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='integrationsession',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('signed_at__isnull', True), ('signed_by__isnull', True)), models.Q(('signed_at__isnull', False), ('signed_by__isnull', False)), _connector='OR'), name='courses_integrationsession_signature_complete'),
+            model_name="integrationsession",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("signed_at__isnull", True), ("signed_by__isnull", True)),
+                    models.Q(("signed_at__isnull", False), ("signed_by__isnull", False)),
+                    _connector="OR",
+                ),
+                name="courses_integrationsession_signature_complete",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='integrationsession',
-            constraint=models.CheckConstraint(condition=models.Q(('duration_minutes__gte', 5), ('duration_minutes__lte', 480)), name='integration_session_duration_range'),
+            model_name="integrationsession",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("duration_minutes__gte", 5), ("duration_minutes__lte", 480)),
+                name="integration_session_duration_range",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='medicalevaluation',
-            constraint=models.CheckConstraint(condition=models.Q(('voided_at__isnull', True), models.Q(('void_reason', ''), _negated=True), _connector='OR'), name='courses_medicalevaluation_void_has_reason'),
+            model_name="medicalevaluation",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("voided_at__isnull", True), models.Q(("void_reason", ""), _negated=True), _connector="OR"
+                ),
+                name="courses_medicalevaluation_void_has_reason",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='medicalevaluation',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('signed_at__isnull', True), ('signed_by__isnull', True)), models.Q(('signed_at__isnull', False), ('signed_by__isnull', False)), _connector='OR'), name='courses_medicalevaluation_signature_complete'),
+            model_name="medicalevaluation",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("signed_at__isnull", True), ("signed_by__isnull", True)),
+                    models.Q(("signed_at__isnull", False), ("signed_by__isnull", False)),
+                    _connector="OR",
+                ),
+                name="courses_medicalevaluation_signature_complete",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='medicalevaluation',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('systolic_bp__gte', 50), ('systolic_bp__lte', 260)), ('systolic_bp__isnull', True), _connector='OR'), name='medical_evaluation_systolic_bp_plausible'),
+            model_name="medicalevaluation",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("systolic_bp__gte", 50), ("systolic_bp__lte", 260)),
+                    ("systolic_bp__isnull", True),
+                    _connector="OR",
+                ),
+                name="medical_evaluation_systolic_bp_plausible",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='medicalevaluation',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('diastolic_bp__gte', 30), ('diastolic_bp__lte', 160)), ('diastolic_bp__isnull', True), _connector='OR'), name='medical_evaluation_diastolic_bp_plausible'),
+            model_name="medicalevaluation",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("diastolic_bp__gte", 30), ("diastolic_bp__lte", 160)),
+                    ("diastolic_bp__isnull", True),
+                    _connector="OR",
+                ),
+                name="medical_evaluation_diastolic_bp_plausible",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='medicalevaluation',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('heart_rate__gte', 25), ('heart_rate__lte', 220)), ('heart_rate__isnull', True), _connector='OR'), name='medical_evaluation_heart_rate_plausible'),
+            model_name="medicalevaluation",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("heart_rate__gte", 25), ("heart_rate__lte", 220)),
+                    ("heart_rate__isnull", True),
+                    _connector="OR",
+                ),
+                name="medical_evaluation_heart_rate_plausible",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='medicalevaluation',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('spo2__gte', 50), ('spo2__lte', 100)), ('spo2__isnull', True), _connector='OR'), name='medical_evaluation_spo2_plausible'),
+            model_name="medicalevaluation",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("spo2__gte", 50), ("spo2__lte", 100)), ("spo2__isnull", True), _connector="OR"
+                ),
+                name="medical_evaluation_spo2_plausible",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='medicalevaluation',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('respiratory_rate__gte', 4), ('respiratory_rate__lte', 60)), ('respiratory_rate__isnull', True), _connector='OR'), name='medical_evaluation_respiratory_rate_plausible'),
+            model_name="medicalevaluation",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("respiratory_rate__gte", 4), ("respiratory_rate__lte", 60)),
+                    ("respiratory_rate__isnull", True),
+                    _connector="OR",
+                ),
+                name="medical_evaluation_respiratory_rate_plausible",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='medicalevaluation',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('weight_kg__gte', 20), ('weight_kg__lte', 400)), ('weight_kg__isnull', True), _connector='OR'), name='medical_evaluation_weight_plausible'),
+            model_name="medicalevaluation",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("weight_kg__gte", 20), ("weight_kg__lte", 400)),
+                    ("weight_kg__isnull", True),
+                    _connector="OR",
+                ),
+                name="medical_evaluation_weight_plausible",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='medicalevaluation',
-            constraint=models.UniqueConstraint(condition=models.Q(('voided_at__isnull', True)), fields=('course',), name='medical_evaluation_one_active_per_course'),
+            model_name="medicalevaluation",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("voided_at__isnull", True)),
+                fields=("course",),
+                name="medical_evaluation_one_active_per_course",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='medicalevaluation',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('decision__in', ['cleared', 'cleared_with_cautions']), _negated=True), models.Q(('ci_aneurysmal_vascular_disease', False), ('ci_intracerebral_haemorrhage', False), ('ci_ketamine_hypersensitivity', False), ('ci_pregnancy', False), ('ci_psychosis_or_mania', False)), _connector='OR'), name='medical_evaluation_absolute_blocks_clearance'),
+            model_name="medicalevaluation",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("decision__in", ["cleared", "cleared_with_cautions"]), _negated=True),
+                    models.Q(
+                        ("ci_aneurysmal_vascular_disease", False),
+                        ("ci_intracerebral_haemorrhage", False),
+                        ("ci_ketamine_hypersensitivity", False),
+                        ("ci_pregnancy", False),
+                        ("ci_psychosis_or_mania", False),
+                    ),
+                    _connector="OR",
+                ),
+                name="medical_evaluation_absolute_blocks_clearance",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='medicalevaluation',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('decision', 'cleared'), _negated=True), models.Q(('caution_breastfeeding', False), ('caution_cardio_cerebrovascular', False), ('caution_interacting_medications', False), ('caution_raised_icp_or_iop', False), ('caution_recent_suicidality', False), ('caution_substance_use_history', False), ('caution_uncontrolled_hypertension', False)), _connector='OR'), name='medical_evaluation_caution_needs_caution_decision'),
+            model_name="medicalevaluation",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("decision", "cleared"), _negated=True),
+                    models.Q(
+                        ("caution_breastfeeding", False),
+                        ("caution_cardio_cerebrovascular", False),
+                        ("caution_interacting_medications", False),
+                        ("caution_raised_icp_or_iop", False),
+                        ("caution_recent_suicidality", False),
+                        ("caution_substance_use_history", False),
+                        ("caution_uncontrolled_hypertension", False),
+                    ),
+                    _connector="OR",
+                ),
+                name="medical_evaluation_caution_needs_caution_decision",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='medicalevaluation',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('decision', 'cleared_with_cautions'), _negated=True), models.Q(('caution_note', ''), _negated=True), _connector='OR'), name='medical_evaluation_cautions_have_note'),
+            model_name="medicalevaluation",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("decision", "cleared_with_cautions"), _negated=True),
+                    models.Q(("caution_note", ""), _negated=True),
+                    _connector="OR",
+                ),
+                name="medical_evaluation_cautions_have_note",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='medicalevaluation',
-            constraint=models.CheckConstraint(condition=models.Q(('signed_at__isnull', True), models.Q(('decision', 'pending'), _negated=True), _connector='OR'), name='medical_evaluation_signed_has_decision'),
+            model_name="medicalevaluation",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("signed_at__isnull", True), models.Q(("decision", "pending"), _negated=True), _connector="OR"
+                ),
+                name="medical_evaluation_signed_has_decision",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='patient',
-            constraint=models.CheckConstraint(condition=models.Q(('voided_at__isnull', True), models.Q(('void_reason', ''), _negated=True), _connector='OR'), name='courses_patient_void_has_reason'),
+            model_name="patient",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("voided_at__isnull", True), models.Q(("void_reason", ""), _negated=True), _connector="OR"
+                ),
+                name="courses_patient_void_has_reason",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='patient',
-            constraint=models.UniqueConstraint(fields=('mrn',), name='patient_mrn_unique'),
+            model_name="patient",
+            constraint=models.UniqueConstraint(fields=("mrn",), name="patient_mrn_unique"),
         ),
         migrations.AddConstraint(
-            model_name='patient',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('preferred_channel', 'email'), _negated=True), models.Q(('email', ''), _negated=True), _connector='OR'), name='patient_email_channel_has_email', violation_error_message='Questionnaires by email need an email address.'),
+            model_name="patient",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("preferred_channel", "email"), _negated=True),
+                    models.Q(("email", ""), _negated=True),
+                    _connector="OR",
+                ),
+                name="patient_email_channel_has_email",
+                violation_error_message="Questionnaires by email need an email address.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='patient',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('preferred_channel', 'sms'), _negated=True), models.Q(('phone', ''), _negated=True), _connector='OR'), name='patient_sms_channel_has_phone', violation_error_message='Questionnaires by text message need a phone number.'),
+            model_name="patient",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("preferred_channel", "sms"), _negated=True),
+                    models.Q(("phone", ""), _negated=True),
+                    _connector="OR",
+                ),
+                name="patient_sms_channel_has_phone",
+                violation_error_message="Questionnaires by text message need a phone number.",
+            ),
         ),
         migrations.AddIndex(
-            model_name='course',
-            index=models.Index(fields=['status', 'created_at'], name='course_status_created'),
+            model_name="course",
+            index=models.Index(fields=["status", "created_at"], name="course_status_created"),
         ),
         migrations.AddConstraint(
-            model_name='course',
-            constraint=models.CheckConstraint(condition=models.Q(('voided_at__isnull', True), models.Q(('void_reason', ''), _negated=True), _connector='OR'), name='courses_course_void_has_reason'),
+            model_name="course",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("voided_at__isnull", True), models.Q(("void_reason", ""), _negated=True), _connector="OR"
+                ),
+                name="courses_course_void_has_reason",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='course',
-            constraint=models.CheckConstraint(condition=models.Q(('planned_dosing_sessions__gte', 1), ('planned_dosing_sessions__lte', 20)), name='course_planned_sessions_range'),
+            model_name="course",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("planned_dosing_sessions__gte", 1), ("planned_dosing_sessions__lte", 20)),
+                name="course_planned_sessions_range",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='course',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status', 'discontinued'), _negated=True), models.Q(('discontinued_reason', ''), _negated=True), _connector='OR'), name='course_discontinued_has_reason'),
+            model_name="course",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("status", "discontinued"), _negated=True),
+                    models.Q(("discontinued_reason", ""), _negated=True),
+                    _connector="OR",
+                ),
+                name="course_discontinued_has_reason",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='course',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('indication', 'other'), _negated=True), models.Q(('indication_detail', ''), _negated=True), _connector='OR'), name='course_other_indication_described'),
+            model_name="course",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("indication", "other"), _negated=True),
+                    models.Q(("indication_detail", ""), _negated=True),
+                    _connector="OR",
+                ),
+                name="course_other_indication_described",
+            ),
         ),
         migrations.AddIndex(
-            model_name='auditevent',
-            index=models.Index(fields=['patient', '-at'], name='audit_patient_at'),
+            model_name="auditevent",
+            index=models.Index(fields=["patient", "-at"], name="audit_patient_at"),
         ),
         migrations.AddIndex(
-            model_name='amendment',
-            index=models.Index(fields=['record_type', 'record_id'], name='amendment_record'),
+            model_name="amendment",
+            index=models.Index(fields=["record_type", "record_id"], name="amendment_record"),
         ),
         migrations.AddConstraint(
-            model_name='amendment',
-            constraint=models.CheckConstraint(condition=models.Q(('reason', ''), _negated=True), name='amendment_has_reason'),
+            model_name="amendment",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("reason", ""), _negated=True), name="amendment_has_reason"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='preparatorysession',
-            constraint=models.CheckConstraint(condition=models.Q(('voided_at__isnull', True), models.Q(('void_reason', ''), _negated=True), _connector='OR'), name='courses_preparatorysession_void_has_reason'),
+            model_name="preparatorysession",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("voided_at__isnull", True), models.Q(("void_reason", ""), _negated=True), _connector="OR"
+                ),
+                name="courses_preparatorysession_void_has_reason",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='preparatorysession',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('signed_at__isnull', True), ('signed_by__isnull', True)), models.Q(('signed_at__isnull', False), ('signed_by__isnull', False)), _connector='OR'), name='courses_preparatorysession_signature_complete'),
+            model_name="preparatorysession",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("signed_at__isnull", True), ("signed_by__isnull", True)),
+                    models.Q(("signed_at__isnull", False), ("signed_by__isnull", False)),
+                    _connector="OR",
+                ),
+                name="courses_preparatorysession_signature_complete",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='preparatorysession',
-            constraint=models.CheckConstraint(condition=models.Q(('duration_minutes__gte', 5), ('duration_minutes__lte', 480)), name='preparatory_session_duration_range'),
+            model_name="preparatorysession",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("duration_minutes__gte", 5), ("duration_minutes__lte", 480)),
+                name="preparatory_session_duration_range",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='psychiatricevaluation',
-            constraint=models.CheckConstraint(condition=models.Q(('voided_at__isnull', True), models.Q(('void_reason', ''), _negated=True), _connector='OR'), name='courses_psychiatricevaluation_void_has_reason'),
+            model_name="psychiatricevaluation",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("voided_at__isnull", True), models.Q(("void_reason", ""), _negated=True), _connector="OR"
+                ),
+                name="courses_psychiatricevaluation_void_has_reason",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='psychiatricevaluation',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('signed_at__isnull', True), ('signed_by__isnull', True)), models.Q(('signed_at__isnull', False), ('signed_by__isnull', False)), _connector='OR'), name='courses_psychiatricevaluation_signature_complete'),
+            model_name="psychiatricevaluation",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("signed_at__isnull", True), ("signed_by__isnull", True)),
+                    models.Q(("signed_at__isnull", False), ("signed_by__isnull", False)),
+                    _connector="OR",
+                ),
+                name="courses_psychiatricevaluation_signature_complete",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='psychiatricevaluation',
-            constraint=models.UniqueConstraint(condition=models.Q(('voided_at__isnull', True)), fields=('course',), name='psychiatric_evaluation_one_active_per_course'),
+            model_name="psychiatricevaluation",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("voided_at__isnull", True)),
+                fields=("course",),
+                name="psychiatric_evaluation_one_active_per_course",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='psychiatricevaluation',
-            constraint=models.CheckConstraint(condition=models.Q(('suicide_risk', 'low'), models.Q(('risk_plan', ''), _negated=True), _connector='OR'), name='psychiatric_evaluation_risk_has_plan'),
+            model_name="psychiatricevaluation",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("suicide_risk", "low"), models.Q(("risk_plan", ""), _negated=True), _connector="OR"
+                ),
+                name="psychiatric_evaluation_risk_has_plan",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='vitalreading',
-            constraint=models.CheckConstraint(condition=models.Q(('voided_at__isnull', True), models.Q(('void_reason', ''), _negated=True), _connector='OR'), name='courses_vitalreading_void_has_reason'),
+            model_name="vitalreading",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("voided_at__isnull", True), models.Q(("void_reason", ""), _negated=True), _connector="OR"
+                ),
+                name="courses_vitalreading_void_has_reason",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='vitalreading',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('systolic_bp__gte', 50), ('systolic_bp__lte', 260)), ('systolic_bp__isnull', True), _connector='OR'), name='vital_reading_systolic_bp_plausible'),
+            model_name="vitalreading",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("systolic_bp__gte", 50), ("systolic_bp__lte", 260)),
+                    ("systolic_bp__isnull", True),
+                    _connector="OR",
+                ),
+                name="vital_reading_systolic_bp_plausible",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='vitalreading',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('diastolic_bp__gte', 30), ('diastolic_bp__lte', 160)), ('diastolic_bp__isnull', True), _connector='OR'), name='vital_reading_diastolic_bp_plausible'),
+            model_name="vitalreading",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("diastolic_bp__gte", 30), ("diastolic_bp__lte", 160)),
+                    ("diastolic_bp__isnull", True),
+                    _connector="OR",
+                ),
+                name="vital_reading_diastolic_bp_plausible",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='vitalreading',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('heart_rate__gte', 25), ('heart_rate__lte', 220)), ('heart_rate__isnull', True), _connector='OR'), name='vital_reading_heart_rate_plausible'),
+            model_name="vitalreading",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("heart_rate__gte", 25), ("heart_rate__lte", 220)),
+                    ("heart_rate__isnull", True),
+                    _connector="OR",
+                ),
+                name="vital_reading_heart_rate_plausible",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='vitalreading',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('spo2__gte', 50), ('spo2__lte', 100)), ('spo2__isnull', True), _connector='OR'), name='vital_reading_spo2_plausible'),
+            model_name="vitalreading",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("spo2__gte", 50), ("spo2__lte", 100)), ("spo2__isnull", True), _connector="OR"
+                ),
+                name="vital_reading_spo2_plausible",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='vitalreading',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('respiratory_rate__gte', 4), ('respiratory_rate__lte', 60)), ('respiratory_rate__isnull', True), _connector='OR'), name='vital_reading_respiratory_rate_plausible'),
+            model_name="vitalreading",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("respiratory_rate__gte", 4), ("respiratory_rate__lte", 60)),
+                    ("respiratory_rate__isnull", True),
+                    _connector="OR",
+                ),
+                name="vital_reading_respiratory_rate_plausible",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='vitalreading',
-            constraint=models.CheckConstraint(condition=models.Q(('systolic_bp__isnull', False), ('diastolic_bp__isnull', False), ('heart_rate__isnull', False), ('spo2__isnull', False), ('respiratory_rate__isnull', False), _connector='OR'), name='vital_reading_not_empty'),
+            model_name="vitalreading",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("systolic_bp__isnull", False),
+                    ("diastolic_bp__isnull", False),
+                    ("heart_rate__isnull", False),
+                    ("spo2__isnull", False),
+                    ("respiratory_rate__isnull", False),
+                    _connector="OR",
+                ),
+                name="vital_reading_not_empty",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='weightmeasurement',
-            constraint=models.CheckConstraint(condition=models.Q(('voided_at__isnull', True), models.Q(('void_reason', ''), _negated=True), _connector='OR'), name='courses_weightmeasurement_void_has_reason'),
+            model_name="weightmeasurement",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("voided_at__isnull", True), models.Q(("void_reason", ""), _negated=True), _connector="OR"
+                ),
+                name="courses_weightmeasurement_void_has_reason",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='weightmeasurement',
-            constraint=models.CheckConstraint(condition=models.Q(('weight_kg__gte', 20), ('weight_kg__lte', 400)), name='weight_plausible'),
+            model_name="weightmeasurement",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("weight_kg__gte", 20), ("weight_kg__lte", 400)), name="weight_plausible"
+            ),
         ),
     ]

@@ -409,11 +409,6 @@ def _prep(course, therapist):
     return services.preparatory_session_record(course=course, by=therapist, held_at=timezone.now(), note="Prep.")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="services.record_update/_recheck does not re-check PreparatorySession.topics against "
-    "PreparationTopic (only preparatory_session_record does): unknown topics are stored",
-)
 def test_editing_a_preparatory_session_refuses_unknown_topics(course, therapist):
     prep = _prep(course, therapist)
     response = api(therapist).patch(
@@ -422,11 +417,6 @@ def test_editing_a_preparatory_session_refuses_unknown_topics(course, therapist)
     assert response.status_code == 400
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="services.record_update/_recheck does not re-run _check_held_at for preparatory and "
-    "integration sessions: a session note can be moved into the future",
-)
 def test_editing_a_preparatory_session_refuses_a_future_time(course, therapist):
     prep = _prep(course, therapist)
     response = api(therapist).patch(

@@ -95,19 +95,20 @@ IN_MAX = rules.RouteMaximum(Decimal("84"), "mg")
 
 
 @pytest.mark.parametrize(
-    "dose_mg, mg_per_kg, maximum, exceeds",
+    "dose_mg, weight_kg, maximum, exceeds",
     [
-        ("70", "1.000", IV_MAX, False),  # equal to the maximum is allowed
-        ("70.1", "1.001", IV_MAX, True),
-        ("35", "0.500", IV_MAX, False),
-        ("84", "1.200", IN_MAX, False),  # mg unit: mg/kg is not what counts
-        ("84.1", "1.201", IN_MAX, True),
-        ("56", "0.800", IN_MAX, False),
-        ("500", "5.000", None, False),  # no maximum, nothing exceeds it
+        ("70", "70", IV_MAX, False),  # equal to the maximum is allowed
+        ("70.1", "70", IV_MAX, True),
+        ("35", "70", IV_MAX, False),
+        ("400.1", "400", IV_MAX, True),  # stores as 1.000 mg/kg, but is above the maximum
+        ("84", "70", IN_MAX, False),  # mg unit: mg/kg is not what counts
+        ("84.1", "70", IN_MAX, True),
+        ("56", "70", IN_MAX, False),
+        ("500", "100", None, False),  # no maximum, nothing exceeds it
     ],
 )
-def test_dose_exceeds_maximum_at_the_edge(dose_mg, mg_per_kg, maximum, exceeds):
-    assert rules.dose_exceeds_maximum(Decimal(dose_mg), Decimal(mg_per_kg), maximum) is exceeds
+def test_dose_exceeds_maximum_at_the_edge(dose_mg, weight_kg, maximum, exceeds):
+    assert rules.dose_exceeds_maximum(Decimal(dose_mg), Decimal(weight_kg), maximum) is exceeds
 
 
 @pytest.mark.parametrize(

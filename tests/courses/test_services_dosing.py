@@ -116,6 +116,36 @@ def test_a_reading_at_the_hold_threshold_does_not_hold(participant, provider):
     assert services.dose_administer(participant=participant, by=provider).dosed_at is not None
 
 
+def test_a_normal_recheck_lifts_the_hold(participant, provider, clock):
+    builders.pre_dose_vitals(participant, provider, systolic_bp=152)
+    clock.shift(dt.timedelta(minutes=10))
+    builders.pre_dose_vitals(participant, provider, systolic_bp=134)
+    assert not services.pre_dose_hold_active(participant)
+    assert services.dose_administer(participant=participant, by=provider).hold_override_at is None
+
+
+def test_a_high_recheck_keeps_the_hold(participant, provider, clock):
+    builders.pre_dose_vitals(participant, provider, systolic_bp=134)
+    clock.shift(dt.timedelta(minutes=10))
+    builders.pre_dose_vitals(participant, provider, systolic_bp=152)
+    with pytest.raises(ValidationError, match="Pre-dose hold"):
+        services.dose_administer(participant=participant, by=provider)
+
+
+def test_no_first_dose_before_the_psychiatric_evaluation_is_signed(dosing_session, course, provider, therapist):
+    from tests.conftest import SIGNABLE_EVALUATION
+
+    evaluation = services.medical_evaluation_record(
+        course=course, by=provider, decision="cleared", **SIGNABLE_EVALUATION
+    )
+    services.record_sign(record=evaluation, by=provider)
+    dose = builders.add_dose(session=dosing_session, course=course, provider=provider)
+    builders.pre_dose_vitals(dose, provider)
+    with pytest.raises(ValidationError, match="psychiatric evaluation"):
+        services.dose_administer(participant=dose, by=provider)
+    assert course.status_changes.count() == 0
+
+
 def test_there_is_no_override_without_a_hold(participant, provider):
     builders.pre_dose_vitals(participant, provider)
     with pytest.raises(ValidationError):

@@ -35,6 +35,10 @@ def _group_course(i, therapist, provider):
         course=course, by=provider, decision="cleared", **SIGNABLE_EVALUATION
     )
     services.record_sign(record=evaluation, by=provider)
+    psych = services.psychiatric_evaluation_record(
+        course=course, by=therapist, evaluated_on=dt.date(2026, 3, 2), diagnosis="PTSD", suicide_risk="low"
+    )
+    services.record_sign(record=psych, by=therapist)
     return course
 
 
