@@ -1060,7 +1060,9 @@ def adverse_event_record(*, participant: DosingParticipant, by: User, now=None, 
         from courses.tasks import notify_serious_adverse_event
 
         logger.warning("serious adverse event recorded event=%s", event.pk)
-        transaction.on_commit(lambda: notify_serious_adverse_event.delay(str(event.pk)))
+        # robust: a broker that is down must not turn a saved event into an error page; the
+        # periodic sweep (courses.tasks.notify_pending_serious_events) sends it when it is back.
+        transaction.on_commit(lambda: notify_serious_adverse_event.delay(str(event.pk)), robust=True)
     return event
 
 
@@ -1098,6 +1100,16 @@ def adverse_event_notify_leads(*, event_id, now=None) -> bool:
         event.lead_notified_at = now
         event.save(update_fields=["lead_notified_at"])
         return True
+
+
+def serious_events_awaiting_notification():
+    """Serious events whose mail to the leads has not gone out yet (oldest first)."""
+    return (
+        AdverseEvent.objects.active()
+        .filter(serious=True, lead_notified_at__isnull=True)
+        .order_by("created_at")
+        .values_list("pk", flat=True)
+    )
 
 
 @transaction.atomic

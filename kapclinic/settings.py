@@ -199,6 +199,14 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Beat only says "look now"; what is due is read from the database by the task itself.
+CELERY_BEAT_SCHEDULE = {
+    "notify-pending-serious-events": {
+        "task": "courses.tasks.notify_pending_serious_events",
+        "schedule": envint("SAE_SWEEP_SECONDS", "60"),
+        "options": {"expires": 55},
+    },
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -105,3 +105,27 @@ def test_a_non_serious_event_is_not_acknowledged(dosed_participant, provider, le
     )
     with pytest.raises(ValidationError):
         services.adverse_event_acknowledge(event=event, by=lead)
+
+
+def test_the_sweep_sends_a_mail_whose_queueing_was_lost(
+    dosed_participant, provider, lead, mailoutbox, django_capture_on_commit_callbacks
+):
+    from courses.tasks import notify_pending_serious_events
+
+    # The commit hook never ran (the broker was down when the event was saved).
+    with django_capture_on_commit_callbacks(execute=False):
+        event = services.adverse_event_record(participant=dosed_participant, by=provider, **SERIOUS)
+    assert list(services.serious_events_awaiting_notification()) == [event.pk]
+
+    assert notify_pending_serious_events() == 1
+    assert len(mailoutbox) == 1
+    assert list(services.serious_events_awaiting_notification()) == []
+    assert notify_pending_serious_events() == 0
+    assert len(mailoutbox) == 1
+
+
+def test_a_voided_serious_event_is_not_swept(dosed_participant, provider, lead, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False):
+        event = services.adverse_event_record(participant=dosed_participant, by=provider, **SERIOUS)
+    services.record_void(record=event, by=provider, reason="Entered on the wrong patient.")
+    assert list(services.serious_events_awaiting_notification()) == []
