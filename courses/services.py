@@ -1198,6 +1198,14 @@ AMENDABLE_FIELDS: dict[type, tuple[str, ...]] = {
 }
 
 
+# What may be edited before signing: the same as a correction, except that a dose's given time
+# is set only by dose_administer, which runs the pre-dose checks.
+EDITABLE_FIELDS: dict[type, tuple[str, ...]] = {
+    **AMENDABLE_FIELDS,
+    DosingParticipant: (*DOSE_FIELDS, "is_maintenance"),
+}
+
+
 def _recheck(record, now: datetime, changed: set[str]) -> None:
     """Re-run the record's own rules after a correction, exactly as on entry."""
     if isinstance(record, MedicalEvaluation):
@@ -1308,7 +1316,7 @@ def record_update(*, record, by: User, now=None, **changes):
     record = type(record).objects.select_for_update().get(pk=record.pk)
     _ensure_editable(record)
     if isinstance(record, DosingParticipant):
-        wrong = sorted(set(changes) - {*DOSE_FIELDS, "is_maintenance"})
+        wrong = sorted(set(changes) - set(EDITABLE_FIELDS[DosingParticipant]))
         if wrong:
             _fail(
                 NON_FIELD_ERRORS,

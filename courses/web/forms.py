@@ -481,7 +481,14 @@ _ENTRY_FORMS = {
     DosingSession: FacilitationNoteForm,
 }
 # Unsigned records edited in place through the generic edit page.
-EDITABLE_MODELS = (MedicalEvaluation, PsychiatricEvaluation, PreparatorySession, IntegrationSession)
+EDITABLE_MODELS = (
+    MedicalEvaluation,
+    PsychiatricEvaluation,
+    PreparatorySession,
+    IntegrationSession,
+    DosingParticipant,
+    AdverseEvent,
+)
 
 _WIDGETS = {
     "dosed_at": DateTimeInput(),

@@ -42,7 +42,7 @@ def record_edit(request, record_type, record_id):
     model = type(record)
     if model not in EDITABLE_MODELS:
         raise Http404("This record is not edited here.")
-    form = record_form(model, services.AMENDABLE_FIELDS[model], record, request.POST or None)
+    form = record_form(model, services.EDITABLE_FIELDS[model], record, request.POST or None)
     if request.method == "POST" and form.is_valid():
         changes = form.changed_values()
         try:
