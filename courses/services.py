@@ -195,6 +195,23 @@ PATIENT_FIELDS = (
 )
 
 
+def _schedule_follows(record, now: datetime) -> None:
+    """The measure schedule hangs on course events (opening, doses, stage, voids): re-plan it
+    in the same transaction, so it is never out of step with the record."""
+    from measures.services import schedule_sync  # measures builds on the course record
+
+    if isinstance(record, Course):
+        courses = [record]
+    elif isinstance(record, DosingParticipant):
+        courses = [record.course]
+    elif isinstance(record, DosingSession):
+        courses = [p.course for p in record.participants.select_related("course")]
+    else:
+        courses = []
+    for course in courses:
+        schedule_sync(course=course, now=now)
+
+
 def _check_birth_date(value: date, today: date) -> None:
     if value > today:
         _fail("date_of_birth", "Date of birth cannot be in the future.")
@@ -308,6 +325,7 @@ def course_open(
     )
     course.therapists.set(therapists)
     audit(actor=by, action=AuditAction.CREATE, patient=patient, record=course, at=now)
+    _schedule_follows(course, now)
     return course
 
 
@@ -380,6 +398,7 @@ def _set_status(course: Course, to_status: str, by: User, now: datetime, reason:
         detail=f"status → {to_status}",
         at=now,
     )
+    _schedule_follows(course, now)
 
 
 @transaction.atomic
@@ -727,6 +746,7 @@ def dosing_participant_add(
     _apply_dose(participant)
     _save(participant)
     audit(actor=by, action=AuditAction.CREATE, patient=course.patient, record=participant, at=now)
+    _schedule_follows(participant, now)
     return participant
 
 
@@ -906,6 +926,7 @@ def dose_administer(*, participant: DosingParticipant, by: User, dosed_at: datet
         # The first dose moves the course into its dosing stage; earlier stages are passed through.
         while course.status != CourseStatus.DOSING:
             _set_status(course, _next_stage(course.status), by, now, "first dose given")
+    _schedule_follows(participant, now)
     return participant
 
 
@@ -1286,6 +1307,7 @@ def record_amend(*, record, by: User, changes: dict, reason: str, now=None) -> A
             detail="fields: " + ", ".join(sorted(diff)),
             at=now,
         )
+    _schedule_follows(record, now)
     return amendment
 
 
@@ -1373,6 +1395,7 @@ def record_void(*, record, by: User, reason: str, now=None):
     _save(record)
     for patient in record_patients(record):
         audit(actor=by, action=AuditAction.VOID, patient=patient, record=record, at=now)
+    _schedule_follows(record, now)
     return record
 
 

@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "axes",
     "accounts",
     "courses",
+    "measures",
 ]
 
 MIDDLEWARE = [
@@ -177,6 +178,9 @@ EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", "false")
 EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", "10")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "kapclinic <no-reply@kapclinic.invalid>")
 CLINIC_BASE_URL = os.environ.get("CLINIC_BASE_URL", "http://127.0.0.1:8000")
+EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))
+SMS_BACKEND = os.environ.get("SMS_BACKEND", "measures.sms.FileSmsBackend")
+SMS_FILE_PATH = os.environ.get("SMS_FILE_PATH", str(VAR_DIR / "sms"))
 
 # Celery: filesystem transport needs no server; REDIS_URL or CELERY_BROKER_URL for real use.
 REDIS_URL = os.environ.get("REDIS_URL", "")
@@ -201,6 +205,12 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Beat only says "look now"; what is due is read from the database by the task itself.
 CELERY_BEAT_SCHEDULE = {
+    "measures-tick": {
+        "task": "measures.tasks.tick",
+        "schedule": envint("MEASURES_TICK_SECONDS", "300"),
+        # A tick that waited longer than one interval is stale: the next one does its work.
+        "options": {"expires": envint("MEASURES_TICK_SECONDS", "300") - 5},
+    },
     "notify-pending-serious-events": {
         "task": "courses.tasks.notify_pending_serious_events",
         "schedule": envint("SAE_SWEEP_SECONDS", "60"),

@@ -11,6 +11,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # Measures first: the course API ends in a catch-all JSON 404.
+    path("api/", include("measures.api.urls")),
     path("api/", include("courses.api.urls")),
+    path("", include("measures.web.urls")),
     path("", include("courses.web.urls")),
 ]

@@ -1,0 +1,328 @@
+"""Measures: the schedule of questionnaires per course, the answers, messages and safety alerts.
+
+The database is the one source of truth for what is due: Celery beat only says "look now",
+and the tick's services read these rows, claim work with conditional updates, and lean on
+the unique constraints below so that no administration or message is ever made twice.
+"""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+from courses.models import Course, DosingParticipant, Patient
+from measures.instruments import Instrument
+
+STAFF = settings.AUTH_USER_MODEL
+
+
+class Timepoint(models.TextChoices):
+    BASELINE = "baseline", "Baseline"
+    PRE_DOSE = "pre_dose", "Before dosing session"
+    END_OF_COURSE = "end_of_course", "End of acute course"
+    MONTH_1 = "month_1", "+1 month"
+    MONTH_3 = "month_3", "+3 months"
+    MONTH_6 = "month_6", "+6 months"
+    AD_HOC = "ad_hoc", "Additional"
+
+
+FOLLOW_UP_TIMEPOINTS = (Timepoint.MONTH_1, Timepoint.MONTH_3, Timepoint.MONTH_6)
+
+
+def default_instruments_by_timepoint() -> dict[str, list[str]]:
+    # DOMAIN §7. PCL-5 after baseline applies only to PTSD courses or a baseline PCL-5 at cut-off.
+    every = [Instrument.PHQ9.value, Instrument.GAD7.value, Instrument.PCL5.value]
+    return {
+        Timepoint.BASELINE.value: every,
+        Timepoint.PRE_DOSE.value: [Instrument.PHQ9.value, Instrument.GAD7.value],
+        Timepoint.END_OF_COURSE.value: every,
+        Timepoint.MONTH_1.value: every,
+        Timepoint.MONTH_3.value: every,
+        Timepoint.MONTH_6.value: every,
+    }
+
+
+class MeasureSettings(models.Model):
+    """The clinic's measure schedule (DOMAIN §6–7 defaults). One row; changes are audited."""
+
+    instruments_by_timepoint = models.JSONField(default=default_instruments_by_timepoint)
+    baseline_days_before_first_dose = models.PositiveSmallIntegerField(default=30)
+    pre_dose_min_interval_days = models.PositiveSmallIntegerField(default=7)
+    pre_dose_open_days_before = models.PositiveSmallIntegerField(default=3)
+    end_of_course_first_day = models.PositiveSmallIntegerField(default=1)
+    end_of_course_last_day = models.PositiveSmallIntegerField(default=14)
+    month_1_day = models.PositiveSmallIntegerField(default=30)
+    month_1_tolerance = models.PositiveSmallIntegerField(default=7)
+    month_3_day = models.PositiveSmallIntegerField(default=90)
+    month_3_tolerance = models.PositiveSmallIntegerField(default=21)
+    month_6_day = models.PositiveSmallIntegerField(default=180)
+    month_6_tolerance = models.PositiveSmallIntegerField(default=30)
+    pcl5_cutoff = models.PositiveSmallIntegerField("PCL-5 provisional PTSD cut-off", default=33)
+    link_expiry_days = models.PositiveSmallIntegerField(default=7)
+    reminder_after_days = models.PositiveSmallIntegerField(default=3)
+    send_max_attempts = models.PositiveSmallIntegerField(default=6)
+    updated_at = models.DateTimeField(null=True, blank=True)
+    updated_by = models.ForeignKey(STAFF, on_delete=models.PROTECT, related_name="+", null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "measure settings"
+        constraints = [
+            models.CheckConstraint(condition=Q(id=1), name="measure_settings_single_row"),
+            models.CheckConstraint(
+                condition=Q(end_of_course_first_day__lte=F("end_of_course_last_day")),
+                name="measure_settings_end_window_ordered",
+            ),
+            models.CheckConstraint(
+                condition=Q(link_expiry_days__gte=1, link_expiry_days__lte=60), name="measure_settings_link_expiry"
+            ),
+            models.CheckConstraint(
+                condition=Q(send_max_attempts__gte=1, send_max_attempts__lte=20), name="measure_settings_attempts"
+            ),
+            models.CheckConstraint(
+                condition=Q(pcl5_cutoff__gte=0, pcl5_cutoff__lte=80), name="measure_settings_pcl5_cutoff"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return "Measure schedule settings"
+
+    @classmethod
+    def load(cls) -> "MeasureSettings":
+        obj, _ = cls.objects.get_or_create(id=1)
+        return obj
+
+
+class AdministrationStatus(models.TextChoices):
+    SCHEDULED = "scheduled", "Scheduled"
+    OPEN = "open", "Open"
+    COMPLETED = "completed", "Completed"
+    MISSED = "missed", "Missed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class Administration(models.Model):
+    """One questionnaire to be answered by one patient in a window of days."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="administrations")
+    instrument = models.CharField(max_length=8, choices=Instrument.choices)
+    timepoint = models.CharField(max_length=16, choices=Timepoint.choices)
+    participant = models.ForeignKey(
+        DosingParticipant, on_delete=models.PROTECT, related_name="administrations", null=True, blank=True
+    )
+    target_date = models.DateField()
+    open_from = models.DateField()
+    due_by = models.DateField()
+    missed_after = models.DateField(help_text="The last day an answer is accepted.")
+    status = models.CharField(
+        max_length=16, choices=AdministrationStatus.choices, default=AdministrationStatus.SCHEDULED
+    )
+    manually_adjusted = models.BooleanField(default=False)
+    adjustment_reason = models.TextField(blank=True)
+    link_nonce = models.CharField(max_length=32, blank=True, editable=False)
+    link_issued_at = models.DateTimeField(null=True, blank=True, editable=False)
+    opened_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    missed_at = models.DateTimeField(null=True, blank=True)
+    escalated_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancelled_reason = models.TextField(blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["target_date", "instrument"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["course", "instrument", "timepoint"],
+                condition=Q(participant__isnull=True) & ~Q(timepoint=Timepoint.AD_HOC),
+                name="administration_one_per_course_timepoint",
+            ),
+            models.UniqueConstraint(
+                fields=["participant", "instrument"],
+                condition=Q(participant__isnull=False),
+                name="administration_one_per_dose",
+            ),
+            models.CheckConstraint(
+                condition=Q(open_from__lte=F("due_by"), due_by__lte=F("missed_after")),
+                name="administration_window_ordered",
+            ),
+            models.CheckConstraint(
+                condition=Q(target_date__gte=F("open_from"), target_date__lte=F("missed_after")),
+                name="administration_target_in_window",
+            ),
+            models.CheckConstraint(
+                condition=Q(participant__isnull=True) | Q(timepoint=Timepoint.PRE_DOSE),
+                name="administration_participant_only_pre_dose",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=AdministrationStatus.CANCELLED) | ~Q(cancelled_reason=""),
+                name="administration_cancel_has_reason",
+            ),
+        ]
+        indexes = [
+            # Serves the tick: scheduled administrations whose window has opened.
+            models.Index(
+                fields=["open_from"],
+                condition=Q(status=AdministrationStatus.SCHEDULED),
+                name="administration_to_open",
+            ),
+            # Serves the tick and the worklist: open administrations by deadline.
+            models.Index(
+                fields=["missed_after"], condition=Q(status=AdministrationStatus.OPEN), name="administration_open"
+            ),
+            models.Index(fields=["course", "target_date"], name="administration_course"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_instrument_display()} · {self.get_timepoint_display()} ({self.get_status_display()})"
+
+    @property
+    def is_follow_up(self) -> bool:
+        return self.timepoint in FOLLOW_UP_TIMEPOINTS
+
+
+class ResponseSource(models.TextChoices):
+    SELF_REPORT = "self_report", "Patient (self-report link)"
+    CLINICIAN = "clinician", "Clinician, on the patient's behalf"
+
+
+class Response(models.Model):
+    """The answers to one administration: every item kept, with the score and its version."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    administration = models.OneToOneField(Administration, on_delete=models.PROTECT, related_name="response")
+    course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="responses")
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="responses")
+    instrument = models.CharField(max_length=8, choices=Instrument.choices)
+    answers = models.JSONField(help_text="Item number → answer value; null where unanswered.")
+    complete = models.BooleanField()
+    total = models.PositiveSmallIntegerField(null=True, blank=True)
+    band = models.CharField(max_length=40, blank=True)
+    safety_item_value = models.PositiveSmallIntegerField(null=True, blank=True)
+    clusters = models.JSONField(default=dict, blank=True)
+    provisional_ptsd_cutoff = models.BooleanField(null=True)
+    provisional_ptsd_symptom_rule = models.BooleanField(null=True)
+    scoring_version = models.CharField(max_length=16)
+    source = models.CharField(max_length=16, choices=ResponseSource.choices)
+    entered_by = models.ForeignKey(STAFF, on_delete=models.PROTECT, related_name="+", null=True, blank=True)
+    answered_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["answered_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(complete=False, total__isnull=True) | Q(complete=True, total__isnull=False),
+                name="response_scored_iff_complete",
+            ),
+            models.CheckConstraint(
+                condition=~Q(source=ResponseSource.CLINICIAN) | Q(entered_by__isnull=False),
+                name="response_clinician_entry_names_clinician",
+            ),
+        ]
+        indexes = [
+            # Serves charts and outcome reports: a course's scores per instrument in time order.
+            models.Index(fields=["course", "instrument", "answered_at"], name="response_course_instrument"),
+        ]
+
+    def __str__(self) -> str:
+        if self.complete:
+            return f"{self.get_instrument_display()} {self.total}" + (f" ({self.band})" if self.band else "")
+        return f"{self.get_instrument_display()} incomplete"
+
+
+class SafetyAlert(models.Model):
+    """PHQ-9 item 9 above 0: open until a clinician records what was done."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    response = models.OneToOneField(Response, on_delete=models.PROTECT, related_name="safety_alert")
+    course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="safety_alerts")
+    item_value = models.PositiveSmallIntegerField()
+    raised_at = models.DateTimeField()
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(STAFF, on_delete=models.PROTECT, related_name="+", null=True, blank=True)
+    action_note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-raised_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(acknowledged_at__isnull=True) | (Q(acknowledged_by__isnull=False) & ~Q(action_note="")),
+                name="safety_alert_ack_has_note",
+            ),
+            models.CheckConstraint(condition=Q(item_value__gte=1, item_value__lte=3), name="safety_alert_item_value"),
+        ]
+        indexes = [
+            # Serves every landing page's banner: open alerts.
+            models.Index(fields=["raised_at"], condition=Q(acknowledged_at__isnull=True), name="safety_alert_open"),
+        ]
+
+    def __str__(self) -> str:
+        return f"PHQ-9 item 9 = {self.item_value}" + (" (acknowledged)" if self.acknowledged_at else " (open)")
+
+
+class MessageKind(models.TextChoices):
+    INVITATION = "invitation", "Invitation"
+    REMINDER = "reminder", "Reminder"
+    SAFETY_ALERT = "safety_alert", "Safety alert to clinician"
+
+
+class MessageStatus(models.TextChoices):
+    PENDING = "pending", "Waiting to send"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed after every retry"
+
+
+class OutboundMessage(models.Model):
+    """A message to send. Made once (unique per purpose), claimed before each attempt, and
+    kept visible to staff when every attempt failed: never silently dropped."""
+
+    id = models.BigAutoField(primary_key=True)
+    kind = models.CharField(max_length=16, choices=MessageKind.choices)
+    channel = models.CharField(max_length=8, choices=[("email", "Email"), ("sms", "Text message")])
+    to_address = models.CharField(max_length=254)
+    administration = models.ForeignKey(
+        Administration, on_delete=models.PROTECT, related_name="messages", null=True, blank=True
+    )
+    safety_alert = models.ForeignKey(
+        SafetyAlert, on_delete=models.PROTECT, related_name="messages", null=True, blank=True
+    )
+    recipient = models.ForeignKey(STAFF, on_delete=models.PROTECT, related_name="+", null=True, blank=True)
+    status = models.CharField(max_length=16, choices=MessageStatus.choices, default=MessageStatus.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField()
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["administration", "kind"],
+                condition=Q(administration__isnull=False),
+                name="message_once_per_administration_kind",
+            ),
+            models.UniqueConstraint(
+                fields=["safety_alert", "recipient"],
+                condition=Q(safety_alert__isnull=False),
+                name="message_once_per_alert_recipient",
+            ),
+            models.CheckConstraint(
+                condition=Q(administration__isnull=False) | Q(safety_alert__isnull=False),
+                name="message_has_a_purpose",
+            ),
+        ]
+        indexes = [
+            # Serves the tick's re-queue and the staff list of messages not yet sent.
+            models.Index(
+                fields=["created_at"],
+                condition=Q(status__in=[MessageStatus.PENDING, MessageStatus.SENDING, MessageStatus.FAILED]),
+                name="message_unsent",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} by {self.channel} ({self.get_status_display()})"

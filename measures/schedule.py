@@ -1,0 +1,160 @@
+"""The measure schedule of one course as a pure function of its facts (DOMAIN §6–7).
+
+`plan` says which administrations a course should have and their windows; the service
+`schedule_sync` compares that with the rows and creates, moves or cancels. Dates are
+calendar days in the clinic's time zone; every window includes both ends.
+"""
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from courses.choices import CourseStatus, Indication
+from measures.instruments import Instrument
+
+BASELINE_DUE_DAYS = 7
+
+
+@dataclass(frozen=True)
+class DoseFact:
+    participant_id: object
+    session_date: date
+    given: bool
+    maintenance: bool
+
+
+@dataclass(frozen=True)
+class CourseFacts:
+    opened_on: date
+    indication: str
+    status: str
+    planned_dosing_sessions: int
+    doses: tuple[DoseFact, ...]
+    baseline_pcl5_total: int | None = None
+
+
+@dataclass(frozen=True)
+class ScheduleRules:
+    instruments_by_timepoint: dict
+    baseline_days_before_first_dose: int = 30
+    pre_dose_min_interval_days: int = 7
+    pre_dose_open_days_before: int = 3
+    end_of_course_first_day: int = 1
+    end_of_course_last_day: int = 14
+    month_1_day: int = 30
+    month_1_tolerance: int = 7
+    month_3_day: int = 90
+    month_3_tolerance: int = 21
+    month_6_day: int = 180
+    month_6_tolerance: int = 30
+    pcl5_cutoff: int = 33
+
+
+@dataclass(frozen=True)
+class Slot:
+    instrument: str
+    timepoint: str
+    participant_id: object
+    target: date
+    open_from: date
+    due_by: date
+    missed_after: date
+
+    @property
+    def key(self) -> tuple:
+        return (self.instrument, self.timepoint, self.participant_id)
+
+
+def acute_series_end(facts: CourseFacts) -> date | None:
+    """The day of the last induction dose, once the acute series is over; maintenance doses
+    do not move it. Over means the course has moved past dosing, or every planned dose is given."""
+    given = sorted(d.session_date for d in facts.doses if d.given and not d.maintenance)
+    if not given:
+        return None
+    past_dosing = facts.status in (CourseStatus.INTEGRATION, CourseStatus.FOLLOW_UP, CourseStatus.COMPLETED)
+    if past_dosing or len(given) >= facts.planned_dosing_sessions:
+        return given[-1]
+    return None
+
+
+def pcl5_after_baseline(facts: CourseFacts, rules: ScheduleRules) -> bool:
+    # DOMAIN §7: PCL-5 after baseline only for PTSD, or when the baseline PCL-5 reached the cut-off.
+    return facts.indication == Indication.PTSD or (
+        facts.baseline_pcl5_total is not None and facts.baseline_pcl5_total >= rules.pcl5_cutoff
+    )
+
+
+def _instruments(rules: ScheduleRules, timepoint: str, facts: CourseFacts) -> list[str]:
+    chosen = list(rules.instruments_by_timepoint.get(timepoint, []))
+    if timepoint != "baseline" and not pcl5_after_baseline(facts, rules):
+        chosen = [i for i in chosen if i != Instrument.PCL5]
+    return chosen
+
+
+def _window(timepoint: str, instrument: str, target: date, low: date, high: date, participant=None) -> Slot:
+    return Slot(instrument, timepoint, participant, min(max(target, low), high), low, min(max(target, low), high), high)
+
+
+def plan(facts: CourseFacts, rules: ScheduleRules) -> list[Slot]:
+    if facts.status == CourseStatus.DISCONTINUED:
+        return []
+    slots: list[Slot] = []
+    induction = sorted((d for d in facts.doses if not d.maintenance), key=lambda d: d.session_date)
+    first_dose = induction[0].session_date if induction else None
+
+    # Baseline: opens at the course's start (or 30 days before the first dose, if later),
+    # closes on the day of the first dose, when a pre-dose answer still counts.
+    if first_dose is not None:
+        open_from = max(facts.opened_on, first_dose - timedelta(days=rules.baseline_days_before_first_dose))
+        missed_after = max(first_dose, open_from)
+    else:
+        open_from = facts.opened_on
+        missed_after = open_from + timedelta(days=rules.baseline_days_before_first_dose)
+    baseline_target = open_from
+    for instrument in _instruments(rules, "baseline", facts):
+        slots.append(
+            Slot(
+                instrument,
+                "baseline",
+                None,
+                baseline_target,
+                open_from,
+                min(open_from + timedelta(days=BASELINE_DUE_DAYS), missed_after),
+                missed_after,
+            )
+        )
+
+    # Before each dosing session, but not more often than every N days per instrument.
+    for instrument in _instruments(rules, "pre_dose", facts):
+        last_target = baseline_target if instrument in _instruments(rules, "baseline", facts) else None
+        for dose in sorted(facts.doses, key=lambda d: d.session_date):
+            day = dose.session_date
+            if last_target is not None and (day - last_target).days < rules.pre_dose_min_interval_days:
+                continue
+            low = day - timedelta(days=rules.pre_dose_open_days_before)
+            slots.append(Slot(instrument, "pre_dose", dose.participant_id, day, low, day, day))
+            last_target = day
+
+    end = acute_series_end(facts)
+    if end is not None:
+        low = end + timedelta(days=rules.end_of_course_first_day)
+        high = end + timedelta(days=rules.end_of_course_last_day)
+        target = end + timedelta(days=min(7, rules.end_of_course_last_day))
+        for instrument in _instruments(rules, "end_of_course", facts):
+            slots.append(_window("end_of_course", instrument, target, low, high))
+        for timepoint, day, tolerance in (
+            ("month_1", rules.month_1_day, rules.month_1_tolerance),
+            ("month_3", rules.month_3_day, rules.month_3_tolerance),
+            ("month_6", rules.month_6_day, rules.month_6_tolerance),
+        ):
+            target = end + timedelta(days=day)
+            for instrument in _instruments(rules, timepoint, facts):
+                slots.append(
+                    _window(
+                        timepoint,
+                        instrument,
+                        target,
+                        target - timedelta(days=tolerance),
+                        target + timedelta(days=tolerance),
+                    )
+                )
+    return slots

@@ -1,0 +1,768 @@
+"""Writes of the measures: the schedule, the tick's work, answers, messages and safety alerts.
+
+Every entry point (web, API, Celery tasks, admin) calls these. Work that must happen once is
+claimed with a conditional update and guarded by a unique constraint, so running the tick
+twice at once, or re-running a task a killed worker left behind, does nothing twice.
+"""
+
+import logging
+import secrets
+from datetime import date, datetime, timedelta
+
+from django.conf import settings
+from django.core import signing
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, F, OuterRef, Q
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from accounts.models import User
+from courses.audit import audit
+from courses.choices import CLOSED_STATUSES, CourseStatus
+from courses.models import AuditAction, ClinicSettings, Course
+from courses.selectors import courses_for
+from measures import scoring
+from measures.instruments import INSTRUMENTS, PHQ9_SAFETY_ITEM, Instrument
+from measures.models import (
+    FOLLOW_UP_TIMEPOINTS,
+    Administration,
+    AdministrationStatus,
+    MeasureSettings,
+    MessageKind,
+    MessageStatus,
+    OutboundMessage,
+    Response,
+    ResponseSource,
+    SafetyAlert,
+    Timepoint,
+)
+from measures.schedule import CourseFacts, DoseFact, ScheduleRules, plan
+
+logger = logging.getLogger(__name__)
+
+LINK_SALT = "measures.self-report-link"
+# A message claimed this long ago and still "sending" was left by a worker that died.
+STALE_CLAIM = timedelta(minutes=15)
+ACTIVE = (AdministrationStatus.SCHEDULED, AdministrationStatus.OPEN)
+
+
+def _now(now):
+    return now or timezone.now()
+
+
+def _fail(field, message):
+    raise ValidationError({field: message})
+
+
+def schedule_rules(settings_row: MeasureSettings | None = None) -> ScheduleRules:
+    s = settings_row or MeasureSettings.load()
+    return ScheduleRules(
+        instruments_by_timepoint=s.instruments_by_timepoint,
+        baseline_days_before_first_dose=s.baseline_days_before_first_dose,
+        pre_dose_min_interval_days=s.pre_dose_min_interval_days,
+        pre_dose_open_days_before=s.pre_dose_open_days_before,
+        end_of_course_first_day=s.end_of_course_first_day,
+        end_of_course_last_day=s.end_of_course_last_day,
+        month_1_day=s.month_1_day,
+        month_1_tolerance=s.month_1_tolerance,
+        month_3_day=s.month_3_day,
+        month_3_tolerance=s.month_3_tolerance,
+        month_6_day=s.month_6_day,
+        month_6_tolerance=s.month_6_tolerance,
+        pcl5_cutoff=s.pcl5_cutoff,
+    )
+
+
+def course_facts(course: Course) -> CourseFacts:
+    doses = tuple(
+        DoseFact(
+            participant_id=p.pk,
+            session_date=timezone.localdate(p.dosed_at or p.session.starts_at),
+            given=p.dosed_at is not None,
+            maintenance=p.is_maintenance,
+        )
+        for p in course.doses.active().filter(session__voided_at__isnull=True).select_related("session")
+    )
+    baseline_pcl5 = (
+        Response.objects.filter(
+            course=course, instrument=Instrument.PCL5, administration__timepoint=Timepoint.BASELINE, complete=True
+        )
+        .values_list("total", flat=True)
+        .first()
+    )
+    return CourseFacts(
+        opened_on=timezone.localdate(course.created_at),
+        indication=course.indication,
+        status=course.status,
+        planned_dosing_sessions=course.planned_dosing_sessions,
+        doses=doses,
+        baseline_pcl5_total=baseline_pcl5,
+    )
+
+
+@transaction.atomic
+def schedule_sync(*, course: Course, now: datetime | None = None) -> dict[str, int]:
+    """Bring a course's administrations in line with its events: create what is missing, move
+    dates that hang on events, cancel what no longer applies. Safe to run any number of times."""
+    now = _now(now)
+    course = Course.objects.select_for_update().get(pk=course.pk)
+    counts = {"created": 0, "moved": 0, "cancelled": 0}
+    if course.is_voided:
+        slots = []
+        why = "course voided"
+    else:
+        slots = plan(course_facts(course), schedule_rules())
+        why = "course discontinued" if course.status == CourseStatus.DISCONTINUED else "no longer on the schedule"
+    wanted = {s.key: s for s in slots}
+    existing = {
+        (a.instrument, a.timepoint, a.participant_id): a
+        for a in course.administrations.exclude(timepoint=Timepoint.AD_HOC)
+    }
+    for key, slot in wanted.items():
+        row = existing.get(key)
+        if row is None:
+            try:
+                with transaction.atomic():
+                    Administration.objects.create(
+                        course=course,
+                        instrument=slot.instrument,
+                        timepoint=slot.timepoint,
+                        participant_id=slot.participant_id,
+                        target_date=slot.target,
+                        open_from=slot.open_from,
+                        due_by=slot.due_by,
+                        missed_after=slot.missed_after,
+                        created_at=now,
+                    )
+                counts["created"] += 1
+            except IntegrityError:
+                pass  # made by a concurrent sync: the constraint keeps it single
+            continue
+        dates = (slot.target, slot.open_from, slot.due_by, slot.missed_after)
+        if (
+            row.status in ACTIVE
+            and not row.manually_adjusted
+            and dates
+            != (
+                row.target_date,
+                row.open_from,
+                row.due_by,
+                row.missed_after,
+            )
+        ):
+            row.target_date, row.open_from, row.due_by, row.missed_after = dates
+            row.save(update_fields=["target_date", "open_from", "due_by", "missed_after"])
+            counts["moved"] += 1
+    stale = [a.pk for key, a in existing.items() if key not in wanted and a.status in ACTIVE]
+    if stale:
+        counts["cancelled"] = Administration.objects.filter(pk__in=stale, status__in=ACTIVE).update(
+            status=AdministrationStatus.CANCELLED, cancelled_at=now, cancelled_reason=why
+        )
+    return counts
+
+
+# --- per-course adjustments by clinicians ------------------------------------------------------
+
+
+def _require_clinician_on_course(by: User, course: Course, doing: str) -> None:
+    if not (by.is_clinician or by.is_practice_lead):
+        raise PermissionDenied(f"Only a clinician can {doing}.")
+    if not courses_for(by).filter(pk=course.pk).exists():
+        raise PermissionDenied(f"Only the course's care team can {doing}.")
+
+
+def _check_window(target: date, open_from: date, due_by: date, missed_after: date) -> None:
+    if not open_from <= due_by <= missed_after:
+        _fail("due_by", "The window must run open-from ≤ due-by ≤ last day.")
+    if not open_from <= target <= missed_after:
+        _fail("target_date", "The target date must lie inside the window.")
+    if (missed_after - open_from).days > 120:
+        _fail("missed_after", "A window longer than 120 days is not a window; split it into two administrations.")
+
+
+@transaction.atomic
+def administration_adjust(
+    *,
+    administration: Administration,
+    by: User,
+    reason: str,
+    target_date: date,
+    open_from: date,
+    due_by: date,
+    missed_after: date,
+    now=None,
+) -> Administration:
+    """Move one administration's window for this course only; events no longer move it."""
+    now = _now(now)
+    administration = Administration.objects.select_for_update().select_related("course").get(pk=administration.pk)
+    _require_clinician_on_course(by, administration.course, "adjust the schedule")
+    if administration.status not in ACTIVE:
+        _fail(NON_FIELD_ERRORS, f"A {administration.get_status_display().lower()} administration cannot be moved.")
+    if not reason.strip():
+        _fail("reason", "Say why the schedule changes for this course.")
+    _check_window(target_date, open_from, due_by, missed_after)
+    if missed_after < timezone.localdate(now):
+        _fail("missed_after", "The window would already be closed: choose a last day from today on.")
+    administration.target_date, administration.open_from = target_date, open_from
+    administration.due_by, administration.missed_after = due_by, missed_after
+    administration.manually_adjusted = True
+    administration.adjustment_reason = reason.strip()
+    administration.save()
+    audit(
+        actor=by,
+        action=AuditAction.UPDATE,
+        patient=administration.course.patient,
+        record=administration,
+        detail=f"window {open_from}–{missed_after}",
+        at=now,
+    )
+    return administration
+
+
+@transaction.atomic
+def administration_cancel(*, administration: Administration, by: User, reason: str, now=None) -> Administration:
+    now = _now(now)
+    administration = Administration.objects.select_for_update().select_related("course").get(pk=administration.pk)
+    _require_clinician_on_course(by, administration.course, "cancel a questionnaire")
+    if not reason.strip():
+        _fail("reason", "Say why this questionnaire is cancelled.")
+    claimed = Administration.objects.filter(pk=administration.pk, status__in=ACTIVE).update(
+        status=AdministrationStatus.CANCELLED, cancelled_at=now, cancelled_reason=reason.strip()
+    )
+    if not claimed:
+        _fail(NON_FIELD_ERRORS, f"This administration is already {administration.get_status_display().lower()}.")
+    administration.refresh_from_db()
+    audit(
+        actor=by,
+        action=AuditAction.UPDATE,
+        patient=administration.course.patient,
+        record=administration,
+        detail="cancelled",
+        at=now,
+    )
+    return administration
+
+
+@transaction.atomic
+def administration_add(
+    *, course: Course, by: User, instrument: str, open_from: date, missed_after: date, now=None
+) -> Administration:
+    """An additional questionnaire for one course, outside the clinic's schedule."""
+    now = _now(now)
+    _require_clinician_on_course(by, course, "add a questionnaire")
+    if course.is_voided or course.status in CLOSED_STATUSES:
+        _fail("course", "This course is closed.")
+    if instrument not in INSTRUMENTS:
+        _fail("instrument", f"Choose one of: {', '.join(INSTRUMENTS)}.")
+    _check_window(open_from, open_from, open_from, missed_after)
+    if missed_after < timezone.localdate(now):
+        _fail("missed_after", "The last day cannot be in the past.")
+    administration = Administration.objects.create(
+        course=course,
+        instrument=instrument,
+        timepoint=Timepoint.AD_HOC,
+        target_date=open_from,
+        open_from=open_from,
+        due_by=open_from,
+        missed_after=missed_after,
+        manually_adjusted=True,
+        adjustment_reason="added for this course",
+        created_at=now,
+    )
+    audit(actor=by, action=AuditAction.CREATE, patient=course.patient, record=administration, at=now)
+    return administration
+
+
+# --- the tick ---------------------------------------------------------------------------------
+
+
+def _courses_in_care():
+    return Course.objects.filter(voided_at__isnull=True).exclude(status=CourseStatus.DISCONTINUED)
+
+
+def administrations_open_due(*, now=None) -> list:
+    """Open every scheduled administration whose window has started; each is claimed alone."""
+    now = _now(now)
+    today = timezone.localdate(now)
+    due = Administration.objects.filter(
+        status=AdministrationStatus.SCHEDULED,
+        open_from__lte=today,
+        missed_after__gte=today,
+        course__in=_courses_in_care(),
+    ).values_list("pk", flat=True)
+    opened = []
+    for pk in list(due):
+        claimed = Administration.objects.filter(pk=pk, status=AdministrationStatus.SCHEDULED).update(
+            status=AdministrationStatus.OPEN, opened_at=now, link_nonce=secrets.token_hex(16), link_issued_at=now
+        )
+        if claimed:
+            opened.append(pk)
+    return opened
+
+
+def _message_for(administration: Administration, kind: str, now: datetime) -> OutboundMessage:
+    patient = administration.course.patient
+    channel = patient.preferred_channel
+    address = patient.phone if channel == "sms" else patient.email
+    message = OutboundMessage(
+        kind=kind, channel=channel, to_address=address, administration=administration, created_at=now
+    )
+    if not address:
+        message.status = MessageStatus.FAILED
+        message.failed_at = now
+        message.last_error = f"No {'phone number' if channel == 'sms' else 'email address'} on file."
+    return message
+
+
+def messages_create_invitations(*, now=None) -> int:
+    """An invitation for every open administration that has none. The unique constraint
+    (administration, kind) makes a concurrent second tick's insert a no-op."""
+    now = _now(now)
+    invitation = OutboundMessage.objects.filter(administration=OuterRef("pk"), kind=MessageKind.INVITATION)
+    needing = (
+        Administration.objects.filter(status=AdministrationStatus.OPEN)
+        .filter(~Exists(invitation))
+        .select_related("course__patient")
+    )
+    messages = [_message_for(a, MessageKind.INVITATION, now) for a in needing]
+    return len(OutboundMessage.objects.bulk_create(messages, ignore_conflicts=True))
+
+
+def messages_create_reminders(*, now=None) -> int:
+    now = _now(now)
+    days = MeasureSettings.load().reminder_after_days
+    today = timezone.localdate(now)
+    invited = OutboundMessage.objects.filter(
+        administration=OuterRef("pk"),
+        kind=MessageKind.INVITATION,
+        status=MessageStatus.SENT,
+        sent_at__lte=now - timedelta(days=days),
+    )
+    reminded = OutboundMessage.objects.filter(administration=OuterRef("pk"), kind=MessageKind.REMINDER)
+    needing = (
+        Administration.objects.filter(status=AdministrationStatus.OPEN, missed_after__gte=today)
+        .filter(Exists(invited), ~Exists(reminded))
+        .select_related("course__patient")
+    )
+    messages = [_message_for(a, MessageKind.REMINDER, now) for a in needing]
+    return len(OutboundMessage.objects.bulk_create(messages, ignore_conflicts=True))
+
+
+def administrations_mark_missed(*, now=None) -> dict[str, int]:
+    """Close windows that have passed; a missed follow-up goes on the therapist's worklist."""
+    now = _now(now)
+    today = timezone.localdate(now)
+    missed = Administration.objects.filter(status__in=ACTIVE, missed_after__lt=today).update(
+        status=AdministrationStatus.MISSED, missed_at=now
+    )
+    escalated = Administration.objects.filter(
+        status=AdministrationStatus.MISSED, timepoint__in=FOLLOW_UP_TIMEPOINTS, escalated_at__isnull=True
+    ).update(escalated_at=now)
+    return {"missed": missed, "escalated": escalated}
+
+
+def messages_to_send(*, now=None) -> list[int]:
+    """Messages waiting for a worker: never tried, or left 'sending' by a worker that died."""
+    now = _now(now)
+    stale = now - STALE_CLAIM
+    return list(
+        OutboundMessage.objects.filter(
+            Q(status=MessageStatus.PENDING, claimed_at__isnull=True)
+            | Q(status__in=[MessageStatus.PENDING, MessageStatus.SENDING], claimed_at__lt=stale)
+        ).values_list("pk", flat=True)
+    )
+
+
+def tick(*, now=None) -> dict:
+    """One pass of the schedule: open, invite, remind, close, escalate. Returns what it did,
+    and the ids of the messages the caller should queue for sending."""
+    now = _now(now)
+    with transaction.atomic():
+        opened = administrations_open_due(now=now)
+    with transaction.atomic():
+        invitations = messages_create_invitations(now=now)
+    with transaction.atomic():
+        reminders = messages_create_reminders(now=now)
+    with transaction.atomic():
+        closed = administrations_mark_missed(now=now)
+    return {
+        "opened": len(opened),
+        "invitations": invitations,
+        "reminders": reminders,
+        **closed,
+        "to_send": messages_to_send(now=now),
+    }
+
+
+# --- sending ----------------------------------------------------------------------------------
+
+
+class SendFailed(Exception):
+    """A transient failure: the message is back in the queue and the task should retry."""
+
+
+def self_report_token(administration: Administration) -> str:
+    return signing.dumps({"a": str(administration.pk), "n": administration.link_nonce}, salt=LINK_SALT)
+
+
+def self_report_url(administration: Administration) -> str:
+    return f"{settings.CLINIC_BASE_URL.rstrip('/')}/r/{self_report_token(administration)}/"
+
+
+def _render(message: OutboundMessage) -> tuple[str, str]:
+    clinic = ClinicSettings.load().clinic_name
+    if message.kind == MessageKind.SAFETY_ALERT:
+        alert = message.safety_alert
+        context = {"alert": alert, "clinic": clinic, "base_url": settings.CLINIC_BASE_URL.rstrip("/")}
+        # Names no patient: the clinician follows the link and signs in to see who.
+        return (
+            f"Safety alert: PHQ-9 item 9 answered {alert.item_value} — action needed",
+            render_to_string("measures/email/safety_alert.txt", context),
+        )
+    administration = message.administration
+    definition = INSTRUMENTS[administration.instrument]
+    expires = administration.link_issued_at + timedelta(days=MeasureSettings.load().link_expiry_days)
+    context = {
+        "first_name": administration.course.patient.given_name,
+        "clinic": clinic,
+        "instrument": definition,
+        "url": self_report_url(administration),
+        "expires": expires,
+        "reminder": message.kind == MessageKind.REMINDER,
+    }
+    subject = f"{clinic}: {'reminder — ' if context['reminder'] else ''}a short questionnaire ({definition.name})"
+    return subject, render_to_string("measures/email/invitation.txt", context)
+
+
+def _deliver(message: OutboundMessage) -> None:
+    from django.core.mail import send_mail
+
+    from measures.sms import send_sms
+
+    subject, body = _render(message)
+    if message.channel == "sms":
+        send_sms(to=message.to_address, body=body)
+    else:
+        send_mail(subject=subject, message=body, from_email=None, recipient_list=[message.to_address])
+
+
+def message_send(*, message_id: int, now=None) -> str:
+    """Send one message if no one else is: claim, send, record. Returns what happened.
+
+    On a transient failure the message goes back to 'pending' and SendFailed is raised so the
+    task retries with back-off; after the last attempt it is 'failed' and shown to staff."""
+    now = _now(now)
+    stale = now - STALE_CLAIM
+    claimed = (
+        OutboundMessage.objects.filter(pk=message_id)
+        .filter(Q(status=MessageStatus.PENDING) | Q(status=MessageStatus.SENDING, claimed_at__lt=stale))
+        .update(status=MessageStatus.SENDING, claimed_at=now, attempts=F("attempts") + 1)
+    )
+    if not claimed:
+        return "skipped"
+    message = OutboundMessage.objects.select_related("administration__course__patient", "safety_alert").get(
+        pk=message_id
+    )
+    try:
+        _deliver(message)
+    except Exception as exc:  # any failure to hand the message over is recorded, never lost
+        error = f"{type(exc).__name__}: {str(exc)[:200]}"
+        final = message.attempts >= MeasureSettings.load().send_max_attempts
+        OutboundMessage.objects.filter(pk=message_id, status=MessageStatus.SENDING).update(
+            status=MessageStatus.FAILED if final else MessageStatus.PENDING,
+            last_error=error,
+            failed_at=now if final else None,
+        )
+        logger.warning("message %s attempt %s failed: %s", message_id, message.attempts, type(exc).__name__)
+        if final:
+            return "failed"
+        raise SendFailed(error) from exc
+    OutboundMessage.objects.filter(pk=message_id).update(status=MessageStatus.SENT, sent_at=now, last_error="")
+    logger.info("message %s sent (%s, %s)", message_id, message.kind, message.channel)
+    return "sent"
+
+
+@transaction.atomic
+def message_retry(*, message: OutboundMessage, by: User, now=None) -> OutboundMessage:
+    """Staff put a failed message back in the queue (after fixing an address, say)."""
+    now = _now(now)
+    if not (by.is_clinician or by.is_practice_lead):
+        raise PermissionDenied("Only clinic staff can resend a message.")
+    message = (
+        OutboundMessage.objects.select_for_update().select_related("administration__course__patient").get(pk=message.pk)
+    )
+    if message.status != MessageStatus.FAILED:
+        _fail(NON_FIELD_ERRORS, "Only a failed message can be resent.")
+    if message.administration_id:
+        patient = message.administration.course.patient
+        fresh = patient.phone if message.channel == "sms" else patient.email
+        message.to_address = fresh or message.to_address
+    message.status, message.attempts, message.claimed_at, message.failed_at = MessageStatus.PENDING, 0, None, None
+    message.save()
+    return message
+
+
+# --- answers ----------------------------------------------------------------------------------
+
+
+class LinkProblem(Exception):
+    """Why a self-report link cannot be used; `kind` picks the page the patient sees."""
+
+    def __init__(self, kind: str):
+        self.kind = kind  # "invalid", "expired", "used", "closed"
+        super().__init__(kind)
+
+
+def self_report_resolve(*, token: str, now=None) -> Administration:
+    """The administration a link is for, if it can still be answered; LinkProblem otherwise."""
+    now = _now(now)
+    max_age = timedelta(days=MeasureSettings.load().link_expiry_days)
+    try:
+        payload = signing.loads(token, salt=LINK_SALT, max_age=max_age)
+    except signing.SignatureExpired:
+        raise LinkProblem("expired") from None
+    except signing.BadSignature:
+        raise LinkProblem("invalid") from None
+    if not isinstance(payload, dict) or not payload.get("n"):
+        raise LinkProblem("invalid")
+    administration = (
+        Administration.objects.select_related("course__patient")
+        .filter(pk=payload.get("a"), link_nonce=payload["n"])
+        .first()
+    )
+    if administration is None:
+        raise LinkProblem("invalid")
+    if administration.status == AdministrationStatus.COMPLETED:
+        raise LinkProblem("used")
+    if administration.status != AdministrationStatus.OPEN or administration.missed_after < timezone.localdate(now):
+        raise LinkProblem("closed")
+    return administration
+
+
+def _store_response(
+    *, administration: Administration, answers: dict, source: str, by: User | None, now: datetime, answered_at=None
+) -> Response:
+    try:
+        result = scoring.score(administration.instrument, answers, pcl5_cutoff=MeasureSettings.load().pcl5_cutoff)
+    except scoring.AnswerError as exc:
+        raise ValidationError(exc.errors) from None
+    clean = scoring.normalise_answers(administration.instrument, answers)
+    try:
+        with transaction.atomic():
+            response = Response.objects.create(
+                administration=administration,
+                course=administration.course,
+                patient=administration.course.patient,
+                instrument=administration.instrument,
+                answers={str(k): v for k, v in clean.items()},
+                complete=result.complete,
+                total=result.total,
+                band=result.band,
+                safety_item_value=result.safety_item_value,
+                clusters=result.clusters,
+                provisional_ptsd_cutoff=result.provisional_ptsd_cutoff,
+                provisional_ptsd_symptom_rule=result.provisional_ptsd_symptom_rule,
+                scoring_version=result.version,
+                source=source,
+                entered_by=by,
+                answered_at=answered_at or now,
+            )
+    except IntegrityError:
+        _fail(NON_FIELD_ERRORS, "This questionnaire has already been answered; the first answers are kept.")
+    audit(
+        actor=by,
+        action=AuditAction.CREATE,
+        patient=administration.course.patient,
+        record=response,
+        detail=f"{administration.instrument} {'complete' if result.complete else 'incomplete'} via {source}",
+        at=now,
+    )
+    if result.safety_item_positive:
+        safety_alert_raise(response=response, now=now)
+    if administration.instrument == Instrument.PCL5 and administration.timepoint == Timepoint.BASELINE:
+        # A baseline PCL-5 at the cut-off brings PCL-5 into the follow-up schedule.
+        schedule_sync(course=administration.course, now=now)
+    return response
+
+
+@transaction.atomic
+def response_submit_self_report(*, token: str, answers: dict, now=None) -> Response:
+    """The patient's answers, in one step. The link is single-use: the conditional update
+    that completes the administration is the claim, and a second submission finds it taken."""
+    now = _now(now)
+    administration = self_report_resolve(token=token, now=now)
+    claimed = Administration.objects.filter(
+        pk=administration.pk, status=AdministrationStatus.OPEN, link_nonce=administration.link_nonce
+    ).update(status=AdministrationStatus.COMPLETED, completed_at=now)
+    if not claimed:
+        raise LinkProblem("used")
+    return _store_response(
+        administration=administration, answers=answers, source=ResponseSource.SELF_REPORT, by=None, now=now
+    )
+
+
+@transaction.atomic
+def response_enter(
+    *, administration: Administration, by: User, answers: dict, answered_at: datetime | None = None, now=None
+) -> Response:
+    """A clinician enters answers on the patient's behalf, during a session; recorded as such."""
+    now = _now(now)
+    administration = (
+        Administration.objects.select_for_update().select_related("course__patient").get(pk=administration.pk)
+    )
+    if not by.is_clinician:
+        raise PermissionDenied("Only a therapist or medical provider can enter answers for a patient.")
+    _require_clinician_on_course(by, administration.course, "enter answers")
+    if administration.status == AdministrationStatus.COMPLETED:
+        _fail(NON_FIELD_ERRORS, "This questionnaire has already been answered; the first answers are kept.")
+    if administration.status == AdministrationStatus.CANCELLED:
+        _fail(NON_FIELD_ERRORS, "This questionnaire was cancelled.")
+    if answered_at and answered_at > now + timedelta(minutes=5):
+        _fail("answered_at", "The answers cannot be dated in the future.")
+    Administration.objects.filter(pk=administration.pk).update(status=AdministrationStatus.COMPLETED, completed_at=now)
+    return _store_response(
+        administration=administration,
+        answers=answers,
+        source=ResponseSource.CLINICIAN,
+        by=by,
+        now=now,
+        answered_at=answered_at,
+    )
+
+
+# --- safety ----------------------------------------------------------------------------------
+
+
+def safety_alert_recipients(course: Course) -> list[User]:
+    people = list(course.therapists.filter(is_active=True)) + [course.medical_provider]
+    return [p for p in people if p.is_active and p.email]
+
+
+def safety_alert_raise(*, response: Response, now=None) -> SafetyAlert:
+    """PHQ-9 item 9 > 0, however the answers arrived: alert the treating therapist(s) and the
+    course's medical provider at once, by mail and by a banner that stays until acknowledged."""
+    now = _now(now)
+    value = response.answers.get(str(PHQ9_SAFETY_ITEM))
+    alert, created = SafetyAlert.objects.get_or_create(
+        response=response, defaults={"course": response.course, "item_value": value, "raised_at": now}
+    )
+    if not created:
+        return alert
+    messages = [
+        OutboundMessage(
+            kind=MessageKind.SAFETY_ALERT,
+            channel="email",
+            to_address=person.email,
+            safety_alert=alert,
+            recipient=person,
+            created_at=now,
+        )
+        for person in safety_alert_recipients(response.course)
+    ]
+    OutboundMessage.objects.bulk_create(messages, ignore_conflicts=True)
+    audit(actor=None, action=AuditAction.CREATE, patient=response.patient, record=alert, detail="item 9 > 0", at=now)
+    logger.warning("safety alert %s raised (PHQ-9 item 9 = %s)", alert.pk, value)
+    transaction.on_commit(lambda: queue_messages(messages_to_send(now=now)), robust=True)
+    return alert
+
+
+@transaction.atomic
+def safety_alert_acknowledge(*, alert: SafetyAlert, by: User, action_note: str, now=None) -> SafetyAlert:
+    now = _now(now)
+    alert = SafetyAlert.objects.select_related("course__patient").get(pk=alert.pk)
+    if not by.is_clinician:
+        raise PermissionDenied("Only a therapist or medical provider acknowledges a safety alert.")
+    _require_clinician_on_course(by, alert.course, "acknowledge this alert")
+    if not action_note.strip():
+        _fail("action_note", "Record what was done (contact made, safety plan reviewed, referral…).")
+    claimed = SafetyAlert.objects.filter(pk=alert.pk, acknowledged_at__isnull=True).update(
+        acknowledged_at=now, acknowledged_by=by, action_note=action_note.strip()
+    )
+    if not claimed:
+        _fail(NON_FIELD_ERRORS, "This alert has already been acknowledged.")
+    alert.refresh_from_db()
+    audit(actor=by, action=AuditAction.ACKNOWLEDGE, patient=alert.course.patient, record=alert, at=now)
+    return alert
+
+
+def queue_messages(message_ids) -> None:
+    from measures.tasks import send_message
+
+    for message_id in message_ids:
+        send_message.delay(message_id)
+
+
+# --- settings ---------------------------------------------------------------------------------
+
+
+MEASURE_SETTINGS_FIELDS = (
+    "instruments_by_timepoint",
+    "baseline_days_before_first_dose",
+    "pre_dose_min_interval_days",
+    "pre_dose_open_days_before",
+    "end_of_course_first_day",
+    "end_of_course_last_day",
+    "month_1_day",
+    "month_1_tolerance",
+    "month_3_day",
+    "month_3_tolerance",
+    "month_6_day",
+    "month_6_tolerance",
+    "pcl5_cutoff",
+    "link_expiry_days",
+    "reminder_after_days",
+    "send_max_attempts",
+)
+
+
+def _check_instruments_by_timepoint(value) -> dict:
+    if not isinstance(value, dict):
+        _fail("instruments_by_timepoint", "Give a mapping of timepoint to a list of instruments.")
+    allowed = {t.value for t in Timepoint if t != Timepoint.AD_HOC}
+    clean = {}
+    for timepoint, instruments in value.items():
+        if timepoint not in allowed:
+            _fail("instruments_by_timepoint", f"Unknown timepoint {timepoint!r}; use {', '.join(sorted(allowed))}.")
+        if not isinstance(instruments, list) or any(i not in INSTRUMENTS for i in instruments):
+            _fail("instruments_by_timepoint", f"{timepoint}: choose instruments from {', '.join(INSTRUMENTS)}.")
+        clean[timepoint] = list(dict.fromkeys(instruments))
+    return clean
+
+
+@transaction.atomic
+def measure_settings_update(*, by: User, now=None, **fields) -> MeasureSettings:
+    """The clinic's schedule; open courses pick up the change at their next schedule sync."""
+    now = _now(now)
+    if not by.is_practice_lead:
+        raise PermissionDenied("Only a practice lead can change the measure schedule.")
+    unknown = sorted(set(fields) - set(MEASURE_SETTINGS_FIELDS))
+    if unknown:
+        _fail(NON_FIELD_ERRORS, f"Unknown setting(s): {', '.join(unknown)}.")
+    row = MeasureSettings.objects.select_for_update().get(pk=MeasureSettings.load().pk)
+    if "instruments_by_timepoint" in fields:
+        fields["instruments_by_timepoint"] = _check_instruments_by_timepoint(fields["instruments_by_timepoint"])
+    changed = sorted(k for k, v in fields.items() if getattr(row, k) != v)
+    for key, value in fields.items():
+        setattr(row, key, value)
+    row.updated_at, row.updated_by = now, by
+    try:
+        row.full_clean()
+    except ValidationError as exc:
+        raise ValidationError(
+            {k if k != NON_FIELD_ERRORS else "end_of_course_last_day": v for k, v in exc.message_dict.items()}
+        ) from None
+    row.save()
+    if changed:
+        audit(actor=by, action=AuditAction.UPDATE, record_type="measure settings", detail=", ".join(changed), at=now)
+    return row
+
+
+def schedule_sync_open_courses(*, now=None) -> int:
+    """Re-plan every course still in care (after a settings change)."""
+    now = _now(now)
+    count = 0
+    for course in _courses_in_care().exclude(status=CourseStatus.COMPLETED).only("pk"):
+        schedule_sync(course=course, now=now)
+        count += 1
+    return count

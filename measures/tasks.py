@@ -1,0 +1,55 @@
+"""Celery tasks of the measures: thin, take ids, re-read the database, call a service.
+
+Beat runs `tick` every few minutes; the database says what is due, so two ticks at once,
+or a tick re-run after a worker died, find the work already claimed and do nothing twice.
+"""
+
+import logging
+
+from celery import shared_task
+from django.db import DatabaseError
+
+from measures import services
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(
+    acks_late=True,
+    autoretry_for=(DatabaseError,),
+    retry_backoff=5,
+    retry_backoff_max=120,
+    max_retries=5,
+)
+def tick() -> dict:
+    done = services.tick()
+    services.queue_messages(done["to_send"])
+    logger.info(
+        "tick: opened=%s invitations=%s reminders=%s missed=%s escalated=%s queued=%s",
+        done["opened"],
+        done["invitations"],
+        done["reminders"],
+        done["missed"],
+        done["escalated"],
+        len(done["to_send"]),
+    )
+    return {k: v for k, v in done.items() if k != "to_send"} | {"queued": len(done["to_send"])}
+
+
+@shared_task(
+    acks_late=True,
+    autoretry_for=(services.SendFailed, DatabaseError),
+    retry_backoff=10,
+    retry_backoff_max=300,
+    retry_jitter=True,
+    max_retries=20,  # the service marks the message failed after the clinic's max attempts
+)
+def send_message(message_id: int) -> str:
+    return services.message_send(message_id=message_id)
+
+
+@shared_task(acks_late=True, autoretry_for=(DatabaseError,), retry_backoff=5, max_retries=5)
+def sync_course_schedule(course_id: str) -> dict:
+    from courses.models import Course
+
+    return services.schedule_sync(course=Course.objects.get(pk=course_id))

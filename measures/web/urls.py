@@ -1,0 +1,3 @@
+"""URL map of the measures web; filled in by the measures web work."""
+
+urlpatterns: list = []
