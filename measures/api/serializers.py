@@ -50,7 +50,7 @@ class AnswersField(serializers.Field):
     """Item number → answer value, e.g. {"1": 0, "2": 3}. Values are checked by the scoring."""
 
     default_error_messages = {
-        "not_a_dict": 'Send an object of item number to answer, like {"1": 0, "2": 3}.',
+        "not_a_dict": 'Send an object of item number to answer, like {{"1": 0, "2": 3}}.',
         "too_many": "Too many answers: no questionnaire has more than {max} items.",
     }
 
