@@ -402,15 +402,18 @@ class SendFailed(Exception):
     """A transient failure: the message is back in the queue and the task should retry."""
 
 
-def self_report_token(administration: Administration) -> str:
-    return signing.dumps({"a": str(administration.pk), "n": administration.link_nonce}, salt=LINK_SALT)
+def self_report_token(administration: Administration, *, now: datetime | None = None) -> str:
+    """A signed link token for one open administration. The issue time is part of the signed
+    payload, so expiry is measured against the operation's `now`, not the wall clock."""
+    issued = int(_now(now).timestamp())
+    return signing.dumps({"a": str(administration.pk), "n": administration.link_nonce, "t": issued}, salt=LINK_SALT)
 
 
-def self_report_url(administration: Administration) -> str:
-    return f"{settings.CLINIC_BASE_URL.rstrip('/')}/r/{self_report_token(administration)}/"
+def self_report_url(administration: Administration, *, now: datetime | None = None) -> str:
+    return f"{settings.CLINIC_BASE_URL.rstrip('/')}/r/{self_report_token(administration, now=now)}/"
 
 
-def _render(message: OutboundMessage) -> tuple[str, str]:
+def _render(message: OutboundMessage, now: datetime) -> tuple[str, str]:
     clinic = ClinicSettings.load().clinic_name
     if message.kind == MessageKind.SAFETY_ALERT:
         alert = message.safety_alert
@@ -422,12 +425,13 @@ def _render(message: OutboundMessage) -> tuple[str, str]:
         )
     administration = message.administration
     definition = INSTRUMENTS[administration.instrument]
-    expires = administration.link_issued_at + timedelta(days=MeasureSettings.load().link_expiry_days)
+    # Each message carries a freshly signed link, so a reminder's link runs its own full term.
+    expires = timezone.localtime(now + timedelta(days=MeasureSettings.load().link_expiry_days))
     context = {
         "first_name": administration.course.patient.given_name,
         "clinic": clinic,
         "instrument": definition,
-        "url": self_report_url(administration),
+        "url": self_report_url(administration, now=now),
         "expires": expires,
         "reminder": message.kind == MessageKind.REMINDER,
     }
@@ -435,12 +439,12 @@ def _render(message: OutboundMessage) -> tuple[str, str]:
     return subject, render_to_string("measures/email/invitation.txt", context)
 
 
-def _deliver(message: OutboundMessage) -> None:
+def _deliver(message: OutboundMessage, now: datetime) -> None:
     from django.core.mail import send_mail
 
     from measures.sms import send_sms
 
-    subject, body = _render(message)
+    subject, body = _render(message, now)
     if message.channel == "sms":
         send_sms(to=message.to_address, body=body)
     else:
@@ -465,7 +469,7 @@ def message_send(*, message_id: int, now=None) -> str:
         pk=message_id
     )
     try:
-        _deliver(message)
+        _deliver(message, now)
     except Exception as exc:  # any failure to hand the message over is recorded, never lost
         error = f"{type(exc).__name__}: {str(exc)[:200]}"
         final = message.attempts >= MeasureSettings.load().send_max_attempts
@@ -519,22 +523,26 @@ def self_report_resolve(*, token: str, now=None) -> Administration:
     now = _now(now)
     max_age = timedelta(days=MeasureSettings.load().link_expiry_days)
     try:
-        payload = signing.loads(token, salt=LINK_SALT, max_age=max_age)
-    except signing.SignatureExpired:
-        raise LinkProblem("expired") from None
-    except signing.BadSignature:
+        payload = signing.loads(token, salt=LINK_SALT)
+    except (signing.BadSignature, ValueError):
         raise LinkProblem("invalid") from None
-    if not isinstance(payload, dict) or not payload.get("n"):
+    if not isinstance(payload, dict) or not payload.get("n") or not isinstance(payload.get("t"), int):
         raise LinkProblem("invalid")
-    administration = (
-        Administration.objects.select_related("course__patient")
-        .filter(pk=payload.get("a"), link_nonce=payload["n"])
-        .first()
-    )
+    try:
+        administration = (
+            Administration.objects.select_related("course__patient")
+            .filter(pk=payload.get("a"), link_nonce=payload["n"])
+            .first()
+        )
+    except ValidationError:  # not a UUID
+        raise LinkProblem("invalid") from None
     if administration is None:
         raise LinkProblem("invalid")
+    # "Used" before "expired": a patient who already answered should be told so.
     if administration.status == AdministrationStatus.COMPLETED:
         raise LinkProblem("used")
+    if now.timestamp() - payload["t"] > max_age.total_seconds():
+        raise LinkProblem("expired")
     if administration.status != AdministrationStatus.OPEN or administration.missed_after < timezone.localdate(now):
         raise LinkProblem("closed")
     return administration
@@ -716,6 +724,9 @@ MEASURE_SETTINGS_FIELDS = (
 )
 
 
+MEASURE_SETTINGS_RANGES = {"link_expiry_days": (1, 60), "send_max_attempts": (1, 20), "pcl5_cutoff": (0, 80)}
+
+
 def _check_instruments_by_timepoint(value) -> dict:
     if not isinstance(value, dict):
         _fail("instruments_by_timepoint", "Give a mapping of timepoint to a list of instruments.")
@@ -742,6 +753,15 @@ def measure_settings_update(*, by: User, now=None, **fields) -> MeasureSettings:
     row = MeasureSettings.objects.select_for_update().get(pk=MeasureSettings.load().pk)
     if "instruments_by_timepoint" in fields:
         fields["instruments_by_timepoint"] = _check_instruments_by_timepoint(fields["instruments_by_timepoint"])
+    # The table's check constraints, said per field (full_clean would name no field for them).
+    for name, (low, high) in MEASURE_SETTINGS_RANGES.items():
+        value = fields.get(name, getattr(row, name))
+        if isinstance(value, int) and not isinstance(value, bool) and not low <= value <= high:
+            _fail(name, f"Choose a value from {low} to {high}.")
+    first = fields.get("end_of_course_first_day", row.end_of_course_first_day)
+    last = fields.get("end_of_course_last_day", row.end_of_course_last_day)
+    if isinstance(first, int) and isinstance(last, int) and first > last:
+        _fail("end_of_course_last_day", "The end-of-course window must end on or after the day it opens.")
     changed = sorted(k for k, v in fields.items() if getattr(row, k) != v)
     for key, value in fields.items():
         setattr(row, key, value)

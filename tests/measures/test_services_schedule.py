@@ -1,0 +1,264 @@
+"""schedule_sync through course events: opening, doses logged and voided, stages, adjustments."""
+
+import datetime as dt
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+
+from courses import services as course_services
+from courses.choices import CourseStatus, Indication
+from measures import services
+from measures.models import Administration, AdministrationStatus, MeasureSettings
+from tests.conftest import NOW
+from tests.measures.support import book_dose, give_dose, rows, summary
+
+TODAY = dt.date(2026, 3, 10)
+S = AdministrationStatus.SCHEDULED
+
+
+def day(n: int) -> dt.date:
+    return TODAY + dt.timedelta(days=n)
+
+
+@pytest.fixture
+def dosing_course(cleared_course, therapist, provider):
+    course_services.course_change_status(course=cleared_course, by=therapist, to_status=CourseStatus.PREPARATION)
+    course_services.course_change_status(course=cleared_course, by=provider, to_status=CourseStatus.DOSING)
+    cleared_course.refresh_from_db()
+    return cleared_course
+
+
+def test_an_opened_course_gets_the_baseline_schedule(course):
+    assert summary(course) == [("baseline", i, S) for i in ("gad7", "pcl5", "phq9")]
+    for a in rows(course):
+        assert (a.open_from, a.due_by, a.missed_after, a.target_date) == (TODAY, day(7), day(30), TODAY)
+        assert a.created_at == NOW and a.participant_id is None
+
+
+def test_sync_is_idempotent(course):
+    assert services.schedule_sync(course=course) == {"created": 0, "moved": 0, "cancelled": 0}
+    assert Administration.objects.filter(course=course).count() == 3
+
+
+def test_booking_a_dose_creates_its_pre_dose_slot_and_closes_baseline_on_that_day(
+    dosing_course, provider, therapist, clock
+):
+    participant = book_dose(dosing_course, provider, therapist, NOW + dt.timedelta(days=10), now=NOW)
+    pre = rows(dosing_course, timepoint="pre_dose")
+    assert [(a.instrument, a.participant_id, a.status) for a in pre] == [
+        ("gad7", participant.pk, S),
+        ("phq9", participant.pk, S),
+    ]
+    assert {(a.open_from, a.due_by, a.missed_after) for a in pre} == {(day(7), day(10), day(10))}
+    assert {a.missed_after for a in rows(dosing_course, timepoint="baseline")} == {day(10)}
+
+
+def test_a_dose_within_7_days_of_baseline_gets_no_pre_dose_slot(dosing_course, provider, therapist, clock):
+    book_dose(dosing_course, provider, therapist, NOW + dt.timedelta(days=4), now=NOW)
+    assert rows(dosing_course, timepoint="pre_dose") == []
+
+
+def test_voiding_a_dose_cancels_its_pre_dose_slot_and_reopens_baseline(dosing_course, provider, therapist, clock):
+    participant = book_dose(dosing_course, provider, therapist, NOW + dt.timedelta(days=10), now=NOW)
+    course_services.record_void(record=participant, by=provider, reason="Booked on the wrong day.")
+    pre = rows(dosing_course, timepoint="pre_dose")
+    assert {a.status for a in pre} == {AdministrationStatus.CANCELLED}
+    assert {a.cancelled_reason for a in pre} == {"no longer on the schedule"}
+    assert {a.missed_after for a in rows(dosing_course, timepoint="baseline")} == {day(30)}
+
+
+def test_voiding_the_dosing_session_cancels_the_slot_too(dosing_course, provider, therapist, clock):
+    participant = book_dose(dosing_course, provider, therapist, NOW + dt.timedelta(days=10), now=NOW)
+    course_services.record_void(record=participant.session, by=provider, reason="Session cancelled by the clinic.")
+    assert {a.status for a in rows(dosing_course, timepoint="pre_dose")} == {AdministrationStatus.CANCELLED}
+
+
+def test_moving_to_integration_creates_end_of_course_and_follow_ups(dosing_course, provider, therapist, clock):
+    first = book_dose(dosing_course, provider, therapist, NOW + dt.timedelta(days=8), now=NOW)
+    clock.move_to(NOW + dt.timedelta(days=8, hours=1))
+    give_dose(first, provider)
+    assert rows(dosing_course, timepoint="end_of_course") == []  # 1 of 6 planned, still dosing
+    clock.move_to(NOW + dt.timedelta(days=9))
+    course_services.course_change_status(course=dosing_course, by=therapist, to_status=CourseStatus.INTEGRATION)
+    got = {a.timepoint: a for a in rows(dosing_course) if a.instrument == "phq9"}
+    # Not PTSD and no baseline PCL-5: no PCL-5 after baseline.
+    assert sorted(a.instrument for a in rows(dosing_course, timepoint="month_3")) == ["gad7", "phq9"]
+    end = day(8)
+    assert (got["end_of_course"].open_from, got["end_of_course"].missed_after) == (
+        end + dt.timedelta(days=1),
+        end + dt.timedelta(days=14),
+    )
+    assert (got["month_1"].open_from, got["month_1"].missed_after) == (
+        end + dt.timedelta(days=23),
+        end + dt.timedelta(days=37),
+    )
+    assert (got["month_6"].open_from, got["month_6"].missed_after) == (
+        end + dt.timedelta(days=150),
+        end + dt.timedelta(days=210),
+    )
+
+
+def test_a_maintenance_dose_does_not_move_the_follow_ups(dosing_course, provider, therapist, clock):
+    first = book_dose(dosing_course, provider, therapist, NOW + dt.timedelta(days=8), now=NOW)
+    clock.move_to(NOW + dt.timedelta(days=8, hours=1))
+    give_dose(first, provider)
+    course_services.course_change_status(course=dosing_course, by=therapist, to_status=CourseStatus.INTEGRATION)
+    before = {(a.timepoint, a.instrument): (a.open_from, a.missed_after) for a in rows(dosing_course)}
+    clock.move_to(NOW + dt.timedelta(days=20))
+    booster = book_dose(dosing_course, provider, therapist, NOW + dt.timedelta(days=30))
+    assert booster.is_maintenance
+    clock.move_to(NOW + dt.timedelta(days=30, hours=1))
+    give_dose(booster, provider)
+    after = {(a.timepoint, a.instrument): (a.open_from, a.missed_after) for a in rows(dosing_course)}
+    assert {k: v for k, v in after.items() if k[0] != "pre_dose"} == {
+        k: v for k, v in before.items() if k[0] != "pre_dose"
+    }
+    assert {a.participant_id for a in rows(dosing_course, timepoint="pre_dose")} == {first.pk, booster.pk}
+
+
+def test_discontinuing_cancels_every_future_administration(dosing_course, provider, therapist, clock):
+    book_dose(dosing_course, provider, therapist, NOW + dt.timedelta(days=10), now=NOW)
+    course_services.course_change_status(
+        course=dosing_course, by=therapist, to_status=CourseStatus.DISCONTINUED, reason="Moved away."
+    )
+    assert {a.status for a in rows(dosing_course)} == {AdministrationStatus.CANCELLED}
+    assert {a.cancelled_reason for a in rows(dosing_course)} == {"course discontinued"}
+
+
+def test_discontinuing_keeps_what_was_answered(course, therapist, clock):
+    phq9 = rows(course, instrument="phq9")[0]
+    services.response_enter(administration=phq9, by=therapist, answers=dict.fromkeys(range(1, 10), 1))
+    course_services.course_change_status(
+        course=course, by=therapist, to_status=CourseStatus.DISCONTINUED, reason="Withdrew."
+    )
+    assert summary(course, exclude_cancelled=False) == [
+        ("baseline", "gad7", AdministrationStatus.CANCELLED),
+        ("baseline", "pcl5", AdministrationStatus.CANCELLED),
+        ("baseline", "phq9", AdministrationStatus.COMPLETED),
+    ]
+
+
+def test_voiding_the_course_cancels_its_schedule(course, therapist, clock):
+    course_services.record_void(record=course, by=therapist, reason="Opened for the wrong patient.")
+    assert {(a.status, a.cancelled_reason) for a in rows(course)} == {(AdministrationStatus.CANCELLED, "course voided")}
+
+
+def test_a_ptsd_course_keeps_pcl5_after_baseline(patient, therapist, provider, clock):
+    course = course_services.course_open(
+        patient=patient, by=therapist, indication=Indication.PTSD, therapists=[therapist], medical_provider=provider
+    )
+    services.schedule_sync(course=course)
+    assert [a.instrument for a in rows(course)] == ["gad7", "pcl5", "phq9"]
+
+
+def test_a_baseline_pcl5_at_the_cutoff_brings_pcl5_into_the_follow_ups(dosing_course, provider, therapist, clock):
+    first = book_dose(dosing_course, provider, therapist, NOW + dt.timedelta(days=8), now=NOW)
+    pcl5 = rows(dosing_course, instrument="pcl5")[0]
+    services.response_enter(administration=pcl5, by=therapist, answers=dict.fromkeys(range(1, 21), 2))  # 40
+    clock.move_to(NOW + dt.timedelta(days=8, hours=1))
+    give_dose(first, provider)
+    course_services.course_change_status(course=dosing_course, by=therapist, to_status=CourseStatus.INTEGRATION)
+    assert sorted(a.instrument for a in rows(dosing_course, timepoint="month_1")) == ["gad7", "pcl5", "phq9"]
+
+
+# --- adjustments by a clinician ---------------------------------------------------------------
+
+
+def test_an_adjusted_window_survives_a_later_sync(dosing_course, provider, therapist, clock):
+    phq9 = rows(dosing_course, timepoint="baseline", instrument="phq9")[0]
+    services.administration_adjust(
+        administration=phq9,
+        by=therapist,
+        reason="Patient travelling; answers on return.",
+        target_date=day(12),
+        open_from=day(10),
+        due_by=day(12),
+        missed_after=day(14),
+    )
+    book_dose(dosing_course, provider, therapist, NOW + dt.timedelta(days=20), now=NOW)
+    phq9.refresh_from_db()
+    assert (phq9.open_from, phq9.missed_after, phq9.manually_adjusted) == (day(10), day(14), True)
+    gad7 = rows(dosing_course, timepoint="baseline", instrument="gad7")[0]
+    assert gad7.missed_after == day(20)  # the event still moves the rest
+
+
+@pytest.mark.parametrize(
+    "window, field",
+    [
+        ((day(5), day(6), day(5), day(9)), "due_by"),  # open after due
+        ((day(12), day(2), day(3), day(9)), "target_date"),  # target outside
+        ((day(1), day(0), day(1), day(200)), "missed_after"),  # too long
+        ((day(-5), day(-9), day(-6), day(-1)), "missed_after"),  # already closed
+    ],
+)
+def test_adjust_refuses_bad_windows(course, therapist, clock, window, field):
+    target_date, open_from, due_by, missed_after = window
+    with pytest.raises(ValidationError) as caught:
+        services.administration_adjust(
+            administration=rows(course)[0],
+            by=therapist,
+            reason="x",
+            target_date=target_date,
+            open_from=open_from,
+            due_by=due_by,
+            missed_after=missed_after,
+        )
+    assert field in caught.value.message_dict
+
+
+def test_adjust_and_cancel_need_a_clinician_on_the_course(course, other_therapist, outsider, therapist, clock):
+    a = rows(course)[0]
+    for who in (other_therapist, outsider):
+        with pytest.raises(PermissionDenied):
+            services.administration_cancel(administration=a, by=who, reason="x")
+    with pytest.raises(ValidationError):
+        services.administration_cancel(administration=a, by=therapist, reason=" ")
+    services.administration_cancel(administration=a, by=therapist, reason="Not needed for this patient.")
+    a.refresh_from_db()
+    assert a.status == AdministrationStatus.CANCELLED
+    with pytest.raises(ValidationError):
+        services.administration_cancel(administration=a, by=therapist, reason="again")
+
+
+def test_an_added_questionnaire_is_not_touched_by_sync(course, therapist, clock):
+    extra = services.administration_add(
+        course=course, by=therapist, instrument="phq9", open_from=day(2), missed_after=day(9)
+    )
+    services.schedule_sync(course=course)
+    extra.refresh_from_db()
+    assert (extra.timepoint, extra.status, extra.open_from) == ("ad_hoc", S, day(2))
+
+
+# --- the clinic's settings --------------------------------------------------------------------
+
+
+def test_measure_settings_update_by_a_lead_only(lead, therapist, clock):
+    with pytest.raises(PermissionDenied):
+        services.measure_settings_update(by=therapist, reminder_after_days=2)
+    row = services.measure_settings_update(by=lead, reminder_after_days=2, month_1_tolerance=5)
+    assert (row.reminder_after_days, row.month_1_tolerance, row.updated_by) == (2, 5, lead)
+    assert MeasureSettings.load().reminder_after_days == 2
+
+
+@pytest.mark.parametrize(
+    "fields, error",
+    [
+        ({"colour": "red"}, "__all__"),
+        ({"instruments_by_timepoint": {"baseline": ["bdi"]}}, "instruments_by_timepoint"),
+        ({"instruments_by_timepoint": {"month_12": ["phq9"]}}, "instruments_by_timepoint"),
+        ({"instruments_by_timepoint": ["phq9"]}, "instruments_by_timepoint"),
+        ({"end_of_course_first_day": 10, "end_of_course_last_day": 5}, "end_of_course_last_day"),
+        ({"link_expiry_days": 0}, "link_expiry_days"),
+        ({"send_max_attempts": 50}, "send_max_attempts"),
+    ],
+)
+def test_measure_settings_update_refuses_bad_values(lead, clock, fields, error):
+    with pytest.raises(ValidationError) as caught:
+        services.measure_settings_update(by=lead, **fields)
+    assert error in caught.value.message_dict
+
+
+def test_a_settings_change_reaches_open_courses_on_resync(course, lead, clock):
+    services.measure_settings_update(by=lead, instruments_by_timepoint={"baseline": ["phq9"]})
+    assert services.schedule_sync_open_courses() == 1
+    assert summary(course) == [("baseline", "phq9", S)]
