@@ -1,0 +1,197 @@
+"""Reads of the measures for the staff pages: scoped to the caller's caseload, bounded in queries.
+
+Each list is one query (plus, at most, one count when it is cut short), whatever the size of
+the caseload. Showing a safety alert to someone is audited here, where it is read.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from django.core.exceptions import ValidationError
+from django.db.models import Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from courses.audit import audit_view
+from courses.models import Course
+from courses.selectors import courses_for
+from measures.charts import BandSpec, DoseMark, ScorePoint
+from measures.instruments import INSTRUMENTS, Instrument
+from measures.models import (
+    FOLLOW_UP_TIMEPOINTS,
+    Administration,
+    AdministrationStatus,
+    MeasureSettings,
+    MessageStatus,
+    OutboundMessage,
+    Response,
+    SafetyAlert,
+)
+
+BANNER_LIMIT = 10
+WORKLIST_LIMIT = 100
+
+
+def _get_or_404(qs: QuerySet, pk):
+    try:
+        return qs.get(pk=pk)
+    except (qs.model.DoesNotExist, ValueError, TypeError, ValidationError):
+        raise Http404("No such record on your caseload.") from None
+
+
+def administrations_for(user) -> QuerySet[Administration]:
+    return Administration.objects.filter(course__in=courses_for(user))
+
+
+def safety_alerts_for(user) -> QuerySet[SafetyAlert]:
+    return SafetyAlert.objects.filter(course__in=courses_for(user))
+
+
+def messages_for(user) -> QuerySet[OutboundMessage]:
+    courses = courses_for(user)
+    return OutboundMessage.objects.filter(Q(administration__course__in=courses) | Q(safety_alert__course__in=courses))
+
+
+def administration_get(*, user, administration_id, audit: bool = True) -> Administration:
+    administration = _get_or_404(
+        administrations_for(user).select_related("course__patient", "response__entered_by"), administration_id
+    )
+    if audit:
+        audit_view(actor=user, patient=administration.course.patient, record=administration)
+    return administration
+
+
+def safety_alert_get(*, user, alert_id) -> SafetyAlert:
+    return _get_or_404(safety_alerts_for(user).select_related("course__patient"), alert_id)
+
+
+def message_get(*, user, message_id) -> OutboundMessage:
+    return _get_or_404(messages_for(user), message_id)
+
+
+def safety_alerts_shown(*, user, course: Course | None = None, limit: int = BANNER_LIMIT) -> tuple[list, int]:
+    """Open safety alerts of the user's caseload (or of one course) for a banner, and how many
+    there are in all. Each one shown is audited: who saw it, and when."""
+    qs = safety_alerts_for(user).filter(acknowledged_at__isnull=True)
+    if course is not None:
+        qs = qs.filter(course=course)
+    alerts = list(qs.select_related("course__patient", "response__administration").order_by("raised_at")[: limit + 1])
+    total = len(alerts) if len(alerts) <= limit else qs.count()
+    alerts = alerts[:limit]
+    for alert in alerts:
+        audit_view(actor=user, patient=alert.course.patient, record=alert, detail="safety alert shown")
+    return alerts, total
+
+
+def course_questionnaires(course: Course) -> list[Administration]:
+    """Every administration of a course with its answers, who entered them and any alert: one query."""
+    rows = list(
+        course.administrations.select_related("response__entered_by", "response__safety_alert").order_by(
+            "target_date", "instrument", "created_at"
+        )
+    )
+    for row in rows:
+        # Reverse one-to-ones raise when absent; the template wants None.
+        row.response_or_none = getattr(row, "response", None)
+        if row.response_or_none is not None:
+            row.response_or_none.safety_alert_or_none = getattr(row.response_or_none, "safety_alert", None)
+    return rows
+
+
+@dataclass
+class Worklist:
+    today: date
+    alerts: list = field(default_factory=list)
+    alerts_total: int = 0
+    due_today: list = field(default_factory=list)
+    overdue: list = field(default_factory=list)
+    escalated: list = field(default_factory=list)
+    failed: list = field(default_factory=list)
+    waiting: list = field(default_factory=list)
+    totals: dict = field(default_factory=dict)
+
+
+def _capped(qs: QuerySet, limit: int) -> tuple[list, int]:
+    rows = list(qs[: limit + 1])
+    if len(rows) <= limit:
+        return rows, len(rows)
+    return rows[:limit], qs.count()
+
+
+def worklist_for(*, user, now=None, limit: int = WORKLIST_LIMIT) -> Worklist:
+    """What needs a clinician today across the user's caseload (a lead's: the clinic's)."""
+    today = timezone.localdate(now)
+    in_care = courses_for(user).filter(voided_at__isnull=True)
+    administrations = Administration.objects.filter(course__in=in_care).select_related("course__patient")
+    open_ = administrations.filter(status=AdministrationStatus.OPEN)
+    result = Worklist(today=today)
+    result.alerts, result.alerts_total = safety_alerts_shown(user=user, limit=limit)
+    result.due_today, result.totals["due_today"] = _capped(open_.filter(due_by=today).order_by("missed_after"), limit)
+    result.overdue, result.totals["overdue"] = _capped(
+        open_.filter(due_by__lt=today, missed_after__gte=today).order_by("missed_after", "due_by"), limit
+    )
+    result.escalated, result.totals["escalated"] = _capped(
+        administrations.filter(
+            status=AdministrationStatus.MISSED, timepoint__in=FOLLOW_UP_TIMEPOINTS, escalated_at__isnull=False
+        ).order_by("-escalated_at"),
+        limit,
+    )
+    messages = (
+        messages_for(user)
+        .select_related("administration__course__patient", "safety_alert__course__patient", "recipient")
+        .order_by("created_at", "id")
+    )
+    result.failed, result.totals["failed"] = _capped(messages.filter(status=MessageStatus.FAILED), limit)
+    result.waiting, result.totals["waiting"] = _capped(
+        messages.filter(status__in=[MessageStatus.PENDING, MessageStatus.SENDING]), limit
+    )
+    return result
+
+
+@dataclass
+class InstrumentSeries:
+    instrument: str
+    name: str
+    title: str
+    y_max: int
+    bands: list[BandSpec]
+    points: list[ScorePoint]
+    responses: list
+
+
+def chart_series(course: Course) -> tuple[list[InstrumentSeries], list[DoseMark]]:
+    """Per instrument with complete responses: the scores by local day; and the doses given."""
+    cutoff = MeasureSettings.load().pcl5_cutoff
+    responses = list(
+        Response.objects.filter(course=course, complete=True)
+        .select_related("administration", "entered_by")
+        .order_by("answered_at")
+    )
+    series = []
+    for code in Instrument.values:
+        mine = [r for r in responses if r.instrument == code]
+        if not mine:
+            continue
+        definition = INSTRUMENTS[code]
+        if definition.bands:
+            bands = [BandSpec(b.low, b.high, b.label) for b in definition.bands]
+        else:
+            bands = [BandSpec(cutoff, definition.max_total, f"Provisional PTSD (≥ {cutoff})")]
+        for r in mine:
+            r.local_day = timezone.localdate(r.answered_at)
+        series.append(
+            InstrumentSeries(
+                instrument=code,
+                name=definition.name,
+                title=definition.title,
+                y_max=definition.max_total,
+                bands=bands,
+                points=[ScorePoint(r.local_day, r.total) for r in mine],
+                responses=mine,
+            )
+        )
+    doses = [
+        DoseMark(timezone.localdate(p.dosed_at), p.is_maintenance)
+        for p in course.doses.active().filter(dosed_at__isnull=False, session__voided_at__isnull=True)
+    ]
+    return series, doses

@@ -1,0 +1,1 @@
+"""Views of the measures pages: the patient's self-report link and the staff pages."""

@@ -1,0 +1,68 @@
+"""The patient's self-report page behind a signed link: no login, phone first, one step.
+
+The token is in the URL, so every answer here carries `Referrer-Policy: no-referrer` and
+`Cache-Control: no-store`, and the page title names no patient.
+"""
+
+from django.core.exceptions import ValidationError
+from django.shortcuts import render
+from django.views.decorators.csrf import csrf_protect
+
+from courses.audit import audit
+from courses.models import AuditAction
+from courses.web.common import add_service_errors
+from measures import services
+from measures.instruments import INSTRUMENTS, PHQ9_SAFETY_ITEM, Instrument
+from measures.web.forms import QuestionnaireForm
+
+PROBLEM_STATUS = {"invalid": 404, "expired": 410, "used": 410, "closed": 410}
+
+
+def _private(response):
+    response["Referrer-Policy"] = "no-referrer"
+    response["Cache-Control"] = "no-store"
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+def _problem(request, kind: str):
+    return _private(
+        render(request, "measures/self_report_problem.html", {"kind": kind}, status=PROBLEM_STATUS.get(kind, 404))
+    )
+
+
+@csrf_protect
+def self_report(request, token: str):
+    try:
+        administration = services.self_report_resolve(token=token)
+    except services.LinkProblem as problem:
+        return _problem(request, problem.kind)
+    definition = INSTRUMENTS[administration.instrument]
+    form = QuestionnaireForm(request.POST or None, definition=definition, require_all=True)
+    if request.method == "POST" and form.is_valid():
+        try:
+            response = services.response_submit_self_report(token=token, answers=form.answers())
+        except services.LinkProblem as problem:
+            return _problem(request, problem.kind)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            crisis = response.instrument == Instrument.PHQ9 and bool(response.safety_item_value)
+            context = {"first_name": administration.course.patient.given_name, "crisis": crisis}
+            return _private(render(request, "measures/self_report_thanks.html", context))
+    audit(
+        actor=None,
+        action=AuditAction.VIEW,
+        patient=administration.course.patient,
+        record=administration,
+        detail="self-report link opened",
+    )
+    context = {
+        "form": form,
+        "definition": definition,
+        "first_name": administration.course.patient.given_name,
+        "safety_item": PHQ9_SAFETY_ITEM if administration.instrument == Instrument.PHQ9 else None,
+    }
+    return _private(
+        render(request, "measures/self_report.html", context, status=400 if request.method == "POST" else 200)
+    )
