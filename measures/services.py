@@ -309,10 +309,16 @@ def _message_for(administration: Administration, kind: str, now: datetime) -> Ou
         kind=kind, channel=channel, to_address=address, administration=administration, created_at=now
     )
     if not address:
-        message.status = MessageStatus.FAILED
-        message.failed_at = now
-        message.last_error = f"No {'phone number' if channel == 'sms' else 'email address'} on file."
+        for field, value in _unsendable(
+            now, f"No {'phone number' if channel == 'sms' else 'email address'} on file."
+        ).items():
+            setattr(message, field, value)
     return message
+
+
+def _unsendable(now: datetime, why: str) -> dict:
+    # Made failed at once, so it shows in the staff list of failed messages instead of vanishing.
+    return {"status": MessageStatus.FAILED, "failed_at": now, "last_error": why}
 
 
 def messages_create_invitations(*, now=None) -> int:
@@ -494,7 +500,10 @@ def message_retry(*, message: OutboundMessage, by: User, now=None) -> OutboundMe
     if not (by.is_clinician or by.is_practice_lead):
         raise PermissionDenied("Only clinic staff can resend a message.")
     message = (
-        OutboundMessage.objects.select_for_update().select_related("administration__course__patient").get(pk=message.pk)
+        # of=self: PostgreSQL cannot lock the nullable side of the outer joins.
+        OutboundMessage.objects.select_for_update(of=("self",))
+        .select_related("administration__course__patient", "recipient")
+        .get(pk=message.pk)
     )
     if message.status != MessageStatus.FAILED:
         _fail(NON_FIELD_ERRORS, "Only a failed message can be resent.")
@@ -502,8 +511,15 @@ def message_retry(*, message: OutboundMessage, by: User, now=None) -> OutboundMe
         patient = message.administration.course.patient
         fresh = patient.phone if message.channel == "sms" else patient.email
         message.to_address = fresh or message.to_address
+    elif message.recipient_id:
+        message.to_address = message.recipient.email or message.to_address
+    if not message.to_address:
+        _fail(NON_FIELD_ERRORS, "There is still no address to send this message to; add one first.")
     message.status, message.attempts, message.claimed_at, message.failed_at = MessageStatus.PENDING, 0, None, None
     message.save()
+    patient = message.administration.course.patient if message.administration_id else None
+    audit(actor=by, action=AuditAction.UPDATE, patient=patient, record=message, detail="resent", at=now)
+    transaction.on_commit(lambda: queue_messages([message.pk]), robust=True)
     return message
 
 
@@ -643,8 +659,11 @@ def response_enter(
 
 
 def safety_alert_recipients(course: Course) -> list[User]:
+    """The course's active therapists and its medical provider, each once. Someone without an
+    email address is still a recipient: their message is made failed, for staff to see."""
     people = list(course.therapists.filter(is_active=True)) + [course.medical_provider]
-    return [p for p in people if p.is_active and p.email]
+    unique = {p.pk: p for p in people if p.is_active}
+    return list(unique.values())
 
 
 def safety_alert_raise(*, response: Response, now=None) -> SafetyAlert:
@@ -665,6 +684,7 @@ def safety_alert_raise(*, response: Response, now=None) -> SafetyAlert:
             safety_alert=alert,
             recipient=person,
             created_at=now,
+            **({} if person.email else _unsendable(now, "No email address on file for this clinician.")),
         )
         for person in safety_alert_recipients(response.course)
     ]
