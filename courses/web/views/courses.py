@@ -29,6 +29,8 @@ from courses.web.forms import (
     now_local_minute,
 )
 from courses.web.views.patients import _age
+from measures.selectors import course_questionnaires, safety_alerts_shown
+from measures.web.views.administrations import ENTERABLE, MOVABLE
 
 ALERT_WORDS = dict(VitalAlert.choices)
 TOPIC_WORDS = dict(PreparationTopic.choices)
@@ -124,6 +126,7 @@ def course_timeline(request, course_id):
     user = request.user
     screen = next((e for e in data["medical_evaluations"] if not e.is_voided), None)
     psych = next((e for e in data["psychiatric_evaluations"] if not e.is_voided), None)
+    safety_alerts, safety_alerts_total = safety_alerts_shown(user=user, course=course)
     context = {
         "course": course,
         "patient": course.patient,
@@ -136,6 +139,12 @@ def course_timeline(request, course_id):
         "can_psych": user.is_clinician and psych is None,
         "can_session_note": user.is_therapist,
         "doses_given": sum(1 for d in data["doses"] if d.dosed_at and not d.is_voided and not d.is_maintenance),
+        "questionnaires": course_questionnaires(course),
+        "enterable_statuses": ENTERABLE,
+        "movable_statuses": MOVABLE,
+        "can_manage_measures": user.is_clinician or user.is_practice_lead,
+        "safety_alerts": safety_alerts,
+        "safety_alerts_total": safety_alerts_total,
     }
     return render(request, "web/course_timeline.html", context)
 
