@@ -308,3 +308,16 @@ def test_a_used_link_says_used_even_with_bad_answers(course):
     response = APIClient().post(link(administration), {"answers": {"1": 9}}, format="json")
     assert response.status_code == 410
     assert response.json()["reason"] == "used"
+
+
+def test_the_schema_documents_the_link_without_sign_in_and_its_refusals(therapist):
+    import yaml
+
+    schema = yaml.safe_load(api(therapist).get("/api/schema/").content)
+    path = schema["paths"]["/api/self-report/{token}/"]
+    assert set(path["get"]["responses"]) == {"200", "404", "410"}
+    assert set(path["post"]["responses"]) == {"201", "400", "404", "410"}
+    staff = schema["paths"]["/api/courses/{course_id}/administrations/"]["get"]
+    assert staff["security"]
+    for method in ("get", "post"):
+        assert path[method].get("security", []) in ([], [{}])
