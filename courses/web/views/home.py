@@ -19,6 +19,7 @@ from courses.models import (
 from courses.progress import CourseFacts, next_steps
 from courses.selectors import courses_for, dosing_sessions_for
 from courses.web.common import paginate, staff_view
+from measures.selectors import safety_alerts_shown
 
 
 @staff_view
@@ -97,7 +98,13 @@ def caseload(request):
         with_progress(courses).prefetch_related("therapists").order_by("patient__family_name", "patient__given_name"),
     )
     page.object_list = course_rows(page.object_list)
-    return render(request, "web/caseload.html", {"page": page, "show_closed": show_closed})
+    context = {"page": page, "show_closed": show_closed, **safety_banner_context(request.user)}
+    return render(request, "web/caseload.html", context)
+
+
+def safety_banner_context(user) -> dict:
+    alerts, total = safety_alerts_shown(user=user)
+    return {"safety_alerts": alerts, "safety_alerts_total": total}
 
 
 def local_day_bounds(now=None):
@@ -129,4 +136,5 @@ def provider_today(request):
     courses = with_progress(courses_for(request.user).open()).prefetch_related("therapists")
     page = paginate(request, courses.order_by("patient__family_name", "patient__given_name"))
     page.object_list = course_rows(page.object_list)
-    return render(request, "web/provider_today.html", {"sessions": sessions, "page": page, "day": start})
+    context = {"sessions": sessions, "page": page, "day": start, **safety_banner_context(request.user)}
+    return render(request, "web/provider_today.html", context)

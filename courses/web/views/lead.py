@@ -13,6 +13,7 @@ from courses.models import ClinicSettings, Course, DosingParticipant, VitalReadi
 from courses.selectors import record_get, serious_events_unacknowledged
 from courses.web.common import add_service_errors, call_service, lead_view, render_form_page
 from courses.web.forms import AcknowledgeForm, ClinicSettingsForm, StaffCreateForm
+from courses.web.views.home import safety_banner_context
 
 ALERT_WORDS = dict(VitalAlert.choices)
 CRITERIA_WORDS = dict(SeriousCriterion.choices)
@@ -41,7 +42,13 @@ def _dashboard(request, ack_forms=None, status=200):
         .select_related("course__patient", "hold_override_by")
         .order_by("-hold_override_at")[:RECENT]
     )
-    context = {"events": events, "stages": stages, "alerts": alerts, "overrides": overrides}
+    context = {
+        "events": events,
+        "stages": stages,
+        "alerts": alerts,
+        "overrides": overrides,
+        **safety_banner_context(request.user),
+    }
     return render(request, "web/lead_dashboard.html", context, status=status)
 
 
