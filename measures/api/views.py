@@ -8,7 +8,6 @@ The patient's link needs no sign-in: the signed, single-use token in the URL is 
 credential, so those two views have no authentication and answer `Cache-Control: no-store`.
 """
 
-from django.db import transaction
 from django.db.models import Q
 from django.http import Http404
 from django.utils.cache import patch_cache_control
@@ -399,7 +398,8 @@ class MessageRetryView(ApiView):
         request=None,
         responses=_responses(s.MessageSerializer),
         tags=["messages"],
-        description="Put a failed message back in the queue, to the patient's current address; it is sent "
+        description="Put a failed message back in the queue, to the current address (the patient's, or the clinician's "
+        "for an alert mail); it is sent "
         "once this request commits.",
     )
     def post(self, request, message_id):
@@ -407,9 +407,7 @@ class MessageRetryView(ApiView):
             raise Http404("No such record on your caseload.")
         message = _scoped_get(_messages_for(request.user), message_id)
         message = services.message_retry(message=message, by=request.user)
-        data = s.MessageSerializer(_messages_for(request.user).get(pk=message.pk)).data
-        transaction.on_commit(lambda: services.queue_messages([message.pk]), robust=True)
-        return Response(data)
+        return Response(s.MessageSerializer(_messages_for(request.user).get(pk=message.pk)).data)
 
 
 # --- the clinic's measure schedule ------------------------------------------------------------

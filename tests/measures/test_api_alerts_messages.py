@@ -171,6 +171,7 @@ def test_retrying_a_failed_message_sends_it_again(course, therapist, mailoutbox,
     assert message.status == MessageStatus.SENT
     assert [m.to for m in mailoutbox] == [[course.patient.email]]
     assert "/r/" in mailoutbox[0].body
+    assert AuditEvent.objects.filter(actor=therapist, record_id=str(message.pk), detail="resent").exists()
 
 
 def test_only_a_failed_message_can_be_retried(course, therapist):
