@@ -379,3 +379,7 @@ class MeasureSettingsSerializer(serializers.ModelSerializer):
 
     def get_validators(self):
         return []  # the single-row and range constraints are the service's full_clean to judge
+
+
+class ReplanResultSerializer(serializers.Serializer):
+    courses = serializers.IntegerField(help_text="How many courses in care were re-planned.")

@@ -39,4 +39,5 @@ urlpatterns = [
     path("messages/", views.MessageListView.as_view(), name="api-messages"),
     path("messages/<int:message_id>/retry/", views.MessageRetryView.as_view(), name="api-message-retry"),
     path("measure-settings/", views.MeasureSettingsView.as_view(), name="api-measure-settings"),
+    path("measure-settings/replan/", views.MeasureSettingsReplanView.as_view(), name="api-measure-settings-replan"),
 ]

@@ -444,3 +444,18 @@ class MeasureSettingsView(ApiView):
         fields = _body(s.MeasureSettingsSerializer, request, partial=True)
         row = services.measure_settings_update(by=request.user, **fields)
         return Response(s.MeasureSettingsSerializer(row).data)
+
+
+class MeasureSettingsReplanView(ApiView):
+    permission_classes = [ReadOrLeadWrites]
+    serializer_class = s.ReplanResultSerializer
+
+    @extend_schema(
+        request=None,
+        responses=_responses(s.ReplanResultSerializer, errors=(401, 403, 409)),
+        tags=["measures"],
+        description="Practice lead only. Re-plan every course in care against the current settings now, "
+        "rather than at each course's next event. Dates a clinician adjusted by hand are kept.",
+    )
+    def post(self, request):
+        return Response({"courses": services.schedule_sync_open_courses()})

@@ -264,3 +264,14 @@ def test_a_bad_setting_is_400_naming_it_and_changes_nothing(lead, body, field):
     row = MeasureSettings.load()
     assert (row.link_expiry_days, row.pcl5_cutoff, row.end_of_course_first_day) == (7, 33, 1)
     assert row.updated_by is None
+
+
+def test_the_lead_replans_open_courses_after_a_change(course, therapist, lead):
+    schedule = MeasureSettings.load().instruments_by_timepoint | {"baseline": ["phq9", "gad7"]}
+    api(lead).patch("/api/measure-settings/", {"instruments_by_timepoint": schedule}, format="json")
+    assert Administration.objects.get(course=course, instrument="pcl5").status == "scheduled"
+    assert api(therapist).post("/api/measure-settings/replan/").status_code == 403
+    response = api(lead).post("/api/measure-settings/replan/")
+    assert response.status_code == 200
+    assert response.json() == {"courses": 1}
+    assert Administration.objects.get(course=course, instrument="pcl5").status == "cancelled"
