@@ -83,13 +83,13 @@ class OutboundMessageAdmin(ReadOnlyAdmin):
     @admin.action(description="Put the selected failed messages back in the queue")
     def retry_failed(self, request, queryset):
         done, refused = 0, []
+        skipped = queryset.exclude(status=MessageStatus.FAILED).count()
         for message in queryset.filter(status=MessageStatus.FAILED):
             try:
                 services.message_retry(message=message, by=request.user)
                 done += 1
             except (ValidationError, PermissionDenied) as exc:
                 refused.append(f"#{message.pk}: {' '.join(getattr(exc, 'messages', [str(exc)]))}")
-        skipped = queryset.exclude(status=MessageStatus.FAILED).count()
         self.message_user(request, f"{done} message(s) queued again.", messages.SUCCESS)
         if skipped:
             self.message_user(request, f"{skipped} selected message(s) had not failed; left as they are.")
