@@ -56,3 +56,25 @@ def audit(*, actor, action: str, patient=None, record=None, record_type: str = "
 
 def audit_view(*, actor, patient, record=None, detail: str = ""):
     return audit(actor=actor, action=AuditAction.VIEW, patient=patient, record=record, detail=detail)
+
+
+def audit_views(*, actor, seen, detail: str = "", at=None) -> int:
+    """One view event per (patient, record) pair, in one INSERT: for pages that show a list of
+    records that each need their own audit row (alerts on a banner), within a bounded query count."""
+    at = at or timezone.now()
+    ip = _client_ip.get()
+    events = [
+        AuditEvent(
+            at=at,
+            actor=actor if actor is not None and actor.is_authenticated else None,
+            actor_username=getattr(actor, "username", "") or "",
+            action=AuditAction.VIEW,
+            patient=patient,
+            record_type=record_label(record),
+            record_id=str(record.pk),
+            ip_address=ip,
+            detail=detail[:300],
+        )
+        for patient, record in seen
+    ]
+    return len(AuditEvent.objects.bulk_create(events))

@@ -73,3 +73,16 @@ def test_postgresql_refuses_raw_update_and_delete(course, therapist, sql):
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(sql)
     assert AuditEvent.objects.filter(detail="").count() == AuditEvent.objects.count() > 0
+
+
+def test_audit_views_writes_one_row_per_record_in_one_query(course, therapist, django_assert_num_queries):
+    from courses.audit import audit_views
+    from courses.models import AuditEvent
+
+    before = AuditEvent.objects.count()
+    with django_assert_num_queries(1):
+        audit_views(actor=therapist, seen=[(course.patient, course), (course.patient, course.patient)], detail="shown")
+    rows = list(AuditEvent.objects.order_by("-id")[:2])
+    assert AuditEvent.objects.count() == before + 2
+    assert {r.record_type for r in rows} == {"course", "patient"}
+    assert all(r.action == "view" and r.actor == therapist and r.detail == "shown" for r in rows)
