@@ -135,3 +135,55 @@ def test_it_changes_nothing_when_run_again(demo):
     assert "already loaded" in output
     assert "demo-lead-2026" in output
     assert [m.objects.count() for m in (Patient, Course, DosingParticipant, AdverseEvent, AuditEvent, User)] == before
+
+
+@pytest.mark.django_db
+def test_it_shows_the_measures_answered_over_the_courses(demo):
+    from measures.models import Administration, AdministrationStatus, Response, ResponseSource
+
+    answered = Response.objects.filter(course__status__in=[CourseStatus.FOLLOW_UP, CourseStatus.COMPLETED])
+    timepoints = set(answered.values_list("administration__timepoint", flat=True))
+    assert {"baseline", "pre_dose", "end_of_course", "month_1", "month_3", "month_6"} <= timepoints
+    assert set(Response.objects.values_list("source", flat=True)) == {ResponseSource.CLINICIAN}
+    assert not Response.objects.filter(answered_at__gt=timezone_now()).exists()
+    # Scores fall over the course for most patients with more than one PHQ-9.
+    falling = total = 0
+    for course in Course.objects.filter(responses__isnull=False).distinct():
+        scores = list(
+            course.responses.filter(instrument="phq9", complete=True)
+            .order_by("answered_at")
+            .values_list("total", flat=True)
+        )
+        if len(scores) > 1:
+            total += 1
+            falling += scores[-1] < scores[0]
+    assert total >= 10 and falling > total / 2
+    # Some follow-ups were missed, and the missed ones are on the worklist.
+    missed = Administration.objects.filter(status=AdministrationStatus.MISSED, timepoint__startswith="month_")
+    assert missed.exists() and not missed.filter(escalated_at__isnull=True).exists()
+
+
+@pytest.mark.django_db
+def test_it_has_one_acknowledged_safety_alert_and_none_open(demo):
+    from measures.models import SafetyAlert
+
+    alert = SafetyAlert.objects.get()
+    assert alert.acknowledged_at is not None and alert.action_note
+    assert set(alert.messages.values_list("status", flat=True)) == {"sent"}
+
+
+@pytest.mark.django_db
+def test_its_first_tick_sends_invitations_for_today(demo):
+    from measures import services as measures
+    from measures.models import MessageKind, OutboundMessage
+
+    assert not OutboundMessage.objects.filter(kind=MessageKind.INVITATION).exists()
+    done = measures.tick()
+    assert done["opened"] >= 3 and done["invitations"] == done["opened"]
+    assert done["missed"] == 0  # the demo already closed what had passed
+
+
+def timezone_now():
+    from django.utils import timezone
+
+    return timezone.now()

@@ -2,7 +2,10 @@
 
 Staff of each role with printed demo passwords, 30 plainly fictional patients (MRN DEMO-0001…,
 emails @example.invalid) with courses in every stage, an individual and a group dosing
-practice with vitals, holds, alerts and adverse events, amendments and a voided record.
+practice with vitals, holds, alerts and adverse events, amendments and a voided record, and
+the measures: PHQ-9, GAD-7 and PCL-5 answered on the schedule with scores falling for most
+patients, some follow-ups missed, one acknowledged item-9 safety alert, and baselines of new
+courses left open so that the first tick of `make run` sends their invitations.
 History is placed in the past by passing each service the time the action happened (`now=`).
 
 Idempotent: when the demo is already there it prints the logins and changes nothing.
@@ -126,6 +129,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             clinic = build_staff(timezone.now())
             build_practice(clinic)
+            build_measures(clinic)
         counts = {s: Course.objects.active().filter(status=s).count() for s in CourseStatus.values}
         self.stdout.write(
             self.style.SUCCESS(f"Demo practice loaded: {Patient.objects.count()} patients, courses {counts}.")
@@ -773,3 +777,122 @@ def void_wrong_note(c: Clinic, course: Course) -> None:
         note="Synthetic preparatory note, entered on the right course.",
     )
     services.record_sign(record=right, by=note.therapist, now=held + dt.timedelta(hours=1, minutes=5))
+
+
+# --- the measures -----------------------------------------------------------------------------
+
+
+@dataclass
+class Trajectory:
+    """How one patient's scores move: a baseline per instrument and the share kept at the end."""
+
+    baseline: dict[str, int]
+    kept_at_end: float
+    answers_follow_ups: float
+
+
+def trajectory(c: Clinic, course: Course) -> Trajectory:
+    r = c.rng
+    ptsd = course.indication == Indication.PTSD
+    return Trajectory(
+        baseline={
+            "phq9": r.randint(12, 22),
+            "gad7": r.randint(9, 18),
+            "pcl5": r.randint(36, 58) if ptsd else r.randint(8, 28),
+        },
+        # Most respond (down to 25-50 %); about one in five barely moves.
+        kept_at_end=r.uniform(0.25, 0.5) if r.random() < 0.8 else r.uniform(0.8, 1.0),
+        answers_follow_ups=r.uniform(0.5, 0.95),
+    )
+
+
+def answers_for(c: Clinic, instrument: str, total: int, *, item_9: int = 0) -> dict[int, int]:
+    """Item answers that add up to `total`, spread at random; PHQ-9 item 9 is set explicitly."""
+    from measures.instruments import INSTRUMENTS, PHQ9_SAFETY_ITEM
+
+    definition = INSTRUMENTS[instrument]
+    top = max(definition.values)
+    numbers = [i.number for i in definition.items if not (instrument == "phq9" and i.number == PHQ9_SAFETY_ITEM)]
+    answers = dict.fromkeys(numbers, 0)
+    left = max(0, min(total - item_9, top * len(numbers)))
+    while left:
+        n = c.rng.choice(numbers)
+        if answers[n] < top:
+            answers[n] += 1
+            left -= 1
+    if instrument == "phq9":
+        answers[PHQ9_SAFETY_ITEM] = item_9
+    return answers
+
+
+def answered_at(c: Clinic, administration) -> dt.datetime:
+    """When the demo patient answered: before the dose for a pre-dose one, otherwise a day or
+    two into the window, in the evening."""
+    from measures.models import Timepoint
+
+    if administration.timepoint == Timepoint.PRE_DOSE:
+        day, at = administration.missed_after, dt.time(7, 30)
+    else:
+        day = min(administration.open_from + dt.timedelta(days=c.rng.randint(1, 3)), administration.missed_after)
+        at = dt.time(18, c.rng.choice((0, 15, 30, 45)))
+    return timezone.make_aware(dt.datetime.combine(day, at))
+
+
+def build_measures(c: Clinic) -> None:
+    """Answer the schedule the course events made, in the past, through the services."""
+    from django.test.utils import override_settings
+
+    from measures import services as measures
+    from measures.models import FOLLOW_UP_TIMEPOINTS, Administration, AdministrationStatus, Timepoint
+
+    today = timezone.localdate(c.now)
+    courses = Course.objects.active().exclude(status=CourseStatus.EVALUATION).order_by("created_at")
+    alert_course = None
+    for course in courses:
+        plan = trajectory(c, course)
+        therapist = course.therapists.first()
+        for administration in Administration.objects.filter(course=course).order_by("target_date", "instrument"):
+            administration.refresh_from_db()  # a baseline PCL-5 can re-plan the rest
+            if administration.status not in (AdministrationStatus.SCHEDULED, AdministrationStatus.OPEN):
+                continue
+            when = answered_at(c, administration)
+            if when > c.now - dt.timedelta(hours=1) or administration.open_from > today:
+                continue  # still ahead: the tick will invite the patient
+            follow_up = administration.timepoint in FOLLOW_UP_TIMEPOINTS
+            if c.rng.random() > (plan.answers_follow_ups if follow_up else 0.9):
+                continue  # not answered: missed once its window closes
+            if administration.timepoint == Timepoint.BASELINE:
+                share = 1.0
+            elif administration.timepoint == Timepoint.PRE_DOSE:
+                given = course.doses.active().filter(session__starts_at__lt=when).count()
+                share = 1 - (1 - plan.kept_at_end) * min(1.0, given / max(1, course.planned_dosing_sessions))
+            else:
+                # Durability: some drift back up over the months after the series.
+                drift = {"end_of_course": 0, "month_1": 0.05, "month_3": 0.1, "month_6": 0.15}[administration.timepoint]
+                share = min(1.0, plan.kept_at_end + drift * c.rng.random())
+            total = round(plan.baseline[administration.instrument] * share + c.rng.randint(-1, 1))
+            item_9 = 0
+            if (
+                alert_course is None
+                and course.status == CourseStatus.FOLLOW_UP
+                and (administration.instrument, administration.timepoint) == ("phq9", Timepoint.PRE_DOSE)
+            ):
+                alert_course, item_9 = course, 1
+            answers = answers_for(c, administration.instrument, max(0, total), item_9=item_9)
+            # The demo's past messages were sent back then: keep them out of today's mail output.
+            with override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"):
+                response = measures.response_enter(
+                    administration=administration, by=therapist, answers=answers, answered_at=when, now=when
+                )
+                if item_9:
+                    for message in response.safety_alert.messages.all():
+                        measures.message_send(message_id=message.pk, now=when + dt.timedelta(minutes=1))
+                    measures.safety_alert_acknowledge(
+                        alert=response.safety_alert,
+                        by=therapist,
+                        now=when + dt.timedelta(hours=2),
+                        action_note="Called the patient the same morning: passive thoughts, no plan or intent; "
+                        "safety plan reviewed with the patient and the support person; dosing went ahead.",
+                    )
+    # Close the windows that have passed, as the tick would have done day by day.
+    measures.administrations_mark_missed(now=c.now)
