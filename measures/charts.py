@@ -12,8 +12,9 @@ from datetime import date, timedelta
 WIDTH = 760
 HEIGHT = 300
 MARGIN_LEFT = 44
-MARGIN_RIGHT = 150  # room for the band labels, right of the plot
-MARGIN_TOP = 26  # room for the dosing-session labels
+MARGIN_RIGHT = 170  # room for the band labels, right of the plot
+MARGIN_TOP = 34  # room for two rows of dosing-session labels
+LABEL_GAP = 24  # closer than this (px), neighbouring labels are staggered
 MARGIN_BOTTOM = 40
 MAX_X_TICKS = 6
 
@@ -43,6 +44,7 @@ class PlottedPoint:
     y: float
     day: date
     score: int
+    label_dy: int = -10  # above the point, or below it when the neighbour's label is above
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,7 @@ class PlottedDose:
     x: float
     label: str
     maintenance: bool
+    label_y: float = 0
 
 
 @dataclass(frozen=True)
@@ -125,9 +128,10 @@ def tick_label(day: date, previous: date | None) -> str:
 
 def y_tick_values(y_max: int, bands: list[BandSpec]) -> list[int]:
     step = 5 if y_max <= 30 else 10
-    values = set(range(0, y_max + 1, step)) | {y_max} | {b.low for b in bands if 0 <= b.low <= y_max}
-    # Drop a round tick that would crowd the maximum's label.
-    return sorted(v for v in values if v == y_max or v in {b.low for b in bands} or y_max - v >= step / 2)
+    edges = {y_max} | {b.low for b in bands if 0 <= b.low <= y_max}
+    # A round tick that would crowd the label of the maximum or of a band edge is left out.
+    round_ticks = {v for v in range(0, y_max + 1, step) if all(abs(v - e) >= step / 2 for e in edges if e != v)}
+    return sorted(round_ticks | edges)
 
 
 def chart_geometry(
@@ -138,14 +142,16 @@ def chart_geometry(
     bands: list[BandSpec],
     width: int = WIDTH,
     height: int = HEIGHT,
+    domain: tuple[date, date] | None = None,
 ) -> Chart:
     """Coordinates of everything on one chart. Points are drawn in date order; doses are
-    numbered 1, 2, … in date order, maintenance doses labelled M."""
+    numbered 1, 2, … in date order, maintenance doses labelled M. Pass the same `domain` to
+    several charts (see `date_domain`) to put them on one time axis."""
     if y_max <= 0:
         raise ValueError("y_max must be positive")
     left, right = MARGIN_LEFT, width - MARGIN_RIGHT
     top, bottom = MARGIN_TOP, height - MARGIN_BOTTOM
-    first, last = date_domain([p.day for p in points] + [d.day for d in doses])
+    first, last = domain or date_domain([p.day for p in points] + [d.day for d in doses])
     span = max((last - first).days, 1)
 
     def x_of(day: date) -> float:
@@ -154,8 +160,13 @@ def chart_geometry(
     def y_of(score: float) -> float:
         return _round(bottom - min(max(score, 0), y_max) / y_max * (bottom - top))
 
-    ordered = sorted(points, key=lambda p: p.day)
-    plotted = tuple(PlottedPoint(x_of(p.day), y_of(p.score), p.day, p.score) for p in ordered)
+    plotted_points: list[PlottedPoint] = []
+    for p in sorted(points, key=lambda p: p.day):
+        x, y = x_of(p.day), y_of(p.score)
+        previous = plotted_points[-1] if plotted_points else None
+        crowded = previous is not None and x - previous.x < LABEL_GAP and previous.label_dy < 0
+        plotted_points.append(PlottedPoint(x, y, p.day, p.score, 20 if crowded else -10))
+    plotted = tuple(plotted_points)
     path = " ".join(f"{'M' if i == 0 else 'L'}{p.x},{p.y}" for i, p in enumerate(plotted))
 
     plotted_bands = []
@@ -166,15 +177,18 @@ def chart_geometry(
             PlottedBand(index, y_top, _round(y_low - y_top), band.label, _round((y_top + y_low) / 2 + 4))
         )
 
-    marks = []
+    marks: list[PlottedDose] = []
     induction = 0
+    upper_row, lower_row = _round(top - 20), _round(top - 6)
     for dose in sorted(doses, key=lambda d: (d.day, d.maintenance)):
         if dose.maintenance:
             label = "M"
         else:
             induction += 1
             label = str(induction)
-        marks.append(PlottedDose(x_of(dose.day), label, dose.maintenance))
+        x = x_of(dose.day)
+        crowded = bool(marks) and x - marks[-1].x < LABEL_GAP / 2 and marks[-1].label_y == lower_row
+        marks.append(PlottedDose(x, label, dose.maintenance, upper_row if crowded else lower_row))
 
     days = x_tick_days(first, last)
     x_ticks = tuple(Tick(x_of(d), tick_label(d, days[i - 1] if i else None)) for i, d in enumerate(days))

@@ -77,7 +77,7 @@ def test_tick_labels_carry_the_year_where_it_changes(day, previous, label):
     [
         (27, PHQ9_BANDS, [0, 5, 10, 15, 20, 27]),  # 25 would crowd 27
         (21, PHQ9_BANDS[:3] + [BandSpec(15, 21, "Severe")], [0, 5, 10, 15, 21]),
-        (80, [BandSpec(33, 80, "Provisional PTSD")], [0, 10, 20, 30, 33, 40, 50, 60, 70, 80]),
+        (80, [BandSpec(33, 80, "Provisional PTSD")], [0, 10, 20, 33, 40, 50, 60, 70, 80]),  # 30 would crowd 33
     ],
 )
 def test_y_ticks_include_band_edges_and_the_maximum(y_max, bands, ticks):
@@ -149,3 +149,25 @@ def test_x_ticks_sit_inside_the_plot_and_the_first_carries_the_year():
 def test_y_max_must_be_positive():
     with pytest.raises(ValueError):
         chart_geometry(points=[ScorePoint(date(2026, 3, 10), 1)], doses=[], y_max=0, bands=[])
+
+
+def test_crowded_point_labels_alternate_above_and_below():
+    days = [date(2026, 3, 1), date(2026, 3, 2), date(2026, 3, 3), date(2026, 6, 1)]
+    chart = chart_geometry(points=[ScorePoint(d, 10) for d in days], doses=[], y_max=27, bands=PHQ9_BANDS)
+    assert [p.label_dy for p in chart.points] == [-10, 20, -10, -10]
+
+
+def test_crowded_dose_labels_take_a_second_row():
+    days = [date(2026, 3, 1), date(2026, 3, 2), date(2026, 3, 3), date(2026, 6, 1)]
+    chart = chart_geometry(
+        points=[ScorePoint(date(2026, 3, 1), 10)], doses=[DoseMark(d, False) for d in days], y_max=27, bands=[]
+    )
+    rows = [d.label_y for d in chart.doses]
+    assert rows[0] == rows[2] == rows[3] == TOP - 6 and rows[1] == TOP - 20
+
+
+def test_charts_given_one_domain_share_the_time_axis():
+    domain = (date(2026, 2, 1), date(2026, 9, 30))
+    one = chart_geometry(points=[ScorePoint(date(2026, 3, 10), 5)], doses=[], y_max=27, bands=[], domain=domain)
+    two = chart_geometry(points=[ScorePoint(date(2026, 3, 10), 50)], doses=[], y_max=80, bands=[], domain=domain)
+    assert one.points[0].x == two.points[0].x and one.x_ticks == two.x_ticks

@@ -3,6 +3,7 @@
 import datetime as dt
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 
 from courses.models import AuditEvent
@@ -50,6 +51,13 @@ def test_it_saves_the_answers_in_one_step_and_thanks_the_patient(client, phq9):
     phq9.refresh_from_db()
     assert phq9.status == AdministrationStatus.COMPLETED
     assert response["Cache-Control"] == "no-store"
+
+
+def test_a_browser_post_with_origin_null_is_accepted(phq9):
+    # Under `Referrer-Policy: no-referrer` browsers send `Origin: null`; the link is the authority.
+    browser = Client(enforce_csrf_checks=True)
+    response = browser.post(link(phq9), answers(9, 0), HTTP_ORIGIN="null")
+    assert response.status_code == 200 and "Thank you" in response.content.decode()
 
 
 def test_item_9_above_0_shows_crisis_resources_and_raises_the_alert(client, phq9):

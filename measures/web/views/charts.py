@@ -4,7 +4,7 @@ from django.shortcuts import render
 
 from courses.selectors import course_get
 from courses.web.common import staff_view
-from measures.charts import chart_geometry
+from measures.charts import chart_geometry, date_domain
 from measures.selectors import chart_series
 
 
@@ -12,10 +12,13 @@ from measures.selectors import chart_series
 def course_charts(request, course_id):
     course = course_get(user=request.user, course_id=course_id)
     series, doses = chart_series(course)
+    # One time axis for every instrument, so the charts line up under each other.
+    days = [p.day for s in series for p in s.points] + [d.day for d in doses]
+    domain = date_domain(days) if days else None
     charts = [
         {
             "series": s,
-            "chart": chart_geometry(points=s.points, doses=doses, y_max=s.y_max, bands=s.bands),
+            "chart": chart_geometry(points=s.points, doses=doses, y_max=s.y_max, bands=s.bands, domain=domain),
         }
         for s in series
     ]
