@@ -1,7 +1,7 @@
 """Reads of the measures for the staff pages: scoped to the caller's caseload, bounded in queries.
 
 Each list is one query (plus, at most, one count when it is cut short), whatever the size of
-the caseload. Showing a safety alert to someone is audited here, where it is read.
+the caseload. Showing safety alerts to someone is audited here, where they are read, in one insert.
 """
 
 from dataclasses import dataclass, field
@@ -12,7 +12,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from courses.audit import audit_view
+from courses.audit import audit_view, audit_views
 from courses.models import Course
 from courses.selectors import courses_for
 from measures.charts import BandSpec, DoseMark, ScorePoint
@@ -78,8 +78,8 @@ def safety_alerts_shown(*, user, course: Course | None = None, limit: int = BANN
     alerts = list(qs.select_related("course__patient", "response__administration").order_by("raised_at")[: limit + 1])
     total = len(alerts) if len(alerts) <= limit else qs.count()
     alerts = alerts[:limit]
-    for alert in alerts:
-        audit_view(actor=user, patient=alert.course.patient, record=alert, detail="safety alert shown")
+    if alerts:
+        audit_views(actor=user, seen=[(a.course.patient, a) for a in alerts], detail="safety alert shown")
     return alerts, total
 
 
