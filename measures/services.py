@@ -326,8 +326,10 @@ def messages_create_invitations(*, now=None) -> int:
     (administration, kind) makes a concurrent second tick's insert a no-op."""
     now = _now(now)
     invitation = OutboundMessage.objects.filter(administration=OuterRef("pk"), kind=MessageKind.INVITATION)
+    today = timezone.localdate(now)
     needing = (
-        Administration.objects.filter(status=AdministrationStatus.OPEN)
+        # A window that closed is missed, not invited to (the same tick marks it so).
+        Administration.objects.filter(status=AdministrationStatus.OPEN, missed_after__gte=today)
         .filter(~Exists(invitation))
         .select_related("course__patient")
     )
@@ -356,15 +358,25 @@ def messages_create_reminders(*, now=None) -> int:
 
 
 def administrations_mark_missed(*, now=None) -> dict[str, int]:
-    """Close windows that have passed; a missed follow-up goes on the therapist's worklist."""
+    """Close windows that have passed; a missed follow-up goes on the therapist's worklist in
+    the same update, so no later pass has to look through every missed row for it."""
     now = _now(now)
     today = timezone.localdate(now)
-    missed = Administration.objects.filter(status__in=ACTIVE, missed_after__lt=today).update(
-        status=AdministrationStatus.MISSED, missed_at=now
+    closed = Administration.objects.filter(missed_after__lt=today)
+    # Each status on its own, so each query can use its partial index (administration_to_open
+    # holds the scheduled ones by open_from, which is never after missed_after).
+    waiting = (
+        closed.filter(status=AdministrationStatus.SCHEDULED, open_from__lt=today),
+        closed.filter(status=AdministrationStatus.OPEN),
     )
-    escalated = Administration.objects.filter(
-        status=AdministrationStatus.MISSED, timepoint__in=FOLLOW_UP_TIMEPOINTS, escalated_at__isnull=True
-    ).update(escalated_at=now)
+    missed = escalated = 0
+    for rows in waiting:
+        follow_ups = rows.filter(timepoint__in=FOLLOW_UP_TIMEPOINTS).update(
+            status=AdministrationStatus.MISSED, missed_at=now, escalated_at=now
+        )
+        others = rows.update(status=AdministrationStatus.MISSED, missed_at=now)
+        missed += follow_ups + others
+        escalated += follow_ups
     return {"missed": missed, "escalated": escalated}
 
 

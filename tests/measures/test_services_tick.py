@@ -250,3 +250,29 @@ def test_two_ticks_at_once_open_and_invite_each_administration_once(patient, the
     assert Administration.objects.filter(status=AdministrationStatus.OPEN).count() == due
     assert invitations().count() == due
     assert invitations().values("administration").distinct().count() == due
+
+
+def test_an_open_one_whose_window_closed_is_missed_not_invited(course, clock):
+    Administration.objects.filter(course=course).update(status=AdministrationStatus.OPEN, link_nonce="x" * 32)
+    clock.move_to(NOW + dt.timedelta(days=31))
+    done = services.tick()
+    assert (done["invitations"], done["missed"]) == (0, 3)
+    assert not invitations().exists()
+
+
+def test_a_missed_follow_up_and_its_escalation_are_one_step(course, clock):
+    Administration.objects.create(
+        course=course,
+        instrument="gad7",
+        timepoint=Timepoint.MONTH_6,
+        target_date=TODAY,
+        open_from=TODAY,
+        due_by=TODAY,
+        missed_after=TODAY,
+        created_at=NOW,
+    )
+    clock.move_to(NOW + dt.timedelta(days=31))
+    done = services.administrations_mark_missed()
+    assert done == {"missed": 4, "escalated": 1}
+    missed = Administration.objects.filter(status=AdministrationStatus.MISSED)
+    assert missed.filter(escalated_at__isnull=False).get().timepoint == Timepoint.MONTH_6
