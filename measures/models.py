@@ -264,6 +264,7 @@ class SafetyAlert(models.Model):
 class MessageKind(models.TextChoices):
     INVITATION = "invitation", "Invitation"
     REMINDER = "reminder", "Reminder"
+    NEW_LINK = "new_link", "New link sent by staff"
     SAFETY_ALERT = "safety_alert", "Safety alert to clinician"
 
 
@@ -300,9 +301,10 @@ class OutboundMessage(models.Model):
     class Meta:
         ordering = ["created_at", "id"]
         constraints = [
+            # The tick's messages are made once; staff may send a new link as often as needed.
             models.UniqueConstraint(
                 fields=["administration", "kind"],
-                condition=Q(administration__isnull=False),
+                condition=Q(administration__isnull=False, kind__in=["invitation", "reminder"]),
                 name="message_once_per_administration_kind",
             ),
             models.UniqueConstraint(

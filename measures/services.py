@@ -45,6 +45,7 @@ LINK_SALT = "measures.self-report-link"
 # A message claimed this long ago and still "sending" was left by a worker that died.
 STALE_CLAIM = timedelta(minutes=15)
 ACTIVE = (AdministrationStatus.SCHEDULED, AdministrationStatus.OPEN)
+MAX_WINDOW_DAYS = 120
 
 
 def _now(now):
@@ -119,9 +120,14 @@ def schedule_sync(*, course: Course, now: datetime | None = None) -> dict[str, i
         (a.instrument, a.timepoint, a.participant_id): a
         for a in course.administrations.exclude(timepoint=Timepoint.AD_HOC)
     }
+    today = timezone.localdate(now)
     for key, slot in wanted.items():
         row = existing.get(key)
         if row is None:
+            if slot.missed_after < today:
+                # A window that closed before the event that creates it (a late entry, a
+                # settings change) was never on the schedule: it is not "missed", it never was due.
+                continue
             try:
                 with transaction.atomic():
                     Administration.objects.create(
@@ -177,8 +183,8 @@ def _check_window(target: date, open_from: date, due_by: date, missed_after: dat
         _fail("due_by", "The window must run open-from ≤ due-by ≤ last day.")
     if not open_from <= target <= missed_after:
         _fail("target_date", "The target date must lie inside the window.")
-    if (missed_after - open_from).days > 120:
-        _fail("missed_after", "A window longer than 120 days is not a window; split it into two administrations.")
+    if (missed_after - open_from).days > MAX_WINDOW_DAYS:
+        _fail("missed_after", f"A window is at most {MAX_WINDOW_DAYS} days long; split it into two administrations.")
 
 
 @transaction.atomic
@@ -255,7 +261,10 @@ def administration_add(
         _fail("course", "This course is closed.")
     if instrument not in INSTRUMENTS:
         _fail("instrument", f"Choose one of: {', '.join(INSTRUMENTS)}.")
-    _check_window(open_from, open_from, open_from, missed_after)
+    if missed_after < open_from:
+        _fail("missed_after", "The last day must be on or after the first day.")
+    if (missed_after - open_from).days > MAX_WINDOW_DAYS:
+        _fail("missed_after", f"A window is at most {MAX_WINDOW_DAYS} days long.")
     if missed_after < timezone.localdate(now):
         _fail("missed_after", "The last day cannot be in the past.")
     administration = Administration.objects.create(
@@ -264,7 +273,8 @@ def administration_add(
         timepoint=Timepoint.AD_HOC,
         target_date=open_from,
         open_from=open_from,
-        due_by=open_from,
+        # Due at the end of its window: an added questionnaire is not overdue the day after it opens.
+        due_by=missed_after,
         missed_after=missed_after,
         manually_adjusted=True,
         adjustment_reason="added for this course",
@@ -452,8 +462,10 @@ def _render(message: OutboundMessage, now: datetime) -> tuple[str, str]:
         "url": self_report_url(administration, now=now),
         "expires": expires,
         "reminder": message.kind == MessageKind.REMINDER,
+        "new_link": message.kind == MessageKind.NEW_LINK,
     }
-    subject = f"{clinic}: {'reminder — ' if context['reminder'] else ''}a short questionnaire ({definition.name})"
+    prefix = "reminder — " if context["reminder"] else "new link — " if context["new_link"] else ""
+    subject = f"{clinic}: {prefix}a short questionnaire ({definition.name})"
     return subject, render_to_string("measures/email/invitation.txt", context)
 
 
@@ -531,6 +543,32 @@ def message_retry(*, message: OutboundMessage, by: User, now=None) -> OutboundMe
     message.save()
     patient = message.administration.course.patient if message.administration_id else None
     audit(actor=by, action=AuditAction.UPDATE, patient=patient, record=message, detail="resent", at=now)
+    transaction.on_commit(lambda: queue_messages([message.pk]), robust=True)
+    return message
+
+
+@transaction.atomic
+def administration_send_new_link(*, administration: Administration, by: User, now=None) -> OutboundMessage:
+    """Send the patient a fresh link (the old one expired or went astray). The old links stop
+    working: the nonce they carry is replaced."""
+    now = _now(now)
+    administration = Administration.objects.select_for_update().get(pk=administration.pk)
+    _require_clinician_on_course(by, administration.course, "send a new link")
+    if administration.status != AdministrationStatus.OPEN or administration.missed_after < timezone.localdate(now):
+        _fail(NON_FIELD_ERRORS, "Only an open questionnaire whose window has not closed can get a new link.")
+    administration.link_nonce = secrets.token_hex(16)
+    administration.link_issued_at = now
+    administration.save(update_fields=["link_nonce", "link_issued_at"])
+    message = _message_for(administration, MessageKind.NEW_LINK, now)
+    message.save()
+    audit(
+        actor=by,
+        action=AuditAction.UPDATE,
+        patient=administration.course.patient,
+        record=administration,
+        detail="new self-report link sent",
+        at=now,
+    )
     transaction.on_commit(lambda: queue_messages([message.pk]), robust=True)
     return message
 
@@ -784,7 +822,12 @@ def measure_settings_update(*, by: User, now=None, **fields) -> MeasureSettings:
         _fail(NON_FIELD_ERRORS, f"Unknown setting(s): {', '.join(unknown)}.")
     row = MeasureSettings.objects.select_for_update().get(pk=MeasureSettings.load().pk)
     if "instruments_by_timepoint" in fields:
-        fields["instruments_by_timepoint"] = _check_instruments_by_timepoint(fields["instruments_by_timepoint"])
+        # A partial mapping changes the timepoints it names and keeps the others: dropping a
+        # timepoint by omission would cancel its open administrations at the next sync.
+        fields["instruments_by_timepoint"] = {
+            **row.instruments_by_timepoint,
+            **_check_instruments_by_timepoint(fields["instruments_by_timepoint"]),
+        }
     # The table's check constraints, said per field (full_clean would name no field for them).
     for name, (low, high) in MEASURE_SETTINGS_RANGES.items():
         value = fields.get(name, getattr(row, name))

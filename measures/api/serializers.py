@@ -347,9 +347,8 @@ class MeasureSettingsSerializer(serializers.ModelSerializer):
     instruments_by_timepoint = serializers.DictField(
         child=serializers.ListField(child=serializers.CharField()),
         required=False,
-        help_text='Timepoint → instrument codes, e.g. {"pre_dose": ["phq9", "gad7"]}. Replaces the whole '
-        "mapping: send every timepoint, since one left out gets no questionnaires (and its open ones are "
-        "cancelled at the next schedule sync).",
+        help_text='Timepoint → instrument codes, e.g. {"pre_dose": ["phq9", "gad7"]}. Changes the timepoints '
+        "it names and keeps the others; give a timepoint an empty list to stop its questionnaires.",
     )
     updated_by = StaffBriefSerializer(read_only=True, allow_null=True)
 

@@ -26,6 +26,11 @@ urlpatterns = [
         name="api-administration-cancel",
     ),
     path(
+        "administrations/<uuid:administration_id>/new-link/",
+        views.AdministrationNewLinkView.as_view(),
+        name="api-administration-new-link",
+    ),
+    path(
         "administrations/<uuid:administration_id>/responses/",
         views.AdministrationResponsesView.as_view(),
         name="api-administration-responses",

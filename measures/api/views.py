@@ -284,6 +284,23 @@ class AdministrationCancelView(ApiView):
         return Response(_administration_out(administration.pk))
 
 
+class AdministrationNewLinkView(ApiView):
+    serializer_class = s.AdministrationSerializer
+
+    @extend_schema(
+        request=None,
+        responses=_responses(s.AdministrationSerializer),
+        tags=["measures"],
+        description="Send the patient a fresh self-report link (the earlier one expired or went astray); "
+        "earlier links for this questionnaire stop working. Only for an open questionnaire whose window "
+        "has not closed.",
+    )
+    def post(self, request, administration_id):
+        administration = _administration(request, administration_id)
+        services.administration_send_new_link(administration=administration, by=request.user)
+        return Response(_administration_out(administration.pk))
+
+
 class AdministrationResponsesView(ApiView):
     serializer_class = s.ClinicianEntryInputSerializer
 

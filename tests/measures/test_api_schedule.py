@@ -154,7 +154,7 @@ def test_a_clinician_adds_a_questionnaire_for_one_course(course, therapist):
         ({"instrument": "bdi", "open_from": "2026-03-12", "missed_after": "2026-03-26"}, "instrument"),
         ({"instrument": "gad7", "open_from": "2026-03-12"}, "missed_after"),
         ({"instrument": "gad7", "open_from": "12/03/2026", "missed_after": "2026-03-26"}, "open_from"),
-        ({"instrument": "gad7", "open_from": "2026-03-20", "missed_after": "2026-03-12"}, "due_by"),
+        ({"instrument": "gad7", "open_from": "2026-03-20", "missed_after": "2026-03-12"}, "missed_after"),
         ({"instrument": "gad7", "open_from": "2026-03-01", "missed_after": "2026-03-05"}, "missed_after"),
         ({"instrument": "gad7", "open_from": "2026-03-10", "missed_after": "2026-12-31"}, "missed_after"),
     ],
@@ -426,3 +426,20 @@ def test_the_responses_list_queries_do_not_grow(course, therapist, django_assert
     with django_assert_max_num_queries(len(small.captured_queries)):
         response = client.get(f"/api/courses/{course.pk}/responses/")
     assert len(response.json()) == 5
+
+
+def test_staff_send_a_new_link_through_the_api(
+    course, therapist, other_therapist, clock, django_capture_on_commit_callbacks
+):
+    from measures.models import MessageKind, OutboundMessage
+
+    administration = opened(course)
+    url = f"/api/administrations/{administration.pk}/new-link/"
+    assert api(other_therapist).post(url).status_code == 404
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api(therapist).post(url)
+    assert response.status_code == 200
+    assert OutboundMessage.objects.filter(administration=administration, kind=MessageKind.NEW_LINK).count() == 1
+    services.response_enter(administration=administration, by=therapist, answers=PHQ9_MODERATE)
+    refused = api(therapist).post(url)
+    assert refused.status_code == 400 and "open questionnaire" in refused.json()["errors"]["non_field_errors"][0]

@@ -109,3 +109,33 @@ def test_message_retry_rules(invitation, therapist, outsider, clock):
 
 def test_the_default_attempt_limit_is_six():
     assert MeasureSettings().send_max_attempts == 6
+
+
+def test_staff_send_a_new_link_and_the_old_one_stops_working(course, therapist, clock, mailoutbox):
+    from measures.models import Administration, AdministrationStatus, MessageKind, OutboundMessage
+
+    services.tick()
+    administration = Administration.objects.get(course=course, instrument="phq9", status=AdministrationStatus.OPEN)
+    old_token = services.self_report_token(administration)
+    message = services.administration_send_new_link(administration=administration, by=therapist)
+    assert message.kind == MessageKind.NEW_LINK
+    with pytest.raises(services.LinkProblem) as caught:
+        services.self_report_resolve(token=old_token)
+    assert caught.value.kind == "invalid"
+    administration.refresh_from_db()
+    assert services.self_report_resolve(token=services.self_report_token(administration)) == administration
+    # Staff may send another: the tick's messages are unique per purpose, new links are not.
+    services.administration_send_new_link(administration=administration, by=therapist)
+    assert OutboundMessage.objects.filter(administration=administration, kind=MessageKind.NEW_LINK).count() == 2
+
+
+def test_no_new_link_for_a_questionnaire_that_is_not_open(course, therapist, other_therapist, clock):
+    from django.core.exceptions import PermissionDenied, ValidationError
+
+    from measures.models import Administration
+
+    scheduled = Administration.objects.filter(course=course).first()
+    with pytest.raises(ValidationError):
+        services.administration_send_new_link(administration=scheduled, by=therapist)
+    with pytest.raises(PermissionDenied):
+        services.administration_send_new_link(administration=scheduled, by=other_therapist)

@@ -262,3 +262,37 @@ def test_a_settings_change_reaches_open_courses_on_resync(course, lead, clock):
     services.measure_settings_update(by=lead, instruments_by_timepoint={"baseline": ["phq9"]})
     assert services.schedule_sync_open_courses() == 1
     assert summary(course) == [("baseline", "phq9", S)]
+
+
+def test_a_partial_instrument_mapping_keeps_the_other_timepoints(lead, clock):
+    services.measure_settings_update(by=lead, instruments_by_timepoint={"pre_dose": ["phq9"]})
+    mapping = MeasureSettings.load().instruments_by_timepoint
+    assert mapping["pre_dose"] == ["phq9"]
+    assert mapping["month_6"] == ["phq9", "gad7", "pcl5"]
+
+
+def test_an_added_questionnaire_is_due_at_the_end_of_its_window(course, therapist, clock):
+    extra = services.administration_add(
+        course=course, by=therapist, instrument="gad7", open_from=day(0), missed_after=day(6)
+    )
+    assert (extra.due_by, extra.missed_after) == (day(6), day(6))
+
+
+def test_an_added_window_that_ends_before_it_starts_names_the_last_day(course, therapist, clock):
+    with pytest.raises(ValidationError) as caught:
+        services.administration_add(
+            course=course, by=therapist, instrument="gad7", open_from=day(5), missed_after=day(2)
+        )
+    assert list(caught.value.message_dict) == ["missed_after"]
+
+
+def test_a_window_already_closed_when_planned_is_not_created(dosing_course, provider, therapist, clock):
+    """A late event (here a dose logged for a session 60 days ago) does not create slots whose
+    window closed before it was planned: they were never due, so they are not 'missed'."""
+    from courses.models import Course
+
+    give_dose(book_dose(dosing_course, provider, therapist, NOW - dt.timedelta(days=60)), provider)
+    course_services.course_change_status(course=dosing_course, by=therapist, to_status=CourseStatus.INTEGRATION)
+    timepoints = set(Course.objects.get(pk=dosing_course.pk).administrations.values_list("timepoint", flat=True))
+    assert "end_of_course" not in timepoints  # days 1-14 after a dose 60 days ago: closed
+    assert {"month_3", "month_6"} <= timepoints  # still ahead

@@ -1,10 +1,11 @@
 """Clinicians' actions on a course's questionnaires: enter answers, move a window, cancel, add."""
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.http import require_POST
 
 from courses.selectors import course_get
 from courses.web.common import call_service, render_form_page, staff_view
@@ -110,3 +111,18 @@ def add(request, course_id):
             return redirect(_back(added))
     context = {"form": form, "course": course, "action": "add"}
     return render_form_page(request, "measures/administration_form.html", context, invalid=request.method == "POST")
+
+
+@staff_view
+@require_POST
+def new_link(request, administration_id):
+    """Send the patient a fresh self-report link; the earlier links stop working."""
+    administration = administration_get(user=request.user, administration_id=administration_id)
+    try:
+        services.administration_send_new_link(administration=administration, by=request.user)
+    except ValidationError as exc:
+        for text in exc.messages:
+            messages.error(request, text)
+    else:
+        messages.success(request, "A new link is on its way to the patient; earlier links no longer work.")
+    return redirect(_back(administration))

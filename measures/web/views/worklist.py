@@ -58,6 +58,6 @@ def message_resend(request, message_id):
         for text in exc.messages:
             messages.error(request, text)
     else:
-        services.queue_messages([message.pk])
+        # message_retry queues it once the retry is committed.
         messages.success(request, "Message put back in the queue; it will be sent again shortly.")
     return redirect("worklist")
