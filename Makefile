@@ -45,7 +45,7 @@ demo: $(STAMP)
 
 # The demo ticks every minute (production default: 5) so invitations show up soon after start.
 run: demo
-	DEBUG=1 MEASURES_TICK_SECONDS=$${MEASURES_TICK_SECONDS:-60} PORT=$(PORT) $(PY) bin/run-all --port $(PORT) --banner $(VAR)/demo-logins.txt
+	DEBUG=1 MEASURES_TICK_SECONDS=$${MEASURES_TICK_SECONDS:-60} CLINIC_BASE_URL=$${CLINIC_BASE_URL:-http://127.0.0.1:$(PORT)} PORT=$(PORT) $(PY) bin/run-all --port $(PORT) --banner $(VAR)/demo-logins.txt
 
 # pytest exits 5 when it collected no test: a non-zero status, so make fails, as it should.
 test: $(STAMP)
