@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "accounts",
     "courses",
     "measures",
+    "reports",
 ]
 
 MIDDLEWARE = [

@@ -13,7 +13,9 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     # Measures first: the course API ends in a catch-all JSON 404.
     path("api/", include("measures.api.urls")),
+    path("api/", include("reports.api.urls")),
     path("api/", include("courses.api.urls")),
     path("", include("measures.web.urls")),
+    path("", include("reports.web.urls")),
     path("", include("courses.web.urls")),
 ]

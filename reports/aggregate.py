@@ -1,0 +1,130 @@
+"""Counting outcomes into the figures of a report, pure: outcomes in, rates and means out.
+
+Every rate carries its numerator and denominator (reports print the n behind every %).
+Durability is counted the four ways DOMAIN §6 asks: as a share of all eligible courses and
+of end-of-course responders, under observed cases (OC) and intention-to-treat (ITT).
+"""
+
+from dataclasses import dataclass, field
+
+from reports.outcomes import FOLLOW_UPS, Outcome, loss_of_response_time
+from reports.stats import KMStep, Mean, Rate, kaplan_meier, mean_sd, wilson
+
+TIMEPOINTS = ("baseline", "end", *FOLLOW_UPS)
+
+
+@dataclass(frozen=True)
+class Durability:
+    all_itt: Rate
+    all_oc: Rate
+    responders_itt: Rate
+    responders_oc: Rate
+
+
+@dataclass(frozen=True)
+class InstrumentSummary:
+    instrument: str
+    n_with_baseline: int
+    n_eligible: int
+    baseline: Mean
+    end: Mean
+    response_itt: Rate
+    response_oc: Rate
+    partial_oc: Rate
+    remission_itt: Rate
+    remission_oc: Rate
+    meaningful_change_oc: Rate | None
+    completion: dict  # timepoint -> Rate (scores present / courses due)
+    durability: dict  # follow-up -> Durability
+    durability_by_maintenance: dict  # follow-up -> {"with": Durability, "without": Durability}
+    still_responding: dict  # follow-up -> Rate among end responders with that follow-up scored
+    means: dict  # timepoint -> Mean, eligible courses, observed
+    km: list[KMStep] = field(default_factory=list)
+
+
+def _durability(outcomes: list[Outcome], follow_up: str) -> Durability:
+    due = [o for o in outcomes if o.follow_up_due[follow_up]]
+    observed = [o for o in outcomes if o.end is not None and o.follow_ups[follow_up] is not None]
+    responders_due = [o for o in due if o.response_end]
+    responders_observed = [o for o in observed if o.response_end]
+
+    def sustained(group):
+        return sum(1 for o in group if o.sustained[follow_up])
+
+    return Durability(
+        all_itt=wilson(sustained(due), len(due)),
+        all_oc=wilson(sustained(observed), len(observed)),
+        responders_itt=wilson(sustained(responders_due), len(responders_due)),
+        responders_oc=wilson(sustained(responders_observed), len(responders_observed)),
+    )
+
+
+def summarise(instrument: str, outcomes: list[Outcome], end_days: list) -> InstrumentSummary:
+    """One instrument's figures over the cohort. `end_days[i]` is outcome i's end of course."""
+    with_baseline = [o for o in outcomes if o.baseline is not None]
+    eligible = [o for o in outcomes if o.eligible]
+    end_due = [o for o in eligible if o.end_due]
+    end_observed = [o for o in eligible if o.end is not None]
+
+    completion = {"end": wilson(len(end_observed), len(end_due))}
+    for name in FOLLOW_UPS:
+        due = [o for o in eligible if o.follow_up_due[name]]
+        completion[name] = wilson(sum(1 for o in due if o.follow_ups[name] is not None), len(due))
+
+    durability = {name: _durability(eligible, name) for name in FOLLOW_UPS}
+    by_maintenance = {
+        name: {
+            "with": _durability([o for o in eligible if o.maintenance_before[name]], name),
+            "without": _durability([o for o in eligible if not o.maintenance_before[name]], name),
+        }
+        for name in FOLLOW_UPS
+    }
+    responders = [o for o in end_observed if o.response_end]
+    still = {}
+    for name in FOLLOW_UPS:
+        scored = [o for o in responders if o.follow_ups[name] is not None]
+        still[name] = wilson(sum(1 for o in scored if o.response_at[name]), len(scored))
+
+    means = {
+        "baseline": mean_sd(o.baseline.total for o in eligible),
+        "end": mean_sd(o.end.total for o in end_observed),
+    }
+    for name in FOLLOW_UPS:
+        means[name] = mean_sd(o.follow_ups[name].total for o in eligible if o.follow_ups[name] is not None)
+
+    times = []
+    for outcome, end_day in zip(outcomes, end_days, strict=True):
+        if outcome.eligible and outcome.end is not None and end_day is not None:
+            point = loss_of_response_time(outcome, end_day)
+            if point is not None:
+                times.append(point)
+
+    return InstrumentSummary(
+        instrument=instrument,
+        n_with_baseline=len(with_baseline),
+        n_eligible=len(eligible),
+        baseline=means["baseline"],
+        end=means["end"],
+        response_itt=wilson(sum(1 for o in end_due if o.response_end), len(end_due)),
+        response_oc=wilson(sum(1 for o in end_observed if o.response_end), len(end_observed)),
+        partial_oc=wilson(sum(1 for o in end_observed if o.partial_end), len(end_observed)),
+        remission_itt=wilson(sum(1 for o in end_due if o.remission_end), len(end_due)),
+        remission_oc=wilson(sum(1 for o in end_observed if o.remission_end), len(end_observed)),
+        meaningful_change_oc=(
+            wilson(sum(1 for o in end_observed if o.meaningful_change_end), len(end_observed))
+            if instrument == "pcl5"
+            else None
+        ),
+        completion=completion,
+        durability=durability,
+        durability_by_maintenance=by_maintenance,
+        still_responding=still,
+        means=means,
+        km=kaplan_meier(times) if times else [],
+    )
+
+
+def suppressed(rate: Rate, threshold: int) -> bool:
+    """The CMS small-cell rule: no count of patients from 1 to threshold-1 is shown in an export,
+    so a cell is hidden when its denominator, or a non-zero numerator, is below the threshold."""
+    return rate.denominator < threshold or 0 < rate.numerator < threshold

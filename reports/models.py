@@ -1,0 +1,146 @@
+"""Outcome definitions in force (a clinic setting) and report exports made by Celery."""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from courses.models import Course
+from reports.outcomes import Definitions
+
+STAFF = settings.AUTH_USER_MODEL
+
+
+class OutcomeSettings(models.Model):
+    """DOMAIN §6 definitions, with its defaults. Every report prints the values in force."""
+
+    baseline_days = models.PositiveSmallIntegerField("baseline: days before the first dose", default=30)
+    end_first_day = models.PositiveSmallIntegerField("end of course: first day after the last dose", default=1)
+    end_last_day = models.PositiveSmallIntegerField("end of course: last day after the last dose", default=14)
+    month_1_day = models.PositiveSmallIntegerField(default=30)
+    month_1_tolerance = models.PositiveSmallIntegerField(default=7)
+    month_3_day = models.PositiveSmallIntegerField(default=90)
+    month_3_tolerance = models.PositiveSmallIntegerField(default=21)
+    month_6_day = models.PositiveSmallIntegerField(default=180)
+    month_6_tolerance = models.PositiveSmallIntegerField(default=30)
+    response_reduction_pct = models.PositiveSmallIntegerField("response: % reduction from baseline", default=50)
+    partial_reduction_pct = models.PositiveSmallIntegerField("partial response: % reduction from", default=25)
+    pcl5_meaningful_drop = models.PositiveSmallIntegerField("PCL-5 meaningful change: points", default=10)
+    phq9_remission_below = models.PositiveSmallIntegerField("PHQ-9 remission: below", default=5)
+    gad7_remission_below = models.PositiveSmallIntegerField("GAD-7 remission: below", default=5)
+    pcl5_remission_below = models.PositiveSmallIntegerField("PCL-5 remission: below", default=33)
+    phq9_eligible_from = models.PositiveSmallIntegerField("PHQ-9 baseline cut-off", default=10)
+    gad7_eligible_from = models.PositiveSmallIntegerField("GAD-7 baseline cut-off", default=10)
+    pcl5_eligible_from = models.PositiveSmallIntegerField("PCL-5 baseline cut-off", default=33)
+    suppression_threshold = models.PositiveSmallIntegerField(
+        "small-cell suppression in exports: fewer than", default=11
+    )
+    updated_at = models.DateTimeField(null=True, blank=True)
+    updated_by = models.ForeignKey(STAFF, on_delete=models.PROTECT, related_name="+", null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "outcome settings"
+        constraints = [
+            models.CheckConstraint(condition=Q(id=1), name="outcome_settings_single_row"),
+            models.CheckConstraint(
+                condition=Q(end_first_day__lte=models.F("end_last_day")), name="outcome_settings_end_window"
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    partial_reduction_pct__lt=models.F("response_reduction_pct"), response_reduction_pct__lte=100
+                ),
+                name="outcome_settings_partial_below_response",
+            ),
+            models.CheckConstraint(
+                condition=Q(month_1_day__lt=models.F("month_3_day"), month_3_day__lt=models.F("month_6_day")),
+                name="outcome_settings_follow_ups_ordered",
+            ),
+            models.CheckConstraint(
+                condition=Q(suppression_threshold__gte=1, suppression_threshold__lte=100),
+                name="outcome_settings_suppression_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return "Outcome definitions"
+
+    @classmethod
+    def load(cls) -> "OutcomeSettings":
+        obj, _ = cls.objects.get_or_create(id=1)
+        return obj
+
+    def definitions(self) -> Definitions:
+        return Definitions(
+            baseline_days=self.baseline_days,
+            end_first_day=self.end_first_day,
+            end_last_day=self.end_last_day,
+            follow_ups=(
+                ("month_1", self.month_1_day, self.month_1_tolerance),
+                ("month_3", self.month_3_day, self.month_3_tolerance),
+                ("month_6", self.month_6_day, self.month_6_tolerance),
+            ),
+            response_reduction_pct=self.response_reduction_pct,
+            partial_reduction_pct=self.partial_reduction_pct,
+            pcl5_meaningful_drop=self.pcl5_meaningful_drop,
+            remission_below={
+                "phq9": self.phq9_remission_below,
+                "gad7": self.gad7_remission_below,
+                "pcl5": self.pcl5_remission_below,
+            },
+            eligible_from={
+                "phq9": self.phq9_eligible_from,
+                "gad7": self.gad7_eligible_from,
+                "pcl5": self.pcl5_eligible_from,
+            },
+        )
+
+
+class ExportKind(models.TextChoices):
+    PRACTICE_PDF = "practice_pdf", "Practice outcome report (PDF)"
+    PRACTICE_CSV = "practice_csv", "Outcome data for analysts (CSV)"
+    PATIENT_PDF = "patient_pdf", "Patient progress report (PDF)"
+
+
+class ExportStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Ready"
+    FAILED = "failed", "Failed"
+
+
+class ReportExport(models.Model):
+    """A file made by a Celery worker. The bytes live in the database so that any web machine
+    can serve what any worker machine made, with no shared disk."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    kind = models.CharField(max_length=16, choices=ExportKind.choices)
+    filters = models.JSONField(default=dict, blank=True)
+    course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="+", null=True, blank=True)
+    requested_by = models.ForeignKey(STAFF, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField()
+    status = models.CharField(max_length=16, choices=ExportStatus.choices, default=ExportStatus.QUEUED)
+    progress = models.PositiveSmallIntegerField(default=0)
+    progress_note = models.CharField(max_length=120, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    error = models.CharField(max_length=300, blank=True)
+    filename = models.CharField(max_length=120, blank=True)
+    content_type = models.CharField(max_length=60, blank=True)
+    content = models.BinaryField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-requested_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(progress__lte=100), name="report_export_progress_pct"),
+            models.CheckConstraint(
+                condition=~Q(kind=ExportKind.PATIENT_PDF) | Q(course__isnull=False),
+                name="report_export_patient_report_names_course",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=ExportStatus.DONE) | Q(content__isnull=False), name="report_export_done_has_file"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.get_status_display()})"

@@ -1,0 +1,300 @@
+"""The practice outcome report as one plain structure, built once and rendered three ways
+(the page, the PDF, the CSV) so that the figures in all three are the same numbers.
+
+Queries: the cohort's four (reports/cohort.py), three for the safety section, one for the
+settings and one for therapist names, whatever the number of courses.
+"""
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from accounts.models import Role, User
+from courses.choices import (
+    AdverseEventTerm,
+    Indication,
+    RaceEthnicity,
+    Route,
+    SessionFormat,
+    Sex,
+    VitalAlert,
+    VitalPhase,
+)
+from courses.models import AdverseEvent, ClinicSettings, DosingParticipant, VitalReading
+from reports.aggregate import InstrumentSummary, summarise
+from reports.cohort import AGE_BANDS, CourseRow, ReportFilters, load_cohort
+from reports.cohort import INSTRUMENTS as REPORT_INSTRUMENTS
+from reports.models import OutcomeSettings
+from reports.outcomes import Definitions, course_outcome
+from reports.stats import Rate, wilson
+
+# DOMAIN §6 reference figures, printed beside the practice's own with the caveat that
+# definitions differ between studies and from this report's.
+LITERATURE = (
+    (
+        "Feder 2025, J Clin Psychiatry 86(2)",
+        "14 (13 completed), PTSD",
+        "6 IV infusions 0.5 mg/kg + written exposure therapy",
+        "9/13 (69%) responders (≥ 30% CAPS-5 drop), 8/13 (61.5%) durable to 6 months",
+    ),
+    (
+        "McInnes 2022 (ORKA-1), J Affect Disord",
+        "537, 178 clinics",
+        "4–8 IV infusions",
+        "53.6% response, 28.9% remission at 14–31 days",
+    ),
+    (
+        "Hull 2022, J Affect Disord",
+        "1,247, at home",
+        "sublingual 300–450 mg",
+        "PHQ-9 response 62.8%, remission 32.6%; GAD-7 62.9% / 31.3%",
+    ),
+    (
+        "Yermus 2023, Psychedelic Medicine",
+        "1,806, 11 clinics",
+        "4–6 IM/sublingual + therapy",
+        "effects at 3 and 6 months (d 0.61–0.86); heavy loss to follow-up",
+    ),
+    ("Dore 2019, J Psychoactive Drugs 51(2)", "235, 3 practices", "IM/sublingual KAP", "BDI −11.2 points, HAM-A −5.5"),
+    (
+        "Johnson 2025, Eur Neuropsychopharmacol 91",
+        "> 600, routine care",
+        "ketamine ± psychotherapy",
+        "no added benefit of psychotherapy at 30 or 180 days",
+    ),
+)
+
+EQUITY_DIMENSIONS = (
+    ("race_ethnicity", "Race/ethnicity (self-reported)"),
+    ("sex", "Sex"),
+    ("age_band", "Age band at course start"),
+    ("indication", "Indication"),
+    ("route", "Route"),
+    ("format", "Format"),
+)
+
+
+def _labels() -> dict:
+    return {
+        "race_ethnicity": {**dict(RaceEthnicity.choices), "not_recorded": "Not recorded"},
+        "sex": dict(Sex.choices),
+        "age_band": {label: label for *_r, label in AGE_BANDS} | {"under 18": "Under 18"},
+        "indication": dict(Indication.choices),
+        "route": {**dict(Route.choices), "": "No dose given"},
+        "format": dict(SessionFormat.choices),
+    }
+
+
+@dataclass(frozen=True)
+class EquityRow:
+    dimension: str
+    group: str
+    label: str
+    n_courses: int
+    n_eligible: int
+    response: Rate
+    remission: Rate
+    sustained_6: Rate
+
+
+@dataclass
+class PracticeReport:
+    clinic: str
+    generated_at: datetime
+    as_of: date
+    filters: ReportFilters
+    filter_labels: list
+    definitions: Definitions
+    settings: OutcomeSettings
+    n_courses: int
+    n_patients_dosed: int
+    summaries: dict  # instrument -> InstrumentSummary
+    equity: dict  # instrument -> list[EquityRow]
+    safety: dict
+    literature: tuple = LITERATURE
+    rows: list = field(default_factory=list)  # (CourseRow, {instrument: Outcome}) for the CSV
+
+    @property
+    def suppression_threshold(self) -> int:
+        return self.settings.suppression_threshold
+
+
+def outcomes_for(rows: list[CourseRow], defs: Definitions, as_of: date) -> list[tuple[CourseRow, dict]]:
+    return [(row, {i: course_outcome(row.series[i], defs, as_of) for i in REPORT_INSTRUMENTS}) for row in rows]
+
+
+def _equity(instrument: str, scored: list[tuple[CourseRow, dict]], labels: dict) -> list[EquityRow]:
+    result = []
+    for dimension, _title in EQUITY_DIMENSIONS:
+        groups: dict = {}
+        for row, outcomes in scored:
+            groups.setdefault(getattr(row, dimension), []).append(outcomes[instrument])
+        for group in sorted(groups, key=lambda g: labels[dimension].get(g, g)):
+            outcomes = groups[group]
+            eligible = [o for o in outcomes if o.eligible]
+            end_due = [o for o in eligible if o.end_due]
+            due_6 = [o for o in eligible if o.follow_up_due["month_6"]]
+            result.append(
+                EquityRow(
+                    dimension=dimension,
+                    group=group,
+                    label=labels[dimension].get(group, group or "—"),
+                    n_courses=len(outcomes),
+                    n_eligible=len(eligible),
+                    response=wilson(sum(1 for o in end_due if o.response_end), len(end_due)),
+                    remission=wilson(sum(1 for o in end_due if o.remission_end), len(end_due)),
+                    sustained_6=wilson(sum(1 for o in due_6 if o.sustained["month_6"]), len(due_6)),
+                )
+            )
+    return result
+
+
+def _safety(rows: list[CourseRow]) -> dict:
+    course_ids = [r.course_id for r in rows]
+    given = DosingParticipant.objects.active().filter(
+        course_id__in=course_ids, dosed_at__isnull=False, session__voided_at__isnull=True
+    )
+    sessions = given.count()
+    events = list(
+        AdverseEvent.objects.active()
+        .filter(participant__in=given)
+        .values(
+            "term",
+            "term_other",
+            "grade",
+            "serious",
+            "serious_criteria",
+            "onset_at",
+            "outcome",
+            "action_taken",
+            "acknowledged_at",
+        )
+        .order_by("onset_at")
+    )
+    by_term = Counter(e["term"] for e in events)
+    by_grade = Counter(e["grade"] for e in events)
+    term_labels = dict(AdverseEventTerm.choices)
+    readings = VitalReading.objects.active().filter(participant__in=given)
+    alert_counts = (
+        readings.aggregate(
+            holds=Count("id", filter=Q(phase=VitalPhase.PRE_DOSE, alerts__contains=[VitalAlert.PRE_DOSE_HOLD.value])),
+            high_bp=Count("id", filter=Q(alerts__contains=[VitalAlert.HIGH_BP.value])),
+            high_hr=Count("id", filter=Q(alerts__contains=[VitalAlert.HIGH_HR.value])),
+            low_spo2=Count("id", filter=Q(alerts__contains=[VitalAlert.LOW_SPO2.value])),
+        )
+        if _json_contains_supported()
+        else _alert_counts_in_python(readings)
+    )
+    overrides = given.filter(hold_override_at__isnull=False).count()
+
+    def per_100(count: int) -> float | None:
+        return None if sessions == 0 else 100.0 * count / sessions
+
+    return {
+        "dosing_sessions": sessions,
+        "events_total": len(events),
+        "events_per_100": per_100(len(events)),
+        "by_term": [(term_labels.get(t, t), n, per_100(n)) for t, n in by_term.most_common()],
+        "by_grade": [(g, by_grade.get(g, 0), per_100(by_grade.get(g, 0))) for g in (1, 2, 3, 4, 5)],
+        "serious": [
+            {
+                "onset": timezone.localtime(e["onset_at"]),
+                "term": term_labels.get(e["term"], e["term"]),
+                "grade": e["grade"],
+                "criteria": e["serious_criteria"],
+                "outcome": e["outcome"],
+                "action": e["action_taken"],
+                "acknowledged": e["acknowledged_at"] is not None,
+            }
+            for e in events
+            if e["serious"]
+        ],
+        "holds": alert_counts["holds"],
+        "overrides": overrides,
+        "alerts": {k: v for k, v in alert_counts.items() if k != "holds"},
+    }
+
+
+def _json_contains_supported() -> bool:
+    from django.db import connection
+
+    return connection.features.supports_json_field_contains
+
+
+def _alert_counts_in_python(readings) -> dict:
+    # SQLite has no JSON containment lookup: one query for the alert lists, counted here.
+    counts = Counter()
+    for phase, alerts in readings.exclude(alerts=[]).values_list("phase", "alerts"):
+        if VitalAlert.PRE_DOSE_HOLD.value in alerts and phase == VitalPhase.PRE_DOSE:
+            counts["holds"] += 1
+        for code, key in (
+            (VitalAlert.HIGH_BP, "high_bp"),
+            (VitalAlert.HIGH_HR, "high_hr"),
+            (VitalAlert.LOW_SPO2, "low_spo2"),
+        ):
+            if code.value in alerts:
+                counts[key] += 1
+    return {k: counts.get(k, 0) for k in ("holds", "high_bp", "high_hr", "low_spo2")}
+
+
+def filter_labels(filters: ReportFilters) -> list[tuple[str, str]]:
+    labels = _labels()
+    shown = []
+    if filters.start_from or filters.start_to:
+        shown.append(("Course start", f"{filters.start_from or '…'} to {filters.start_to or '…'}"))
+    for key, title in (
+        ("indication", "Indication"),
+        ("route", "Route"),
+        ("format", "Format"),
+        ("sex", "Sex"),
+        ("race_ethnicity", "Race/ethnicity"),
+        ("age_band", "Age band"),
+    ):
+        value = getattr(filters, key)
+        if value:
+            shown.append((title, labels[key].get(value, value)))
+    if filters.therapist_id:
+        therapist = User.objects.filter(pk=filters.therapist_id, role=Role.THERAPIST).first()
+        shown.append(("Therapist", str(therapist) if therapist else "unknown"))
+    return shown or [("Filters", "none: every course")]
+
+
+def build_practice_report(filters: ReportFilters, *, now: datetime | None = None, progress=None) -> PracticeReport:
+    """Everything the practice report shows. `progress(pct, note)` is told how far it got."""
+    now = now or timezone.now()
+    as_of = timezone.localdate(now)
+    settings_row = OutcomeSettings.load()
+    defs = settings_row.definitions()
+    if progress:
+        progress(10, "Loading courses")
+    rows = load_cohort(filters)
+    if progress:
+        progress(40, "Computing outcomes")
+    scored = outcomes_for(rows, defs, as_of)
+    summaries: dict[str, InstrumentSummary] = {}
+    for instrument in REPORT_INSTRUMENTS:
+        summaries[instrument] = summarise(
+            instrument, [o[instrument] for _r, o in scored], [r.end_day for r, _o in scored]
+        )
+    if progress:
+        progress(60, "Equity and safety")
+    labels = _labels()
+    equity = {instrument: _equity(instrument, scored, labels) for instrument in REPORT_INSTRUMENTS}
+    return PracticeReport(
+        clinic=ClinicSettings.load().clinic_name,
+        generated_at=now,
+        as_of=as_of,
+        filters=filters,
+        filter_labels=filter_labels(filters),
+        definitions=defs,
+        settings=settings_row,
+        n_courses=len(rows),
+        n_patients_dosed=sum(1 for r in rows if r.doses_given),
+        summaries=summaries,
+        equity=equity,
+        safety=_safety(rows),
+        rows=scored,
+    )

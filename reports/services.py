@@ -1,0 +1,194 @@
+"""Writes of the reports: outcome definitions, and export jobs that Celery workers run.
+
+An export is requested by a web or API call (which returns at once), made by a worker
+(`reports.tasks.run_export`, which claims it with a conditional update so a redelivered task
+does not make it twice), and downloaded later; every request and download is audited.
+"""
+
+import logging
+from datetime import datetime
+
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from courses.audit import audit
+from courses.models import AuditAction, Course
+from courses.selectors import courses_for
+from reports.cohort import ReportFilters
+from reports.models import ExportKind, ExportStatus, OutcomeSettings, ReportExport
+
+logger = logging.getLogger(__name__)
+
+OUTCOME_SETTINGS_FIELDS = (
+    "baseline_days",
+    "end_first_day",
+    "end_last_day",
+    "month_1_day",
+    "month_1_tolerance",
+    "month_3_day",
+    "month_3_tolerance",
+    "month_6_day",
+    "month_6_tolerance",
+    "response_reduction_pct",
+    "partial_reduction_pct",
+    "pcl5_meaningful_drop",
+    "phq9_remission_below",
+    "gad7_remission_below",
+    "pcl5_remission_below",
+    "phq9_eligible_from",
+    "gad7_eligible_from",
+    "pcl5_eligible_from",
+    "suppression_threshold",
+)
+# Constraint name → the field a person should change, so a broken rule names its field.
+_CONSTRAINT_FIELDS = {
+    "outcome_settings_end_window": ("end_last_day", "The end-of-course window must end on or after it starts."),
+    "outcome_settings_partial_below_response": (
+        "partial_reduction_pct",
+        "Partial response must start below the response threshold, which is at most 100%.",
+    ),
+    "outcome_settings_follow_ups_ordered": ("month_3_day", "Follow-ups must come in order: 1 < 3 < 6 months."),
+    "outcome_settings_suppression_range": ("suppression_threshold", "Choose a threshold from 1 to 100."),
+}
+
+
+def _now(now):
+    return now or timezone.now()
+
+
+@transaction.atomic
+def outcome_settings_update(*, by: User, now=None, **fields) -> OutcomeSettings:
+    now = _now(now)
+    if not by.is_practice_lead:
+        raise PermissionDenied("Only a practice lead can change the outcome definitions.")
+    unknown = sorted(set(fields) - set(OUTCOME_SETTINGS_FIELDS))
+    if unknown:
+        raise ValidationError({NON_FIELD_ERRORS: f"Unknown setting(s): {', '.join(unknown)}."})
+    row = OutcomeSettings.objects.select_for_update().get(pk=OutcomeSettings.load().pk)
+    changed = {k: (getattr(row, k), v) for k, v in fields.items() if getattr(row, k) != v}
+    for key, value in fields.items():
+        setattr(row, key, value)
+    row.updated_at, row.updated_by = now, by
+    try:
+        row.full_clean()
+    except ValidationError as exc:
+        errors = {}
+        for key, messages in exc.message_dict.items():
+            if key != NON_FIELD_ERRORS:
+                errors[key] = messages
+                continue
+            for message in messages:
+                field, text = next(
+                    (v for name, v in _CONSTRAINT_FIELDS.items() if name in message), (NON_FIELD_ERRORS, message)
+                )
+                errors.setdefault(field, []).append(text)
+        raise ValidationError(errors) from None
+    row.save()
+    if changed:
+        audit(
+            actor=by,
+            action=AuditAction.UPDATE,
+            record_type="outcome definitions",
+            detail="; ".join(f"{k}: {a} → {b}" for k, (a, b) in changed.items()),
+            at=now,
+        )
+    return row
+
+
+def _can_export_practice(by: User) -> None:
+    if not by.is_practice_lead:
+        raise PermissionDenied("Only a practice lead exports the practice outcome report.")
+
+
+@transaction.atomic
+def export_request(
+    *, by: User, kind: str, filters: ReportFilters | None = None, course: Course | None = None, now=None
+) -> ReportExport:
+    """Queue an export; the caller gets the row at once and follows its progress."""
+    now = _now(now)
+    if kind not in ExportKind.values:
+        raise ValidationError({"kind": f"Choose one of: {', '.join(ExportKind.values)}."})
+    if kind == ExportKind.PATIENT_PDF:
+        if course is None:
+            raise ValidationError({"course": "Name the course of the progress report."})
+        if not courses_for(by).filter(pk=course.pk).exists():
+            raise PermissionDenied("This course is not on your caseload.")
+    else:
+        _can_export_practice(by)
+    export = ReportExport.objects.create(
+        kind=kind,
+        filters=(filters or ReportFilters()).as_dict(),
+        course=course if kind == ExportKind.PATIENT_PDF else None,
+        requested_by=by,
+        requested_at=now,
+    )
+    audit(
+        actor=by,
+        action=AuditAction.EXPORT,
+        patient=course.patient if course is not None and kind == ExportKind.PATIENT_PDF else None,
+        record=export,
+        detail=f"requested {kind}",
+        at=now,
+    )
+    from reports.tasks import run_export
+
+    transaction.on_commit(lambda: run_export.delay(str(export.pk)), robust=True)
+    return export
+
+
+def _progress(export_id):
+    def report(pct: int, note: str) -> None:
+        ReportExport.objects.filter(pk=export_id, status=ExportStatus.RUNNING).update(progress=pct, progress_note=note)
+
+    return report
+
+
+def export_run(*, export_id, now: datetime | None = None) -> str:
+    """Make the file of one export, once. Returns what happened."""
+    from reports.render import render_export
+
+    now = _now(now)
+    claimed = ReportExport.objects.filter(pk=export_id, status=ExportStatus.QUEUED).update(
+        status=ExportStatus.RUNNING, started_at=now, progress=1, progress_note="Started"
+    )
+    if not claimed:
+        return "skipped"
+    export = ReportExport.objects.select_related("course__patient").get(pk=export_id)
+    try:
+        filename, content_type, content = render_export(export, progress=_progress(export.pk), now=now)
+    except Exception as exc:  # the page shows the failure instead of spinning forever
+        logger.exception("export %s failed", export_id)
+        ReportExport.objects.filter(pk=export_id).update(
+            status=ExportStatus.FAILED, finished_at=timezone.now(), error=f"{type(exc).__name__}: {str(exc)[:200]}"
+        )
+        return "failed"
+    ReportExport.objects.filter(pk=export_id).update(
+        status=ExportStatus.DONE,
+        progress=100,
+        progress_note="Ready",
+        finished_at=timezone.now(),
+        filename=filename,
+        content_type=content_type,
+        content=content,
+    )
+    return "done"
+
+
+def export_for_download(*, export: ReportExport, by: User, now=None) -> ReportExport:
+    """The file, for its requester or a practice lead; the download is audited."""
+    now = _now(now)
+    if export.requested_by_id != by.pk and not by.is_practice_lead:
+        raise PermissionDenied("Only the person who asked for this export, or a practice lead, can download it.")
+    if export.status != ExportStatus.DONE:
+        raise ValidationError({NON_FIELD_ERRORS: "The file is not ready yet."})
+    audit(
+        actor=by,
+        action=AuditAction.EXPORT,
+        patient=export.course.patient if export.course_id else None,
+        record=export,
+        detail=f"downloaded {export.kind}",
+        at=now,
+    )
+    return export
