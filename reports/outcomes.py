@@ -136,19 +136,21 @@ def course_outcome(series: CourseSeries, defs: Definitions, as_of: date) -> Outc
     """Everything the reports count for one course on one instrument, as of a day.
 
     `*_due` says whether the course belongs in that timepoint's intention-to-treat denominator:
-    its window has closed by `as_of`, it has a score there, or the course was discontinued.
+    its window closed before `as_of` (the window's last day is over), it has a score there, or the
+    course was discontinued.
     """
     baseline = baseline_score(series, defs)
     eligible = is_eligible(series.instrument, baseline, defs)
     end = end_of_course_score(series, defs)
-    end_closed = series.end_day is not None and series.end_day + timedelta(days=defs.end_last_day) <= as_of
+    # A window has closed once its last day is over: on that day a score can still come in.
+    end_closed = series.end_day is not None and series.end_day + timedelta(days=defs.end_last_day) < as_of
     end_due = end is not None or end_closed or series.discontinued
 
     follow_ups, due = {}, {}
     for name, _day, _tolerance in defs.follow_ups:
         score = follow_up_score(series, defs, name)
         follow_ups[name] = score
-        closed = series.end_day is not None and follow_up_window(series.end_day, defs, name)[2] <= as_of
+        closed = series.end_day is not None and follow_up_window(series.end_day, defs, name)[2] < as_of
         due[name] = score is not None or closed or series.discontinued
 
     def responds(point):
