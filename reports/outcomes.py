@@ -157,7 +157,8 @@ def course_outcome(series: CourseSeries, defs: Definitions, as_of: date) -> Outc
         return None if point is None or not eligible else is_response(baseline.total, point.total, defs)
 
     def remits(point):
-        return None if point is None else is_remission(series.instrument, point.total, defs)
+        # Like response: a course below the cut-off at baseline enters no remission figure.
+        return None if point is None or not eligible else is_remission(series.instrument, point.total, defs)
 
     response_end = responds(end)
     response_at = {name: responds(point) for name, point in follow_ups.items()}

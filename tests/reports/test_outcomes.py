@@ -202,7 +202,9 @@ def test_a_baseline_below_the_cut_off_enters_no_response_or_remission_figure():
     assert outcome.response_end is None
     assert outcome.partial_end is None
     assert outcome.reduction_pct_end is None
+    assert outcome.remission_end is None
     assert set(outcome.response_at.values()) == {None}
+    assert set(outcome.remission_at.values()) == {None}
     assert set(outcome.sustained.values()) == {None}
 
 
@@ -219,6 +221,13 @@ def test_an_eligible_course_at_the_cut_off():
 def test_pcl5_meaningful_change_is_a_drop_of_10_points(end, meaningful):
     outcome = course_outcome(course(50, end, instrument="pcl5"), DEFS, LONG_AFTER)
     assert outcome.meaningful_change_end is meaningful
+
+
+def test_a_course_below_the_cut_off_has_no_remission_flag_even_when_its_scores_are_low():
+    # PHQ-9 4 at baseline and 2 at the end: "remission" would only restate where it started.
+    outcome = course_outcome(course(4, 2, 2), DEFS, LONG_AFTER)
+    assert outcome.remission_end is None
+    assert outcome.remission_at["month_1"] is None
 
 
 def test_meaningful_change_is_reported_for_pcl5_only():
