@@ -5,6 +5,7 @@ reports need nothing else from a numerical stack.
 """
 
 import math
+from collections import Counter
 from dataclasses import dataclass
 from statistics import NormalDist
 
@@ -31,18 +32,36 @@ def wilson(numerator: int, denominator: int, z: float = Z95) -> Rate:
     centre = p + z * z / (2 * denominator)
     spread = z * math.sqrt(p * (1 - p) / denominator + z * z / (4 * denominator * denominator))
     scale = 1 + z * z / denominator
-    return Rate(numerator, denominator, 100.0 * (centre - spread) / scale, 100.0 * (centre + spread) / scale)
+    # At 0/n and n/n the bounds are exactly 0% and 100%; the float arithmetic lands a few ulps
+    # off (2e-15% above zero, or just above 100%), so they are pinned there.
+    low = 0.0 if numerator == 0 else max(0.0, 100.0 * (centre - spread) / scale)
+    high = 100.0 if numerator == denominator else min(100.0, 100.0 * (centre + spread) / scale)
+    return Rate(numerator, denominator, low, high)
+
+
+# Published values for small df, where the expansion below is too coarse (3.1786 for df 3,
+# against 3.1824).
+T_975_SMALL_DF = {
+    1: 12.706205,
+    2: 4.302653,
+    3: 3.182446,
+    4: 2.776445,
+    5: 2.570582,
+    6: 2.446912,
+    7: 2.364624,
+    8: 2.306004,
+    9: 2.262157,
+    10: 2.228139,
+}
 
 
 def t_quantile_975(df: int) -> float:
-    """Student's t 97.5th percentile, by the Cornish–Fisher expansion (within 0.002 for df >= 3;
-    exact values for df 1 and 2)."""
+    """Student's t 97.5th percentile: the table for df up to 10, the Cornish–Fisher expansion
+    above (within 1e-5 from df 11)."""
     if df < 1:
         raise ValueError("df must be at least 1")
-    if df == 1:
-        return 12.706204736
-    if df == 2:
-        return 4.302652730
+    if df in T_975_SMALL_DF:
+        return T_975_SMALL_DF[df]
     z = Z95
     g1 = (z**3 + z) / 4
     g2 = (5 * z**5 + 16 * z**3 + 3 * z) / 96
@@ -85,20 +104,20 @@ class KMStep:
 
 def kaplan_meier(observations) -> list[KMStep]:
     """Kaplan–Meier estimate from (time, event) pairs; event False means censored at that time.
-    Returns one step per distinct time, starting with time 0 at survival 1. At a tie, events
-    are counted before censorings (the usual convention)."""
-    observations = sorted(observations)
-    at_risk = len(observations)
+    Returns one step per distinct time, starting with time 0 (survival 1 unless an event happens
+    then). At a tie, events are counted before censorings (the usual convention)."""
+    counts = Counter((t, bool(e)) for t, e in observations)
+    at_risk = sum(counts.values())
     steps = [KMStep(0, at_risk, 0, 0, 1.0)]
     survival = 1.0
-    times = sorted({t for t, _ in observations})
-    for time in times:
-        events = sum(1 for t, e in observations if t == time and e)
-        censored = sum(1 for t, e in observations if t == time and not e)
+    for time in sorted({t for t, _ in counts}):
+        events, censored = counts[(time, True)], counts[(time, False)]
         if events:
             survival *= 1 - events / at_risk
-        if time == 0 and not events:
-            steps[0] = KMStep(0, at_risk, 0, censored, 1.0)
+        if time == 0:
+            # The curve's first step is time 0: what happens then is recorded on it, not on a
+            # second step at the same time.
+            steps[0] = KMStep(0, at_risk, events, censored, survival)
         else:
             steps.append(KMStep(time, at_risk, events, censored, survival))
         at_risk -= events + censored
