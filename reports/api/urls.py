@@ -1,3 +1,17 @@
-"""URL map of the reports api; filled in by the reports api work."""
+"""Reports REST API routes, included at /api/ before the course API (whose last route is a JSON 404)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from reports.api import views
+
+urlpatterns = [
+    path("reports/outcomes/", views.PracticeReportView.as_view(), name="api-report-outcomes"),
+    path("reports/exports/", views.ExportListView.as_view(), name="api-report-exports"),
+    path("reports/exports/<uuid:export_id>/", views.ExportDetailView.as_view(), name="api-report-export"),
+    path(
+        "reports/exports/<uuid:export_id>/download/",
+        views.ExportDownloadView.as_view(),
+        name="api-report-export-download",
+    ),
+    path("reports/outcome-settings/", views.OutcomeSettingsView.as_view(), name="api-outcome-settings"),
+]

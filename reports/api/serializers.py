@@ -1,0 +1,430 @@
+"""Reports API serializers: the report filters (input), and the practice report and export jobs (output).
+
+The practice report is turned into plain data once (`practice_report_data`) and described by
+the output serializers below, so the schema says exactly what the JSON holds.
+"""
+
+from django.urls import reverse
+from rest_framework import serializers
+
+from accounts.models import Role, User
+from courses.api.serializers import StaffField
+from courses.choices import Indication, RaceEthnicity, Route, SessionFormat, Sex
+from reports import services
+from reports.aggregate import suppressed
+from reports.cohort import AGE_BANDS, ReportFilters
+from reports.models import ExportKind, OutcomeSettings
+from reports.outcomes import FOLLOW_UP_LABELS, FOLLOW_UPS
+
+AGE_BAND_CHOICES = [label for *_range, label in AGE_BANDS] + ["under 18"]
+
+# --- input ------------------------------------------------------------------------------------
+
+
+class ReportFilterSerializer(serializers.Serializer):
+    """Which courses the report counts. Every field is optional; none means every course."""
+
+    start_from = serializers.DateField(required=False, help_text="Courses opened on or after this day (YYYY-MM-DD).")
+    start_to = serializers.DateField(required=False, help_text="Courses opened on or before this day (YYYY-MM-DD).")
+    indication = serializers.ChoiceField(choices=Indication.choices, required=False)
+    route = serializers.ChoiceField(choices=Route.choices, required=False, help_text="Route of the first dose.")
+    format = serializers.ChoiceField(choices=SessionFormat.choices, required=False)
+    therapist = StaffField(
+        queryset=User.objects.filter(role=Role.THERAPIST), required=False, help_text="A therapist on the care team."
+    )
+    sex = serializers.ChoiceField(choices=Sex.choices, required=False)
+    race_ethnicity = serializers.ChoiceField(choices=RaceEthnicity.choices, required=False)
+    age_band = serializers.ChoiceField(
+        choices=AGE_BAND_CHOICES, required=False, help_text="Age at course start; an ASCII hyphen is accepted too."
+    )
+
+    def to_internal_value(self, data):
+        if hasattr(data, "get") and isinstance(data.get("age_band"), str):
+            data = {k: data.get(k) for k in data}  # a QueryDict is immutable
+            data["age_band"] = data["age_band"].replace("-", "–")
+        return super().to_internal_value(data)
+
+    def validate(self, attrs):
+        if attrs.get("start_from") and attrs.get("start_to") and attrs["start_from"] > attrs["start_to"]:
+            raise serializers.ValidationError({"start_to": ["The end of the date range comes before its start."]})
+        return attrs
+
+
+def report_filters(validated: dict) -> ReportFilters:
+    values = dict(validated)
+    therapist = values.pop("therapist", None)
+    return ReportFilters(therapist_id=therapist.pk if therapist else None, **values)
+
+
+def filters_out(filters: ReportFilters) -> dict:
+    """The filters in force, under the names the query string uses."""
+    data = filters.as_dict()
+    if "therapist_id" in data:
+        data["therapist"] = data.pop("therapist_id")
+    return data
+
+
+class ExportRequestSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=ExportKind.choices)
+    filters = ReportFilterSerializer(required=False, help_text="For the practice report and CSV; ignored otherwise.")
+    course = serializers.UUIDField(required=False, help_text="The course of a patient progress report.")
+
+
+class OutcomeSettingsSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = OutcomeSettings
+        fields = [*services.OUTCOME_SETTINGS_FIELDS, "updated_at", "updated_by"]
+        read_only_fields = ["updated_at", "updated_by"]
+
+
+# --- the practice report, out -----------------------------------------------------------------
+
+
+class RateSerializer(serializers.Serializer):
+    numerator = serializers.IntegerField()
+    denominator = serializers.IntegerField()
+    pct = serializers.FloatField(allow_null=True, help_text="Percent; null when the denominator is 0.")
+    ci_low = serializers.FloatField(allow_null=True, help_text="95% Wilson interval, percent.")
+    ci_high = serializers.FloatField(allow_null=True)
+    suppressed = serializers.BooleanField(
+        help_text="True when this cell falls under the small-cell rule: anything that leaves the clinic must hide it."
+    )
+
+
+class MeanSerializer(serializers.Serializer):
+    n = serializers.IntegerField()
+    mean = serializers.FloatField(allow_null=True)
+    sd = serializers.FloatField(allow_null=True)
+    ci_low = serializers.FloatField(allow_null=True, help_text="95% t interval for the mean.")
+    ci_high = serializers.FloatField(allow_null=True)
+
+
+class DurabilitySerializer(serializers.Serializer):
+    all_itt = RateSerializer(help_text="Sustained among all eligible courses due, missing = not responding.")
+    all_oc = RateSerializer(help_text="Sustained among eligible courses with the end and follow-up scores.")
+    responders_itt = RateSerializer(help_text="Sustained among end-of-course responders due.")
+    responders_oc = RateSerializer(help_text="Sustained among end-of-course responders with the follow-up score.")
+
+
+class ByMaintenanceSerializer(serializers.Serializer):
+    with_maintenance = DurabilitySerializer()
+    without_maintenance = DurabilitySerializer()
+
+
+def _per_follow_up(child, **kwargs):
+    fields = {name: child(**kwargs) for name in FOLLOW_UPS}
+    return type(f"{child.__name__.removesuffix('Serializer')}ByFollowUpSerializer", (serializers.Serializer,), fields)
+
+
+DurabilityByFollowUp = _per_follow_up(DurabilitySerializer)
+MaintenanceByFollowUp = _per_follow_up(ByMaintenanceSerializer)
+RateByFollowUp = _per_follow_up(RateSerializer)
+
+
+class CompletionSerializer(serializers.Serializer):
+    end = RateSerializer()
+    month_1 = RateSerializer()
+    month_3 = RateSerializer()
+    month_6 = RateSerializer()
+
+
+class MeansByTimepointSerializer(serializers.Serializer):
+    baseline = MeanSerializer()
+    end = MeanSerializer()
+    month_1 = MeanSerializer()
+    month_3 = MeanSerializer()
+    month_6 = MeanSerializer()
+
+
+class KMStepSerializer(serializers.Serializer):
+    time = serializers.IntegerField(help_text="Days from the end of the acute course.")
+    at_risk = serializers.IntegerField()
+    events = serializers.IntegerField(help_text="Losses of response at this time.")
+    censored = serializers.IntegerField()
+    survival = serializers.FloatField(help_text="Share still responding, 0 to 1.")
+
+
+class InstrumentSummarySerializer(serializers.Serializer):
+    instrument = serializers.CharField()
+    n_with_baseline = serializers.IntegerField()
+    n_eligible = serializers.IntegerField(help_text="Baseline at or above the cut-off.")
+    baseline = MeanSerializer()
+    end = MeanSerializer()
+    means = MeansByTimepointSerializer()
+    response_itt = RateSerializer()
+    response_oc = RateSerializer()
+    partial_oc = RateSerializer()
+    remission_itt = RateSerializer()
+    remission_oc = RateSerializer()
+    meaningful_change_oc = RateSerializer(allow_null=True, help_text="PCL-5 only: a drop of at least N points.")
+    completion = CompletionSerializer(help_text="Scores present / courses due, per timepoint.")
+    durability = DurabilityByFollowUp()
+    durability_by_maintenance = MaintenanceByFollowUp()
+    still_responding = RateByFollowUp(help_text="Among end responders with that follow-up scored.")
+    km = KMStepSerializer(many=True, help_text="Time to loss of response among end responders, Kaplan–Meier.")
+
+
+class InstrumentsSerializer(serializers.Serializer):
+    phq9 = InstrumentSummarySerializer()
+    gad7 = InstrumentSummarySerializer()
+    pcl5 = InstrumentSummarySerializer()
+
+
+class EquityRowSerializer(serializers.Serializer):
+    instrument = serializers.CharField()
+    dimension = serializers.CharField(help_text="race_ethnicity, sex, age_band, indication, route or format.")
+    group = serializers.CharField()
+    label = serializers.CharField()
+    n_courses = serializers.IntegerField()
+    n_eligible = serializers.IntegerField()
+    response = RateSerializer()
+    remission = RateSerializer()
+    sustained_6 = RateSerializer(help_text="Sustained at 6 months, intention-to-treat, all eligible.")
+
+
+class CountSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    count = serializers.IntegerField()
+    per_100 = serializers.FloatField(allow_null=True, help_text="Per 100 dosing sessions.")
+
+
+class SeriousEventSerializer(serializers.Serializer):
+    onset = serializers.DateTimeField()
+    term = serializers.CharField()
+    grade = serializers.IntegerField()
+    criteria = serializers.ListField(child=serializers.CharField())
+    outcome = serializers.CharField()
+    action = serializers.CharField()
+    acknowledged = serializers.BooleanField()
+
+
+class AlertCountsSerializer(serializers.Serializer):
+    high_bp = serializers.IntegerField()
+    high_hr = serializers.IntegerField()
+    low_spo2 = serializers.IntegerField()
+
+
+class SafetySerializer(serializers.Serializer):
+    dosing_sessions = serializers.IntegerField(help_text="Doses given to the courses counted.")
+    events_total = serializers.IntegerField()
+    events_per_100 = serializers.FloatField(allow_null=True)
+    by_term = CountSerializer(many=True)
+    by_grade = CountSerializer(many=True)
+    serious = SeriousEventSerializer(many=True)
+    holds = serializers.IntegerField(help_text="Pre-dose vital readings that held the dose.")
+    overrides = serializers.IntegerField(help_text="Doses given over a pre-dose hold.")
+    alerts = AlertCountsSerializer(help_text="Vital readings above or below an alert threshold.")
+
+
+class FollowUpWindowSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    label = serializers.CharField()
+    day = serializers.IntegerField()
+    tolerance = serializers.IntegerField()
+
+
+class PerInstrumentSerializer(serializers.Serializer):
+    phq9 = serializers.IntegerField()
+    gad7 = serializers.IntegerField()
+    pcl5 = serializers.IntegerField()
+
+
+class DefinitionsSerializer(serializers.Serializer):
+    baseline_days = serializers.IntegerField()
+    end_first_day = serializers.IntegerField()
+    end_last_day = serializers.IntegerField()
+    follow_ups = FollowUpWindowSerializer(many=True)
+    response_reduction_pct = serializers.IntegerField()
+    partial_reduction_pct = serializers.IntegerField()
+    pcl5_meaningful_drop = serializers.IntegerField()
+    remission_below = PerInstrumentSerializer()
+    eligible_from = PerInstrumentSerializer()
+    suppression_threshold = serializers.IntegerField()
+
+
+class FilterLabelSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    value = serializers.CharField()
+
+
+class LiteratureSerializer(serializers.Serializer):
+    study = serializers.CharField()
+    n = serializers.CharField()
+    protocol = serializers.CharField()
+    result = serializers.CharField()
+
+
+class EchoedFiltersSerializer(ReportFilterSerializer):
+    therapist = serializers.IntegerField(required=False)
+    age_band = serializers.CharField(required=False)
+
+
+class PracticeReportSerializer(serializers.Serializer):
+    clinic = serializers.CharField()
+    generated_at = serializers.DateTimeField()
+    as_of = serializers.DateField(help_text="The clinic day the report counts up to.")
+    filters = EchoedFiltersSerializer()
+    filter_labels = FilterLabelSerializer(many=True)
+    definitions = DefinitionsSerializer(help_text="The outcome definitions in force when the report was made.")
+    n_courses = serializers.IntegerField()
+    n_patients_dosed = serializers.IntegerField()
+    instruments = InstrumentsSerializer()
+    equity = EquityRowSerializer(many=True)
+    safety = SafetySerializer()
+    literature = LiteratureSerializer(many=True, help_text="Published figures; their definitions differ.")
+
+
+def _rate(rate, threshold: int) -> dict | None:
+    if rate is None:
+        return None
+    return {
+        "numerator": rate.numerator,
+        "denominator": rate.denominator,
+        "pct": rate.pct,
+        "ci_low": rate.low,
+        "ci_high": rate.high,
+        "suppressed": suppressed(rate, threshold),
+    }
+
+
+def _mean(mean) -> dict:
+    return {"n": mean.n, "mean": mean.mean, "sd": mean.sd, "ci_low": mean.low, "ci_high": mean.high}
+
+
+def _durability(d, threshold: int) -> dict:
+    return {k: _rate(getattr(d, k), threshold) for k in ("all_itt", "all_oc", "responders_itt", "responders_oc")}
+
+
+def _summary(summary, threshold: int) -> dict:
+    return {
+        "instrument": summary.instrument,
+        "n_with_baseline": summary.n_with_baseline,
+        "n_eligible": summary.n_eligible,
+        "baseline": _mean(summary.baseline),
+        "end": _mean(summary.end),
+        "means": {k: _mean(v) for k, v in summary.means.items()},
+        **{
+            k: _rate(getattr(summary, k), threshold)
+            for k in ("response_itt", "response_oc", "partial_oc", "remission_itt", "remission_oc")
+        },
+        "meaningful_change_oc": _rate(summary.meaningful_change_oc, threshold),
+        "completion": {k: _rate(v, threshold) for k, v in summary.completion.items()},
+        "durability": {k: _durability(v, threshold) for k, v in summary.durability.items()},
+        "durability_by_maintenance": {
+            k: {
+                "with_maintenance": _durability(v["with"], threshold),
+                "without_maintenance": _durability(v["without"], threshold),
+            }
+            for k, v in summary.durability_by_maintenance.items()
+        },
+        "still_responding": {k: _rate(v, threshold) for k, v in summary.still_responding.items()},
+        "km": [step.__dict__ for step in summary.km],
+    }
+
+
+def practice_report_data(report) -> dict:
+    """The practice report as plain data, in the shape PracticeReportSerializer describes."""
+    threshold = report.suppression_threshold
+    defs = report.definitions
+    safety = report.safety
+    return {
+        "clinic": report.clinic,
+        "generated_at": report.generated_at,
+        "as_of": report.as_of,
+        "filters": filters_out(report.filters),
+        "filter_labels": [{"name": name, "value": value} for name, value in report.filter_labels],
+        "definitions": {
+            "baseline_days": defs.baseline_days,
+            "end_first_day": defs.end_first_day,
+            "end_last_day": defs.end_last_day,
+            "follow_ups": [
+                {"name": name, "label": FOLLOW_UP_LABELS[name], "day": day, "tolerance": tolerance}
+                for name, day, tolerance in defs.follow_ups
+            ],
+            "response_reduction_pct": defs.response_reduction_pct,
+            "partial_reduction_pct": defs.partial_reduction_pct,
+            "pcl5_meaningful_drop": defs.pcl5_meaningful_drop,
+            "remission_below": dict(defs.remission_below),
+            "eligible_from": dict(defs.eligible_from),
+            "suppression_threshold": threshold,
+        },
+        "n_courses": report.n_courses,
+        "n_patients_dosed": report.n_patients_dosed,
+        "instruments": {k: _summary(v, threshold) for k, v in report.summaries.items()},
+        "equity": [
+            {
+                "instrument": instrument,
+                "dimension": row.dimension,
+                "group": row.group,
+                "label": row.label,
+                "n_courses": row.n_courses,
+                "n_eligible": row.n_eligible,
+                "response": _rate(row.response, threshold),
+                "remission": _rate(row.remission, threshold),
+                "sustained_6": _rate(row.sustained_6, threshold),
+            }
+            for instrument, rows in report.equity.items()
+            for row in rows
+        ],
+        "safety": {
+            "dosing_sessions": safety["dosing_sessions"],
+            "events_total": safety["events_total"],
+            "events_per_100": safety["events_per_100"],
+            "by_term": [{"name": t, "count": n, "per_100": p} for t, n, p in safety["by_term"]],
+            "by_grade": [{"name": str(g), "count": n, "per_100": p} for g, n, p in safety["by_grade"]],
+            "serious": safety["serious"],
+            "holds": safety["holds"],
+            "overrides": safety["overrides"],
+            "alerts": safety["alerts"],
+        },
+        "literature": [
+            {"study": study, "n": n, "protocol": protocol, "result": result}
+            for study, n, protocol, result in report.literature
+        ],
+    }
+
+
+# --- exports ----------------------------------------------------------------------------------
+
+
+class ExportLinksSerializer(serializers.Serializer):
+    self = serializers.CharField()
+    download = serializers.CharField(allow_null=True, help_text="Null until the file is ready.")
+
+
+class ExportSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    kind = serializers.CharField(help_text=f"One of: {', '.join(ExportKind.values)}.")
+    status = serializers.CharField(help_text="One of: queued, running, done, failed.")
+    progress = serializers.IntegerField(help_text="Percent, 0 to 100.")
+    progress_note = serializers.CharField()
+    error = serializers.CharField(help_text="Why the export failed; blank otherwise.")
+    filters = serializers.DictField()
+    course = serializers.UUIDField(allow_null=True)
+    requested_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+    filename = serializers.CharField()
+    links = ExportLinksSerializer()
+
+
+def export_data(export) -> dict:
+    self_url = reverse("api-report-export", args=[export.pk])
+    return {
+        "id": export.pk,
+        "kind": export.kind,
+        "status": export.status,
+        "progress": export.progress,
+        "progress_note": export.progress_note,
+        "error": export.error,
+        "filters": export.filters,
+        "course": export.course_id,
+        "requested_at": export.requested_at,
+        "started_at": export.started_at,
+        "finished_at": export.finished_at,
+        "filename": export.filename,
+        "links": {
+            "self": self_url,
+            "download": reverse("api-report-export-download", args=[export.pk]) if export.status == "done" else None,
+        },
+    }

@@ -1,0 +1,221 @@
+"""Reports API views: the practice outcome report as JSON, export jobs, and the outcome definitions.
+
+Each view checks the request's shape and calls reports.services or reports.report. The practice
+report is for practice leads; a patient's progress report for a clinician on the course or a
+lead (the service decides). An export is seen and downloaded by whoever asked for it, or a lead;
+anyone else gets a 404, as for any record outside one's caseload.
+"""
+
+from django.http import Http404, HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.permissions import SAFE_METHODS
+from rest_framework.response import Response
+
+from courses import selectors
+from courses.api.permissions import IsPracticeLead, IsStaffMember
+from courses.api.serializers import ErrorSerializer
+from courses.api.views import ApiView, Pagination
+from reports import services
+from reports.api import serializers as s
+from reports.models import ExportStatus, OutcomeSettings, ReportExport
+from reports.report import build_practice_report
+
+_ERROR_TEXT = {
+    400: "Invalid input; `errors` names each field at fault.",
+    401: "Not signed in.",
+    403: "Signed in, but this role may not do this (the message says which role may).",
+    404: "No such export, or not one of yours.",
+    409: "The file is not ready yet: follow the export's status and try again when it is `done`.",
+}
+
+
+def _responses(ok, ok_status: int = 200, errors=(400, 401, 403, 404)) -> dict:
+    out = {ok_status: ok}
+    for code in errors:
+        out[code] = OpenApiResponse(ErrorSerializer, description=_ERROR_TEXT[code])
+    return out
+
+
+SUPPRESSION_NOTE = (
+    "Small cells: every rate carries `suppressed`, true when its denominator, or a non-zero "
+    "numerator, is below the clinic's suppression threshold (`definitions.suppression_threshold`, "
+    "11 by default). The numbers are given as they are, for use inside the clinic; anything that "
+    "leaves the clinic must hide the suppressed cells, as the PDF and the CSV do."
+)
+
+CSV_NOTE = (
+    "The CSV (`practice_csv`) has one row per course × instrument: a de-identified course key, "
+    "indication, route, format, sex, race/ethnicity, age band, course start month, status, "
+    "maintenance doses, and the baseline, end-of-course and +1/+3/+6-month scores with their days "
+    "and the response, remission and sustained-response flags (blank = not measurable). It holds no "
+    "names, MRNs, dates of birth or record ids. A race/ethnicity, sex or age-band value shared by "
+    "fewer courses in the file than the suppression threshold is written `suppressed (<N)`. A text "
+    "cell starting with =, +, -, @, tab or carriage return is prefixed with a single quote so that "
+    "a spreadsheet does not run it as a formula."
+)
+
+
+class PracticeReportView(ApiView):
+    permission_classes = [IsPracticeLead]
+    serializer_class = s.PracticeReportSerializer
+
+    @extend_schema(
+        parameters=[s.ReportFilterSerializer],
+        responses=_responses(s.PracticeReportSerializer, errors=(400, 401, 403)),
+        tags=["reports"],
+        description="Practice lead only. The practice outcome report as JSON: per instrument the n, "
+        "means with SD and 95% CI, response and remission (intention-to-treat and observed cases), "
+        "sustained response four ways and split by maintenance, follow-up completion, the share still "
+        "responding and the Kaplan–Meier steps; the equity split; safety; the definitions in force; "
+        "the filters echoed. Every rate is {numerator, denominator, pct, ci_low, ci_high} (Wilson 95%). "
+        + SUPPRESSION_NOTE,
+    )
+    def get(self, request):
+        filters = s.ReportFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        report = build_practice_report(s.report_filters(filters.validated_data))
+        return Response(s.PracticeReportSerializer(s.practice_report_data(report)).data)
+
+
+def _exports_for(user):
+    qs = ReportExport.objects.defer("content")
+    return qs if user.is_practice_lead else qs.filter(requested_by=user)
+
+
+def _export(request, export_id) -> ReportExport:
+    try:
+        return _exports_for(request.user).get(pk=export_id)
+    except ReportExport.DoesNotExist:
+        raise Http404("No such export.") from None
+
+
+class ExportListView(ApiView):
+    pagination_class = Pagination
+    serializer_class = s.ExportSerializer
+
+    @extend_schema(
+        responses=_responses(s.ExportSerializer(many=True), errors=(400, 401, 403)),
+        tags=["reports"],
+        description="Your exports, newest first (a practice lead sees every export).",
+    )
+    def get(self, request):
+        page = self.paginate_queryset(_exports_for(request.user).order_by("-requested_at", "id"))
+        return self.get_paginated_response([s.export_data(e) for e in page])
+
+    @extend_schema(
+        request=s.ExportRequestSerializer,
+        responses=_responses(s.ExportSerializer, status.HTTP_202_ACCEPTED, errors=(400, 401, 403)),
+        tags=["reports"],
+        description="Ask for a file; a worker makes it. `practice_pdf` and `practice_csv` (practice lead "
+        "only) take `filters`, the same as the report's query string; `patient_pdf` takes `course`, "
+        "for a clinician on that course or a lead (a course outside your caseload is a 400 naming "
+        "`course`). Answers 202 at once: follow `links.self` until `status` is `done`, then fetch "
+        "`links.download`. The request is audited. " + CSV_NOTE + " " + SUPPRESSION_NOTE,
+        examples=[
+            OpenApiExample(
+                "CSV of the PTSD courses", value={"kind": "practice_csv", "filters": {"indication": "ptsd"}}
+            ),
+            OpenApiExample(
+                "Progress report", value={"kind": "patient_pdf", "course": "7d1f0c52-4a1e-4b8e-9c55-1d2a3b4c5d6e"}
+            ),
+        ],
+    )
+    def post(self, request):
+        body = s.ExportRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        course = None
+        if data["kind"] == "patient_pdf":
+            if "course" not in data:
+                raise serializers.ValidationError({"course": ["Name the course of the progress report."]})
+            course = selectors.courses_for(request.user).filter(pk=data["course"]).select_related("patient").first()
+            if course is None:
+                raise serializers.ValidationError({"course": ["No such record on your caseload."]})
+        export = services.export_request(
+            by=request.user, kind=data["kind"], filters=s.report_filters(data.get("filters", {})), course=course
+        )
+        return Response(s.export_data(export), status=status.HTTP_202_ACCEPTED)
+
+
+class ExportDetailView(ApiView):
+    serializer_class = s.ExportSerializer
+
+    @extend_schema(
+        responses=_responses(s.ExportSerializer, errors=(401, 403, 404)),
+        tags=["reports"],
+        description="An export's status (queued, running, done, failed), progress in percent with a note, "
+        "and the error when it failed. For the person who asked for it, or a practice lead.",
+    )
+    def get(self, request, export_id):
+        return Response(s.export_data(_export(request, export_id)))
+
+
+FILE_TEXT = "The file, as an attachment: a PDF, or a CSV in UTF-8 with a byte-order mark."
+
+
+class ExportDownloadView(ApiView):
+    def perform_content_negotiation(self, request, force=False):
+        # A client asking for the file's own type (Accept: text/csv) still gets it, and errors as JSON.
+        return super().perform_content_negotiation(request, force=True)
+
+    @extend_schema(
+        responses={
+            (200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY, description=FILE_TEXT),
+            (200, "text/csv"): OpenApiResponse(OpenApiTypes.BINARY, description=FILE_TEXT),
+            **{code: OpenApiResponse(ErrorSerializer, description=_ERROR_TEXT[code]) for code in (401, 403, 404, 409)},
+        },
+        tags=["reports"],
+        description="The file of a finished export, as an attachment; every download is audited. "
+        "409 while it is still queued or running, or when it failed. " + CSV_NOTE,
+    )
+    def get(self, request, export_id):
+        export = _export(request, export_id)
+        if export.status != ExportStatus.DONE:
+            return Response(
+                {"detail": _ERROR_TEXT[409] + f" It is {export.status}.", "errors": {}},
+                status=status.HTTP_409_CONFLICT,
+            )
+        export = services.export_for_download(export=ReportExport.objects.get(pk=export.pk), by=request.user)
+        response = HttpResponse(bytes(export.content), content_type=export.content_type)
+        response["Content-Disposition"] = f'attachment; filename="{export.filename}"'
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+class ReadOrLeadWrites(IsStaffMember):
+    message = "Only a practice lead can change the outcome definitions."
+
+    def has_permission(self, request, view) -> bool:
+        if request.method in SAFE_METHODS:
+            return super().has_permission(request, view)
+        return IsPracticeLead().has_permission(request, view)
+
+
+class OutcomeSettingsView(ApiView):
+    permission_classes = [ReadOrLeadWrites]
+    serializer_class = s.OutcomeSettingsSerializer
+
+    @extend_schema(
+        responses=_responses(s.OutcomeSettingsSerializer, errors=(401, 403)),
+        tags=["reports"],
+        description="The outcome definitions in force (DOMAIN §6 defaults until a lead changes them); "
+        "any staff member may read them.",
+    )
+    def get(self, request):
+        return Response(s.OutcomeSettingsSerializer(OutcomeSettings.load()).data)
+
+    @extend_schema(
+        request=s.OutcomeSettingsSerializer,
+        responses=_responses(s.OutcomeSettingsSerializer, errors=(400, 401, 403)),
+        tags=["reports"],
+        description="Practice lead only. Change some definitions; the change is audited and applies to "
+        "every report made from now on. A rule between fields (the end-of-course window, partial below "
+        "response, follow-ups in order) that breaks is a 400 naming the field to change.",
+    )
+    def patch(self, request):
+        body = s.OutcomeSettingsSerializer(data=request.data, partial=True)
+        body.is_valid(raise_exception=True)
+        row = services.outcome_settings_update(by=request.user, **body.validated_data)
+        return Response(s.OutcomeSettingsSerializer(row).data)
