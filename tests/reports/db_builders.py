@@ -1,0 +1,214 @@
+"""Whole courses in the past, through the real services: a patient, a cleared screen, the
+induction doses given, questionnaires answered on given days, maintenance doses, discontinuation.
+
+Every service gets the historical `now`, so the schedule the measures app plans is the one it
+would have planned at the time, and the answers land in its windows."""
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.utils import timezone
+
+from courses import services as course_services
+from courses.choices import CourseStatus, Indication, SessionFormat, Sex
+from measures import services as measures
+from measures.instruments import INSTRUMENTS
+from measures.models import Administration
+from tests.conftest import normal_vitals
+
+# Day 0 is the day the course opens; the six infusions of Feder 2025 over two weeks.
+DOSE_DAYS = (7, 9, 11, 14, 16, 18)
+
+
+def local(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time(hour, minute)))
+
+
+def answers_totalling(instrument: str, total: int) -> dict[int, int]:
+    """Item answers adding up to `total`, filled from item 1 (PHQ-9 item 9 left at 0)."""
+    definition = INSTRUMENTS[instrument]
+    top = max(definition.values)
+    numbers = [i.number for i in definition.items if not (instrument == "phq9" and i.number == 9)]
+    answers = dict.fromkeys((i.number for i in definition.items), 0)
+    left = total
+    for number in numbers:
+        answers[number] = min(top, left)
+        left -= answers[number]
+    assert left == 0, f"{instrument} cannot total {total}"
+    return answers
+
+
+@dataclass
+class Cast:
+    therapist: object
+    provider: object
+    count: int = 0
+
+
+@dataclass
+class Plan:
+    """What happens on a course, in days from its opening (`scores`: day → {instrument: total})."""
+
+    opened_on: dt.date
+    indication: str = Indication.PTSD
+    format: str = SessionFormat.INDIVIDUAL
+    route: str = "iv"
+    dose_days: tuple[int, ...] = DOSE_DAYS
+    planned: int | None = None
+    maintenance_days: tuple[int, ...] = ()
+    scores: dict = field(default_factory=dict)
+    discontinue_on: int | None = None
+    sex: str = Sex.FEMALE
+    race_ethnicity: str = ""
+    date_of_birth: dt.date = dt.date(1980, 5, 17)
+    therapist: object = None
+
+    def day(self, n: int) -> dt.date:
+        return self.opened_on + dt.timedelta(days=n)
+
+
+def _dose(course, cast: Cast, therapist, start: dt.datetime, route: str, maintenance: bool | None = None):
+    session = course_services.dosing_session_schedule(
+        by=cast.provider,
+        now=start - dt.timedelta(days=2),
+        starts_at=start,
+        ends_at=start + dt.timedelta(hours=3),
+        medical_provider=cast.provider,
+        facilitators=[therapist],
+        format=course.format,
+    )
+    participant = course_services.dosing_participant_add(
+        session=session,
+        course=course,
+        by=cast.provider,
+        now=start - dt.timedelta(days=1),
+        is_maintenance=maintenance,
+        route=route,
+        dose_mg=Decimal("35") if route in ("iv", "im") else Decimal("56") if route == "intranasal" else Decimal("300"),
+        weight_kg=Decimal("70"),
+        lot_number="LOT-REPORTS",
+        fasting_confirmed=True,
+    )
+    course_services.vital_reading_record(
+        participant=participant,
+        by=cast.provider,
+        phase="pre_dose",
+        taken_at=start,
+        now=start + dt.timedelta(minutes=1),
+        **normal_vitals(),
+    )
+    dosed = start + dt.timedelta(minutes=10)
+    return course_services.dose_administer(participant=participant, by=cast.provider, dosed_at=dosed, now=dosed)
+
+
+def _answer(course, therapist, instrument: str, total: int, at: dt.datetime) -> None:
+    """Answer the scheduled questionnaire whose window holds `at` (or an added one if none does)."""
+    day = timezone.localdate(at)
+    administration = (
+        Administration.objects.filter(
+            course=course, instrument=instrument, open_from__lte=day, missed_after__gte=day, response__isnull=True
+        )
+        .exclude(status="cancelled")
+        .order_by("target_date")
+        .first()
+    )
+    if administration is None:
+        administration = measures.administration_add(
+            course=course, by=therapist, instrument=instrument, open_from=day, missed_after=day, now=at
+        )
+    measures.response_enter(
+        administration=administration,
+        by=therapist,
+        answers=answers_totalling(instrument, total),
+        answered_at=at,
+        now=at,
+    )
+
+
+def build_course(cast: Cast, plan: Plan):
+    """Run the plan through the services, in the order the days come; returns the course."""
+    cast.count += 1
+    n = cast.count
+    therapist = plan.therapist or cast.therapist
+    opened = local(plan.opened_on, 10)
+    patient = course_services.patient_register(
+        by=therapist,
+        now=opened,
+        mrn=f"RPT-{n:04d}",
+        given_name=f"Report{n}",
+        family_name="Cohort-Demo",
+        date_of_birth=plan.date_of_birth,
+        sex=plan.sex,
+        race_ethnicity=plan.race_ethnicity,
+        email=f"report{n}@example.invalid",
+        weight_kg=Decimal("70.0"),
+    )
+    course = course_services.course_open(
+        patient=patient,
+        by=therapist,
+        now=opened,
+        indication=plan.indication,
+        therapists=[therapist],
+        medical_provider=cast.provider,
+        format=plan.format,
+        planned_dosing_sessions=plan.planned or len(plan.dose_days),
+    )
+    screened = local(plan.day(1), 11)
+    evaluation = course_services.medical_evaluation_record(
+        course=course,
+        by=cast.provider,
+        now=screened,
+        decision="cleared",
+        evaluated_on=plan.day(1),
+        weight_kg=Decimal("70.0"),
+        **normal_vitals(),
+    )
+    course_services.record_sign(record=evaluation, by=cast.provider, now=screened + dt.timedelta(minutes=30))
+    psych = course_services.psychiatric_evaluation_record(
+        course=course,
+        by=therapist,
+        now=local(plan.day(2), 11),
+        evaluated_on=plan.day(2),
+        diagnosis="Synthetic diagnosis",
+        suicide_risk="low",
+    )
+    course_services.record_sign(record=psych, by=therapist, now=local(plan.day(2), 12))
+
+    # Everything that happens on a day, in a fixed order within the day: scores at 08:00 (before
+    # the dose), doses at 09:00, status changes at 17:00.
+    events = []
+    for day, totals in plan.scores.items():
+        for instrument, total in totals.items():
+            events.append((day, 0, "score", (instrument, total)))
+    for day in plan.dose_days:
+        events.append((day, 1, "dose", False))
+    for day in plan.maintenance_days:
+        events.append((day, 1, "dose", True))
+    last = max(plan.dose_days) if plan.dose_days else None
+    if plan.discontinue_on is not None:
+        events.append((plan.discontinue_on, 2, "discontinue", None))
+    elif last is not None:
+        events.append((last + 1, 2, "status", CourseStatus.INTEGRATION))
+        events.append((last + 20, 2, "status", CourseStatus.FOLLOW_UP))
+    for day, _order, kind, what in sorted(events, key=lambda e: (e[0], e[1])):
+        if kind == "score":
+            _answer(course, therapist, what[0], what[1], local(plan.day(day), 8))
+        elif kind == "dose":
+            _dose(course, cast, therapist, local(plan.day(day), 9), plan.route, maintenance=what or None)
+        elif kind == "discontinue":
+            course_services.course_change_status(
+                course=course,
+                by=therapist,
+                to_status=CourseStatus.DISCONTINUED,
+                reason="Moved away",
+                now=local(plan.day(day), 17),
+            )
+        else:
+            course.refresh_from_db()
+            if course.status != what:
+                course_services.course_change_status(
+                    course=course, by=therapist, to_status=what, now=local(plan.day(day), 17)
+                )
+        course.refresh_from_db()
+    return course
