@@ -1,3 +1,14 @@
-"""URL map of the reports web; filled in by the reports web work."""
+"""URL map of the reports web: the practice outcome report and the export files."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from reports.web import views
+
+urlpatterns = [
+    path("reports/outcomes/", views.outcome_report, name="outcome-report"),
+    path("reports/outcomes/export/", views.practice_export, name="outcome-report-export"),
+    path("reports/exports/", views.export_list, name="report-exports"),
+    path("reports/exports/<uuid:export_id>/", views.export_status, name="report-export"),
+    path("reports/exports/<uuid:export_id>/download/", views.export_download, name="report-export-download"),
+    path("courses/<uuid:course_id>/progress-report/", views.progress_report, name="course-progress-report"),
+]

@@ -1,0 +1,289 @@
+"""Geometry of the outcome report's charts as pure functions: report figures in, SVG coordinates out.
+
+Three charts (the templates under templates/reports/charts/ draw what these return, on screen
+and in the PDF alike): mean score by timepoint with 95% CI error bars, the share of
+end-of-course responders still responding at each follow-up with Wilson intervals, and the
+Kaplan–Meier curve of time to loss of response with its number-at-risk table. Nothing here
+knows the ORM, the request or the template.
+"""
+
+from dataclasses import dataclass
+
+from reports.stats import KMStep, Mean, Rate
+
+WIDTH = 640
+HEIGHT = 280
+MARGIN_LEFT = 52
+MARGIN_RIGHT = 16
+MARGIN_TOP = 20
+MARGIN_BOTTOM = 48
+CAP = 7  # half-width of an error bar's cap, px
+KM_TICK_DAYS = 30  # x ticks of the Kaplan–Meier chart every month, more when the span is long
+KM_MAX_TICKS = 8
+AT_RISK_ROW = 26  # px under the Kaplan–Meier plot for its number-at-risk row
+
+
+def _round(value: float) -> float:
+    return round(value, 1)
+
+
+@dataclass(frozen=True)
+class Tick:
+    position: float
+    label: str
+
+
+@dataclass(frozen=True)
+class Frame:
+    width: int
+    height: int
+    left: float
+    right: float
+    top: float
+    bottom: float
+
+    @property
+    def plot_width(self) -> float:
+        return self.right - self.left
+
+    @property
+    def plot_height(self) -> float:
+        return self.bottom - self.top
+
+
+def _frame(width: int, height: int) -> Frame:
+    return Frame(width, height, MARGIN_LEFT, width - MARGIN_RIGHT, MARGIN_TOP, height - MARGIN_BOTTOM)
+
+
+def _y_scale(frame: Frame, y_max: float):
+    def y_of(value: float) -> float:
+        return _round(frame.bottom - min(max(value, 0), y_max) / y_max * frame.plot_height)
+
+    return y_of
+
+
+def nice_step(y_max: float, most: int = 6) -> int:
+    """The smallest of 1, 2, 5, 10, 20, 50, … that gives at most `most` intervals up to y_max."""
+    step, factors = 1, (1, 2, 5)
+    magnitude = 1
+    while True:
+        for f in factors:
+            step = f * magnitude
+            if y_max / step <= most:
+                return step
+        magnitude *= 10
+
+
+def _y_ticks(y_of, y_max: int, suffix: str = "") -> tuple[Tick, ...]:
+    step = nice_step(y_max)
+    values = list(range(0, y_max + 1, step))
+    return tuple(Tick(y_of(v), f"{v}{suffix}") for v in values)
+
+
+# --- mean score by timepoint ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MeanPoint:
+    key: str
+    label: str
+    x: float
+    n: int
+    mean: float | None
+    y: float | None  # None when no course had a score at this timepoint
+    y_low: float | None  # error bar ends; None when n < 2 (no interval)
+    y_high: float | None
+    clipped_low: bool  # the interval runs past the scale: drawn to the edge with an arrow
+    clipped_high: bool
+
+
+@dataclass(frozen=True)
+class MeansChart:
+    frame: Frame
+    y_max: int
+    points: tuple[MeanPoint, ...]
+    path: str  # joins consecutive timepoints that have a mean
+    y_ticks: tuple[Tick, ...]
+
+
+def means_chart(
+    means: dict[str, Mean], labels: dict[str, str], y_max: int, *, width: int = WIDTH, height: int = HEIGHT
+) -> MeansChart:
+    """Timepoints in the order of `labels`, evenly spaced; the y axis is the instrument's range."""
+    if y_max <= 0:
+        raise ValueError("y_max must be positive")
+    frame = _frame(width, height)
+    y_of = _y_scale(frame, y_max)
+    keys = list(labels)
+    slot = frame.plot_width / len(keys)
+    points = []
+    for i, key in enumerate(keys):
+        m = means.get(key) or Mean(0, None, None, None, None)
+        x = _round(frame.left + slot * (i + 0.5))
+        has_ci = m.mean is not None and m.low is not None and m.high is not None
+        points.append(
+            MeanPoint(
+                key=key,
+                label=labels[key],
+                x=x,
+                n=m.n,
+                mean=m.mean,
+                y=y_of(m.mean) if m.mean is not None else None,
+                y_low=y_of(m.low) if has_ci else None,
+                y_high=y_of(m.high) if has_ci else None,
+                clipped_low=has_ci and m.low < 0,
+                clipped_high=has_ci and m.high > y_max,
+            )
+        )
+    path, pen_down = [], False
+    for p in points:
+        if p.y is None:
+            pen_down = False
+            continue
+        path.append(f"{'L' if pen_down else 'M'}{p.x},{p.y}")
+        pen_down = True
+    return MeansChart(frame, y_max, tuple(points), " ".join(path), _y_ticks(y_of, y_max))
+
+
+# --- responders still responding -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Bar:
+    key: str
+    label: str
+    x: float  # left edge
+    centre: float
+    width: float
+    y: float  # top of the bar
+    height: float
+    rate: Rate
+    y_low: float | None
+    y_high: float | None
+    count_label: str  # "3/4", printed above the bar so the n is never only in the table
+
+
+@dataclass(frozen=True)
+class RateChart:
+    frame: Frame
+    bars: tuple[Bar, ...]
+    y_ticks: tuple[Tick, ...]
+
+
+def rate_chart(
+    rates: dict[str, Rate], labels: dict[str, str], *, width: int = WIDTH, height: int = HEIGHT
+) -> RateChart:
+    """One bar per key of `labels`, its height the percentage (0–100) with its Wilson interval.
+    A rate with no denominator gets no bar (height 0) and "no data" for its label."""
+    frame = _frame(width, height)
+    y_of = _y_scale(frame, 100)
+    keys = list(labels)
+    slot = frame.plot_width / len(keys)
+    bar_width = _round(min(slot * 0.5, 90))
+    bars = []
+    for i, key in enumerate(keys):
+        rate = rates.get(key) or Rate(0, 0, None, None)
+        centre = _round(frame.left + slot * (i + 0.5))
+        pct = rate.pct
+        top = y_of(pct) if pct is not None else frame.bottom
+        bars.append(
+            Bar(
+                key=key,
+                label=labels[key],
+                x=_round(centre - bar_width / 2),
+                centre=centre,
+                width=bar_width,
+                y=top,
+                height=_round(frame.bottom - top),
+                rate=rate,
+                y_low=y_of(rate.low) if rate.low is not None else None,
+                y_high=y_of(rate.high) if rate.high is not None else None,
+                count_label=f"{rate.numerator}/{rate.denominator}" if rate.denominator else "no data",
+            )
+        )
+    return RateChart(frame, tuple(bars), _y_ticks(y_of, 100, "%"))
+
+
+# --- Kaplan–Meier ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CensorMark:
+    x: float
+    y: float
+    count: int
+
+
+@dataclass(frozen=True)
+class AtRisk:
+    day: int
+    x: float
+    n: int
+
+
+@dataclass(frozen=True)
+class KMChart:
+    frame: Frame
+    x_max: int
+    path: str
+    censors: tuple[CensorMark, ...]
+    x_ticks: tuple[Tick, ...]
+    y_ticks: tuple[Tick, ...]
+    at_risk: tuple[AtRisk, ...]
+    at_risk_y: float  # the baseline of the number-at-risk row, under the x-axis title
+    svg_height: int
+
+
+def at_risk_on(steps: list[KMStep], day: int) -> int:
+    """How many were still followed and responding just before `day`: the at-risk count of the
+    first step on or after it (nobody is left after the last step)."""
+    for step in steps:
+        if step.time >= day:
+            return step.at_risk
+    return 0
+
+
+def km_tick_days(x_max: int) -> list[int]:
+    step = KM_TICK_DAYS
+    while x_max / step > KM_MAX_TICKS - 1:
+        step *= 2
+    return list(range(0, x_max + 1, step))
+
+
+def km_chart(steps: list[KMStep], *, x_max: int | None = None, width: int = WIDTH, height: int = HEIGHT) -> KMChart:
+    """The survival estimate as a right-continuous step function from day 0 at 100%, ending at
+    the last observation (beyond it nothing is known); a tick where courses were censored; and
+    the number at risk under each x tick. The x axis runs to `x_max` days (default: the last
+    step rounded up to a whole month, at least 180 days)."""
+    frame = _frame(width, height)
+    last = steps[-1].time if steps else 0
+    if x_max is None:
+        x_max = max(180, -(-last // KM_TICK_DAYS) * KM_TICK_DAYS)
+    y_of = _y_scale(frame, 100)
+
+    def x_of(day: float) -> float:
+        return _round(frame.left + min(day, x_max) / x_max * frame.plot_width)
+
+    path = [f"M{x_of(0)},{y_of(100)}"]
+    survival = 1.0
+    censors = []
+    for step in steps:
+        if step.time > 0 or step.events:
+            path.append(f"H{x_of(step.time)}")
+            if step.survival != survival:
+                survival = step.survival
+                path.append(f"V{y_of(100 * survival)}")
+        if step.censored:
+            censors.append(CensorMark(x_of(step.time), y_of(100 * survival), step.censored))
+    days = km_tick_days(x_max)
+    return KMChart(
+        frame=frame,
+        x_max=x_max,
+        path=" ".join(path),
+        censors=tuple(censors),
+        x_ticks=tuple(Tick(x_of(d), str(d)) for d in days),
+        y_ticks=_y_ticks(y_of, 100, "%"),
+        at_risk=tuple(AtRisk(d, x_of(d), at_risk_on(steps, d)) for d in days),
+        at_risk_y=height + AT_RISK_ROW - 8,
+        svg_height=height + AT_RISK_ROW,
+    )

@@ -1,0 +1,66 @@
+"""Web forms of the reports: the outcome report's filters (shape and types only)."""
+
+from django import forms
+
+from accounts.models import Role, User
+from courses.choices import Indication, RaceEthnicity, Route, SessionFormat, Sex
+from courses.web.forms import DateInput
+from reports.cohort import AGE_BANDS, ReportFilters
+from reports.models import ExportKind
+
+ANY = [("", "Any")]
+
+
+class TherapistChoice(forms.ModelChoiceField):
+    def label_from_instance(self, obj) -> str:
+        return str(obj) + ("" if obj.is_active else " (inactive)")
+
+
+class ReportFilterForm(forms.Form):
+    """The report's filters. None names a patient, so they travel in the query string."""
+
+    start_from = forms.DateField(label="Course started on or after", required=False, widget=DateInput())
+    start_to = forms.DateField(label="Course started on or before", required=False, widget=DateInput())
+    indication = forms.ChoiceField(choices=ANY + list(Indication.choices), required=False)
+    route = forms.ChoiceField(choices=ANY + list(Route.choices), required=False, help_text="Of the induction doses.")
+    format = forms.ChoiceField(choices=ANY + list(SessionFormat.choices), required=False)
+    therapist = TherapistChoice(
+        queryset=User.objects.filter(role=Role.THERAPIST).order_by("last_name", "first_name"),
+        required=False,
+        empty_label="Any",
+    )
+    sex = forms.ChoiceField(choices=ANY + list(Sex.choices), required=False)
+    race_ethnicity = forms.ChoiceField(
+        label="Race/ethnicity (self-reported)", choices=ANY + list(RaceEthnicity.choices), required=False
+    )
+    age_band = forms.ChoiceField(
+        label="Age band at course start", choices=ANY + [(label, label) for *_r, label in AGE_BANDS], required=False
+    )
+
+    def clean(self):
+        data = super().clean()
+        start_from, start_to = data.get("start_from"), data.get("start_to")
+        if start_from and start_to and start_to < start_from:
+            self.add_error("start_to", "This date is before the “on or after” date: the range would be empty.")
+        return data
+
+    def filters(self) -> ReportFilters:
+        data = self.cleaned_data
+        therapist = data.get("therapist")
+        return ReportFilters(
+            start_from=data.get("start_from"),
+            start_to=data.get("start_to"),
+            indication=data.get("indication", ""),
+            route=data.get("route", ""),
+            format=data.get("format", ""),
+            therapist_id=therapist.pk if therapist else None,
+            sex=data.get("sex", ""),
+            race_ethnicity=data.get("race_ethnicity", ""),
+            age_band=data.get("age_band", ""),
+        )
+
+
+class PracticeExportForm(ReportFilterForm):
+    """The filters of the report on screen, posted back with the kind of file wanted."""
+
+    kind = forms.ChoiceField(choices=[(k, v) for k, v in ExportKind.choices if k != ExportKind.PATIENT_PDF])

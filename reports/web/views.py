@@ -1,0 +1,95 @@
+"""Pages of the reports: the practice outcome report, export requests, their progress and download."""
+
+from urllib.parse import quote
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from courses.selectors import course_get
+from courses.web.common import lead_view, staff_view
+from reports import services
+from reports.models import ExportKind, ExportStatus, ReportExport
+from reports.presentation import report_context
+from reports.report import build_practice_report
+from reports.web.forms import PracticeExportForm, ReportFilterForm
+
+RECENT_EXPORTS = 50
+
+
+def _report_page(request, form, *, status=200):
+    context = {"form": form, "report": None}
+    if form.is_valid():
+        report = build_practice_report(form.filters())
+        context |= report_context(report, export=False)
+    return render(request, "reports/outcome_report.html", context, status=status)
+
+
+@lead_view
+def outcome_report(request):
+    form = ReportFilterForm(request.GET)
+    return _report_page(request, form, status=200 if form.is_valid() else 400)
+
+
+@lead_view
+@require_POST
+def practice_export(request):
+    form = PracticeExportForm(request.POST)
+    if not form.is_valid():
+        return _report_page(request, ReportFilterForm(request.POST), status=400)
+    export = services.export_request(by=request.user, kind=form.cleaned_data["kind"], filters=form.filters())
+    return redirect("report-export", export.pk)
+
+
+@staff_view
+@require_POST
+def progress_report(request, course_id):
+    course = course_get(user=request.user, course_id=course_id, audit=False)  # the request is audited
+    export = services.export_request(by=request.user, kind=ExportKind.PATIENT_PDF, course=course)
+    return redirect("report-export", export.pk)
+
+
+def _export_get(user, export_id) -> ReportExport:
+    try:
+        export = ReportExport.objects.defer("content").select_related("course__patient").get(pk=export_id)
+    except ReportExport.DoesNotExist:
+        raise Http404("No such export.") from None
+    if export.requested_by_id != user.pk and not user.is_practice_lead:
+        raise PermissionDenied("Only the person who asked for this export, or a practice lead, can see it.")
+    return export
+
+
+@staff_view
+def export_status(request, export_id):
+    export = _export_get(request.user, export_id)
+    pending = export.status in (ExportStatus.QUEUED, ExportStatus.RUNNING)
+    return render(request, "reports/export_status.html", {"export": export, "pending": pending})
+
+
+@staff_view
+def export_download(request, export_id):
+    export = _export_get(request.user, export_id)
+    try:
+        export = services.export_for_download(export=export, by=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("report-export", export.pk)
+    content = ReportExport.objects.values_list("content", flat=True).get(pk=export.pk)
+    response = HttpResponse(bytes(content), content_type=export.content_type)
+    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(export.filename)}"
+    response["Cache-Control"] = "no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@staff_view
+def export_list(request):
+    exports = list(
+        ReportExport.objects.defer("content")
+        .select_related("course__patient")
+        .filter(requested_by=request.user)[:RECENT_EXPORTS]
+    )
+    pending = any(e.status in (ExportStatus.QUEUED, ExportStatus.RUNNING) for e in exports)
+    return render(request, "reports/export_list.html", {"exports": exports, "pending": pending})
