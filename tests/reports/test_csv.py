@@ -1,0 +1,204 @@
+"""The analysts' CSV: one de-identified row per course × instrument that agrees with the report."""
+
+import csv
+import io
+
+import pytest
+
+from reports import services
+from reports.cohort import ReportFilters
+from reports.csv_export import COLUMNS, neutralise, render_practice_csv
+from reports.outcomes import FOLLOW_UPS
+from reports.report import build_practice_report
+from tests.reports.api_support import build_cohort
+
+
+@pytest.fixture
+def cohort(therapist, provider, clock):
+    return build_cohort(therapist=therapist, provider=provider)
+
+
+def parse(content: bytes) -> list[dict]:
+    return list(csv.DictReader(io.StringIO(content.decode("utf-8-sig"))))
+
+
+def flag(value) -> str:
+    return "" if value is None else ("TRUE" if value else "FALSE")
+
+
+def test_it_is_utf8_with_a_bom_and_one_row_per_course_and_instrument(cohort):
+    report = build_practice_report(ReportFilters())
+    content = render_practice_csv(report)
+    assert content.startswith(b"\xef\xbb\xbf")
+    rows = parse(content)
+    assert list(rows[0]) == list(COLUMNS)
+    assert len(rows) == 6 * 3
+    assert {(r["course_key"], r["instrument"]) for r in rows} == {
+        (row.key, i) for row, _o in report.rows for i in ("phq9", "gad7", "pcl5")
+    }
+
+
+def test_it_holds_no_identifiers(cohort, lead):
+    services.outcome_settings_update(by=lead, suppression_threshold=1)
+    text = render_practice_csv(build_practice_report(ReportFilters())).decode("utf-8-sig")
+    for course in cohort:
+        patient = course.patient
+        for secret in (patient.mrn, patient.given_name, patient.family_name, str(patient.pk), str(course.pk)):
+            assert secret not in text
+        assert patient.date_of_birth.isoformat() not in text
+    assert {r["course_start_month"] for r in parse(text.encode())} == {"2025-04"}  # the month, not the day
+
+
+def test_a_row_is_what_the_outcome_functions_say(cohort, lead):
+    services.outcome_settings_update(by=lead, suppression_threshold=1)
+    report = build_practice_report(ReportFilters())
+    by_key = {(r["course_key"], r["instrument"]): r for r in parse(render_practice_csv(report))}
+    for row, outcomes in report.rows:
+        for instrument, o in outcomes.items():
+            got = by_key[(row.key, instrument)]
+            assert got["indication"] == row.indication
+            assert got["route"] == row.route == "iv"
+            assert got["sex"] == row.sex
+            assert got["race_ethnicity"] == row.race_ethnicity
+            assert got["age_band"] == row.age_band
+            assert got["course_start_month"] == row.start_day.strftime("%Y-%m")
+            assert got["status"] == row.status
+            assert got["maintenance_doses"] == str(len(row.maintenance_days))
+            assert got["eligible"] == flag(o.eligible)
+            assert got["baseline_score"] == (str(o.baseline.total) if o.baseline else "")
+            assert got["baseline_date"] == (o.baseline.day.isoformat() if o.baseline else "")
+            assert got["end_score"] == (str(o.end.total) if o.end else "")
+            assert got["end_date"] == (o.end.day.isoformat() if o.end else "")
+            for name in FOLLOW_UPS:
+                point = o.follow_ups[name]
+                assert got[f"{name}_score"] == (str(point.total) if point else "")
+                assert got[f"{name}_date"] == (point.day.isoformat() if point else "")
+                assert got[f"response_{name}"] == flag(o.response_at[name])
+                assert got[f"maintenance_before_{name}"] == flag(o.maintenance_before[name])
+            expected_pct = "" if o.reduction_pct_end is None else str(round(o.reduction_pct_end, 1))
+            assert got["reduction_pct_end"] == expected_pct
+            assert got["response_end"] == flag(o.response_end)
+            assert got["partial_response_end"] == flag(o.partial_end)
+            assert got["remission_end"] == flag(o.remission_end)
+            assert got["pcl5_meaningful_change_end"] == flag(o.meaningful_change_end)
+            assert got["sustained_month_3"] == flag(o.sustained["month_3"])
+            assert got["sustained_month_6"] == flag(o.sustained["month_6"])
+
+
+def test_the_hand_built_responder_reads_as_expected(cohort, lead):
+    # Course 0: PTSD, PHQ-9 20 → 8 (60%), 9 and 9 at +1/+3 months, 14 at +6 (lost), a booster at day 60.
+    services.outcome_settings_update(by=lead, suppression_threshold=1)
+    report = build_practice_report(ReportFilters(indication="ptsd"))
+    rows = [r for r in parse(render_practice_csv(report)) if r["instrument"] == "phq9" and r["baseline_score"] == "20"]
+    assert len(rows) == 1
+    row = rows[0]
+    assert (row["end_score"], row["reduction_pct_end"], row["response_end"], row["remission_end"]) == (
+        "8",
+        "60.0",
+        "TRUE",
+        "FALSE",
+    )
+    assert (row["month_1_score"], row["month_3_score"], row["month_6_score"]) == ("9", "9", "14")
+    assert (row["sustained_month_3"], row["sustained_month_6"]) == ("TRUE", "FALSE")
+    assert (row["maintenance_doses"], row["maintenance_before_month_1"], row["maintenance_before_month_3"]) == (
+        "1",
+        "FALSE",
+        "TRUE",
+    )
+    assert row["pcl5_meaningful_change_end"] == ""
+    pcl5 = next(
+        r for r in parse(render_practice_csv(report)) if r["instrument"] == "pcl5" and r["baseline_score"] == "50"
+    )
+    assert (pcl5["end_score"], pcl5["pcl5_meaningful_change_end"], pcl5["remission_end"]) == ("30", "TRUE", "TRUE")
+
+
+def test_counting_the_rows_gives_the_reports_figures(cohort):
+    report = build_practice_report(ReportFilters())
+    rows = parse(render_practice_csv(report))
+    for instrument, summary in report.summaries.items():
+        mine = [r for r in rows if r["instrument"] == instrument]
+        eligible = [r for r in mine if r["eligible"] == "TRUE"]
+        observed = [r for r in eligible if r["end_score"]]
+        assert len(eligible) == summary.n_eligible
+        assert len(observed) == summary.response_oc.denominator
+        assert sum(r["response_end"] == "TRUE" for r in observed) == summary.response_oc.numerator
+        assert sum(r["remission_end"] == "TRUE" for r in observed) == summary.remission_oc.numerator
+        assert sum(r["partial_response_end"] == "TRUE" for r in observed) == summary.partial_oc.numerator
+        for name in FOLLOW_UPS:
+            both = [r for r in observed if r[f"{name}_score"]]
+            assert len(both) == summary.durability[name].all_oc.denominator
+            responders = [r for r in both if r["response_end"] == "TRUE"]
+            still = sum(r[f"response_{name}"] == "TRUE" for r in responders)
+            assert (still, len(responders)) == (
+                summary.still_responding[name].numerator,
+                summary.still_responding[name].denominator,
+            )
+        for name in ("month_3", "month_6"):
+            both = [r for r in observed if r[f"{name}_score"]]
+            assert sum(r[f"sustained_{name}"] == "TRUE" for r in both) == summary.durability[name].all_oc.numerator
+        baseline = [int(r["baseline_score"]) for r in eligible]
+        assert sum(baseline) / len(baseline) == pytest.approx(summary.baseline.mean)
+    # Counted by hand: of the three eligible PHQ-9 courses with an end score, courses 0 and 1 responded.
+    assert (report.summaries["phq9"].response_oc.numerator, report.summaries["phq9"].response_oc.denominator) == (2, 3)
+
+
+def test_a_rare_race_is_suppressed_and_common_values_are_kept(cohort, lead):
+    services.outcome_settings_update(by=lead, suppression_threshold=2)
+    report = build_practice_report(ReportFilters())
+    rows = parse(render_practice_csv(report))
+    races = {r["race_ethnicity"] for r in rows}
+    # Four White courses, one Black and one Asian: the two single ones are hidden.
+    assert races == {"white", "suppressed (<2)"}
+    assert {r["sex"] for r in rows} == {"female", "male"}
+    assert "asian" not in render_practice_csv(report).decode("utf-8-sig")
+
+
+def test_at_the_default_threshold_every_demographic_of_a_small_cohort_is_suppressed(cohort):
+    rows = parse(render_practice_csv(build_practice_report(ReportFilters())))
+    for column in ("sex", "race_ethnicity", "age_band"):
+        assert {r[column] for r in rows} == {"suppressed (<11)"}
+    assert {r["indication"] for r in rows} == {"ptsd", "mdd_trd", "anxiety"}  # not a demographic
+
+
+@pytest.mark.parametrize(
+    "value, written",
+    [
+        ('=HYPERLINK("http://x")', '\'=HYPERLINK("http://x")'),
+        ("+1+1", "'+1+1"),
+        ("-2+3", "'-2+3"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tcmd", "'\tcmd"),
+        ("\rcmd", "'\rcmd"),
+        ("mdd_trd", "mdd_trd"),
+        ("a=b", "a=b"),
+        ("", ""),
+        (-12.5, -12.5),
+        (-3, -3),
+        (0, 0),
+    ],
+)
+def test_neutralise(value, written):
+    assert neutralise(value) == written
+
+
+def test_a_formula_in_a_text_field_reaches_the_file_defused_and_numbers_stay_numbers(cohort, lead):
+    services.outcome_settings_update(by=lead, suppression_threshold=1)
+    report = build_practice_report(ReportFilters())
+    # Course fields are coded today; a free-text one arriving later must not carry a formula through.
+    report.rows[0][0].indication = "=cmd|' /C calc'!A0"
+    rows = parse(render_practice_csv(report))
+    assert {r["indication"] for r in rows if r["course_key"] == report.rows[0][0].key} == {"'=cmd|' /C calc'!A0"}
+
+
+def test_a_worse_score_is_a_negative_number_not_a_quoted_text(therapist, provider, lead, clock):
+    from tests.reports.api_support import Spec
+
+    build_cohort(
+        therapist=therapist,
+        provider=provider,
+        specs=[Spec(scores={"phq9": {"baseline": 16, "end": 20}, "gad7": {"baseline": 12}, "pcl5": {"baseline": 3}})],
+    )
+    services.outcome_settings_update(by=lead, suppression_threshold=1)
+    rows = parse(render_practice_csv(build_practice_report(ReportFilters())))
+    phq9 = next(r for r in rows if r["instrument"] == "phq9")
+    assert (phq9["reduction_pct_end"], phq9["response_end"]) == ("-25.0", "FALSE")
