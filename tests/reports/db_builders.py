@@ -63,6 +63,9 @@ class Plan:
     race_ethnicity: str = ""
     date_of_birth: dt.date = dt.date(1980, 5, 17)
     therapist: object = None
+    patient: object = None  # a second course for a patient already registered
+    opened_hour: int = 10
+    move_on: bool = True  # to integration the day after the last dose, to follow-up later
 
     def day(self, n: int) -> dt.date:
         return self.opened_on + dt.timedelta(days=n)
@@ -131,8 +134,8 @@ def build_course(cast: Cast, plan: Plan):
     cast.count += 1
     n = cast.count
     therapist = plan.therapist or cast.therapist
-    opened = local(plan.opened_on, 10)
-    patient = course_services.patient_register(
+    opened = local(plan.opened_on, plan.opened_hour)
+    patient = plan.patient or course_services.patient_register(
         by=therapist,
         now=opened,
         mrn=f"RPT-{n:04d}",
@@ -152,7 +155,7 @@ def build_course(cast: Cast, plan: Plan):
         therapists=[therapist],
         medical_provider=cast.provider,
         format=plan.format,
-        planned_dosing_sessions=plan.planned or len(plan.dose_days),
+        planned_dosing_sessions=plan.planned or len(plan.dose_days) or 4,
     )
     screened = local(plan.day(1), 11)
     evaluation = course_services.medical_evaluation_record(
@@ -188,7 +191,7 @@ def build_course(cast: Cast, plan: Plan):
     last = max(plan.dose_days) if plan.dose_days else None
     if plan.discontinue_on is not None:
         events.append((plan.discontinue_on, 2, "discontinue", None))
-    elif last is not None:
+    elif last is not None and plan.move_on:
         events.append((last + 1, 2, "status", CourseStatus.INTEGRATION))
         events.append((last + 20, 2, "status", CourseStatus.FOLLOW_UP))
     for day, _order, kind, what in sorted(events, key=lambda e: (e[0], e[1])):
