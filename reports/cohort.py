@@ -85,6 +85,7 @@ class CourseRow:
     maintenance_days: tuple[date, ...] = ()
     doses_given: int = 0
     series: dict = field(default_factory=dict)  # instrument -> CourseSeries
+    patient_id: object = None  # counts patients (a patient can have several courses); never exported
 
     @property
     def discontinued(self) -> bool:
@@ -118,6 +119,7 @@ def load_cohort(filters: ReportFilters) -> list[CourseRow]:
     rows: dict = {}
     for c in courses.values(
         "id",
+        "patient_id",
         "created_at",
         "indication",
         "format",
@@ -139,6 +141,7 @@ def load_cohort(filters: ReportFilters) -> list[CourseRow]:
             race_ethnicity=c["patient__race_ethnicity"] or "not_recorded",
             age_band=age_band(c["patient__date_of_birth"], start),
             planned_dosing_sessions=c["planned_dosing_sessions"],
+            patient_id=c["patient_id"],
         )
 
     teams = defaultdict(list)
