@@ -6,10 +6,13 @@ lead (the service decides). An export is seen and downloaded by whoever asked fo
 anyone else gets a 404, as for any record outside one's caseload.
 """
 
+from types import SimpleNamespace
+
 from django.http import Http404, HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 
@@ -57,8 +60,15 @@ CSV_NOTE = (
 )
 
 
+class FormatIsAFilter(DefaultContentNegotiation):
+    """`?format=group` filters the courses here; it is not DRF's renderer override."""
+
+    settings = SimpleNamespace(URL_FORMAT_OVERRIDE=None)
+
+
 class PracticeReportView(ApiView):
     permission_classes = [IsPracticeLead]
+    content_negotiation_class = FormatIsAFilter
     serializer_class = s.PracticeReportSerializer
 
     @extend_schema(
