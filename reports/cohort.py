@@ -20,6 +20,7 @@ from measures.schedule import CourseFacts, DoseFact, acute_series_end
 from reports.outcomes import CourseSeries, ScorePoint
 
 INSTRUMENTS = ("phq9", "gad7", "pcl5")
+NOT_RECORDED = "not_recorded"
 AGE_BANDS = ((18, 29, "18–29"), (30, 44, "30–44"), (45, 64, "45–64"), (65, 200, "65+"))
 
 
@@ -78,6 +79,7 @@ class CourseRow:
     race_ethnicity: str
     age_band: str
     planned_dosing_sessions: int = 6
+    status_changed_day: date | None = None
     therapist_ids: tuple[int, ...] = ()
     route: str = ""
     first_dose_at: datetime | None = None
@@ -101,7 +103,9 @@ def _filtered_courses(filters: ReportFilters):
     if filters.sex:
         qs = qs.filter(patient__sex=filters.sex)
     if filters.race_ethnicity:
-        qs = qs.filter(patient__race_ethnicity=filters.race_ethnicity)
+        # Rows say "not_recorded" where the patient was not asked (a blank field).
+        value = "" if filters.race_ethnicity == NOT_RECORDED else filters.race_ethnicity
+        qs = qs.filter(patient__race_ethnicity=value)
     if filters.therapist_id:
         qs = qs.filter(therapists__id=filters.therapist_id)
     tz = timezone.get_current_timezone()
@@ -124,6 +128,7 @@ def load_cohort(filters: ReportFilters) -> list[CourseRow]:
         "indication",
         "format",
         "status",
+        "status_changed_at",
         "planned_dosing_sessions",
         "patient__date_of_birth",
         "patient__sex",
@@ -137,8 +142,9 @@ def load_cohort(filters: ReportFilters) -> list[CourseRow]:
             indication=c["indication"],
             format=c["format"],
             status=c["status"],
+            status_changed_day=timezone.localdate(c["status_changed_at"]),
             sex=c["patient__sex"],
-            race_ethnicity=c["patient__race_ethnicity"] or "not_recorded",
+            race_ethnicity=c["patient__race_ethnicity"] or NOT_RECORDED,
             age_band=age_band(c["patient__date_of_birth"], start),
             planned_dosing_sessions=c["planned_dosing_sessions"],
             patient_id=c["patient_id"],
@@ -202,6 +208,7 @@ def load_cohort(filters: ReportFilters) -> list[CourseRow]:
                 end_day=row.end_day,
                 maintenance_days=row.maintenance_days,
                 discontinued=row.discontinued,
+                stopped_day=row.status_changed_day if row.discontinued else None,
             )
         result.append(row)
     return result

@@ -50,6 +50,7 @@ class CourseSeries:
     end_day: date | None = None  # last induction dose, once the acute series is over
     maintenance_days: tuple[date, ...] = ()
     discontinued: bool = False
+    stopped_day: date | None = None  # the day a discontinued course stopped
 
 
 @dataclass(frozen=True)
@@ -136,22 +137,26 @@ def course_outcome(series: CourseSeries, defs: Definitions, as_of: date) -> Outc
     """Everything the reports count for one course on one instrument, as of a day.
 
     `*_due` says whether the course belongs in that timepoint's intention-to-treat denominator:
-    its window closed before `as_of` (the window's last day is over), it has a score there, or the
-    course was discontinued.
+    its window closed before `as_of` (the window's last day is over), or it has a score there.
+    A discontinued course stays in: its windows count from its last induction dose or, if it
+    stopped before the series ended, from the day it stopped; it is due when they close, like
+    any other course, so a course stopped last week is not yet missing at six months.
     """
     baseline = baseline_score(series, defs)
     eligible = is_eligible(series.instrument, baseline, defs)
     end = end_of_course_score(series, defs)
     # A window has closed once its last day is over: on that day a score can still come in.
-    end_closed = series.end_day is not None and series.end_day + timedelta(days=defs.end_last_day) < as_of
-    end_due = end is not None or end_closed or series.discontinued
+    anchor = series.end_day or (series.stopped_day if series.discontinued else None)
+    unanchored_stop = series.discontinued and anchor is None
+    end_closed = anchor is not None and anchor + timedelta(days=defs.end_last_day) < as_of
+    end_due = end is not None or end_closed or unanchored_stop
 
     follow_ups, due = {}, {}
     for name, _day, _tolerance in defs.follow_ups:
         score = follow_up_score(series, defs, name)
         follow_ups[name] = score
-        closed = series.end_day is not None and follow_up_window(series.end_day, defs, name)[2] < as_of
-        due[name] = score is not None or closed or series.discontinued
+        closed = anchor is not None and follow_up_window(anchor, defs, name)[2] < as_of
+        due[name] = score is not None or closed or unanchored_stop
 
     def responds(point):
         return None if point is None or not eligible else is_response(baseline.total, point.total, defs)

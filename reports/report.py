@@ -25,7 +25,7 @@ from courses.choices import (
 )
 from courses.models import AdverseEvent, ClinicSettings, DosingParticipant, VitalReading
 from reports.aggregate import InstrumentSummary, summarise
-from reports.cohort import AGE_BANDS, CourseRow, ReportFilters, load_cohort
+from reports.cohort import AGE_BANDS, NOT_RECORDED, CourseRow, ReportFilters, load_cohort
 from reports.cohort import INSTRUMENTS as REPORT_INSTRUMENTS
 from reports.models import OutcomeSettings
 from reports.outcomes import Definitions, course_outcome
@@ -79,7 +79,7 @@ EQUITY_DIMENSIONS = (
 
 def _labels() -> dict:
     return {
-        "race_ethnicity": {**dict(RaceEthnicity.choices), "not_recorded": "Not recorded"},
+        "race_ethnicity": {**dict(RaceEthnicity.choices), NOT_RECORDED: "Not recorded"},
         "sex": dict(Sex.choices),
         "age_band": {label: label for *_r, label in AGE_BANDS} | {"under 18": "Under 18"},
         "indication": dict(Indication.choices),

@@ -5,7 +5,7 @@ from django import forms
 from accounts.models import Role, User
 from courses.choices import Indication, RaceEthnicity, Route, SessionFormat, Sex
 from courses.web.forms import DateInput
-from reports.cohort import AGE_BANDS, ReportFilters
+from reports.cohort import AGE_BANDS, NOT_RECORDED, ReportFilters
 from reports.models import ExportKind
 
 ANY = [("", "Any")]
@@ -31,7 +31,9 @@ class ReportFilterForm(forms.Form):
     )
     sex = forms.ChoiceField(choices=ANY + list(Sex.choices), required=False)
     race_ethnicity = forms.ChoiceField(
-        label="Race/ethnicity (self-reported)", choices=ANY + list(RaceEthnicity.choices), required=False
+        label="Race/ethnicity (self-reported)",
+        choices=ANY + list(RaceEthnicity.choices) + [(NOT_RECORDED, "Not recorded")],
+        required=False,
     )
     age_band = forms.ChoiceField(
         label="Age band at course start", choices=ANY + [(label, label) for *_r, label in AGE_BANDS], required=False

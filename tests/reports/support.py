@@ -25,7 +25,9 @@ def before_dose(days: int, total: int, **kwargs) -> ScorePoint:
     return point(FIRST_DOSE_DAY - dt.timedelta(days=days), total, **kwargs)
 
 
-def series(*scores, instrument="phq9", end_day=END_DAY, maintenance_days=(), discontinued=False) -> CourseSeries:
+def series(
+    *scores, instrument="phq9", end_day=END_DAY, maintenance_days=(), discontinued=False, stopped_day=None
+) -> CourseSeries:
     return CourseSeries(
         instrument=instrument,
         scores=tuple(scores),
@@ -34,6 +36,7 @@ def series(*scores, instrument="phq9", end_day=END_DAY, maintenance_days=(), dis
         end_day=end_day,
         maintenance_days=tuple(maintenance_days),
         discontinued=discontinued,
+        stopped_day=stopped_day,
     )
 
 

@@ -131,6 +131,7 @@ def loaded(**filters) -> set:
         ({"sex": Sex.MALE}, {"mdd_im"}),
         ({"sex": Sex.FEMALE}, {"ptsd_iv", "ptsd_sublingual"}),
         ({"race_ethnicity": RaceEthnicity.HISPANIC_LATINO}, {"ptsd_sublingual"}),
+        ({"race_ethnicity": "not_recorded"}, {"anxiety_group"}),
         ({"age_band": "65+"}, {"mdd_im"}),
         ({"age_band": "18–29"}, {"ptsd_sublingual"}),
         ({"age_band": "30–44"}, {"ptsd_iv"}),

@@ -326,6 +326,19 @@ def test_a_discontinued_course_stays_in_intention_to_treat_as_not_responding():
     assert not any(outcome.sustained.values())
 
 
+def test_a_discontinued_course_is_due_when_its_windows_close_from_the_day_it_stopped():
+    stopped = FIRST_DOSE_DAY + dt.timedelta(days=10)
+    a_week_later = stopped + dt.timedelta(days=7)
+    outcome = course_outcome(course(20, end_day=None, discontinued=True, stopped_day=stopped), DEFS, a_week_later)
+    assert not outcome.end_due and not any(outcome.follow_up_due.values())  # nothing has closed yet
+
+    after_month_1 = stopped + dt.timedelta(days=38)
+    outcome = course_outcome(course(20, end_day=None, discontinued=True, stopped_day=stopped), DEFS, after_month_1)
+    assert outcome.end_due and outcome.follow_up_due["month_1"]
+    assert not outcome.follow_up_due["month_3"] and not outcome.follow_up_due["month_6"]
+    assert outcome.response_end is None and not outcome.sustained["month_1"]
+
+
 def test_a_discontinued_course_keeps_what_it_scored():
     outcome = course_outcome(course(20, 8, None, None, None, discontinued=True), DEFS, LONG_AFTER)
     assert outcome.response_end is True
