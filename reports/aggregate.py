@@ -128,3 +128,17 @@ def suppressed(rate: Rate, threshold: int) -> bool:
     """The CMS small-cell rule: no count of patients from 1 to threshold-1 is shown in an export,
     so a cell is hidden when its denominator, or a non-zero numerator, is below the threshold."""
     return rate.denominator < threshold or 0 < rate.numerator < threshold
+
+
+def groups_to_hide(counts: list[int], threshold: int) -> set[int]:
+    """Which groups of one split to hide whole in an export (indices into `counts`).
+
+    A group counting 1 to threshold-1 patients is hidden; and when that leaves exactly one group
+    hidden, the smallest other group is hidden too (complementary suppression), since the
+    hidden one could otherwise be had by subtracting the shown groups from the total."""
+    hidden = {i for i, n in enumerate(counts) if 0 < n < threshold}
+    if len(hidden) == 1:
+        others = [(n, i) for i, n in enumerate(counts) if i not in hidden and n > 0]
+        if others:
+            hidden.add(min(others)[1])
+    return hidden

@@ -6,7 +6,7 @@ settings and one for therapist names, whatever the number of courses.
 """
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
 from django.db.models import Count, Q
@@ -24,7 +24,7 @@ from courses.choices import (
     VitalPhase,
 )
 from courses.models import AdverseEvent, ClinicSettings, DosingParticipant, VitalReading
-from reports.aggregate import InstrumentSummary, summarise
+from reports.aggregate import InstrumentSummary, groups_to_hide, summarise
 from reports.cohort import AGE_BANDS, NOT_RECORDED, CourseRow, ReportFilters, load_cohort
 from reports.cohort import INSTRUMENTS as REPORT_INSTRUMENTS
 from reports.models import OutcomeSettings
@@ -98,6 +98,7 @@ class EquityRow:
     response: Rate
     remission: Rate
     sustained_6: Rate
+    hidden_in_export: bool = False
 
 
 @dataclass
@@ -126,9 +127,10 @@ def outcomes_for(rows: list[CourseRow], defs: Definitions, as_of: date) -> list[
     return [(row, {i: course_outcome(row.series[i], defs, as_of) for i in REPORT_INSTRUMENTS}) for row in rows]
 
 
-def _equity(instrument: str, scored: list[tuple[CourseRow, dict]], labels: dict) -> list[EquityRow]:
+def _equity(instrument: str, scored: list[tuple[CourseRow, dict]], labels: dict, threshold: int) -> list[EquityRow]:
     result = []
     for dimension, _title in EQUITY_DIMENSIONS:
+        split = []
         groups: dict = {}
         for row, outcomes in scored:
             groups.setdefault(getattr(row, dimension), []).append(outcomes[instrument])
@@ -137,7 +139,7 @@ def _equity(instrument: str, scored: list[tuple[CourseRow, dict]], labels: dict)
             eligible = [o for o in outcomes if o.eligible]
             end_due = [o for o in eligible if o.end_due]
             due_6 = [o for o in eligible if o.follow_up_due["month_6"]]
-            result.append(
+            split.append(
                 EquityRow(
                     dimension=dimension,
                     group=group,
@@ -149,6 +151,8 @@ def _equity(instrument: str, scored: list[tuple[CourseRow, dict]], labels: dict)
                     sustained_6=wilson(sum(1 for o in due_6 if o.sustained["month_6"]), len(due_6)),
                 )
             )
+        hide = groups_to_hide([r.n_courses for r in split], threshold)
+        result += [replace(r, hidden_in_export=i in hide) for i, r in enumerate(split)]
     return result
 
 
@@ -282,7 +286,10 @@ def build_practice_report(filters: ReportFilters, *, now: datetime | None = None
     if progress:
         progress(60, "Equity and safety")
     labels = _labels()
-    equity = {instrument: _equity(instrument, scored, labels) for instrument in REPORT_INSTRUMENTS}
+    equity = {
+        instrument: _equity(instrument, scored, labels, settings_row.suppression_threshold)
+        for instrument in REPORT_INSTRUMENTS
+    }
     return PracticeReport(
         clinic=ClinicSettings.load().clinic_name,
         generated_at=now,

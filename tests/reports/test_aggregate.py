@@ -197,3 +197,21 @@ def test_itt_denominators_are_never_smaller_than_observed_ones(rows, days_after_
         assert split["with"].all_itt.denominator + split["without"].all_itt.denominator == (
             result.durability[name].all_itt.denominator
         )
+
+
+@pytest.mark.parametrize(
+    "counts, hidden",
+    [
+        ([20, 15], set()),  # nothing small
+        ([20, 5], {0, 1}),  # one small group: the other is hidden too, or 5 = total - 20
+        ([20, 30, 5], {0, 2}),  # the smallest other group goes with it
+        ([3, 4, 30], {0, 1}),  # two small groups protect each other
+        ([5], {0}),  # alone: nothing else to hide
+        ([0, 12, 20], set()),  # an empty group is no small cell
+        ([10, 11], {0, 1}),  # 10 is below the threshold of 11
+    ],
+)
+def test_groups_to_hide(counts, hidden):
+    from reports.aggregate import groups_to_hide
+
+    assert groups_to_hide(counts, 11) == hidden
