@@ -250,5 +250,8 @@ LOGGING = {
         "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
         # Axes logs every successful login at INFO; failures and lock-outs are WARNING.
         "axes": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+        # WeasyPrint narrates every layout step at INFO.
+        "weasyprint": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+        "fontTools": {"handlers": ["console"], "level": "WARNING", "propagate": False},
     },
 }
