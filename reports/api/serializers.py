@@ -12,11 +12,12 @@ from courses.api.serializers import StaffField
 from courses.choices import Indication, RaceEthnicity, Route, SessionFormat, Sex
 from reports import services
 from reports.aggregate import suppressed
-from reports.cohort import AGE_BANDS, ReportFilters
+from reports.cohort import AGE_BANDS, NOT_RECORDED, ReportFilters
 from reports.models import ExportKind, OutcomeSettings
 from reports.outcomes import FOLLOW_UP_LABELS, FOLLOW_UPS
 
 AGE_BAND_CHOICES = [label for *_range, label in AGE_BANDS] + ["under 18"]
+RACE_FILTER_VALUES = (*RaceEthnicity.values, NOT_RECORDED)
 
 # --- input ------------------------------------------------------------------------------------
 
@@ -33,7 +34,11 @@ class ReportFilterSerializer(serializers.Serializer):
         queryset=User.objects.filter(role=Role.THERAPIST), required=False, help_text="A therapist on the care team."
     )
     sex = serializers.ChoiceField(choices=Sex.choices, required=False)
-    race_ethnicity = serializers.ChoiceField(choices=RaceEthnicity.choices, required=False)
+    # A plain string, not a second race/ethnicity enum beside the patient's: the two would only
+    # collide in the schema. The values are checked in validate_race_ethnicity.
+    race_ethnicity = serializers.CharField(
+        required=False, help_text=f"One of: {', '.join(RACE_FILTER_VALUES)} (never asked)."
+    )
     age_band = serializers.ChoiceField(
         choices=AGE_BAND_CHOICES, required=False, help_text="Age at course start; an ASCII hyphen is accepted too."
     )
@@ -43,6 +48,11 @@ class ReportFilterSerializer(serializers.Serializer):
             data = {k: data.get(k) for k in data}  # a QueryDict is immutable
             data["age_band"] = data["age_band"].replace("-", "–")
         return super().to_internal_value(data)
+
+    def validate_race_ethnicity(self, value):
+        if value not in RACE_FILTER_VALUES:
+            raise serializers.ValidationError(f'"{value}" is not a valid choice.')
+        return value
 
     def validate(self, attrs):
         if attrs.get("start_from") and attrs.get("start_to") and attrs["start_from"] > attrs["start_to"]:

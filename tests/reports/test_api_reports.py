@@ -128,6 +128,14 @@ def test_a_bad_filter_is_a_400_naming_it(lead, query, field):
     assert list(response.json()["errors"]) == [field]
 
 
+def test_race_not_recorded_is_a_filter(therapist, provider, lead, clock):
+    from tests.reports.api_support import Spec
+
+    specs = [Spec(race_ethnicity="", scores={"phq9": {"baseline": 12}}), Spec(scores={"phq9": {"baseline": 12}})]
+    build_cohort(therapist=therapist, provider=provider, specs=specs)
+    assert api(lead).get(URL, {"race_ethnicity": "not_recorded"}).json()["n_courses"] == 1
+
+
 def test_format_filters_the_courses_rather_than_choosing_a_renderer(cohort, lead):
     assert api(lead).get(URL, {"format": "individual"}).json()["n_courses"] == 6
     assert api(lead).get(URL, {"format": "group"}).json()["n_courses"] == 0
