@@ -8,7 +8,7 @@ import hashlib
 import hmac
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
 from django.utils import timezone
@@ -94,7 +94,7 @@ class CourseRow:
         return self.status == CourseStatus.DISCONTINUED
 
 
-def _filtered_courses(filters: ReportFilters):
+def filtered_courses(filters: ReportFilters):
     qs = Course.objects.filter(voided_at__isnull=True, patient__voided_at__isnull=True)
     if filters.indication:
         qs = qs.filter(indication=filters.indication)
@@ -110,16 +110,23 @@ def _filtered_courses(filters: ReportFilters):
         qs = qs.filter(therapists__id=filters.therapist_id)
     tz = timezone.get_current_timezone()
     if filters.start_from:
-        qs = qs.filter(created_at__gte=datetime.combine(filters.start_from, datetime.min.time(), tzinfo=tz))
+        qs = qs.filter(created_at__gte=datetime.combine(filters.start_from, time.min, tzinfo=tz))
     if filters.start_to:
-        qs = qs.filter(created_at__lt=datetime.combine(filters.start_to, datetime.max.time(), tzinfo=tz))
+        qs = qs.filter(created_at__lt=datetime.combine(filters.start_to + timedelta(days=1), time.min, tzinfo=tz))
     return qs
 
 
 def load_cohort(filters: ReportFilters) -> list[CourseRow]:
     """The report's courses with their doses and scores (route and age band are filtered here,
     since they are known only once the doses and the start day are)."""
-    courses = _filtered_courses(filters)
+    courses = filtered_courses(filters)
+    # The zone is read once: looking it up on every localdate() was a third of the load time
+    # at 10,000 courses.
+    tz = timezone.get_current_timezone()
+
+    def day(moment):
+        return moment.astimezone(tz).date()
+
     rows: dict = {}
     for c in courses.values(
         "id",
@@ -134,7 +141,7 @@ def load_cohort(filters: ReportFilters) -> list[CourseRow]:
         "patient__sex",
         "patient__race_ethnicity",
     ):
-        start = timezone.localdate(c["created_at"])
+        start = day(c["created_at"])
         rows[c["id"]] = CourseRow(
             course_id=c["id"],
             key=course_key(c["id"]),
@@ -142,7 +149,7 @@ def load_cohort(filters: ReportFilters) -> list[CourseRow]:
             indication=c["indication"],
             format=c["format"],
             status=c["status"],
-            status_changed_day=timezone.localdate(c["status_changed_at"]),
+            status_changed_day=day(c["status_changed_at"]),
             sex=c["patient__sex"],
             race_ethnicity=c["patient__race_ethnicity"] or NOT_RECORDED,
             age_band=age_band(c["patient__date_of_birth"], start),
@@ -170,7 +177,7 @@ def load_cohort(filters: ReportFilters) -> list[CourseRow]:
         .order_by("answered_at")
     ):
         scores[(r["course_id"], r["instrument"])].append(
-            ScorePoint(r["answered_at"], timezone.localdate(r["answered_at"]), r["total"])
+            ScorePoint(r["answered_at"], day(r["answered_at"]), r["total"])
         )
 
     result = []
@@ -182,7 +189,7 @@ def load_cohort(filters: ReportFilters) -> list[CourseRow]:
         row.route = induction[0]["route"] if induction else (course_doses[0]["route"] if course_doses else "")
         row.first_dose_at = induction[0]["dosed_at"] if induction else None
         row.doses_given = len(given)
-        row.maintenance_days = tuple(timezone.localdate(d["dosed_at"]) for d in given if d["is_maintenance"])
+        row.maintenance_days = tuple(day(d["dosed_at"]) for d in given if d["is_maintenance"])
         # The end of the acute series has one definition, the schedule's.
         row.end_day = acute_series_end(
             CourseFacts(
@@ -190,9 +197,7 @@ def load_cohort(filters: ReportFilters) -> list[CourseRow]:
                 indication=row.indication,
                 status=row.status,
                 planned_dosing_sessions=row.planned_dosing_sessions,
-                doses=tuple(
-                    DoseFact(None, timezone.localdate(d["dosed_at"]), True, d["is_maintenance"]) for d in given
-                ),
+                doses=tuple(DoseFact(None, day(d["dosed_at"]), True, d["is_maintenance"]) for d in given),
             )
         )
         if filters.route and row.route != filters.route:
@@ -204,7 +209,7 @@ def load_cohort(filters: ReportFilters) -> list[CourseRow]:
                 instrument=instrument,
                 scores=tuple(scores.get((course_id, instrument), ())),
                 first_dose_at=row.first_dose_at,
-                first_dose_day=timezone.localdate(row.first_dose_at) if row.first_dose_at else None,
+                first_dose_day=day(row.first_dose_at) if row.first_dose_at else None,
                 end_day=row.end_day,
                 maintenance_days=row.maintenance_days,
                 discontinued=row.discontinued,

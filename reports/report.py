@@ -25,7 +25,7 @@ from courses.choices import (
 )
 from courses.models import AdverseEvent, ClinicSettings, DosingParticipant, VitalReading
 from reports.aggregate import InstrumentSummary, groups_to_hide, summarise
-from reports.cohort import AGE_BANDS, NOT_RECORDED, CourseRow, ReportFilters, load_cohort
+from reports.cohort import AGE_BANDS, NOT_RECORDED, CourseRow, ReportFilters, filtered_courses, load_cohort
 from reports.cohort import INSTRUMENTS as REPORT_INSTRUMENTS
 from reports.models import OutcomeSettings
 from reports.outcomes import Definitions, course_outcome
@@ -156,10 +156,15 @@ def _equity(instrument: str, scored: list[tuple[CourseRow, dict]], labels: dict,
     return result
 
 
-def _safety(rows: list[CourseRow]) -> dict:
-    course_ids = [r.course_id for r in rows]
+def _safety(rows: list[CourseRow], filters: ReportFilters) -> dict:
+    if filters.route or filters.age_band:
+        # These two filters are applied in Python (cohort.load_cohort): name the courses.
+        in_cohort = Q(course_id__in=[r.course_id for r in rows])
+    else:
+        # Otherwise the cohort is a query, and a subquery keeps clear of SQLite's parameter limit.
+        in_cohort = Q(course__in=filtered_courses(filters))
     given = DosingParticipant.objects.active().filter(
-        course_id__in=course_ids, dosed_at__isnull=False, session__voided_at__isnull=True
+        in_cohort, dosed_at__isnull=False, session__voided_at__isnull=True
     )
     sessions = given.count()
     events = list(
@@ -302,6 +307,6 @@ def build_practice_report(filters: ReportFilters, *, now: datetime | None = None
         n_patients_dosed=len({r.patient_id for r in rows if r.doses_given}),
         summaries=summaries,
         equity=equity,
-        safety=_safety(rows),
+        safety=_safety(rows, filters),
         rows=scored,
     )

@@ -6,10 +6,11 @@ does not make it twice), and downloaded later; every request and download is aud
 """
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import User
@@ -20,6 +21,9 @@ from reports.cohort import ReportFilters
 from reports.models import ExportKind, ExportStatus, OutcomeSettings, ReportExport
 
 logger = logging.getLogger(__name__)
+
+# Longer than any export takes (the 10,000-course PDF takes about 10 s).
+STALE_RUN = timedelta(minutes=15)
 
 OUTCOME_SETTINGS_FIELDS = (
     "baseline_days",
@@ -150,8 +154,12 @@ def export_run(*, export_id, now: datetime | None = None) -> str:
     from reports.render import render_export
 
     now = _now(now)
-    claimed = ReportExport.objects.filter(pk=export_id, status=ExportStatus.QUEUED).update(
-        status=ExportStatus.RUNNING, started_at=now, progress=1, progress_note="Started"
+    # A run left 'running' by a worker that died is taken over when its task is redelivered.
+    stale = Q(status=ExportStatus.RUNNING, started_at__lt=now - STALE_RUN)
+    claimed = (
+        ReportExport.objects.filter(pk=export_id)
+        .filter(Q(status=ExportStatus.QUEUED) | stale)
+        .update(status=ExportStatus.RUNNING, started_at=now, progress=1, progress_note="Started")
     )
     if not claimed:
         return "skipped"

@@ -196,3 +196,16 @@ def test_a_csv_download_with_an_accept_header_for_csv(
     assert download.status_code == 200
     missing = api(lead).get(f"{URL}{uuid.uuid4()}/download/", HTTP_ACCEPT="text/csv")
     assert (missing.status_code, missing["Content-Type"]) == (404, "application/json")
+
+
+def test_a_run_left_running_by_a_dead_worker_is_taken_over(cohort, lead, clock):
+    import datetime as dt
+
+    export = ReportExport.objects.create(
+        kind=ExportKind.PRACTICE_CSV, requested_by=lead, requested_at=NOW, status=ExportStatus.RUNNING, started_at=NOW
+    )
+    assert services.export_run(export_id=export.pk) == "skipped"  # running, and not stale: another worker has it
+    clock.shift(dt.timedelta(minutes=16))
+    assert services.export_run(export_id=export.pk) == "done"
+    export.refresh_from_db()
+    assert export.status == ExportStatus.DONE and export.content
