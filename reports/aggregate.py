@@ -31,9 +31,11 @@ class InstrumentSummary:
     response_itt: Rate
     response_oc: Rate
     partial_oc: Rate
+    partial_itt: Rate
     remission_itt: Rate
     remission_oc: Rate
     meaningful_change_oc: Rate | None
+    meaningful_change_itt: Rate | None
     completion: dict  # timepoint -> Rate (scores present / courses due)
     durability: dict  # follow-up -> Durability
     durability_by_maintenance: dict  # follow-up -> {"with": Durability, "without": Durability}
@@ -108,12 +110,16 @@ def summarise(instrument: str, outcomes: list[Outcome], end_days: list) -> Instr
         response_itt=wilson(sum(1 for o in end_due if o.response_end), len(end_due)),
         response_oc=wilson(sum(1 for o in end_observed if o.response_end), len(end_observed)),
         partial_oc=wilson(sum(1 for o in end_observed if o.partial_end), len(end_observed)),
+        partial_itt=wilson(sum(1 for o in end_due if o.partial_end), len(end_due)),
         remission_itt=wilson(sum(1 for o in end_due if o.remission_end), len(end_due)),
         remission_oc=wilson(sum(1 for o in end_observed if o.remission_end), len(end_observed)),
         meaningful_change_oc=(
             wilson(sum(1 for o in end_observed if o.meaningful_change_end), len(end_observed))
             if instrument == "pcl5"
             else None
+        ),
+        meaningful_change_itt=(
+            wilson(sum(1 for o in end_due if o.meaningful_change_end), len(end_due)) if instrument == "pcl5" else None
         ),
         completion=completion,
         durability=durability,

@@ -164,9 +164,11 @@ class InstrumentSummarySerializer(serializers.Serializer):
     response_itt = RateSerializer()
     response_oc = RateSerializer()
     partial_oc = RateSerializer()
+    partial_itt = RateSerializer()
     remission_itt = RateSerializer()
     remission_oc = RateSerializer()
     meaningful_change_oc = RateSerializer(allow_null=True, help_text="PCL-5 only: a drop of at least N points.")
+    meaningful_change_itt = RateSerializer(allow_null=True, help_text="PCL-5 only, intention-to-treat.")
     completion = CompletionSerializer(help_text="Scores present / courses due, per timepoint.")
     durability = DurabilityByFollowUp()
     durability_by_maintenance = MaintenanceByFollowUp()
@@ -315,9 +317,10 @@ def _summary(summary, threshold: int) -> dict:
         "means": {k: _mean(v) for k, v in summary.means.items()},
         **{
             k: _rate(getattr(summary, k), threshold)
-            for k in ("response_itt", "response_oc", "partial_oc", "remission_itt", "remission_oc")
+            for k in ("response_itt", "response_oc", "partial_oc", "partial_itt", "remission_itt", "remission_oc")
         },
         "meaningful_change_oc": _rate(summary.meaningful_change_oc, threshold),
+        "meaningful_change_itt": _rate(summary.meaningful_change_itt, threshold),
         "completion": {k: _rate(v, threshold) for k, v in summary.completion.items()},
         "durability": {k: _durability(v, threshold) for k, v in summary.durability.items()},
         "durability_by_maintenance": {

@@ -56,9 +56,10 @@ def test_response_partial_and_remission_at_the_end(summary):
     assert counts(summary.response_itt) == (4, 7)  # A B C H of every eligible course
     assert counts(summary.response_oc) == (4, 5)  # of the five with an end-of-course score
     assert counts(summary.partial_oc) == (1, 5)  # D
+    assert counts(summary.partial_itt) == (1, 7)  # D, of every eligible course
     assert counts(summary.remission_itt) == (1, 7)  # H
     assert counts(summary.remission_oc) == (1, 5)
-    assert summary.meaningful_change_oc is None  # PCL-5 only
+    assert summary.meaningful_change_oc is None and summary.meaningful_change_itt is None  # PCL-5 only
     assert summary.response_itt == wilson(4, 7)
 
 
