@@ -160,11 +160,14 @@ class ClinicalAdmin(admin.ModelAdmin):
         return super().changelist_view(request, extra_context)
 
 
-@admin.register(ClinicSettings)
-class ClinicSettingsAdmin(admin.ModelAdmin):
+class SingletonSettingsAdmin(admin.ModelAdmin):
+    """A one-row settings model, edited through its service: set `settings_fields` (the names
+    the service takes) and `update_service` (called with by= and the changed fields)."""
+
     form = ServiceForm
-    list_display = ("clinic_name", "max_iv_mg_per_kg", "max_intranasal_mg", "hold_systolic", "updated_at", "updated_by")
     readonly_fields = ("updated_at", "updated_by")
+    settings_fields: tuple[str, ...] = ()
+    update_service = None
 
     def has_add_permission(self, request):
         return False
@@ -177,16 +180,23 @@ class ClinicSettingsAdmin(admin.ModelAdmin):
         return type(form.__name__, (form,), {"admin_site_model": self, "request": request})
 
     def service_save(self, request, form) -> None:
-        changes = {name: form.cleaned_data[name] for name in form.changed_data if name in services.SETTINGS_FIELDS}
+        changes = {n: form.cleaned_data[n] for n in form.changed_data if n in self.settings_fields}
         if changes:
-            services.clinic_settings_update(by=request.user, **changes)
+            type(self).update_service(by=request.user, **changes)
 
     def save_model(self, request, obj, form, change):
-        pass
+        pass  # saved by the service during validation
 
     def changelist_view(self, request, extra_context=None):
-        ClinicSettings.load()  # the single row always exists to be edited
+        self.model.load()  # the single row always exists to be edited
         return super().changelist_view(request, extra_context)
+
+
+@admin.register(ClinicSettings)
+class ClinicSettingsAdmin(SingletonSettingsAdmin):
+    list_display = ("clinic_name", "max_iv_mg_per_kg", "max_intranasal_mg", "hold_systolic", "updated_at", "updated_by")
+    settings_fields = services.SETTINGS_FIELDS
+    update_service = services.clinic_settings_update
 
 
 @admin.register(Patient)

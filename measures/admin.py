@@ -9,7 +9,7 @@ settings are saved through services.measure_settings_update.
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from courses.admin import ReadOnlyAdmin, ServiceForm
+from courses.admin import ReadOnlyAdmin, SingletonSettingsAdmin
 from measures import services
 from measures.models import Administration, MeasureSettings, MessageStatus, OutboundMessage, Response, SafetyAlert
 
@@ -19,32 +19,10 @@ def _all_fields(model) -> list[str]:
 
 
 @admin.register(MeasureSettings)
-class MeasureSettingsAdmin(admin.ModelAdmin):
-    form = ServiceForm
+class MeasureSettingsAdmin(SingletonSettingsAdmin):
     list_display = ("__str__", "link_expiry_days", "reminder_after_days", "send_max_attempts", "updated_at")
-    readonly_fields = ("updated_at", "updated_by")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def get_form(self, request, obj=None, change=False, **kwargs):
-        form = super().get_form(request, obj, change=change, **kwargs)
-        return type(form.__name__, (form,), {"admin_site_model": self, "request": request})
-
-    def service_save(self, request, form) -> None:
-        changes = {n: form.cleaned_data[n] for n in form.changed_data if n in services.MEASURE_SETTINGS_FIELDS}
-        if changes:
-            services.measure_settings_update(by=request.user, **changes)
-
-    def save_model(self, request, obj, form, change):
-        pass  # saved by the service during validation
-
-    def changelist_view(self, request, extra_context=None):
-        MeasureSettings.load()  # the single row always exists to be edited
-        return super().changelist_view(request, extra_context)
+    settings_fields = services.MEASURE_SETTINGS_FIELDS
+    update_service = services.measure_settings_update
 
 
 @admin.register(Administration)

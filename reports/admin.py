@@ -3,14 +3,13 @@
 from django.contrib import admin
 from django.db.models.functions import Length
 
-from courses.admin import ReadOnlyAdmin, ServiceForm
+from courses.admin import ReadOnlyAdmin, SingletonSettingsAdmin
 from reports import services
 from reports.models import OutcomeSettings, ReportExport
 
 
 @admin.register(OutcomeSettings)
-class OutcomeSettingsAdmin(admin.ModelAdmin):
-    form = ServiceForm
+class OutcomeSettingsAdmin(SingletonSettingsAdmin):
     list_display = (
         "__str__",
         "response_reduction_pct",
@@ -20,29 +19,8 @@ class OutcomeSettingsAdmin(admin.ModelAdmin):
         "suppression_threshold",
         "updated_at",
     )
-    readonly_fields = ("updated_at", "updated_by")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def get_form(self, request, obj=None, change=False, **kwargs):
-        form = super().get_form(request, obj, change=change, **kwargs)
-        return type(form.__name__, (form,), {"admin_site_model": self, "request": request})
-
-    def service_save(self, request, form) -> None:
-        changes = {n: form.cleaned_data[n] for n in form.changed_data if n in services.OUTCOME_SETTINGS_FIELDS}
-        if changes:
-            services.outcome_settings_update(by=request.user, **changes)
-
-    def save_model(self, request, obj, form, change):
-        pass  # saved by the service during validation
-
-    def changelist_view(self, request, extra_context=None):
-        OutcomeSettings.load()  # the single row always exists to be edited
-        return super().changelist_view(request, extra_context)
+    settings_fields = services.OUTCOME_SETTINGS_FIELDS
+    update_service = services.outcome_settings_update
 
 
 @admin.register(ReportExport)

@@ -9,6 +9,7 @@ knows the ORM, the request or the template.
 
 from dataclasses import dataclass
 
+from measures.charts import Tick  # one tick type for every chart
 from reports.stats import KMStep, Mean, Rate
 
 WIDTH = 640
@@ -25,12 +26,6 @@ AT_RISK_ROW = 26  # px under the Kaplan–Meier plot for its number-at-risk row
 
 def _round(value: float) -> float:
     return round(value, 1)
-
-
-@dataclass(frozen=True)
-class Tick:
-    position: float
-    label: str
 
 
 @dataclass(frozen=True)
