@@ -1,0 +1,127 @@
+"""What the browser flows share: signing in through the real login page, form time values, and
+course set-ups made with the services (on the real clock, since the live server reads it)."""
+
+import datetime as dt
+import re
+from decimal import Decimal
+
+from django.utils import timezone
+from playwright.sync_api import Page, expect
+
+from courses import services
+from courses.choices import Indication, SessionFormat, Sex, VitalPhase
+from tests.conftest import PASSWORD, normal_vitals
+
+
+def login(page: Page, user, password: str = PASSWORD) -> None:
+    """Sign in on the login page, as a person would, and wait for the start page."""
+    page.goto("/login/")
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    page.get_by_label("Username").fill(user.username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).not_to_have_url(re.compile(r"/login/"))
+    expect(page.get_by_role("button", name="Sign in")).to_have_count(0)
+
+
+def expect_flash(page: Page, text: str) -> None:
+    """The confirmation the page shows after a form was accepted."""
+    expect(page.get_by_role("status").filter(has_text=text)).to_be_visible()
+
+
+def local_input(moment: dt.datetime) -> str:
+    """A datetime-local input's value: the moment in the clinic's time zone, to the minute."""
+    return timezone.localtime(moment).strftime("%Y-%m-%dT%H:%M")
+
+
+def minutes_ago(minutes: int) -> dt.datetime:
+    return timezone.now() - dt.timedelta(minutes=minutes)
+
+
+def open_course(
+    therapist,
+    provider,
+    *,
+    mrn: str,
+    given: str,
+    family: str,
+    format: str = SessionFormat.INDIVIDUAL,
+    indication: str = Indication.MDD_TRD,
+    screen: bool = True,
+):
+    """A registered patient with an open course; a signed psychiatric evaluation; with `screen`,
+    a signed, cleared medical evaluation too."""
+    patient = services.patient_register(
+        by=therapist,
+        mrn=mrn,
+        given_name=given,
+        family_name=family,
+        date_of_birth=dt.date(1980, 5, 17),
+        sex=Sex.FEMALE,
+        email=f"{mrn.lower()}@example.invalid",
+        weight_kg=Decimal("70.0"),
+    )
+    course = services.course_open(
+        patient=patient,
+        by=therapist,
+        indication=indication,
+        format=format,
+        therapists=[therapist],
+        medical_provider=provider,
+    )
+    today = timezone.localdate()
+    if screen:
+        evaluation = services.medical_evaluation_record(
+            course=course,
+            by=provider,
+            decision="cleared",
+            evaluated_on=today,
+            weight_kg=Decimal("70.0"),
+            **normal_vitals(),
+        )
+        services.record_sign(record=evaluation, by=provider)
+    psych = services.psychiatric_evaluation_record(
+        course=course, by=therapist, evaluated_on=today, diagnosis="Synthetic diagnosis", suicide_risk="low"
+    )
+    services.record_sign(record=psych, by=therapist)
+    course.refresh_from_db()
+    return course
+
+
+def schedule_session(therapist, provider, *, started_minutes_ago: int, format: str = SessionFormat.INDIVIDUAL):
+    start = minutes_ago(started_minutes_ago)
+    return services.dosing_session_schedule(
+        by=provider,
+        starts_at=start,
+        ends_at=start + dt.timedelta(hours=4),
+        medical_provider=provider,
+        facilitators=[therapist],
+        format=format,
+        location="Room 2",
+    )
+
+
+def add_participant(session, course, provider):
+    return services.dosing_participant_add(
+        session=session,
+        course=course,
+        by=provider,
+        route="im",
+        dose_mg=Decimal("30"),
+        weight_kg=Decimal("70"),
+        lot_number="LOT-E2E",
+        fasting_confirmed=True,
+    )
+
+
+def give_dose(participant, provider, *, minutes_ago_: int):
+    """Normal pre-dose vitals, then the dose, `minutes_ago_` minutes ago."""
+    dosed = minutes_ago(minutes_ago_)
+    services.vital_reading_record(
+        participant=participant,
+        by=provider,
+        phase=VitalPhase.PRE_DOSE,
+        taken_at=dosed - dt.timedelta(minutes=5),
+        **normal_vitals(),
+    )
+    return services.dose_administer(participant=participant, by=provider, dosed_at=dosed)
