@@ -48,8 +48,9 @@ run: demo
 	DEBUG=1 MEASURES_TICK_SECONDS=$${MEASURES_TICK_SECONDS:-60} CLINIC_BASE_URL=$${CLINIC_BASE_URL:-http://127.0.0.1:$(PORT)} PORT=$(PORT) $(PY) bin/run-all --port $(PORT) --banner $(VAR)/demo-logins.txt
 
 # pytest exits 5 when it collected no test: a non-zero status, so make fails, as it should.
+# -rs prints why tests were skipped (e.g. the browser tests when Chromium is missing).
 test: $(STAMP)
-	$(TEST_ENV) $(PY) -m pytest $(PYTEST_ARGS)
+	$(TEST_ENV) $(PY) -m pytest -rs $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
+# Debian's package; KAPCLINIC_CHROMIUM points elsewhere (Playwright's own browser download is not used).
+CHROMIUM = Path(os.environ.get("KAPCLINIC_CHROMIUM") or "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
