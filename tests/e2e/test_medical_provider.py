@@ -47,7 +47,9 @@ def test_provider_clears_the_screen_doses_through_a_hold_signs_and_amends(page: 
     page.get_by_label("Decision").select_option(label="Cleared with cautions")
     page.get_by_label("Caution note").fill("Alcohol use disorder in remission for five years; no ketamine at home.")
     page.get_by_role("button", name="Save").click()
-    evaluation = page.locator(".tl-record", has=page.get_by_role("heading", name=re.compile("Medical evaluation")))
+    evaluation = page.get_by_role("listitem").filter(
+        has=page.get_by_role("heading", name=re.compile("Medical evaluation"))
+    )
     expect(evaluation.get_by_role("heading")).to_contain_text("Cleared with cautions")
     evaluation.get_by_role("button", name="Sign and lock").click()
     expect_flash(page, "Medical evaluation signed and locked.")
@@ -151,7 +153,7 @@ def test_provider_clears_the_screen_doses_through_a_hold_signs_and_amends(page: 
     reason.fill("Lot number misread from the vial.")
     page.get_by_role("button", name="Record amendment").click()
     expect_flash(page, "Amendment recorded beside the original.")
-    amendment = page.locator(".amendments")
-    expect(amendment).to_contain_text("Lot number misread from the vial.")
-    expect(amendment.locator("del")).to_have_text("LOT-0420")
-    expect(amendment.locator("ins")).to_have_text("LOT-0402")
+    # Beside the original: who, why, and the old value struck through next to the new one.
+    expect(page.get_by_text(re.compile(r"Amended by .* — why: Lot number misread from the vial\."))).to_be_visible()
+    expect(page.get_by_role("deletion")).to_have_text("LOT-0420")
+    expect(page.get_by_role("insertion")).to_have_text("LOT-0402")
