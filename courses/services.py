@@ -376,7 +376,7 @@ def _ensure_psychiatric_evaluation_signed(course: Course, field: str) -> None:
         _fail(field, "Sign the psychiatric evaluation (with its suicide-risk review) before dosing begins.")
 
 
-def _next_stage(status: str) -> str | None:
+def next_stage(status: str) -> str | None:
     index = COURSE_STAGES.index(status)
     return COURSE_STAGES[index + 1] if index + 1 < len(COURSE_STAGES) else None
 
@@ -414,7 +414,7 @@ def course_change_status(*, course: Course, by: User, to_status: str, reason: st
             _fail("reason", "Say why the course is discontinued.")
         _set_status(course, to_status, by, now, reason.strip())
         return course
-    expected = _next_stage(course.status)
+    expected = next_stage(course.status)
     if to_status != expected:
         _fail(
             "to_status",
@@ -925,7 +925,7 @@ def dose_administer(*, participant: DosingParticipant, by: User, dosed_at: datet
     if course.status in (CourseStatus.EVALUATION, CourseStatus.PREPARATION):
         # The first dose moves the course into its dosing stage; earlier stages are passed through.
         while course.status != CourseStatus.DOSING:
-            _set_status(course, _next_stage(course.status), by, now, "first dose given")
+            _set_status(course, next_stage(course.status), by, now, "first dose given")
     _schedule_follows(participant, now)
     return participant
 

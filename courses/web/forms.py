@@ -429,7 +429,8 @@ class AcknowledgeForm(forms.Form):
 class StaffCreateForm(forms.Form):
     username = forms.CharField(max_length=150)
     password = forms.CharField(
-        widget=forms.PasswordInput(render_value=True),
+        # new-password: the browser must not offer the lead's own saved password here.
+        widget=forms.PasswordInput(render_value=True, attrs={"autocomplete": "new-password"}),
         max_length=128,
         help_text="At least 12 characters, not a common password.",
     )

@@ -96,3 +96,15 @@ def test_void_keeps_the_record_struck_through(client, therapist, course):
     course.refresh_from_db()
     assert course.is_voided
     assert "Opened twice" in client.get(reverse("course-timeline", args=[course.pk])).content.decode()
+
+
+def test_the_stage_form_starts_on_the_next_stage(client, course, therapist):
+    client.force_login(therapist)
+    page = client.get(reverse("course-status", args=[course.pk])).content.decode()
+    assert '<option value="preparation" selected>' in page
+
+
+def test_the_staff_form_asks_the_browser_for_a_new_password(client, lead):
+    client.force_login(lead)
+    page = client.get(reverse("staff")).content.decode()
+    assert 'autocomplete="new-password"' in page

@@ -172,7 +172,8 @@ def _course_form_page(
 @staff_view
 def course_status(request, course_id):
     course = course_get(user=request.user, course_id=course_id)
-    form = CourseStatusForm(request.POST or None)
+    # The form starts on the stage that comes next, the usual move.
+    form = CourseStatusForm(request.POST or None, initial={"to_status": services.next_stage(course.status)})
     if (
         request.method == "POST"
         and form.is_valid()
