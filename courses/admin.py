@@ -273,19 +273,26 @@ class IntegrationSessionAdmin(ClinicalAdmin):
     editable_fields = services.AMENDABLE_FIELDS[IntegrationSession]
 
 
-class ParticipantInline(admin.TabularInline):
-    model = DosingParticipant
-    fields = ("course", "drug", "route", "dose_mg", "dose_mg_per_kg", "dosed_at", "discharged_at", "signed_at")
-    readonly_fields = fields
+class ReadOnlyInline(admin.TabularInline):
+    """Rows under a record, shown for reading: each is changed on its own page, through its service."""
+
     extra = 0
     can_delete = False
     show_change_link = True
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
 
     def has_add_permission(self, request, obj=None):
         return False
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+class ParticipantInline(ReadOnlyInline):
+    model = DosingParticipant
+    fields = ("course", "drug", "route", "dose_mg", "dose_mg_per_kg", "dosed_at", "discharged_at", "signed_at")
 
 
 @admin.register(DosingSession)
@@ -297,19 +304,9 @@ class DosingSessionAdmin(ClinicalAdmin):
     inlines = [ParticipantInline]
 
 
-class VitalInline(admin.TabularInline):
+class VitalInline(ReadOnlyInline):
     model = VitalReading
     fields = ("taken_at", "phase", "systolic_bp", "diastolic_bp", "heart_rate", "spo2", "respiratory_rate", "alerts")
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-    show_change_link = True
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(DosingParticipant)
