@@ -16,6 +16,18 @@ def main():
             "available on your PYTHONPATH environment variable? Did you "
             "forget to activate a virtual environment?"
         ) from exc
+    from django.conf import settings
+    from django.core.exceptions import ImproperlyConfigured
+
+    try:
+        settings.INSTALLED_APPS  # noqa: B018 - loads the settings now, to report a problem plainly
+    except ImproperlyConfigured as exc:
+        # Django would swallow this and fail later with "Models aren't loaded yet".
+        sys.exit(
+            f"kapclinic: {exc}\n"
+            "For a local checkout run with DEBUG=1 (make run, make test and make migrations-check do);\n"
+            "in production set SECRET_KEY and the other variables listed in README.md."
+        )
     execute_from_command_line(sys.argv)
 
 
