@@ -10,6 +10,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from courses.api.serializers import StaffBriefSerializer
+from measures import services
 from measures.instruments import INSTRUMENTS, Instrument
 from measures.models import (
     Administration,
@@ -354,26 +355,7 @@ class MeasureSettingsSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = MeasureSettings
-        fields = [
-            "instruments_by_timepoint",
-            "baseline_days_before_first_dose",
-            "pre_dose_min_interval_days",
-            "pre_dose_open_days_before",
-            "end_of_course_first_day",
-            "end_of_course_last_day",
-            "month_1_day",
-            "month_1_tolerance",
-            "month_3_day",
-            "month_3_tolerance",
-            "month_6_day",
-            "month_6_tolerance",
-            "pcl5_cutoff",
-            "link_expiry_days",
-            "reminder_after_days",
-            "send_max_attempts",
-            "updated_at",
-            "updated_by",
-        ]
+        fields = [*services.MEASURE_SETTINGS_FIELDS, "updated_at", "updated_by"]
         read_only_fields = ["updated_at", "updated_by"]
 
     def get_validators(self):
