@@ -66,6 +66,9 @@ class ClinicalRecord(models.Model):
     voided_at = models.DateTimeField(null=True, blank=True)
     voided_by = models.ForeignKey(STAFF, on_delete=models.PROTECT, related_name="+", null=True, blank=True)
     void_reason = models.TextField(blank=True)
+    # Optimistic concurrency: a writer says which version it read, and a save over a newer
+    # version is refused (services.RecordChanged) instead of silently overwriting it.
+    version = models.PositiveIntegerField(default=1, editable=False)
 
     objects = VoidableQuerySet.as_manager()
 
@@ -81,6 +84,14 @@ class ClinicalRecord(models.Model):
     @property
     def is_voided(self) -> bool:
         return self.voided_at is not None
+
+    def save(self, *args, **kwargs):
+        # Every write of an existing row moves the version on, whichever service made it.
+        if not self._state.adding:
+            self.version += 1
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], "version"}
+        super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
         raise models.ProtectedError("Clinical records are voided, never deleted.", {self})
