@@ -218,6 +218,38 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 55},
     },
 }
+# Fault tolerance (docs/faults.md). A send left "sending" this long was abandoned by a dead worker.
+MEASURES_SEND_CLAIM_STALE_SECONDS = envint("MEASURES_SEND_CLAIM_STALE_SECONDS", "900")
+
+# Cache: Redis whenever REDIS_URL is set, so the self-report rate limit below is counted once for
+# every gunicorn worker and web machine (a per-process count would multiply the limit by the number
+# of workers). Without Redis, a local-memory cache per process: right for `make run` and tests.
+# CACHE_REDIS_URL puts the cache in another Redis database than the broker's; do that before anyone
+# runs cache.clear(), which flushes the whole Redis database it points at, Celery's queue included.
+CACHE_REDIS_URL = os.environ.get("CACHE_REDIS_URL") or REDIS_URL
+if CACHE_REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_REDIS_URL,
+            "KEY_PREFIX": "kapclinic",
+            # A slow Redis must not hold a patient's page for long: the limiter lets the request through.
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "kapclinic"}}
+
+# The patient's self-report link (/r/<token>/ and /api/self-report/<token>/) needs no sign-in, so it
+# is rate limited (measures/web/rate_limit.py). Per client address, every request counts (page and
+# API together); per link, every POST. Over a limit the patient gets 429, Retry-After and a page
+# saying how many minutes to wait. The address is REMOTE_ADDR, or with TRUST_X_FORWARDED_FOR the
+# last X-Forwarded-For entry (the one the clinic's proxy added). Windows are fixed, of
+# SELF_REPORT_RATE_LIMIT_WINDOW_SECONDS; a limit of 0 turns it off. A whole clinic behind one
+# address (patients on the clinic's Wi-Fi) shares the per-address count: raise it if that is you.
+SELF_REPORT_RATE_LIMIT_WINDOW_SECONDS = envint("SELF_REPORT_RATE_LIMIT_WINDOW_SECONDS", "600")
+SELF_REPORT_RATE_LIMIT_PER_ADDRESS = envint("SELF_REPORT_RATE_LIMIT_PER_ADDRESS", "30")
+SELF_REPORT_RATE_LIMIT_POSTS_PER_TOKEN = envint("SELF_REPORT_RATE_LIMIT_POSTS_PER_TOKEN", "10")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

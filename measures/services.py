@@ -42,7 +42,8 @@ from measures.schedule import CourseFacts, DoseFact, ScheduleRules, plan
 logger = logging.getLogger(__name__)
 
 LINK_SALT = "measures.self-report-link"
-# A message claimed this long ago and still "sending" was left by a worker that died.
+# A message claimed this long ago and still "sending" was left by a worker that died
+# (settings.MEASURES_SEND_CLAIM_STALE_SECONDS; the fault tests shorten it for their workers).
 STALE_CLAIM = timedelta(minutes=15)
 ACTIVE = (AdministrationStatus.SCHEDULED, AdministrationStatus.OPEN)
 MAX_WINDOW_DAYS = 120
@@ -50,6 +51,10 @@ MAX_WINDOW_DAYS = 120
 
 def _now(now):
     return now or timezone.now()
+
+
+def _stale_claim() -> timedelta:
+    return timedelta(seconds=getattr(settings, "MEASURES_SEND_CLAIM_STALE_SECONDS", STALE_CLAIM.total_seconds()))
 
 
 def _fail(field, message):
@@ -393,7 +398,7 @@ def administrations_mark_missed(*, now=None) -> dict[str, int]:
 def messages_to_send(*, now=None) -> list[int]:
     """Messages waiting for a worker: never tried, or left 'sending' by a worker that died."""
     now = _now(now)
-    stale = now - STALE_CLAIM
+    stale = now - _stale_claim()
     return list(
         OutboundMessage.objects.filter(
             Q(status=MessageStatus.PENDING, claimed_at__isnull=True)
@@ -487,7 +492,7 @@ def message_send(*, message_id: int, now=None) -> str:
     On a transient failure the message goes back to 'pending' and SendFailed is raised so the
     task retries with back-off; after the last attempt it is 'failed' and shown to staff."""
     now = _now(now)
-    stale = now - STALE_CLAIM
+    stale = now - _stale_claim()
     claimed = (
         OutboundMessage.objects.filter(pk=message_id)
         .filter(Q(status=MessageStatus.PENDING) | Q(status=MessageStatus.SENDING, claimed_at__lt=stale))
