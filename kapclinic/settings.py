@@ -220,6 +220,8 @@ CELERY_BEAT_SCHEDULE = {
 }
 # Fault tolerance (docs/faults.md). A send left "sending" this long was abandoned by a dead worker.
 MEASURES_SEND_CLAIM_STALE_SECONDS = envint("MEASURES_SEND_CLAIM_STALE_SECONDS", "900")
+# First retry of a failed send after up to this many seconds, doubling (with jitter) up to 300.
+MEASURES_SEND_RETRY_BACKOFF_SECONDS = envint("MEASURES_SEND_RETRY_BACKOFF_SECONDS", "10")
 
 # Cache: Redis whenever REDIS_URL is set, so the self-report rate limit below is counted once for
 # every gunicorn worker and web machine (a per-process count would multiply the limit by the number

@@ -7,6 +7,7 @@ or a tick re-run after a worker died, find the work already claimed and do nothi
 import logging
 
 from celery import shared_task
+from django.conf import settings
 from django.db import DatabaseError
 
 from measures import services
@@ -39,7 +40,7 @@ def tick() -> dict:
 @shared_task(
     acks_late=True,
     autoretry_for=(services.SendFailed, DatabaseError),
-    retry_backoff=10,
+    retry_backoff=settings.MEASURES_SEND_RETRY_BACKOFF_SECONDS,
     retry_backoff_max=300,
     retry_jitter=True,
     max_retries=20,  # the service marks the message failed after the clinic's max attempts
