@@ -5,6 +5,7 @@ a practice lead and an outsider (a staff account with no clinical role).
 """
 
 import datetime as dt
+import uuid
 from decimal import Decimal
 
 import pytest
@@ -38,6 +39,13 @@ def _celery_eager():
     app.conf.task_eager_propagates = True
     yield
     app.conf.task_always_eager = False
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache(settings):
+    # Each test counts rate limits from zero under its own key prefix: nothing is flushed, so parallel
+    # workers and a shared Redis never lose each other's keys (or the broker's queue).
+    settings.CACHES = {"default": {**settings.CACHES["default"], "KEY_PREFIX": f"test-{uuid.uuid4().hex}"}}
 
 
 @pytest.fixture

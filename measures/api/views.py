@@ -13,10 +13,11 @@ from django.http import Http404
 from django.utils.cache import patch_cache_control
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import serializers, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import SAFE_METHODS, AllowAny
 from rest_framework.response import Response
+from rest_framework.throttling import BaseThrottle
 
 from courses import selectors
 from courses.api.permissions import IsPracticeLead, IsStaffMember
@@ -29,6 +30,7 @@ from measures.api import serializers as s
 from measures.instruments import INSTRUMENTS
 from measures.models import Administration, MeasureSettings, MessageStatus, OutboundMessage, SafetyAlert
 from measures.models import Response as MeasureResponse
+from measures.web import rate_limit  # one count for the link's page and its API
 
 _ERROR_TEXT = {
     400: "Invalid input or a broken rule; `errors` names each field (`item_N` for an answer).",
@@ -123,12 +125,41 @@ def _unanswered(instrument: str, answers: dict) -> dict[str, list[str]]:
     return {f"item_{n}": ["Please answer this question."] for n in numbers if answers.get(str(n)) in (None, "")}
 
 
+class _SelfReportThrottle(BaseThrottle):
+    def allow_request(self, request, view):
+        self.retry_after = rate_limit.check(request, view.kwargs.get("token", ""))
+        return self.retry_after is None
+
+    def wait(self):
+        return self.retry_after
+
+
+class TooManyTries(exceptions.APIException):
+    """429 in the API's error shape; DRF's handler turns `wait` into the Retry-After header."""
+
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    default_code = "throttled"
+
+    def __init__(self, wait: int):
+        self.wait = wait
+        minutes = rate_limit.minutes(wait)
+        super().__init__(
+            f"Too many tries from this device. Please wait {minutes} minute{'s' if minutes != 1 else ''} "
+            "and open your link again. If you need help now, call or text 988 (Suicide & Crisis Lifeline), "
+            "or call 911."
+        )
+
+
 class SelfReportView(GenericAPIView):
     """The questionnaire behind a patient's link, and the one-step submission of its answers."""
 
     authentication_classes = []
     permission_classes = [AllowAny]
+    throttle_classes = [_SelfReportThrottle]
     serializer_class = s.SelfReportInputSerializer
+
+    def throttled(self, request, wait):
+        raise TooManyTries(int(wait))
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)

@@ -13,6 +13,7 @@ from courses.models import AuditAction
 from courses.web.common import add_service_errors
 from measures import services
 from measures.instruments import INSTRUMENTS, PHQ9_SAFETY_ITEM, Instrument
+from measures.web import rate_limit
 from measures.web.forms import QuestionnaireForm
 
 PROBLEM_STATUS = {"invalid": 404, "expired": 410, "used": 410, "closed": 410}
@@ -31,11 +32,22 @@ def _problem(request, kind: str):
     )
 
 
+def _too_many(request, wait: int):
+    context = {"minutes": rate_limit.minutes(wait)}
+    response = _private(render(request, "measures/self_report_rate_limited.html", context, status=429))
+    response["Retry-After"] = str(wait)
+    return response
+
+
 # No CSRF check: the authority here is the signed token in the URL, not a cookie, so a forged
 # cross-site post could do nothing its sender could not do with the link itself. And with
 # `no-referrer` the browser posts `Origin: null`, which Django's CSRF check always refuses.
 @csrf_exempt
 def self_report(request, token: str):
+    # Counted before the token is even read: a flood of made-up tokens costs no database query.
+    wait = rate_limit.check(request, token)
+    if wait is not None:
+        return _too_many(request, wait)
     try:
         administration = services.self_report_resolve(token=token)
     except services.LinkProblem as problem:
