@@ -1,0 +1,489 @@
+"""The authorization matrix: every URL pattern of the project × every actor × read and write.
+
+Each cell holds the answer the product rules call for (README "Roles", docs/architecture.md "Caseloads and
+the 404"), one letter per actor, in the order of ACTORS:
+
+    therapist (on the course's caseload and a facilitator of its dosing session), other_therapist (off it),
+    provider (the course's and the session's medical provider), lead (practice lead), outsider (a staff
+    account with no clinical role), anonymous
+
+and the letters mean:
+
+    o  ok: 2xx, a redirect that is not to a login page, 400 (the empty body refused by the form or the
+       serializer) or 409 (the record's state refuses it): the permission layer let the request through.
+    f  forbidden: 403.
+    h  hidden: 404. A record outside the caller's caseload is answered as if it did not exist.
+    l  login: a page redirects to /login/; the API answers 401.
+
+Writes are sent with an empty body: the point is who gets past the permission layer, not validation.
+Some role rules live in the service (only a medical provider records a dose, only a therapist writes a
+preparatory note...); an empty body is refused before the service is reached, so those cells read "o"
+and the role rules are tested with the services. Each cell runs in a savepoint that is rolled back, so
+every cell starts from the same records.
+
+A URL pattern with no entry here fails test_every_route_is_in_the_matrix: decide who may reach it first.
+The Django admin is covered as a group (superuser only) by test_the_admin_is_for_superusers_only.
+"""
+
+import copy
+import datetime as dt
+import time
+
+import pytest
+from django.core.cache import cache
+from django.db import transaction
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from courses import services
+from courses.selectors import RECORD_TYPES
+from measures import services as measure_services
+from measures.models import Administration, AdministrationStatus, OutboundMessage, SafetyAlert
+from reports import services as report_services
+from reports.models import ExportKind, ExportStatus
+from tests.conftest import normal_vitals
+
+pytestmark = pytest.mark.django_db
+
+ACTORS = ("therapist", "other_therapist", "provider", "lead", "outsider", "anonymous")
+
+# The usual rows, by who may reach them.
+EVERYONE = "oooooo"
+STAFF = "oooofl"  # any clinical role; the outsider is told it has none
+CASELOAD = "ohoofl"  # the course's team and the lead; another caseload gets a 404
+LEAD = "fffofl"
+NOWHERE = "hhhhhh"
+NOT_HERE = "hhhhfl"  # the record is visible, but this action does not apply to its kind
+REQUESTER = "ohhofl"  # an export: whoever asked for it (the therapist here) and the lead
+REQUESTER_WEB = "offofl"
+# Role rules the service applies before it reads the body: the course's team gets past the caseload
+# check, then only the right role (or author) gets further; the lead, who sees everything, is refused.
+FACILITATOR = "ohfffl"  # a facilitator of the session, or the therapist who wrote the note
+PROVIDER = "fhoffl"  # the medical provider
+
+READ, WRITE = "GET", "POST"
+
+
+def rw(read=None, write=None, *, patch=None) -> dict:
+    cells = {}
+    if read:
+        cells["GET"] = read
+    if write:
+        cells["POST"] = write
+    if patch:
+        cells["PATCH"] = patch
+    return cells
+
+
+# Record routes take every record kind: {kind: which routes apply}. Edit is for unsigned notes only,
+# amend for signable records; the lead, who sees every record, gets the 404 that says "not here".
+# The dosing session's note has its own page (dosing-session-note), so it is not edited here.
+EDITABLE = {
+    "medical-evaluation",
+    "psychiatric-evaluation",
+    "preparatory-session",
+    "integration-session",
+    "dosing-participant",
+    "adverse-event",
+}
+# Who signs what; the other kinds answer 400 or 409 ("not signable", "already signed") to the whole team.
+SIGNER = {
+    "preparatory-session": FACILITATOR,
+    "integration-session": FACILITATOR,
+    "dosing-session": FACILITATOR,
+    "dosing-participant": PROVIDER,
+}
+AMENDABLE = {
+    "medical-evaluation",
+    "psychiatric-evaluation",
+    "preparatory-session",
+    "integration-session",
+    "dosing-session",
+    "dosing-participant",
+    "vital-reading",
+    "adverse-event",
+}
+
+MATRIX: dict[str, dict[str, str]] = {
+    # --- health, schema, sign-in ------------------------------------------------------------------
+    "healthz": rw(EVERYONE),
+    "api-schema": rw(EVERYONE),
+    "api-docs": rw(EVERYONE),
+    "login": rw(EVERYONE, EVERYONE),
+    # Signing out sends everyone to the login page, the signed-out included.
+    "logout": rw(write="llllll"),
+    "api-token": rw(write=EVERYONE),
+    # --- the staff web: landing pages and lists ---------------------------------------------------
+    "home": rw(STAFF),
+    "caseload": rw(STAFF),
+    "provider-today": rw(STAFF),
+    "patient-list": rw(STAFF, STAFF),
+    "patient-register": rw(STAFF, STAFF),
+    "patient-detail": rw(CASELOAD),
+    "patient-edit": rw(CASELOAD, CASELOAD),
+    "weight-add": rw(write=CASELOAD),
+    "course-open": rw(CASELOAD, CASELOAD),
+    # The role is checked before the patient is looked up: a non-lead learns nothing either way.
+    "patient-audit": rw(LEAD),
+    # Right of access: the full record as one file, the lead's (role checked before the lookup, too).
+    "patient-record-export": rw(LEAD, LEAD),
+    "course-timeline": rw(CASELOAD),
+    "course-status": rw(CASELOAD, CASELOAD),
+    "medical-evaluation-new": rw(CASELOAD, CASELOAD),
+    "psychiatric-evaluation-new": rw(CASELOAD, CASELOAD),
+    "preparatory-session-new": rw(CASELOAD, CASELOAD),
+    "integration-session-new": rw(CASELOAD, CASELOAD),
+    "group-integration-new": rw(STAFF, STAFF),
+    "dosing-session-list": rw(STAFF),
+    "dosing-session-schedule": rw(STAFF, STAFF),
+    "dosing-session": rw(CASELOAD),
+    # The facilitation note is the facilitators' (the therapist here), whatever the body holds.
+    "dosing-session-note": rw(write=FACILITATOR),
+    "participant-add": rw(CASELOAD, CASELOAD),
+    "dose": rw(CASELOAD),
+    "dose-vitals": rw(write=CASELOAD),
+    # Overriding a hold, giving and discharging are the medical provider's, refused before the body is read.
+    "dose-override": rw(write=PROVIDER),
+    "dose-give": rw(write=PROVIDER),
+    "dose-adverse-event": rw(write=CASELOAD),
+    "dose-discharge": rw(write=PROVIDER),
+    "lead-dashboard": rw(LEAD),
+    "adverse-event-acknowledge": rw(write=LEAD),
+    "staff": rw(LEAD, LEAD),
+    "staff-active": rw(write=LEAD),
+    "clinic-settings": rw(LEAD, LEAD),
+    # --- measures web -------------------------------------------------------------------------------
+    "self-report": rw(EVERYONE, EVERYONE),
+    "self-report[bad-token]": rw(NOWHERE, NOWHERE),
+    "worklist": rw(STAFF),
+    "safety-alert-acknowledge": rw(write=CASELOAD),
+    "message-resend": rw(write=CASELOAD),
+    # Entering answers is for clinicians: the lead is refused before the questionnaire is looked up.
+    "answers-enter": rw("ohoffl", "ohoffl"),
+    "administration-adjust": rw(CASELOAD, CASELOAD),
+    "administration-cancel": rw(CASELOAD, CASELOAD),
+    "administration-new-link": rw(write=CASELOAD),
+    "administration-add": rw(CASELOAD, CASELOAD),
+    "course-charts": rw(CASELOAD),
+    "measure-settings": rw(LEAD, LEAD),
+    "measure-settings-replan": rw(write=LEAD),
+    # --- reports web ----------------------------------------------------------------------------------
+    "outcome-report": rw(LEAD),
+    "outcome-report-export": rw(write=LEAD),
+    "report-exports": rw(STAFF),
+    # The web page refuses someone else's export with a 403 where the API answers 404 (tests/reports/
+    # test_web_exports.py holds the 403); the id is a random UUID, so the 403 confirms little.
+    "report-export": rw(REQUESTER_WEB),
+    "report-export-download": rw(REQUESTER_WEB),
+    "course-progress-report": rw(write=CASELOAD),
+    # --- the course API -------------------------------------------------------------------------------
+    "api-patients": rw(STAFF, STAFF),
+    "api-patient": rw(CASELOAD, patch=CASELOAD),
+    "api-patient-weights": rw(CASELOAD, CASELOAD),
+    "api-patient-audit": rw(LEAD),
+    "api-patient-record-export": rw(write=LEAD),
+    "api-courses": rw(STAFF, STAFF),
+    "api-course": rw(CASELOAD),
+    "api-course-status": rw(write=CASELOAD),
+    "api-course-timeline": rw(CASELOAD),
+    "api-course-medical-evaluation": rw(write=CASELOAD),
+    "api-course-psychiatric-evaluation": rw(write=CASELOAD),
+    "api-course-preparatory-sessions": rw(write=CASELOAD),
+    "api-integration-sessions": rw(write=STAFF),
+    "api-dosing-sessions": rw(STAFF, STAFF),
+    "api-dosing-session": rw(CASELOAD),
+    "api-dosing-session-participants": rw(write=CASELOAD),
+    "api-dosing-session-note": rw(write=CASELOAD),
+    "api-dose": rw(CASELOAD, patch=PROVIDER),
+    "api-dose-vitals": rw(write=CASELOAD),
+    "api-dose-hold-override": rw(write=CASELOAD),
+    "api-dose-administer": rw(write=PROVIDER),
+    "api-dose-discharge": rw(write=CASELOAD),
+    "api-dose-adverse-events": rw(write=CASELOAD),
+    "api-adverse-events-unacknowledged": rw(LEAD),
+    # Acknowledging a serious event is the lead's. Unlike the web page (which checks the role first), the API
+    # looks the event up first, so another caseload gets its 404; neither answer tells it anything.
+    "api-adverse-event-acknowledge": rw(write="fhfofl"),
+    "api-settings": rw(LEAD, patch=LEAD),
+    "api-staff": rw(LEAD, LEAD),
+    "api-staff-active": rw(write=LEAD),
+    # Anything else under /api/ is a JSON 404 for everyone, before any sign-in.
+    "api/^.*$": rw(NOWHERE, NOWHERE),
+    # --- the measures API -----------------------------------------------------------------------------
+    "api-self-report": rw(EVERYONE, EVERYONE),
+    # The API reads the body before the token: an empty body is a 400 naming only `answers`, which says
+    # nothing about the link. (The web page, and a body with answers, get the 404.)
+    "api-self-report[bad-token]": rw(NOWHERE, EVERYONE),
+    "api-course-administrations": rw(CASELOAD, CASELOAD),
+    "api-course-responses": rw(CASELOAD),
+    "api-administration-adjust": rw(write=CASELOAD),
+    "api-administration-cancel": rw(write=CASELOAD),
+    "api-administration-new-link": rw(write=CASELOAD),
+    "api-administration-responses": rw(write=CASELOAD),
+    "api-safety-alerts": rw(STAFF),
+    "api-safety-alert-acknowledge": rw(write=CASELOAD),
+    "api-messages": rw(STAFF),
+    "api-message-retry": rw(write=CASELOAD),
+    "api-measure-settings": rw(STAFF, patch=LEAD),
+    "api-measure-settings-replan": rw(write=LEAD),
+    # --- the reports API -------------------------------------------------------------------------------
+    "api-report-outcomes": rw(LEAD),
+    "api-report-exports": rw(STAFF, STAFF),
+    "api-report-export": rw(REQUESTER),
+    "api-report-export-download": rw(REQUESTER),
+    "api-outcome-settings": rw(STAFF, patch=LEAD),
+}
+
+for _kind in RECORD_TYPES:
+    _seen = CASELOAD
+    MATRIX[f"record-edit[{_kind}]"] = rw(*(2 * [_seen if _kind in EDITABLE else NOT_HERE]))
+    MATRIX[f"record-sign[{_kind}]"] = rw(write=SIGNER.get(_kind, _seen))
+    MATRIX[f"record-amend[{_kind}]"] = rw(*(2 * [_seen if _kind in AMENDABLE else NOT_HERE]))
+    MATRIX[f"record-void[{_kind}]"] = rw(_seen, _seen)
+    MATRIX[f"api-record[{_kind}]"] = rw(_seen, patch=_seen)
+    MATRIX[f"api-record-sign[{_kind}]"] = rw(write=SIGNER.get(_kind, _seen))
+    MATRIX[f"api-record-amend[{_kind}]"] = rw(write=_seen)
+    MATRIX[f"api-record-void[{_kind}]"] = rw(write=_seen)
+    MATRIX[f"api-record-amendments[{_kind}]"] = rw(_seen)
+
+
+# --- the routes ---------------------------------------------------------------------------------------
+
+
+def _walk(resolver, prefix="", namespace=""):
+    for entry in resolver.url_patterns:
+        pattern = prefix + str(entry.pattern)
+        if isinstance(entry, URLResolver):
+            inner = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+            yield from _walk(entry, pattern, inner)
+        elif isinstance(entry, URLPattern):
+            yield pattern, (namespace + entry.name) if entry.name else None
+
+
+def project_routes() -> dict[str, str]:
+    """Route key (its name, or its pattern when it has none) → pattern; the admin site apart."""
+    routes = {}
+    for pattern, name in _walk(get_resolver()):
+        if pattern.startswith("admin/"):
+            continue
+        routes[name or pattern] = pattern
+    return routes
+
+
+def _route_of(key: str) -> str:
+    return key.split("[", 1)[0]
+
+
+def test_every_route_is_in_the_matrix():
+    routes = set(project_routes())
+    covered = {_route_of(key) for key in MATRIX}
+    missing, stale = sorted(routes - covered), sorted(covered - routes)
+    assert not missing and not stale, (
+        f"Routes with no row in the authorization matrix (say who may reach them): {missing}; "
+        f"matrix rows for routes that no longer exist: {stale}"
+    )
+
+
+def test_every_cell_names_every_actor_with_a_known_answer():
+    for key, cells in MATRIX.items():
+        for method, row in cells.items():
+            assert len(row) == len(ACTORS) and set(row) <= set("ofhl"), (key, method, row)
+
+
+# --- the records every path parameter points at ------------------------------------------------------
+
+
+@pytest.fixture
+def world(client, therapist, other_therapist, provider, other_provider, lead, outsider, dosed_participant):
+    """One course with a record of every kind, and the ids each route's parameters take."""
+    participant = dosed_participant
+    course = participant.course
+    now = timezone.now()
+    prep = services.preparatory_session_record(course=course, by=therapist, held_at=now, note="Set and setting.")
+    integ = services.integration_session_record(courses=[course], by=therapist, held_at=now, note="Journaling.")
+    services.vital_reading_record(participant=participant, by=provider, phase="during", **normal_vitals())
+    event = services.adverse_event_record(
+        participant=participant,
+        by=provider,
+        term="hypertensive_crisis",
+        grade=4,
+        serious=True,
+        serious_criteria=["life_threatening"],
+        relatedness="probable",
+        action_taken="transferred",
+    )
+    measure_services.tick()
+    opened = {a.instrument: a for a in Administration.objects.filter(course=course, status=AdministrationStatus.OPEN)}
+    # PHQ-9 item 9 above 0 raises the safety alert; the GAD-7 stays open for the link and the forms.
+    measure_services.response_enter(
+        administration=opened["phq9"], by=therapist, answers={n: (2 if n == 9 else 1) for n in range(1, 10)}
+    )
+    alert = SafetyAlert.objects.get(course=course)
+    message = OutboundMessage.objects.filter(administration__course=course).order_by("id").first()
+    export = report_services.export_request(by=therapist, kind=ExportKind.PATIENT_PDF, course=course)
+    assert report_services.export_run(export_id=export.pk) == "done"
+    export.refresh_from_db()
+    assert export.status == ExportStatus.DONE
+    records = {
+        "patient": course.patient,
+        "course": course,
+        "medical-evaluation": course.medical_evaluations.get(),
+        "psychiatric-evaluation": course.psychiatric_evaluations.get(),
+        "preparatory-session": prep,
+        "integration-session": integ,
+        "dosing-session": participant.session,
+        "dosing-participant": participant,
+        "vital-reading": participant.vitals.order_by("taken_at").first(),
+        "adverse-event": event,
+    }
+    assert set(records) == set(RECORD_TYPES)
+    gad7 = opened["gad7"]
+    return {
+        "actors": {
+            "therapist": therapist,
+            "other_therapist": other_therapist,
+            "provider": provider,
+            "lead": lead,
+            "outsider": outsider,
+            "anonymous": None,
+        },
+        "records": records,
+        "params": {
+            "patient_id": course.patient.pk,
+            "course_id": course.pk,
+            "session_id": participant.session.pk,
+            "participant_id": participant.pk,
+            "dose_id": participant.pk,
+            "event_id": event.pk,
+            "user_id": other_provider.pk,
+            "staff_id": other_provider.pk,
+            "alert_id": alert.pk,
+            "message_id": message.pk,
+            "administration_id": gad7.pk,
+            "export_id": export.pk,
+            "token": measure_services.self_report_token(gad7),
+        },
+    }
+
+
+def _url(key: str, world) -> str:
+    routes = project_routes()
+    route = _route_of(key)
+    variant = key[len(route) + 1 : -1] if "[" in key else None
+    if route == "api/^.*$":
+        return "/api/no-such-thing/"
+    pattern = routes[route]
+    params = {}
+    for name, value in world["params"].items():
+        if f"<{name}>" in pattern or f":{name}>" in pattern:
+            params[name] = value
+    if "record_type" in pattern:
+        params["record_type"] = variant
+        params["record_id"] = world["records"][variant].pk
+    if variant == "bad-token":
+        params["token"] = "not-a-signed-token"
+    return reverse(route, kwargs=params)
+
+
+def _is_api(url: str) -> bool:
+    return url.startswith("/api/")
+
+
+def _classify(response, api: bool) -> str:
+    code = response.status_code
+    location = response.get("Location", "")
+    if code in (301, 302, 303) and (location.startswith("/login/") or location.startswith("/admin/login/")):
+        return "l"
+    if api and code == 401:
+        return "l"
+    if 200 <= code < 400 or code in (400, 409):
+        return "o"
+    return {403: "f", 404: "h"}.get(code, str(code))
+
+
+def _clients(world) -> dict:
+    clients = {}
+    for name, user in world["actors"].items():
+        client = APIClient()
+        client.raise_request_exception = False
+        if user is not None:
+            client.force_login(user)
+        clients[name] = client
+    return clients
+
+
+def _send(client, method: str, url: str):
+    api = _is_api(url)
+    if method == "GET":
+        return client.get(url)
+    if api:
+        return client.generic(method, url, data="{}", content_type="application/json")
+    return client.post(url, {})
+
+
+def run_matrix(world) -> tuple[int, list[tuple]]:
+    clients = _clients(world)
+    checked, mismatches = 0, []
+    for key, cells in MATRIX.items():
+        url = _url(key, world)
+        for method, row in cells.items():
+            for actor, expected in zip(ACTORS, row, strict=True):
+                client = clients[actor]
+                cookies = copy.deepcopy(client.cookies)
+                cache.clear()
+                with transaction.atomic():
+                    response = _send(client, method, url)
+                    transaction.set_rollback(True)
+                client.cookies = cookies
+                got = _classify(response, _is_api(url))
+                checked += 1
+                if got != expected:
+                    mismatches.append((key, actor, method, expected, got, response.status_code))
+    return checked, mismatches
+
+
+def _table(mismatches) -> str:
+    lines = [f"{'route':44} {'actor':16} {'method':6} expected  got (status)"]
+    lines += [f"{k:44} {a:16} {m:6} {e:9} {g} ({s})" for k, a, m, e, g, s in mismatches]
+    return "\n".join(lines)
+
+
+def test_the_authorization_matrix(world, capsys):
+    started = time.monotonic()
+    checked, mismatches = run_matrix(world)
+    elapsed = time.monotonic() - started
+    with capsys.disabled():
+        print(f"\nauthorization matrix: {checked} cells checked in {elapsed:.1f} s")
+    assert checked > 1000
+    assert not mismatches, f"{len(mismatches)} of {checked} cells differ:\n" + _table(mismatches)
+
+
+# --- the admin, as a group ------------------------------------------------------------------------------
+
+
+def test_the_admin_is_for_superusers_only(world, django_user_model):
+    course = world["records"]["course"]
+    urls = [
+        reverse("admin:index"),
+        reverse("admin:courses_course_changelist"),
+        reverse("admin:courses_course_change", args=[course.pk]),
+        reverse("admin:accounts_user_changelist"),
+    ]
+    clients = _clients(world)
+    for actor, client in clients.items():
+        for url in urls:
+            response = client.get(url)
+            assert response.status_code == 302, (actor, url, response.status_code)
+            assert response["Location"].startswith(reverse("admin:login")), (actor, url)
+    root = django_user_model.objects.create_superuser("root", "root@kapclinic.invalid", "x-long-enough-pass-1")
+    admin = APIClient()
+    admin.force_login(root)
+    for url in urls:
+        assert admin.get(url).status_code == 200, url
+
+
+def test_the_frozen_clock_is_what_the_matrix_was_written_for(world):
+    # The dosing session of the matrix is in progress: its bedside pages answer, not "session over".
+    session = world["records"]["dosing-session"]
+    assert session.starts_at <= timezone.now() <= session.ends_at + dt.timedelta(hours=1)
