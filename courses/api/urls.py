@@ -1,9 +1,11 @@
 """REST API routes. Records are named by UUID only: never an MRN or a name."""
 
 from django.urls import path, re_path
+from django.views.decorators.csrf import csrf_exempt
 
 from courses.api import views
 from courses.api.errors import not_found
+from courses.api.record_export import PatientRecordExportView
 
 urlpatterns = [
     path("auth/token/", views.TokenView.as_view(), name="api-token"),
@@ -11,6 +13,9 @@ urlpatterns = [
     path("patients/<uuid:patient_id>/", views.PatientDetailView.as_view(), name="api-patient"),
     path("patients/<uuid:patient_id>/weights/", views.PatientWeightsView.as_view(), name="api-patient-weights"),
     path("patients/<uuid:patient_id>/audit/", views.PatientAuditView.as_view(), name="api-patient-audit"),
+    path(
+        "patients/<uuid:patient_id>/record-export/", PatientRecordExportView.as_view(), name="api-patient-record-export"
+    ),
     path("courses/", views.CourseListView.as_view(), name="api-courses"),
     path("courses/<uuid:course_id>/", views.CourseDetailView.as_view(), name="api-course"),
     path("courses/<uuid:course_id>/status/", views.CourseStatusView.as_view(), name="api-course-status"),
@@ -69,6 +74,7 @@ urlpatterns = [
     path("settings/", views.ClinicSettingsView.as_view(), name="api-settings"),
     path("staff/", views.StaffListView.as_view(), name="api-staff"),
     path("staff/<int:staff_id>/active/", views.StaffActiveView.as_view(), name="api-staff-active"),
-    # Anything else under /api/, a malformed id included, is a JSON 404 rather than an HTML page.
-    re_path(r"^.*$", not_found),
+    # Anything else under /api/, a malformed id included, is a JSON 404 rather than an HTML page,
+    # whatever the method: without csrf_exempt a POST there got Django's HTML "CSRF failed" 403.
+    re_path(r"^.*$", csrf_exempt(not_found)),
 ]
