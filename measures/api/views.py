@@ -255,6 +255,8 @@ class SelfReportView(GenericAPIView):
 
 
 class CourseAdministrationsView(ApiView):
+    # The whole list, never paginated: without this the schema promised {count, results}.
+    pagination_class = None
     serializer_class = s.AdministrationSerializer
 
     @extend_schema(
@@ -352,6 +354,7 @@ class AdministrationResponsesView(ApiView):
 
 
 class CourseResponsesView(ApiView):
+    pagination_class = None
     serializer_class = s.ResponseSerializer
 
     @extend_schema(

@@ -1,0 +1,91 @@
+"""What bin/fuzz-api (schemathesis against the live server) found, each pinned by a test.
+
+`conforms()` checks a response the way the fuzzer's checks do: the status code is documented for
+the operation, so is the content type, and a JSON body matches the documented schema.
+"""
+
+import functools
+
+import pytest
+import requests
+import schemathesis
+from django.test import Client
+from drf_spectacular.generators import SchemaGenerator
+from rest_framework.test import APIClient
+from schemathesis.core.transport import Response as StResponse
+
+from measures import services as measure_services
+from measures.models import Administration
+
+pytestmark = pytest.mark.django_db
+
+PHQ9 = {"1": 1, "2": 1, "3": 1, "4": 1, "5": 0, "6": 0, "7": 0, "8": 0, "9": 0}
+
+
+@functools.cache
+def api_schema():
+    return schemathesis.openapi.from_dict(SchemaGenerator().get_schema(request=None, public=True))
+
+
+def conforms(response, method: str, path: str) -> None:
+    """Fail, saying why, unless the response is what the schema documents for METHOD PATH."""
+    operation = api_schema()[path][method.upper()]
+    documented = operation.definition.raw["responses"]
+    assert str(response.status_code) in documented or "default" in documented, (
+        f"{method} {path}: status {response.status_code} is not documented ({', '.join(documented)})"
+    )
+    declared = documented.get(str(response.status_code), documented.get("default", {})).get("content", {})
+    content_type = response.headers.get("Content-Type", "").split(";")[0]
+    if declared:
+        assert content_type in declared, f"{method} {path}: {content_type} is not one of {list(declared)}"
+    request = requests.Request(method.upper(), "http://testserver" + path).prepare()
+    st_response = StResponse(
+        status_code=response.status_code,
+        headers={k.lower(): [v] for k, v in response.headers.items()},
+        content=response.content,
+        request=request,
+        elapsed=0.0,
+        verify=True,
+    )
+    operation.validate_response(st_response)
+
+
+def api(user) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+# --- any unmatched path under /api/ -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", ["post", "patch", "put", "delete"])
+def test_a_write_to_a_malformed_id_is_the_apis_json_404_not_djangos_csrf_page(method, therapist):
+    # The real client: Django's test client skips the CSRF check unless told to enforce it.
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(therapist)
+    response = getattr(client, method)("/api/doses/not-a-uuid/vitals/", {}, content_type="application/json")
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"detail": "Not found.", "errors": {}}
+
+
+# --- lists that are not paginated ---------------------------------------------------------------
+
+
+def test_a_courses_administrations_are_a_plain_list_as_the_schema_says(course, therapist):
+    measure_services.tick()
+    response = api(therapist).get(f"/api/courses/{course.pk}/administrations/")
+    assert response.status_code == 200
+    assert isinstance(response.json(), list) and response.json()
+    conforms(response, "get", "/api/courses/{course_id}/administrations/")
+
+
+def test_a_courses_responses_are_a_plain_list_as_the_schema_says(course, therapist):
+    measure_services.tick()
+    administration = Administration.objects.get(course=course, instrument="phq9", timepoint="baseline")
+    measure_services.response_enter(administration=administration, by=therapist, answers=PHQ9)
+    response = api(therapist).get(f"/api/courses/{course.pk}/responses/")
+    assert response.status_code == 200
+    assert len(response.json()) == 1
+    conforms(response, "get", "/api/courses/{course_id}/responses/")
