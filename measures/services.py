@@ -336,6 +336,19 @@ def _unsendable(now: datetime, why: str) -> dict:
     return {"status": MessageStatus.FAILED, "failed_at": now, "last_error": why}
 
 
+def _insert_new(messages: list[OutboundMessage], kind: str, now: datetime) -> int:
+    """Insert what no concurrent tick has inserted yet; return how many rows this call made.
+
+    bulk_create(ignore_conflicts=True) hands back every object it was given, inserted or not, so
+    two overlapping ticks would each report all of them. The rows this call made carry its `now`."""
+    if not messages:
+        return 0
+    OutboundMessage.objects.bulk_create(messages, ignore_conflicts=True)
+    return OutboundMessage.objects.filter(
+        administration__in=[m.administration_id for m in messages], kind=kind, created_at=now
+    ).count()
+
+
 def messages_create_invitations(*, now=None) -> int:
     """An invitation for every open administration that has none. The unique constraint
     (administration, kind) makes a concurrent second tick's insert a no-op."""
@@ -348,8 +361,7 @@ def messages_create_invitations(*, now=None) -> int:
         .filter(~Exists(invitation))
         .select_related("course__patient")
     )
-    messages = [_message_for(a, MessageKind.INVITATION, now) for a in needing]
-    return len(OutboundMessage.objects.bulk_create(messages, ignore_conflicts=True))
+    return _insert_new([_message_for(a, MessageKind.INVITATION, now) for a in needing], MessageKind.INVITATION, now)
 
 
 def messages_create_reminders(*, now=None) -> int:
@@ -368,8 +380,7 @@ def messages_create_reminders(*, now=None) -> int:
         .filter(Exists(invited), ~Exists(reminded))
         .select_related("course__patient")
     )
-    messages = [_message_for(a, MessageKind.REMINDER, now) for a in needing]
-    return len(OutboundMessage.objects.bulk_create(messages, ignore_conflicts=True))
+    return _insert_new([_message_for(a, MessageKind.REMINDER, now) for a in needing], MessageKind.REMINDER, now)
 
 
 def administrations_mark_missed(*, now=None) -> dict[str, int]:
