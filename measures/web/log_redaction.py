@@ -1,0 +1,28 @@
+"""A logging filter that takes self-report link tokens out of log lines.
+
+The token is the patient's credential and sits in the URL path, and Django's request logger
+writes that path: at ERROR for every 500 (`Internal Server Error: /r/<token>/`), and at WARNING
+for every 4xx should anyone lower its level. Put on the console handler (settings.LOGGING), it
+rewrites such lines to `/r/[link]/` before any handler formats them.
+"""
+
+import logging
+import re
+
+_LINK = re.compile(r"(/(?:api/self-report|r)/)[^/\s?#'\"]+")
+
+
+def redact(text: str) -> str:
+    return _LINK.sub(r"\1[link]", text)
+
+
+class RedactSelfReportTokens(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed record is the logging module's problem, not ours
+            return True
+        redacted = redact(message)
+        if redacted != message:
+            record.msg, record.args = redacted, ()
+        return True
