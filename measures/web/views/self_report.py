@@ -44,7 +44,8 @@ def _too_many(request, wait: int):
 # `no-referrer` the browser posts `Origin: null`, which Django's CSRF check always refuses.
 @csrf_exempt
 def self_report(request, token: str):
-    # Counted before the token is even read: a flood of made-up tokens costs no database query.
+    # Counted before the token is read: a flood of made-up tokens never reaches the link's lookup or
+    # the audit trail; a refusal costs one query, for the clinic's name on the page.
     wait = rate_limit.check(request, token)
     if wait is not None:
         return _too_many(request, wait)
@@ -53,7 +54,10 @@ def self_report(request, token: str):
     except services.LinkProblem as problem:
         return _problem(request, problem.kind)
     definition = INSTRUMENTS[administration.instrument]
-    form = QuestionnaireForm(request.POST or None, definition=definition, require_all=True)
+    # Bound on every POST, even an empty one: a patient who sends the page with nothing ticked
+    # posts no fields at all (no CSRF token here), and must be told which questions need answers.
+    data = request.POST if request.method == "POST" else None
+    form = QuestionnaireForm(data, definition=definition, require_all=True)
     if request.method == "POST" and form.is_valid():
         try:
             response = services.response_submit_self_report(token=token, answers=form.answers())
