@@ -66,7 +66,11 @@ class PatientRecordExportView(ApiView):
         "164.524; GDPR articles 15 and 20): "
         + " ".join(f"`{name}`: {text}" for name, text in SECTIONS.items())
         + " The export is written to the patient's audit trail with the reason.",
-        examples=[OpenApiExample("Patient request", value={"reason": "Patient request received 2026-03-02"})],
+        examples=[
+            OpenApiExample(
+                "Patient request", value={"reason": "Patient request received 2026-03-02"}, request_only=True
+            )
+        ],
     )
     def post(self, request, patient_id):
         body = RecordExportRequestSerializer(data=request.data)

@@ -117,6 +117,14 @@ def full_record(patient, therapist, provider, clock):
     services.dosing_session_note(
         session=group, by=therapist, facilitation_note="Synthetic201 spoke first; everyone settled.", now=later
     )
+    services.record_sign(record=group, by=therapist, now=later)
+    services.record_amend(
+        record=group,
+        by=therapist,
+        changes={"facilitation_note": "Synthetic202 arrived late; everyone settled."},
+        reason="Named the wrong participant",
+        now=later,
+    )
     services.integration_session_record(
         courses=[course, others[0]],
         by=therapist,
@@ -243,6 +251,10 @@ def test_other_participants_appear_only_as_a_count(full_record, patient, lead):
     dose = data["courses"][0]["dosing"][0]
     assert dose["session"]["other_participants"] == 3
     assert dose["session"]["facilitation_note"] == GROUP_NOTE_WITHHELD
+    [amendment] = dose["session"]["amendments"]
+    assert amendment["reason"] == "Named the wrong participant"
+    assert amendment["changes"] == {"facilitation_note": {"from": GROUP_NOTE_WITHHELD, "to": GROUP_NOTE_WITHHELD}}
+    assert dose["session"]["signed"]["by"]["name"] == "Tess Therapist-Demo, LCSW"
     integration = data["courses"][0]["integration_sessions"][0]
     assert integration["other_participants"] == 1 and integration["note"] == GROUP_NOTE_WITHHELD
 
@@ -343,6 +355,9 @@ def _course_with_doses(patient, therapist, provider, *, days_ago: int, doses: in
     services.preparatory_session_record(
         course=course, by=therapist, held_at=NOW - dt.timedelta(days=days_ago + 1), note="Prep."
     )
+    services.integration_session_record(
+        courses=[course], by=therapist, held_at=NOW - dt.timedelta(days=days_ago - 5), note="Integration."
+    )
     return course
 
 
@@ -369,6 +384,7 @@ def test_the_export_runs_the_same_number_of_queries_whatever_the_size_of_the_rec
             _, _, data = _export(who, lead)
         counts[name] = len(queries)
         assert sum(len(c["dosing"]) for c in data["courses"]) == (1 if name == "small" else 9)
+        assert sum(len(c["integration_sessions"]) for c in data["courses"]) == len(data["courses"])
     assert counts["small"] == counts["large"], counts
     with django_assert_max_num_queries(counts["large"]):
         _export(large, lead)
@@ -398,8 +414,9 @@ def test_the_lead_downloads_the_file_from_the_form(client, full_record, patient,
     page = form.content.decode()
     assert 'name="reason"' in page and "audit trail" in page and "Access log" in page
 
-    refused = client.post(url, {"reason": "  "})
-    assert refused.status_code == 400 and 'id="id_reason_error"' in refused.content.decode()
+    for body in ({}, {"reason": "  "}, {"reason": "x" * 501}):
+        refused = client.post(url, body)
+        assert refused.status_code == 400 and 'id="id_reason_error"' in refused.content.decode(), body
     assert not AuditEvent.objects.filter(action=AuditAction.EXPORT).exists()
 
     response = client.post(url, {"reason": REASON})

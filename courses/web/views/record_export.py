@@ -29,7 +29,8 @@ def record_export(request, patient_id):
         raise PermissionDenied(NOT_LEAD)
     posting = request.method == "POST"
     patient = patient_get(user=request.user, patient_id=patient_id, audit=not posting)
-    form = RecordExportForm(request.POST or None)
+    # Bound on every POST, an empty one included, so a missing reason is named next to its field.
+    form = RecordExportForm(request.POST if posting else None)
     if posting and form.is_valid():
         result = call_service(
             form, patient_record_export, patient=patient, by=request.user, reason=form.cleaned_data["reason"]
