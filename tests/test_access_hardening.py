@@ -411,3 +411,27 @@ def test_an_idle_session_ends_and_activity_keeps_it_alive(client, therapist, clo
     clock.shift(idle + dt.timedelta(minutes=1))
     response = client.get(caseload)
     assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
+
+
+def test_the_link_check_catches_a_name_or_a_birth_date_in_a_link():
+    needles = ["Testpatient", "1980-05-17"]
+    for bad in ("/patients/?q=Testpatient", "/caseload/?born=1980-05-17", "https://elsewhere.invalid/testpatient"):
+        with pytest.raises(AssertionError):
+            _check_link(bad, needles, "a made-up page")
+    _check_link(f"/patients/{uuid.uuid4()}/", needles, "a made-up page")
+
+
+# --- a deactivated account ---------------------------------------------------------------------------
+
+
+def test_deactivating_an_account_ends_its_session_and_its_token_at_once(therapist, lead, course):
+    web = Client()
+    web.force_login(therapist)
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {_api_token(therapist)}")
+    assert web.get(reverse("caseload")).status_code == 200
+    assert api.get(f"/api/courses/{course.pk}/").status_code == 200
+    services.staff_set_active(by=lead, user=therapist, active=False)
+    response = web.get(reverse("course-timeline", args=[course.pk]))
+    assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
+    assert api.get(f"/api/courses/{course.pk}/").status_code == 401
