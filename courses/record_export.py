@@ -169,9 +169,25 @@ def _fields(row, staff: _Staff, omit=()) -> dict:
     return {f.name: _field_value(row, f, staff) for f in row._meta.concrete_fields if f.name not in omit}
 
 
+def _amended_value(value):
+    """Amendments store times as str(datetime) in UTC ("2026-03-10 15:00:00+00:00"): give them like every other time."""
+    if isinstance(value, str) and len(value) > 10 and value[10] in " T":
+        try:
+            parsed = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        if parsed.tzinfo is not None:
+            return _iso(parsed)
+    return value
+
+
 def _amendment(amendment: Amendment, staff: _Staff, withhold=()) -> dict:
     changes = {
-        field: ({"from": GROUP_NOTE_WITHHELD, "to": GROUP_NOTE_WITHHELD} if field in withhold else change)
+        field: (
+            {"from": GROUP_NOTE_WITHHELD, "to": GROUP_NOTE_WITHHELD}
+            if field in withhold
+            else {side: _amended_value(change.get(side)) for side in ("from", "to")}
+        )
         for field, change in amendment.changes.items()
     }
     return {

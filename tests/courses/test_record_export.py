@@ -61,8 +61,12 @@ def full_record(patient, therapist, provider, clock):
     services.record_amend(
         record=evaluation, by=provider, changes={"medications": "Sertraline 100 mg"}, reason="Pharmacy list checked"
     )
-    services.preparatory_session_record(
+    prep = services.preparatory_session_record(
         course=course, by=therapist, held_at=NOW - dt.timedelta(days=3), note="Intentions set.", topics=["intentions"]
+    )
+    services.record_sign(record=prep, by=therapist)
+    services.record_amend(
+        record=prep, by=therapist, changes={"held_at": NOW - dt.timedelta(days=4)}, reason="Held a day earlier"
     )
     wrong = services.preparatory_session_record(
         course=course, by=therapist, held_at=NOW - dt.timedelta(days=2), note="Typed into the wrong chart."
@@ -224,6 +228,15 @@ def test_an_amendment_sits_beside_the_record_it_corrects(full_record, patient, l
     assert amendment["reason"] == "Pharmacy list checked"
     assert amendment["changes"] == {"medications": {"from": "Sertraline 50 mg", "to": "Sertraline 100 mg"}}
     assert amendment["by"] == {"name": "Mona Medic-Demo, MD", "role": "Medical provider"}
+
+
+def test_an_amended_time_is_given_with_its_offset_like_every_other_time(full_record, patient, lead):
+    _, _, data = _export(patient, lead)
+    [prep] = [s for s in data["courses"][0]["preparatory_sessions"] if s["amendments"]]
+    assert prep["held_at"] == "2026-03-06T10:00:00-05:00"
+    assert prep["amendments"][0]["changes"] == {
+        "held_at": {"from": "2026-03-07T10:00:00-05:00", "to": "2026-03-06T10:00:00-05:00"}
+    }
 
 
 def test_a_voided_record_is_in_the_file_marked_with_its_reason(full_record, patient, lead, therapist):
