@@ -81,10 +81,6 @@ class ClinicalRecord(models.Model):
             ),
         ]
 
-    @property
-    def is_voided(self) -> bool:
-        return self.voided_at is not None
-
     def save(self, *args, **kwargs):
         # Every write of an existing row moves the version on, whichever service made it.
         if not self._state.adding:
@@ -92,6 +88,10 @@ class ClinicalRecord(models.Model):
             if kwargs.get("update_fields") is not None:
                 kwargs["update_fields"] = {*kwargs["update_fields"], "version"}
         super().save(*args, **kwargs)
+
+    @property
+    def is_voided(self) -> bool:
+        return self.voided_at is not None
 
     def delete(self, *args, **kwargs):
         raise models.ProtectedError("Clinical records are voided, never deleted.", {self})

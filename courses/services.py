@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from accounts.models import Role, User
 from courses import rules
-from courses.audit import audit
+from courses.audit import audit, record_label
 from courses.choices import (
     CLEARED_DECISIONS,
     CLOSED_STATUSES,
@@ -38,6 +38,7 @@ from courses.models import (
     AdverseEvent,
     Amendment,
     AuditAction,
+    AuditEvent,
     ClinicSettings,
     Course,
     CourseStatusChange,
@@ -141,6 +142,40 @@ def _reread(record: Model) -> Model:
     return type(record).objects.select_for_update().get(pk=record.pk)
 
 
+class RecordChanged(Exception):
+    """Someone saved the record after the caller read it (optimistic concurrency).
+
+    Raised instead of writing over their change: the caller shows the record as it is now and
+    lets the user save again on top of it. `who` and `when` come from the audit trail."""
+
+    def __init__(self, record, read_version: int):
+        self.record = record
+        self.read_version = read_version
+        last = (
+            AuditEvent.objects.filter(record_type=record_label(record), record_id=str(record.pk))
+            .exclude(action=AuditAction.VIEW)
+            .select_related("actor")
+            .first()
+        )
+        self.changed_by = (last.actor.get_full_name() or last.actor_username) if last and last.actor else ""
+        self.changed_at = last.at if last else None
+        label = record._meta.verbose_name
+        who = f" by {self.changed_by}" if self.changed_by else ""
+        when = f" at {timezone.localtime(self.changed_at):%H:%M on %b %-d}" if self.changed_at else ""
+        super().__init__(
+            f"This {label} was changed{who}{when}, after you opened it (you read version {read_version}; "
+            f"it is now version {record.version}). Nothing of yours was saved: review the record as it is "
+            "now and save again."
+        )
+
+
+def check_version(record, version: int | None) -> None:
+    """Refuse a write based on an older read. `version` None means the caller holds the row's
+    lock and read it itself (Celery, management commands), so there is nothing to compare."""
+    if version is not None and version != record.version:
+        raise RecordChanged(record, version)
+
+
 def _ensure_editable(record) -> None:
     """A signed record is locked, and so is everything recorded under it; voided ones too."""
     if getattr(record, "is_voided", False):
@@ -236,10 +271,14 @@ def patient_register(*, by: User, now: datetime | None = None, weight_kg=None, *
 
 
 @transaction.atomic
-def patient_update(*, patient: Patient, by: User, now: datetime | None = None, **fields) -> Patient:
+def patient_update(
+    *, patient: Patient, by: User, version: int | None = None, now: datetime | None = None, **fields
+) -> Patient:
     """Demographics and contact details: not a signed record, so edited in place and audited."""
     now = _now(now)
     _require_role(by, ANY_STAFF, "edit a patient's details")
+    patient = _reread(patient)
+    check_version(patient, version)
     _ensure_editable(patient)
     _refuse_unknown(fields, PATIENT_FIELDS, "patient")
     if fields.get("date_of_birth"):
@@ -751,11 +790,14 @@ def dosing_participant_add(
 
 
 @transaction.atomic
-def dosing_participant_update(*, participant: DosingParticipant, by: User, now=None, **fields) -> DosingParticipant:
+def dosing_participant_update(
+    *, participant: DosingParticipant, by: User, version: int | None = None, now=None, **fields
+) -> DosingParticipant:
     """Correct the dose record before it is signed; afterwards it takes an amendment."""
     now = _now(now)
     _require_role(by, {Role.MEDICAL_PROVIDER}, "change a dose record")
     participant = _reread(participant)
+    check_version(participant, version)
     _ensure_editable(participant)
     _refuse_unknown(fields, (*DOSE_FIELDS, "is_maintenance"), "dose")
     if participant.dosed_at and {"dose_mg", "drug", "route", "weight_kg"} & fields.keys():
@@ -1004,9 +1046,13 @@ def participant_discharge(
 
 
 @transaction.atomic
-def dosing_session_note(*, session: DosingSession, by: User, facilitation_note: str, others_present=None, now=None):
+def dosing_session_note(
+    *, session: DosingSession, by: User, facilitation_note: str, others_present=None, version=None, now=None
+):
     now = _now(now)
     session = _reread(session)
+    # Co-facilitators write the same note: the second save must not wipe the first.
+    check_version(session, version)
     _require_facilitator(session, by, "write its note")
     _ensure_editable(session)
     session.facilitation_note = facilitation_note
@@ -1186,9 +1232,11 @@ def _sign_checks(record, by: User) -> None:
 
 
 @transaction.atomic
-def record_sign(*, record: SignableRecord, by: User, now=None) -> SignableRecord:
+def record_sign(*, record: SignableRecord, by: User, version: int | None = None, now=None) -> SignableRecord:
     now = _now(now)
     record = type(record).objects.select_for_update().get(pk=record.pk)
+    # A signature attests to what the signer saw: not to a change made since.
+    check_version(record, version)
     _ensure_editable(record)
     _sign_checks(record, by)
     record.signed_at, record.signed_by = now, by
@@ -1261,10 +1309,11 @@ def _json_value(value):
 
 
 @transaction.atomic
-def record_amend(*, record, by: User, changes: dict, reason: str, now=None) -> Amendment:
+def record_amend(*, record, by: User, changes: dict, reason: str, version: int | None = None, now=None) -> Amendment:
     """Correct a locked (signed) record: the change, who, when and why are kept beside it."""
     now = _now(now)
     record = type(record).objects.select_for_update().get(pk=record.pk)
+    check_version(record, version)
     if getattr(record, "is_voided", False):
         _fail(NON_FIELD_ERRORS, "A voided record cannot be amended.")
     locked = (isinstance(record, SignableRecord) and record.is_signed) or (
@@ -1332,10 +1381,11 @@ def _require_facilitator(session: DosingSession, by: User, doing: str) -> None:
 
 
 @transaction.atomic
-def record_update(*, record, by: User, now=None, **changes):
+def record_update(*, record, by: User, version: int | None = None, now=None, **changes):
     """Edit a record that is not yet signed, under the same rules as on entry."""
     now = _now(now)
     record = type(record).objects.select_for_update().get(pk=record.pk)
+    check_version(record, version)
     _ensure_editable(record)
     if isinstance(record, DosingParticipant):
         wrong = sorted(set(changes) - set(EDITABLE_FIELDS[DosingParticipant]))
@@ -1380,11 +1430,12 @@ def _void_permission(record, by: User) -> None:
 
 
 @transaction.atomic
-def record_void(*, record, by: User, reason: str, now=None):
+def record_void(*, record, by: User, reason: str, version: int | None = None, now=None):
     """Void a record entered in error. It stays, marked, with who voided it and why."""
     now = _now(now)
     _void_permission(record, by)
     record = type(record).objects.select_for_update().get(pk=record.pk)
+    check_version(record, version)
     if record.voided_at is not None:
         _fail(NON_FIELD_ERRORS, "This record is already voided.")
     if not reason.strip():

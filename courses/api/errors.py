@@ -1,7 +1,7 @@
 """One exception handler: domain errors become a uniform JSON body naming the fields.
 
 Body of every error: {"detail": "...", "errors": {"field": ["message", ...], "non_field_errors": [...]}};
-`errors` is empty when no field is at fault (403, 404, 409).
+`errors` is empty when no field is at fault (403, 404), and names `version` on a 409 for a stale write.
 """
 
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
@@ -10,6 +10,8 @@ from django.http import JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from courses.services import RecordChanged
 
 
 def validation_error_dict(exc: ValidationError) -> dict[str, list[str]]:
@@ -47,6 +49,16 @@ def exception_handler(exc, context):
         errors = validation_error_dict(exc)
         return Response(
             {"detail": "The request breaks a rule of the record.", "errors": errors}, status=status.HTTP_400_BAD_REQUEST
+        )
+    if isinstance(exc, RecordChanged):
+        return Response(
+            {
+                "detail": str(exc),
+                "errors": {
+                    "version": [f"You sent version {exc.read_version}; the record is now version {exc.record.version}."]
+                },
+            },
+            status=status.HTTP_409_CONFLICT,
         )
     if isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied(str(exc) or None)

@@ -142,7 +142,20 @@ class AmendmentSerializer(serializers.ModelSerializer):
         fields = ["id", "record_type", "record_id", "changes", "reason", "amended_at", "amended_by"]
 
 
-RECORD_META = ["created_at", "created_by", "is_voided", "voided_at", "voided_by", "void_reason"]
+RECORD_META = ["version", "created_at", "created_by", "is_voided", "voided_at", "voided_by", "void_reason"]
+
+
+def version_field(required: bool = True):
+    """The version the client read: a write over a newer one is a 409, not a silent overwrite."""
+    return serializers.IntegerField(
+        min_value=1,
+        max_value=2**31 - 1,
+        required=required,
+        help_text="The record's `version` as you last read it. If someone saved it since, the answer is 409 "
+        "and nothing is changed: read the record again and resend.",
+    )
+
+
 SIGNED_META = ["signed_at", "signed_by", "is_signed"]
 
 
@@ -179,9 +192,11 @@ class PatientInputSerializer(_Input):
 
 
 class PatientUpdateSerializer(_Input):
+    version = version_field()
+
     class Meta:
         model = Patient
-        fields = list(services.PATIENT_FIELDS)
+        fields = [*services.PATIENT_FIELDS, "version"]
 
 
 class PatientListSerializer(serializers.ModelSerializer):
@@ -221,6 +236,7 @@ class PatientSerializer(serializers.ModelSerializer):
         fields = [
             "id",
             *services.PATIENT_FIELDS,
+            "version",
             "created_at",
             "is_voided",
             "voided_at",
@@ -474,6 +490,11 @@ class DosingSessionInputSerializer(_Input):
 class DosingSessionNoteInputSerializer(serializers.Serializer):
     facilitation_note = serializers.CharField(max_length=TEXT_MAX, allow_blank=True)
     others_present = serializers.CharField(max_length=300, required=False, allow_blank=True)
+    version = version_field()
+
+
+class SignInputSerializer(serializers.Serializer):
+    version = version_field(required=False)
 
 
 class VitalReadingSerializer(_RecordOut):
@@ -620,8 +641,10 @@ class ParticipantAddInputSerializer(DoseInputSerializer):
 
 
 class DoseUpdateInputSerializer(DoseInputSerializer):
+    version = version_field()
+
     class Meta(DoseInputSerializer.Meta):
-        fields = [*services.DOSE_FIELDS, "is_maintenance"]
+        fields = [*services.DOSE_FIELDS, "is_maintenance", "version"]
 
 
 class HoldOverrideInputSerializer(serializers.Serializer):
@@ -754,10 +777,12 @@ class RecordChangesField(serializers.DictField):
 class AmendInputSerializer(serializers.Serializer):
     changes = RecordChangesField(allow_empty=False)
     reason = serializers.CharField(max_length=TEXT_MAX)
+    version = version_field(required=False)
 
 
 class VoidInputSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=TEXT_MAX)
+    version = version_field(required=False)
 
 
 # --- clinic settings --------------------------------------------------------------------------

@@ -65,7 +65,8 @@ _ERROR_TEXT = {
     401: "Not signed in.",
     403: "Signed in, but this role may not do this (the message says which role may).",
     404: "No such record on your caseload.",
-    409: "The record changed while saving; reload and try again.",
+    409: "Conflict: someone saved the record after you read it (your `version` is older), or a concurrent "
+    "save won a race. Nothing was changed: read the record again and resend.",
     429: "Too many failed sign-ins: the account is locked for a while.",
 }
 
@@ -89,6 +90,19 @@ def _body(serializer_class, request, partial: bool = False) -> dict:
 
 def _field_error(field: str, message: str):
     raise serializers.ValidationError({field: [message]})
+
+
+def _version(data: dict) -> int:
+    """The `version` a writer read, required where a write replaces values in place."""
+    if "version" not in data:
+        _field_error(
+            "version",
+            "Required: send the record's `version` as you read it, so a change saved meanwhile is not overwritten.",
+        )
+    try:
+        return s.version_field().run_validation(data.pop("version"))
+    except serializers.ValidationError as exc:
+        raise serializers.ValidationError({"version": exc.detail}) from exc
 
 
 def _visible(field: str, getter, **kwargs):
@@ -177,7 +191,8 @@ class PatientDetailView(ApiView):
     def patch(self, request, patient_id):
         patient = selectors.patient_get(user=request.user, patient_id=patient_id, audit=False)
         fields = _body(s.PatientUpdateSerializer, request, partial=True)
-        patient = services.patient_update(patient=patient, by=request.user, **fields)
+        version = _version(fields)
+        patient = services.patient_update(patient=patient, by=request.user, version=version, **fields)
         return Response(_patient_out(patient, request))
 
 
@@ -491,7 +506,8 @@ class DoseDetailView(ApiView):
     def patch(self, request, dose_id):
         participant = _participant(request, dose_id)
         fields = _body(s.DoseUpdateInputSerializer, request, partial=True)
-        services.dosing_participant_update(participant=participant, by=request.user, **fields)
+        version = _version(fields)
+        services.dosing_participant_update(participant=participant, by=request.user, version=version, **fields)
         return Response(_dose_out(participant.pk))
 
 
@@ -686,22 +702,33 @@ class RecordDetailView(ApiView):
     )
     def patch(self, request, record_type, record_id):
         record = _record(request, record_type, record_id)
-        changes = _typed_changes(type(record), _changes_body(request))
+        body = _changes_body(request)
+        version = _version(body)
+        changes = _typed_changes(type(record), body)
         if isinstance(record, DosingParticipant):
             editable = {*services.DOSE_FIELDS, "is_maintenance"}
             wrong = sorted(set(changes) - editable)
             if wrong:
                 _field_error("non_field_errors", f"These fields cannot be edited: {', '.join(wrong)}.")
-        record = services.record_update(record=record, by=request.user, **changes)
+        record = services.record_update(record=record, by=request.user, version=version, **changes)
         return Response(_record_out(record, request))
 
 
 class RecordSignView(ApiView):
+    serializer_class = s.SignInputSerializer
+
     @extend_schema(
-        parameters=[RECORD_TYPE_PARAMETER], request=None, responses=_responses(OpenApiTypes.OBJECT), tags=["records"]
+        parameters=[RECORD_TYPE_PARAMETER],
+        request=s.SignInputSerializer,
+        responses=_responses(OpenApiTypes.OBJECT),
+        tags=["records"],
+        description="Sign and lock. Send the `version` you reviewed: a signature attests to what the signer saw, "
+        "so a record changed since is a 409.",
     )
     def post(self, request, record_type, record_id):
-        record = services.record_sign(record=_record(request, record_type, record_id), by=request.user)
+        record = _record(request, record_type, record_id)
+        data = _body(s.SignInputSerializer, request) if request.data else {}
+        record = services.record_sign(record=record, by=request.user, version=data.get("version"))
         return Response(_record_out(record, request))
 
 
@@ -718,7 +745,9 @@ class RecordAmendView(ApiView):
         record = _record(request, record_type, record_id)
         data = _body(s.AmendInputSerializer, request)
         changes = _typed_changes(type(record), data["changes"])
-        amendment = services.record_amend(record=record, by=request.user, changes=changes, reason=data["reason"])
+        amendment = services.record_amend(
+            record=record, by=request.user, changes=changes, reason=data["reason"], version=data.get("version")
+        )
         return Response(s.AmendmentSerializer(amendment).data, status=status.HTTP_201_CREATED)
 
 

@@ -21,6 +21,7 @@ from courses.models import (
     PsychiatricEvaluation,
     VitalReading,
 )
+from courses.services import RecordChanged
 
 PAGE_SIZE = 50
 
@@ -63,12 +64,27 @@ def add_service_errors(form, exc: ValidationError) -> None:
 
 
 def call_service(form, service: Callable, **kwargs):
-    """Run a service; on refusal attach its messages to the form and return None."""
+    """Run a service; on refusal attach its messages to the form and return None.
+
+    A form that carries a record's version (forms.VersionedForm) sends it along, and a
+    conflict with a newer save is shown on the form with the user's entries kept."""
+    if "version" in form.fields:
+        kwargs["version"] = form.read_version()
     try:
         return service(**kwargs)
     except ValidationError as exc:
         add_service_errors(form, exc)
+    except RecordChanged as exc:
+        form.show_conflict(exc)
+    return None
+
+
+def posted_version(request) -> int | None:
+    """The version a one-button form (sign) was rendered with; see forms.VersionedForm."""
+    raw = request.POST.get("version", "").strip()
+    if not raw:
         return None
+    return int(raw) if raw.isdigit() and len(raw) < 10 else 0
 
 
 def render_form_page(request, template: str, context: dict, *, invalid: bool = False):

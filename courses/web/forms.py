@@ -95,6 +95,53 @@ class YesNoField(forms.TypedChoiceField):
         )
 
 
+class VersionedForm:
+    """Carries the version of the record the page showed, so that saving over a change someone
+    else made since the page was opened is refused (services.RecordChanged), not done silently.
+
+    A model form takes the version from its instance; a plain form is given `record_version`."""
+
+    def __init__(self, *args, record_version: int | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if record_version is None:
+            record_version = self.instance.version
+        self.fields["version"] = forms.CharField(widget=forms.HiddenInput, required=False, initial=record_version)
+
+    def clean_version(self) -> int | None:
+        # Hidden and never typed: anything but a number is treated as an old read (a conflict
+        # the user can see and resolve) rather than an error on a field they cannot see.
+        raw = (self.cleaned_data.get("version") or "").strip()
+        if not raw:
+            return None
+        return int(raw) if raw.isdigit() and len(raw) < 10 else 0
+
+    def read_version(self) -> int | None:
+        return self.cleaned_data.get("version")
+
+    def changed_values(self) -> dict:
+        values = super().changed_values()
+        values.pop("version", None)
+        return values
+
+    def show_conflict(self, exc: "services.RecordChanged") -> None:
+        """Keep what the user typed, say who changed the record and what it holds now, and
+        carry the new version so that saving again is a deliberate choice to replace it."""
+        now_on_record = []
+        for name, field in self.fields.items():
+            if name == "version" or not hasattr(exc.record, name):
+                continue
+            current = getattr(exc.record, name)
+            if self.cleaned_data.get(name, current) != current:
+                shown = str(current)
+                now_on_record.append(f"{field.label}: {shown[:80] + '…' if len(shown) > 80 else shown or '(empty)'}")
+        message = str(exc)
+        if now_on_record:
+            message += " Now on the record — " + "; ".join(now_on_record)
+        self.add_error(None, message)
+        self.data = self.data.copy()
+        self.data[self.add_prefix("version")] = str(exc.record.version)
+
+
 class ServiceModelForm(forms.ModelForm):
     """Field types and limits from the model; validation of the rules is the service's job."""
 
@@ -125,14 +172,18 @@ class PatientSearchForm(forms.Form):
 # --- patients --------------------------------------------------------------------------------
 
 
-class PatientForm(ServiceModelForm):
+class _PatientDetailsForm(ServiceModelForm):
     class Meta:
         model = Patient
         fields = services.PATIENT_FIELDS
         widgets = {"date_of_birth": DateInput()}
 
 
-class PatientRegisterForm(PatientForm):
+class PatientForm(VersionedForm, _PatientDetailsForm):
+    pass
+
+
+class PatientRegisterForm(_PatientDetailsForm):
     weight_kg = forms.DecimalField(
         label="First weight (kg, optional)",
         required=False,
@@ -283,7 +334,7 @@ class GroupIntegrationForm(IntegrationSessionForm):
         self.fields["courses"].queryset = courses
 
 
-class VoidForm(forms.Form):
+class VoidForm(VersionedForm, forms.Form):
     reason = forms.CharField(
         label="Why is this record void?", widget=forms.Textarea(attrs={"rows": 3}), max_length=2000
     )
@@ -342,7 +393,7 @@ class ParticipantForm(ServiceModelForm):
         self.fields["over_maximum_reason"].help_text = "Only needed when the dose is above the clinic's maximum."
 
 
-class FacilitationNoteForm(ServiceModelForm):
+class FacilitationNoteForm(VersionedForm, ServiceModelForm):
     class Meta:
         model = DosingSession
         fields = ("facilitation_note", "others_present")
@@ -509,5 +560,6 @@ def record_form(model, fields, instance, data=None):
     entry = _ENTRY_FORMS.get(model, ServiceModelForm)
     widgets = {**_WIDGETS, **getattr(getattr(entry, "Meta", None), "widgets", {})}
     meta = type("Meta", (), {"model": model, "fields": tuple(fields), "widgets": widgets})
-    cls = type(f"{model.__name__}RecordForm", (entry,), {"Meta": meta})
+    bases = (entry,) if issubclass(entry, VersionedForm) else (VersionedForm, entry)
+    cls = type(f"{model.__name__}RecordForm", bases, {"Meta": meta})
     return cls(data=data, instance=instance, initial=_minute_initial(instance, fields))

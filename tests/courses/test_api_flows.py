@@ -22,6 +22,11 @@ def ok(response, status=200):
     return response.json()
 
 
+def _version(client, url: str) -> int:
+    """The version a client has read, as it would send it back with a write."""
+    return ok(client.get(url))["version"]
+
+
 def _now(offset_minutes: int = 0) -> str:
     return (timezone.now() + dt.timedelta(minutes=offset_minutes)).isoformat()
 
@@ -174,7 +179,11 @@ def test_a_full_individual_course(therapist, provider, lead, clock):
     assert discharged["discharged_at"] is not None
     ok(p.post(f"/api/records/dosing-participant/{dose_id}/sign/"))
 
-    ok(t.post(f"/api/dosing-sessions/{session['id']}/note/", {"facilitation_note": "Calm journey; some grief."}))
+    note = {
+        "facilitation_note": "Calm journey; some grief.",
+        "version": _version(t, f"/api/dosing-sessions/{session['id']}/"),
+    }
+    ok(t.post(f"/api/dosing-sessions/{session['id']}/note/", note))
     assert ok(t.post(f"/api/records/dosing-session/{session['id']}/sign/"))["is_signed"] is True
 
     ok(t.post(f"/api/courses/{course_id}/status/", {"to_status": "integration"}))
@@ -315,7 +324,11 @@ def test_a_group_dosing_session(therapist, provider, lead, clock, mailoutbox, dj
             )
         )
         ok(p.post(f"/api/records/dosing-participant/{dose_id}/sign/"))
-    ok(t.post(f"/api/dosing-sessions/{session['id']}/note/", {"facilitation_note": "Group held well; one SAE."}))
+    note = {
+        "facilitation_note": "Group held well; one SAE.",
+        "version": _version(t, f"/api/dosing-sessions/{session['id']}/"),
+    }
+    ok(t.post(f"/api/dosing-sessions/{session['id']}/note/", note))
     ok(t.post(f"/api/records/dosing-session/{session['id']}/sign/"))
 
     # Each participant's own timeline shows their own vitals and events under the shared session.

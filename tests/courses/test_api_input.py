@@ -266,12 +266,17 @@ def test_bad_filters_and_pagination_do_not_break_lists(course, therapist):
 def test_record_edits_with_unknown_or_wrong_fields_are_400(participant, provider):
     client = api(provider)
     url = f"/api/records/dosing-participant/{participant.pk}/"
-    _assert_400_naming(client.patch(url, {"spaceship": 1}, format="json"), "non_field_errors")
-    _assert_400_naming(client.patch(url, {"dosed_at": "2026-03-10T15:00:00Z"}, format="json"), "non_field_errors")
-    _assert_400_naming(client.patch(url, {"dose_mg": "lots"}, format="json"), "dose_mg")
+    v = participant.version
+    _assert_400_naming(client.patch(url, {"spaceship": 1, "version": v}, format="json"), "non_field_errors")
+    _assert_400_naming(
+        client.patch(url, {"dosed_at": "2026-03-10T15:00:00Z", "version": v}, format="json"), "non_field_errors"
+    )
+    _assert_400_naming(client.patch(url, {"dose_mg": "lots", "version": v}, format="json"), "dose_mg")
     _assert_400_naming(client.patch(url, [1, 2], format="json"), "non_field_errors")
     _assert_400_naming(client.patch(url, {}, format="json"), "non_field_errors")
-    ok = client.patch(url, {"lot_number": "LOT-2"}, format="json")
+    _assert_400_naming(client.patch(url, {"lot_number": "LOT-2"}, format="json"), "version")
+    _assert_400_naming(client.patch(url, {"lot_number": "LOT-2", "version": "two"}, format="json"), "version")
+    ok = client.patch(url, {"lot_number": "LOT-2", "version": v}, format="json")
     assert ok.status_code == 200 and ok.json()["lot_number"] == "LOT-2"
 
 

@@ -17,12 +17,14 @@ def api(user) -> APIClient:
 
 
 def test_a_patient_is_updated_and_the_change_audited(patient, therapist):
-    response = api(therapist).patch(f"/api/patients/{patient.pk}/", {"phone": "555-0100", "preferred_channel": "sms"})
+    response = api(therapist).patch(
+        f"/api/patients/{patient.pk}/", {"phone": "555-0100", "preferred_channel": "sms", "version": patient.version}
+    )
     assert response.status_code == 200, response.json()
     assert response.json()["preferred_channel"] == "sms"
     row = AuditEvent.objects.filter(action=AuditAction.UPDATE, patient=patient).get()
     assert row.detail == "fields: phone, preferred_channel"
-    no_phone = api(therapist).patch(f"/api/patients/{patient.pk}/", {"phone": ""})
+    no_phone = api(therapist).patch(f"/api/patients/{patient.pk}/", {"phone": "", "version": patient.version + 1})
     assert no_phone.status_code == 400 and "phone" in no_phone.json()["errors"]
 
 
@@ -58,15 +60,16 @@ def test_the_patient_lists_only_courses_the_reader_may_open(course, therapist, o
 def test_a_dose_is_corrected_before_it_is_given_and_not_after(participant, provider, therapist):
     client = api(provider)
     url = f"/api/doses/{participant.pk}/"
-    over = client.patch(url, {"dose_mg": "84"})
+    v = participant.version
+    over = client.patch(url, {"dose_mg": "84", "version": v})
     assert over.status_code == 400 and "over_maximum_reason" in over.json()["errors"]
-    fixed = client.patch(url, {"dose_mg": "42", "lot_number": "LOT-9"})
+    fixed = client.patch(url, {"dose_mg": "42", "lot_number": "LOT-9", "version": v})
     assert fixed.status_code == 200 and fixed.json()["dose_mg_per_kg"] == "0.600"
-    assert api(therapist).patch(url, {"lot_number": "X"}).status_code == 403
+    assert api(therapist).patch(url, {"lot_number": "X", "version": fixed.json()["version"]}).status_code == 403
 
     client.post(f"/api/doses/{participant.pk}/vitals/", {"phase": "pre_dose", "systolic_bp": 120, "diastolic_bp": 80})
     assert client.post(f"/api/doses/{participant.pk}/administer/", {}).status_code == 200
-    late = client.patch(url, {"dose_mg": "40"})
+    late = client.patch(url, {"dose_mg": "40", "version": client.get(url).json()["version"]})
     assert late.status_code == 400
     assert "amendment" in late.json()["errors"]["non_field_errors"][0]
 
@@ -82,11 +85,12 @@ def test_a_therapist_reads_but_cannot_record_vitals(participant, therapist):
 def test_only_a_facilitator_writes_and_signs_the_session_note(dosing_session, other_therapist, therapist, lead):
     url = f"/api/dosing-sessions/{dosing_session.pk}/note/"
     # The second therapist does not even see the session.
-    assert api(other_therapist).post(url, {"facilitation_note": "x"}).status_code == 404
-    assert api(lead).post(url, {"facilitation_note": "x"}).status_code == 403
+    v = dosing_session.version
+    assert api(other_therapist).post(url, {"facilitation_note": "x", "version": v}).status_code == 404
+    assert api(lead).post(url, {"facilitation_note": "x", "version": v}).status_code == 403
     unsigned = api(therapist).post(f"/api/records/dosing-session/{dosing_session.pk}/sign/")
     assert unsigned.status_code == 400 and "facilitation_note" in unsigned.json()["errors"]
-    assert api(therapist).post(url, {"facilitation_note": "Quiet room."}).status_code == 200
+    assert api(therapist).post(url, {"facilitation_note": "Quiet room.", "version": v}).status_code == 200
 
 
 def test_sessions_are_listed_by_day(dosing_session, therapist, other_therapist):

@@ -278,7 +278,7 @@ def test_a_signed_record_is_locked_and_corrected_by_amendment(course, provider):
     client = api(provider)
     base = f"/api/records/medical-evaluation/{evaluation.pk}"
 
-    locked = client.patch(f"{base}/", {"heart_rate": 80}, format="json")
+    locked = client.patch(f"{base}/", {"heart_rate": 80, "version": evaluation.version}, format="json")
     assert locked.status_code == 400
     assert "locked" in locked.json()["errors"]["non_field_errors"][0]
 
@@ -303,7 +303,9 @@ def test_a_signed_record_is_locked_and_corrected_by_amendment(course, provider):
 def test_an_unsigned_record_is_edited_in_place(course, provider):
     evaluation = services.medical_evaluation_record(course=course, by=provider, **SIGNABLE_EVALUATION)
     response = api(provider).patch(
-        f"/api/records/medical-evaluation/{evaluation.pk}/", {"heart_rate": "81", "decision": "cleared"}, format="json"
+        f"/api/records/medical-evaluation/{evaluation.pk}/",
+        {"heart_rate": "81", "decision": "cleared", "version": evaluation.version},
+        format="json",
     )
     assert response.status_code == 200, response.json()
     assert response.json()["heart_rate"] == 81
@@ -397,7 +399,9 @@ def test_an_amended_time_is_read_in_the_clinic_zone(dosed_participant, provider)
     services.vital_reading_record(participant=dosed_participant, by=provider, phase="pre_discharge", **normal_vitals())
     reading = dosed_participant.vitals.get(phase="pre_discharge")
     response = api(provider).patch(
-        f"/api/records/vital-reading/{reading.pk}/", {"taken_at": "2026-03-10T10:05:00"}, format="json"
+        f"/api/records/vital-reading/{reading.pk}/",
+        {"taken_at": "2026-03-10T10:05:00", "version": reading.version},
+        format="json",
     )
     assert response.status_code == 200, response.json()
     reading.refresh_from_db()
@@ -412,7 +416,9 @@ def _prep(course, therapist):
 def test_editing_a_preparatory_session_refuses_unknown_topics(course, therapist):
     prep = _prep(course, therapist)
     response = api(therapist).patch(
-        f"/api/records/preparatory-session/{prep.pk}/", {"topics": ["astrology"]}, format="json"
+        f"/api/records/preparatory-session/{prep.pk}/",
+        {"topics": ["astrology"], "version": prep.version},
+        format="json",
     )
     assert response.status_code == 400
 
@@ -420,6 +426,8 @@ def test_editing_a_preparatory_session_refuses_unknown_topics(course, therapist)
 def test_editing_a_preparatory_session_refuses_a_future_time(course, therapist):
     prep = _prep(course, therapist)
     response = api(therapist).patch(
-        f"/api/records/preparatory-session/{prep.pk}/", {"held_at": "2099-01-01T00:00:00Z"}, format="json"
+        f"/api/records/preparatory-session/{prep.pk}/",
+        {"held_at": "2099-01-01T00:00:00Z", "version": prep.version},
+        format="json",
     )
     assert response.status_code == 400

@@ -8,7 +8,7 @@ from django.views.decorators.http import require_POST
 
 from courses import services
 from courses.selectors import record_get, record_patient
-from courses.web.common import add_service_errors, record_home_url, staff_view
+from courses.web.common import add_service_errors, call_service, posted_version, record_home_url, staff_view
 from courses.web.forms import EDITABLE_MODELS, AmendmentReasonForm, VoidForm, record_form
 
 
@@ -27,10 +27,12 @@ def _context(record, **extra):
 def record_sign(request, record_type, record_id):
     record = record_get(user=request.user, record_type=record_type, record_id=record_id)
     try:
-        services.record_sign(record=record, by=request.user)
+        services.record_sign(record=record, by=request.user, version=posted_version(request))
     except ValidationError as exc:
         for message in exc.messages:
             messages.error(request, f"Not signed: {message}")
+    except services.RecordChanged as exc:
+        messages.error(request, f"Not signed: {exc}")
     else:
         messages.success(request, f"{record._meta.verbose_name.capitalize()} signed and locked.")
     return redirect(record_home_url(record))
@@ -45,12 +47,7 @@ def record_edit(request, record_type, record_id):
     form = record_form(model, services.EDITABLE_FIELDS[model], record, request.POST or None)
     if request.method == "POST" and form.is_valid():
         changes = form.changed_values()
-        try:
-            if changes:
-                services.record_update(record=record, by=request.user, **changes)
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
+        if not changes or call_service(form, services.record_update, record=record, by=request.user, **changes):
             messages.success(request, "Saved." if changes else "Nothing changed.")
             return redirect(record_home_url(record))
     status = 400 if request.method == "POST" else 200
@@ -69,8 +66,14 @@ def record_amend(request, record_type, record_id):
     if request.method == "POST" and form.is_valid() and reason_form.is_valid():
         try:
             services.record_amend(
-                record=record, by=request.user, changes=form.changed_values(), reason=reason_form.cleaned_data["reason"]
+                record=record,
+                by=request.user,
+                changes=form.changed_values(),
+                reason=reason_form.cleaned_data["reason"],
+                version=form.read_version(),
             )
+        except services.RecordChanged as exc:
+            form.show_conflict(exc)
         except ValidationError as exc:
             errors = exc.error_dict if hasattr(exc, "error_dict") else {None: exc.error_list}
             for field, field_errors in errors.items():
@@ -88,14 +91,13 @@ def record_amend(request, record_type, record_id):
 @staff_view
 def record_void(request, record_type, record_id):
     record = record_get(user=request.user, record_type=record_type, record_id=record_id)
-    form = VoidForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.record_void(record=record, by=request.user, reason=form.cleaned_data["reason"])
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            messages.success(request, f"{record._meta.verbose_name.capitalize()} voided; it stays on the record.")
-            return redirect(record_home_url(record))
+    form = VoidForm(request.POST or None, record_version=record.version)
+    if (
+        request.method == "POST"
+        and form.is_valid()
+        and call_service(form, services.record_void, record=record, by=request.user, reason=form.cleaned_data["reason"])
+    ):
+        messages.success(request, f"{record._meta.verbose_name.capitalize()} voided; it stays on the record.")
+        return redirect(record_home_url(record))
     status = 400 if request.method == "POST" else 200
     return render(request, "web/record_void.html", _context(record, form=form), status=status)

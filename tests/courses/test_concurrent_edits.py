@@ -1,0 +1,182 @@
+"""Two staff saving the same record: neither change is silently lost (issue 6).
+
+Every clinical row carries a version; a write names the version it read, and a write over a
+newer one is refused with a conflict that says who changed it, keeps the user's entries and
+lets them save again on top of the other change."""
+
+import threading
+
+import pytest
+from django.db import close_old_connections, connection
+from django.urls import reverse
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from courses import services
+from courses.models import AuditAction, AuditEvent, PreparatorySession
+
+pytestmark = pytest.mark.django_db
+
+
+def _prep(course, therapist, note="First account of the session."):
+    return services.preparatory_session_record(
+        course=course, by=therapist, held_at=timezone.now(), duration_minutes=60, note=note
+    )
+
+
+def _api(user) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+def test_every_save_moves_the_version_on(course, therapist):
+    prep = _prep(course, therapist)
+    assert prep.version == 1
+    services.record_update(record=prep, by=therapist, version=1, note="Second draft.")
+    services.record_sign(record=prep, by=therapist, version=2)
+    prep.refresh_from_db()
+    assert prep.version == 3 and prep.is_signed
+
+
+def test_a_write_over_a_newer_version_is_refused_and_says_who_and_when(course, therapist):
+    prep = _prep(course, therapist)
+    services.record_update(record=prep, by=therapist, version=1, note="Saved first.")
+    with pytest.raises(services.RecordChanged) as refused:
+        services.record_update(record=prep, by=therapist, version=1, note="Saved second, from an old page.")
+    message = str(refused.value)
+    assert "changed by Tess Therapist-Demo" in message and "version 1" in message and "version 2" in message
+    prep.refresh_from_db()
+    assert prep.note == "Saved first." and prep.version == 2
+    updates = AuditEvent.objects.filter(action=AuditAction.UPDATE, record_id=str(prep.pk))
+    assert updates.count() == 1
+
+
+@pytest.mark.parametrize("write", ["sign", "void", "amend"])
+def test_sign_void_and_amend_also_refuse_an_old_read(course, therapist, write):
+    prep = _prep(course, therapist)
+    services.record_update(record=prep, by=therapist, version=1, note="Changed after the page was opened.")
+    if write == "amend":
+        services.record_sign(record=prep, by=therapist, version=2)
+    stale = {"sign": 1, "void": 1, "amend": 2}[write]
+    with pytest.raises(services.RecordChanged):
+        if write == "sign":
+            # A signature attests to what the signer saw, not to a change made since.
+            services.record_sign(record=prep, by=therapist, version=stale)
+        elif write == "void":
+            services.record_void(record=prep, by=therapist, reason="Wrong patient", version=stale)
+        else:
+            services.record_amend(record=prep, by=therapist, changes={"note": "x"}, reason="Typo", version=stale)
+    prep.refresh_from_db()
+    assert prep.voided_at is None and prep.note == "Changed after the page was opened."
+
+
+def test_the_api_answers_409_to_the_second_writer_who_can_then_retry(course, therapist):
+    prep = _prep(course, therapist)
+    url = f"/api/records/preparatory-session/{prep.pk}/"
+    first, second = _api(therapist), _api(therapist)
+    read_by_first = first.get(url).json()["version"]
+    read_by_second = second.get(url).json()["version"]
+
+    saved = first.patch(url, {"duration_minutes": 75, "version": read_by_first}, format="json")
+    assert saved.status_code == 200 and saved.json()["version"] == read_by_first + 1
+    conflict = second.patch(url, {"note": "Second writer's note.", "version": read_by_second}, format="json")
+    assert conflict.status_code == 409
+    body = conflict.json()
+    assert set(body) == {"detail", "errors"}
+    assert "after you opened it" in body["detail"]
+    assert body["errors"]["version"] == [f"You sent version {read_by_second}; the record is now version 2."]
+    prep.refresh_from_db()
+    assert prep.note == "First account of the session." and prep.duration_minutes == 75
+
+    fresh = second.get(url).json()
+    retried = second.patch(url, {"note": "Second writer's note.", "version": fresh["version"]}, format="json")
+    assert retried.status_code == 200
+    prep.refresh_from_db()
+    assert prep.duration_minutes == 75 and prep.note == "Second writer's note."
+
+
+def test_the_api_refuses_a_patch_without_a_version(course, therapist):
+    prep = _prep(course, therapist)
+    response = _api(therapist).patch(
+        f"/api/records/preparatory-session/{prep.pk}/", {"note": "No version"}, format="json"
+    )
+    assert response.status_code == 400
+    assert "version" in response.json()["errors"]
+    prep.refresh_from_db()
+    assert prep.note == "First account of the session."
+
+
+def _edit_form(prep, **overrides):
+    data = {
+        "held_at": timezone.localtime(prep.held_at).strftime("%Y-%m-%dT%H:%M"),
+        "duration_minutes": str(prep.duration_minutes),
+        "intentions": prep.intentions,
+        "note": prep.note,
+        "version": str(prep.version),
+    }
+    data.update(overrides)
+    return data
+
+
+def test_the_second_web_save_is_shown_the_conflict_with_its_entries_kept(client, course, therapist):
+    prep = _prep(course, therapist)
+    url = reverse("record-edit", args=["preparatory-session", prep.pk])
+    client.force_login(therapist)
+    assert f'name="version" value="{prep.version}"' in client.get(url).content.decode()
+    opened = PreparatorySession.objects.get(pk=prep.pk)  # both pages were opened at this version
+
+    assert client.post(url, _edit_form(opened, duration_minutes="90")).status_code == 302
+    page = client.post(url, _edit_form(opened, note="My longer account, typed at the same time."))
+    assert page.status_code == 400
+    html = page.content.decode()
+    assert "after you opened it" in html and "Nothing of yours was saved" in html
+    assert "Now on the record — Duration minutes: 90; Note: First account of the session." in html
+    assert "My longer account, typed at the same time." in html  # the user's entry is still in the form
+    assert 'name="version" value="2"' in html  # saving again is now a deliberate choice
+    prep.refresh_from_db()
+    assert prep.duration_minutes == 90 and prep.note == "First account of the session."
+
+    again = client.post(url, _edit_form(prep, note="My longer account, typed at the same time."))
+    assert again.status_code == 302
+    prep.refresh_from_db()
+    assert prep.duration_minutes == 90 and prep.note == "My longer account, typed at the same time."
+
+
+def test_signing_a_record_changed_since_the_page_was_shown_is_refused(client, course, therapist):
+    prep = _prep(course, therapist)
+    services.record_update(record=prep, by=therapist, version=1, note="Edited in another tab.")
+    client.force_login(therapist)
+    response = client.post(reverse("record-sign", args=["preparatory-session", prep.pk]), {"version": "1"}, follow=True)
+    assert "Not signed: This preparatory session was changed" in response.content.decode()
+    prep.refresh_from_db()
+    assert not prep.is_signed
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_saves_at_the_same_moment_one_wins_the_other_is_told(course, therapist):
+    if connection.vendor != "postgresql":
+        pytest.skip("needs row locks between two real connections: run with DATABASE_URL=postgres://... (CI does)")
+    prep = _prep(course, therapist)
+    barrier = threading.Barrier(2)
+    outcomes: dict[str, str] = {}
+
+    def save(name: str, note: str) -> None:
+        try:
+            barrier.wait(timeout=10)
+            services.record_update(record=prep, by=therapist, version=1, note=note)
+            outcomes[name] = "saved"
+        except services.RecordChanged:
+            outcomes[name] = "conflict"
+        finally:
+            close_old_connections()
+
+    threads = [threading.Thread(target=save, args=(n, f"Note from {n}.")) for n in ("a", "b")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(outcomes.values()) == ["conflict", "saved"]
+    winner = next(n for n, outcome in outcomes.items() if outcome == "saved")
+    prep.refresh_from_db()
+    assert prep.note == f"Note from {winner}." and prep.version == 2
