@@ -218,6 +218,24 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 55},
     },
 }
+# Exports requested while the broker was down are queued again by this sweep (docs/faults.md).
+CELERY_BEAT_SCHEDULE["queue-waiting-exports"] = {
+    "task": "reports.tasks.queue_waiting_exports",
+    "schedule": envint("EXPORT_SWEEP_SECONDS", "60"),
+    "options": {"expires": 55},
+}
+# A publish to a Redis that is down or hangs must give up in seconds, since a web request (an
+# export, a resend) may be the one waiting; kombu's default socket timeout is "forever".
+BROKER_TIMEOUT_SECONDS = envint("BROKER_TIMEOUT_SECONDS", "2")
+REDIS_BROKER_TRANSPORT_OPTIONS = {
+    "socket_connect_timeout": BROKER_TIMEOUT_SECONDS,
+    "socket_timeout": BROKER_TIMEOUT_SECONDS,
+}
+if CELERY_BROKER_URL.split(":", 1)[0] in ("redis", "rediss"):
+    CELERY_BROKER_TRANSPORT_OPTIONS = REDIS_BROKER_TRANSPORT_OPTIONS
+CELERY_BROKER_CONNECTION_TIMEOUT = BROKER_TIMEOUT_SECONDS
+# Two quick retries, then the caller's fallback (the database keeps the work for beat's sweeps).
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
 # Fault tolerance (docs/faults.md). A send left "sending" this long was abandoned by a dead worker.
 MEASURES_SEND_CLAIM_STALE_SECONDS = envint("MEASURES_SEND_CLAIM_STALE_SECONDS", "900")
 # First retry of a failed send after up to this many seconds, doubling (with jitter) up to 300.

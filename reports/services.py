@@ -142,6 +142,20 @@ def export_request(
     return export
 
 
+def exports_waiting(*, older_than: timedelta = timedelta(minutes=1), now=None) -> list:
+    """Exports no worker is making: still queued a while after the request (the broker was down
+    when it was queued, so its task never existed) or left running by a worker that died. Beat's
+    sweep queues them again; a second task for one already queued is harmless, as export_run
+    claims each export once."""
+    now = _now(now)
+    return list(
+        ReportExport.objects.filter(
+            Q(status=ExportStatus.QUEUED, requested_at__lte=now - older_than)
+            | Q(status=ExportStatus.RUNNING, started_at__lt=now - STALE_RUN)
+        ).values_list("pk", flat=True)
+    )
+
+
 def _progress(export_id):
     def report(pct: int, note: str) -> None:
         ReportExport.objects.filter(pk=export_id, status=ExportStatus.RUNNING).update(progress=pct, progress_note=note)

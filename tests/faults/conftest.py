@@ -55,11 +55,11 @@ def workers(redis_server, smtp, tmp_path):
         worker.stop()
 
 
-def due_courses(therapist, provider, count: int):
+def due_courses(therapist, provider, count: int, first: int = 1):
     """PTSD courses opened now (real time: the workers do not share the test's frozen clock);
     each has three baseline questionnaires due today."""
     opened = []
-    for n in range(1, count + 1):
+    for n in range(first, first + count):
         patient = course_services.patient_register(
             by=therapist,
             mrn=f"FAULT-{n:04d}",

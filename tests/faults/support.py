@@ -117,6 +117,12 @@ class Mailbox:
         self.accepted.append(envelope)
         return "250 Message accepted for delivery"
 
+    def bodies(self) -> list[str]:
+        from email import message_from_bytes
+        from email.policy import default
+
+        return [message_from_bytes(e.original_content, policy=default).get_body().get_content() for e in self.accepted]
+
     def subjects_by_recipient(self) -> list[tuple[str, str]]:
         from email import message_from_bytes
         from email.policy import default
@@ -124,7 +130,9 @@ class Mailbox:
         found = []
         for envelope in self.accepted:
             message = message_from_bytes(envelope.original_content, policy=default)
-            found.append((envelope.rcpt_tos[0], str(message["Subject"]).rsplit("(", 1)[1].rstrip(")")))
+            subject = str(message["Subject"]).strip()  # a non-ASCII subject is folded onto its own line
+            # An invitation is named by its questionnaire, "(PHQ-9)"; other mail by its subject.
+            found.append((envelope.rcpt_tos[0], subject.rsplit("(", 1)[1].rstrip(")") if "(" in subject else subject))
         return sorted(found)
 
 
