@@ -435,3 +435,40 @@ def test_deactivating_an_account_ends_its_session_and_its_token_at_once(therapis
     response = web.get(reverse("course-timeline", args=[course.pk]))
     assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
     assert api.get(f"/api/courses/{course.pk}/").status_code == 401
+
+
+class _RefusesEveryRecipient:
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        return f"550 5.1.1 <{address}>: Recipient address rejected"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="measures.services.message_send raises SendFailed(f'{type}: {str(exc)}'), and an SMTP refusal's text "
+    "holds the recipient's address, so the worker's 'retry: Retry in Ns: SendFailed(...)' line names the "
+    "patient's email. Fix in measures/services.py (not this helper's file): raise SendFailed(type(exc).__name__) "
+    "from None, and keep the address out of last_error. Remove this mark with the fix.",
+)
+def test_a_refused_invitation_retries_without_the_patients_address(course, clock, settings):
+    from aiosmtpd.controller import Controller
+    from celery.exceptions import Retry
+
+    from measures import services as measure_services
+    from tests.measures.test_smtp import free_port
+
+    port = free_port()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", port, 5
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    settings.EMAIL_USE_TLS = False
+    server = Controller(_RefusesEveryRecipient(), hostname="127.0.0.1", port=port)
+    server.start()
+    try:
+        message_id = measure_services.tick()["to_send"][0]
+        # Eagerly, the retry reaches the caller; a worker logs this same text at INFO ("... retry: <exc>").
+        with pytest.raises(Retry) as retry:
+            measure_tasks.send_message.delay(message_id)
+    finally:
+        server.stop()
+    assert "SMTPRecipientsRefused" in str(retry.value)
+    assert not leaks(str(retry.value), identifiers(course.patient)), str(retry.value)
