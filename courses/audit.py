@@ -5,6 +5,7 @@ services need not carry it; a Celery task has none, and records none.
 """
 
 import contextvars
+import ipaddress
 
 from django.conf import settings
 from django.utils import timezone
@@ -15,11 +16,18 @@ _client_ip: contextvars.ContextVar[str | None] = contextvars.ContextVar("client_
 
 
 def client_ip(request) -> str | None:
-    # Behind the production proxy the peer is the proxy; trust its header only when told to.
+    """The address the clinic's own proxy saw, not one the client claims.
+
+    Behind the production proxy the peer is the proxy, so its header is trusted only when told
+    to, and then only its last entry: the proxy appends the peer it saw, and entries to the left
+    came from the client itself. Anything that is not an address falls back to the peer."""
     if getattr(settings, "TRUST_X_FORWARDED_FOR", False):
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        if forwarded:
-            return forwarded.split(",")[0].strip()
+        entries = [e.strip() for e in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if e.strip()]
+        if entries:
+            try:
+                return str(ipaddress.ip_address(entries[-1]))
+            except ValueError:
+                pass
     return request.META.get("REMOTE_ADDR") or None
 
 

@@ -295,7 +295,12 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # A self-report link is the patient's key: no log line may carry it (Django's request logger
+    # writes the path of a failed request).
+    "filters": {"redact_link_tokens": {"()": "measures.web.log_redaction.RedactSelfReportTokens"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_link_tokens"]}
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
         # Django's request logger writes the full URL and, on errors, request data.

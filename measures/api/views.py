@@ -117,6 +117,10 @@ LINK_RESPONSES = {
         s.LinkProblemSerializer,
         description="The link can no longer be used (`reason`: expired, used or closed); `detail` says what to do.",
     ),
+    429: OpenApiResponse(
+        ErrorSerializer,
+        description="Too many tries from this address or on this link; `Retry-After` says how many seconds to wait.",
+    ),
 }
 
 

@@ -22,6 +22,8 @@ from django.conf import settings
 from django.core.cache import cache
 from redis.exceptions import RedisError
 
+from courses.audit import client_ip
+
 logger = logging.getLogger(__name__)
 
 
@@ -43,17 +45,10 @@ def token_post_limit() -> Limit:
 
 
 def client_address(request) -> str:
-    """The address the clinic's own proxy saw, not one the client claims.
-
-    With TRUST_X_FORWARDED_FOR the proxy appends the peer it saw to X-Forwarded-For; entries to
-    its left came from the client itself, and believing them would let a script claim a new
-    address on every request and never be counted. IPv6 clients are counted by their /64, which
-    one subscriber gets whole."""
-    address = request.META.get("REMOTE_ADDR") or ""
-    if getattr(settings, "TRUST_X_FORWARDED_FOR", False):
-        entries = [e.strip() for e in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if e.strip()]
-        if entries:
-            address = entries[-1]
+    """The address the clinic's own proxy saw (courses.audit.client_ip: a client claiming a new
+    address on every request would never be counted). IPv6 clients are counted by their /64,
+    which one subscriber gets whole."""
+    address = client_ip(request) or ""
     try:
         parsed = ipaddress.ip_address(address)
     except ValueError:

@@ -35,10 +35,13 @@ def test_forwarded_for_is_trusted_only_when_configured(course, therapist, settin
     settings.TRUST_X_FORWARDED_FOR = False
     _through_middleware(read, addr="10.0.0.2", HTTP_X_FORWARDED_FOR="198.51.100.4")
     settings.TRUST_X_FORWARDED_FOR = True
-    _through_middleware(read, addr="10.0.0.2", HTTP_X_FORWARDED_FOR="198.51.100.4, 10.0.0.2")
+    # Only the entry the proxy appended counts: the left ones are whatever the client sent.
+    _through_middleware(read, addr="10.0.0.2", HTTP_X_FORWARDED_FOR="203.0.113.66, 198.51.100.4")
+    _through_middleware(read, addr="10.0.0.2", HTTP_X_FORWARDED_FOR="not-an-address")
     assert list(AuditEvent.objects.filter(action="view").order_by("id").values_list("ip_address", flat=True)) == [
         "10.0.0.2",
         "198.51.100.4",
+        "10.0.0.2",
     ]
 
 

@@ -315,8 +315,8 @@ def test_the_schema_documents_the_link_without_sign_in_and_its_refusals(therapis
 
     schema = yaml.safe_load(api(therapist).get("/api/schema/").content)
     path = schema["paths"]["/api/self-report/{token}/"]
-    assert set(path["get"]["responses"]) == {"200", "404", "410"}
-    assert set(path["post"]["responses"]) == {"201", "400", "404", "410"}
+    assert set(path["get"]["responses"]) == {"200", "404", "410", "429"}
+    assert set(path["post"]["responses"]) == {"201", "400", "404", "410", "429"}
     staff = schema["paths"]["/api/courses/{course_id}/administrations/"]["get"]
     assert staff["security"]
     for method in ("get", "post"):

@@ -402,11 +402,6 @@ def test_the_log_filter_takes_the_token_out_of_a_line(line, expected):
     assert record.getMessage() == expected
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="settings.LOGGING does not yet put measures.web.log_redaction.RedactSelfReportTokens on the "
-    "console handler (patch in the self-report helper's report); remove this mark when it does",
-)
 def test_a_server_error_on_the_link_page_does_not_write_the_token_to_the_console(alice, monkeypatch, every_log_line):
     def broken(**kwargs):
         raise RuntimeError("simulated fault")
