@@ -19,7 +19,7 @@ from uuid import UUID
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Prefetch, Q
 from django.utils import timezone
 
@@ -295,13 +295,23 @@ def export_filename(patient: Patient, now: dt.datetime) -> str:
     return f"kapclinic-record-{str(patient.pk)[:8]}-{timezone.localdate(now):%Y%m%d}.json"
 
 
-@transaction.atomic
 def patient_record_export(*, patient: Patient, by: User, reason: str, now=None) -> tuple[str, bytes]:
     """The patient's whole record as one UTF-8 JSON file, for the practice lead; audited with the reason.
 
     The export event is written first, so the file's access log ends with the export that made it."""
     reason = _check(by, reason)
-    now = now or timezone.now()
+    outermost = not connection.in_atomic_block
+    with transaction.atomic():
+        if outermost and connection.vendor == "postgresql":
+            # One snapshot for the whole record, so that a correction saved while the file is built
+            # cannot show in one section and not in another. Only a transaction's first statement may
+            # set this; inside a caller's transaction, that transaction decides.
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        return _build(patient=patient, by=by, reason=reason, now=now or timezone.now())
+
+
+def _build(*, patient: Patient, by: User, reason: str, now) -> tuple[str, bytes]:
     clinic = ClinicSettings.load()
     detail = reason if len(reason) <= _AUDIT_DETAIL_ROOM else reason[: _AUDIT_DETAIL_ROOM - 1] + "…"
     audit(

@@ -500,3 +500,18 @@ def test_the_api_answers_404_for_no_such_patient(lead, clock):
         "/api/patients/00000000-0000-4000-8000-000000000000/record-export/", {"reason": REASON}, format="json"
     )
     assert response.status_code == 404 and response.json()["errors"] == {}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_the_file_is_read_from_one_snapshot_on_postgresql(patient, lead):
+    with CaptureQueriesContext(connection) as queries:
+        _, _, data = _export(patient, lead)
+    # PostgreSQL refuses to change the isolation level after a transaction's first query: that it ran
+    # at all, first after BEGIN, is the proof.
+    statements = [q["sql"] for q in queries.captured_queries if q["sql"] != "BEGIN"]
+    if connection.vendor == "postgresql":
+        assert statements[0] == "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"
+    else:
+        assert not any("ISOLATION" in s for s in statements)
+    assert data["patient"]["id"] == str(patient.pk)
+    assert AuditEvent.objects.filter(action=AuditAction.EXPORT, patient=patient).count() == 1
