@@ -23,6 +23,10 @@ note...). Where the service is reached with an empty body, the cell reads "r"; w
 the empty body first, it reads "o", and that role rule is tested with the services. Each cell runs in a
 savepoint that is rolled back, so every cell starts from the same records.
 
+Besides the status, every answer to someone off the caseload (other_therapist, other_provider, outsider,
+anonymous) is searched for the patient's name, MRN, email and birth date, and a page they are shown for
+the course's record ids: a list or a form's choices that let them through would fail here.
+
 A URL pattern with no entry here fails test_every_route_is_in_the_matrix: decide who may reach it first.
 The Django admin is covered as a group (superuser only) by test_the_admin_is_for_superusers_only.
 """
@@ -371,6 +375,15 @@ def world(
             "export_id": export.pk,
             "token": measure_services.self_report_token(gad7),
         },
+        # What someone off the caseload must never be shown: who the patient is, and which records exist.
+        "names": [
+            course.patient.given_name,
+            course.patient.family_name,
+            course.patient.mrn,
+            course.patient.email,
+            course.patient.date_of_birth.isoformat(),
+        ],
+        "ids": [str(r.pk) for r in records.values()] + [str(alert.pk), str(gad7.pk), str(export.pk)],
     }
 
 
@@ -453,7 +466,28 @@ def run_matrix(world) -> tuple[int, list[tuple]]:
                 checked += 1
                 if not _matches(got, expected, response.status_code):
                     mismatches.append((key, actor, method, expected, got, response.status_code))
+                elif actor in OFF_CASELOAD and not key.startswith(SELF_REPORT):
+                    shown = _shown(response, world, method)
+                    if shown:
+                        mismatches.append((key, actor, method, expected, f"shows {shown}", response.status_code))
     return checked, mismatches
+
+
+# Whatever these actors are answered, the answer must not show the patient or the ids of the course's records
+# (a list, a form's choices, an error page). The self-report link shows the first name to whoever holds it.
+OFF_CASELOAD = ("other_therapist", "other_provider", "outsider", "anonymous")
+SELF_REPORT = ("self-report", "api-self-report")
+
+
+def _shown(response, world, method) -> list[str]:
+    if response.get("Content-Disposition", "").startswith("attachment"):
+        return ["a file"]
+    text = response.content.decode(errors="replace")
+    shown = [n for n in world["names"] if n.lower() in text.lower()]
+    # An id the caller put in the URL may come back in a 404's or a redirect's own words; a page must not list one.
+    if method == "GET" and 200 <= response.status_code < 300:
+        shown += [i for i in world["ids"] if i in text]
+    return shown
 
 
 def _table(mismatches) -> str:
