@@ -135,10 +135,7 @@ class _Staff:
         return {"name": str(user), "role": role}
 
     def __call__(self, user_id):
-        if user_id is None:
-            return None
-        user = self.people.get(user_id)
-        return self.describe(user) if user else {"name": f"staff #{user_id}", "role": ""}
+        return None if user_id is None else self.describe(self.people[user_id])
 
 
 def _staff_ids(rows) -> set:

@@ -316,6 +316,12 @@ def test_only_the_practice_lead_exports(patient, therapist, provider, outsider, 
     assert not AuditEvent.objects.filter(action=AuditAction.EXPORT).exists()
 
 
+def test_a_superuser_counts_as_the_lead_and_is_named_as_an_administrator(patient, django_user_model, clock):
+    admin = django_user_model.objects.create_superuser("root", "root@kapclinic.invalid", "x", first_name="Ada")
+    _, _, data = _export(patient, admin)
+    assert data["about"]["generated_by"] == {"name": "Ada", "role": "Administrator"}
+
+
 @pytest.mark.parametrize("reason", ["", "   ", "x" * 501])
 def test_a_reason_is_required_and_bounded(patient, lead, clock, reason):
     with pytest.raises(ValidationError) as refused:
