@@ -103,6 +103,8 @@ class Mailbox:
         self.hold_rcpt = hold_rcpt
         self.holding = threading.Event()
         self.release = threading.Event()
+        # Called with each envelope just before the server replies "accepted".
+        self.before_accepting = None
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         self.rcpt_seen += 1  # the handler runs on the server's single event-loop thread
@@ -114,6 +116,8 @@ class Mailbox:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.before_accepting is not None:
+            self.before_accepting(envelope)
         self.accepted.append(envelope)
         return "250 Message accepted for delivery"
 
