@@ -1,6 +1,9 @@
 """Web forms of the reports: the outcome report's filters (shape and types only)."""
 
+import datetime as dt
+
 from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
 
 from accounts.models import Role, User
 from courses.choices import Indication, RaceEthnicity, Route, SessionFormat, Sex
@@ -9,6 +12,21 @@ from reports.cohort import AGE_BANDS, NOT_RECORDED, ReportFilters
 from reports.models import ExportKind
 
 ANY = [("", "Any")]
+# Course start dates the filters accept. Beyond them the report's day arithmetic would leave the
+# calendar (9999-12-31 plus a day), and no course of this clinic starts there anyway.
+EARLIEST, LATEST = dt.date(1900, 1, 1), dt.date(2100, 12, 31)
+
+
+def _bounded(label: str) -> forms.DateField:
+    return forms.DateField(
+        label=label,
+        required=False,
+        widget=DateInput(attrs={"min": EARLIEST.isoformat(), "max": LATEST.isoformat()}),
+        validators=[
+            MinValueValidator(EARLIEST, f"Enter a date on or after {EARLIEST.isoformat()}."),
+            MaxValueValidator(LATEST, f"Enter a date on or before {LATEST.isoformat()}."),
+        ],
+    )
 
 
 class TherapistChoice(forms.ModelChoiceField):
@@ -19,8 +37,8 @@ class TherapistChoice(forms.ModelChoiceField):
 class ReportFilterForm(forms.Form):
     """The report's filters. None names a patient, so they travel in the query string."""
 
-    start_from = forms.DateField(label="Course started on or after", required=False, widget=DateInput())
-    start_to = forms.DateField(label="Course started on or before", required=False, widget=DateInput())
+    start_from = _bounded("Course started on or after")
+    start_to = _bounded("Course started on or before")
     indication = forms.ChoiceField(choices=ANY + list(Indication.choices), required=False)
     route = forms.ChoiceField(choices=ANY + list(Route.choices), required=False, help_text="Of the induction doses.")
     format = forms.ChoiceField(choices=ANY + list(SessionFormat.choices), required=False)

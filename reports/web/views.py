@@ -38,7 +38,11 @@ def outcome_report(request):
 def practice_export(request):
     form = PracticeExportForm(request.POST)
     if not form.is_valid():
-        return _report_page(request, ReportFilterForm(request.POST), status=400)
+        filters = ReportFilterForm(request.POST)
+        if "kind" in form.errors and filters.is_valid():
+            # The filters are fine, so the page would show no problem: say which file was refused.
+            filters.add_error(None, "Not exported: choose the PDF or the CSV.")
+        return _report_page(request, filters, status=400)
     export = services.export_request(by=request.user, kind=form.cleaned_data["kind"], filters=form.filters())
     return redirect("report-export", export.pk)
 

@@ -34,7 +34,9 @@ def patient_list(request):
         results = list(matches[:50])
         return render(request, "web/patient_list.html", {"form": form, "results": results, "searching": True})
     page = paginate(request, patients)
-    return render(request, "web/patient_list.html", {"form": form, "page": page})
+    # A search that was refused (too long, a NUL byte) says so beside the field, answered 400.
+    status = 400 if request.method == "POST" and form.errors else 200
+    return render(request, "web/patient_list.html", {"form": form, "page": page}, status=status)
 
 
 @staff_view

@@ -3,6 +3,7 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from courses.web.common import call_service, staff_view
@@ -44,8 +45,12 @@ def alert_acknowledge(request, alert_id):
 
 
 def _safe_next(request) -> bool:
+    # A path on this site only. Django's check also refuses "/\\evil.example", which browsers
+    # read as "//evil.example", and control characters that would break the Location header.
     target = request.POST.get("next", "")
-    return target.startswith("/") and not target.startswith("//")
+    return target.startswith("/") and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
 
 
 @staff_view
