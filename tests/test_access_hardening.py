@@ -48,8 +48,13 @@ class _BoomApi(ApiView):
         raise RuntimeError(f"failed while serving patient {patient.pk}")
 
 
+def _boom_link(request, token):
+    raise RuntimeError("failed while answering a self-report link")
+
+
 urlpatterns = [
     path("boom/<uuid:patient_id>/", _boom_page),
+    path("r/<str:token>/boom/", _boom_link),
     path("api/boom/<uuid:patient_id>/", _BoomApi.as_view()),
     *kapclinic.urls.urlpatterns,
 ]
@@ -472,3 +477,52 @@ def test_a_refused_invitation_retries_without_the_patients_address(course, clock
         server.stop()
     assert "SMTPRecipientsRefused" in str(retry.value)
     assert not leaks(str(retry.value), identifiers(course.patient)), str(retry.value)
+
+
+# --- the self-report token in request logs ------------------------------------------------------------
+
+
+def _link_requests(token: str) -> None:
+    client = Client(raise_request_exception=False)
+    assert client.get(f"/r/{token}x/").status_code == 404
+    assert client.post(f"/r/{token}/", {"item_1": "9"}).status_code == 400
+    assert client.post(f"/api/self-report/{token}/", {}, content_type="application/json").status_code == 400
+    assert client.get(f"/r/{token}/boom/").status_code == 500
+
+
+@pytest.mark.parametrize("with_filter", [False, True], ids=["without-the-filter", "with-the-filter"])
+def test_request_logs_keep_the_self_report_token_out_with_the_filter(with_filter, course, clock, all_logs, settings):
+    """Django logs the path of each error answer; on a link that path holds the patient's credential.
+    Without measures.web.log_filters it is there (the control case); with the filter, "…" stands in its place."""
+    from measures import services as measure_services
+    from measures.web.log_filters import RedactSelfReportTokens
+    from tests.measures.web_helpers import open_administrations
+
+    settings.DEBUG = False
+    settings.ROOT_URLCONF = __name__
+    token = measure_services.self_report_token(open_administrations(course)["gad7"])
+    if with_filter:
+        all_logs.handler.addFilter(RedactSelfReportTokens())
+    try:
+        _link_requests(token)
+    finally:
+        all_logs.handler.filters.clear()
+    text = _log_text(all_logs)
+    assert "Internal Server Error: /r/" in text
+    if with_filter:
+        assert token not in text and token[:20] not in text
+        assert "/r/…/boom/" in text and "/api/self-report/…/" in text
+    else:
+        assert token in text
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="settings.LOGGING (not this helper's file) does not use the filter yet. Patch: add "
+    "'filters': {'no_link_tokens': {'()': 'measures.web.log_filters.RedactSelfReportTokens'}} and "
+    "'filters': ['no_link_tokens'] on the 'console' handler. Remove this mark with the patch.",
+)
+def test_the_console_log_handler_redacts_self_report_tokens(settings):
+    handler = settings.LOGGING["handlers"]["console"]
+    factories = {settings.LOGGING.get("filters", {}).get(name, {}).get("()") for name in handler.get("filters", [])}
+    assert "measures.web.log_filters.RedactSelfReportTokens" in factories
