@@ -40,7 +40,8 @@ def web_on_redis(settings, redis_server):
             "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
         }
     }
-    saved = {k: app.conf[k] for k in ("broker_url", "broker_transport_options", "broker_connection_timeout")}
+    changed = ("broker_url", "broker_transport_options", "broker_connection_timeout", "task_publish_retry_policy")
+    saved = {k: app.conf[k] for k in changed}
     app.conf.update(
         task_always_eager=False,
         broker_url=redis_server.url,
