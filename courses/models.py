@@ -49,15 +49,32 @@ def _vital_checks(prefix: str) -> list[models.CheckConstraint]:
     ]
 
 
-class VoidableQuerySet(models.QuerySet):
-    def active(self):
-        return self.filter(voided_at__isnull=True)
+class PermanentQuerySet(models.QuerySet):
+    """A bulk delete is refused like a single one."""
 
     def delete(self):
         raise models.ProtectedError("Clinical records are voided, never deleted.", set())
 
 
-class ClinicalRecord(models.Model):
+class Permanent(models.Model):
+    """A row of the clinical record, kept for good: voided, cancelled or superseded, never
+    deleted. On PostgreSQL a trigger (migration 0005) refuses DELETE from any client too."""
+
+    objects = PermanentQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def delete(self, *args, **kwargs):
+        raise models.ProtectedError("Clinical records are voided, never deleted.", [self])
+
+
+class VoidableQuerySet(PermanentQuerySet):
+    def active(self):
+        return self.filter(voided_at__isnull=True)
+
+
+class ClinicalRecord(Permanent):
     """Fields every clinical row carries: who made it, and voiding instead of deleting."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -92,9 +109,6 @@ class ClinicalRecord(models.Model):
     @property
     def is_voided(self) -> bool:
         return self.voided_at is not None
-
-    def delete(self, *args, **kwargs):
-        raise models.ProtectedError("Clinical records are voided, never deleted.", {self})
 
 
 class SignableRecord(ClinicalRecord):
@@ -278,7 +292,7 @@ class Course(ClinicalRecord):
         return f"{self.get_indication_display()} course ({self.get_status_display()})"
 
 
-class CourseStatusChange(models.Model):
+class CourseStatusChange(Permanent):
     course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="status_changes")
     from_status = models.CharField(max_length=16, choices=CourseStatus.choices)
     to_status = models.CharField(max_length=16, choices=CourseStatus.choices)
@@ -652,7 +666,7 @@ class AdverseEvent(ClinicalRecord):
         return f"{term} (grade {self.grade}{', serious' if self.serious else ''})"
 
 
-class Amendment(models.Model):
+class Amendment(Permanent):
     """A correction to a signed record: who, when, why, and each field's old and new value."""
 
     id = models.BigAutoField(primary_key=True)
@@ -671,9 +685,6 @@ class Amendment(models.Model):
 
     def __str__(self) -> str:
         return f"Amendment of {self.record_type} ({', '.join(self.changes)})"
-
-    def delete(self, *args, **kwargs):
-        raise models.ProtectedError("Amendments are permanent.", {self})
 
 
 class AuditAction(models.TextChoices):

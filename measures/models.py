@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
-from courses.models import Course, DosingParticipant, Patient
+from courses.models import Course, DosingParticipant, Patient, Permanent
 from measures.instruments import Instrument
 
 STAFF = settings.AUTH_USER_MODEL
@@ -101,7 +101,7 @@ class AdministrationStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
-class Administration(models.Model):
+class Administration(Permanent):
     """One questionnaire to be answered by one patient in a window of days."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -187,7 +187,7 @@ class ResponseSource(models.TextChoices):
     CLINICIAN = "clinician", "Clinician, on the patient's behalf"
 
 
-class Response(models.Model):
+class Response(Permanent):
     """The answers to one administration: every item kept, with the score and its version."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -231,7 +231,7 @@ class Response(models.Model):
         return f"{self.get_instrument_display()} incomplete"
 
 
-class SafetyAlert(models.Model):
+class SafetyAlert(Permanent):
     """PHQ-9 item 9 above 0: open until a clinician records what was done."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -275,7 +275,7 @@ class MessageStatus(models.TextChoices):
     FAILED = "failed", "Failed after every retry"
 
 
-class OutboundMessage(models.Model):
+class OutboundMessage(Permanent):
     """A message to send. Made once (unique per purpose), claimed before each attempt, and
     kept visible to staff when every attempt failed: never silently dropped."""
 
