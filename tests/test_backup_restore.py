@@ -117,16 +117,21 @@ def work(tmp_path_factory):
     return tmp_path_factory.mktemp("backup")
 
 
+def _migrated_database(server: Server, what: str, work: Path) -> str:
+    name = server.new_name(what)
+    with server.connect("postgres", autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    result = _run([ROOT / "manage.py", "migrate", "--noinput", "-v", "0"], work, DATABASE_URL=server.url(name))
+    assert result.returncode == 0, result.stderr[-3000:]
+    return name
+
+
 @pytest.fixture(scope="module")
 def source(server, work):
     """A new database holding the demo practice, built through the services."""
-    name = server.new_name("src")
-    with server.connect("postgres", autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    url = server.url(name)
-    for command in (["migrate", "--noinput", "-v", "0"], ["demo_practice"]):
-        result = _run([ROOT / "manage.py", *command], work, DATABASE_URL=url)
-        assert result.returncode == 0, result.stderr[-3000:]
+    name = _migrated_database(server, "src", work)
+    result = _run([ROOT / "manage.py", "demo_practice"], work, DATABASE_URL=server.url(name))
+    assert result.returncode == 0, result.stderr[-3000:]
     return name
 
 
@@ -324,3 +329,22 @@ def test_restore_refuses_a_dump_without_its_manifest(tmp_path):
 
     assert result.returncode == 1
     assert "no manifest beside" in result.stderr
+
+
+@on_postgresql
+def test_restore_says_which_migrations_the_code_has_that_the_backup_lacks(server, work, tmp_path):
+    # A backup made before the latest migration: the database's record of applied migrations ends one earlier.
+    name = _migrated_database(server, "older", work)
+    with server.connect(name) as conn:
+        applied = "SELECT name FROM django_migrations WHERE app = 'reports' ORDER BY name DESC"
+        latest = conn.execute(applied).fetchone()[0]
+        conn.execute("DELETE FROM django_migrations WHERE app = 'reports' AND name = %s", [latest])
+    assert _run([BACKUP, tmp_path], work, DATABASE_URL=server.url(name)).returncode == 0
+    (dump,) = tmp_path.glob("*.dump")
+
+    result = _run([RESTORE, dump, server.url(server.new_name("older_dst"))], work)
+
+    assert result.returncode == 3
+    assert "verified: " in result.stdout
+    assert "run `manage.py migrate` against the restored database" in result.stderr
+    assert f"reports.{latest}" in result.stderr
