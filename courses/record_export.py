@@ -57,6 +57,7 @@ CONTENT_TYPE = "application/json; charset=utf-8"
 # The audit trail's detail column is 300 characters; a longer reason is cut there (the file keeps it whole).
 _AUDIT_DETAIL_PREFIX = "right of access: "
 _AUDIT_DETAIL_ROOM = 300 - len(_AUDIT_DETAIL_PREFIX)
+AUDIT_REASON_KEPT = _AUDIT_DETAIL_ROOM - 1  # then "…"
 
 # Who made, signed and voided a row is given once per record, in its own block, not among its fields.
 _RECORD_META = {
@@ -310,7 +311,7 @@ def patient_record_export(*, patient: Patient, by: User, reason: str, now=None) 
 
 def _build(*, patient: Patient, by: User, reason: str, now) -> tuple[str, bytes]:
     clinic = ClinicSettings.load()
-    detail = reason if len(reason) <= _AUDIT_DETAIL_ROOM else reason[: _AUDIT_DETAIL_ROOM - 1] + "…"
+    detail = reason if len(reason) <= _AUDIT_DETAIL_ROOM else reason[:AUDIT_REASON_KEPT] + "…"
     audit(
         actor=by,
         action=AuditAction.EXPORT,

@@ -6,7 +6,13 @@ from django import forms
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 
-from courses.record_export import CONTENT_TYPE, REASON_MAX_LENGTH, SECTIONS, patient_record_export
+from courses.record_export import (
+    AUDIT_REASON_KEPT,
+    CONTENT_TYPE,
+    REASON_MAX_LENGTH,
+    SECTIONS,
+    patient_record_export,
+)
 from courses.selectors import patient_get
 from courses.web.common import call_service, render_form_page, staff_view
 
@@ -18,7 +24,8 @@ class RecordExportForm(forms.Form):
         max_length=REASON_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Kept in the audit trail and at the top of the file, e.g. 'Patient request received 2026-03-02'. "
-        f"At most {REASON_MAX_LENGTH} characters (the audit trail keeps the first 280; the file keeps it whole).",
+        f"At most {REASON_MAX_LENGTH} characters (the audit trail keeps the first {AUDIT_REASON_KEPT}; the file keeps "
+        "it whole).",
     )
 
 
