@@ -16,7 +16,7 @@ VAR := var
 TEST_ENV := DEBUG=1 TESTING=1
 PYTEST_ARGS ?= -n auto --dist loadfile
 
-.PHONY: help install run demo test lint format migrations-check check-deploy backup restore clean distclean
+.PHONY: help install run demo test lint format migrations-check check-deploy fuzz-api backup restore clean distclean
 
 help:
 	@echo "make run               install, migrate, load the demo practice, serve http://127.0.0.1:$(PORT) with a Celery worker and beat"
@@ -25,6 +25,7 @@ help:
 	@echo "make format            ruff format and the safe ruff fixes"
 	@echo "make migrations-check  fail if a model change has no migration"
 	@echo "make check-deploy      manage.py check --deploy with production-like settings"
+	@echo "make fuzz-api          schemathesis against the OpenAPI schema on a live server, per role (PostgreSQL; DATABASE_URL=…/kapclinic_fuzz)"
 	@echo "make backup            pg_dump DATABASE_URL into var/backups/ (or DEST=folder) with a manifest (docs/backup.md)"
 	@echo "make restore FILE=…    restore a backup into a new database (TARGET=postgres://…, default DATABASE_URL) and verify it"
 	@echo "make clean             remove var/ (demo database, broker folder, beat schedule) and caches"
@@ -69,6 +70,10 @@ migrations-check: $(STAMP)
 check-deploy: $(STAMP)
 	DEBUG=0 SECRET_KEY="$$(head -c 48 /dev/urandom | base64 | tr -d '\n')" ALLOWED_HOSTS=kapclinic.example.invalid \
 		$(PY) manage.py check --deploy --fail-level WARNING
+
+# PostgreSQL only: drops and recreates DATABASE_URL (default …/kapclinic_fuzz; a name without "fuzz" is refused).
+fuzz-api: $(STAMP)
+	bin/fuzz-api
 
 # PostgreSQL only; see docs/backup.md. Not echoed: a DATABASE_URL may carry a password.
 backup: $(STAMP)

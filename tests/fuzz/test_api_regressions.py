@@ -70,6 +70,16 @@ def test_a_write_to_a_malformed_id_is_the_apis_json_404_not_djangos_csrf_page(me
     assert response.json() == {"detail": "Not found.", "errors": {}}
 
 
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_an_id_holding_a_newline_is_the_apis_json_404_not_the_web_uis_html_page(method, therapist):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(therapist)
+    response = getattr(client, method)("/api/courses/%0A%C2%92/responses/")
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"detail": "Not found.", "errors": {}}
+
+
 # --- lists that are not paginated ---------------------------------------------------------------
 
 
