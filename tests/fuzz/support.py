@@ -59,6 +59,11 @@ class Form:
                 data[f.name] = [f.options[0]]
             elif f.kind in ("checkbox", "radio"):
                 continue  # nothing ticked: a browser sends nothing
+            elif f.kind in ("text", "textarea"):
+                # Required reasons and notes filled in, so a POST gets past them to the field under test.
+                data[f.name] = ["Zz fuzz baseline"]
+            elif f.kind == "email":
+                data[f.name] = ["zz-fuzz@example.invalid"]
             else:
                 data[f.name] = [""]
         return data
