@@ -175,7 +175,7 @@ class _RecordOut(serializers.ModelSerializer):
 
 class _SignedOut(_RecordOut):
     is_signed = serializers.BooleanField(read_only=True)
-    signed_by = StaffBriefSerializer(read_only=True)
+    signed_by = StaffBriefSerializer(read_only=True, allow_null=True)
 
 
 # --- patients ---------------------------------------------------------------------------------
@@ -529,7 +529,7 @@ class VitalReadingInputSerializer(serializers.Serializer):
 
 class AdverseEventSerializer(_RecordOut):
     serious_criteria = serializers.ListField(child=serializers.ChoiceField(choices=SeriousCriterion.choices))
-    acknowledged_by = StaffBriefSerializer(read_only=True)
+    acknowledged_by = StaffBriefSerializer(read_only=True, allow_null=True)
 
     class Meta:
         model = AdverseEvent

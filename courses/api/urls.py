@@ -76,6 +76,7 @@ urlpatterns = [
     path("staff/<int:staff_id>/active/", views.StaffActiveView.as_view(), name="api-staff-active"),
     # Anything else under /api/, a malformed id included, is a JSON 404 rather than an HTML page,
     # whatever the method: without csrf_exempt a POST there got Django's HTML "CSRF failed" 403.
-    # (?s): an id holding a newline (%0A) fell past ".*" to the web UI's HTML 404.
-    re_path(r"(?s)^.*$", csrf_exempt(not_found)),
+    # [\s\S]: an id holding a newline (%0A) fell past ".*" to the web UI's HTML 404. (Not the
+    # (?s) flag: Django's reverse() cannot read inline flags, and every reverse() then fails.)
+    re_path(r"^[\s\S]*$", csrf_exempt(not_found)),
 ]

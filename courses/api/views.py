@@ -197,6 +197,8 @@ class PatientDetailView(ApiView):
 
 
 class PatientWeightsView(ApiView):
+    # The whole list, never paginated: without this the schema promised {count, results}.
+    pagination_class = None
     serializer_class = s.WeightSerializer
 
     @extend_schema(responses=_responses(s.WeightSerializer(many=True), errors=READ_ERRORS), tags=["patients"])
@@ -767,6 +769,7 @@ class RecordVoidView(ApiView):
 
 
 class RecordAmendmentsView(ApiView):
+    pagination_class = None
     serializer_class = s.AmendmentSerializer
 
     @extend_schema(

@@ -99,3 +99,57 @@ def test_a_courses_responses_are_a_plain_list_as_the_schema_says(course, therapi
     assert response.status_code == 200
     assert len(response.json()) == 1
     conforms(response, "get", "/api/courses/{course_id}/responses/")
+
+
+def test_a_patients_weights_and_a_records_amendments_are_plain_lists_as_the_schema_says(patient, therapist):
+    client = api(therapist)
+    assert (
+        client.post(
+            f"/api/patients/{patient.pk}/weights/", {"measured_on": "2026-03-09", "weight_kg": "71.5"}, format="json"
+        ).status_code
+        == 201
+    )
+    weights = client.get(f"/api/patients/{patient.pk}/weights/")
+    assert isinstance(weights.json(), list) and weights.json()
+    conforms(weights, "get", "/api/patients/{patient_id}/weights/")
+    amendments = client.get(f"/api/records/patient/{patient.pk}/amendments/")
+    assert amendments.status_code == 200 and amendments.json() == []
+    conforms(amendments, "get", "/api/records/{record_type}/{record_id}/amendments/")
+
+
+# --- nobody yet: an unsigned record's signer, an unacknowledged event's acknowledger ------------
+
+
+def test_an_unsigned_dose_its_session_and_the_timeline_match_the_schema(participant, cleared_course, provider):
+    client = api(provider)
+    session = participant.session
+    for path, template in [
+        (f"/api/doses/{participant.pk}/", "/api/doses/{dose_id}/"),
+        ("/api/dosing-sessions/", "/api/dosing-sessions/"),
+        (f"/api/dosing-sessions/{session.pk}/", "/api/dosing-sessions/{session_id}/"),
+        (f"/api/courses/{cleared_course.pk}/timeline/", "/api/courses/{course_id}/timeline/"),
+    ]:
+        response = client.get(path)
+        assert response.status_code == 200, path
+        conforms(response, "get", template)
+    assert client.get(f"/api/doses/{participant.pk}/").json()["signed_by"] is None
+
+
+def test_a_new_unacknowledged_adverse_event_matches_the_schema(participant, provider, lead):
+    response = api(provider).post(
+        f"/api/doses/{participant.pk}/adverse-events/",
+        {
+            "term": "nausea",
+            "grade": 3,
+            "serious": True,
+            "serious_criteria": ["other_important"],
+            "relatedness": "probable",
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+    assert response.json()["acknowledged_by"] is None
+    conforms(response, "post", "/api/doses/{dose_id}/adverse-events/")
+    dashboard = api(lead).get("/api/adverse-events/unacknowledged/")
+    assert dashboard.json()["count"] == 1
+    conforms(dashboard, "get", "/api/adverse-events/unacknowledged/")
