@@ -348,3 +348,20 @@ def test_restore_says_which_migrations_the_code_has_that_the_backup_lacks(server
     assert "verified: " in result.stdout
     assert "run `manage.py migrate` against the restored database" in result.stderr
     assert f"reports.{latest}" in result.stderr
+
+
+@on_postgresql
+def test_restore_fails_when_a_tables_rows_differ_from_the_manifest(server, backup, work, tmp_path):
+    # The manifest says one patient more than the dump holds, as if a row had been lost on the way.
+    copy = tmp_path / backup.name
+    copy.write_bytes(backup.read_bytes())
+    manifest_name = backup.name.removesuffix(".dump") + ".manifest.json"
+    manifest = json.loads((backup.parent / manifest_name).read_text())
+    manifest["tables"]["courses_patient"] += 1
+    (tmp_path / manifest_name).write_text(json.dumps(manifest))
+
+    result = _run([RESTORE, copy, server.url(server.new_name("short"))], work)
+
+    assert result.returncode == 1
+    want = manifest["tables"]["courses_patient"]
+    assert f"table courses_patient has {want - 1} rows, the backup had {want}" in result.stderr
