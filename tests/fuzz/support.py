@@ -23,6 +23,7 @@ SCRIPT = "<script>alert(1)</script>"
 IMG = '"><img src=x onerror=alert(1)>'
 UNICODE = "\u202eevil\u202c \U0001f600\u200b\u200d Zoë 名前 \u0645\u0631\u062d\u0628\u0627 e\u0301"
 NUL = "a\x00b"
+BASELINE_TEXT = "Zz fuzz baseline"
 
 TEXT_TYPES = {"text", "textarea", "email", "password", "search", "tel", "url"}
 CHOICE_TYPES = {"select", "radio", "checkbox"}
@@ -61,7 +62,7 @@ class Form:
                 continue  # nothing ticked: a browser sends nothing
             elif f.kind in ("text", "textarea"):
                 # Required reasons and notes filled in, so a POST gets past them to the field under test.
-                data[f.name] = ["Zz fuzz baseline"]
+                data[f.name] = [BASELINE_TEXT]
             elif f.kind == "email":
                 data[f.name] = ["zz-fuzz@example.invalid"]
             else:

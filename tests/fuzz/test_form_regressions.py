@@ -60,3 +60,26 @@ def test_a_refused_patient_search_is_a_400_with_the_reason_beside_the_field(clie
     response = client.post(reverse("patient-list"), {"q": term})
     assert response.status_code == 400
     assert 'class="errorlist' in response.content.decode()
+
+
+def test_a_name_in_any_script_is_kept_exactly_through_the_form_and_shown_as_typed(client, therapist, clock):
+    from courses.models import Patient
+    from tests.fuzz.support import UNICODE
+
+    client.force_login(therapist)
+    response = client.post(
+        reverse("patient-register"),
+        {
+            "mrn": "ZZ-UNI-1",
+            "given_name": UNICODE,
+            "family_name": "Zz-Test",
+            "date_of_birth": "1980-01-01",
+            "sex": "female",
+            "preferred_channel": "email",
+            "email": "zz-uni@example.invalid",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:500]
+    patient = Patient.objects.get(mrn="ZZ-UNI-1")
+    assert patient.given_name == UNICODE
+    assert UNICODE in client.get(reverse("patient-detail", args=[patient.pk])).content.decode()

@@ -15,6 +15,7 @@ from django.db import connection, transaction
 from django.test import Client
 
 from tests.fuzz.support import (
+    BASELINE_TEXT,
     CHOICE_TYPES,
     EARLY,
     FULL,
@@ -111,7 +112,7 @@ class Tally:
         self.failures: list[str] = []
         self.known_seen: set = set()
 
-    def check(self, client, form, data, label, *, before, must_refuse=False, limit=None):
+    def check(self, client, form, data, label, *, before, must_refuse=False, limit=None, kept=None):
         """Send one variant in a rolled-back savepoint and hold the answer to the rules."""
         with transaction.atomic():
             response = _send(client, form, data)
@@ -138,6 +139,8 @@ class Tally:
             self.failures.append(f"{where}: accepted ({response.status_code}), should be refused")
         if response.status_code == 400 and not _is_refusal_shown(text):
             self.failures.append(f"{where}: 400 without a message")
+        if response.status_code == 400 and kept is not None and kept not in text:
+            self.failures.append(f"{where}: the re-shown form lost what was typed in the other fields")
         # The sign-in page says only "not right": it tells a stranger nothing about the account.
         names_limit = form.url_name == "login" or f"at most {limit} characters" in text
         if refused and limit is not None and response.status_code != 403 and not names_limit:
@@ -179,12 +182,15 @@ def test_every_form_survives_hostile_values_in_every_field(world, users, capsys)
             for label, values in hostile_values(f):
                 data = {**baseline, f.name: values}
                 too_long = f.maxlength is not None and len(values[0]) > f.maxlength and f.kind in TEXT_TYPES
+                # Text typed into another field of the form must be there again on the refused page.
+                others = [n for n, v in baseline.items() if n != f.name and v == [BASELINE_TEXT]]
                 tally.check(
                     client,
                     form,
                     data,
                     f"{f.name}={label}",
                     before=before,
+                    kept=BASELINE_TEXT if others else None,
                     # A NUL byte has no place in text: Django's CharField refuses it before any service.
                     must_refuse=too_long or (values == [NUL] and f.kind in TEXT_TYPES),
                     limit=f.maxlength if too_long else None,
