@@ -8,6 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from measures.models import AdministrationStatus, Response
+from tests.fuzz.support import parse_forms
 from tests.measures.web_helpers import answers, link, open_administrations
 
 
@@ -152,3 +153,12 @@ def test_any_body_is_answered_without_a_5xx_and_only_a_whole_valid_set_is_stored
             assert stored == []
             assert client.get(url).status_code == 200
         transaction.set_rollback(True)
+
+
+def test_a_refused_page_keeps_the_answers_already_ticked(phq9):
+    response = _client().post(link(phq9), answers(9, 2, item_3=4))
+    text = response.content.decode()
+    assert response.status_code == 400 and "Your other answers are kept." in text
+    (form,) = parse_forms(text, link(phq9), "patient")
+    ticked = {name: f.values for name, f in form.fields.items()}
+    assert ticked == {f"item_{n}": [] if n == 3 else ["2"] for n in range(1, 10)}
