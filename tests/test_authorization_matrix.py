@@ -215,7 +215,7 @@ MATRIX: dict[str, dict[str, str]] = {
     "api-staff": rw(LEAD, LEAD),
     "api-staff-active": rw(write=LEAD),
     # Anything else under /api/ is a JSON 404 for everyone, before any sign-in.
-    "api/^.*$": rw(NOWHERE, NOWHERE),
+    "api-not-found": rw(NOWHERE, NOWHERE),
     # --- the measures API -----------------------------------------------------------------------------
     "api-self-report": rw(EVERYONE, EVERYONE),
     # The API reads the body before the token: an empty body is a 400 naming only `answers`, which says
@@ -391,7 +391,7 @@ def _url(key: str, world) -> str:
     routes = project_routes()
     route = _route_of(key)
     variant = key[len(route) + 1 : -1] if "[" in key else None
-    if route == "api/^.*$":
+    if route == "api-not-found":
         return "/api/no-such-thing/"
     pattern = routes[route]
     params = {}

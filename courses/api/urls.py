@@ -78,5 +78,5 @@ urlpatterns = [
     # whatever the method: without csrf_exempt a POST there got Django's HTML "CSRF failed" 403.
     # [\s\S]: an id holding a newline (%0A) fell past ".*" to the web UI's HTML 404. (Not the
     # (?s) flag: Django's reverse() cannot read inline flags, and every reverse() then fails.)
-    re_path(r"^[\s\S]*$", csrf_exempt(not_found)),
+    re_path(r"^[\s\S]*$", csrf_exempt(not_found), name="api-not-found"),
 ]

@@ -25,4 +25,9 @@ class RedactSelfReportTokens(logging.Filter):
         redacted = redact(message)
         if redacted != message:
             record.msg, record.args = redacted, ()
+        # A traceback can quote the request too (a template's failed lookup prints its whole context).
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
         return True
