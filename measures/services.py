@@ -517,7 +517,10 @@ def message_send(*, message_id: int, now=None) -> str:
     try:
         _deliver(message, now)
     except Exception as exc:  # any failure to hand the message over is recorded, never lost
-        error = f"{type(exc).__name__}: {str(exc)[:200]}"
+        # A mail server's refusal quotes the recipient; the address stays out of the stored error
+        # and out of the retry, whose text the worker logs.
+        detail = str(exc).replace(message.to_address, "[recipient]") if message.to_address else str(exc)
+        error = f"{type(exc).__name__}: {detail[:200]}"
         final = message.attempts >= MeasureSettings.load().send_max_attempts
         OutboundMessage.objects.filter(pk=message_id, status=MessageStatus.SENDING).update(
             status=MessageStatus.FAILED if final else MessageStatus.PENDING,
@@ -527,7 +530,7 @@ def message_send(*, message_id: int, now=None) -> str:
         logger.warning("message %s attempt %s failed: %s", message_id, message.attempts, type(exc).__name__)
         if final:
             return "failed"
-        raise SendFailed(error) from exc
+        raise SendFailed(type(exc).__name__) from None
     OutboundMessage.objects.filter(pk=message_id).update(status=MessageStatus.SENT, sent_at=now, last_error="")
     logger.info("message %s sent (%s, %s)", message_id, message.kind, message.channel)
     return "sent"

@@ -447,13 +447,6 @@ class _RefusesEveryRecipient:
         return f"550 5.1.1 <{address}>: Recipient address rejected"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="measures.services.message_send raises SendFailed(f'{type}: {str(exc)}'), and an SMTP refusal's text "
-    "holds the recipient's address, so the worker's 'retry: Retry in Ns: SendFailed(...)' line names the "
-    "patient's email. Fix in measures/services.py (not this helper's file): raise SendFailed(type(exc).__name__) "
-    "from None, and keep the address out of last_error. Remove this mark with the fix.",
-)
 def test_a_refused_invitation_retries_without_the_patients_address(course, clock, settings):
     from aiosmtpd.controller import Controller
     from celery.exceptions import Retry
