@@ -386,3 +386,40 @@ def test_the_csv_export_defuses_formulas_in_every_text_cell(therapist, provider,
 def test_markup_is_stored_as_typed_not_cleaned_on_the_way_in(hostile_clinic):
     event = AdverseEvent.objects.get(pk=hostile_clinic["event"].pk)
     assert event.description.startswith("<script>")
+
+
+def test_formulas_typed_into_a_patients_record_never_reach_the_real_csv_export(
+    client, therapist, provider, lead, clock, django_capture_on_commit_callbacks
+):
+    from courses.models import Course
+    from reports.models import ReportExport
+    from tests.reports.api_support import build_cohort
+
+    build_cohort(therapist=therapist, provider=provider)
+    report_services.outcome_settings_update(by=lead, suppression_threshold=1)
+    # Every free text a clinician types about these patients starts with a formula.
+    for i, course in enumerate(Course.objects.select_related("patient")):
+        formula = CSV_FORMULAS[i % len(CSV_FORMULAS)]
+        services.patient_update(patient=course.patient, by=therapist, given_name=formula[:80], phone=formula[:32])
+        if course.status not in ("completed", "discontinued"):
+            services.preparatory_session_record(
+                course=course,
+                by=therapist,
+                held_at=timezone.now() - dt.timedelta(days=1),
+                note=formula,
+                intentions=formula,
+            )
+    client.force_login(lead)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(reverse("outcome-report-export"), {"kind": "practice_csv"}).status_code == 302
+    export = ReportExport.objects.get()
+    download = client.get(reverse("report-export-download", args=[export.pk]))
+    rows = list(csv.reader(io.StringIO(download.content.decode("utf-8-sig"), newline="")))
+    cells = [cell for row in rows[1:] for cell in row]
+    assert len(rows) > 1
+    for cell in cells:
+        assert not cell.startswith(("=", "+", "@", "\t", "\r")), repr(cell)
+        if cell.startswith("-"):
+            float(cell)  # only a number (a worse score) starts with a minus
+    # The file is de-identified: no typed text reaches it at all, formula or not.
+    assert not any(f.strip() in cell for f in CSV_FORMULAS for cell in cells if len(f.strip()) > 3)
