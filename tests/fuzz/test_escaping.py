@@ -330,10 +330,22 @@ def test_the_progress_report_pdf_prints_markup_as_text_and_fetches_nothing(hosti
     assert Fetches.hits == []  # …and never requested
 
 
-def test_the_practice_pdf_prints_the_clinic_name_as_text(hostile_clinic, lead, tmp_path):
-    text = _printed(pdf_text(render_practice_pdf(build_practice_report(ReportFilters())), tmp_path))
+def test_the_practice_pdf_prints_the_clinic_and_therapist_names_as_text(hostile_clinic, lead, tmp_path):
+    filters = ReportFilters(therapist_id=hostile_clinic["colleague"].pk)
+    text = _printed(pdf_text(render_practice_pdf(build_practice_report(filters)), tmp_path))
     tags = {name: tag for tag, name in hostile_clinic["tags"].items()}
     assert f"<b>{tags['clinic name']}</b>" in text
+    assert f"<b>{tags['staff first name']}</b>" in text  # the filter line names the therapist
+
+
+def test_the_outcome_report_page_filtered_by_a_therapist_shows_the_name_as_text(hostile_clinic, client, lead):
+    client.force_login(lead)
+    response = client.get(reverse("outcome-report"), {"therapist": hostile_clinic["colleague"].pk})
+    text = response.content.decode()
+    assert response.status_code == 200
+    for name in ("staff first name", "staff last name", "staff credentials"):
+        tag = next(t for t, n in hostile_clinic["tags"].items() if n == name)
+        assert escaped_marker(tag) in text and not any(m in text for m in raw_markers(tag))
 
 
 def test_the_pdf_writer_fetches_nothing_even_from_raw_markup(listener, tmp_path):
