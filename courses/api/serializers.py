@@ -78,12 +78,30 @@ def _text(**kwargs):
     return serializers.CharField(**kwargs)
 
 
+class ClinicDateTimeField(serializers.DateTimeField):
+    """A date and time the clinic could have recorded: in the years 1900 to 2099.
+
+    A year like 562 is a typing slip, and it also broke the API's own output: before 1883 the
+    clinic's zone has a local-mean-time offset in seconds (-04:56:02), which RFC 3339 cannot
+    express, so the timeline answered with a date-time that no client could parse.
+    """
+
+    default_error_messages = {"out_of_range": "Enter a date and time between the years 1900 and 2099."}
+
+    def to_internal_value(self, value):
+        moment = super().to_internal_value(value)
+        if not 1900 <= moment.year <= 2099:
+            self.fail("out_of_range")
+        return moment
+
+
 class _Input(serializers.ModelSerializer):
     """Model-derived limits without model-level uniqueness checks: the service decides those."""
 
     serializer_field_mapping = {
         **serializers.ModelSerializer.serializer_field_mapping,
         dj_models.TextField: serializers.CharField,
+        dj_models.DateTimeField: ClinicDateTimeField,
     }
 
     def build_standard_field(self, field_name, model_field):
@@ -412,7 +430,7 @@ class PsychiatricEvaluationSerializer(_SignedOut):
 
 
 class PreparatorySessionInputSerializer(serializers.Serializer):
-    held_at = serializers.DateTimeField()
+    held_at = ClinicDateTimeField()
     note = serializers.CharField(max_length=TEXT_MAX)
     topics = serializers.ListField(
         child=serializers.ChoiceField(choices=PreparationTopic.choices), required=False, max_length=20
@@ -444,7 +462,7 @@ class PreparatorySessionSerializer(_SignedOut):
 
 class IntegrationSessionInputSerializer(serializers.Serializer):
     courses = serializers.ListField(child=serializers.UUIDField(), allow_empty=False, max_length=rules.GROUP_SIZE[1])
-    held_at = serializers.DateTimeField()
+    held_at = ClinicDateTimeField()
     note = serializers.CharField(max_length=TEXT_MAX)
     format = serializers.ChoiceField(choices=SessionFormat.choices, required=False)
     techniques = serializers.ListField(
@@ -519,7 +537,7 @@ class VitalReadingSerializer(_RecordOut):
 class VitalReadingInputSerializer(serializers.Serializer):
     # Column limits only: the service refuses implausible values and names the plausible range.
     phase = serializers.ChoiceField(choices=VitalPhase.choices)
-    taken_at = serializers.DateTimeField(required=False, help_text="Defaults to now.")
+    taken_at = ClinicDateTimeField(required=False, help_text="Defaults to now.")
     systolic_bp = serializers.IntegerField(min_value=0, max_value=32767, required=False, allow_null=True)
     diastolic_bp = serializers.IntegerField(min_value=0, max_value=32767, required=False, allow_null=True)
     heart_rate = serializers.IntegerField(min_value=0, max_value=32767, required=False, allow_null=True)
@@ -652,7 +670,7 @@ class HoldOverrideInputSerializer(serializers.Serializer):
 
 
 class AdministerInputSerializer(serializers.Serializer):
-    dosed_at = serializers.DateTimeField(required=False, help_text="Defaults to now.")
+    dosed_at = ClinicDateTimeField(required=False, help_text="Defaults to now.")
 
 
 class DischargeInputSerializer(serializers.Serializer):
@@ -660,7 +678,7 @@ class DischargeInputSerializer(serializers.Serializer):
     vitals_acceptable = serializers.BooleanField()
     escort_present = serializers.BooleanField()
     no_driving_advised = serializers.BooleanField()
-    discharged_at = serializers.DateTimeField(required=False, help_text="Defaults to now.")
+    discharged_at = ClinicDateTimeField(required=False, help_text="Defaults to now.")
 
 
 class ParticipantBriefSerializer(serializers.ModelSerializer):

@@ -660,7 +660,7 @@ def _typed_changes(model, changes: dict) -> dict:
         try:
             if isinstance(field, dj_models.DateTimeField) and value is not None:
                 # Timezone-aware, in the clinic's zone when the client sent a naive time.
-                typed[name] = serializers.DateTimeField().to_internal_value(value)
+                typed[name] = s.ClinicDateTimeField().to_internal_value(value)
             elif isinstance(field, dj_models.JSONField | dj_models.ForeignKey | dj_models.ManyToManyField):
                 typed[name] = value
             elif isinstance(value, dict | list):

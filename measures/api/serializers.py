@@ -9,7 +9,7 @@ from django.db import models as dj_models
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from courses.api.serializers import StaffBriefSerializer
+from courses.api.serializers import ClinicDateTimeField, StaffBriefSerializer
 from measures import services
 from measures.instruments import INSTRUMENTS, Instrument
 from measures.models import (
@@ -168,7 +168,7 @@ class ResponseSerializer(serializers.ModelSerializer):
 
 class ClinicianEntryInputSerializer(serializers.Serializer):
     answers = AnswersField(help_text="Item number → value; unanswered items may be left out or null.")
-    answered_at = serializers.DateTimeField(required=False, help_text="When the patient answered; defaults to now.")
+    answered_at = ClinicDateTimeField(required=False, help_text="When the patient answered; defaults to now.")
 
 
 class ScoreSerializer(serializers.Serializer):

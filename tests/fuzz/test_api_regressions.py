@@ -153,3 +153,49 @@ def test_a_new_unacknowledged_adverse_event_matches_the_schema(participant, prov
     dashboard = api(lead).get("/api/adverse-events/unacknowledged/")
     assert dashboard.json()["count"] == 1
     conforms(dashboard, "get", "/api/adverse-events/unacknowledged/")
+
+
+# --- far-off years ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("held_at", ["0562-05-22T13:49:00Z", "1899-12-31T12:00:00Z", "2100-01-01T12:00:00Z"])
+def test_a_far_off_year_is_a_400_naming_the_field_not_a_date_time_no_client_can_read(held_at, course, therapist):
+    # Year 562 was stored and the timeline then sent "0562-05-22T08:52:55-04:56:02" (local mean time).
+    response = api(therapist).post(
+        f"/api/courses/{course.pk}/preparatory-sessions/", {"held_at": held_at, "note": "Prep."}, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"held_at": ["Enter a date and time between the years 1900 and 2099."]}
+    conforms(response, "post", "/api/courses/{course_id}/preparatory-sessions/")
+    assert not course.preparatory_sessions.exists()
+
+
+def test_a_far_off_year_in_a_reading_or_a_records_edit_is_a_400_too(participant, provider):
+    client = api(provider)
+    vitals = client.post(
+        f"/api/doses/{participant.pk}/vitals/",
+        {"phase": "pre_dose", "taken_at": "1066-10-14T09:00:00Z", "systolic_bp": 120, "diastolic_bp": 80},
+        format="json",
+    )
+    assert vitals.status_code == 400
+    assert vitals.json()["errors"] == {"taken_at": ["Enter a date and time between the years 1900 and 2099."]}
+    participant.refresh_from_db()
+    edit = client.patch(
+        f"/api/records/dosing-participant/{participant.pk}/",
+        {"dosed_at": "1066-10-14T09:00:00Z", "version": participant.version},
+        format="json",
+    )
+    assert edit.status_code == 400
+    assert edit.json()["errors"] == {"dosed_at": ["Enter a date and time between the years 1900 and 2099."]}
+
+
+def test_a_session_in_a_plausible_year_is_still_recorded_and_matches_the_schema(course, therapist):
+    response = api(therapist).post(
+        f"/api/courses/{course.pk}/preparatory-sessions/",
+        {"held_at": "2026-03-09T15:00:00Z", "note": "Prep."},
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+    conforms(response, "post", "/api/courses/{course_id}/preparatory-sessions/")
+    timeline = api(therapist).get(f"/api/courses/{course.pk}/timeline/")
+    conforms(timeline, "get", "/api/courses/{course_id}/timeline/")
