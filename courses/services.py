@@ -121,6 +121,10 @@ CONSTRAINT_MESSAGES: dict[str, tuple[str, str]] = {
 def _save(record: Model) -> Model:
     # full_clean checks field limits and the row's constraints before the database sees them,
     # so a broken rule becomes a field message instead of an IntegrityError.
+    # The fields' own limits come first: a constraint is checked by a query carrying the values,
+    # and a number past its column's range (99999999999999999999) would fail in the database
+    # driver (OverflowError on SQLite) instead of becoming "at most 32767" on the field.
+    record.clean_fields()
     errors: dict[str, str] = {}
     for constraint in record._meta.constraints:
         if constraint.name in CONSTRAINT_MESSAGES:

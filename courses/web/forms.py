@@ -5,6 +5,8 @@ Model forms are used only to borrow field types, labels and length limits from t
 """
 
 from django import forms
+from django.core.exceptions import FieldDoesNotExist
+from django.core.validators import MaxValueValidator
 from django.utils import timezone
 
 from accounts.models import Role, User
@@ -70,6 +72,17 @@ class StaffChoiceField(forms.ModelChoiceField):
 class StaffMultipleChoiceField(forms.ModelMultipleChoiceField):
     def label_from_instance(self, obj):
         return str(obj)
+
+    def _check_values(self, value):
+        # Django puts each id straight into a pk__in query: a 20-digit one overflows SQLite's
+        # integer there (a 500). An id that is not a plain database integer is an unknown choice.
+        for pk in value:
+            text = str(pk)
+            if not (text.isascii() and text.isdigit() and int(text) < 2**63):
+                raise forms.ValidationError(
+                    self.error_messages["invalid_choice"], code="invalid_choice", params={"value": pk}
+                )
+        return super()._check_values(value)
 
 
 class CourseMultipleChoiceField(forms.ModelMultipleChoiceField):
@@ -144,6 +157,24 @@ class VersionedForm:
 
 class ServiceModelForm(forms.ModelForm):
     """Field types and limits from the model; validation of the rules is the service's job."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # A model's integer column has a range (0–32767 for a positive small integer) that Django
+        # does not hand to the form field: give it, so 99999999999999999999 is a message naming
+        # the limit, and the number input carries it as max.
+        for name, field in self.fields.items():
+            if type(field) is not forms.IntegerField:  # not its Decimal and Float subclasses
+                continue
+            try:
+                model_field = self._meta.model._meta.get_field(name)
+            except FieldDoesNotExist:
+                continue
+            for validator in model_field.validators:
+                if isinstance(validator, MaxValueValidator) and field.max_value is None:
+                    field.max_value = validator.limit_value
+                    field.validators.append(validator)
+                    field.widget.attrs.setdefault("max", validator.limit_value)
 
     def _post_clean(self):
         pass
