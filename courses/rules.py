@@ -5,6 +5,7 @@ rule has one home whichever interface (web, API, admin, task) asked.
 """
 
 from dataclasses import dataclass
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 from courses.choices import (
@@ -32,6 +33,10 @@ VITAL_LABELS = {
     "respiratory_rate": "Respiratory rate",
 }
 WEIGHT_RANGE_KG = (Decimal("20"), Decimal("400"))
+# Any date the clinic records. A year like 562 is a typing slip, and before 1883 the clinic's zone
+# has a local-mean-time offset in seconds (-04:56:02) that RFC 3339 output cannot express.
+RECORD_YEARS = (1900, 2099)
+RECORD_YEARS_MESSAGE = f"Enter a date between the years {RECORD_YEARS[0]} and {RECORD_YEARS[1]}."
 DOSE_RANGE_MG = (Decimal("0.1"), Decimal("1000"))
 
 
@@ -67,6 +72,16 @@ SCREEN_ITEMS: tuple[ScreenItem, ...] = (
 )
 ABSOLUTE_ITEMS = tuple(i.field for i in SCREEN_ITEMS if i.absolute)
 CAUTION_ITEMS = tuple(i.field for i in SCREEN_ITEMS if not i.absolute)
+
+
+def record_year_errors(values: dict[str, date | None]) -> dict[str, str]:
+    """Dates outside the years a clinical record can hold, by field."""
+    low, high = RECORD_YEARS
+    return {
+        name: RECORD_YEARS_MESSAGE
+        for name, value in values.items()
+        if getattr(value, "year", None) is not None and not low <= value.year <= high
+    }
 
 
 def screen_decision_errors(answers: dict[str, bool], decision: str, caution_note: str) -> dict[str, str]:

@@ -11,7 +11,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Model
+from django.db.models import DateField, Model
 from django.utils import timezone
 
 from accounts.models import Role, User
@@ -123,9 +123,13 @@ def _save(record: Model) -> Model:
     # so a broken rule becomes a field message instead of an IntegrityError.
     # The fields' own limits come first: a constraint is checked by a query carrying the values,
     # and a number past its column's range (99999999999999999999) would fail in the database
-    # driver (OverflowError on SQLite) instead of becoming "at most 32767" on the field.
+    # driver (OverflowError on SQLite) instead of becoming "at most 32767" on the field. Every
+    # date of every record is held to the years a clinical record can hold, whatever the entry point.
+    dates = {f.name: getattr(record, f.attname) for f in record._meta.concrete_fields if isinstance(f, DateField)}
+    errors: dict[str, str] = rules.record_year_errors(dates)
+    if errors:
+        raise ValidationError(errors)
     record.clean_fields()
-    errors: dict[str, str] = {}
     for constraint in record._meta.constraints:
         if constraint.name in CONSTRAINT_MESSAGES:
             try:

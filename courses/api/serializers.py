@@ -86,11 +86,11 @@ class ClinicDateTimeField(serializers.DateTimeField):
     express, so the timeline answered with a date-time that no client could parse.
     """
 
-    default_error_messages = {"out_of_range": "Enter a date and time between the years 1900 and 2099."}
+    default_error_messages = {"out_of_range": rules.RECORD_YEARS_MESSAGE}
 
     def to_internal_value(self, value):
         moment = super().to_internal_value(value)
-        if not 1900 <= moment.year <= 2099:
+        if rules.record_year_errors({"value": moment}):
             self.fail("out_of_range")
         return moment
 

@@ -7,6 +7,7 @@ lets them save again on top of the other change."""
 import threading
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import close_old_connections, connection
 from django.urls import reverse
 from django.utils import timezone
@@ -180,3 +181,12 @@ def test_two_saves_at_the_same_moment_one_wins_the_other_is_told(course, therapi
     winner = next(n for n, outcome in outcomes.items() if outcome == "saved")
     prep.refresh_from_db()
     assert prep.note == f"Note from {winner}." and prep.version == 2
+
+
+def test_a_date_outside_the_years_a_record_holds_is_refused_by_every_entry_point(course, therapist):
+    prep = _prep(course, therapist)
+    with pytest.raises(ValidationError) as refused:
+        services.record_update(record=prep, by=therapist, version=1, held_at=timezone.now().replace(year=562))
+    assert refused.value.message_dict == {"held_at": ["Enter a date between the years 1900 and 2099."]}
+    prep.refresh_from_db()
+    assert prep.version == 1

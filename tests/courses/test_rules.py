@@ -315,3 +315,18 @@ def test_range_errors_name_exactly_the_fields_out_of_range(reading):
 @given(vital_values, st.sampled_from([VitalPhase.DURING, VitalPhase.PRE_DISCHARGE]))
 def test_no_hold_outside_the_pre_dose_phase(reading, phase):
     assert VitalAlert.PRE_DOSE_HOLD.value not in rules.vital_alerts(reading, phase, DEFAULTS)
+
+
+@pytest.mark.parametrize(
+    ("value", "refused"),
+    [
+        (dt.date(1900, 1, 1), False),
+        (dt.date(2099, 12, 31), False),
+        (dt.date(1899, 12, 31), True),
+        (dt.date(2100, 1, 1), True),
+        (dt.datetime(562, 3, 10, 15, 0, tzinfo=dt.UTC), True),
+        (None, False),
+    ],
+)
+def test_record_dates_are_held_to_the_years_a_record_can_hold(value, refused):
+    assert (rules.record_year_errors({"held_at": value}) == {"held_at": rules.RECORD_YEARS_MESSAGE}) is refused
