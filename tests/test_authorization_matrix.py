@@ -62,7 +62,6 @@ LEAD = "ffffofl"
 NOWHERE = "hhhhhhh"
 NOT_HERE = "hhhhhfl"  # the record is visible, but this action does not apply to its kind
 REQUESTER = "ohhhofl"  # an export: whoever asked for it (the therapist here) and the lead
-REQUESTER_WEB = "offfofl"
 # Role rules the service applies before it reads the body: the course's team gets past the caseload
 # check, then only the right role (or author) gets further; the lead, who sees everything, is refused.
 FACILITATOR = "ohrhrfl"  # a facilitator of the session, or the therapist who wrote the note
@@ -180,8 +179,8 @@ MATRIX: dict[str, dict[str, str]] = {
     "report-exports": rw(STAFF),
     # The web page refuses someone else's export with a 403 where the API answers 404 (tests/reports/
     # test_web_exports.py holds the 403); the id is a random UUID, so the 403 confirms little.
-    "report-export": rw(REQUESTER_WEB),
-    "report-export-download": rw(REQUESTER_WEB),
+    "report-export": rw(REQUESTER),
+    "report-export-download": rw(REQUESTER),
     "course-progress-report": rw(write=CASELOAD),
     # --- the course API -------------------------------------------------------------------------------
     "api-patients": rw(STAFF, STAFF),

@@ -3,7 +3,7 @@
 from urllib.parse import quote
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -60,8 +60,9 @@ def _export_get(user, export_id) -> ReportExport:
         export = ReportExport.objects.defer("content").select_related("course__patient").get(pk=export_id)
     except ReportExport.DoesNotExist:
         raise Http404("No such export.") from None
+    # Someone else's export answers as if it did not exist, as the API does: a 403 would say it does.
     if export.requested_by_id != user.pk and not user.is_practice_lead:
-        raise PermissionDenied("Only the person who asked for this export, or a practice lead, can see it.")
+        raise Http404("No such export.")
     return export
 
 

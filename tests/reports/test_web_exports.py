@@ -92,8 +92,8 @@ def test_someone_elses_export_is_refused(client, lead, other_therapist):
     client.post(reverse("outcome-report-export"), {"kind": "practice_pdf"})
     export = ReportExport.objects.get()
     client.force_login(other_therapist)
-    assert client.get(reverse("report-export", args=[export.pk])).status_code == 403
-    assert client.get(reverse("report-export-download", args=[export.pk])).status_code == 403
+    assert client.get(reverse("report-export", args=[export.pk])).status_code == 404
+    assert client.get(reverse("report-export-download", args=[export.pk])).status_code == 404
     assert "No exports yet." in client.get(reverse("report-exports")).content.decode()
 
 
