@@ -55,13 +55,16 @@ run: demo
 test: $(STAMP)
 	$(TEST_ENV) $(PY) -m pytest -rs $(PYTEST_ARGS)
 
+# ruff skips files without .py, so the Python scripts in bin/ are named.
+PY_SCRIPTS := bin/run-all bin/backup bin/restore
+
 lint: $(STAMP)
-	$(VENV)/bin/ruff check .
-	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check . $(PY_SCRIPTS)
+	$(VENV)/bin/ruff format --check . $(PY_SCRIPTS)
 
 format: $(STAMP)
-	$(VENV)/bin/ruff check --fix .
-	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix . $(PY_SCRIPTS)
+	$(VENV)/bin/ruff format . $(PY_SCRIPTS)
 
 migrations-check: $(STAMP)
 	DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
