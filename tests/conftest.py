@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import pytest
 import time_machine
+from django.db import connection
 from django.utils import timezone
 
 from accounts.models import Role, User
@@ -46,6 +47,16 @@ def _fresh_cache(settings):
     # Each test counts rate limits from zero under its own key prefix: nothing is flushed, so parallel
     # workers and a shared Redis never lose each other's keys (or the broker's queue).
     settings.CACHES = {"default": {**settings.CACHES["default"], "KEY_PREFIX": f"test-{uuid.uuid4().hex}"}}
+
+
+@pytest.fixture
+def postgresql():
+    """For tests with another process (a Celery worker) reading the test database."""
+    if connection.vendor != "postgresql":
+        pytest.skip(
+            "the worker is another process and cannot see SQLite's in-memory test database; "
+            "run with DATABASE_URL=postgres://... (CI does)"
+        )
 
 
 @pytest.fixture

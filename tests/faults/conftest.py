@@ -1,20 +1,10 @@
 import datetime as dt
 
 import pytest
-from django.db import connection
 
 from courses import services as course_services
 from courses.choices import Indication, Sex
 from tests.faults.support import Mailbox, RedisServer, SmtpServer, Worker
-
-
-@pytest.fixture
-def postgresql():
-    if connection.vendor != "postgresql":
-        pytest.skip(
-            "the worker is another process and cannot see SQLite's in-memory test database; "
-            "run with DATABASE_URL=postgres://... (CI does)"
-        )
 
 
 @pytest.fixture

@@ -8,31 +8,22 @@ import sys
 import threading
 import time
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 import redis
 from celery import Celery
 from django.conf import settings
-from django.db import connection
 
 from courses import services as course_services
 from courses.choices import Indication, Sex
 from measures.models import Administration, AdministrationStatus, MessageKind, MessageStatus, OutboundMessage
+from tests.faults.support import database_url
 
 REDIS_URL = os.environ.get("MEASURES_TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
 READY_TIMEOUT = 30
 MAIL_TIMEOUT = 45
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def database_url() -> str:
-    s = connection.settings_dict
-    auth = quote(s["USER"] or "", safe="")
-    if s.get("PASSWORD"):
-        auth += ":" + quote(s["PASSWORD"], safe="")
-    return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
 
 
 @pytest.fixture
@@ -45,15 +36,6 @@ def redis_db():
     client.flushdb()
     yield client
     client.flushdb()
-
-
-@pytest.fixture
-def postgresql():
-    if connection.vendor != "postgresql":
-        pytest.skip(
-            "the worker is another process and cannot see SQLite's in-memory test database; "
-            "run with DATABASE_URL=postgres://... (CI does)"
-        )
 
 
 @pytest.fixture
