@@ -48,7 +48,8 @@ def record_label(record) -> str:
 
 
 def audit(*, actor, action: str, patient=None, record=None, record_type: str = "", detail: str = "", at=None):
-    """Append one event. `detail` must never carry names, MRNs or clinical free text."""
+    """Append one event. `detail` must never carry names, MRNs or clinical free text (the one
+    exception is the right-of-access export's stated reason: see courses/record_export.py)."""
     return AuditEvent.objects.create(
         at=at or timezone.now(),
         actor=actor if actor is not None and actor.is_authenticated else None,

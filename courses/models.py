@@ -728,6 +728,8 @@ class AuditEvent(models.Model):
         indexes = [
             # Serves the per-patient audit page, newest first.
             models.Index(fields=["patient", "-at"], name="audit_patient_at"),
+            # Serves "who changed this record last" for a save refused as stale (RecordChanged).
+            models.Index(fields=["record_type", "record_id", "-at"], name="audit_record_at"),
         ]
 
     def __str__(self) -> str:

@@ -72,7 +72,7 @@ _RECORD_META = {
 }
 
 GROUP_NOTE_WITHHELD = (
-    "Withheld: the shared note of a group session may describe other participants. "
+    "Withheld: the shared notes of a group session may describe other participants. "
     "The practice lead reviews it and releases the parts about this patient on request."
 )
 
@@ -254,12 +254,13 @@ def _questionnaire(administration: Administration, staff: _Staff) -> dict:
 
 def _session(session: DosingSession, staff: _Staff, amendments: dict, others: int) -> dict:
     group = session.format == SessionFormat.GROUP
-    withhold = {"facilitation_note"} if group else set()
+    # "Others present" is free text too, and in a group may name other participants' companions.
+    withhold = {"facilitation_note", "others_present"} if group else set()
     out = _record(session, staff, amendments, withhold=withhold)
     out["facilitators"] = [_Staff.describe(u) for u in session.facilitators.all()]
     out["other_participants"] = others
-    if group:
-        out["facilitation_note"] = GROUP_NOTE_WITHHELD
+    for field in withhold:
+        out[field] = GROUP_NOTE_WITHHELD
     return out
 
 

@@ -805,8 +805,8 @@ def dosing_participant_update(
     now = _now(now)
     _require_role(by, {Role.MEDICAL_PROVIDER}, "change a dose record")
     participant = _reread(participant)
-    check_version(participant, version)
     _ensure_editable(participant)
+    check_version(participant, version)
     _refuse_unknown(fields, (*DOSE_FIELDS, "is_maintenance"), "dose")
     if participant.dosed_at and {"dose_mg", "drug", "route", "weight_kg"} & fields.keys():
         _fail(NON_FIELD_ERRORS, "The dose has been given: correct it with an amendment after signing.")
@@ -1055,15 +1055,17 @@ def participant_discharge(
 
 @transaction.atomic
 def dosing_session_note(
-    *, session: DosingSession, by: User, facilitation_note: str, others_present=None, version=None, now=None
+    *, session: DosingSession, by: User, facilitation_note=None, others_present=None, version=None, now=None
 ):
+    """The facilitators' shared note; a value left None is left as it is."""
     now = _now(now)
     session = _reread(session)
-    # Co-facilitators write the same note: the second save must not wipe the first.
-    check_version(session, version)
     _require_facilitator(session, by, "write its note")
     _ensure_editable(session)
-    session.facilitation_note = facilitation_note
+    # Co-facilitators write the same note: the second save must not wipe the first.
+    check_version(session, version)
+    if facilitation_note is not None:
+        session.facilitation_note = facilitation_note
     if others_present is not None:
         session.others_present = others_present
     _save(session)
@@ -1243,10 +1245,10 @@ def _sign_checks(record, by: User) -> None:
 def record_sign(*, record: SignableRecord, by: User, version: int | None = None, now=None) -> SignableRecord:
     now = _now(now)
     record = type(record).objects.select_for_update().get(pk=record.pk)
-    # A signature attests to what the signer saw: not to a change made since.
-    check_version(record, version)
     _ensure_editable(record)
     _sign_checks(record, by)
+    # A signature attests to what the signer saw: not to a change made since.
+    check_version(record, version)
     record.signed_at, record.signed_by = now, by
     _save(record)
     for patient in record_patients(record):
@@ -1321,7 +1323,6 @@ def record_amend(*, record, by: User, changes: dict, reason: str, version: int |
     """Correct a locked (signed) record: the change, who, when and why are kept beside it."""
     now = _now(now)
     record = type(record).objects.select_for_update().get(pk=record.pk)
-    check_version(record, version)
     if getattr(record, "is_voided", False):
         _fail(NON_FIELD_ERRORS, "A voided record cannot be amended.")
     locked = (isinstance(record, SignableRecord) and record.is_signed) or (
@@ -1330,6 +1331,7 @@ def record_amend(*, record, by: User, changes: dict, reason: str, version: int |
     if not locked:
         _fail(NON_FIELD_ERRORS, "This record is not signed yet: edit it directly instead of amending it.")
     _amend_permission(record, by)
+    check_version(record, version)
     if not reason.strip():
         _fail("reason", "Say why the record is being corrected.")
     allowed = AMENDABLE_FIELDS[type(record)]
@@ -1393,7 +1395,8 @@ def record_update(*, record, by: User, version: int | None = None, now=None, **c
     """Edit a record that is not yet signed, under the same rules as on entry."""
     now = _now(now)
     record = type(record).objects.select_for_update().get(pk=record.pk)
-    check_version(record, version)
+    if not isinstance(record, DosingParticipant):  # its own update checks the role, then the version
+        _amend_permission(record, by)
     _ensure_editable(record)
     if isinstance(record, DosingParticipant):
         wrong = sorted(set(changes) - set(EDITABLE_FIELDS[DosingParticipant]))
@@ -1403,8 +1406,8 @@ def record_update(*, record, by: User, version: int | None = None, now=None, **c
                 f"These fields cannot be edited: {', '.join(wrong)}. The dose time, overrides and discharge "
                 "are recorded by their own steps.",
             )
-        return dosing_participant_update(participant=record, by=by, now=now, **changes)
-    _amend_permission(record, by)
+        return dosing_participant_update(participant=record, by=by, version=version, now=now, **changes)
+    check_version(record, version)
     allowed = AMENDABLE_FIELDS.get(type(record), ())
     wrong = sorted(set(changes) - set(allowed))
     if wrong:

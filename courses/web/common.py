@@ -22,6 +22,7 @@ from courses.models import (
     VitalReading,
 )
 from courses.services import RecordChanged
+from courses.web.forms import parse_version
 
 PAGE_SIZE = 50
 
@@ -79,12 +80,9 @@ def call_service(form, service: Callable, **kwargs):
     return None
 
 
-def posted_version(request) -> int | None:
-    """The version a one-button form (sign) was rendered with; see forms.VersionedForm."""
-    raw = request.POST.get("version", "").strip()
-    if not raw:
-        return None
-    return int(raw) if raw.isdigit() and len(raw) < 10 else 0
+def posted_version(request) -> int:
+    """The version a one-button form (sign) was rendered with; see forms.parse_version."""
+    return parse_version(request.POST.get("version"))
 
 
 def render_form_page(request, template: str, context: dict, *, invalid: bool = False):

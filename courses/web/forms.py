@@ -108,9 +108,21 @@ class YesNoField(forms.TypedChoiceField):
         )
 
 
+def parse_version(raw: str | None) -> int:
+    """The version a page was rendered with. Hidden and never typed: a missing or malformed one is
+    treated as an old read (0), a conflict the user can see and resolve, never as "don't check"
+    and never as an error on a field they cannot see."""
+    raw = (raw or "").strip()
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 10 else 0
+
+
 class VersionedForm:
     """Carries the version of the record the page showed, so that saving over a change someone
     else made since the page was opened is refused (services.RecordChanged), not done silently.
+
+    Each field also carries the value the page showed (show_hidden_initial), so a save writes only
+    the fields this user changed: saving again after a conflict does not put back the old values
+    of fields the other person changed.
 
     A model form takes the version from its instance; a plain form is given `record_version`."""
 
@@ -118,15 +130,12 @@ class VersionedForm:
         super().__init__(*args, **kwargs)
         if record_version is None:
             record_version = self.instance.version
+        for field in self.fields.values():
+            field.show_hidden_initial = True
         self.fields["version"] = forms.CharField(widget=forms.HiddenInput, required=False, initial=record_version)
 
-    def clean_version(self) -> int | None:
-        # Hidden and never typed: anything but a number is treated as an old read (a conflict
-        # the user can see and resolve) rather than an error on a field they cannot see.
-        raw = (self.cleaned_data.get("version") or "").strip()
-        if not raw:
-            return None
-        return int(raw) if raw.isdigit() and len(raw) < 10 else 0
+    def clean_version(self) -> int:
+        return parse_version(self.cleaned_data.get("version"))
 
     def read_version(self) -> int | None:
         return self.cleaned_data.get("version")
@@ -134,11 +143,20 @@ class VersionedForm:
     def changed_values(self) -> dict:
         values = super().changed_values()
         values.pop("version", None)
+        for name in list(values):
+            if self.add_initial_prefix(name) not in self.data:
+                # A client that did not send what its page showed: compare with the record as it is
+                # (its version is checked all the same).
+                field = self.fields[name]
+                if not field.has_changed(self.get_initial_for_field(field, name), self[name].data):
+                    del values[name]
         return values
 
     def show_conflict(self, exc: "services.RecordChanged") -> None:
         """Keep what the user typed, say who changed the record and what it holds now, and
-        carry the new version so that saving again is a deliberate choice to replace it."""
+        carry the new version so that saving again is a deliberate choice to replace it. The
+        values the page first showed stay in the hidden initials, so saving again writes only
+        what this user changed."""
         now_on_record = []
         for name, field in self.fields.items():
             if name == "version" or not hasattr(exc.record, name):

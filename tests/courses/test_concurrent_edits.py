@@ -5,6 +5,7 @@ newer one is refused with a conflict that says who changed it, keeps the user's 
 lets them save again on top of the other change."""
 
 import threading
+from html.parser import HTMLParser
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -14,7 +15,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from courses import services
-from courses.models import AuditAction, AuditEvent, PreparatorySession
+from courses.models import AuditAction, AuditEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -108,27 +109,67 @@ def test_the_api_refuses_a_patch_without_a_version(course, therapist):
     assert prep.note == "First account of the session."
 
 
-def _edit_form(prep, **overrides):
-    data = {
-        "held_at": timezone.localtime(prep.held_at).strftime("%Y-%m-%dT%H:%M"),
-        "duration_minutes": str(prep.duration_minutes),
-        "intentions": prep.intentions,
-        "note": prep.note,
-        "version": str(prep.version),
-    }
-    data.update(overrides)
-    return data
+class _BrowserForm(HTMLParser):
+    """What a browser submits from the page's record form (the POST form carrying a version):
+    every named input (checked boxes only), textarea and selected option, hidden ones included."""
+
+    def __init__(self, html: str):
+        super().__init__()
+        self.forms: list[dict[str, list[str]]] = []
+        self._form = self._textarea = self._select = None
+        self.feed(html)
+        self.data = next(form for form in self.forms if "version" in form)
+
+    def _add(self, name, value):
+        self._form.setdefault(name, []).append(value or "")
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "form" and (a.get("method") or "").lower() == "post":
+            self._form = {}
+            self.forms.append(self._form)
+        if self._form is None or (not a.get("name") and tag != "option"):
+            return
+        if tag == "input" and a.get("type") not in ("submit", "button"):
+            if a.get("type") not in ("checkbox", "radio") or "checked" in a:
+                self._add(a["name"], a.get("value") or ("on" if a.get("type") == "checkbox" else ""))
+        elif tag == "textarea":
+            self._textarea = a["name"]
+            self._add(a["name"], "")
+        elif tag == "select":
+            self._select = a["name"]
+        elif tag == "option" and self._select and "selected" in a:
+            self._add(self._select, a.get("value"))
+
+    def handle_data(self, data):
+        if self._textarea:
+            self._form[self._textarea][-1] += data
+
+    def handle_endtag(self, tag):
+        if tag == "textarea":
+            self._textarea = None
+        elif tag == "select":
+            self._select = None
+        elif tag == "form":
+            self._form = None
 
 
-def test_the_second_web_save_is_shown_the_conflict_with_its_entries_kept(client, course, therapist):
+def _submit(client, url, page, **typed):
+    """Post the form as the browser shows it, with what the user typed over it."""
+    data = _BrowserForm(page.content.decode()).data
+    data.update({name: [value] for name, value in typed.items()})
+    return client.post(url, data)
+
+
+def test_the_second_web_save_is_shown_the_conflict_and_saving_again_keeps_both_changes(client, course, therapist):
     prep = _prep(course, therapist)
     url = reverse("record-edit", args=["preparatory-session", prep.pk])
     client.force_login(therapist)
-    assert f'name="version" value="{prep.version}"' in client.get(url).content.decode()
-    opened = PreparatorySession.objects.get(pk=prep.pk)  # both pages were opened at this version
+    first, second = client.get(url), client.get(url)  # two pages opened at version 1
+    assert 'name="version" value="1"' in second.content.decode()
 
-    assert client.post(url, _edit_form(opened, duration_minutes="90")).status_code == 302
-    page = client.post(url, _edit_form(opened, note="My longer account, typed at the same time."))
+    assert _submit(client, url, first, duration_minutes="90").status_code == 302
+    page = _submit(client, url, second, note="My longer account, typed at the same time.")
     assert page.status_code == 400
     html = page.content.decode()
     assert "after you opened it" in html and "Nothing of yours was saved" in html
@@ -138,10 +179,42 @@ def test_the_second_web_save_is_shown_the_conflict_with_its_entries_kept(client,
     prep.refresh_from_db()
     assert prep.duration_minutes == 90 and prep.note == "First account of the session."
 
-    again = client.post(url, _edit_form(prep, note="My longer account, typed at the same time."))
+    # Saving the conflict page as it stands writes only what this user changed: the other
+    # person's 90 minutes stays, though this page still shows the 60 it was opened with.
+    again = _submit(client, url, page)
     assert again.status_code == 302
     prep.refresh_from_db()
     assert prep.duration_minutes == 90 and prep.note == "My longer account, typed at the same time."
+
+
+def test_a_web_save_without_the_version_is_a_conflict_not_an_overwrite(client, course, therapist):
+    prep = _prep(course, therapist)
+    url = reverse("record-edit", args=["preparatory-session", prep.pk])
+    client.force_login(therapist)
+    page = client.get(url)
+    services.record_update(record=prep, by=therapist, version=1, duration_minutes=90)
+    data = _BrowserForm(page.content.decode()).data
+    for name in [n for n in data if n == "version" or n.startswith("initial-")]:
+        del data[name]  # an old tab, or a script
+    data["note"] = ["Overwrite attempt."]
+    response = client.post(url, data)
+    assert response.status_code == 400 and "after you opened it" in response.content.decode()
+    prep.refresh_from_db()
+    assert prep.duration_minutes == 90 and prep.note == "First account of the session."
+
+
+@pytest.mark.parametrize("version", ["", "²", "1" * 40, "-1", "abc"])
+def test_a_malformed_version_on_sign_or_edit_is_a_conflict_never_a_500(client, course, therapist, version):
+    prep = _prep(course, therapist)
+    client.force_login(therapist)
+    signed = client.post(reverse("record-sign", args=["preparatory-session", prep.pk]), {"version": version})
+    assert signed.status_code == 302
+    edit = reverse("record-edit", args=["preparatory-session", prep.pk])
+    data = _BrowserForm(client.get(edit).content.decode()).data
+    data.update(version=[version], note=["Changed"])
+    assert client.post(edit, data).status_code == 400
+    prep.refresh_from_db()
+    assert not prep.is_signed and prep.note == "First account of the session."
 
 
 def test_signing_a_record_changed_since_the_page_was_shown_is_refused(client, course, therapist):

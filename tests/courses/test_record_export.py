@@ -119,7 +119,11 @@ def full_record(patient, therapist, provider, clock):
         now=later,
     )
     services.dosing_session_note(
-        session=group, by=therapist, facilitation_note="Synthetic201 spoke first; everyone settled.", now=later
+        session=group,
+        by=therapist,
+        facilitation_note="Synthetic201 spoke first; everyone settled.",
+        others_present="Synthetic202's sister in the waiting room",
+        now=later,
     )
     services.record_sign(record=group, by=therapist, now=later)
     services.record_amend(
@@ -263,7 +267,8 @@ def test_other_participants_appear_only_as_a_count(full_record, patient, lead):
     assert "NOT-ALICE" not in text and "headache" not in text
     dose = data["courses"][0]["dosing"][0]
     assert dose["session"]["other_participants"] == 3
-    assert dose["session"]["facilitation_note"] == GROUP_NOTE_WITHHELD
+    assert dose["session"]["facilitation_note"] == dose["session"]["others_present"] == GROUP_NOTE_WITHHELD
+    assert "Synthetic202's sister" not in text
     [amendment] = dose["session"]["amendments"]
     assert amendment["reason"] == "Named the wrong participant"
     assert amendment["changes"] == {"facilitation_note": {"from": GROUP_NOTE_WITHHELD, "to": GROUP_NOTE_WITHHELD}}

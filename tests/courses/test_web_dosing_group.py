@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from courses import services
 from courses.choices import Indication, SessionFormat, Sex
-from courses.models import DosingParticipant, VitalReading
+from courses.models import DosingParticipant, DosingSession, VitalReading
 from tests.conftest import SIGNABLE_EVALUATION
 
 
@@ -122,11 +122,13 @@ def test_group_session_of_five(client, clock, therapist, provider):
     assert (
         client.post(
             reverse("dosing-session-note", args=[session_id]),
-            {"facilitation_note": "Calm group; music set B.", "others_present": ""},
+            {"facilitation_note": "Calm group; music set B.", "others_present": "", "version": _version(session_id)},
         ).status_code
         == 302
     )
-    response = client.post(reverse("record-sign", args=["dosing-session", session_id]), follow=True)
+    response = client.post(
+        reverse("record-sign", args=["dosing-session", session_id]), {"version": _version(session_id)}, follow=True
+    )
     assert "signed and locked" in response.content.decode()
 
 
@@ -178,3 +180,8 @@ def test_unknown_service_error_keys_are_shown_above_the_form(client, provider, p
     response = client.post(reverse("dose-give", args=[participant.pk]), {})
     assert response.status_code == 400
     assert "Record a pre-dose set of vital signs" in response.content.decode()
+
+
+def _version(session_id) -> int:
+    """The version the session's page would carry in its forms."""
+    return DosingSession.objects.get(pk=session_id).version

@@ -32,6 +32,7 @@ def test_provider_corrects_the_lot_number_before_signing(client, dosed_participa
             "lot_number": "LOT-CORRECTED",
             "fasting_confirmed": "on",
             "pregnancy_test": "not_applicable",
+            "version": dosed_participant.version,
         },
     )
     assert response.status_code == 302
@@ -55,6 +56,7 @@ def test_provider_records_an_adverse_events_resolution(client, dosed_participant
             "relatedness": "probable",
             "action_taken": "medication_given",
             "outcome": "resolved",
+            "version": event.version,
             "description": "Ondansetron 4 mg given.",
         },
     )
@@ -78,6 +80,7 @@ def test_a_resolution_before_onset_is_refused_next_to_the_field(client, dosed_pa
             "relatedness": "probable",
             "action_taken": "none",
             "outcome": "resolved",
+            "version": event.version,
         },
     )
     assert response.status_code == 400

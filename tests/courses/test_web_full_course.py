@@ -101,7 +101,7 @@ def test_full_individual_course(client, clock, therapist, provider, lead, django
     evaluation.update(decision="cleared_with_cautions", caution_note="Alcohol use disorder in remission 5 years.")
     post(client, reverse("medical-evaluation-new", args=[course.pk]), evaluation)
     med = course.medical_evaluations.get()
-    post(client, reverse("record-sign", args=["medical-evaluation", med.pk]), {})
+    post(client, reverse("record-sign", args=["medical-evaluation", med.pk]), {"version": med.version})
     med.refresh_from_db()
     assert med.is_cleared
 
@@ -121,7 +121,7 @@ def test_full_individual_course(client, clock, therapist, provider, lead, django
         },
     )
     psych = course.psychiatric_evaluations.get()
-    post(client, reverse("record-sign", args=["psychiatric-evaluation", psych.pk]), {})
+    post(client, reverse("record-sign", args=["psychiatric-evaluation", psych.pk]), {"version": psych.version})
 
     # Preparatory session.
     post(
@@ -238,7 +238,12 @@ def test_full_individual_course(client, clock, therapist, provider, lead, django
     clock.shift(dt.timedelta(minutes=65))
     client.force_login(provider)  # the idle session expired meanwhile
     post(client, reverse("dose-discharge", args=[participant.pk]), checklist)
-    signed = client.post(reverse("record-sign", args=["dosing-participant", participant.pk]), {}, follow=True)
+    participant.refresh_from_db()
+    signed = client.post(
+        reverse("record-sign", args=["dosing-participant", participant.pk]),
+        {"version": participant.version},
+        follow=True,
+    )
     assert "signed and locked" in signed.content.decode(), signed.content.decode()[:3000]
     participant.refresh_from_db()
     assert participant.is_signed
@@ -259,6 +264,7 @@ def test_full_individual_course(client, clock, therapist, provider, lead, django
         "concomitant_medications": "",
         "dosed_at": local(0),
         "reason": "",
+        "version": participant.version,
     }
     no_reason = post(client, amend_url, data, status=400)
     assert "Say why" in no_reason.content.decode()

@@ -91,7 +91,10 @@ def test_course_stage_refusal_is_shown_next_to_the_field(client, therapist, cour
 def test_void_keeps_the_record_struck_through(client, therapist, course):
     client.force_login(therapist)
     assert (
-        client.post(reverse("record-void", args=["course", course.pk]), {"reason": "Opened twice"}).status_code == 302
+        client.post(
+            reverse("record-void", args=["course", course.pk]), {"reason": "Opened twice", "version": course.version}
+        ).status_code
+        == 302
     )
     course.refresh_from_db()
     assert course.is_voided

@@ -98,8 +98,9 @@ def session_detail(request, session_id):
 def session_note(request, session_id):
     session = dosing_session_get(user=request.user, session_id=session_id)
     form = FacilitationNoteForm(request.POST, instance=session)
+    # Only what this facilitator changed is written: a co-facilitator's edit of the other field stays.
     if form.is_valid() and call_service(
-        form, services.dosing_session_note, session=session, by=request.user, **form.cleaned_data
+        form, services.dosing_session_note, session=session, by=request.user, **form.changed_values()
     ):
         messages.success(request, "Facilitation note saved.")
         return redirect("dosing-session", session.pk)
