@@ -228,7 +228,10 @@ class Worker:
 
 def send_task(broker_url: str, name: str, *args, times: int = 1):
     """Queue a task the way beat does, from a Celery app of our own (the test's is eager)."""
-    sender = Celery("faults-sender", broker=broker_url)
+    # set_as_current=False: a new Celery app otherwise becomes the current one, and every
+    # shared_task's .delay() in this process would go through it (not eager, to this Redis) from
+    # then on — later tests in the same worker failed that way.
+    sender = Celery("faults-sender", broker=broker_url, set_as_current=False)
     sender.conf.task_always_eager = False
     try:
         for _ in range(times):

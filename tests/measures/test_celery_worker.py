@@ -105,7 +105,7 @@ def test_a_due_baseline_becomes_exactly_one_invitation_email_each(worker, therap
     )
     assert Administration.objects.filter(course=course, status=AdministrationStatus.SCHEDULED).count() == 3
 
-    sender = Celery("measures-test-sender", broker=REDIS_URL)
+    sender = Celery("measures-test-sender", broker=REDIS_URL, set_as_current=False)  # see tests/faults/support.py
     sender.conf.task_always_eager = False
     try:
         sender.send_task("measures.tasks.tick")
