@@ -5,7 +5,6 @@ newer one is refused with a conflict that says who changed it, keeps the user's 
 lets them save again on top of the other change."""
 
 import threading
-from html.parser import HTMLParser
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -16,6 +15,7 @@ from rest_framework.test import APIClient
 
 from courses import services
 from courses.models import AuditAction, AuditEvent
+from tests.fuzz.support import parse_forms
 
 pytestmark = pytest.mark.django_db
 
@@ -109,54 +109,16 @@ def test_the_api_refuses_a_patch_without_a_version(course, therapist):
     assert prep.note == "First account of the session."
 
 
-class _BrowserForm(HTMLParser):
+def _browser_form(page, url) -> dict[str, list[str]]:
     """What a browser submits from the page's record form (the POST form carrying a version):
-    every named input (checked boxes only), textarea and selected option, hidden ones included."""
-
-    def __init__(self, html: str):
-        super().__init__()
-        self.forms: list[dict[str, list[str]]] = []
-        self._form = self._textarea = self._select = None
-        self.feed(html)
-        self.data = next(form for form in self.forms if "version" in form)
-
-    def _add(self, name, value):
-        self._form.setdefault(name, []).append(value or "")
-
-    def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
-        if tag == "form" and (a.get("method") or "").lower() == "post":
-            self._form = {}
-            self.forms.append(self._form)
-        if self._form is None or (not a.get("name") and tag != "option"):
-            return
-        if tag == "input" and a.get("type") not in ("submit", "button"):
-            if a.get("type") not in ("checkbox", "radio") or "checked" in a:
-                self._add(a["name"], a.get("value") or ("on" if a.get("type") == "checkbox" else ""))
-        elif tag == "textarea":
-            self._textarea = a["name"]
-            self._add(a["name"], "")
-        elif tag == "select":
-            self._select = a["name"]
-        elif tag == "option" and self._select and "selected" in a:
-            self._add(self._select, a.get("value"))
-
-    def handle_data(self, data):
-        if self._textarea:
-            self._form[self._textarea][-1] += data
-
-    def handle_endtag(self, tag):
-        if tag == "textarea":
-            self._textarea = None
-        elif tag == "select":
-            self._select = None
-        elif tag == "form":
-            self._form = None
+    every field as the page rendered it, hidden ones included."""
+    [form] = [f for f in parse_forms(page.content.decode(), url, "test") if "version" in f.fields]
+    return {f.name: list(f.values) for f in form.fields.values() if f.values}
 
 
 def _submit(client, url, page, **typed):
     """Post the form as the browser shows it, with what the user typed over it."""
-    data = _BrowserForm(page.content.decode()).data
+    data = _browser_form(page, url)
     data.update({name: [value] for name, value in typed.items()})
     return client.post(url, data)
 
@@ -193,7 +155,7 @@ def test_a_web_save_without_the_version_is_a_conflict_not_an_overwrite(client, c
     client.force_login(therapist)
     page = client.get(url)
     services.record_update(record=prep, by=therapist, version=1, duration_minutes=90)
-    data = _BrowserForm(page.content.decode()).data
+    data = _browser_form(page, url)
     for name in [n for n in data if n == "version" or n.startswith("initial-")]:
         del data[name]  # an old tab, or a script
     data["note"] = ["Overwrite attempt."]
@@ -210,7 +172,7 @@ def test_a_malformed_version_on_sign_or_edit_is_a_conflict_never_a_500(client, c
     signed = client.post(reverse("record-sign", args=["preparatory-session", prep.pk]), {"version": version})
     assert signed.status_code == 302
     edit = reverse("record-edit", args=["preparatory-session", prep.pk])
-    data = _BrowserForm(client.get(edit).content.decode()).data
+    data = _browser_form(client.get(edit), edit)
     data.update(version=[version], note=["Changed"])
     assert client.post(edit, data).status_code == 400
     prep.refresh_from_db()
