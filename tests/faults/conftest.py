@@ -69,3 +69,21 @@ def due_courses(therapist, provider, count: int, first: int = 1):
             )
         )
     return opened
+
+
+@pytest.fixture(autouse=True)
+def _fresh_broker_pools():
+    """Leave no closed connection pool behind for the rest of the process.
+
+    Killing a broker under the project's Celery app closes kombu's process-wide pools, and those
+    are shared by every later .delay() in this pytest worker (eager tasks still take a producer
+    from them): a browser test run after the Redis-down test once lost its serious-event mail
+    to 'Acquire on closed pool'."""
+    yield
+    from kombu import pools
+
+    from kapclinic.celery import app
+
+    pools.reset()
+    app._pool = None
+    app.amqp._producer_pool = None
