@@ -32,6 +32,7 @@ from courses.models import (
     WeightMeasurement,
 )
 from courses.selectors import record_patient
+from courses.web.forms import parse_version
 
 NO_ADD_HELP = (
     "Records of this kind are created in the clinic's pages or through the API, where the "
@@ -65,6 +66,23 @@ class ServiceForm(forms.ModelForm):
                         self.add_error(None, label + message)
         except PermissionDenied as exc:
             self.add_error(None, str(exc))
+        except services.RecordChanged as exc:
+            # The version stays the one the page was opened with, so saving this page again is
+            # refused again: the admin shows no merge, the record has to be opened afresh.
+            self.add_error(None, f"{exc} Open the record again to see the change.")
+
+
+class VersionedServiceForm(ServiceForm):
+    """Carries the version of the record the page was opened with (see VersionedForm on the web)."""
+
+    opened_version = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["opened_version"].initial = self.instance.version
+
+    def clean_opened_version(self) -> int:
+        return parse_version(self.cleaned_data.get("opened_version"))
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -83,7 +101,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 class ClinicalAdmin(admin.ModelAdmin):
     """Clinical rows: never deleted, never added here, edited through a service while unlocked."""
 
-    form = ServiceForm
+    form = VersionedServiceForm
     editable_fields: tuple[str, ...] = ()
     add_help = NO_ADD_HELP
 
@@ -122,7 +140,10 @@ class ClinicalAdmin(admin.ModelAdmin):
     def service_save(self, request, form) -> None:
         changes = self.changed_values(form)
         if changes:
-            services.record_update(record=form.instance, by=request.user, **changes)
+            self.update(form.instance, by=request.user, version=form.cleaned_data["opened_version"], **changes)
+
+    def update(self, record, **kwargs) -> None:
+        services.record_update(record=record, **kwargs)
 
     def save_model(self, request, obj, form, change):
         # The service wrote the row during validation (ServiceForm); nothing is saved around it.
@@ -207,10 +228,8 @@ class PatientAdmin(ClinicalAdmin):
     editable_fields = services.PATIENT_FIELDS
     add_help = "Patients are registered in the clinic's pages or the API; details are edited here through the service."
 
-    def service_save(self, request, form) -> None:
-        changes = self.changed_values(form)
-        if changes:
-            services.patient_update(patient=form.instance, by=request.user, **changes)
+    def update(self, record, **kwargs) -> None:
+        services.patient_update(patient=record, **kwargs)
 
 
 @admin.register(WeightMeasurement)
@@ -231,10 +250,8 @@ class CourseAdmin(ClinicalAdmin):
         "The care team and the planned number of sessions can be changed here."
     )
 
-    def service_save(self, request, form) -> None:
-        changes = self.changed_values(form)
-        if changes:
-            services.course_update_team(course=form.instance, by=request.user, **changes)
+    def update(self, record, **kwargs) -> None:
+        services.course_update_team(course=record, **kwargs)
 
 
 @admin.register(CourseStatusChange)

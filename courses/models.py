@@ -87,6 +87,10 @@ class ClinicalRecord(Permanent):
     # version is refused (services.RecordChanged) instead of silently overwriting it.
     version = models.PositiveIntegerField(default=1, editable=False)
 
+    # Columns the system keeps for itself (a notice sent, say): no one edits them on a form, so
+    # writing only these does not move the version on and does not refuse an edit opened before.
+    BOOKKEEPING_FIELDS: frozenset[str] = frozenset()
+
     objects = VoidableQuerySet.as_manager()
 
     class Meta:
@@ -99,11 +103,14 @@ class ClinicalRecord(Permanent):
         ]
 
     def save(self, *args, **kwargs):
-        # Every write of an existing row moves the version on, whichever service made it.
-        if not self._state.adding:
+        # Every write of an existing row moves the version on, whichever service made it, except
+        # one that writes only bookkeeping columns.
+        update_fields = kwargs.get("update_fields")
+        bookkeeping_only = update_fields is not None and set(update_fields) <= self.BOOKKEEPING_FIELDS
+        if not self._state.adding and not bookkeeping_only:
             self.version += 1
-            if kwargs.get("update_fields") is not None:
-                kwargs["update_fields"] = {*kwargs["update_fields"], "version"}
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "version"}
         super().save(*args, **kwargs)
 
     @property
@@ -631,6 +638,10 @@ class AdverseEvent(ClinicalRecord):
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     acknowledged_by = models.ForeignKey(STAFF, on_delete=models.PROTECT, related_name="+", null=True, blank=True)
     acknowledgement_note = models.TextField(blank=True)
+
+    # The practice leads' serious-event mail is the system's doing, often while a provider still
+    # has the event open to complete it.
+    BOOKKEEPING_FIELDS = frozenset({"lead_notified_at"})
 
     objects = AdverseEventQuerySet.as_manager()
 

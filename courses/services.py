@@ -171,9 +171,8 @@ class RecordChanged(Exception):
         who = f" by {self.changed_by}" if self.changed_by else ""
         when = f" at {timezone.localtime(self.changed_at):%H:%M on %b %-d}" if self.changed_at else ""
         super().__init__(
-            f"This {label} was changed{who}{when}, after you opened it (you read version {read_version}; "
-            f"it is now version {record.version}). Nothing of yours was saved: review the record as it is "
-            "now and save again."
+            f"This {label} was changed{who}{when}, after you opened it. Nothing of yours was saved: "
+            "review the record as it is now and save again."
         )
 
 
@@ -378,12 +377,20 @@ def course_open(
 
 @transaction.atomic
 def course_update_team(
-    *, course: Course, by: User, therapists=None, medical_provider=None, planned_dosing_sessions=None, now=None
+    *,
+    course: Course,
+    by: User,
+    therapists=None,
+    medical_provider=None,
+    planned_dosing_sessions=None,
+    version: int | None = None,
+    now=None,
 ) -> Course:
     now = _now(now)
     _require_role(by, ANY_STAFF, "change a course's care team")
     course = _reread(course)
     _ensure_editable(course)
+    check_version(course, version)
     _ensure_course_open(course)
     therapists = list(therapists) if therapists is not None else list(course.therapists.all())
     medical_provider = medical_provider or course.medical_provider

@@ -188,6 +188,17 @@ def participant(dosing_session, cleared_course, provider):
     )
 
 
+# A serious adverse event as a provider records it: grade 4 is serious by definition (21 CFR 312.32).
+SERIOUS_EVENT = {
+    "term": "hypertensive_crisis",
+    "grade": 4,
+    "serious": True,
+    "serious_criteria": ["life_threatening"],
+    "relatedness": "probable",
+    "action_taken": "transferred",
+}
+
+
 def normal_vitals(**overrides):
     values = {"systolic_bp": 128, "diastolic_bp": 80, "heart_rate": 76, "spo2": 98, "respiratory_rate": 14}
     values.update(overrides)

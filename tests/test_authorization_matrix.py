@@ -48,7 +48,7 @@ from measures import services as measure_services
 from measures.models import Administration, AdministrationStatus, OutboundMessage, SafetyAlert
 from reports import services as report_services
 from reports.models import ExportKind, ExportStatus
-from tests.conftest import normal_vitals
+from tests.conftest import SERIOUS_EVENT, normal_vitals
 
 pytestmark = pytest.mark.django_db
 
@@ -315,12 +315,7 @@ def world(
     event = services.adverse_event_record(
         participant=participant,
         by=provider,
-        term="hypertensive_crisis",
-        grade=4,
-        serious=True,
-        serious_criteria=["life_threatening"],
-        relatedness="probable",
-        action_taken="transferred",
+        **SERIOUS_EVENT,
     )
     measure_services.tick()
     opened = {a.instrument: a for a in Administration.objects.filter(course=course, status=AdministrationStatus.OPEN)}

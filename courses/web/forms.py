@@ -4,6 +4,8 @@ Model forms are used only to borrow field types, labels and length limits from t
 `_post_clean` is switched off so no model validation runs here, the service does it.
 """
 
+import datetime
+
 from django import forms
 from django.core.exceptions import FieldDoesNotExist
 from django.core.validators import MaxValueValidator
@@ -153,24 +155,74 @@ class VersionedForm:
         return values
 
     def show_conflict(self, exc: "services.RecordChanged") -> None:
-        """Keep what the user typed, say who changed the record and what it holds now, and
-        carry the new version so that saving again is a deliberate choice to replace it. The
-        values the page first showed stay in the hidden initials, so saving again writes only
-        what this user changed."""
-        now_on_record = []
+        """Keep what the user typed, bring every field they did not touch up to the record as it
+        is now, name the fields both of them changed, and carry the new version so that saving
+        again is a deliberate choice. Fields this user changed keep the values the page was
+        opened with as their hidden initials, so saving again writes only those fields."""
+        refreshed, both_changed, posted = [], [], {}
         for name, field in self.fields.items():
             if name == "version" or not hasattr(exc.record, name):
                 continue
-            current = getattr(exc.record, name)
-            if self.cleaned_data.get(name, current) != current:
+            current = _record_value(exc.record, name)
+            bound = self[name]
+            if name not in self.changed_data:
+                if field.has_changed(current, bound.data):
+                    posted.update(self._as_posted(name, current))
+                    refreshed.append(str(field.label))
+            elif field.has_changed(current, self._opened_data(name)):
                 shown = str(current)
-                now_on_record.append(f"{field.label}: {shown[:80] + '…' if len(shown) > 80 else shown or '(empty)'}")
+                shown = shown[:80] + "…" if len(shown) > 80 else shown or "(empty)"
+                both_changed.append(f"{field.label}: {shown}")
         message = str(exc)
-        if now_on_record:
-            message += " Now on the record — " + "; ".join(now_on_record)
+        if refreshed:
+            message += " Brought up to date on this page: " + ", ".join(refreshed) + "."
+        if both_changed:
+            message += (
+                " You both changed — now on the record: "
+                + "; ".join(both_changed)
+                + ". Saving again replaces these with what you typed."
+            )
         self.add_error(None, message)
         self.data = self.data.copy()
         self.data[self.add_prefix("version")] = str(exc.record.version)
+        for name, values in posted.items():
+            self.data.setlist(name, values)
+
+    def _opened_data(self, name: str):
+        """The value the page showed for a field when it was opened (its hidden initial)."""
+        field = self.fields[name]
+        return self._widget_data_value(field.hidden_widget(), self.add_initial_prefix(name))
+
+    def _as_posted(self, name: str, value) -> dict[str, list[str]]:
+        """A value as a browser would post it, in the visible field and in its hidden initial, so
+        the page shows it and saving again does not write it."""
+        field = self.fields[name]
+        prepared = field.prepare_value(value)
+        if isinstance(field.widget, forms.CheckboxInput):
+            shown = ["on"] if value else []
+        else:
+            shown = _as_list(field.widget.format_value(prepared))
+        return {
+            self.add_prefix(name): shown,
+            self.add_initial_prefix(name): _as_list(field.hidden_widget().format_value(prepared)),
+        }
+
+
+def _record_value(record, name: str):
+    value = getattr(record, name)
+    if hasattr(value, "all"):  # a many-to-many field's manager
+        return list(value.all())
+    if isinstance(value, datetime.datetime):  # as the form shows it: to the minute
+        return value.replace(second=0, microsecond=0)
+    return value
+
+
+def _as_list(formatted) -> list[str]:
+    if formatted is None:
+        return []
+    if isinstance(formatted, (list, tuple)):
+        return [str(v) for v in formatted if v is not None]
+    return [str(formatted)]
 
 
 class ServiceModelForm(forms.ModelForm):

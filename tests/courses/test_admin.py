@@ -209,3 +209,34 @@ def test_a_course_is_not_moved_between_stages_in_the_admin(admin_client, course)
     html = admin_client.get(_url(Course, "change", course.pk)).content.decode()
     assert 'name="status"' not in html
     assert 'name="planned_dosing_sessions"' in html
+
+
+def test_an_admin_save_over_a_newer_change_is_refused_not_written(admin_client, unsigned_evaluation, provider):
+    url = _url(MedicalEvaluation, "change", unsigned_evaluation.pk)
+    data = _form_data(admin_client.get(url))
+    assert data["opened_version"] == 1
+    services.record_update(record=unsigned_evaluation, by=provider, version=1, history="Written on the ward.")
+    data.update(history="Written in the admin from the old page.")
+    response = admin_client.post(url, data)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "after you opened it" in html and "Open the record again to see the change." in html
+    assert MedicalEvaluation.objects.get(pk=unsigned_evaluation.pk).history == "Written on the ward."
+    # The same page saved again is refused again: only a freshly opened page can write.
+    assert admin_client.post(url, data).status_code == 200
+    fresh = _form_data(admin_client.get(url))
+    fresh.update(history="Written in the admin after reopening.")
+    assert admin_client.post(url, fresh).status_code == 302
+    assert MedicalEvaluation.objects.get(pk=unsigned_evaluation.pk).history == "Written in the admin after reopening."
+
+
+@pytest.mark.parametrize("version", ["", "x", "9" * 30])
+def test_an_admin_save_without_a_readable_version_is_a_conflict(admin_client, patient, version):
+    from courses.models import Patient
+
+    url = _url(Patient, "change", patient.pk)
+    data = _form_data(admin_client.get(url))
+    data.update(opened_version=version, given_name="Changed")
+    response = admin_client.post(url, data)
+    assert response.status_code == 200 and "after you opened it" in response.content.decode()
+    assert Patient.objects.get(pk=patient.pk).given_name == patient.given_name

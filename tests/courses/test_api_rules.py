@@ -8,7 +8,7 @@ from rest_framework.test import APIClient
 
 from courses import services
 from courses.models import AdverseEvent, Amendment, MedicalEvaluation, VitalReading
-from tests.conftest import SIGNABLE_EVALUATION, normal_vitals
+from tests.conftest import SERIOUS_EVENT, SIGNABLE_EVALUATION, normal_vitals
 from tests.courses.builders import cleared_course_for, group_session_with, session
 
 pytestmark = pytest.mark.django_db
@@ -214,21 +214,14 @@ def test_a_patient_cannot_be_in_two_overlapping_sessions(participant, cleared_co
 
 # --- adverse events ---------------------------------------------------------------------------
 
-SERIOUS = {
-    "term": "hypertensive_crisis",
-    "grade": 4,
-    "serious": True,
-    "serious_criteria": ["life_threatening"],
-    "relatedness": "probable",
-    "action_taken": "transferred",
-}
-
 
 def test_a_serious_event_mails_the_lead_and_waits_for_acknowledgement(
     dosed_participant, provider, lead, therapist, mailoutbox, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        response = api(provider).post(f"/api/doses/{dosed_participant.pk}/adverse-events/", SERIOUS, format="json")
+        response = api(provider).post(
+            f"/api/doses/{dosed_participant.pk}/adverse-events/", SERIOUS_EVENT, format="json"
+        )
     assert response.status_code == 201, response.json()
     event_id = response.json()["id"]
     assert len(mailoutbox) == 1 and mailoutbox[0].to == [lead.email]
@@ -256,7 +249,7 @@ def test_a_non_serious_event_sends_no_mail(
 
 
 def test_a_grade_four_event_must_be_marked_serious(dosed_participant, provider):
-    body = {**SERIOUS, "serious": False, "serious_criteria": []}
+    body = {**SERIOUS_EVENT, "serious": False, "serious_criteria": []}
     response = api(provider).post(f"/api/doses/{dosed_participant.pk}/adverse-events/", body, format="json")
     assert response.status_code == 400
     assert "serious" in response.json()["errors"]

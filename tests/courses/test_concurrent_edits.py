@@ -4,6 +4,7 @@ Every clinical row carries a version; a write names the version it read, and a w
 newer one is refused with a conflict that says who changed it, keeps the user's entries and
 lets them save again on top of the other change."""
 
+import datetime as dt
 import threading
 
 import pytest
@@ -15,6 +16,7 @@ from rest_framework.test import APIClient
 
 from courses import services
 from courses.models import AuditAction, AuditEvent
+from tests.conftest import SERIOUS_EVENT
 from tests.fuzz.support import parse_forms
 
 pytestmark = pytest.mark.django_db
@@ -47,7 +49,8 @@ def test_a_write_over_a_newer_version_is_refused_and_says_who_and_when(course, t
     with pytest.raises(services.RecordChanged) as refused:
         services.record_update(record=prep, by=therapist, version=1, note="Saved second, from an old page.")
     message = str(refused.value)
-    assert "changed by Tess Therapist-Demo" in message and "version 1" in message and "version 2" in message
+    assert "changed by Tess Therapist-Demo" in message and "after you opened it" in message
+    assert "version" not in message  # a clinician is told who and when, not the row's counter
     prep.refresh_from_db()
     assert prep.note == "Saved first." and prep.version == 2
     updates = AuditEvent.objects.filter(action=AuditAction.UPDATE, record_id=str(prep.pk))
@@ -135,18 +138,90 @@ def test_the_second_web_save_is_shown_the_conflict_and_saving_again_keeps_both_c
     assert page.status_code == 400
     html = page.content.decode()
     assert "after you opened it" in html and "Nothing of yours was saved" in html
-    assert "Now on the record — Duration minutes: 90; Note: First account of the session." in html
-    assert "My longer account, typed at the same time." in html  # the user's entry is still in the form
-    assert 'name="version" value="2"' in html  # saving again is now a deliberate choice
+    assert "Brought up to date on this page: Duration minutes." in html
+    assert "You both changed" not in html
+    fields = _browser_form(page, url)
+    assert fields["duration_minutes"] == ["90"]  # the field this user left alone shows the other's change
+    assert fields["note"] == ["My longer account, typed at the same time."]  # the user's entry is kept
+    assert fields["version"] == ["2"]  # saving again is now a deliberate choice
     prep.refresh_from_db()
     assert prep.duration_minutes == 90 and prep.note == "First account of the session."
 
-    # Saving the conflict page as it stands writes only what this user changed: the other
-    # person's 90 minutes stays, though this page still shows the 60 it was opened with.
+    # Saving the conflict page as it stands writes only what this user changed.
     again = _submit(client, url, page)
     assert again.status_code == 302
     prep.refresh_from_db()
     assert prep.duration_minutes == 90 and prep.note == "My longer account, typed at the same time."
+
+
+def test_when_both_change_the_same_field_the_page_says_so_and_saving_again_is_a_choice(client, course, therapist):
+    prep = _prep(course, therapist)
+    url = reverse("record-edit", args=["preparatory-session", prep.pk])
+    client.force_login(therapist)
+    first, second = client.get(url), client.get(url)
+    assert _submit(client, url, first, note="Their account.").status_code == 302
+    page = _submit(client, url, second, note="My account.")
+    assert page.status_code == 400
+    html = page.content.decode()
+    assert "You both changed — now on the record: Note: Their account." in html
+    assert "Saving again replaces these with what you typed." in html
+    assert "Brought up to date" not in html
+    assert _browser_form(page, url)["note"] == ["My account."]
+    prep.refresh_from_db()
+    assert prep.note == "Their account."
+    assert _submit(client, url, page).status_code == 302
+    prep.refresh_from_db()
+    assert prep.note == "My account."
+
+
+def test_a_conflict_on_a_patient_brings_dates_and_choices_up_to_date(client, patient, therapist):
+    """Date, select and text fields each come back as the browser would post them, so the
+    page shows the other person's values and saving it again writes only this user's."""
+    url = reverse("patient-edit", args=[patient.pk])
+    client.force_login(therapist)
+    page = client.get(url)
+    services.patient_update(
+        patient=patient,
+        by=therapist,
+        version=1,
+        date_of_birth=dt.date(1981, 6, 2),
+        sex="unknown",
+        race_ethnicity="asian",
+    )
+    conflict = _submit(client, url, page, phone="+1 555 0100")
+    assert conflict.status_code == 400
+    assert (
+        "Brought up to date on this page: Date of birth, Sex, Race/ethnicity (self-reported)."
+        in conflict.content.decode()
+    )
+    shown = _browser_form(conflict, url)
+    assert (shown["date_of_birth"], shown["sex"], shown["race_ethnicity"]) == (["1981-06-02"], ["unknown"], ["asian"])
+    assert shown["phone"] == ["+1 555 0100"]
+    assert _submit(client, url, conflict).status_code == 302
+    patient.refresh_from_db()
+    assert (patient.date_of_birth, patient.sex, patient.race_ethnicity, patient.phone) == (
+        dt.date(1981, 6, 2),
+        "unknown",
+        "asian",
+        "+1 555 0100",
+    )
+
+
+def test_the_systems_own_bookkeeping_does_not_refuse_an_open_edit(dosed_participant, provider, lead, mailoutbox):
+    """The practice leads' serious-event mail marks the event; the provider completing it
+    from a page opened before that must not be told someone changed it."""
+    event = services.adverse_event_record(
+        participant=dosed_participant,
+        by=provider,
+        **SERIOUS_EVENT,
+    )
+    assert event.version == 1
+    assert services.adverse_event_notify_leads(event_id=event.pk) is True and len(mailoutbox) == 1
+    event.refresh_from_db()
+    assert event.lead_notified_at is not None and event.version == 1
+    services.record_update(record=event, by=provider, version=1, description="Resolved with reassurance.")
+    event.refresh_from_db()
+    assert event.version == 2 and event.lead_notified_at is not None
 
 
 def test_a_web_save_without_the_version_is_a_conflict_not_an_overwrite(client, course, therapist):

@@ -5,22 +5,14 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from courses import services
 from courses.models import AdverseEvent
+from tests.conftest import SERIOUS_EVENT
 
 pytestmark = pytest.mark.django_db
-
-SERIOUS = {
-    "term": "hypertensive_crisis",
-    "grade": 4,
-    "serious": True,
-    "serious_criteria": ["life_threatening"],
-    "relatedness": "probable",
-    "action_taken": "transferred",
-}
 
 
 def _record_serious(participant, provider, capture):
     with capture(execute=True):
-        return services.adverse_event_record(participant=participant, by=provider, **SERIOUS)
+        return services.adverse_event_record(participant=participant, by=provider, **SERIOUS_EVENT)
 
 
 def test_a_serious_event_mails_the_leads_once_naming_no_patient(
@@ -45,7 +37,7 @@ def test_the_mail_is_sent_after_commit_not_before(
     dosed_participant, provider, lead, mailoutbox, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        services.adverse_event_record(participant=dosed_participant, by=provider, **SERIOUS)
+        services.adverse_event_record(participant=dosed_participant, by=provider, **SERIOUS_EVENT)
     assert mailoutbox == []
     assert len(callbacks) == 1
 
@@ -114,7 +106,7 @@ def test_the_sweep_sends_a_mail_whose_queueing_was_lost(
 
     # The commit hook never ran (the broker was down when the event was saved).
     with django_capture_on_commit_callbacks(execute=False):
-        event = services.adverse_event_record(participant=dosed_participant, by=provider, **SERIOUS)
+        event = services.adverse_event_record(participant=dosed_participant, by=provider, **SERIOUS_EVENT)
     assert list(services.serious_events_awaiting_notification()) == [event.pk]
 
     assert notify_pending_serious_events() == 1
@@ -126,6 +118,6 @@ def test_the_sweep_sends_a_mail_whose_queueing_was_lost(
 
 def test_a_voided_serious_event_is_not_swept(dosed_participant, provider, lead, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False):
-        event = services.adverse_event_record(participant=dosed_participant, by=provider, **SERIOUS)
+        event = services.adverse_event_record(participant=dosed_participant, by=provider, **SERIOUS_EVENT)
     services.record_void(record=event, by=provider, reason="Entered on the wrong patient.")
     assert list(services.serious_events_awaiting_notification()) == []
