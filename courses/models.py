@@ -8,8 +8,10 @@ import uuid
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils.deconstruct import deconstructible
 
 from courses import rules
 from courses.choices import (
@@ -33,6 +35,28 @@ from courses.choices import (
 )
 
 STAFF = settings.AUTH_USER_MODEL
+
+
+@deconstructible
+class TextLimit:
+    """Free text no longer than its field holds (rules.text_length_error says how it is put)."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+
+    def __call__(self, value) -> None:
+        message = rules.text_length_error(str(value), self.limit)
+        if message:
+            raise ValidationError(message, code="max_length")
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, TextLimit) and other.limit == self.limit
+
+
+def free_text(*args, limit: int = rules.TEXT_MAX, **kwargs) -> models.TextField:
+    """A text column a person types into. The limit reaches the web form (maxlength), the API
+    schema (maxLength) and full_clean, so every entry point refuses the same thing."""
+    return models.TextField(*args, max_length=limit, validators=[TextLimit(limit)], **kwargs)
 
 
 def _range_check(field: str, low, high, name: str, nullable: bool = True) -> models.CheckConstraint:
@@ -82,7 +106,7 @@ class ClinicalRecord(Permanent):
     created_by = models.ForeignKey(STAFF, on_delete=models.PROTECT, related_name="+", null=True)
     voided_at = models.DateTimeField(null=True, blank=True)
     voided_by = models.ForeignKey(STAFF, on_delete=models.PROTECT, related_name="+", null=True, blank=True)
-    void_reason = models.TextField(blank=True)
+    void_reason = free_text(blank=True, limit=rules.REASON_MAX)
     # Optimistic concurrency: a writer says which version it read, and a save over a newer
     # version is refused (services.RecordChanged) instead of silently overwriting it.
     version = models.PositiveIntegerField(default=1, editable=False)
@@ -273,7 +297,7 @@ class Course(ClinicalRecord):
     planned_dosing_sessions = models.PositiveSmallIntegerField(default=6)
     status = models.CharField(max_length=16, choices=CourseStatus.choices, default=CourseStatus.EVALUATION)
     status_changed_at = models.DateTimeField()
-    discontinued_reason = models.TextField(blank=True)
+    discontinued_reason = free_text(blank=True, limit=rules.REASON_MAX)
 
     objects = CourseQuerySet.as_manager()
 
@@ -303,7 +327,7 @@ class CourseStatusChange(Permanent):
     course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="status_changes")
     from_status = models.CharField(max_length=16, choices=CourseStatus.choices)
     to_status = models.CharField(max_length=16, choices=CourseStatus.choices)
-    reason = models.TextField(blank=True)
+    reason = free_text(blank=True, limit=rules.REASON_MAX)
     changed_at = models.DateTimeField()
     changed_by = models.ForeignKey(STAFF, on_delete=models.PROTECT, related_name="+")
 
@@ -319,8 +343,8 @@ class MedicalEvaluation(SignableRecord):
 
     course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="medical_evaluations")
     evaluated_on = models.DateField()
-    history = models.TextField("medical history", blank=True)
-    medications = models.TextField("current medications", blank=True)
+    history = free_text("medical history", blank=True)
+    medications = free_text("current medications", blank=True)
     systolic_bp = models.PositiveSmallIntegerField("baseline systolic BP (mmHg)", null=True, blank=True)
     diastolic_bp = models.PositiveSmallIntegerField("baseline diastolic BP (mmHg)", null=True, blank=True)
     heart_rate = models.PositiveSmallIntegerField("baseline heart rate (/min)", null=True, blank=True)
@@ -340,7 +364,7 @@ class MedicalEvaluation(SignableRecord):
     caution_recent_suicidality = models.BooleanField(default=False)
     caution_interacting_medications = models.BooleanField(default=False)
     decision = models.CharField(max_length=32, choices=ScreenDecision.choices, default=ScreenDecision.PENDING)
-    caution_note = models.TextField(blank=True)
+    caution_note = free_text(blank=True)
 
     class Meta:
         ordering = ["-evaluated_on"]
@@ -393,8 +417,8 @@ class PsychiatricEvaluation(SignableRecord):
     icd10_code = models.CharField("ICD-10 code", max_length=10, blank=True)
     indication = models.CharField(max_length=32, choices=Indication.choices)
     suicide_risk = models.CharField("suicide risk", max_length=16, choices=SuicideRisk.choices)
-    risk_plan = models.TextField("safety / risk plan", blank=True)
-    note = models.TextField(blank=True)
+    risk_plan = free_text("safety / risk plan", blank=True)
+    note = free_text(blank=True)
 
     class Meta:
         ordering = ["-evaluated_on"]
@@ -420,8 +444,8 @@ class PreparatorySession(SignableRecord):
     held_at = models.DateTimeField()
     duration_minutes = models.PositiveSmallIntegerField(default=60)
     topics = models.JSONField(default=list, blank=True)
-    intentions = models.TextField(blank=True)
-    note = models.TextField()
+    intentions = free_text(blank=True)
+    note = free_text()
 
     class Meta:
         ordering = ["held_at"]
@@ -442,7 +466,7 @@ class IntegrationSession(SignableRecord):
     held_at = models.DateTimeField()
     duration_minutes = models.PositiveSmallIntegerField(default=60)
     techniques = models.JSONField(default=list, blank=True)
-    note = models.TextField()
+    note = free_text()
 
     class Meta:
         ordering = ["held_at"]
@@ -464,7 +488,7 @@ class DosingSession(SignableRecord):
     medical_provider = models.ForeignKey(STAFF, on_delete=models.PROTECT, related_name="dosing_sessions_as_provider")
     facilitators = models.ManyToManyField(STAFF, related_name="dosing_sessions_facilitated")
     others_present = models.CharField("others present", max_length=300, blank=True)
-    facilitation_note = models.TextField(blank=True)
+    facilitation_note = free_text(blank=True)
 
     class Meta:
         ordering = ["-starts_at"]
@@ -501,14 +525,14 @@ class DosingParticipant(SignableRecord):
     dose_mg_per_kg = models.DecimalField("dose (mg/kg)", max_digits=7, decimal_places=3, editable=False)
     protocol_maximum = models.DecimalField(max_digits=6, decimal_places=2, editable=False)
     protocol_maximum_unit = models.CharField(max_length=8, editable=False)
-    over_maximum_reason = models.TextField("reason for dose above protocol maximum", blank=True)
+    over_maximum_reason = free_text("reason for dose above protocol maximum", blank=True, limit=rules.REASON_MAX)
     lot_number = models.CharField(max_length=40, blank=True)
     fasting_confirmed = models.BooleanField("fasting confirmed (2 h solids, 30 min liquids)", default=False)
     pregnancy_test = models.CharField(
         max_length=16, choices=PregnancyTest.choices, default=PregnancyTest.NOT_APPLICABLE
     )
-    concomitant_medications = models.TextField(blank=True)
-    hold_override_reason = models.TextField("pre-dose hold override reason", blank=True)
+    concomitant_medications = free_text(blank=True)
+    hold_override_reason = free_text("pre-dose hold override reason", blank=True, limit=rules.REASON_MAX)
     hold_override_at = models.DateTimeField(null=True, blank=True)
     hold_override_by = models.ForeignKey(STAFF, on_delete=models.PROTECT, related_name="+", null=True, blank=True)
     dosed_at = models.DateTimeField("dose given at", null=True, blank=True)
@@ -633,11 +657,11 @@ class AdverseEvent(ClinicalRecord):
     relatedness = models.CharField(max_length=16, choices=Relatedness.choices)
     action_taken = models.CharField(max_length=32, choices=AdverseEventAction.choices, default=AdverseEventAction.NONE)
     outcome = models.CharField(max_length=32, choices=AdverseEventOutcome.choices, default=AdverseEventOutcome.ONGOING)
-    description = models.TextField(blank=True)
+    description = free_text(blank=True)
     lead_notified_at = models.DateTimeField(null=True, blank=True, editable=False)
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     acknowledged_by = models.ForeignKey(STAFF, on_delete=models.PROTECT, related_name="+", null=True, blank=True)
-    acknowledgement_note = models.TextField(blank=True)
+    acknowledgement_note = free_text(blank=True, limit=rules.REASON_MAX)
 
     # The practice leads' serious-event mail is the system's doing, often while a provider still
     # has the event open to complete it.
@@ -685,7 +709,7 @@ class Amendment(Permanent):
     record_id = models.UUIDField()
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="+", null=True)
     changes = models.JSONField()
-    reason = models.TextField()
+    reason = free_text(limit=rules.REASON_MAX)
     amended_at = models.DateTimeField()
     amended_by = models.ForeignKey(STAFF, on_delete=models.PROTECT, related_name="+")
 

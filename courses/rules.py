@@ -38,6 +38,10 @@ WEIGHT_RANGE_KG = (Decimal("20"), Decimal("400"))
 RECORD_YEARS = (1900, 2099)
 RECORD_YEARS_MESSAGE = f"Enter a date between the years {RECORD_YEARS[0]} and {RECORD_YEARS[1]}."
 DOSE_RANGE_MG = (Decimal("0.1"), Decimal("1000"))
+# The most free text one field holds: about 3,000 words for a clinical note, a few paragraphs for
+# a reason given for an act. A paste of a whole document is refused, naming the field and limit.
+TEXT_MAX = 20_000
+REASON_MAX = 2_000
 
 
 @dataclass(frozen=True)
@@ -203,3 +207,10 @@ def group_size_error(session_format: str, participants: int) -> str | None:
 def intervals_overlap(a_start, a_end, b_start, b_end) -> bool:
     """Half-open intervals: a session ending at 11:00 does not overlap one starting at 11:00."""
     return a_start < b_end and b_start < a_end
+
+
+def text_length_error(text: str, limit: int) -> str | None:
+    """The message for free text longer than its field holds, or None."""
+    if len(text) > limit:
+        return f"Keep this to {limit:,} characters or fewer; it has {len(text):,}."
+    return None

@@ -66,6 +66,26 @@ def _fail(field: str, message: str):
     raise ValidationError({field: message})
 
 
+def _optional_text(field: str, value: str, limit: int = rules.TEXT_MAX) -> str:
+    text = (value or "").strip()
+    too_long = rules.text_length_error(text, limit)
+    if too_long:
+        _fail(field, too_long)
+    return text
+
+
+def required_text(field: str, value: str, missing: str, limit: int = rules.TEXT_MAX) -> str:
+    """Text the rules ask for (a reason, what was done): given, and no longer than its column
+    holds. These are written with create() or update(), where full_clean would not see them."""
+    text = (value or "").strip()
+    if not text:
+        _fail(field, missing)
+    too_long = rules.text_length_error(text, limit)
+    if too_long:
+        _fail(field, too_long)
+    return text
+
+
 def _refuse_unknown(fields, allowed, what: str) -> None:
     unknown = sorted(set(fields) - set(allowed))
     if unknown:
@@ -464,9 +484,8 @@ def course_change_status(*, course: Course, by: User, to_status: str, reason: st
     _ensure_editable(course)
     _ensure_course_open(course)
     if to_status == CourseStatus.DISCONTINUED:
-        if not reason.strip():
-            _fail("reason", "Say why the course is discontinued.")
-        _set_status(course, to_status, by, now, reason.strip())
+        reason = required_text("reason", reason, "Say why the course is discontinued.", rules.REASON_MAX)
+        _set_status(course, to_status, by, now, reason)
         return course
     expected = next_stage(course.status)
     if to_status != expected:
@@ -923,9 +942,12 @@ def dosing_hold_override(*, participant: DosingParticipant, by: User, reason: st
     _ensure_editable(participant)
     if not pre_dose_hold_active(participant):
         _fail(NON_FIELD_ERRORS, "There is no pre-dose hold to override.")
-    if not reason.strip():
-        _fail("reason", "An override needs the clinical reasoning for dosing despite the raised blood pressure.")
-    participant.hold_override_reason = reason.strip()
+    participant.hold_override_reason = required_text(
+        "reason",
+        reason,
+        "An override needs the clinical reasoning for dosing despite the raised blood pressure.",
+        rules.REASON_MAX,
+    )
     participant.hold_override_at = now
     participant.hold_override_by = by
     _save(participant)
@@ -1203,7 +1225,7 @@ def adverse_event_acknowledge(*, event: AdverseEvent, by: User, note: str = "", 
     if not event.serious:
         _fail(NON_FIELD_ERRORS, "Only serious adverse events are acknowledged.")
     claimed = AdverseEvent.objects.filter(pk=event.pk, acknowledged_at__isnull=True).update(
-        acknowledged_at=now, acknowledged_by=by, acknowledgement_note=note.strip()
+        acknowledged_at=now, acknowledged_by=by, acknowledgement_note=_optional_text("note", note, rules.REASON_MAX)
     )
     if claimed != 1:
         _fail(NON_FIELD_ERRORS, "This event has already been acknowledged.")
@@ -1339,8 +1361,7 @@ def record_amend(*, record, by: User, changes: dict, reason: str, version: int |
         _fail(NON_FIELD_ERRORS, "This record is not signed yet: edit it directly instead of amending it.")
     _amend_permission(record, by)
     check_version(record, version)
-    if not reason.strip():
-        _fail("reason", "Say why the record is being corrected.")
+    reason = required_text("reason", reason, "Say why the record is being corrected.", rules.REASON_MAX)
     allowed = AMENDABLE_FIELDS[type(record)]
     wrong = sorted(set(changes) - set(allowed))
     if wrong:
@@ -1360,7 +1381,7 @@ def record_amend(*, record, by: User, changes: dict, reason: str, version: int |
         record_id=record.pk,
         patient=record_patient(record),
         changes=diff,
-        reason=reason.strip(),
+        reason=reason,
         amended_at=now,
         amended_by=by,
     )
@@ -1456,11 +1477,10 @@ def record_void(*, record, by: User, reason: str, version: int | None = None, no
     check_version(record, version)
     if record.voided_at is not None:
         _fail(NON_FIELD_ERRORS, "This record is already voided.")
-    if not reason.strip():
-        _fail("reason", "Say why the record is voided.")
+    reason = required_text("reason", reason, "Say why the record is voided.", rules.REASON_MAX)
     if isinstance(record, Patient) and record.courses.active().exists():
         _fail(NON_FIELD_ERRORS, "Void the patient's courses first.")
-    record.voided_at, record.voided_by, record.void_reason = now, by, reason.strip()
+    record.voided_at, record.voided_by, record.void_reason = now, by, reason
     _save(record)
     for patient in record_patients(record):
         audit(actor=by, action=AuditAction.VOID, patient=patient, record=record, at=now)

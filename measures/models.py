@@ -11,7 +11,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
-from courses.models import Course, DosingParticipant, Patient, Permanent
+from courses.models import Course, DosingParticipant, Patient, Permanent, free_text
+from courses.rules import REASON_MAX
 from measures.instruments import Instrument
 
 STAFF = settings.AUTH_USER_MODEL
@@ -119,7 +120,7 @@ class Administration(Permanent):
         max_length=16, choices=AdministrationStatus.choices, default=AdministrationStatus.SCHEDULED
     )
     manually_adjusted = models.BooleanField(default=False)
-    adjustment_reason = models.TextField(blank=True)
+    adjustment_reason = free_text(blank=True, limit=REASON_MAX)
     link_nonce = models.CharField(max_length=32, blank=True, editable=False)
     link_issued_at = models.DateTimeField(null=True, blank=True, editable=False)
     opened_at = models.DateTimeField(null=True, blank=True)
@@ -127,7 +128,7 @@ class Administration(Permanent):
     missed_at = models.DateTimeField(null=True, blank=True)
     escalated_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
-    cancelled_reason = models.TextField(blank=True)
+    cancelled_reason = free_text(blank=True, limit=REASON_MAX)
     created_at = models.DateTimeField()
 
     class Meta:
@@ -241,7 +242,7 @@ class SafetyAlert(Permanent):
     raised_at = models.DateTimeField()
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     acknowledged_by = models.ForeignKey(STAFF, on_delete=models.PROTECT, related_name="+", null=True, blank=True)
-    action_note = models.TextField(blank=True)
+    action_note = free_text(blank=True, limit=REASON_MAX)
 
     class Meta:
         ordering = ["-raised_at"]

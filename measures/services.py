@@ -21,7 +21,9 @@ from accounts.models import User
 from courses.audit import audit
 from courses.choices import CLOSED_STATUSES, CourseStatus
 from courses.models import AuditAction, ClinicSettings, Course
+from courses.rules import REASON_MAX
 from courses.selectors import courses_for
+from courses.services import required_text
 from measures import scoring
 from measures.instruments import INSTRUMENTS, PHQ9_SAFETY_ITEM, Instrument
 from measures.models import (
@@ -210,15 +212,14 @@ def administration_adjust(
     _require_clinician_on_course(by, administration.course, "adjust the schedule")
     if administration.status not in ACTIVE:
         _fail(NON_FIELD_ERRORS, f"A {administration.get_status_display().lower()} administration cannot be moved.")
-    if not reason.strip():
-        _fail("reason", "Say why the schedule changes for this course.")
+    reason = required_text("reason", reason, "Say why the schedule changes for this course.", REASON_MAX)
     _check_window(target_date, open_from, due_by, missed_after)
     if missed_after < timezone.localdate(now):
         _fail("missed_after", "The window would already be closed: choose a last day from today on.")
     administration.target_date, administration.open_from = target_date, open_from
     administration.due_by, administration.missed_after = due_by, missed_after
     administration.manually_adjusted = True
-    administration.adjustment_reason = reason.strip()
+    administration.adjustment_reason = reason
     administration.save()
     audit(
         actor=by,
@@ -236,10 +237,9 @@ def administration_cancel(*, administration: Administration, by: User, reason: s
     now = _now(now)
     administration = Administration.objects.select_for_update().select_related("course").get(pk=administration.pk)
     _require_clinician_on_course(by, administration.course, "cancel a questionnaire")
-    if not reason.strip():
-        _fail("reason", "Say why this questionnaire is cancelled.")
+    reason = required_text("reason", reason, "Say why this questionnaire is cancelled.", REASON_MAX)
     claimed = Administration.objects.filter(pk=administration.pk, status__in=ACTIVE).update(
-        status=AdministrationStatus.CANCELLED, cancelled_at=now, cancelled_reason=reason.strip()
+        status=AdministrationStatus.CANCELLED, cancelled_at=now, cancelled_reason=reason
     )
     if not claimed:
         _fail(NON_FIELD_ERRORS, f"This administration is already {administration.get_status_display().lower()}.")
@@ -771,10 +771,11 @@ def safety_alert_acknowledge(*, alert: SafetyAlert, by: User, action_note: str, 
     if not by.is_clinician:
         raise PermissionDenied("Only a therapist or medical provider acknowledges a safety alert.")
     _require_clinician_on_course(by, alert.course, "acknowledge this alert")
-    if not action_note.strip():
-        _fail("action_note", "Record what was done (contact made, safety plan reviewed, referral…).")
+    action_note = required_text(
+        "action_note", action_note, "Record what was done (contact made, safety plan reviewed, referral…).", REASON_MAX
+    )
     claimed = SafetyAlert.objects.filter(pk=alert.pk, acknowledged_at__isnull=True).update(
-        acknowledged_at=now, acknowledged_by=by, action_note=action_note.strip()
+        acknowledged_at=now, acknowledged_by=by, action_note=action_note
     )
     if not claimed:
         _fail(NON_FIELD_ERRORS, "This alert has already been acknowledged.")

@@ -39,8 +39,6 @@ from courses.models import (
     WeightMeasurement,
 )
 
-# Free text has no column limit; this bound keeps one request from storing megabytes.
-TEXT_MAX = 20_000
 # The widest primary key a staff id can be (BigAutoField); larger numbers are refused up front.
 MAX_STAFF_ID = 2**63 - 1
 
@@ -72,7 +70,7 @@ class StaffField(serializers.PrimaryKeyRelatedField):
 
 
 def _text(**kwargs):
-    kwargs.setdefault("max_length", TEXT_MAX)
+    kwargs.setdefault("max_length", rules.TEXT_MAX)
     kwargs.setdefault("required", False)
     kwargs.setdefault("allow_blank", True)
     return serializers.CharField(**kwargs)
@@ -105,9 +103,8 @@ class _Input(serializers.ModelSerializer):
     }
 
     def build_standard_field(self, field_name, model_field):
+        # Text limits come with the model's max_length (models.free_text); the rest is the service's.
         field_class, kwargs = super().build_standard_field(field_name, model_field)
-        if isinstance(model_field, dj_models.TextField):
-            kwargs["max_length"] = TEXT_MAX
         kwargs.pop("validators", None)
         return field_class, kwargs
 
@@ -308,7 +305,7 @@ class CourseStatusInputSerializer(serializers.Serializer):
     to_status = serializers.ChoiceField(
         choices=[(value, label) for value, label in CourseStatus.choices if value != CourseStatus.EVALUATION]
     )
-    reason = _text()
+    reason = _text(max_length=rules.REASON_MAX)
 
 
 class CourseSummarySerializer(serializers.Serializer):
@@ -431,7 +428,7 @@ class PsychiatricEvaluationSerializer(_SignedOut):
 
 class PreparatorySessionInputSerializer(serializers.Serializer):
     held_at = ClinicDateTimeField()
-    note = serializers.CharField(max_length=TEXT_MAX)
+    note = serializers.CharField(max_length=rules.TEXT_MAX)
     topics = serializers.ListField(
         child=serializers.ChoiceField(choices=PreparationTopic.choices), required=False, max_length=20
     )
@@ -463,7 +460,7 @@ class PreparatorySessionSerializer(_SignedOut):
 class IntegrationSessionInputSerializer(serializers.Serializer):
     courses = serializers.ListField(child=serializers.UUIDField(), allow_empty=False, max_length=rules.GROUP_SIZE[1])
     held_at = ClinicDateTimeField()
-    note = serializers.CharField(max_length=TEXT_MAX)
+    note = serializers.CharField(max_length=rules.TEXT_MAX)
     format = serializers.ChoiceField(choices=SessionFormat.choices, required=False)
     techniques = serializers.ListField(
         child=serializers.ChoiceField(choices=IntegrationTechnique.choices), required=False, max_length=20
@@ -506,7 +503,7 @@ class DosingSessionInputSerializer(_Input):
 
 
 class DosingSessionNoteInputSerializer(serializers.Serializer):
-    facilitation_note = serializers.CharField(max_length=TEXT_MAX, allow_blank=True)
+    facilitation_note = serializers.CharField(max_length=rules.TEXT_MAX, allow_blank=True)
     others_present = serializers.CharField(max_length=300, required=False, allow_blank=True)
     version = version_field()
 
@@ -576,7 +573,7 @@ class AdverseEventInputSerializer(_Input):
 
 
 class AcknowledgeInputSerializer(serializers.Serializer):
-    note = _text()
+    note = _text(max_length=rules.REASON_MAX)
 
 
 class AdverseEventDashboardSerializer(AdverseEventSerializer):
@@ -666,7 +663,7 @@ class DoseUpdateInputSerializer(DoseInputSerializer):
 
 
 class HoldOverrideInputSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=TEXT_MAX)
+    reason = serializers.CharField(max_length=rules.REASON_MAX)
 
 
 class AdministerInputSerializer(serializers.Serializer):
@@ -794,12 +791,12 @@ class RecordChangesField(serializers.DictField):
 
 class AmendInputSerializer(serializers.Serializer):
     changes = RecordChangesField(allow_empty=False)
-    reason = serializers.CharField(max_length=TEXT_MAX)
+    reason = serializers.CharField(max_length=rules.REASON_MAX)
     version = version_field(required=False)
 
 
 class VoidInputSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=TEXT_MAX)
+    reason = serializers.CharField(max_length=rules.REASON_MAX)
     version = version_field(required=False)
 
 

@@ -12,7 +12,7 @@ from django.core.validators import MaxValueValidator
 from django.utils import timezone
 
 from accounts.models import Role, User
-from courses import services
+from courses import rules, services
 from courses.choices import (
     AdverseEventTerm,
     CourseStatus,
@@ -331,7 +331,7 @@ class CourseStatusForm(forms.Form):
         label="Reason (required to discontinue)",
         widget=forms.Textarea(attrs={"rows": 3}),
         required=False,
-        max_length=2000,
+        max_length=rules.REASON_MAX,
     )
 
 
@@ -437,13 +437,16 @@ class GroupIntegrationForm(IntegrationSessionForm):
 
 class VoidForm(VersionedForm, forms.Form):
     reason = forms.CharField(
-        label="Why is this record void?", widget=forms.Textarea(attrs={"rows": 3}), max_length=2000
+        label="Why is this record void?", widget=forms.Textarea(attrs={"rows": 3}), max_length=rules.REASON_MAX
     )
 
 
 class AmendmentReasonForm(forms.Form):
     reason = forms.CharField(
-        label="Reason for the amendment", widget=forms.Textarea(attrs={"rows": 3}), max_length=2000, required=False
+        label="Reason for the amendment",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=rules.REASON_MAX,
+        required=False,
     )
 
 
@@ -529,7 +532,7 @@ class HoldOverrideForm(forms.Form):
     reason = forms.CharField(
         label="Clinical reason for dosing despite the raised blood pressure",
         widget=forms.Textarea(attrs={"rows": 3}),
-        max_length=2000,
+        max_length=rules.REASON_MAX,
         required=False,
     )
 
@@ -571,7 +574,10 @@ class DischargeForm(forms.Form):
 
 class AcknowledgeForm(forms.Form):
     note = forms.CharField(
-        label="Acknowledgement note", widget=forms.Textarea(attrs={"rows": 2}), max_length=2000, required=False
+        label="Acknowledgement note",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=rules.REASON_MAX,
+        required=False,
     )
 
 

@@ -10,6 +10,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from courses.api.serializers import ClinicDateTimeField, StaffBriefSerializer
+from courses.rules import REASON_MAX
 from measures import services
 from measures.instruments import INSTRUMENTS, Instrument
 from measures.models import (
@@ -25,7 +26,6 @@ from measures.models import (
     Timepoint,
 )
 
-REASON_MAX = 2_000
 # The longest instrument has 20 items; anything much larger is not a questionnaire.
 ANSWERS_MAX = 40
 

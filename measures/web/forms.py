@@ -2,6 +2,7 @@
 
 from django import forms
 
+from courses import rules
 from courses.web.forms import DateInput, DateTimeInput, numeric
 from measures.instruments import INSTRUMENTS, Instrument, InstrumentDefinition
 from measures.models import MeasureSettings, Timepoint
@@ -63,7 +64,7 @@ class AdjustWindowForm(forms.Form):
     reason = forms.CharField(
         label="Reason for the change",
         widget=forms.Textarea(attrs={"rows": 2}),
-        max_length=500,
+        max_length=rules.REASON_MAX,
         error_messages={"required": "Say why the schedule changes for this course."},
     )
 
@@ -72,7 +73,7 @@ class CancelForm(forms.Form):
     reason = forms.CharField(
         label="Reason for cancelling",
         widget=forms.Textarea(attrs={"rows": 2}),
-        max_length=500,
+        max_length=rules.REASON_MAX,
         error_messages={"required": "Say why this questionnaire is cancelled."},
     )
 
@@ -89,7 +90,7 @@ class AcknowledgeAlertForm(forms.Form):
     action_note = forms.CharField(
         label="What was done",
         widget=forms.Textarea(attrs={"rows": 2}),
-        max_length=2000,
+        max_length=rules.REASON_MAX,
         help_text="Contact made, safety plan reviewed, referral…",
         error_messages={"required": "Record what was done (contact made, safety plan reviewed, referral…)."},
     )

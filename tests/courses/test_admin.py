@@ -240,3 +240,13 @@ def test_an_admin_save_without_a_readable_version_is_a_conflict(admin_client, pa
     response = admin_client.post(url, data)
     assert response.status_code == 200 and "after you opened it" in response.content.decode()
     assert Patient.objects.get(pk=patient.pk).given_name == patient.given_name
+
+
+def test_the_admin_refuses_text_over_the_fields_limit(admin_client, unsigned_evaluation):
+    url = _url(MedicalEvaluation, "change", unsigned_evaluation.pk)
+    data = _form_data(admin_client.get(url))
+    data.update(history="h" * 20_001)
+    response = admin_client.post(url, data)
+    assert response.status_code == 200
+    assert "at most 20000 characters" in response.content.decode()
+    assert MedicalEvaluation.objects.get(pk=unsigned_evaluation.pk).history == ""
