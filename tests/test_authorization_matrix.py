@@ -118,6 +118,8 @@ MATRIX: dict[str, dict[str, str]] = {
     "login": rw(EVERYONE, EVERYONE),
     # Signing out sends everyone to the login page, the signed-out included.
     "logout": rw(write="lllllll"),
+    # The page script's "am I still signed in?": it says so to anyone, and says nothing else.
+    "session-state": rw(EVERYONE),
     "api-token": rw(write=EVERYONE),
     # --- the staff web: landing pages and lists ---------------------------------------------------
     "home": rw(STAFF),

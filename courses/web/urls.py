@@ -3,13 +3,14 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from courses.web.views import courses, dosing, home, lead, patients, record_export, records
+from courses.web.views import courses, dosing, home, lead, patients, record_export, records, session
 
 RECORD = "records/<slug:record_type>/<uuid:record_id>/"
 
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("session/", session.session_state, name="session-state"),
     path("", home.home, name="home"),
     path("caseload/", home.caseload, name="caseload"),
     path("today/", home.provider_today, name="provider-today"),
