@@ -194,7 +194,17 @@ def test_a_value_signed_for_another_purpose_is_not_a_link(client, alice):
 
 # --- the token is no staff credential ---------------------------------------------------------
 
-PUBLIC = {"healthz", "login", "logout", "api-token", "api-schema", "api-docs", "self-report", "api-self-report"}
+PUBLIC = {
+    "healthz",
+    "login",
+    "logout",
+    "session-state",  # answers anyone, and tells the signed-out only that they are (below)
+    "api-token",
+    "api-schema",
+    "api-docs",
+    "self-report",
+    "api-self-report",
+}
 
 
 def _routes(resolver=None, prefix=""):
@@ -252,6 +262,7 @@ def test_after_using_the_link_the_same_client_reaches_no_staff_page_nor_api_rout
                 assert response["Location"].startswith("/login/?next="), (method, url)
             walked += 1
     assert walked > 150  # every staff route, both ways; a new one is walked without editing this test
+    assert client.get(reverse("session-state")).json() == {"signed_in": False}
     # The token itself is no API credential either.
     for header in (f"Token {token}", f"Bearer {token}"):
         response = client.get("/api/courses/", HTTP_AUTHORIZATION=header)
