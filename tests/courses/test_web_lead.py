@@ -1,5 +1,7 @@
 """The practice lead's pages: staff accounts and clinic settings."""
 
+import pytest
+from django.template import engines
 from django.urls import reverse
 
 from accounts.models import User
@@ -111,3 +113,17 @@ def test_the_staff_form_asks_the_browser_for_a_new_password(client, lead):
     client.force_login(lead)
     page = client.get(reverse("staff")).content.decode()
     assert 'autocomplete="new-password"' in page
+
+
+@pytest.mark.parametrize(
+    ("address", "shown"),
+    [
+        ("therapist1@kapclinic.invalid", "therapist1<wbr>@kapclinic.invalid"),
+        ("<b>@x.invalid", "&lt;b&gt;<wbr>@x.invalid"),
+        ("no-at-sign", "no-at-sign"),
+        ("", ""),
+    ],
+)
+def test_an_address_wraps_before_its_at_sign_and_stays_escaped(address, shown):
+    template = engines["django"].from_string("{% load text %}{{ address|email_breaks }}")
+    assert template.render({"address": address}) == shown
