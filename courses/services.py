@@ -66,7 +66,9 @@ def _fail(field: str, message: str):
     raise ValidationError({field: message})
 
 
-def _optional_text(field: str, value: str, limit: int = rules.TEXT_MAX) -> str:
+def _optional_text(field: str, value: str, limit: int) -> str:
+    """Free text written with create() or update(), where full_clean does not see it: trimmed,
+    and no longer than its column holds."""
     text = (value or "").strip()
     too_long = rules.text_length_error(text, limit)
     if too_long:
@@ -74,15 +76,11 @@ def _optional_text(field: str, value: str, limit: int = rules.TEXT_MAX) -> str:
     return text
 
 
-def required_text(field: str, value: str, missing: str, limit: int = rules.TEXT_MAX) -> str:
-    """Text the rules ask for (a reason, what was done): given, and no longer than its column
-    holds. These are written with create() or update(), where full_clean would not see them."""
-    text = (value or "").strip()
+def required_text(field: str, value: str, missing: str, limit: int) -> str:
+    """The same for text the rules ask for (a reason, what was done): `missing` says what to write."""
+    text = _optional_text(field, value, limit)
     if not text:
         _fail(field, missing)
-    too_long = rules.text_length_error(text, limit)
-    if too_long:
-        _fail(field, too_long)
     return text
 
 
