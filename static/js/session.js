@@ -81,7 +81,12 @@
     stay.hidden = true;
     signIn.hidden = false;
     banner.hidden = false;
-    banner.focus();
+    // Focus moves to the message after a press of Save, or when nothing has focus; never out of
+    // a field someone is typing in when the time runs out (the alertdialog role is announced).
+    var active = document.activeElement;
+    if (note || !active || active === document.body) {
+      banner.focus();
+    }
   }
 
   function ask() {

@@ -57,6 +57,7 @@ def test_after_the_time_out_what_was_typed_is_kept_and_saved_once_signed_in_agai
     page.goto(url)
     page.get_by_label("Phone").fill("+1 555 0172")
     expect(_banner(page)).to_contain_text("You were signed out", timeout=15_000)
+    expect(page.get_by_label("Phone")).to_be_focused()  # the time-out does not pull focus out of a field
 
     page.get_by_role("button", name="Save").click()
     expect(_banner(page)).to_contain_text("Not sent.")
