@@ -4,8 +4,6 @@ Model forms are used only to borrow field types, labels and length limits from t
 `_post_clean` is switched off so no model validation runs here, the service does it.
 """
 
-import datetime
-
 from django import forms
 from django.core.exceptions import FieldDoesNotExist
 from django.core.validators import MaxValueValidator
@@ -212,9 +210,7 @@ def _record_value(record, name: str):
     value = getattr(record, name)
     if hasattr(value, "all"):  # a many-to-many field's manager
         return list(value.all())
-    if isinstance(value, datetime.datetime):  # as the form shows it: to the minute
-        return value.replace(second=0, microsecond=0)
-    return value
+    return _to_the_minute(value)
 
 
 def _as_list(formatted) -> list[str]:
@@ -253,14 +249,14 @@ class ServiceModelForm(forms.ModelForm):
         return {name: self.cleaned_data[name] for name in self.changed_data if name in self.cleaned_data}
 
 
+def _to_the_minute(value):
+    """Times as the forms show them, to the minute, so an untouched field does not count as changed."""
+    return value.replace(second=0, microsecond=0) if hasattr(value, "hour") else value
+
+
 def _minute_initial(instance, names) -> dict:
-    """Datetimes shown to the minute, so an untouched field does not count as changed."""
-    initial = {}
-    for name in names:
-        value = getattr(instance, name, None)
-        if hasattr(value, "hour"):
-            initial[name] = value.replace(second=0, microsecond=0)
-    return initial
+    values = {name: getattr(instance, name, None) for name in names}
+    return {name: _to_the_minute(value) for name, value in values.items() if hasattr(value, "hour")}
 
 
 # --- auth ------------------------------------------------------------------------------------

@@ -13,8 +13,12 @@
   if (!idle || !stateUrl) {
     return;
   }
-  var warnBefore = Math.min(120, Math.floor(idle / 2));
-  var idleText = idle >= 120 ? Math.round(idle / 60) + " minutes" : idle + " seconds";
+  function warnBefore() {
+    return Math.min(120, Math.floor(idle / 2));
+  }
+  function idleText() {
+    return idle >= 120 ? Math.round(idle / 60) + " minutes" : idle + " seconds";
+  }
   var deadline = 0;
   var expired = false;
   var timers = [];
@@ -56,14 +60,14 @@
     expired = false;
     banner.hidden = true;
     deadline = Date.now() + idle * 1000;
-    timers.push(setTimeout(warn, (idle - warnBefore) * 1000));
+    timers.push(setTimeout(warn, (idle - warnBefore()) * 1000));
     timers.push(setTimeout(end, idle * 1000));
   }
 
   function warn() {
     function say() {
       text.textContent = "You will be signed out in " + clock((deadline - Date.now()) / 1000) +
-        " after " + idleText + " without activity. Anything typed on this page and not yet saved stays here.";
+        " after " + idleText() + " without activity. Anything typed on this page and not yet saved stays here.";
     }
     say();
     timers.push(setInterval(say, 1000));
@@ -75,7 +79,7 @@
   function end(note) {
     clear();
     expired = true;
-    text.textContent = (note ? note + " " : "") + "You were signed out after " + idleText +
+    text.textContent = (note ? note + " " : "") + "You were signed out after " + idleText() +
       " without activity. What you typed on this page is still here but not saved: sign in " +
       "again in a new tab, then come back and press Save.";
     stay.hidden = true;
@@ -102,6 +106,7 @@
     document.querySelectorAll('input[name="csrfmiddlewaretoken"]').forEach(function (input) {
       input.value = state.csrf_token;
     });
+    idle = state.idle_seconds || idle;  // the server's setting, should it differ from the page's
     restart();
     return true;
   }
