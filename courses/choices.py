@@ -97,9 +97,20 @@ class Route(models.TextChoices):
 
 
 class PregnancyTest(models.TextChoices):
-    NOT_APPLICABLE = "not_applicable", "Not applicable"
+    # Blank means not recorded: whether a test is needed comes from the screen's answer on
+    # childbearing potential, never from a default.
+    NOT_APPLICABLE = "not_applicable", "Not applicable (no childbearing potential)"
     NEGATIVE = "negative", "Negative"
     POSITIVE = "positive", "Positive"
+
+
+class ScreenAnswer(models.TextChoices):
+    """A screen item answered on purpose. Blank means not answered yet; "unknown" is an answer
+    that cannot be cleared."""
+
+    YES = "yes", "Yes"
+    NO = "no", "No"
+    UNKNOWN = "unknown", "Unknown"
 
 
 class VitalPhase(models.TextChoices):
@@ -113,6 +124,25 @@ class VitalAlert(models.TextChoices):
     HIGH_BP = "high_bp", "Blood pressure above alert threshold"
     HIGH_HR = "high_hr", "Heart rate above alert threshold"
     LOW_SPO2 = "low_spo2", "SpO2 below alert threshold"
+    LOW_RR = "low_rr", "Respiratory rate below alert threshold"
+
+
+class InSessionAlertAction(models.TextChoices):
+    """What the medical provider did about an alerting reading (closes the in-session alert)."""
+
+    RECHECK = "recheck", "Rechecked: a new reading was taken"
+    ADVERSE_EVENT = "adverse_event", "Recorded as an adverse event"
+    OTHER = "other", "Other (described in the note)"
+    # Set by the system, not chosen: the reading itself was voided or corrected below the alert.
+    READING_VOIDED = "reading_voided", "The reading was voided as entered in error"
+    READING_CORRECTED = "reading_corrected", "The reading was corrected and no longer alerts"
+
+
+IN_SESSION_ALERT_CHOICES = [
+    (InSessionAlertAction.RECHECK.value, InSessionAlertAction.RECHECK.label),
+    (InSessionAlertAction.ADVERSE_EVENT.value, InSessionAlertAction.ADVERSE_EVENT.label),
+    (InSessionAlertAction.OTHER.value, InSessionAlertAction.OTHER.label),
+]
 
 
 class AdverseEventTerm(models.TextChoices):
@@ -151,6 +181,12 @@ class SeriousCriterion(models.TextChoices):
     DISABILITY = "disability", "Persistent or significant disability"
     CONGENITAL_ANOMALY = "congenital_anomaly", "Congenital anomaly"
     OTHER_IMPORTANT = "other_important", "Other important medical event"
+
+
+class Expectedness(models.TextChoices):
+    # Against the product label's list of adverse reactions (21 CFR 312.32(a)).
+    EXPECTED = "expected", "Expected (listed in the label)"
+    UNEXPECTED = "unexpected", "Unexpected"
 
 
 class Relatedness(models.TextChoices):

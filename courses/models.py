@@ -10,7 +10,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils.deconstruct import deconstructible
 
 from courses import rules
@@ -22,11 +22,14 @@ from courses.choices import (
     Channel,
     CourseStatus,
     Drug,
+    Expectedness,
     Indication,
+    InSessionAlertAction,
     PregnancyTest,
     RaceEthnicity,
     Relatedness,
     Route,
+    ScreenAnswer,
     ScreenDecision,
     SessionFormat,
     Sex,
@@ -64,6 +67,18 @@ def _range_check(field: str, low, high, name: str, nullable: bool = True) -> mod
     if nullable:
         cond |= Q(**{f"{field}__isnull": True})
     return models.CheckConstraint(condition=cond, name=name)
+
+
+def screen_answer(verbose_name: str | None = None) -> models.CharField:
+    """A contraindication-screen answer: yes, no or unknown; blank until someone answers."""
+    return models.CharField(verbose_name, max_length=8, choices=ScreenAnswer.choices, blank=True, default="")
+
+
+def _all_answered_yes_or_no(fields) -> Q:
+    condition = Q()
+    for name in fields:
+        condition &= Q(**{f"{name}__in": [rules.YES, rules.NO]})
+    return condition
 
 
 def _vital_checks(prefix: str) -> list[models.CheckConstraint]:
@@ -170,14 +185,29 @@ class ClinicSettings(models.Model):
     max_intranasal_mg = models.DecimalField(max_digits=6, decimal_places=1, default=Decimal("84"))
     # DOMAIN gives no sublingual default; Hull 2022's upper dose (450 mg) is the starting value.
     max_sublingual_mg = models.DecimalField(max_digits=6, decimal_places=1, default=Decimal("450"))
+    # Above the maximum a dose needs a reason; above the ceiling no reason unlocks it (default:
+    # twice the maximum). A typo like 1000 mg IV stops here.
+    ceiling_iv_mg_per_kg = models.DecimalField(max_digits=5, decimal_places=2, default=Decimal("2.00"))
+    ceiling_im_mg_per_kg = models.DecimalField(max_digits=5, decimal_places=2, default=Decimal("2.00"))
+    ceiling_intranasal_mg = models.DecimalField(max_digits=6, decimal_places=1, default=Decimal("168"))
+    ceiling_sublingual_mg = models.DecimalField(max_digits=6, decimal_places=1, default=Decimal("900"))
     hold_systolic = models.PositiveSmallIntegerField(default=140)
     hold_diastolic = models.PositiveSmallIntegerField(default=90)
+    # A normal full re-check lifts a hold only this long after the high reading (a rest, not a retake).
+    hold_recheck_minutes = models.PositiveSmallIntegerField(default=15)
     alert_systolic = models.PositiveSmallIntegerField(default=180)
     alert_diastolic = models.PositiveSmallIntegerField(default=110)
     alert_heart_rate = models.PositiveSmallIntegerField(default=120)
     alert_spo2_below = models.PositiveSmallIntegerField(default=92)
+    # Slow breathing (respiratory depression, DOMAIN §4); 10/min is the common sedation-monitoring floor.
+    alert_respiratory_rate_below = models.PositiveSmallIntegerField(default=10)
+    vitals_interval_minutes = models.PositiveSmallIntegerField(default=15)
     monitoring_minutes_esketamine = models.PositiveSmallIntegerField(default=120)
     monitoring_minutes_other = models.PositiveSmallIntegerField(default=60)
+    min_dose_interval_hours = models.PositiveSmallIntegerField(default=24)
+    weight_max_age_days = models.PositiveSmallIntegerField(default=30)
+    screen_valid_months = models.PositiveSmallIntegerField(default=12)
+    minimum_age_years = models.PositiveSmallIntegerField(default=18)
     updated_at = models.DateTimeField(null=True, blank=True)
     updated_by = models.ForeignKey(STAFF, on_delete=models.PROTECT, related_name="+", null=True, blank=True)
 
@@ -189,12 +219,45 @@ class ClinicSettings(models.Model):
             models.CheckConstraint(condition=Q(max_im_mg_per_kg__gt=0), name="clinic_settings_im_max_positive"),
             models.CheckConstraint(condition=Q(max_intranasal_mg__gt=0), name="clinic_settings_in_max_positive"),
             models.CheckConstraint(condition=Q(max_sublingual_mg__gt=0), name="clinic_settings_sl_max_positive"),
+            models.CheckConstraint(
+                condition=Q(ceiling_iv_mg_per_kg__gte=F("max_iv_mg_per_kg")), name="clinic_settings_iv_ceiling"
+            ),
+            models.CheckConstraint(
+                condition=Q(ceiling_im_mg_per_kg__gte=F("max_im_mg_per_kg")), name="clinic_settings_im_ceiling"
+            ),
+            models.CheckConstraint(
+                condition=Q(ceiling_intranasal_mg__gte=F("max_intranasal_mg")), name="clinic_settings_in_ceiling"
+            ),
+            models.CheckConstraint(
+                condition=Q(ceiling_sublingual_mg__gte=F("max_sublingual_mg")), name="clinic_settings_sl_ceiling"
+            ),
             _range_check("hold_systolic", 90, 260, "clinic_settings_hold_systolic_range", nullable=False),
             _range_check("hold_diastolic", 50, 160, "clinic_settings_hold_diastolic_range", nullable=False),
+            _range_check("hold_recheck_minutes", 5, 120, "clinic_settings_hold_recheck_range", nullable=False),
             _range_check("alert_systolic", 90, 260, "clinic_settings_alert_systolic_range", nullable=False),
             _range_check("alert_diastolic", 50, 160, "clinic_settings_alert_diastolic_range", nullable=False),
             _range_check("alert_heart_rate", 60, 220, "clinic_settings_alert_hr_range", nullable=False),
             _range_check("alert_spo2_below", 70, 100, "clinic_settings_alert_spo2_range", nullable=False),
+            _range_check("alert_respiratory_rate_below", 4, 20, "clinic_settings_alert_rr_range", nullable=False),
+            _range_check("vitals_interval_minutes", 5, 60, "clinic_settings_vitals_interval_range", nullable=False),
+            _range_check(
+                "monitoring_minutes_esketamine",
+                rules.ESKETAMINE_MONITORING_FLOOR_MINUTES,
+                720,
+                "clinic_settings_esketamine_monitoring_range",
+                nullable=False,
+            ),
+            _range_check(
+                "monitoring_minutes_other",
+                rules.OTHER_MONITORING_FLOOR_MINUTES,
+                720,
+                "clinic_settings_other_monitoring_range",
+                nullable=False,
+            ),
+            _range_check("min_dose_interval_hours", 1, 168, "clinic_settings_dose_interval_range", nullable=False),
+            _range_check("weight_max_age_days", 1, 365, "clinic_settings_weight_age_range", nullable=False),
+            _range_check("screen_valid_months", 1, 24, "clinic_settings_screen_valid_range", nullable=False),
+            _range_check("minimum_age_years", 12, 25, "clinic_settings_minimum_age_range", nullable=False),
         ]
 
     def __str__(self) -> str:
@@ -213,6 +276,14 @@ class ClinicSettings(models.Model):
             Route.SUBLINGUAL: rules.RouteMaximum(self.max_sublingual_mg, "mg"),
         }[route]
 
+    def route_ceiling(self, route: str) -> rules.RouteMaximum:
+        return {
+            Route.IV: rules.RouteMaximum(self.ceiling_iv_mg_per_kg, "mg/kg"),
+            Route.IM: rules.RouteMaximum(self.ceiling_im_mg_per_kg, "mg/kg"),
+            Route.INTRANASAL: rules.RouteMaximum(self.ceiling_intranasal_mg, "mg"),
+            Route.SUBLINGUAL: rules.RouteMaximum(self.ceiling_sublingual_mg, "mg"),
+        }[route]
+
     def vital_thresholds(self) -> rules.VitalThresholds:
         return rules.VitalThresholds(
             hold_systolic=self.hold_systolic,
@@ -221,6 +292,7 @@ class ClinicSettings(models.Model):
             alert_diastolic=self.alert_diastolic,
             alert_heart_rate=self.alert_heart_rate,
             alert_spo2_below=self.alert_spo2_below,
+            alert_respiratory_rate_below=self.alert_respiratory_rate_below,
         )
 
 
@@ -298,6 +370,10 @@ class Course(ClinicalRecord):
     status = models.CharField(max_length=16, choices=CourseStatus.choices, default=CourseStatus.EVALUATION)
     status_changed_at = models.DateTimeField()
     discontinued_reason = free_text(blank=True, limit=rules.REASON_MAX)
+    # A patient under the clinic's minimum age starts a course only on a practice lead's documented exception.
+    age_exception_reason = free_text("minimum-age exception", blank=True, limit=rules.REASON_MAX)
+    age_exception_at = models.DateTimeField(null=True, blank=True)
+    age_exception_by = models.ForeignKey(STAFF, on_delete=models.PROTECT, related_name="+", null=True, blank=True)
 
     objects = CourseQuerySet.as_manager()
 
@@ -312,6 +388,11 @@ class Course(ClinicalRecord):
             models.CheckConstraint(
                 condition=~Q(indication=Indication.OTHER) | ~Q(indication_detail=""),
                 name="course_other_indication_described",
+            ),
+            models.CheckConstraint(
+                condition=Q(age_exception_at__isnull=True, age_exception_by__isnull=True, age_exception_reason="")
+                | Q(age_exception_at__isnull=False, age_exception_by__isnull=False) & ~Q(age_exception_reason=""),
+                name="course_age_exception_complete",
             ),
         ]
         indexes = [
@@ -351,20 +432,27 @@ class MedicalEvaluation(SignableRecord):
     spo2 = models.PositiveSmallIntegerField("baseline SpO2 (%)", null=True, blank=True)
     respiratory_rate = models.PositiveSmallIntegerField("baseline respiratory rate (/min)", null=True, blank=True)
     weight_kg = models.DecimalField("baseline weight (kg)", max_digits=5, decimal_places=1, null=True, blank=True)
-    ci_psychosis_or_mania = models.BooleanField(default=False)
-    ci_pregnancy = models.BooleanField(default=False)
-    ci_aneurysmal_vascular_disease = models.BooleanField(default=False)
-    ci_intracerebral_haemorrhage = models.BooleanField(default=False)
-    ci_ketamine_hypersensitivity = models.BooleanField(default=False)
-    caution_uncontrolled_hypertension = models.BooleanField(default=False)
-    caution_raised_icp_or_iop = models.BooleanField(default=False)
-    caution_cardio_cerebrovascular = models.BooleanField(default=False)
-    caution_substance_use_history = models.BooleanField(default=False)
-    caution_breastfeeding = models.BooleanField(default=False)
-    caution_recent_suicidality = models.BooleanField(default=False)
-    caution_interacting_medications = models.BooleanField(default=False)
+    # Every item is answered on purpose (yes / no / unknown); blank is "not answered yet", never "no".
+    ci_psychosis_or_mania = screen_answer()
+    ci_pregnancy = screen_answer()
+    ci_aneurysmal_vascular_disease = screen_answer()
+    ci_intracerebral_haemorrhage = screen_answer()
+    ci_ketamine_hypersensitivity = screen_answer()
+    caution_uncontrolled_hypertension = screen_answer()
+    caution_raised_icp_or_iop = screen_answer()
+    caution_cardio_cerebrovascular = screen_answer()
+    caution_substance_use_history = screen_answer()
+    caution_breastfeeding = screen_answer()
+    caution_recent_suicidality = screen_answer()
+    caution_interacting_medications = screen_answer()
+    childbearing_potential = screen_answer(rules.CHILDBEARING_LABEL)
     decision = models.CharField(max_length=32, choices=ScreenDecision.choices, default=ScreenDecision.PENDING)
     caution_note = free_text(blank=True)
+    # A screen is valid for the clinic's set time; a new one supersedes it (the old one stays).
+    superseded_at = models.DateTimeField(null=True, blank=True, editable=False)
+    superseded_by = models.ForeignKey(
+        "self", on_delete=models.PROTECT, related_name="+", null=True, blank=True, editable=False
+    )
 
     class Meta:
         ordering = ["-evaluated_on"]
@@ -375,17 +463,23 @@ class MedicalEvaluation(SignableRecord):
                 _range_check("weight_kg", 20, 400, "medical_evaluation_weight_plausible"),
                 models.UniqueConstraint(
                     fields=["course"],
-                    condition=Q(voided_at__isnull=True),
-                    name="medical_evaluation_one_active_per_course",
+                    condition=Q(voided_at__isnull=True, superseded_at__isnull=True),
+                    name="medical_evaluation_one_current_per_course",
+                ),
+                # Cleared means every absolute item answered "no"; plain "cleared", every caution too.
+                models.CheckConstraint(
+                    condition=~Q(decision__in=[ScreenDecision.CLEARED, ScreenDecision.CLEARED_WITH_CAUTIONS])
+                    | Q(**dict.fromkeys(rules.ABSOLUTE_ITEMS, rules.NO)),
+                    name="medical_evaluation_cleared_absolute_no",
+                ),
+                models.CheckConstraint(
+                    condition=~Q(decision=ScreenDecision.CLEARED) | Q(**dict.fromkeys(rules.CAUTION_ITEMS, rules.NO)),
+                    name="medical_evaluation_cleared_cautions_no",
                 ),
                 models.CheckConstraint(
                     condition=~Q(decision__in=[ScreenDecision.CLEARED, ScreenDecision.CLEARED_WITH_CAUTIONS])
-                    | Q(**dict.fromkeys(rules.ABSOLUTE_ITEMS, False)),
-                    name="medical_evaluation_absolute_blocks_clearance",
-                ),
-                models.CheckConstraint(
-                    condition=~Q(decision=ScreenDecision.CLEARED) | Q(**dict.fromkeys(rules.CAUTION_ITEMS, False)),
-                    name="medical_evaluation_caution_needs_caution_decision",
+                    | _all_answered_yes_or_no(rules.CAUTION_ITEMS),
+                    name="medical_evaluation_cleared_answered",
                 ),
                 models.CheckConstraint(
                     condition=~Q(decision=ScreenDecision.CLEARED_WITH_CAUTIONS) | ~Q(caution_note=""),
@@ -402,12 +496,12 @@ class MedicalEvaluation(SignableRecord):
         return f"Medical evaluation {self.evaluated_on} ({self.get_decision_display()})"
 
     @property
-    def screen_answers(self) -> dict[str, bool]:
+    def screen_answers(self) -> dict[str, str]:
         return {item.field: getattr(self, item.field) for item in rules.SCREEN_ITEMS}
 
     @property
-    def is_cleared(self) -> bool:
-        return self.is_signed and not self.is_voided and self.decision in rules.CLEARED_DECISIONS
+    def is_current(self) -> bool:
+        return not self.is_voided and self.superseded_at is None
 
 
 class PsychiatricEvaluation(SignableRecord):
@@ -522,24 +616,32 @@ class DosingParticipant(SignableRecord):
     route = models.CharField(max_length=16, choices=Route.choices)
     dose_mg = models.DecimalField("dose (mg)", max_digits=6, decimal_places=1)
     weight_kg = models.DecimalField("weight used (kg)", max_digits=5, decimal_places=1)
+    # The recorded weight the dose was calculated on (null only on records made before this was kept).
+    weight_measurement = models.ForeignKey(
+        WeightMeasurement, on_delete=models.PROTECT, related_name="+", null=True, blank=True, editable=False
+    )
     dose_mg_per_kg = models.DecimalField("dose (mg/kg)", max_digits=7, decimal_places=3, editable=False)
     protocol_maximum = models.DecimalField(max_digits=6, decimal_places=2, editable=False)
     protocol_maximum_unit = models.CharField(max_length=8, editable=False)
+    # The absolute ceiling in force, in the maximum's unit; no reason unlocks a dose above it.
+    protocol_ceiling = models.DecimalField(max_digits=6, decimal_places=2, null=True, editable=False)
     over_maximum_reason = free_text("reason for dose above protocol maximum", blank=True, limit=rules.REASON_MAX)
     lot_number = models.CharField(max_length=40, blank=True)
     fasting_confirmed = models.BooleanField("fasting confirmed (2 h solids, 30 min liquids)", default=False)
     pregnancy_test = models.CharField(
-        max_length=16, choices=PregnancyTest.choices, default=PregnancyTest.NOT_APPLICABLE
+        "pregnancy test (this dose)", max_length=16, choices=PregnancyTest.choices, blank=True, default=""
     )
     concomitant_medications = free_text(blank=True)
-    hold_override_reason = free_text("pre-dose hold override reason", blank=True, limit=rules.REASON_MAX)
-    hold_override_at = models.DateTimeField(null=True, blank=True)
-    hold_override_by = models.ForeignKey(STAFF, on_delete=models.PROTECT, related_name="+", null=True, blank=True)
     dosed_at = models.DateTimeField("dose given at", null=True, blank=True)
     discharge_alert_oriented = models.BooleanField("alert and oriented", default=False)
-    discharge_vitals_acceptable = models.BooleanField("vitals acceptable", default=False)
+    # Set by the service from the last pre-discharge reading, no longer ticked by hand.
+    discharge_vitals_acceptable = models.BooleanField("vitals within limits at discharge", default=False)
     discharge_escort_present = models.BooleanField("escort home present", default=False)
     discharge_no_driving_advised = models.BooleanField("advised not to drive until the next day", default=False)
+    # Discharge while the last reading still alerts: the provider's documented reason (safety report).
+    discharge_exception_reason = free_text(
+        "why discharge is safe despite the alert", blank=True, limit=rules.REASON_MAX
+    )
     discharged_at = models.DateTimeField(null=True, blank=True)
     discharged_by = models.ForeignKey(STAFF, on_delete=models.PROTECT, related_name="+", null=True, blank=True)
 
@@ -564,6 +666,13 @@ class DosingParticipant(SignableRecord):
                 | Q(protocol_maximum_unit="mg", dose_mg__lte=models.F("protocol_maximum")),
                 name="dosing_participant_over_maximum_has_reason",
             ),
+            # And the ceiling: nothing above it, whatever the reason.
+            models.CheckConstraint(
+                condition=Q(protocol_ceiling__isnull=True)
+                | Q(protocol_maximum_unit="mg/kg", dose_mg_per_kg__lte=models.F("protocol_ceiling"))
+                | Q(protocol_maximum_unit="mg", dose_mg__lte=models.F("protocol_ceiling")),
+                name="dosing_participant_within_ceiling",
+            ),
             models.CheckConstraint(
                 condition=Q(dosed_at__isnull=True) | Q(fasting_confirmed=True),
                 name="dosing_participant_dosed_fasting_confirmed",
@@ -573,22 +682,21 @@ class DosingParticipant(SignableRecord):
                 name="dosing_participant_no_dose_when_pregnant",
             ),
             models.CheckConstraint(
-                condition=Q(hold_override_at__isnull=True, hold_override_by__isnull=True, hold_override_reason="")
-                | Q(hold_override_at__isnull=False, hold_override_by__isnull=False) & ~Q(hold_override_reason=""),
-                name="dosing_participant_override_complete",
-            ),
-            models.CheckConstraint(
                 condition=Q(discharged_at__isnull=True)
                 | Q(
                     dosed_at__isnull=False,
                     discharged_by__isnull=False,
                     discharge_alert_oriented=True,
-                    discharge_vitals_acceptable=True,
                     discharge_escort_present=True,
                     discharge_no_driving_advised=True,
-                ),
+                )
+                & (Q(discharge_vitals_acceptable=True) | ~Q(discharge_exception_reason="")),
                 name="dosing_participant_discharge_checklist",
             ),
+        ]
+        indexes = [
+            # Serves the spacing rule: a patient's latest given dose (through its course).
+            models.Index(fields=["course", "dosed_at"], name="dose_course_dosed_at"),
         ]
 
     def __str__(self) -> str:
@@ -599,6 +707,28 @@ class DosingParticipant(SignableRecord):
         return rules.dose_exceeds_maximum(
             self.dose_mg, self.weight_kg, rules.RouteMaximum(self.protocol_maximum, self.protocol_maximum_unit)
         )
+
+
+class HoldOverride(Permanent):
+    """A medical provider's documented decision to dose despite a pre-dose hold. It covers the
+    reading that set the hold (and earlier ones); a higher reading taken later needs a new one."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    participant = models.ForeignKey(DosingParticipant, on_delete=models.PROTECT, related_name="hold_overrides")
+    reading = models.ForeignKey("VitalReading", on_delete=models.PROTECT, related_name="+")
+    reason = free_text("clinical reason for dosing despite the hold", limit=rules.REASON_MAX)
+    overridden_at = models.DateTimeField()
+    overridden_by = models.ForeignKey(STAFF, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["overridden_at"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(reason=""), name="hold_override_has_reason"),
+            models.UniqueConstraint(fields=["participant", "reading"], name="hold_override_once_per_reading"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Pre-dose hold overridden {self.overridden_at:%Y-%m-%d %H:%M}"
 
 
 class VitalReading(ClinicalRecord):
@@ -640,13 +770,67 @@ class VitalReading(ClinicalRecord):
         return f"{self.systolic_bp or '–'}/{self.diastolic_bp or '–'}"
 
 
+class InSessionAlertQuerySet(PermanentQuerySet):
+    def open(self):
+        return self.filter(closed_at__isnull=True)
+
+
+class InSessionAlert(Permanent):
+    """An alerting reading (DOMAIN §3, and slow breathing) opens one; a medical provider closes it
+    by recording what was done. Open alerts hold the dose and the discharge."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    participant = models.ForeignKey(DosingParticipant, on_delete=models.PROTECT, related_name="in_session_alerts")
+    reading = models.OneToOneField(VitalReading, on_delete=models.PROTECT, related_name="in_session_alert")
+    alerts = models.JSONField(default=list)
+    raised_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.ForeignKey(STAFF, on_delete=models.PROTECT, related_name="+", null=True, blank=True)
+    action = models.CharField(max_length=24, choices=InSessionAlertAction.choices, blank=True)
+    adverse_event = models.ForeignKey("AdverseEvent", on_delete=models.PROTECT, related_name="+", null=True, blank=True)
+    note = free_text("what was done", blank=True, limit=rules.REASON_MAX)
+
+    objects = InSessionAlertQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["raised_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(closed_at__isnull=True, closed_by__isnull=True, action="")
+                | Q(closed_at__isnull=False) & ~Q(action=""),
+                name="in_session_alert_closed_has_action",
+            ),
+            models.CheckConstraint(
+                condition=~Q(action=InSessionAlertAction.ADVERSE_EVENT) | Q(adverse_event__isnull=False),
+                name="in_session_alert_event_named",
+            ),
+            models.CheckConstraint(
+                condition=~Q(action=InSessionAlertAction.OTHER) | ~Q(note=""),
+                name="in_session_alert_other_has_note",
+            ),
+        ]
+        indexes = [
+            # Serves the bedside, group and today pages: open alerts of a set of doses.
+            models.Index(fields=["participant"], condition=Q(closed_at__isnull=True), name="in_session_alert_open"),
+        ]
+
+    def __str__(self) -> str:
+        return "Vital-sign alert" + (" (closed)" if self.closed_at else " (open)")
+
+
 class AdverseEventQuerySet(VoidableQuerySet):
     def serious_unacknowledged(self):
         return self.active().filter(serious=True, acknowledged_at__isnull=True)
 
 
 class AdverseEvent(ClinicalRecord):
-    participant = models.ForeignKey(DosingParticipant, on_delete=models.PROTECT, related_name="adverse_events")
+    """An adverse event of a course: during a dose (participant set) or reported outside a dosing
+    session (at an integration session, by phone), against the course alone."""
+
+    course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="adverse_events")
+    participant = models.ForeignKey(
+        DosingParticipant, on_delete=models.PROTECT, related_name="adverse_events", null=True, blank=True
+    )
     term = models.CharField(max_length=32, choices=AdverseEventTerm.choices)
     term_other = models.CharField("other (describe)", max_length=200, blank=True)
     grade = models.PositiveSmallIntegerField(choices=AdverseEventGrade.choices)
@@ -655,6 +839,8 @@ class AdverseEvent(ClinicalRecord):
     onset_at = models.DateTimeField()
     resolved_at = models.DateTimeField(null=True, blank=True)
     relatedness = models.CharField(max_length=16, choices=Relatedness.choices)
+    # Blank only on events recorded before expectedness was asked.
+    expectedness = models.CharField(max_length=16, choices=Expectedness.choices, blank=True)
     action_taken = models.CharField(max_length=32, choices=AdverseEventAction.choices, default=AdverseEventAction.NONE)
     outcome = models.CharField(max_length=32, choices=AdverseEventOutcome.choices, default=AdverseEventOutcome.ONGOING)
     description = free_text(blank=True)
@@ -675,6 +861,12 @@ class AdverseEvent(ClinicalRecord):
             _range_check("grade", 1, 5, "adverse_event_grade_range", nullable=False),
             # Life-threatening and fatal events meet the 21 CFR 312.32 definition of serious.
             models.CheckConstraint(condition=Q(grade__lte=3) | Q(serious=True), name="adverse_event_grade4_serious"),
+            # Grade 5 is death: the outcome is fatal, and only then (the "death" criterion is the service's check).
+            models.CheckConstraint(
+                condition=Q(grade=5, outcome=AdverseEventOutcome.FATAL)
+                | ~Q(grade=5) & ~Q(outcome=AdverseEventOutcome.FATAL),
+                name="adverse_event_grade5_fatal",
+            ),
             models.CheckConstraint(
                 condition=~Q(term=AdverseEventTerm.OTHER) | ~Q(term_other=""), name="adverse_event_other_described"
             ),

@@ -1,45 +1,28 @@
 """What is due next on a course: a pure function of a few plain facts, shown on every course page.
 
-The ORM layer (the timeline view, the caseload's annotations) gathers the facts; this module
-only turns them into short sentences, so it is tested with a table of cases.
+What the course's next dose waits for is not decided here: it is courses.safety.course_blockers,
+the same answer the services enforce, passed in as `blockers`. This module only orders it with
+the stage's own next step, so it is tested with a table of cases.
 """
 
 from dataclasses import dataclass
 
-from courses.choices import CLEARED_DECISIONS, CourseStatus, ScreenDecision
+from courses.choices import CourseStatus
+from courses.safety import Blocker
+
+# What the first dose waits for beyond the evaluations: shown from the preparation stage on.
+FIRST_DOSE_CODES = {"preparation_missing", "baseline_open"}
 
 
 @dataclass(frozen=True)
 class CourseFacts:
     status: str
-    screen_decision: str | None = None  # None: no active medical evaluation
-    screen_signed: bool = False
-    psych_recorded: bool = False
-    psych_signed: bool = False
-    preparatory_sessions: int = 0
+    blockers: tuple[Blocker, ...] = ()  # courses.safety.course_blockers of the course, today
     doses_given: int = 0  # acute series only: maintenance doses do not count
     planned_sessions: int = 6
     integration_sessions: int = 0
     open_serious_events: int = 0
     doses_awaiting_signature: int = 0
-
-
-def _evaluation_steps(f: CourseFacts) -> list[str]:
-    steps = []
-    if f.screen_decision is None:
-        steps.append("Record the medical evaluation and contraindication screen (medical provider).")
-    elif not f.screen_signed:
-        if f.screen_decision == ScreenDecision.PENDING:
-            steps.append("Decide the contraindication screen and sign the medical evaluation (medical provider).")
-        else:
-            steps.append("Sign the medical evaluation (medical provider).")
-    elif f.screen_decision not in CLEARED_DECISIONS:
-        steps.append("The screen is signed as not cleared: no dosing. Discontinue the course, or void and re-evaluate.")
-    if not f.psych_recorded:
-        steps.append("Record the psychiatric evaluation.")
-    elif not f.psych_signed:
-        steps.append("Sign the psychiatric evaluation.")
-    return steps
 
 
 def next_steps(f: CourseFacts) -> list[str]:
@@ -56,16 +39,14 @@ def next_steps(f: CourseFacts) -> list[str]:
     if f.status == CourseStatus.DISCONTINUED:
         return steps + ["Course discontinued: nothing further is due."]
 
-    evaluation = _evaluation_steps(f)
+    waiting = [b.message for b in f.blockers]
+    evaluation = [b.message for b in f.blockers if b.code not in FIRST_DOSE_CODES]
     if f.status == CourseStatus.EVALUATION:
         steps += evaluation or ["Evaluations signed: move the course to preparation."]
     elif f.status == CourseStatus.PREPARATION:
-        steps += evaluation
-        if f.preparatory_sessions == 0:
-            steps.append("Hold the first preparatory session (1–2 before dosing).")
-        elif not evaluation:
-            steps.append("Schedule the first dosing session and move the course to dosing.")
+        steps += waiting or ["Ready for the first dose: schedule the first dosing session, then move to dosing."]
     elif f.status == CourseStatus.DOSING:
+        steps += waiting
         if f.doses_given < f.planned_sessions:
             steps.append(f"Dosing session {f.doses_given + 1} of {f.planned_sessions} planned.")
         else:

@@ -36,6 +36,8 @@ from courses.models import (
     CourseStatusChange,
     DosingParticipant,
     DosingSession,
+    HoldOverride,
+    InSessionAlert,
     IntegrationSession,
     MedicalEvaluation,
     Patient,
@@ -89,8 +91,11 @@ SECTIONS = {
     "review and safety plan.",
     "courses[].preparatory_sessions": "Sessions with your therapist before dosing.",
     "courses[].dosing": "Each dosing session you took part in: its date, place and care team, your dose, "
-    "your vital signs, any adverse events and your discharge checklist. In a group session the other "
-    "participants are given only as a number, and the shared group note is withheld.",
+    "your vital signs, any vital-sign alert and what was done about it, any decision to dose despite a "
+    "raised blood pressure (with its reason), any adverse events and your discharge checklist. In a group "
+    "session the other participants are given only as a number, and the shared group note is withheld.",
+    "courses[].adverse_events_outside_sessions": "Adverse events reported outside a dosing session "
+    "(at an integration session, by phone).",
     "courses[].integration_sessions": "Sessions with your therapist after dosing. In a group session the "
     "other participants are given only as a number, and the shared group note is withheld.",
     "courses[].questionnaires": "The questionnaires planned for you (PHQ-9, GAD-7, PCL-5): when each was "
@@ -343,8 +348,13 @@ def _build(*, patient: Patient, by: User, reason: str, now) -> tuple[str, bytes]
         .prefetch_related(
             Prefetch("vitals", queryset=VitalReading.objects.order_by("taken_at", "created_at", "id")),
             Prefetch("adverse_events", queryset=AdverseEvent.objects.order_by("onset_at", "created_at", "id")),
+            Prefetch("hold_overrides", queryset=HoldOverride.objects.order_by("overridden_at", "id")),
+            Prefetch("in_session_alerts", queryset=InSessionAlert.objects.order_by("raised_at", "id")),
         )
         .order_by("session__starts_at", "created_at")
+    )
+    course_events = list(
+        AdverseEvent.objects.filter(course__patient=patient, participant__isnull=True).order_by("onset_at", "id")
     )
     sessions = {
         s.pk: s
@@ -365,7 +375,7 @@ def _build(*, patient: Patient, by: User, reason: str, now) -> tuple[str, bytes]
     events = list(AuditEvent.objects.filter(patient=patient).order_by("at", "id"))
 
     vitals = [v for d in doses for v in d.vitals.all()]
-    adverse = [e for d in doses for e in d.adverse_events.all()]
+    adverse = [e for d in doses for e in d.adverse_events.all()] + course_events
     records = [patient, *weights, *courses, *medical, *psychiatric, *preparatory, *integration, *doses]
     records += [*sessions.values(), *vitals, *adverse]
     amendments: dict = {}
@@ -375,6 +385,8 @@ def _build(*, patient: Patient, by: User, reason: str, now) -> tuple[str, bytes]
     alerts = [r.safety_alert for r in responses if hasattr(r, "safety_alert")]
     staff = _Staff(
         _staff_ids([*records, *changes, *responses, *alerts])
+        | {o.overridden_by_id for d in doses for o in d.hold_overrides.all()}
+        | {a.closed_by_id for d in doses for a in d.in_session_alerts.all() if a.closed_by_id}
         | {a.amended_by_id for rows in amendments.values() for a in rows}
         | {e.actor_id for e in events}
         | {by.pk}
@@ -390,7 +402,29 @@ def _build(*, patient: Patient, by: User, reason: str, now) -> tuple[str, bytes]
         out["session"] = _session(session, staff, amendments, others)
         out["vital_signs"] = [_record(v, staff, amendments, omit={"participant"}) for v in participant.vitals.all()]
         out["adverse_events"] = [
-            _record(e, staff, amendments, omit={"participant"}) for e in participant.adverse_events.all()
+            _record(e, staff, amendments, omit={"participant", "course"}) for e in participant.adverse_events.all()
+        ]
+        out["hold_overrides"] = [
+            {
+                "reading": str(o.reading_id),
+                "reason": o.reason,
+                "at": _iso(o.overridden_at),
+                "by": staff(o.overridden_by_id),
+            }
+            for o in participant.hold_overrides.all()
+        ]
+        out["vital_sign_alerts"] = [
+            {
+                "reading": str(a.reading_id),
+                "alerts": a.alerts,
+                "raised_at": _iso(a.raised_at),
+                "closed_at": _iso(a.closed_at),
+                "closed_by": staff(a.closed_by_id),
+                "what_was_done": {"code": a.action, "label": a.get_action_display()} if a.action else None,
+                "adverse_event": str(a.adverse_event_id) if a.adverse_event_id else None,
+                "note": a.note,
+            }
+            for a in participant.in_session_alerts.all()
         ]
         return out
 
@@ -422,6 +456,9 @@ def _build(*, patient: Patient, by: User, reason: str, now) -> tuple[str, bytes]
             preparatory, course.pk, lambda r: _record(r, staff, amendments, omit={"course"})
         )
         out["dosing"] = per_course(doses, course.pk, dose)
+        out["adverse_events_outside_sessions"] = per_course(
+            course_events, course.pk, lambda r: _record(r, staff, amendments, omit={"course", "participant"})
+        )
         out["integration_sessions"] = [
             _integration(s, staff, amendments) for s in integration if any(c.pk == course.pk for c in s.own)
         ]

@@ -32,6 +32,9 @@ VITAL_LABELS = {
     "spo2": "SpO2",
     "respiratory_rate": "Respiratory rate",
 }
+# A full set (DOMAIN §3; the SPRAVATO REMS form): what a pre-dose or pre-discharge reading must hold.
+# Respiratory rate is asked for but not required.
+FULL_SET = ("systolic_bp", "diastolic_bp", "heart_rate", "spo2")
 WEIGHT_RANGE_KG = (Decimal("20"), Decimal("400"))
 # Any date the clinic records. A year like 562 is a typing slip, and before 1883 the clinic's zone
 # has a local-mean-time offset in seconds (-04:56:02) that RFC 3339 output cannot express.
@@ -88,11 +91,67 @@ def record_year_errors(values: dict[str, date | None]) -> dict[str, str]:
     }
 
 
-def screen_decision_errors(answers: dict[str, bool], decision: str, caution_note: str) -> dict[str, str]:
-    """Field errors for a screen decision that the answers do not allow; empty when allowed."""
-    absolute = [i.label for i in SCREEN_ITEMS if i.absolute and answers.get(i.field)]
-    cautions = [i.label for i in SCREEN_ITEMS if not i.absolute and answers.get(i.field)]
+# What a screen item holds (choices.ScreenAnswer); blank is "not answered yet".
+YES, NO, UNKNOWN = "yes", "no", "unknown"
+UNANSWERED_MESSAGE = "Answer this item on purpose: yes, no or unknown."
+CHILDBEARING_FIELD = "childbearing_potential"
+CHILDBEARING_LABEL = "Childbearing potential (a pregnancy test is recorded before each dose)"
+# Every item answered "no" and no childbearing potential: the screen of a patient with nothing found,
+# as the demo practice and the test builders record it (each still answered, never defaulted).
+SCREEN_NOTHING_FOUND = {**dict.fromkeys(ABSOLUTE_ITEMS + CAUTION_ITEMS, NO), CHILDBEARING_FIELD: NO}
+
+
+@dataclass(frozen=True)
+class HoldThresholds:
+    systolic: int
+    diastolic: int
+
+    def exceeded_by(self, systolic: int | None, diastolic: int | None) -> bool:
+        return (systolic is not None and systolic > self.systolic) or (
+            diastolic is not None and diastolic > self.diastolic
+        )
+
+
+def screen_decision_errors(
+    answers: dict[str, str],
+    decision: str,
+    caution_note: str,
+    *,
+    childbearing_potential: str = "",
+    baseline_bp: tuple[int | None, int | None] = (None, None),
+    hold: HoldThresholds | None = None,
+) -> dict[str, str]:
+    """Field errors for a screen decision that the answers do not allow; empty when allowed.
+
+    A decision other than "pending" needs every item answered; nothing "unknown" can be cleared;
+    an absolute contraindication cannot be cleared; a caution needs "cleared with cautions" and a
+    note; a baseline blood pressure above the pre-dose hold needs the hypertension caution.
+    """
     errors: dict[str, str] = {}
+    if decision and decision != ScreenDecision.PENDING:
+        for item in SCREEN_ITEMS:
+            if answers.get(item.field) not in (YES, NO, UNKNOWN):
+                errors[item.field] = UNANSWERED_MESSAGE
+        if childbearing_potential not in (YES, NO, UNKNOWN):
+            errors[CHILDBEARING_FIELD] = UNANSWERED_MESSAGE
+    if answers.get("ci_pregnancy") == YES and childbearing_potential == NO:
+        errors[CHILDBEARING_FIELD] = "Pregnancy is answered yes: childbearing potential cannot be 'no'."
+    absolute = [i.label for i in SCREEN_ITEMS if i.absolute and answers.get(i.field) == YES]
+    cautions = [i.label for i in SCREEN_ITEMS if not i.absolute and answers.get(i.field) == YES]
+    if decision in CLEARED_DECISIONS:
+        for item in SCREEN_ITEMS:
+            if answers.get(item.field) == UNKNOWN:
+                errors[item.field] = (
+                    "'Unknown' cannot be cleared: find out and answer yes or no, or record the decision "
+                    "as 'not cleared' for now."
+                )
+        sbp, dbp = baseline_bp
+        if hold is not None and hold.exceeded_by(sbp, dbp) and answers.get("caution_uncontrolled_hypertension") != YES:
+            errors["caution_uncontrolled_hypertension"] = (
+                f"The baseline blood pressure {sbp or '–'}/{dbp or '–'} is above the clinic's pre-dose hold "
+                f"({hold.systolic}/{hold.diastolic}): answer 'Uncontrolled hypertension' yes and say in the caution "
+                "note how it is managed, or do not clear the screen."
+            )
     if absolute and decision in CLEARED_DECISIONS:
         errors["decision"] = (
             "A screen with an absolute contraindication cannot be cleared "
@@ -120,6 +179,7 @@ def mg_per_kg(dose_mg: Decimal, weight_kg: Decimal) -> Decimal:
 
 
 def dose_exceeds_maximum(dose_mg: Decimal, weight_kg: Decimal, maximum: RouteMaximum | None) -> bool:
+    """Above a limit in its unit (the route maximum, or the absolute ceiling)."""
     if maximum is None:
         return False
     # Compared unrounded: 400.1 mg at 400 kg is above 1.0 mg/kg even though it stores as 1.000.
@@ -161,9 +221,15 @@ class VitalThresholds:
     alert_diastolic: int
     alert_heart_rate: int
     alert_spo2_below: int
+    # Readings stored before this threshold existed carry no value for it: the default applies.
+    alert_respiratory_rate_below: int = 10
 
     def as_dict(self) -> dict[str, int]:
         return dict(self.__dict__)
+
+    @property
+    def hold(self) -> HoldThresholds:
+        return HoldThresholds(self.hold_systolic, self.hold_diastolic)
 
 
 def vital_alerts(reading: dict[str, int | None], phase: str, t: VitalThresholds) -> list[str]:
@@ -171,9 +237,7 @@ def vital_alerts(reading: dict[str, int | None], phase: str, t: VitalThresholds)
     sbp, dbp = reading.get("systolic_bp"), reading.get("diastolic_bp")
     hr, spo2 = reading.get("heart_rate"), reading.get("spo2")
     alerts = []
-    if phase == VitalPhase.PRE_DOSE and (
-        (sbp is not None and sbp > t.hold_systolic) or (dbp is not None and dbp > t.hold_diastolic)
-    ):
+    if phase == VitalPhase.PRE_DOSE and t.hold.exceeded_by(sbp, dbp):
         alerts.append(VitalAlert.PRE_DOSE_HOLD.value)
     if (sbp is not None and sbp > t.alert_systolic) or (dbp is not None and dbp > t.alert_diastolic):
         alerts.append(VitalAlert.HIGH_BP.value)
@@ -181,7 +245,22 @@ def vital_alerts(reading: dict[str, int | None], phase: str, t: VitalThresholds)
         alerts.append(VitalAlert.HIGH_HR.value)
     if spo2 is not None and spo2 < t.alert_spo2_below:
         alerts.append(VitalAlert.LOW_SPO2.value)
+    rr = reading.get("respiratory_rate")
+    if rr is not None and rr < t.alert_respiratory_rate_below:
+        alerts.append(VitalAlert.LOW_RR.value)
     return alerts
+
+
+def in_session_alerts(alerts) -> list[str]:
+    """The alert codes that open an in-session alert: every one but the pre-dose hold, which has
+    its own way out (an override or a normal recheck)."""
+    return [a for a in alerts if a != VitalAlert.PRE_DOSE_HOLD]
+
+
+# The label's minimum after intranasal esketamine (SPRAVATO REMS: 2 hours); the clinic cannot set less.
+ESKETAMINE_MONITORING_FLOOR_MINUTES = 120
+# Other routes: the monitoring must at least cover the ~40-minute blood-pressure peak reading.
+OTHER_MONITORING_FLOOR_MINUTES = 40
 
 
 def minimum_monitoring_minutes(drug: str, route: str, esketamine_minutes: int, other_minutes: int) -> int:

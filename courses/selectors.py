@@ -16,6 +16,8 @@ from courses.models import (
     Course,
     DosingParticipant,
     DosingSession,
+    HoldOverride,
+    InSessionAlert,
     IntegrationSession,
     MedicalEvaluation,
     Patient,
@@ -147,7 +149,9 @@ def record_patient(record) -> Patient | None:
         return record.patient
     if isinstance(record, (MedicalEvaluation, PsychiatricEvaluation, PreparatorySession, DosingParticipant)):
         return record.course.patient
-    if isinstance(record, (VitalReading, AdverseEvent)):
+    if isinstance(record, AdverseEvent):
+        return record.course.patient
+    if isinstance(record, VitalReading):
         return record.participant.course.patient
     if isinstance(record, IntegrationSession):
         courses = list(record.courses.all())
@@ -183,7 +187,9 @@ def record_get(*, user, record_type: str, record_id, audit: bool = True):
         DosingSession: dosing_sessions_for(user),
         DosingParticipant: participants_for(user),
         VitalReading: VitalReading.objects.filter(participant__in=participants_for(user)),
-        AdverseEvent: AdverseEvent.objects.filter(participant__in=participants_for(user)),
+        AdverseEvent: AdverseEvent.objects.filter(
+            Q(participant__in=participants_for(user)) | Q(course__in=visible_courses)
+        ),
     }
     record = _get_or_404(scopes[model], record_id)
     if audit:
@@ -209,9 +215,22 @@ def course_timeline_data(course: Course) -> dict:
     )
     doses = list(
         course.doses.select_related(
-            "session", "signed_by", "created_by", "voided_by", "session__medical_provider", "session__voided_by"
+            "session",
+            "signed_by",
+            "created_by",
+            "voided_by",
+            "session__medical_provider",
+            "session__voided_by",
+            "course__patient",
+            "weight_measurement",
         )
-        .prefetch_related(vitals, events, "session__facilitators")
+        .prefetch_related(
+            vitals,
+            events,
+            "session__facilitators",
+            Prefetch("hold_overrides", queryset=HoldOverride.objects.select_related("overridden_by", "reading")),
+            Prefetch("in_session_alerts", queryset=InSessionAlert.objects.select_related("closed_by")),
+        )
         .order_by("session__starts_at")
     )
     data = {
@@ -227,9 +246,16 @@ def course_timeline_data(course: Course) -> dict:
         ),
         "doses": doses,
         "status_changes": list(course.status_changes.select_related("changed_by")),
+        # Reported outside a dosing session (at integration, by phone): on the course itself.
+        "course_adverse_events": list(
+            course.adverse_events.filter(participant__isnull=True).select_related(
+                "acknowledged_by", "created_by", "voided_by"
+            )
+        ),
     }
     records = [r for key in data if key != "status_changes" for r in data[key]]
     records += [v for d in doses for v in d.vitals.all()] + [e for d in doses for e in d.adverse_events.all()]
+    data["adverse_events"] = [e for d in doses for e in d.adverse_events.all()] + data["course_adverse_events"]
     records += list({d.session.pk: d.session for d in doses}.values())
     data["amendments"] = amendments_for(records)
     return data
@@ -240,6 +266,4 @@ def audit_trail_for_patient(patient: Patient) -> QuerySet[AuditEvent]:
 
 
 def serious_events_unacknowledged() -> QuerySet[AdverseEvent]:
-    return AdverseEvent.objects.serious_unacknowledged().select_related(
-        "participant__course__patient", "participant__session"
-    )
+    return AdverseEvent.objects.serious_unacknowledged().select_related("course__patient", "participant__session")

@@ -15,14 +15,15 @@ from django.db.models import DateField, Model
 from django.utils import timezone
 
 from accounts.models import Role, User
-from courses import rules
+from courses import bedside, rules, safety
 from courses.audit import audit, record_label
 from courses.choices import (
-    CLEARED_DECISIONS,
     CLOSED_STATUSES,
     COURSE_STAGES,
     AdverseEventAction,
+    AdverseEventOutcome,
     CourseStatus,
+    InSessionAlertAction,
     IntegrationTechnique,
     PregnancyTest,
     PreparationTopic,
@@ -31,7 +32,6 @@ from courses.choices import (
     SeriousCriterion,
     SessionFormat,
     SuicideRisk,
-    VitalAlert,
     VitalPhase,
 )
 from courses.models import (
@@ -44,6 +44,8 @@ from courses.models import (
     CourseStatusChange,
     DosingParticipant,
     DosingSession,
+    HoldOverride,
+    InSessionAlert,
     IntegrationSession,
     MedicalEvaluation,
     Patient,
@@ -91,13 +93,20 @@ def _refuse_unknown(fields, allowed, what: str) -> None:
 
 
 def _require_role(user: User, roles: set[str], doing: str) -> None:
-    if user.is_superuser or user.role in roles:
+    """A clinical act needs the clinical role. A superuser without one administers the system
+    (staff, settings) but does not clear, override, dose, sign or write the record."""
+    if user.role in roles:
         return
     names = " or ".join(sorted(Role(r).label.lower() for r in roles))
+    if user.is_superuser:
+        raise PermissionDenied(
+            f"Only a {names} can {doing}. Administrator accounts without a clinical role cannot act on the record."
+        )
     raise PermissionDenied(f"Only a {names} can {doing}.")
 
 
 def _require_lead(user: User, doing: str) -> None:
+    """Administration of the practice (settings, staff): a practice lead, or a superuser."""
     if not user.is_practice_lead:
         raise PermissionDenied(f"Only a practice lead can {doing}.")
 
@@ -133,6 +142,52 @@ CONSTRAINT_MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "clinic_settings_alert_hr_range": ("alert_heart_rate", "The heart-rate alert must be between 60 and 220 /min."),
     "clinic_settings_alert_spo2_range": ("alert_spo2_below", "The SpO2 alert must be between 70 and 100 %."),
+    "clinic_settings_alert_rr_range": (
+        "alert_respiratory_rate_below",
+        "The respiratory-rate alert must be between 4 and 20 /min.",
+    ),
+    "clinic_settings_hold_recheck_range": (
+        "hold_recheck_minutes",
+        "The re-check interval after a hold must be between 5 and 120 minutes.",
+    ),
+    "clinic_settings_vitals_interval_range": (
+        "vitals_interval_minutes",
+        "Vitals during monitoring are due every 5 to 60 minutes.",
+    ),
+    "clinic_settings_esketamine_monitoring_range": (
+        "monitoring_minutes_esketamine",
+        f"Monitoring after intranasal esketamine is at least {rules.ESKETAMINE_MONITORING_FLOOR_MINUTES} minutes "
+        "(the SPRAVATO REMS) and at most 720.",
+    ),
+    "clinic_settings_other_monitoring_range": (
+        "monitoring_minutes_other",
+        f"Monitoring is at least {rules.OTHER_MONITORING_FLOOR_MINUTES} minutes (it must cover the reading at about "
+        "40 minutes) and at most 720.",
+    ),
+    "clinic_settings_dose_interval_range": (
+        "min_dose_interval_hours",
+        "The minimum interval between doses must be between 1 and 168 hours.",
+    ),
+    "clinic_settings_weight_age_range": (
+        "weight_max_age_days",
+        "A recorded weight may be used for 1 to 365 days.",
+    ),
+    "clinic_settings_screen_valid_range": (
+        "screen_valid_months",
+        "A contraindication screen is valid for 1 to 24 months.",
+    ),
+    "clinic_settings_minimum_age_range": ("minimum_age_years", "The minimum age must be between 12 and 25 years."),
+    "clinic_settings_iv_ceiling": ("ceiling_iv_mg_per_kg", "The IV ceiling must be at least the IV maximum."),
+    "clinic_settings_im_ceiling": ("ceiling_im_mg_per_kg", "The IM ceiling must be at least the IM maximum."),
+    "clinic_settings_in_ceiling": (
+        "ceiling_intranasal_mg",
+        "The intranasal ceiling must be at least the intranasal maximum.",
+    ),
+    "clinic_settings_sl_ceiling": (
+        "ceiling_sublingual_mg",
+        "The sublingual ceiling must be at least the sublingual maximum.",
+    ),
+    "adverse_event_grade5_fatal": ("outcome", "Grade 5 is death: the outcome is 'fatal', and only then."),
 }
 
 
@@ -356,6 +411,13 @@ def _check_care_team(therapists, medical_provider) -> None:
         _fail("medical_provider", "Assign an active medical provider.")
 
 
+def _under_age(patient: Patient, today: date) -> tuple[int, int] | None:
+    """(age, minimum) when the patient is under the clinic's minimum age on that day."""
+    minimum = ClinicSettings.load().minimum_age_years
+    age = bedside.age_on(patient.date_of_birth, today)
+    return (age, minimum) if age < minimum else None
+
+
 @transaction.atomic
 def course_open(
     *,
@@ -367,12 +429,28 @@ def course_open(
     format: str = SessionFormat.INDIVIDUAL,
     planned_dosing_sessions: int = 6,
     indication_detail: str = "",
+    age_exception_reason: str = "",
     now: datetime | None = None,
 ) -> Course:
+    """Open a course. A patient under the clinic's minimum age starts one only on a practice
+    lead's documented exception (`age_exception_reason`, given by a lead)."""
     now = _now(now)
     _require_role(by, ANY_STAFF, "open a course")
     _ensure_editable(patient)
     _check_care_team(therapists, medical_provider)
+    under = _under_age(patient, timezone.localdate(now))
+    exception = _optional_text("age_exception_reason", age_exception_reason, rules.REASON_MAX)
+    if under and not exception:
+        age, minimum = under
+        _fail(
+            "age_exception_reason",
+            f"The patient is {age}, under the clinic's minimum age of {minimum}: only a practice lead can open the "
+            "course, with the reason for the exception.",
+        )
+    if exception and not under:
+        _fail("age_exception_reason", "The patient is not under the minimum age: no exception is needed.")
+    if exception and by.role != Role.PRACTICE_LEAD:
+        raise PermissionDenied("Only a practice lead can make an exception to the clinic's minimum age.")
     course = _save(
         Course(
             patient=patient,
@@ -385,11 +463,50 @@ def course_open(
             status_changed_at=now,
             created_at=now,
             created_by=by,
+            **(
+                {"age_exception_reason": exception, "age_exception_at": now, "age_exception_by": by}
+                if exception
+                else {}
+            ),
         )
     )
     course.therapists.set(therapists)
     audit(actor=by, action=AuditAction.CREATE, patient=patient, record=course, at=now)
+    if exception:
+        audit(
+            actor=by, action=AuditAction.UPDATE, patient=patient, record=course, detail="minimum-age exception", at=now
+        )
     _schedule_follows(course, now)
+    return course
+
+
+@transaction.atomic
+def course_age_exception(*, course: Course, by: User, reason: str, now: datetime | None = None) -> Course:
+    """A practice lead's documented exception to the minimum age, on a course already open (the
+    date of birth was corrected, say). It shows on the course and in the audit trail."""
+    now = _now(now)
+    if by.role != Role.PRACTICE_LEAD:
+        raise PermissionDenied("Only a practice lead can make an exception to the clinic's minimum age.")
+    course = _reread(course)
+    _ensure_editable(course)
+    _ensure_course_open(course)
+    if course.age_exception_at is not None:
+        _fail(NON_FIELD_ERRORS, "This course already has a minimum-age exception.")
+    if not _under_age(course.patient, timezone.localdate(now)):
+        _fail("reason", "The patient is not under the minimum age: no exception is needed.")
+    course.age_exception_reason = required_text(
+        "reason", reason, "Say why this patient is treated under the clinic's minimum age.", rules.REASON_MAX
+    )
+    course.age_exception_at, course.age_exception_by = now, by
+    _save(course)
+    audit(
+        actor=by,
+        action=AuditAction.UPDATE,
+        patient=course.patient,
+        record=course,
+        detail="minimum-age exception",
+        at=now,
+    )
     return course
 
 
@@ -423,29 +540,19 @@ def course_update_team(
 
 
 def active_medical_evaluation(course: Course) -> MedicalEvaluation | None:
-    return course.medical_evaluations.active().first()
+    """The course's current screen: not voided and not superseded by a newer one."""
+    return course.medical_evaluations.active().filter(superseded_at__isnull=True).first()
 
 
-def course_is_cleared_for_dosing(course: Course) -> bool:
-    evaluation = active_medical_evaluation(course)
-    return evaluation is not None and evaluation.is_cleared
+def _ensure_cleared_for_dosing(course: Course, on: date) -> None:
+    """The rule: no dosing on a course that is not cleared (courses.safety.clearance_blockers)."""
+    state = bedside.course_state(course, on=on)
+    if not state.cleared:
+        raise ValidationError(safety.errors_of([b for b in state.blockers if b.code not in _FIRST_DOSE_CODES]))
 
 
-def _ensure_cleared_for_dosing(course: Course) -> None:
-    """The rule: no dosing on a course whose contraindication screen is not signed as cleared."""
-    evaluation = active_medical_evaluation(course)
-    if evaluation is None:
-        _fail("course", "No dosing before a medical evaluation: record the contraindication screen first.")
-    if not evaluation.is_signed:
-        _fail("course", "The contraindication screen is not signed yet: a medical provider must sign it as cleared.")
-    if evaluation.decision not in CLEARED_DECISIONS:
-        _fail("course", f"The contraindication screen is signed as '{evaluation.get_decision_display()}': no dosing.")
-
-
-def _ensure_psychiatric_evaluation_signed(course: Course, field: str) -> None:
-    # The suicide-risk review is part of the evaluation that dosing waits for (DOMAIN §1).
-    if not course.psychiatric_evaluations.active().filter(signed_at__isnull=False).exists():
-        _fail(field, "Sign the psychiatric evaluation (with its suicide-risk review) before dosing begins.")
+# Course blockers that only the first dose waits for (course_blockers), not planning a participant.
+_FIRST_DOSE_CODES = {"preparation_missing", "baseline_open"}
 
 
 def next_stage(status: str) -> str | None:
@@ -493,8 +600,10 @@ def course_change_status(*, course: Course, by: User, to_status: str, reason: st
             f"{CourseStatus(expected).label.lower()} (or is discontinued), not to {to_status}.",
         )
     if to_status == CourseStatus.DOSING:
-        _ensure_cleared_for_dosing(course)
-        _ensure_psychiatric_evaluation_signed(course, "to_status")
+        # The same checks as the first dose: cleared, old enough, prepared, with a baseline.
+        blockers = bedside.course_state(course, on=timezone.localdate(now)).blockers
+        if blockers:
+            raise ValidationError({"to_status": [b.message for b in blockers]})
     if to_status == CourseStatus.INTEGRATION and not course.doses.active().filter(dosed_at__isnull=False).exists():
         _fail("to_status", "No dose has been given on this course yet.")
     _set_status(course, to_status, by, now, reason.strip())
@@ -516,6 +625,7 @@ MEDICAL_EVALUATION_FIELDS = (
     "weight_kg",
     *rules.ABSOLUTE_ITEMS,
     *rules.CAUTION_ITEMS,
+    rules.CHILDBEARING_FIELD,
     "decision",
     "caution_note",
 )
@@ -525,7 +635,16 @@ def _check_medical_evaluation(evaluation: MedicalEvaluation, today: date) -> Non
     if evaluation.evaluated_on and evaluation.evaluated_on > today:
         _fail("evaluated_on", "An evaluation cannot be dated in the future.")
     errors = rules.vital_range_errors({f: getattr(evaluation, f) for f in rules.VITAL_RANGES})
-    errors.update(rules.screen_decision_errors(evaluation.screen_answers, evaluation.decision, evaluation.caution_note))
+    errors.update(
+        rules.screen_decision_errors(
+            evaluation.screen_answers,
+            evaluation.decision,
+            evaluation.caution_note,
+            childbearing_potential=evaluation.childbearing_potential,
+            baseline_bp=(evaluation.systolic_bp, evaluation.diastolic_bp),
+            hold=ClinicSettings.load().vital_thresholds().hold,
+        )
+    )
     if evaluation.weight_kg is not None:
         low, high = rules.WEIGHT_RANGE_KG
         if not low <= evaluation.weight_kg <= high:
@@ -536,16 +655,30 @@ def _check_medical_evaluation(evaluation: MedicalEvaluation, today: date) -> Non
 
 @transaction.atomic
 def medical_evaluation_record(*, course: Course, by: User, now=None, **fields) -> MedicalEvaluation:
+    """Record the medical evaluation, or a new one (a re-screen) once the current one is signed:
+    the new one supersedes it, and the old one stays on the record."""
     now = _now(now)
     _require_role(by, {Role.MEDICAL_PROVIDER}, "record a medical evaluation")
     course = _reread(course)
     _ensure_editable(course)
     _ensure_course_open(course)
-    if active_medical_evaluation(course) is not None:
-        _fail(NON_FIELD_ERRORS, "This course already has a medical evaluation; edit, amend or void it instead.")
+    _refuse_unknown(fields, MEDICAL_EVALUATION_FIELDS, "medical evaluation")
+    current = active_medical_evaluation(course)
+    if current is not None and not current.is_signed:
+        _fail(NON_FIELD_ERRORS, "This course has an unsigned medical evaluation: edit or void it instead.")
     evaluation = MedicalEvaluation(course=course, created_at=now, created_by=by, **fields)
     _check_medical_evaluation(evaluation, timezone.localdate(now))
+    if current is not None and evaluation.evaluated_on and evaluation.evaluated_on < current.evaluated_on:
+        _fail("evaluated_on", f"A new screen cannot be dated before the current one ({current.evaluated_on}).")
+    if current is not None:
+        # Superseded first: only one current screen per course (a constraint holds it to that).
+        current.superseded_at = now
+        current.save(update_fields=["superseded_at"])
     _save(evaluation)
+    if current is not None:
+        current.superseded_by = evaluation
+        current.save(update_fields=["superseded_by"])
+        audit(actor=by, action=AuditAction.UPDATE, patient=course.patient, record=current, detail="superseded", at=now)
     audit(actor=by, action=AuditAction.CREATE, patient=course.patient, record=evaluation, at=now)
     return evaluation
 
@@ -721,12 +854,12 @@ def dosing_session_schedule(
 
 
 def _check_no_overlap(*, course: Course, session: DosingSession, exclude_participant=None) -> None:
-    """The rule: one patient is never in two dosing sessions that overlap in time."""
+    """The rule: one patient is never in two dosing sessions that overlap in time, nor twice in one
+    session (through two courses)."""
     others = (
         DosingParticipant.objects.active()
         .filter(course__patient_id=course.patient_id, session__voided_at__isnull=True)
         .filter(session__starts_at__lt=session.ends_at, session__ends_at__gt=session.starts_at)
-        .exclude(session=session)
         .select_related("session")
     )
     if exclude_participant is not None:
@@ -734,6 +867,8 @@ def _check_no_overlap(*, course: Course, session: DosingSession, exclude_partici
     clash = others.first()
     if clash is not None:
         other = clash.session
+        if other.pk == session.pk:
+            _fail("course", "This patient is already in this dosing session (on another course).")
         _fail(
             "course",
             "This patient is already in a dosing session from "
@@ -742,11 +877,16 @@ def _check_no_overlap(*, course: Course, session: DosingSession, exclude_partici
         )
 
 
-def _apply_dose(participant: DosingParticipant, maximum: rules.RouteMaximum | None = None) -> None:
-    """Derive mg/kg, record the maximum in force, and apply the over-maximum rule.
+def _apply_dose(
+    participant: DosingParticipant,
+    maximum: rules.RouteMaximum | None = None,
+    ceiling: rules.RouteMaximum | None = None,
+) -> None:
+    """Derive mg/kg, record the maximum and ceiling in force, and apply the two dose rules: above
+    the maximum needs a reason, above the ceiling is refused whatever the reason.
 
-    `maximum` is given when correcting a dose: the maximum in force when it was recorded
-    still judges it. Otherwise the clinic's current maximum for the route applies.
+    `maximum` and `ceiling` are given when correcting a dose: those in force when it was recorded
+    still judge it. Otherwise the clinic's current values for the route apply.
     """
     if participant.route not in Route.values:
         _fail("route", f"Choose a route: {', '.join(Route.values)}.")
@@ -759,15 +899,50 @@ def _apply_dose(participant: DosingParticipant, maximum: rules.RouteMaximum | No
     _range_or_fail("weight_kg", weight, *rules.WEIGHT_RANGE_KG, "Weight used", " kg")
     participant.dose_mg, participant.weight_kg = dose, weight
     participant.dose_mg_per_kg = rules.mg_per_kg(dose, weight)
-    maximum = maximum or ClinicSettings.load().route_maximum(participant.route)
+    clinic = ClinicSettings.load()
+    maximum = maximum or clinic.route_maximum(participant.route)
+    ceiling = ceiling or clinic.route_ceiling(participant.route)
     participant.protocol_maximum, participant.protocol_maximum_unit = maximum.value, maximum.unit
+    participant.protocol_ceiling = ceiling.value
+    route = participant.get_route_display().lower()
+    shown = f"{participant.dose_mg_per_kg} mg/kg" if maximum.unit == "mg/kg" else f"{dose} mg"
+    if rules.dose_exceeds_maximum(dose, weight, ceiling):
+        _fail(
+            "dose_mg",
+            f"{shown} is above the clinic's absolute ceiling for {route} ({ceiling.value} {ceiling.unit}): no reason "
+            "allows it. Check the dose and the weight.",
+        )
     if rules.dose_exceeds_maximum(dose, weight, maximum) and not participant.over_maximum_reason.strip():
-        shown = f"{participant.dose_mg_per_kg} mg/kg" if maximum.unit == "mg/kg" else f"{dose} mg"
         _fail(
             "over_maximum_reason",
-            f"{shown} is above the clinic's maximum for {participant.get_route_display().lower()} "
-            f"({maximum.value} {maximum.unit}): record the reason for the higher dose.",
+            f"{shown} is above the clinic's maximum for {route} ({maximum.value} {maximum.unit}): record the reason "
+            "for the higher dose.",
         )
+
+
+def _weight_for_dose(
+    *, patient: Patient, weight_kg, weighed_now: bool, by: User, day: date, now: datetime
+) -> WeightMeasurement:
+    """The weight a dose is calculated on: a weight measured now (recorded as such), or the
+    patient's latest recorded weight if it is recent enough. A typed weight that matches no
+    measurement is refused, so mg/kg cannot come from a guess."""
+    if weighed_now:
+        if weight_kg in (None, ""):
+            _fail("weight_kg", "Enter the weight just measured.")
+        return weight_record(patient=patient, by=by, measured_on=timezone.localdate(now), weight_kg=weight_kg, now=now)
+    latest = patient.weights.active().order_by("-measured_on", "-created_at").first()
+    if latest is None:
+        _fail("weight_kg", "No weight is recorded for this patient: weigh them and tick 'weighed now'.")
+    if weight_kg not in (None, "") and _decimal("weight_kg", weight_kg, "Weight used") != latest.weight_kg:
+        _fail(
+            "weight_kg",
+            f"The patient's recorded weight is {latest.weight_kg} kg (measured {latest.measured_on:%Y-%m-%d}). To use "
+            f"{weight_kg} kg, weigh the patient now and tick 'weighed now', so the new weight is recorded.",
+        )
+    blockers = safety.weight_blockers(latest.measured_on, True, day, ClinicSettings.load().weight_max_age_days)
+    if blockers:
+        _fail("weight_kg", blockers[0].message)
+    return latest
 
 
 DOSE_FIELDS = (
@@ -785,8 +960,18 @@ DOSE_FIELDS = (
 
 @transaction.atomic
 def dosing_participant_add(
-    *, session: DosingSession, course: Course, by: User, is_maintenance: bool | None = None, now=None, **dose
+    *,
+    session: DosingSession,
+    course: Course,
+    by: User,
+    is_maintenance: bool | None = None,
+    weighed_now: bool = False,
+    now=None,
+    **dose,
 ) -> DosingParticipant:
+    """Put a patient's dose on a session. The weight is the recorded one (or one measured now);
+    the patient's other doses must leave the clinic's interval before the session ends. What is
+    still needed before dosing (preparation, baseline, vitals…) is listed on the bedside page."""
     now = _now(now)
     _require_role(by, {Role.MEDICAL_PROVIDER}, "record a dose")
     session = DosingSession.objects.select_for_update().get(pk=session.pk)
@@ -796,7 +981,8 @@ def dosing_participant_add(
     _ensure_editable(session)
     _ensure_editable(course)
     _ensure_course_open(course)
-    _ensure_cleared_for_dosing(course)
+    _refuse_unknown(dose, DOSE_FIELDS, "dose")
+    _ensure_cleared_for_dosing(course, timezone.localdate(session.starts_at))
     if course.format != session.format:
         _fail(
             "course",
@@ -808,11 +994,27 @@ def dosing_participant_add(
     if count >= capacity:
         _fail("course", f"This {session.get_format_display().lower()} session is full ({capacity} participant(s)).")
     _check_no_overlap(course=course, session=session)
+    _check_spacing_possible(course, session)
     if is_maintenance is None:
         # A dose after the acute series ended is a maintenance / booster dose.
         is_maintenance = course.status in (CourseStatus.INTEGRATION, CourseStatus.FOLLOW_UP)
+    measurement = _weight_for_dose(
+        patient=course.patient,
+        weight_kg=dose.pop("weight_kg", None),
+        weighed_now=weighed_now,
+        by=by,
+        day=timezone.localdate(session.starts_at),
+        now=now,
+    )
     participant = DosingParticipant(
-        session=session, course=course, is_maintenance=is_maintenance, created_at=now, created_by=by, **dose
+        session=session,
+        course=course,
+        is_maintenance=is_maintenance,
+        weight_kg=measurement.weight_kg,
+        weight_measurement=measurement,
+        created_at=now,
+        created_by=by,
+        **dose,
     )
     _apply_dose(participant)
     _save(participant)
@@ -821,9 +1023,36 @@ def dosing_participant_add(
     return participant
 
 
+def _check_spacing_possible(course: Course, session: DosingSession) -> None:
+    """A session that ends before the clinic's interval from the patient's last dose cannot hold
+    the next one: said when the participant is added, not at the bedside."""
+    interval = timedelta(hours=ClinicSettings.load().min_dose_interval_hours)
+    last = (
+        DosingParticipant.objects.active()
+        .filter(course__patient_id=course.patient_id, dosed_at__isnull=False, session__voided_at__isnull=True)
+        .filter(dosed_at__lte=session.ends_at)
+        .order_by("-dosed_at")
+        .values_list("dosed_at", flat=True)
+        .first()
+    )
+    if last is not None and session.ends_at < last + interval:
+        _fail(
+            "course",
+            f"The patient's last dose was given {timezone.localtime(last):%Y-%m-%d %H:%M}; the clinic's minimum "
+            f"interval is {interval / timedelta(hours=1):g} hours, and this session ends before "
+            f"{timezone.localtime(last + interval):%Y-%m-%d %H:%M}.",
+        )
+
+
 @transaction.atomic
 def dosing_participant_update(
-    *, participant: DosingParticipant, by: User, version: int | None = None, now=None, **fields
+    *,
+    participant: DosingParticipant,
+    by: User,
+    version: int | None = None,
+    weighed_now: bool = False,
+    now=None,
+    **fields,
 ) -> DosingParticipant:
     """Correct the dose record before it is signed; afterwards it takes an amendment."""
     now = _now(now)
@@ -832,8 +1061,18 @@ def dosing_participant_update(
     _ensure_editable(participant)
     check_version(participant, version)
     _refuse_unknown(fields, (*DOSE_FIELDS, "is_maintenance"), "dose")
-    if participant.dosed_at and {"dose_mg", "drug", "route", "weight_kg"} & fields.keys():
+    if participant.dosed_at and ({"dose_mg", "drug", "route", "weight_kg"} & fields.keys() or weighed_now):
         _fail(NON_FIELD_ERRORS, "The dose has been given: correct it with an amendment after signing.")
+    if "weight_kg" in fields or weighed_now:
+        measurement = _weight_for_dose(
+            patient=participant.course.patient,
+            weight_kg=fields.pop("weight_kg", None),
+            weighed_now=weighed_now,
+            by=by,
+            day=timezone.localdate(participant.session.starts_at),
+            now=now,
+        )
+        participant.weight_kg, participant.weight_measurement = measurement.weight_kg, measurement
     for key, value in fields.items():
         setattr(participant, key, value)
     _apply_dose(participant)
@@ -843,7 +1082,7 @@ def dosing_participant_update(
         action=AuditAction.UPDATE,
         patient=participant.course.patient,
         record=participant,
-        detail="fields: " + ", ".join(sorted(fields)),
+        detail="fields: " + ", ".join(sorted({*fields, *(["weight"] if weighed_now else [])})),
         at=now,
     )
     return participant
@@ -855,6 +1094,60 @@ def _check_reading_time(participant: DosingParticipant, taken_at: datetime, now:
     earliest = participant.session.starts_at - timedelta(hours=2)
     if taken_at < earliest:
         _fail("taken_at", "A reading must be taken within 2 hours before the session starts or later.")
+
+
+VITAL_FIELDS = tuple(rules.VITAL_RANGES)
+
+
+def _check_reading(participant: DosingParticipant, reading: VitalReading, now: datetime, correcting=False) -> None:
+    """The rules of one reading, on entry and on correction: plausible values, a full set where
+    it matters, and a phase and time that fit the dose."""
+    values = {f: getattr(reading, f) for f in VITAL_FIELDS}
+    if all(v is None for v in values.values()):
+        _fail(NON_FIELD_ERRORS, "Enter at least one vital sign.")
+    errors = rules.vital_range_errors(values)
+    if errors:
+        raise ValidationError(errors)
+    _check_reading_time(participant, reading.taken_at, now)
+    others = [bedside.reading_fact(r) for r in participant.vitals.active().exclude(pk=reading.pk)]
+    errors = safety.reading_fit_errors(
+        phase=reading.phase,
+        taken_at=reading.taken_at,
+        dosed_at=participant.dosed_at,
+        discharged_at=participant.discharged_at,
+        others=others,
+        correcting=correcting,
+    )
+    errors = errors or safety.full_set_errors(reading.phase, values)
+    if errors:
+        raise ValidationError(errors)
+
+
+def _sync_in_session_alert(reading: VitalReading, *, by: User, now: datetime, why: str = "") -> None:
+    """An alerting reading has an open in-session alert; one corrected below the thresholds or
+    voided has its alert closed by the system, saying so (the correction's or void's reason)."""
+    codes = [] if reading.is_voided else rules.in_session_alerts(reading.alerts)
+    alert = InSessionAlert.objects.filter(reading=reading).first()
+    if codes and alert is None:
+        alert = InSessionAlert.objects.create(
+            participant=reading.participant, reading=reading, alerts=codes, raised_at=now
+        )
+        audit(
+            actor=by,
+            action=AuditAction.CREATE,
+            patient=reading.participant.course.patient,
+            record=alert,
+            detail="alerts: " + ", ".join(codes),
+            at=now,
+        )
+        logger.warning("in-session alert participant=%s reading=%s", reading.participant_id, reading.pk)
+    elif alert is not None and alert.closed_at is None and not codes:
+        action = InSessionAlertAction.READING_VOIDED if reading.is_voided else InSessionAlertAction.READING_CORRECTED
+        InSessionAlert.objects.filter(pk=alert.pk, closed_at__isnull=True).update(
+            closed_at=now, closed_by=by, action=action, note=why[: rules.REASON_MAX]
+        )
+    elif alert is not None and alert.closed_at is None and codes != alert.alerts:
+        InSessionAlert.objects.filter(pk=alert.pk).update(alerts=codes)
 
 
 @transaction.atomic
@@ -871,12 +1164,17 @@ def vital_reading_record(
     respiratory_rate=None,
     now=None,
 ) -> VitalReading:
-    """Refuse implausible values (naming the range), and flag holds and alerts on the reading."""
+    """Refuse implausible values (naming the range), a partial set before the dose or discharge,
+    and a phase or time that does not fit the dose; flag holds and alerts, and open an in-session
+    alert for an alerting reading."""
     now = _now(now)
     taken_at = taken_at or now
     _require_role(by, {Role.MEDICAL_PROVIDER}, "record vital signs")
     participant = _reread(participant)
     _ensure_editable(participant)
+    if phase not in VitalPhase.values:
+        _fail("phase", f"Choose a phase: {', '.join(VitalPhase.values)}.")
+    thresholds = ClinicSettings.load().vital_thresholds()
     values = {
         "systolic_bp": systolic_bp,
         "diastolic_bp": diastolic_bp,
@@ -884,29 +1182,18 @@ def vital_reading_record(
         "spo2": spo2,
         "respiratory_rate": respiratory_rate,
     }
-    if all(v is None for v in values.values()):
-        _fail(NON_FIELD_ERRORS, "Enter at least one vital sign.")
-    errors = rules.vital_range_errors(values)
-    if errors:
-        raise ValidationError(errors)
-    _check_reading_time(participant, taken_at, now)
-    if phase == VitalPhase.PRE_DOSE and participant.dosed_at is not None:
-        _fail("phase", "The dose has been given: record this reading as 'during session' or 'before discharge'.")
-    if phase == VitalPhase.PRE_DISCHARGE and participant.dosed_at is None:
-        _fail("phase", "No dose has been given yet: a reading before dosing is 'pre-dose'.")
-    thresholds = ClinicSettings.load().vital_thresholds()
-    reading = _save(
-        VitalReading(
-            participant=participant,
-            phase=phase,
-            taken_at=taken_at,
-            alerts=rules.vital_alerts(values, phase, thresholds),
-            thresholds_in_force=thresholds.as_dict(),
-            created_at=now,
-            created_by=by,
-            **values,
-        )
+    reading = VitalReading(
+        participant=participant,
+        phase=phase,
+        taken_at=taken_at,
+        alerts=rules.vital_alerts(values, phase, thresholds),
+        thresholds_in_force=thresholds.as_dict(),
+        created_at=now,
+        created_by=by,
+        **values,
     )
+    _check_reading(participant, reading, now)
+    _save(reading)
     audit(
         actor=by,
         action=AuditAction.CREATE,
@@ -917,38 +1204,44 @@ def vital_reading_record(
     )
     if reading.alerts:
         logger.warning("vital alert participant=%s reading=%s alerts=%s", participant.pk, reading.pk, reading.alerts)
+    _sync_in_session_alert(reading, by=by, now=now)
     return reading
 
 
-def pre_dose_hold_active(participant: DosingParticipant) -> bool:
-    """The latest pre-dose reading is above the hold threshold and no override is recorded.
+def pre_dose_hold(participant: DosingParticipant, *, now: datetime | None = None) -> safety.Hold:
+    """Is there a pre-dose hold? (courses.safety.hold_status over this dose's readings and overrides)"""
+    return bedside.dose_state(participant, now=_now(now)).hold
 
-    The latest reading decides because a clinic re-checks a high pressure after a rest: a
-    normal re-check lifts the hold. An override, once documented, covers this dose.
-    """
-    if participant.hold_override_at is not None:
-        return False
-    latest = participant.vitals.active().filter(phase=VitalPhase.PRE_DOSE).order_by("-taken_at", "-created_at").first()
-    return latest is not None and VitalAlert.PRE_DOSE_HOLD in latest.alerts
+
+def pre_dose_hold_active(participant: DosingParticipant) -> bool:
+    return pre_dose_hold(participant).active
 
 
 @transaction.atomic
-def dosing_hold_override(*, participant: DosingParticipant, by: User, reason: str, now=None) -> DosingParticipant:
+def dosing_hold_override(*, participant: DosingParticipant, by: User, reason: str, now=None) -> HoldOverride:
+    """A medical provider doses despite the hold, with the clinical reason. The override covers
+    the reading that set the hold; a higher reading taken after it sets a new hold."""
     now = _now(now)
     _require_role(by, {Role.MEDICAL_PROVIDER}, "override a pre-dose hold")
-    participant = DosingParticipant.objects.select_for_update().get(pk=participant.pk)
+    participant = _reread(participant)
     _ensure_editable(participant)
-    if not pre_dose_hold_active(participant):
+    if participant.dosed_at is not None:
+        _fail(NON_FIELD_ERRORS, "The dose has been given: there is no pre-dose hold to override.")
+    hold = pre_dose_hold(participant, now=now)
+    if not hold.active:
         _fail(NON_FIELD_ERRORS, "There is no pre-dose hold to override.")
-    participant.hold_override_reason = required_text(
-        "reason",
-        reason,
-        "An override needs the clinical reasoning for dosing despite the raised blood pressure.",
-        rules.REASON_MAX,
+    override = HoldOverride.objects.create(
+        participant=participant,
+        reading_id=hold.reading.id,
+        reason=required_text(
+            "reason",
+            reason,
+            "An override needs the clinical reasoning for dosing despite the raised blood pressure.",
+            rules.REASON_MAX,
+        ),
+        overridden_at=now,
+        overridden_by=by,
     )
-    participant.hold_override_at = now
-    participant.hold_override_by = by
-    _save(participant)
     audit(
         actor=by,
         action=AuditAction.UPDATE,
@@ -957,46 +1250,89 @@ def dosing_hold_override(*, participant: DosingParticipant, by: User, reason: st
         detail="pre-dose hold overridden",
         at=now,
     )
-    return participant
+    return override
+
+
+ALERT_CLOSE_ACTIONS = (InSessionAlertAction.RECHECK, InSessionAlertAction.ADVERSE_EVENT, InSessionAlertAction.OTHER)
+
+
+@transaction.atomic
+def in_session_alert_close(
+    *, alert: InSessionAlert, by: User, action: str, note: str = "", adverse_event=None, now=None
+) -> InSessionAlert:
+    """Close an alerting reading's alert by recording what was done: a recheck (a later reading
+    exists), an adverse event recorded (named), or something else (described)."""
+    now = _now(now)
+    _require_role(by, {Role.MEDICAL_PROVIDER}, "record what was done about a vital-sign alert")
+    alert = InSessionAlert.objects.select_for_update().select_related("reading", "participant__course").get(pk=alert.pk)
+    if alert.closed_at is not None:
+        _fail(NON_FIELD_ERRORS, "This alert has already been closed.")
+    if action not in ALERT_CLOSE_ACTIONS:
+        _fail("action", "Say what was done: a recheck, an adverse event recorded, or other (described in the note).")
+    note = _optional_text("note", note, rules.REASON_MAX)
+    if action == InSessionAlertAction.RECHECK:
+        # Later: recorded after it, and not timed before it (the same minute counts, as a form rounds).
+        later = (
+            alert.participant.vitals.active()
+            .filter(created_at__gt=alert.reading.created_at, taken_at__gte=alert.reading.taken_at)
+            .exists()
+        )
+        if not later:
+            _fail("action", "Record the recheck reading first (a reading taken after the alerting one), then close.")
+    if action == InSessionAlertAction.ADVERSE_EVENT:
+        if adverse_event is None or adverse_event.course_id != alert.participant.course_id or adverse_event.is_voided:
+            _fail("adverse_event", "Choose the adverse event recorded for this alert (record it first).")
+    else:
+        adverse_event = None
+    if action == InSessionAlertAction.OTHER and not note:
+        _fail("note", "Describe what was done.")
+    alert.closed_at, alert.closed_by, alert.action, alert.note, alert.adverse_event = (
+        now,
+        by,
+        action,
+        note,
+        adverse_event,
+    )
+    alert.save(update_fields=["closed_at", "closed_by", "action", "note", "adverse_event"])
+    audit(
+        actor=by,
+        action=AuditAction.ACKNOWLEDGE,
+        patient=alert.participant.course.patient,
+        record=alert,
+        detail=f"closed: {action}",
+        at=now,
+    )
+    return alert
 
 
 @transaction.atomic
 def dose_administer(*, participant: DosingParticipant, by: User, dosed_at: datetime | None = None, now=None):
-    """Start dosing: every pre-dose check must pass, the group must be complete."""
+    """Give the dose: every blocker courses.safety.dose_blockers lists must be gone (the same list
+    the bedside page and the group card show)."""
     now = _now(now)
     dosed_at = dosed_at or now
     _require_role(by, {Role.MEDICAL_PROVIDER}, "give a dose")
     participant = (
-        DosingParticipant.objects.select_for_update().select_related("session", "course").get(pk=participant.pk)
+        DosingParticipant.objects.select_for_update()
+        .select_related("session", "course__patient", "weight_measurement")
+        .get(pk=participant.pk)
     )
+    # Lock the patient: two doses of one patient given at once cannot both pass the spacing rule.
+    Patient.objects.select_for_update().filter(pk=participant.course.patient_id).first()
     _ensure_editable(participant)
-    if participant.dosed_at is not None:
-        _fail(NON_FIELD_ERRORS, "This dose has already been recorded as given.")
-    course = participant.course
-    _ensure_course_open(course)
-    _ensure_cleared_for_dosing(course)
-    if course.status in (CourseStatus.EVALUATION, CourseStatus.PREPARATION):
-        _ensure_psychiatric_evaluation_signed(course, NON_FIELD_ERRORS)
-    size_error = rules.group_size_error(participant.session.format, participant.session.participants.active().count())
-    if size_error:
-        _fail(NON_FIELD_ERRORS, size_error + " Add or void participants before dosing starts.")
-    if not participant.fasting_confirmed:
-        _fail("fasting_confirmed", "Confirm fasting (2 h solids, 30 min liquids) before dosing.")
-    if participant.pregnancy_test == PregnancyTest.POSITIVE:
-        _fail("pregnancy_test", "A positive pregnancy test is an absolute contraindication: do not dose.")
-    if not participant.vitals.active().filter(phase=VitalPhase.PRE_DOSE).exists():
-        _fail(NON_FIELD_ERRORS, "Record a pre-dose set of vital signs before dosing.")
-    if pre_dose_hold_active(participant):
-        _fail(
-            NON_FIELD_ERRORS,
-            "Pre-dose hold: blood pressure is above the clinic's hold threshold. "
-            "The medical provider must record an override with a reason before dosing.",
-        )
     if dosed_at > now + FUTURE_TOLERANCE:
         _fail("dosed_at", "The dose time cannot be in the future.")
     if dosed_at < participant.session.starts_at - timedelta(hours=1):
         _fail("dosed_at", "The dose time is more than an hour before the session starts.")
+    state = bedside.dose_state(participant, now=now, at=dosed_at)
+    if state.blockers:
+        raise ValidationError(safety.errors_of(state.blockers))
+    course = participant.course
     participant.dosed_at = dosed_at
+    if not participant.pregnancy_test and not safety.pregnancy_test_needed(
+        state.course.screen.childbearing_potential if state.course.screen else ""
+    ):
+        participant.pregnancy_test = PregnancyTest.NOT_APPLICABLE
     _save(participant)
     audit(actor=by, action=AuditAction.UPDATE, patient=course.patient, record=participant, detail="dose given", at=now)
     if course.status in (CourseStatus.EVALUATION, CourseStatus.PREPARATION):
@@ -1008,15 +1344,7 @@ def dose_administer(*, participant: DosingParticipant, by: User, dosed_at: datet
 
 
 def minimum_monitoring(participant: DosingParticipant, settings: ClinicSettings | None = None) -> timedelta:
-    settings = settings or ClinicSettings.load()
-    return timedelta(
-        minutes=rules.minimum_monitoring_minutes(
-            participant.drug,
-            participant.route,
-            settings.monitoring_minutes_esketamine,
-            settings.monitoring_minutes_other,
-        )
-    )
+    return bedside.monitoring_time(participant, settings)
 
 
 @transaction.atomic
@@ -1025,45 +1353,47 @@ def participant_discharge(
     participant: DosingParticipant,
     by: User,
     alert_oriented: bool,
-    vitals_acceptable: bool,
     escort_present: bool,
     no_driving_advised: bool,
+    exception_reason: str = "",
     discharged_at: datetime | None = None,
     now=None,
 ) -> DosingParticipant:
+    """Discharge: minimum monitoring done, a reading at about 40 minutes, a full pre-discharge set
+    after the last reading during the session, no open alert, and the checklist. A pre-discharge
+    set that still alerts refuses discharge unless the provider documents why it is safe: that
+    exception is kept on the record and counted on the safety report."""
     now = _now(now)
     discharged_at = discharged_at or now
     _require_role(by, {Role.MEDICAL_PROVIDER}, "discharge a patient")
     participant = (
-        DosingParticipant.objects.select_for_update().select_related("session", "course").get(pk=participant.pk)
+        DosingParticipant.objects.select_for_update()
+        .select_related("session", "course__patient", "weight_measurement")
+        .get(pk=participant.pk)
     )
     _ensure_editable(participant)
+    if discharged_at > now + FUTURE_TOLERANCE:
+        _fail("discharged_at", "The discharge time cannot be in the future.")
+    checklist = {
+        "alert_oriented": alert_oriented,
+        "escort_present": escort_present,
+        "no_driving_advised": no_driving_advised,
+    }
+    state = bedside.dose_state(participant, now=now, discharge_at=discharged_at, checklist=checklist)
     if participant.dosed_at is None:
         _fail(NON_FIELD_ERRORS, "No dose has been given: there is nothing to discharge from.")
     if participant.discharged_at is not None:
         _fail(NON_FIELD_ERRORS, "Already discharged.")
-    if discharged_at > now + FUTURE_TOLERANCE:
-        _fail("discharged_at", "The discharge time cannot be in the future.")
-    earliest = participant.dosed_at + minimum_monitoring(participant)
-    if discharged_at < earliest:
-        _fail(
-            "discharged_at",
-            f"Minimum monitoring is {minimum_monitoring(participant) // timedelta(minutes=1)} minutes after the dose: "
-            f"discharge from {timezone.localtime(earliest):%H:%M}.",
-        )
-    if not participant.vitals.active().filter(phase=VitalPhase.PRE_DISCHARGE).exists():
-        _fail(NON_FIELD_ERRORS, "Record a set of vital signs before discharge.")
-    checklist = {
-        "alert_oriented": alert_oriented,
-        "vitals_acceptable": vitals_acceptable,
-        "escort_present": escort_present,
-        "no_driving_advised": no_driving_advised,
-    }
-    missing = [k for k, v in checklist.items() if not v]
-    if missing:
-        raise ValidationError(dict.fromkeys(missing, "Required before discharge."))
+    exception = _optional_text("exception_reason", exception_reason, rules.REASON_MAX)
+    hard = [b for b in state.discharge if not (b.exceptionable and exception)]
+    if hard:
+        raise ValidationError(safety.errors_of(hard))
+    excepted = [b for b in state.discharge if b.exceptionable]
+    if exception and not excepted:
+        _fail("exception_reason", "The reading before discharge is within the limits: no exception is needed.")
     participant.discharge_alert_oriented = alert_oriented
-    participant.discharge_vitals_acceptable = vitals_acceptable
+    participant.discharge_vitals_acceptable = not excepted
+    participant.discharge_exception_reason = exception if excepted else ""
     participant.discharge_escort_present = escort_present
     participant.discharge_no_driving_advised = no_driving_advised
     participant.discharged_at = discharged_at
@@ -1074,7 +1404,7 @@ def participant_discharge(
         action=AuditAction.UPDATE,
         patient=participant.course.patient,
         record=participant,
-        detail="discharged",
+        detail="discharged despite an alerting reading (documented)" if excepted else "discharged",
         at=now,
     )
     return participant
@@ -1120,6 +1450,7 @@ AE_FIELDS = (
     "onset_at",
     "resolved_at",
     "relatedness",
+    "expectedness",
     "action_taken",
     "outcome",
     "description",
@@ -1127,35 +1458,66 @@ AE_FIELDS = (
 
 
 def _check_adverse_event(event: AdverseEvent, now: datetime) -> None:
-    event.serious_criteria = _check_choices("serious_criteria", event.serious_criteria, SeriousCriterion)
+    event.serious_criteria = sorted(set(_check_choices("serious_criteria", event.serious_criteria, SeriousCriterion)))
     if event.grade is not None and event.grade >= 4 and not event.serious:
         _fail("serious", "A life-threatening (grade 4) or fatal (grade 5) event is serious: tick 'serious'.")
     if event.serious and not event.serious_criteria:
         _fail("serious_criteria", "Say which seriousness criterion applies (21 CFR 312.32).")
     if not event.serious and event.serious_criteria:
         _fail("serious", "Seriousness criteria are ticked: mark the event as serious.")
+    # Grade 5 is death: it, the 'death' criterion and the fatal outcome go together or not at all.
+    death = SeriousCriterion.DEATH in event.serious_criteria
+    fatal = event.outcome == AdverseEventOutcome.FATAL
+    if event.grade == 5 and not fatal:
+        _fail("outcome", "Grade 5 is death: the outcome is 'fatal'.")
+    if event.grade == 5 and not death:
+        _fail("serious_criteria", "Grade 5 is death: tick the 'death' criterion.")
+    if fatal and event.grade != 5:
+        _fail("grade", "A fatal outcome is grade 5 (death).")
+    if death and event.grade != 5:
+        _fail("grade", "The 'death' criterion is ticked: the grade is 5 (death), with the outcome 'fatal'.")
+    if not event.expectedness:
+        _fail("expectedness", "Say whether the event is expected (listed in the product label) or unexpected.")
     if event.onset_at and event.onset_at > now + FUTURE_TOLERANCE:
         _fail("onset_at", "The onset cannot be in the future.")
     if event.resolved_at and event.onset_at and event.resolved_at < event.onset_at:
         _fail("resolved_at", "Resolution must come after onset.")
+    if event.resolved_at and event.outcome in (AdverseEventOutcome.ONGOING, AdverseEventOutcome.FATAL):
+        _fail(
+            "resolved_at", f"An event with the outcome '{event.get_outcome_display().lower()}' has no resolution time."
+        )
 
 
 @transaction.atomic
-def adverse_event_record(*, participant: DosingParticipant, by: User, now=None, **fields) -> AdverseEvent:
-    """Adverse events may be added even after the dose record is signed: safety outranks tidiness."""
+def adverse_event_record(
+    *, participant: DosingParticipant | None = None, course: Course | None = None, by: User, now=None, **fields
+) -> AdverseEvent:
+    """An adverse event during a dose (`participant`), or reported against a course outside a
+    dosing session (`course`: at an integration session, by phone). A dose's events may be added
+    even after the dose record is signed: safety outranks tidiness."""
     now = _now(now)
-    _require_role(by, {Role.MEDICAL_PROVIDER}, "record an adverse event")
-    participant = _reread(participant)
-    if participant.is_voided:
-        _fail(NON_FIELD_ERRORS, "This dose record has been voided.")
+    if (participant is None) == (course is None):
+        raise ValueError("adverse_event_record takes a participant or a course")
+    _refuse_unknown(fields, AE_FIELDS, "adverse event")
+    if participant is not None:
+        _require_role(by, {Role.MEDICAL_PROVIDER}, "record an adverse event of a dose")
+        participant = _reread(participant)
+        if participant.is_voided:
+            _fail(NON_FIELD_ERRORS, "This dose record has been voided.")
+        course = participant.course
+    else:
+        # Heard of at integration or by phone: the therapist who hears it reports it too.
+        _require_role(by, CLINICIANS, "report an adverse event")
+        course = _reread(course)
+        _ensure_editable(course)
     fields.setdefault("onset_at", now)
-    event = AdverseEvent(participant=participant, created_at=now, created_by=by, **fields)
+    event = AdverseEvent(course=course, participant=participant, created_at=now, created_by=by, **fields)
     _check_adverse_event(event, now)
     _save(event)
     audit(
         actor=by,
         action=AuditAction.CREATE,
-        patient=participant.course.patient,
+        patient=course.patient,
         record=event,
         detail="serious" if event.serious else "",
         at=now,
@@ -1218,17 +1580,24 @@ def serious_events_awaiting_notification():
 
 @transaction.atomic
 def adverse_event_acknowledge(*, event: AdverseEvent, by: User, note: str = "", now=None) -> AdverseEvent:
+    """The practice lead closes the loop on a serious event, saying what was done about it."""
     now = _now(now)
-    _require_lead(by, "acknowledge a serious adverse event")
+    _require_role(by, {Role.PRACTICE_LEAD}, "acknowledge a serious adverse event")
     if not event.serious:
         _fail(NON_FIELD_ERRORS, "Only serious adverse events are acknowledged.")
+    note = required_text(
+        "note",
+        note,
+        "Say what was done (the provider spoken to, the patient's follow-up, the report to the manufacturer…).",
+        rules.REASON_MAX,
+    )
     claimed = AdverseEvent.objects.filter(pk=event.pk, acknowledged_at__isnull=True).update(
-        acknowledged_at=now, acknowledged_by=by, acknowledgement_note=_optional_text("note", note, rules.REASON_MAX)
+        acknowledged_at=now, acknowledged_by=by, acknowledgement_note=note
     )
     if claimed != 1:
         _fail(NON_FIELD_ERRORS, "This event has already been acknowledged.")
     event.refresh_from_db()
-    audit(actor=by, action=AuditAction.ACKNOWLEDGE, patient=event.participant.course.patient, record=event, at=now)
+    audit(actor=by, action=AuditAction.ACKNOWLEDGE, patient=event.course.patient, record=event, at=now)
     return event
 
 
@@ -1264,6 +1633,8 @@ def _sign_checks(record, by: User) -> None:
                 NON_FIELD_ERRORS,
                 "Complete the discharge check before signing (or record the transfer as an adverse event).",
             )
+        if record.in_session_alerts.open().exists():
+            _fail(NON_FIELD_ERRORS, "A vital-sign alert is still open: record what was done before signing.")
     else:
         raise ValidationError({NON_FIELD_ERRORS: f"A {record._meta.verbose_name} is not signed."})
 
@@ -1305,11 +1676,14 @@ AMENDABLE_FIELDS: dict[type, tuple[str, ...]] = {
 
 
 # What may be edited before signing: the same as a correction, except that a dose's given time
-# is set only by dose_administer, which runs the pre-dose checks.
+# is set only by dose_administer, which runs the pre-dose checks, and that a vital reading is
+# never edited in place: a changed value is a correction with a reason, kept beside the original.
 EDITABLE_FIELDS: dict[type, tuple[str, ...]] = {
-    **AMENDABLE_FIELDS,
+    **{model: fields for model, fields in AMENDABLE_FIELDS.items() if model is not VitalReading},
     DosingParticipant: (*DOSE_FIELDS, "is_maintenance"),
 }
+# Corrected with a reason even before the record above them is signed.
+ALWAYS_AMENDED = (VitalReading,)
 
 
 def _recheck(record, now: datetime, changed: set[str]) -> None:
@@ -1324,10 +1698,8 @@ def _recheck(record, now: datetime, changed: set[str]) -> None:
             kept = rules.RouteMaximum(record.protocol_maximum, record.protocol_maximum_unit)
         _apply_dose(record, kept)
     elif isinstance(record, VitalReading):
+        _check_reading(record.participant, record, now, correcting=True)
         values = {f: getattr(record, f) for f in rules.VITAL_RANGES}
-        errors = rules.vital_range_errors(values)
-        if errors:
-            raise ValidationError(errors)
         record.alerts = rules.vital_alerts(values, record.phase, rules.VitalThresholds(**record.thresholds_in_force))
     elif isinstance(record, AdverseEvent):
         _check_adverse_event(record, now)
@@ -1352,8 +1724,10 @@ def record_amend(*, record, by: User, changes: dict, reason: str, version: int |
     record = type(record).objects.select_for_update().get(pk=record.pk)
     if getattr(record, "is_voided", False):
         _fail(NON_FIELD_ERRORS, "A voided record cannot be amended.")
-    locked = (isinstance(record, SignableRecord) and record.is_signed) or (
-        isinstance(record, (VitalReading, AdverseEvent)) and record.participant.is_signed
+    locked = (
+        isinstance(record, ALWAYS_AMENDED)
+        or (isinstance(record, SignableRecord) and record.is_signed)
+        or (isinstance(record, AdverseEvent) and record.participant is not None and record.participant.is_signed)
     )
     if not locked:
         _fail(NON_FIELD_ERRORS, "This record is not signed yet: edit it directly instead of amending it.")
@@ -1374,6 +1748,8 @@ def record_amend(*, record, by: User, changes: dict, reason: str, version: int |
         _fail("changes", "Nothing would change: the values are the same as the signed record.")
     _recheck(record, now, set(diff))
     _save(record)
+    if isinstance(record, VitalReading):
+        _sync_in_session_alert(record, by=by, now=now, why=f"Corrected: {reason}")
     amendment = Amendment.objects.create(
         record_type=record._meta.model_name,
         record_id=record.pk,
@@ -1397,7 +1773,9 @@ def record_amend(*, record, by: User, changes: dict, reason: str, version: int |
 
 
 def _amend_permission(record, by: User) -> None:
-    if isinstance(record, (MedicalEvaluation, DosingParticipant, VitalReading, AdverseEvent)):
+    if isinstance(record, AdverseEvent) and record.participant_id is None:
+        _require_role(by, CLINICIANS, "change an adverse event")
+    elif isinstance(record, (MedicalEvaluation, DosingParticipant, VitalReading, AdverseEvent)):
         _require_role(by, {Role.MEDICAL_PROVIDER}, f"amend a {record._meta.verbose_name}")
     elif isinstance(record, PsychiatricEvaluation):
         _require_role(by, CLINICIANS, "amend a psychiatric evaluation")
@@ -1406,7 +1784,7 @@ def _amend_permission(record, by: User) -> None:
     else:
         _require_role(by, {Role.THERAPIST}, f"amend a {record._meta.verbose_name}")
         # A session note is the therapist's own account: only its author corrects it.
-        if record.therapist_id != by.pk and not by.is_superuser:
+        if record.therapist_id != by.pk:
             raise PermissionDenied("Only the therapist who wrote this note can change it.")
 
 
@@ -1424,8 +1802,14 @@ def record_update(*, record, by: User, version: int | None = None, now=None, **c
     if not isinstance(record, DosingParticipant):  # its own update checks the role, then the version
         _amend_permission(record, by)
     _ensure_editable(record)
+    if isinstance(record, ALWAYS_AMENDED):
+        _fail(
+            NON_FIELD_ERRORS,
+            "A vital-sign reading is not edited in place: correct it with an amendment, giving the reason; the "
+            "original values stay beside the correction.",
+        )
     if isinstance(record, DosingParticipant):
-        wrong = sorted(set(changes) - set(EDITABLE_FIELDS[DosingParticipant]))
+        wrong = sorted(set(changes) - {*EDITABLE_FIELDS[DosingParticipant], "weighed_now"})
         if wrong:
             _fail(
                 NON_FIELD_ERRORS,
@@ -1434,7 +1818,7 @@ def record_update(*, record, by: User, version: int | None = None, now=None, **c
             )
         return dosing_participant_update(participant=record, by=by, version=version, now=now, **changes)
     check_version(record, version)
-    allowed = AMENDABLE_FIELDS.get(type(record), ())
+    allowed = EDITABLE_FIELDS.get(type(record), ())
     wrong = sorted(set(changes) - set(allowed))
     if wrong:
         _fail(NON_FIELD_ERRORS, f"These fields cannot be edited: {', '.join(wrong)}.")
@@ -1454,12 +1838,34 @@ def record_update(*, record, by: User, version: int | None = None, now=None, **c
     return record
 
 
+def _signed_author(record) -> User | None:
+    """Whose signature locks this record: its own signer, or the signer of the dose it belongs to."""
+    if isinstance(record, SignableRecord) and record.is_signed:
+        return record.signed_by
+    participant = getattr(record, "participant", None)
+    if isinstance(record, (VitalReading, AdverseEvent)) and participant is not None and participant.is_signed:
+        return participant.signed_by
+    return None
+
+
 def _void_permission(record, by: User) -> None:
-    """Voiding is a clinical act: the role that records a kind of record is the one that voids it."""
+    """Voiding is a clinical act: the role that records a kind of record is the one that voids it.
+    A signed record (or one under a signed dose) is voided only by its author or a practice lead:
+    a colleague may not void a note they could not amend."""
+    author = _signed_author(record)
+    if author is not None:
+        if by.role == Role.PRACTICE_LEAD or (by.pk == author.pk and by.role):
+            return
+        raise PermissionDenied(
+            f"This {record._meta.verbose_name} was signed by {author}: only its author or a practice lead can void it."
+        )
     if isinstance(record, (Patient, Course)):
         _require_role(by, ANY_STAFF, "void a record")
-    elif isinstance(record, (MedicalEvaluation, DosingParticipant, VitalReading, AdverseEvent)):
+    elif isinstance(record, (MedicalEvaluation, DosingParticipant, VitalReading)):
         _require_role(by, {Role.MEDICAL_PROVIDER}, f"void a {record._meta.verbose_name}")
+    elif isinstance(record, AdverseEvent):
+        roles = {Role.MEDICAL_PROVIDER} if record.participant_id else CLINICIANS
+        _require_role(by, roles, f"void a {record._meta.verbose_name}")
     elif isinstance(record, (PsychiatricEvaluation, DosingSession)):
         _require_role(by, CLINICIANS, f"void a {record._meta.verbose_name}")
     else:
@@ -1470,8 +1876,8 @@ def _void_permission(record, by: User) -> None:
 def record_void(*, record, by: User, reason: str, version: int | None = None, now=None):
     """Void a record entered in error. It stays, marked, with who voided it and why."""
     now = _now(now)
-    _void_permission(record, by)
     record = type(record).objects.select_for_update().get(pk=record.pk)
+    _void_permission(record, by)
     check_version(record, version)
     if record.voided_at is not None:
         _fail(NON_FIELD_ERRORS, "This record is already voided.")
@@ -1480,6 +1886,8 @@ def record_void(*, record, by: User, reason: str, version: int | None = None, no
         _fail(NON_FIELD_ERRORS, "Void the patient's courses first.")
     record.voided_at, record.voided_by, record.void_reason = now, by, reason
     _save(record)
+    if isinstance(record, VitalReading):
+        _sync_in_session_alert(record, by=by, now=now, why=f"Voided: {reason}")
     for patient in record_patients(record):
         audit(actor=by, action=AuditAction.VOID, patient=patient, record=record, at=now)
     _schedule_follows(record, now)
@@ -1495,15 +1903,34 @@ SETTINGS_FIELDS = (
     "max_im_mg_per_kg",
     "max_intranasal_mg",
     "max_sublingual_mg",
+    "ceiling_iv_mg_per_kg",
+    "ceiling_im_mg_per_kg",
+    "ceiling_intranasal_mg",
+    "ceiling_sublingual_mg",
     "hold_systolic",
     "hold_diastolic",
+    "hold_recheck_minutes",
     "alert_systolic",
     "alert_diastolic",
     "alert_heart_rate",
     "alert_spo2_below",
+    "alert_respiratory_rate_below",
+    "vitals_interval_minutes",
     "monitoring_minutes_esketamine",
     "monitoring_minutes_other",
+    "min_dose_interval_hours",
+    "weight_max_age_days",
+    "screen_valid_months",
+    "minimum_age_years",
 )
+
+
+CEILING_FIELDS = {
+    Route.IV: "ceiling_iv_mg_per_kg",
+    Route.IM: "ceiling_im_mg_per_kg",
+    Route.INTRANASAL: "ceiling_intranasal_mg",
+    Route.SUBLINGUAL: "ceiling_sublingual_mg",
+}
 
 
 @transaction.atomic
@@ -1521,6 +1948,14 @@ def clinic_settings_update(*, by: User, now=None, **fields) -> ClinicSettings:
         setattr(settings, key, value)
     if settings.hold_systolic >= settings.alert_systolic:
         _fail("hold_systolic", "The pre-dose hold must be below the intra-session alert threshold.")
+    for route, name in CEILING_FIELDS.items():
+        maximum, ceiling = settings.route_maximum(route), settings.route_ceiling(route)
+        if ceiling.value < maximum.value:
+            _fail(
+                name,
+                f"The ceiling for {Route(route).label.lower()} ({ceiling.value} {ceiling.unit}) must be at least its "
+                f"maximum ({maximum.value} {maximum.unit}).",
+            )
     settings.updated_at, settings.updated_by = now, by
     _save(settings)
     if changed:
@@ -1574,6 +2009,8 @@ def staff_set_active(*, by: User, user: User, active: bool, now=None) -> User:
     _require_lead(by, "manage staff")
     if user.pk == by.pk and not active:
         _fail(NON_FIELD_ERRORS, "You cannot deactivate your own account.")
+    if user.is_superuser and not by.is_superuser:
+        raise PermissionDenied("An administrator account is managed by another administrator, not by a practice lead.")
     user.is_active = active
     user.save(update_fields=["is_active"])
     audit(

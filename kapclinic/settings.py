@@ -288,6 +288,8 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Every contraindication-screen item shares one answer set (yes / no / unknown): one schema name.
+    "ENUM_NAME_OVERRIDES": {"ScreenAnswerEnum": "courses.choices.ScreenAnswer"},
 }
 
 # Log lines carry ids and actions, never names, MRNs or free text about a patient.

@@ -63,6 +63,10 @@ class MeasureSettings(models.Model):
     link_expiry_days = models.PositiveSmallIntegerField(default=7)
     reminder_after_days = models.PositiveSmallIntegerField(default=3)
     send_max_attempts = models.PositiveSmallIntegerField(default=6)
+    # A PHQ-9 item 9 alert nobody has acknowledged after this long goes to the practice leads.
+    safety_alert_escalation_hours = models.PositiveSmallIntegerField(
+        "hours before an unacknowledged item 9 alert goes to the practice leads", default=24
+    )
     updated_at = models.DateTimeField(null=True, blank=True)
     updated_by = models.ForeignKey(STAFF, on_delete=models.PROTECT, related_name="+", null=True, blank=True)
 
@@ -83,6 +87,10 @@ class MeasureSettings(models.Model):
             models.CheckConstraint(
                 condition=Q(pcl5_cutoff__gte=0, pcl5_cutoff__lte=80), name="measure_settings_pcl5_cutoff"
             ),
+            models.CheckConstraint(
+                condition=Q(safety_alert_escalation_hours__gte=1, safety_alert_escalation_hours__lte=168),
+                name="measure_settings_alert_escalation",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -100,6 +108,8 @@ class AdministrationStatus(models.TextChoices):
     COMPLETED = "completed", "Completed"
     MISSED = "missed", "Missed"
     CANCELLED = "cancelled", "Cancelled"
+    # A baseline a clinician decided to go without, with the reason (shown as such on the report).
+    WAIVED = "waived", "Waived"
 
 
 class Administration(Permanent):
@@ -129,6 +139,9 @@ class Administration(Permanent):
     escalated_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     cancelled_reason = free_text(blank=True, limit=REASON_MAX)
+    waived_at = models.DateTimeField(null=True, blank=True)
+    waived_by = models.ForeignKey(STAFF, on_delete=models.PROTECT, related_name="+", null=True, blank=True)
+    waived_reason = free_text(blank=True, limit=REASON_MAX)
     created_at = models.DateTimeField()
 
     class Meta:
@@ -159,6 +172,12 @@ class Administration(Permanent):
             models.CheckConstraint(
                 condition=~Q(status=AdministrationStatus.CANCELLED) | ~Q(cancelled_reason=""),
                 name="administration_cancel_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=AdministrationStatus.WAIVED)
+                | Q(waived_at__isnull=False, waived_by__isnull=False, timepoint=Timepoint.BASELINE)
+                & ~Q(waived_reason=""),
+                name="administration_waiver_complete",
             ),
         ]
         indexes = [
@@ -243,6 +262,8 @@ class SafetyAlert(Permanent):
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     acknowledged_by = models.ForeignKey(STAFF, on_delete=models.PROTECT, related_name="+", null=True, blank=True)
     action_note = free_text(blank=True, limit=REASON_MAX)
+    # Still open after the clinic's time: sent on to the practice leads (mail and dashboard), once.
+    escalated_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-raised_at"]
@@ -267,6 +288,7 @@ class MessageKind(models.TextChoices):
     REMINDER = "reminder", "Reminder"
     NEW_LINK = "new_link", "New link sent by staff"
     SAFETY_ALERT = "safety_alert", "Safety alert to clinician"
+    SAFETY_ESCALATION = "safety_escalation", "Unacknowledged safety alert to practice lead"
 
 
 class MessageStatus(models.TextChoices):
@@ -281,7 +303,7 @@ class OutboundMessage(Permanent):
     kept visible to staff when every attempt failed: never silently dropped."""
 
     id = models.BigAutoField(primary_key=True)
-    kind = models.CharField(max_length=16, choices=MessageKind.choices)
+    kind = models.CharField(max_length=24, choices=MessageKind.choices)
     channel = models.CharField(max_length=8, choices=[("email", "Email"), ("sms", "Text message")])
     to_address = models.CharField(max_length=254)
     administration = models.ForeignKey(
@@ -309,9 +331,9 @@ class OutboundMessage(Permanent):
                 name="message_once_per_administration_kind",
             ),
             models.UniqueConstraint(
-                fields=["safety_alert", "recipient"],
+                fields=["safety_alert", "recipient", "kind"],
                 condition=Q(safety_alert__isnull=False),
-                name="message_once_per_alert_recipient",
+                name="message_once_per_alert_recipient_kind",
             ),
             models.CheckConstraint(
                 condition=Q(administration__isnull=False) | Q(safety_alert__isnull=False),

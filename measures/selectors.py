@@ -5,7 +5,7 @@ the caseload. Showing safety alerts to someone is audited here, where they are r
 """
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
@@ -29,6 +29,7 @@ from measures.models import (
 )
 
 BANNER_LIMIT = 10
+ACKNOWLEDGED_DAYS = 14
 WORKLIST_LIMIT = 100
 
 
@@ -83,12 +84,31 @@ def safety_alerts_shown(*, user, course: Course | None = None, limit: int = BANN
     return alerts, total
 
 
+def safety_alerts_of_course(course: Course) -> list[SafetyAlert]:
+    """Every PHQ-9 item 9 alert of a course, newest first, with who acknowledged it, when and
+    what was done: shown beside the course's record (the timeline, the bedside)."""
+    return list(
+        SafetyAlert.objects.filter(course=course)
+        .select_related("acknowledged_by", "response__administration")
+        .order_by("-raised_at")
+    )
+
+
+def escalated_safety_alerts(limit: int = BANNER_LIMIT) -> list[SafetyAlert]:
+    """Item 9 alerts still unacknowledged after the clinic's time, sent on to the practice leads."""
+    return list(
+        SafetyAlert.objects.filter(acknowledged_at__isnull=True, escalated_at__isnull=False)
+        .select_related("course__patient")
+        .order_by("raised_at")[:limit]
+    )
+
+
 def course_questionnaires(course: Course) -> list[Administration]:
     """Every administration of a course with its answers, who entered them and any alert: one query."""
     rows = list(
-        course.administrations.select_related("response__entered_by", "response__safety_alert").order_by(
-            "target_date", "instrument", "created_at"
-        )
+        course.administrations.select_related(
+            "response__entered_by", "response__safety_alert__acknowledged_by", "waived_by"
+        ).order_by("target_date", "instrument", "created_at")
     )
     for row in rows:
         # Reverse one-to-ones raise when absent; the template wants None.
@@ -103,6 +123,7 @@ class Worklist:
     today: date
     alerts: list = field(default_factory=list)
     alerts_total: int = 0
+    acknowledged: list = field(default_factory=list)
     due_today: list = field(default_factory=list)
     overdue: list = field(default_factory=list)
     escalated: list = field(default_factory=list)
@@ -126,6 +147,13 @@ def worklist_for(*, user, now=None, limit: int = WORKLIST_LIMIT) -> Worklist:
     open_ = administrations.filter(status=AdministrationStatus.OPEN)
     result = Worklist(today=today)
     result.alerts, result.alerts_total = safety_alerts_shown(user=user, limit=limit)
+    # The loop closed: who acknowledged each recent alert, when, and what was done (last 14 days).
+    result.acknowledged = list(
+        safety_alerts_for(user)
+        .filter(acknowledged_at__gte=(now or timezone.now()) - timedelta(days=ACKNOWLEDGED_DAYS))
+        .select_related("course__patient", "acknowledged_by")
+        .order_by("-acknowledged_at")[:limit]
+    )
     result.due_today, result.totals["due_today"] = _capped(open_.filter(due_by=today).order_by("missed_after"), limit)
     result.overdue, result.totals["overdue"] = _capped(
         open_.filter(due_by__lt=today, missed_after__gte=today).order_by("missed_after", "due_by"), limit

@@ -17,7 +17,7 @@ from django.db.models import Exists, F, OuterRef, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from accounts.models import User
+from accounts.models import Role, User
 from courses.audit import audit
 from courses.choices import CLOSED_STATUSES, CourseStatus
 from courses.models import AuditAction, ClinicSettings, Course
@@ -237,6 +237,11 @@ def administration_cancel(*, administration: Administration, by: User, reason: s
     now = _now(now)
     administration = Administration.objects.select_for_update().select_related("course").get(pk=administration.pk)
     _require_clinician_on_course(by, administration.course, "cancel a questionnaire")
+    if administration.status not in ACTIVE:
+        _fail(NON_FIELD_ERRORS, f"This administration is already {administration.get_status_display().lower()}.")
+    if administration.timepoint == Timepoint.BASELINE:
+        # The first dose waits for the baseline; going without one is a waiver, shown on the report.
+        _fail(NON_FIELD_ERRORS, "A baseline questionnaire is not cancelled: waive it, with the reason, instead.")
     reason = required_text("reason", reason, "Say why this questionnaire is cancelled.", REASON_MAX)
     claimed = Administration.objects.filter(pk=administration.pk, status__in=ACTIVE).update(
         status=AdministrationStatus.CANCELLED, cancelled_at=now, cancelled_reason=reason
@@ -250,6 +255,43 @@ def administration_cancel(*, administration: Administration, by: User, reason: s
         patient=administration.course.patient,
         record=administration,
         detail="cancelled",
+        at=now,
+    )
+    return administration
+
+
+WAIVABLE = (AdministrationStatus.SCHEDULED, AdministrationStatus.OPEN, AdministrationStatus.MISSED)
+
+
+@transaction.atomic
+def administration_waive(*, administration: Administration, by: User, reason: str, now=None) -> Administration:
+    """A clinician decides the course goes ahead without this baseline questionnaire, and says
+    why. The first dose no longer waits for it; the report counts the course as 'baseline waived'."""
+    now = _now(now)
+    administration = Administration.objects.select_for_update().select_related("course").get(pk=administration.pk)
+    if not by.is_clinician:
+        raise PermissionDenied("Only a therapist or medical provider of the course can waive a baseline.")
+    _require_clinician_on_course(by, administration.course, "waive a baseline questionnaire")
+    if administration.timepoint != Timepoint.BASELINE:
+        _fail(NON_FIELD_ERRORS, "Only a baseline questionnaire is waived; cancel other questionnaires instead.")
+    reason = required_text(
+        "reason",
+        reason,
+        "Say why the course goes ahead without this baseline (the patient could not answer before the first dose…).",
+        REASON_MAX,
+    )
+    claimed = Administration.objects.filter(pk=administration.pk, status__in=WAIVABLE).update(
+        status=AdministrationStatus.WAIVED, waived_at=now, waived_by=by, waived_reason=reason
+    )
+    if not claimed:
+        _fail(NON_FIELD_ERRORS, f"This questionnaire is already {administration.get_status_display().lower()}.")
+    administration.refresh_from_db()
+    audit(
+        actor=by,
+        action=AuditAction.UPDATE,
+        patient=administration.course.patient,
+        record=administration,
+        detail="baseline waived",
         at=now,
     )
     return administration
@@ -418,6 +460,49 @@ def messages_to_send(*, now=None) -> list[int]:
     )
 
 
+def safety_alerts_escalate(*, now=None) -> int:
+    """A PHQ-9 item 9 alert no clinician has acknowledged within the clinic's time goes to the
+    practice leads: mail to each (through the same claimed, retried messages) and the dashboard.
+    Each alert is escalated once, claimed by a conditional update."""
+    now = _now(now)
+    hours = MeasureSettings.load().safety_alert_escalation_hours
+    due = SafetyAlert.objects.filter(
+        acknowledged_at__isnull=True, escalated_at__isnull=True, raised_at__lte=now - timedelta(hours=hours)
+    ).values_list("pk", flat=True)
+    leads = list(User.objects.filter(role=Role.PRACTICE_LEAD, is_active=True))
+    escalated = 0
+    for pk in list(due):
+        if not SafetyAlert.objects.filter(pk=pk, escalated_at__isnull=True).update(escalated_at=now):
+            continue  # a concurrent tick took it
+        alert = SafetyAlert.objects.select_related("course__patient").get(pk=pk)
+        OutboundMessage.objects.bulk_create(
+            [
+                OutboundMessage(
+                    kind=MessageKind.SAFETY_ESCALATION,
+                    channel="email",
+                    to_address=lead.email,
+                    safety_alert=alert,
+                    recipient=lead,
+                    created_at=now,
+                    **({} if lead.email else _unsendable(now, "No email address on file for this practice lead.")),
+                )
+                for lead in leads
+            ],
+            ignore_conflicts=True,
+        )
+        audit(
+            actor=None,
+            action=AuditAction.UPDATE,
+            patient=alert.course.patient,
+            record=alert,
+            detail=f"unacknowledged after {hours} h: sent to the practice leads",
+            at=now,
+        )
+        logger.warning("safety alert %s unacknowledged after %s h: escalated to %s lead(s)", pk, hours, len(leads))
+        escalated += 1
+    return escalated
+
+
 def tick(*, now=None) -> dict:
     """One pass of the schedule: open, invite, remind, close, escalate. Returns what it did,
     and the ids of the messages the caller should queue for sending."""
@@ -430,11 +515,14 @@ def tick(*, now=None) -> dict:
         reminders = messages_create_reminders(now=now)
     with transaction.atomic():
         closed = administrations_mark_missed(now=now)
+    with transaction.atomic():
+        alerts_escalated = safety_alerts_escalate(now=now)
     return {
         "opened": len(opened),
         "invitations": invitations,
         "reminders": reminders,
         **closed,
+        "alerts_escalated": alerts_escalated,
         "to_send": messages_to_send(now=now),
     }
 
@@ -459,14 +547,21 @@ def self_report_url(administration: Administration, *, now: datetime | None = No
 
 def _render(message: OutboundMessage, now: datetime) -> tuple[str, str]:
     clinic = ClinicSettings.load().clinic_name
-    if message.kind == MessageKind.SAFETY_ALERT:
+    if message.kind in (MessageKind.SAFETY_ALERT, MessageKind.SAFETY_ESCALATION):
         alert = message.safety_alert
-        context = {"alert": alert, "clinic": clinic, "base_url": settings.CLINIC_BASE_URL.rstrip("/")}
+        escalation = message.kind == MessageKind.SAFETY_ESCALATION
+        context = {
+            "alert": alert,
+            "clinic": clinic,
+            "base_url": settings.CLINIC_BASE_URL.rstrip("/"),
+            "escalation": escalation,
+            "hours": MeasureSettings.load().safety_alert_escalation_hours,
+        }
         # Names no patient: the clinician follows the link and signs in to see who.
-        return (
-            f"Safety alert: PHQ-9 item 9 answered {alert.item_value} — action needed",
-            render_to_string("measures/email/safety_alert.txt", context),
-        )
+        subject = f"Safety alert: PHQ-9 item 9 answered {alert.item_value} — action needed"
+        if escalation:
+            subject = f"Unacknowledged safety alert (PHQ-9 item 9 = {alert.item_value}) — practice lead action needed"
+        return subject, render_to_string("measures/email/safety_alert.txt", context)
     administration = message.administration
     definition = INSTRUMENTS[administration.instrument]
     # Each message carries a freshly signed link, so a reminder's link runs its own full term.
@@ -709,8 +804,8 @@ def response_enter(
     _require_clinician_on_course(by, administration.course, "enter answers")
     if administration.status == AdministrationStatus.COMPLETED:
         _fail(NON_FIELD_ERRORS, "This questionnaire has already been answered; the first answers are kept.")
-    if administration.status == AdministrationStatus.CANCELLED:
-        _fail(NON_FIELD_ERRORS, "This questionnaire was cancelled.")
+    if administration.status in (AdministrationStatus.CANCELLED, AdministrationStatus.WAIVED):
+        _fail(NON_FIELD_ERRORS, f"This questionnaire was {administration.get_status_display().lower()}.")
     if answered_at and answered_at > now + timedelta(minutes=5):
         _fail("answered_at", "The answers cannot be dated in the future.")
     Administration.objects.filter(pk=administration.pk).update(status=AdministrationStatus.COMPLETED, completed_at=now)
@@ -811,10 +906,16 @@ MEASURE_SETTINGS_FIELDS = (
     "link_expiry_days",
     "reminder_after_days",
     "send_max_attempts",
+    "safety_alert_escalation_hours",
 )
 
 
-MEASURE_SETTINGS_RANGES = {"link_expiry_days": (1, 60), "send_max_attempts": (1, 20), "pcl5_cutoff": (0, 80)}
+MEASURE_SETTINGS_RANGES = {
+    "link_expiry_days": (1, 60),
+    "send_max_attempts": (1, 20),
+    "pcl5_cutoff": (0, 80),
+    "safety_alert_escalation_hours": (1, 168),
+}
 
 
 def _check_instruments_by_timepoint(value) -> dict:

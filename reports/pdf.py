@@ -76,7 +76,8 @@ def patient_report_context(course: Course, *, now: datetime) -> dict:
     doses_given = [d for d in given if d.dosed_at]
     events = list(
         AdverseEvent.objects.active()
-        .filter(participant__course=course)
+        .filter(course=course)
+        .exclude(participant__voided_at__isnull=False)
         .select_related("participant__session")
         .order_by("onset_at")
     )

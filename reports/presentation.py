@@ -6,7 +6,7 @@ No queries: everything comes from the PracticeReport that reports/report.py buil
 
 from dataclasses import dataclass
 
-from courses.choices import AdverseEventAction, AdverseEventOutcome, SeriousCriterion
+from courses.choices import AdverseEventAction, AdverseEventOutcome, InSessionAlertAction, SeriousCriterion
 from measures.instruments import INSTRUMENTS
 from reports.aggregate import InstrumentSummary
 from reports.charts import KMChart, MeansChart, RateChart, km_chart, means_chart, rate_chart
@@ -18,6 +18,7 @@ ALERT_LABELS = {
     "high_bp": "Blood pressure above the alert threshold",
     "high_hr": "Heart rate above the alert threshold",
     "low_spo2": "Oxygen saturation below the alert threshold",
+    "low_rr": "Respiratory rate below the alert threshold",
 }
 
 
@@ -185,8 +186,19 @@ def definition_rows(report: PracticeReport) -> list[tuple[str, str]]:
     return rows
 
 
+def in_session_alert_rows(report: PracticeReport) -> list[tuple[str, int]]:
+    """The in-session alerts: how many opened, and how each was closed (or is still open)."""
+    alerts = report.safety["in_session_alerts"]
+    actions = dict(InSessionAlertAction.choices)
+    rows = [("In-session vital-sign alerts opened", alerts["opened"])]
+    rows += [(f"… closed: {actions.get(k, k).lower()}", n) for k, n in sorted(alerts["by_action"].items())]
+    rows.append(("… still open", alerts["open"]))
+    return rows
+
+
 def report_context(report: PracticeReport, *, export: bool) -> dict:
     return {
+        "in_session_rows": in_session_alert_rows(report),
         "report": report,
         "export": export,
         "threshold": report.suppression_threshold,

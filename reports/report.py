@@ -23,7 +23,7 @@ from courses.choices import (
     VitalAlert,
     VitalPhase,
 )
-from courses.models import AdverseEvent, ClinicSettings, DosingParticipant, VitalReading
+from courses.models import AdverseEvent, ClinicSettings, DosingParticipant, HoldOverride, InSessionAlert, VitalReading
 from reports.aggregate import InstrumentSummary, groups_to_hide, summarise
 from reports.cohort import AGE_BANDS, NOT_RECORDED, CourseRow, ReportFilters, filtered_courses, load_cohort
 from reports.cohort import INSTRUMENTS as REPORT_INSTRUMENTS
@@ -166,10 +166,17 @@ def _safety(rows: list[CourseRow], filters: ReportFilters) -> dict:
     given = DosingParticipant.objects.active().filter(
         in_cohort, dosed_at__isnull=False, session__voided_at__isnull=True
     )
-    sessions = given.count()
+    doses = given.aggregate(
+        sessions=Count("pk", distinct=True),
+        overridden=Count("pk", filter=Q(hold_overrides__isnull=False), distinct=True),
+        discharge_exceptions=Count("pk", filter=~Q(discharge_exception_reason=""), distinct=True),
+    )
+    sessions = doses["sessions"]
+    # Every event of the cohort's courses: during a dose given, or reported outside a dosing session.
     events = list(
         AdverseEvent.objects.active()
-        .filter(participant__in=given)
+        .filter(in_cohort)
+        .filter(Q(participant__in=given) | Q(participant__isnull=True))
         .values(
             "term",
             "term_other",
@@ -180,6 +187,7 @@ def _safety(rows: list[CourseRow], filters: ReportFilters) -> dict:
             "outcome",
             "action_taken",
             "acknowledged_at",
+            "participant_id",
         )
         .order_by("onset_at")
     )
@@ -193,11 +201,21 @@ def _safety(rows: list[CourseRow], filters: ReportFilters) -> dict:
             high_bp=Count("id", filter=Q(alerts__contains=[VitalAlert.HIGH_BP.value])),
             high_hr=Count("id", filter=Q(alerts__contains=[VitalAlert.HIGH_HR.value])),
             low_spo2=Count("id", filter=Q(alerts__contains=[VitalAlert.LOW_SPO2.value])),
+            low_rr=Count("id", filter=Q(alerts__contains=[VitalAlert.LOW_RR.value])),
         )
         if _json_contains_supported()
         else _alert_counts_in_python(readings)
     )
-    overrides = given.filter(hold_override_at__isnull=False).count()
+    overrides = HoldOverride.objects.filter(participant__in=given).count()
+    # One row per way an alert ended ("" while open): opened, still open and closed-by-action at once.
+    by_action = dict(
+        InSessionAlert.objects.filter(participant__in=given).values_list("action").annotate(n=Count("pk")).order_by()
+    )
+    in_session = {
+        "opened": sum(by_action.values()),
+        "open": by_action.pop("", 0),
+        "by_action": by_action,
+    }
 
     def per_100(count: int) -> float | None:
         return None if sessions == 0 else 100.0 * count / sessions
@@ -221,8 +239,12 @@ def _safety(rows: list[CourseRow], filters: ReportFilters) -> dict:
             for e in events
             if e["serious"]
         ],
+        "events_outside_sessions": sum(1 for e in events if e["participant_id"] is None),
         "holds": alert_counts["holds"],
         "overrides": overrides,
+        "overridden_doses": doses["overridden"],
+        "discharge_exceptions": doses["discharge_exceptions"],
+        "in_session_alerts": in_session,
         "alerts": {k: v for k, v in alert_counts.items() if k != "holds"},
     }
 
@@ -243,10 +265,11 @@ def _alert_counts_in_python(readings) -> dict:
             (VitalAlert.HIGH_BP, "high_bp"),
             (VitalAlert.HIGH_HR, "high_hr"),
             (VitalAlert.LOW_SPO2, "low_spo2"),
+            (VitalAlert.LOW_RR, "low_rr"),
         ):
             if code.value in alerts:
                 counts[key] += 1
-    return {k: counts.get(k, 0) for k in ("holds", "high_bp", "high_hr", "low_spo2")}
+    return {k: counts.get(k, 0) for k in ("holds", "high_bp", "high_hr", "low_spo2", "low_rr")}
 
 
 def filter_labels(filters: ReportFilters) -> list[tuple[str, str]]:

@@ -14,7 +14,7 @@ from django.db import connection
 from django.utils import timezone
 
 from accounts.models import Role, User
-from courses import services
+from courses import rules, services
 from courses.choices import Indication, Sex, VitalPhase
 
 # Tests run at a fixed instant in the clinic's day: 11:00 in America/New_York (daylight time from 8 March).
@@ -141,26 +141,73 @@ SIGNABLE_EVALUATION = {
     "spo2": 98,
     "respiratory_rate": 14,
     "weight_kg": Decimal("70.0"),
+    # Every item answered on purpose: nothing found, no childbearing potential.
+    **rules.SCREEN_NOTHING_FOUND,
 }
 
 
-@pytest.fixture
-def cleared_course(course, provider, therapist):
-    """A course with a signed, cleared screen and a signed psychiatric evaluation."""
+def clear_course(course, provider, therapist, *, evaluated_on=dt.date(2026, 3, 1), **screen):
+    """A signed, cleared screen and a signed psychiatric evaluation on `course`."""
     evaluation = services.medical_evaluation_record(
-        course=course, by=provider, decision="cleared", **SIGNABLE_EVALUATION
+        course=course,
+        by=provider,
+        decision="cleared",
+        **{**SIGNABLE_EVALUATION, "evaluated_on": evaluated_on, **screen},
     )
     services.record_sign(record=evaluation, by=provider)
     psych = services.psychiatric_evaluation_record(
         course=course,
         by=therapist,
-        evaluated_on=dt.date(2026, 3, 2),
+        evaluated_on=evaluated_on + dt.timedelta(days=1),
         diagnosis="Major depressive disorder, recurrent",
         suicide_risk="low",
     )
     services.record_sign(record=psych, by=therapist)
     course.refresh_from_db()
     return course
+
+
+def prepare_course(course, therapist, *, now=None, baseline: str = "waive"):
+    """What the first dose waits for besides the screen: a signed preparatory session, and the
+    baseline questionnaires answered ("answer", all zeros) or waived ("waive", the default here:
+    the baseline is not what these tests are about)."""
+    from measures import services as measures
+    from measures.models import Administration, AdministrationStatus, Timepoint
+
+    now = now or timezone.now()
+    note = services.preparatory_session_record(
+        course=course, by=therapist, held_at=now - dt.timedelta(hours=1), note="Synthetic preparation.", now=now
+    )
+    services.record_sign(record=note, by=therapist, now=now)
+    open_baselines = Administration.objects.filter(
+        course=course,
+        timepoint=Timepoint.BASELINE,
+        status__in=[AdministrationStatus.SCHEDULED, AdministrationStatus.OPEN, AdministrationStatus.MISSED],
+    )
+    for administration in open_baselines:
+        if baseline == "answer":
+            items = {"phq9": 9, "gad7": 7, "pcl5": 20}[administration.instrument]
+            measures.response_enter(
+                administration=administration, by=therapist, answers=dict.fromkeys(range(1, items + 1), 0), now=now
+            )
+        else:
+            measures.administration_waive(
+                administration=administration, by=therapist, reason="Baseline not under test here.", now=now
+            )
+    course.refresh_from_db()
+    return course
+
+
+@pytest.fixture
+def cleared_course(course, provider, therapist):
+    """A course with a signed, cleared screen and a signed psychiatric evaluation."""
+    return clear_course(course, provider, therapist)
+
+
+@pytest.fixture
+def ready_course(cleared_course, therapist):
+    """A cleared course with what its first dose waits for: preparation, and the baseline (waived)."""
+    return prepare_course(cleared_course, therapist)
 
 
 @pytest.fixture
@@ -175,10 +222,10 @@ def dosing_session(therapist, provider, clock):
 
 
 @pytest.fixture
-def participant(dosing_session, cleared_course, provider):
+def participant(dosing_session, ready_course, provider):
     return services.dosing_participant_add(
         session=dosing_session,
-        course=cleared_course,
+        course=ready_course,
         by=provider,
         route="iv",
         dose_mg=Decimal("35"),
@@ -195,6 +242,7 @@ SERIOUS_EVENT = {
     "serious": True,
     "serious_criteria": ["life_threatening"],
     "relatedness": "probable",
+    "expectedness": "expected",
     "action_taken": "transferred",
 }
 
@@ -203,6 +251,25 @@ def normal_vitals(**overrides):
     values = {"systolic_bp": 128, "diastolic_bp": 80, "heart_rate": 76, "spo2": 98, "respiratory_rate": 14}
     values.update(overrides)
     return values
+
+
+def monitor(participant, provider, *, final=None):
+    """What discharge needs in readings: the one at about 40 minutes after the dose, and a full set
+    before discharge, taken now (`final` changes its values)."""
+    participant.refresh_from_db()
+    services.vital_reading_record(
+        participant=participant,
+        by=provider,
+        phase=VitalPhase.DURING,
+        taken_at=participant.dosed_at + dt.timedelta(minutes=40),
+        **normal_vitals(),
+    )
+    return services.vital_reading_record(
+        participant=participant, by=provider, phase=VitalPhase.PRE_DISCHARGE, **normal_vitals(**(final or {}))
+    )
+
+
+DISCHARGE_CHECKLIST = {"alert_oriented": True, "escort_present": True, "no_driving_advised": True}
 
 
 @pytest.fixture

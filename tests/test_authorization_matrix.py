@@ -45,10 +45,11 @@ from rest_framework.test import APIClient
 from courses import services
 from courses.selectors import RECORD_TYPES
 from measures import services as measure_services
-from measures.models import Administration, AdministrationStatus, OutboundMessage, SafetyAlert
+from measures.models import OutboundMessage, SafetyAlert
 from reports import services as report_services
 from reports.models import ExportKind, ExportStatus
 from tests.conftest import SERIOUS_EVENT, normal_vitals
+from tests.measures.support import ad_hoc
 
 pytestmark = pytest.mark.django_db
 
@@ -155,6 +156,11 @@ MATRIX: dict[str, dict[str, str]] = {
     "dose-give": rw(write=PROVIDER),
     "dose-adverse-event": rw(write=CASELOAD),
     "dose-discharge": rw(write=PROVIDER),
+    # Closing an in-session alert is the medical provider's (the lead too is refused by the service).
+    "dose-alert-close": rw(write=PROVIDER),
+    "course-adverse-event-new": rw(CASELOAD, CASELOAD),
+    # The minimum-age exception is the practice lead's: the care team is refused by the service.
+    "course-age-exception": rw(write="rhrhofl"),
     "lead-dashboard": rw(LEAD),
     "adverse-event-acknowledge": rw(write=LEAD),
     "staff": rw(LEAD, LEAD),
@@ -170,6 +176,8 @@ MATRIX: dict[str, dict[str, str]] = {
     "answers-enter": rw("ohohffl", "ohohffl"),
     "administration-adjust": rw(CASELOAD, CASELOAD),
     "administration-cancel": rw(CASELOAD, CASELOAD),
+    # A baseline is waived by a clinician of the course: the lead sees the page but is refused.
+    "administration-waive": rw(CASELOAD, "ohohrfl"),
     "administration-new-link": rw(write=CASELOAD),
     "administration-add": rw(CASELOAD, CASELOAD),
     "course-charts": rw(CASELOAD),
@@ -208,6 +216,9 @@ MATRIX: dict[str, dict[str, str]] = {
     "api-dose-administer": rw(write=PROVIDER),
     "api-dose-discharge": rw(write=CASELOAD),
     "api-dose-adverse-events": rw(write=CASELOAD),
+    "api-dose-alert-close": rw(write=CASELOAD),
+    "api-course-adverse-events": rw(write=CASELOAD),
+    "api-course-age-exception": rw(write=CASELOAD),
     "api-adverse-events-unacknowledged": rw(LEAD),
     # Acknowledging a serious event is the lead's. Unlike the web page (which checks the role first), the API
     # looks the event up first, so another caseload gets its 404; neither answer tells it anything.
@@ -226,6 +237,7 @@ MATRIX: dict[str, dict[str, str]] = {
     "api-course-responses": rw(CASELOAD),
     "api-administration-adjust": rw(write=CASELOAD),
     "api-administration-cancel": rw(write=CASELOAD),
+    "api-administration-waive": rw(write=CASELOAD),
     "api-administration-new-link": rw(write=CASELOAD),
     "api-administration-responses": rw(write=CASELOAD),
     "api-safety-alerts": rw(STAFF),
@@ -314,13 +326,17 @@ def world(
     prep = services.preparatory_session_record(course=course, by=therapist, held_at=now, note="Set and setting.")
     integ = services.integration_session_record(courses=[course], by=therapist, held_at=now, note="Journaling.")
     services.vital_reading_record(participant=participant, by=provider, phase="during", **normal_vitals())
+    # An alerting reading opens an in-session alert, the record the alert-close routes act on.
+    alerting = services.vital_reading_record(
+        participant=participant, by=provider, phase="during", **normal_vitals(heart_rate=130)
+    )
     event = services.adverse_event_record(
         participant=participant,
         by=provider,
         **SERIOUS_EVENT,
     )
-    measure_services.tick()
-    opened = {a.instrument: a for a in Administration.objects.filter(course=course, status=AdministrationStatus.OPEN)}
+    # The baseline was waived before the dose (ready_course): additional questionnaires are open.
+    opened = {i: ad_hoc(course, therapist, i) for i in ("phq9", "gad7")}
     # PHQ-9 item 9 above 0 raises the safety alert; the GAD-7 stays open for the link and the forms.
     measure_services.response_enter(
         administration=opened["phq9"], by=therapist, answers={n: (2 if n == 9 else 1) for n in range(1, 10)}
@@ -366,6 +382,7 @@ def world(
             "user_id": member.pk,
             "staff_id": member.pk,
             "alert_id": alert.pk,
+            "in_session_alert_id": alerting.in_session_alert.pk,
             "message_id": message.pk,
             "administration_id": gad7.pk,
             "export_id": export.pk,

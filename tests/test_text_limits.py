@@ -72,10 +72,10 @@ def test_the_services_refuse_text_over_the_limit_and_write_nothing(course, thera
 
 
 def test_a_reason_written_outside_full_clean_is_held_to_the_same_limit(course, therapist, clock):
-    """Cancelling a questionnaire writes its reason with a single UPDATE: the service checks it."""
+    """Waiving a baseline questionnaire writes its reason with a single UPDATE: the service checks it."""
     administration = open_administrations(course)["phq9"]
     with pytest.raises(ValidationError) as refused:
-        measure_services.administration_cancel(administration=administration, by=therapist, reason=REASON_OVER)
+        measure_services.administration_waive(administration=administration, by=therapist, reason=REASON_OVER)
     assert refused.value.message_dict == {"reason": [REASON_MESSAGE]}
     assert Administration.objects.get(pk=administration.pk).status == "open"
 

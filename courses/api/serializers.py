@@ -12,8 +12,9 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import Role, User
-from courses import rules, services
+from courses import bedside, rules, services
 from courses.choices import (
+    IN_SESSION_ALERT_CHOICES,
     CourseStatus,
     IntegrationTechnique,
     PreparationTopic,
@@ -30,6 +31,8 @@ from courses.models import (
     CourseStatusChange,
     DosingParticipant,
     DosingSession,
+    HoldOverride,
+    InSessionAlert,
     IntegrationSession,
     MedicalEvaluation,
     Patient,
@@ -286,6 +289,10 @@ class CourseInputSerializer(_Input):
     patient = serializers.UUIDField()
     therapists = serializers.ListField(child=StaffField(), allow_empty=False, max_length=20)
     medical_provider = StaffField()
+    age_exception_reason = _text(
+        max_length=rules.REASON_MAX,
+        help_text="Only for a patient under the clinic's minimum age, and only from a practice lead: why.",
+    )
 
     class Meta:
         model = Course
@@ -297,7 +304,30 @@ class CourseInputSerializer(_Input):
             "therapists",
             "medical_provider",
             "planned_dosing_sessions",
+            "age_exception_reason",
         ]
+
+
+class BlockerSerializer(serializers.Serializer):
+    """One thing still needed before an act (courses.safety): the same list the pages show and the
+    service refuses with."""
+
+    code = serializers.CharField()
+    field = serializers.CharField()
+    message = serializers.CharField()
+    exceptionable = serializers.BooleanField(
+        help_text="A medical provider may go ahead by documenting why (a discharge exception)."
+    )
+
+
+def blockers_out(blockers) -> list[dict]:
+    return [
+        {"code": b.code, "field": b.field, "message": b.message, "exceptionable": b.exceptionable} for b in blockers
+    ]
+
+
+class AgeExceptionInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=rules.REASON_MAX)
 
 
 class CourseStatusInputSerializer(serializers.Serializer):
@@ -311,7 +341,11 @@ class CourseStatusInputSerializer(serializers.Serializer):
 class CourseSummarySerializer(serializers.Serializer):
     screen_decision = serializers.CharField(allow_null=True)
     screen_signed = serializers.BooleanField()
-    cleared_for_dosing = serializers.BooleanField()
+    screen_expires_on = serializers.DateField(allow_null=True)
+    cleared_for_dosing = serializers.BooleanField(help_text="The screen and the psychiatric evaluation clear dosing.")
+    dosing_blockers = BlockerSerializer(
+        many=True, help_text="What the course's next dose waits for, today (empty: nothing at course level)."
+    )
     psychiatric_evaluation_signed = serializers.BooleanField()
     preparatory_sessions = serializers.IntegerField()
     doses_given = serializers.IntegerField()
@@ -356,12 +390,15 @@ class CourseSerializer(CourseListSerializer):
 
     @extend_schema_field(CourseSummarySerializer)
     def get_summary(self, course):
-        evaluation = services.active_medical_evaluation(course)
+        state = bedside.course_state(course)
+        evaluation = state.screen
         doses = course.doses.active()
         return {
             "screen_decision": evaluation.decision if evaluation else None,
             "screen_signed": bool(evaluation and evaluation.is_signed),
-            "cleared_for_dosing": bool(evaluation and evaluation.is_cleared),
+            "screen_expires_on": state.screen_expires_on,
+            "cleared_for_dosing": state.cleared,
+            "dosing_blockers": blockers_out(state.blockers),
             "psychiatric_evaluation_signed": course.psychiatric_evaluations.active()
             .filter(signed_at__isnull=False)
             .exists(),
@@ -371,7 +408,8 @@ class CourseSerializer(CourseListSerializer):
             "maintenance_doses": doses.filter(dosed_at__isnull=False, is_maintenance=True).count(),
             "integration_sessions": course.integration_sessions.active().count(),
             "serious_adverse_events": AdverseEvent.objects.active()
-            .filter(participant__course=course, participant__voided_at__isnull=True, serious=True)
+            .filter(course=course, serious=True)
+            .exclude(participant__voided_at__isnull=False)
             .count(),
         }
 
@@ -403,7 +441,8 @@ class MedicalEvaluationSerializer(_SignedOut):
             "id",
             "course",
             *services.MEDICAL_EVALUATION_FIELDS,
-            "is_cleared",
+            "superseded_at",
+            "superseded_by",
             *SIGNED_META,
             *RECORD_META,
             "amendments",
@@ -550,6 +589,7 @@ class AdverseEventSerializer(_RecordOut):
         model = AdverseEvent
         fields = [
             "id",
+            "course",
             "participant",
             *services.AE_FIELDS,
             "lead_notified_at",
@@ -569,7 +609,10 @@ class AdverseEventInputSerializer(_Input):
     class Meta:
         model = AdverseEvent
         fields = list(services.AE_FIELDS)
-        extra_kwargs = {"onset_at": {"required": False, "help_text": "Defaults to now."}}
+        extra_kwargs = {
+            "onset_at": {"required": False, "help_text": "Defaults to now."},
+            "expectedness": {"required": True, "allow_blank": False},
+        }
 
 
 class AcknowledgeInputSerializer(serializers.Serializer):
@@ -577,9 +620,8 @@ class AcknowledgeInputSerializer(serializers.Serializer):
 
 
 class AdverseEventDashboardSerializer(AdverseEventSerializer):
-    patient = serializers.UUIDField(source="participant.course.patient_id", read_only=True)
-    course = serializers.UUIDField(source="participant.course_id", read_only=True)
-    session = serializers.UUIDField(source="participant.session_id", read_only=True)
+    patient = serializers.UUIDField(source="course.patient_id", read_only=True)
+    session = serializers.UUIDField(source="participant.session_id", read_only=True, allow_null=True, default=None)
 
     class Meta(AdverseEventSerializer.Meta):
         fields = [*AdverseEventSerializer.Meta.fields, "patient", "course", "session"]
@@ -591,44 +633,136 @@ DOSE_OUT_FIELDS = [
     "course",
     "is_maintenance",
     *services.DOSE_FIELDS,
+    "weight_measurement",
     "dose_mg_per_kg",
     "protocol_maximum",
     "protocol_maximum_unit",
+    "protocol_ceiling",
     "is_over_maximum",
-    "hold_override_reason",
-    "hold_override_at",
-    "hold_override_by",
-    "hold_active",
     "dosed_at",
     "discharge_alert_oriented",
     "discharge_vitals_acceptable",
     "discharge_escort_present",
     "discharge_no_driving_advised",
+    "discharge_exception_reason",
     "discharged_at",
     "discharged_by",
 ]
 
 
+class HoldOverrideSerializer(serializers.ModelSerializer):
+    overridden_by = StaffBriefSerializer(read_only=True)
+
+    class Meta:
+        model = HoldOverride
+        fields = ["id", "reading", "reason", "overridden_at", "overridden_by"]
+
+
+class HoldSerializer(serializers.Serializer):
+    active = serializers.BooleanField()
+    reading = serializers.UUIDField(allow_null=True, help_text="The reading that set the hold (or the overridden one).")
+    recheck_from = serializers.DateTimeField(
+        allow_null=True, help_text="From when a normal full pre-dose reading lifts it."
+    )
+    lifted_by = serializers.CharField(help_text='"override", "recheck" or "" (never set, or still active).')
+    message = serializers.CharField()
+
+
+class MonitoringSerializer(serializers.Serializer):
+    overdue = serializers.BooleanField()
+    next_due = serializers.DateTimeField(allow_null=True)
+    message = serializers.CharField()
+
+
+class InSessionAlertSerializer(serializers.ModelSerializer):
+    alerts = serializers.ListField(child=serializers.CharField(), read_only=True)
+    closed_by = StaffBriefSerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = InSessionAlert
+        fields = ["id", "reading", "alerts", "raised_at", "closed_at", "closed_by", "action", "adverse_event", "note"]
+
+
+class InSessionAlertCloseInputSerializer(serializers.Serializer):
+    action = serializers.ChoiceField(choices=IN_SESSION_ALERT_CHOICES)
+    adverse_event = serializers.UUIDField(
+        required=False, allow_null=True, help_text="With action `adverse_event`: the event recorded for this alert."
+    )
+    note = _text(max_length=rules.REASON_MAX, help_text="Required with action `other`.")
+
+
 class DoseSerializer(_SignedOut):
-    """One participant's dose with their vitals and adverse events (prefetched by the view)."""
+    """One participant's dose with their vitals and adverse events (prefetched by the view), and its
+    state from courses.safety: the hold, what is still needed, vitals overdue, open alerts."""
 
     is_over_maximum = serializers.BooleanField(read_only=True)
-    hold_active = serializers.SerializerMethodField()
+    hold = serializers.SerializerMethodField()
+    hold_overrides = serializers.SerializerMethodField()
+    blockers = serializers.SerializerMethodField()
+    ready_to_dose = serializers.SerializerMethodField()
+    discharge_blockers = serializers.SerializerMethodField()
+    vitals_overdue = serializers.SerializerMethodField()
+    in_session_alerts = serializers.SerializerMethodField()
     vitals = serializers.SerializerMethodField()
     adverse_events = serializers.SerializerMethodField()
 
     class Meta:
         model = DosingParticipant
-        fields = [*DOSE_OUT_FIELDS, "vitals", "adverse_events", *SIGNED_META, *RECORD_META, "amendments"]
+        fields = [
+            *DOSE_OUT_FIELDS,
+            "hold",
+            "hold_overrides",
+            "blockers",
+            "ready_to_dose",
+            "discharge_blockers",
+            "vitals_overdue",
+            "in_session_alerts",
+            "vitals",
+            "adverse_events",
+            *SIGNED_META,
+            *RECORD_META,
+            "amendments",
+        ]
+
+    def _state(self, obj):
+        # The view computes every dose's state in one pass (courses.bedside.dose_states).
+        return self.context["states"][obj.pk]
+
+    @extend_schema_field(HoldSerializer)
+    def get_hold(self, obj):
+        hold = self._state(obj).hold
+        return {
+            "active": hold.active,
+            "reading": hold.reading.id if hold.reading else None,
+            "recheck_from": hold.recheck_from,
+            "lifted_by": hold.lifted_by,
+            "message": hold.message,
+        }
+
+    @extend_schema_field(HoldOverrideSerializer(many=True))
+    def get_hold_overrides(self, obj):
+        return HoldOverrideSerializer(self._state(obj).overrides, many=True).data
+
+    @extend_schema_field(BlockerSerializer(many=True))
+    def get_blockers(self, obj):
+        return blockers_out(self._state(obj).blockers)
 
     @extend_schema_field(OpenApiTypes.BOOL)
-    def get_hold_active(self, obj) -> bool:
-        # Computed from the prefetched readings, so a list of doses costs no query per row.
-        if obj.hold_override_at is not None:
-            return False
-        return any(
-            "pre_dose_hold" in v.alerts for v in obj.vitals.all() if v.phase == VitalPhase.PRE_DOSE and not v.is_voided
-        )
+    def get_ready_to_dose(self, obj) -> bool:
+        return self._state(obj).ready_to_dose
+
+    @extend_schema_field(BlockerSerializer(many=True))
+    def get_discharge_blockers(self, obj):
+        return blockers_out(self._state(obj).discharge)
+
+    @extend_schema_field(MonitoringSerializer)
+    def get_vitals_overdue(self, obj):
+        m = self._state(obj).monitoring
+        return {"overdue": m.overdue, "next_due": m.next_due, "message": m.message}
+
+    @extend_schema_field(InSessionAlertSerializer(many=True))
+    def get_in_session_alerts(self, obj):
+        return InSessionAlertSerializer(obj.in_session_alerts.all(), many=True).data
 
     @extend_schema_field(VitalReadingSerializer(many=True))
     def get_vitals(self, obj):
@@ -645,21 +779,37 @@ class DoseInputSerializer(_Input):
         fields = list(services.DOSE_FIELDS)
 
 
+WEIGHT_HELP = (
+    "Omit to use the patient's latest recorded weight (if recent enough). A different weight is a new "
+    "measurement: send it with `weighed_now: true` and it is recorded as the patient's weight today."
+)
+
+
+def _weighed_now():
+    return serializers.BooleanField(
+        required=False, default=False, help_text="The patient was weighed now: record `weight_kg` as their weight."
+    )
+
+
 class ParticipantAddInputSerializer(DoseInputSerializer):
     course = serializers.UUIDField()
     is_maintenance = serializers.BooleanField(
         required=False, allow_null=True, help_text="Omit to decide from the course's stage."
     )
+    weighed_now = _weighed_now()
 
     class Meta(DoseInputSerializer.Meta):
-        fields = ["course", "is_maintenance", *services.DOSE_FIELDS]
+        fields = ["course", "is_maintenance", *services.DOSE_FIELDS, "weighed_now"]
+        extra_kwargs = {"weight_kg": {"required": False, "help_text": WEIGHT_HELP}}
 
 
 class DoseUpdateInputSerializer(DoseInputSerializer):
     version = version_field()
+    weighed_now = _weighed_now()
 
     class Meta(DoseInputSerializer.Meta):
-        fields = [*services.DOSE_FIELDS, "is_maintenance", "version"]
+        fields = [*services.DOSE_FIELDS, "is_maintenance", "weighed_now", "version"]
+        extra_kwargs = {"weight_kg": {"help_text": WEIGHT_HELP}}
 
 
 class HoldOverrideInputSerializer(serializers.Serializer):
@@ -672,9 +822,13 @@ class AdministerInputSerializer(serializers.Serializer):
 
 class DischargeInputSerializer(serializers.Serializer):
     alert_oriented = serializers.BooleanField()
-    vitals_acceptable = serializers.BooleanField()
     escort_present = serializers.BooleanField()
     no_driving_advised = serializers.BooleanField()
+    exception_reason = _text(
+        max_length=rules.REASON_MAX,
+        help_text="Only when the last pre-discharge reading still alerts: why discharge is safe. Kept on the record "
+        "and counted on the safety report.",
+    )
     discharged_at = ClinicDateTimeField(required=False, help_text="Defaults to now.")
 
 
@@ -768,6 +922,7 @@ class TimelineDoseSerializer(DoseSerializer):
 
 class TimelineSerializer(serializers.Serializer):
     course = CourseListSerializer()
+    adverse_events = AdverseEventSerializer(many=True, help_text="Reported outside a dosing session.")
     status_changes = StatusChangeSerializer(many=True)
     medical_evaluations = MedicalEvaluationSerializer(many=True)
     psychiatric_evaluations = PsychiatricEvaluationSerializer(many=True)

@@ -21,6 +21,16 @@ urlpatterns = [
     path("courses/<uuid:course_id>/status/", views.CourseStatusView.as_view(), name="api-course-status"),
     path("courses/<uuid:course_id>/timeline/", views.CourseTimelineView.as_view(), name="api-course-timeline"),
     path(
+        "courses/<uuid:course_id>/adverse-events/",
+        views.CourseAdverseEventsView.as_view(),
+        name="api-course-adverse-events",
+    ),
+    path(
+        "courses/<uuid:course_id>/age-exception/",
+        views.CourseAgeExceptionView.as_view(),
+        name="api-course-age-exception",
+    ),
+    path(
         "courses/<uuid:course_id>/medical-evaluation/",
         views.MedicalEvaluationCreateView.as_view(),
         name="api-course-medical-evaluation",
@@ -52,6 +62,11 @@ urlpatterns = [
     path("doses/<uuid:dose_id>/administer/", views.DoseAdministerView.as_view(), name="api-dose-administer"),
     path("doses/<uuid:dose_id>/discharge/", views.DoseDischargeView.as_view(), name="api-dose-discharge"),
     path("doses/<uuid:dose_id>/adverse-events/", views.DoseAdverseEventsView.as_view(), name="api-dose-adverse-events"),
+    path(
+        "doses/<uuid:dose_id>/alerts/<uuid:in_session_alert_id>/close/",
+        views.DoseAlertCloseView.as_view(),
+        name="api-dose-alert-close",
+    ),
     path(
         "adverse-events/unacknowledged/",
         views.AdverseEventUnacknowledgedView.as_view(),

@@ -12,6 +12,7 @@ from django.db import models as dj_models
 from django.db.models import Count, Prefetch, Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -26,7 +27,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from accounts.models import User
-from courses import selectors, services
+from courses import bedside, selectors, services
 from courses.api import serializers as s
 from courses.api.permissions import IsPracticeLead
 from courses.audit import audit_view
@@ -38,6 +39,7 @@ from courses.models import (
     Course,
     DosingParticipant,
     DosingSession,
+    InSessionAlert,
     IntegrationSession,
     MedicalEvaluation,
     Patient,
@@ -297,7 +299,10 @@ class CourseTimelineView(ApiView):
     def get(self, request, course_id):
         course = selectors.course_get(user=request.user, course_id=course_id)
         data = selectors.course_timeline_data(course)
-        context = {"amendments": data["amendments"]}
+        context = {
+            "amendments": data["amendments"],
+            "states": bedside.dose_states(data["doses"], now=timezone.now()),
+        }
         alerts = [
             {"dose": str(dose.pk), "reading": str(v.pk), "taken_at": v.taken_at, "phase": v.phase, "alerts": v.alerts}
             for dose in data["doses"]
@@ -317,6 +322,7 @@ class CourseTimelineView(ApiView):
                 "preparatory_sessions": many(s.PreparatorySessionSerializer, "preparatory_sessions"),
                 "doses": many(s.TimelineDoseSerializer, "doses"),
                 "integration_sessions": many(s.IntegrationSessionSerializer, "integration_sessions"),
+                "adverse_events": many(s.AdverseEventSerializer, "course_adverse_events"),
                 "alerts": alerts,
             }
         )
@@ -480,17 +486,25 @@ class DosingSessionNoteView(ApiView):
 # --- doses ------------------------------------------------------------------------------------
 
 
+DOSE_PREFETCH = (
+    Prefetch("vitals", queryset=VitalReading.objects.all()),
+    Prefetch("adverse_events", queryset=AdverseEvent.objects.select_related("acknowledged_by")),
+    Prefetch("in_session_alerts", queryset=InSessionAlert.objects.select_related("closed_by")),
+)
+
+
 def _dose_out(participant_id) -> dict:
     participant = (
-        DosingParticipant.objects.select_related("signed_by")
-        .prefetch_related(
-            Prefetch("vitals", queryset=VitalReading.objects.all()),
-            Prefetch("adverse_events", queryset=AdverseEvent.objects.select_related("acknowledged_by")),
-        )
+        DosingParticipant.objects.select_related("signed_by", "session", "course__patient", "weight_measurement")
+        .prefetch_related(*DOSE_PREFETCH)
         .get(pk=participant_id)
     )
     records = [participant, *participant.vitals.all(), *participant.adverse_events.all()]
-    return s.DoseSerializer(participant, context={"amendments": selectors.amendments_for(records)}).data
+    context = {
+        "amendments": selectors.amendments_for(records),
+        "states": bedside.dose_states([participant], now=timezone.now()),
+    }
+    return s.DoseSerializer(participant, context=context).data
 
 
 def _participant(request, dose_id, audit: bool = False) -> DosingParticipant:
@@ -564,6 +578,64 @@ class DoseDischargeView(ApiView):
             participant=participant, by=request.user, **_body(s.DischargeInputSerializer, request)
         )
         return Response(_dose_out(participant.pk))
+
+
+class DoseAlertCloseView(ApiView):
+    serializer_class = s.InSessionAlertCloseInputSerializer
+
+    @extend_schema(
+        request=s.InSessionAlertCloseInputSerializer,
+        responses=_responses(s.DoseSerializer),
+        tags=["dosing"],
+        description="Close an in-session vital-sign alert by recording what was done: `recheck` (a later reading "
+        "exists), `adverse_event` (name it), or `other` (with a note). Open alerts hold the dose and the discharge.",
+    )
+    def post(self, request, dose_id, in_session_alert_id):
+        participant = _participant(request, dose_id)
+        alert = get_object_or_404(InSessionAlert, pk=in_session_alert_id, participant=participant)
+        data = _body(s.InSessionAlertCloseInputSerializer, request)
+        event = None
+        if data.get("adverse_event"):
+            event = AdverseEvent.objects.filter(pk=data["adverse_event"], course_id=participant.course_id).first()
+            if event is None:
+                _field_error("adverse_event", "No such adverse event on this course.")
+        services.in_session_alert_close(
+            alert=alert, by=request.user, action=data["action"], note=data.get("note", ""), adverse_event=event
+        )
+        return Response(_dose_out(participant.pk))
+
+
+class CourseAdverseEventsView(ApiView):
+    serializer_class = s.AdverseEventInputSerializer
+
+    @extend_schema(
+        request=s.AdverseEventInputSerializer,
+        responses=_responses(s.AdverseEventSerializer, 201),
+        tags=["adverse events"],
+        description="An adverse event reported outside a dosing session (at integration, by phone), against the "
+        "course. A serious one mails every practice lead once the transaction commits.",
+    )
+    def post(self, request, course_id):
+        course = selectors.course_get(user=request.user, course_id=course_id, audit=False)
+        event = services.adverse_event_record(
+            course=course, by=request.user, **_body(s.AdverseEventInputSerializer, request)
+        )
+        return Response(s.AdverseEventSerializer(event).data, status=status.HTTP_201_CREATED)
+
+
+class CourseAgeExceptionView(ApiView):
+    serializer_class = s.AgeExceptionInputSerializer
+
+    @extend_schema(
+        request=s.AgeExceptionInputSerializer,
+        responses=_responses(s.CourseSerializer),
+        tags=["courses"],
+        description="A practice lead's documented exception to the clinic's minimum age, on an open course.",
+    )
+    def post(self, request, course_id):
+        course = selectors.course_get(user=request.user, course_id=course_id, audit=False)
+        services.course_age_exception(course=course, by=request.user, **_body(s.AgeExceptionInputSerializer, request))
+        return Response(_course_out(course.pk, request))
 
 
 class DoseAdverseEventsView(ApiView):

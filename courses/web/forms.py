@@ -12,10 +12,13 @@ from django.utils import timezone
 from accounts.models import Role, User
 from courses import rules, services
 from courses.choices import (
+    IN_SESSION_ALERT_CHOICES,
     AdverseEventTerm,
     CourseStatus,
     IntegrationTechnique,
+    PregnancyTest,
     PreparationTopic,
+    ScreenAnswer,
     SeriousCriterion,
     VitalPhase,
 )
@@ -95,14 +98,14 @@ class CourseChoiceField(forms.ModelChoiceField):
         return f"{obj.patient.display_name} — {obj.get_indication_display()} ({obj.get_status_display()})"
 
 
-class YesNoField(forms.TypedChoiceField):
-    """A screen item answered explicitly yes or no, never left to an unticked box."""
+class ScreenAnswerField(forms.ChoiceField):
+    """A screen item answered on purpose: yes, no or unknown. Nothing is preselected, so an item
+    nobody looked at stays unanswered, and the service refuses a decision until it is answered."""
 
     def __init__(self, **kwargs):
-        kwargs.setdefault("initial", False)
+        kwargs.setdefault("required", False)
         super().__init__(
-            choices=[("False", "No"), ("True", "Yes")],
-            coerce=lambda v: v in (True, "True"),
+            choices=ScreenAnswer.choices,
             widget=forms.RadioSelect(attrs={"class": "yesno"}),
             **kwargs,
         )
@@ -302,6 +305,13 @@ class CourseOpenForm(ServiceModelForm):
         queryset=User.objects.none(), widget=forms.CheckboxSelectMultiple, label="Therapist(s)"
     )
     medical_provider = StaffChoiceField(queryset=User.objects.none(), label="Medical provider")
+    age_exception_reason = forms.CharField(
+        label="Minimum-age exception (practice lead only)",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=rules.REASON_MAX,
+        required=False,
+        help_text="Only for a patient under the clinic's minimum age: the reason for treating them.",
+    )
 
     class Meta:
         model = Course
@@ -354,7 +364,11 @@ class MedicalEvaluationForm(ServiceModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for item in SCREEN_ITEMS:
-            self.fields[item.field] = YesNoField(label=item.label, required=True)
+            self.fields[item.field] = ScreenAnswerField(label=item.label)
+        self.fields[rules.CHILDBEARING_FIELD] = ScreenAnswerField(
+            label=rules.CHILDBEARING_LABEL,
+            help_text="Yes or unknown: a negative pregnancy test is recorded before every dose.",
+        )
         self.fields["caution_note"].help_text = "Required for 'cleared with cautions': how each caution is managed."
 
     @property
@@ -366,8 +380,12 @@ class MedicalEvaluationForm(ServiceModelForm):
         return [self[item.field] for item in SCREEN_ITEMS if not item.absolute]
 
     @property
+    def childbearing_field(self):
+        return self[rules.CHILDBEARING_FIELD]
+
+    @property
     def detail_fields(self):
-        screen = {item.field for item in SCREEN_ITEMS} | {"decision", "caution_note"}
+        screen = {item.field for item in SCREEN_ITEMS} | {"decision", "caution_note", rules.CHILDBEARING_FIELD}
         return [self[name] for name in self.fields if name not in screen]
 
 
@@ -469,6 +487,11 @@ class DosingSessionScheduleForm(ServiceModelForm):
 
 class ParticipantForm(ServiceModelForm):
     course = CourseChoiceField(queryset=Course.objects.none(), label="Patient / course")
+    weighed_now = forms.BooleanField(
+        label="Weighed now (record this weight)",
+        required=False,
+        help_text="Leave unticked to use the patient's recorded weight, if it is recent enough.",
+    )
     maintenance = forms.TypedChoiceField(
         label="Dose in the series",
         choices=[("", "Decide from the course stage"), ("False", "Acute series"), ("True", "Maintenance / booster")],
@@ -490,7 +513,10 @@ class ParticipantForm(ServiceModelForm):
     def __init__(self, *args, courses=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["course"].queryset = courses
+        self.fields["weight_kg"].required = False
+        self.fields["weight_kg"].help_text = "The recorded weight is used; type a weight only if you weigh now."
         self.fields["over_maximum_reason"].help_text = "Only needed when the dose is above the clinic's maximum."
+        self.fields["pregnancy_test"].choices = [("", "Not recorded"), *PregnancyTest.choices]
 
 
 class FacilitationNoteForm(VersionedForm, ServiceModelForm):
@@ -561,17 +587,59 @@ class AdverseEventForm(ServiceModelForm):
 
 
 class DischargeForm(forms.Form):
+    # The vital signs are judged from the last pre-discharge reading, not ticked: see the service.
     alert_oriented = forms.BooleanField(label="Alert and oriented", required=False)
-    vitals_acceptable = forms.BooleanField(label="Vital signs acceptable", required=False)
     escort_present = forms.BooleanField(label="Escort home present", required=False)
     no_driving_advised = forms.BooleanField(label="Advised not to drive until the next day", required=False)
     discharged_at = forms.DateTimeField(label="Discharged at (blank: now)", widget=DateTimeInput(), required=False)
 
 
+class DischargeExceptionForm(DischargeForm):
+    """The discharge form when the last pre-discharge reading still alerts: the provider may go
+    ahead only by saying why it is safe."""
+
+    exception_reason = forms.CharField(
+        label="Why discharge is safe despite the alerting reading",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=rules.REASON_MAX,
+        required=False,
+    )
+
+
+class InSessionAlertCloseForm(forms.Form):
+    action = forms.ChoiceField(
+        label="What was done", choices=IN_SESSION_ALERT_CHOICES, widget=forms.RadioSelect, required=False
+    )
+    adverse_event = forms.ChoiceField(label="Adverse event recorded", choices=[], required=False)
+    note = forms.CharField(
+        label="Note", widget=forms.Textarea(attrs={"rows": 2}), max_length=rules.REASON_MAX, required=False
+    )
+
+    def __init__(self, *args, events=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.events = {str(e.pk): e for e in events}
+        self.fields["adverse_event"].choices = [("", "—")] + [
+            (str(e.pk), f"{e} at {timezone.localtime(e.onset_at):%H:%M}") for e in events
+        ]
+
+    def clean_adverse_event(self):
+        return self.events.get(self.cleaned_data.get("adverse_event") or "")
+
+
 class AcknowledgeForm(forms.Form):
     note = forms.CharField(
-        label="Acknowledgement note",
+        label="What was done",
         widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=rules.REASON_MAX,
+        required=False,
+        help_text="Required: the provider spoken to, the patient's follow-up, a report made…",
+    )
+
+
+class AgeExceptionForm(forms.Form):
+    reason = forms.CharField(
+        label="Why this patient is treated under the clinic's minimum age",
+        widget=forms.Textarea(attrs={"rows": 3}),
         max_length=rules.REASON_MAX,
         required=False,
     )
@@ -605,14 +673,25 @@ class ClinicSettingsForm(ServiceModelForm):
             "max_im_mg_per_kg": "Maximum IM dose (mg/kg)",
             "max_intranasal_mg": "Maximum intranasal dose (mg)",
             "max_sublingual_mg": "Maximum sublingual dose (mg)",
+            "ceiling_iv_mg_per_kg": "Absolute ceiling, IV (mg/kg): no reason allows more",
+            "ceiling_im_mg_per_kg": "Absolute ceiling, IM (mg/kg)",
+            "ceiling_intranasal_mg": "Absolute ceiling, intranasal (mg)",
+            "ceiling_sublingual_mg": "Absolute ceiling, sublingual (mg)",
             "hold_systolic": "Pre-dose hold: systolic above (mmHg)",
             "hold_diastolic": "Pre-dose hold: diastolic above (mmHg)",
+            "hold_recheck_minutes": "A normal re-check lifts a hold from (minutes after the high reading)",
             "alert_systolic": "Intra-session alert: systolic above (mmHg)",
             "alert_diastolic": "Intra-session alert: diastolic above (mmHg)",
             "alert_heart_rate": "Intra-session alert: heart rate above (/min)",
             "alert_spo2_below": "Intra-session alert: SpO2 below (%)",
-            "monitoring_minutes_esketamine": "Minimum monitoring after intranasal esketamine (min)",
-            "monitoring_minutes_other": "Minimum monitoring, other routes (min)",
+            "alert_respiratory_rate_below": "Intra-session alert: respiratory rate below (/min)",
+            "vitals_interval_minutes": "Vitals during monitoring every (minutes)",
+            "monitoring_minutes_esketamine": "Minimum monitoring after intranasal esketamine (min, at least 120)",
+            "monitoring_minutes_other": "Minimum monitoring, other routes (min, at least 40)",
+            "min_dose_interval_hours": "Minimum interval between two doses of a patient (hours)",
+            "weight_max_age_days": "A recorded weight may be used for (days)",
+            "screen_valid_months": "A contraindication screen is valid for (months)",
+            "minimum_age_years": "Minimum age to start a course (years)",
         }
 
     def __init__(self, *args, **kwargs):
@@ -658,11 +737,15 @@ _WIDGETS = {
 }
 
 
-def record_form(model, fields, instance, data=None):
+def record_form(model, fields, instance, data=None, *, editing: bool = False):
     """A form over `fields` of a record, prefilled from it, with the entry form's widgets."""
     entry = _ENTRY_FORMS.get(model, ServiceModelForm)
     widgets = {**_WIDGETS, **getattr(getattr(entry, "Meta", None), "widgets", {})}
     meta = type("Meta", (), {"model": model, "fields": tuple(fields), "widgets": widgets})
     bases = (entry,) if issubclass(entry, VersionedForm) else (VersionedForm, entry)
-    cls = type(f"{model.__name__}RecordForm", bases, {"Meta": meta})
+    extra = {}
+    if editing and model is DosingParticipant and "weight_kg" in fields:
+        # A new weight is a measurement, recorded as such: see services._weight_for_dose.
+        extra["weighed_now"] = forms.BooleanField(label="Weighed now (record this weight)", required=False)
+    cls = type(f"{model.__name__}RecordForm", bases, {"Meta": meta, **extra})
     return cls(data=data, instance=instance, initial=_minute_initial(instance, fields))

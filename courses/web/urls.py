@@ -43,6 +43,12 @@ urlpatterns = [
         name="integration-session-new",
     ),
     path("integration-sessions/new/", courses.group_integration_new, name="group-integration-new"),
+    path(
+        "courses/<uuid:course_id>/adverse-events/new/",
+        courses.course_adverse_event_new,
+        name="course-adverse-event-new",
+    ),
+    path("courses/<uuid:course_id>/age-exception/", courses.course_age_exception, name="course-age-exception"),
     # Any record
     path(RECORD + "edit/", records.record_edit, name="record-edit"),
     path(RECORD + "sign/", records.record_sign, name="record-sign"),
@@ -54,12 +60,17 @@ urlpatterns = [
     path("dosing-sessions/<uuid:session_id>/", dosing.session_detail, name="dosing-session"),
     path("dosing-sessions/<uuid:session_id>/note/", dosing.session_note, name="dosing-session-note"),
     path("dosing-sessions/<uuid:session_id>/participants/new/", dosing.participant_add, name="participant-add"),
-    path("doses/<uuid:participant_id>/", dosing.bedside, name="dose"),
+    path("doses/<uuid:participant_id>/", dosing.bedside_page, name="dose"),
     path("doses/<uuid:participant_id>/vitals/", dosing.vitals_add, name="dose-vitals"),
     path("doses/<uuid:participant_id>/override/", dosing.hold_override, name="dose-override"),
     path("doses/<uuid:participant_id>/give/", dosing.give_dose, name="dose-give"),
     path("doses/<uuid:participant_id>/adverse-events/", dosing.adverse_event_add, name="dose-adverse-event"),
     path("doses/<uuid:participant_id>/discharge/", dosing.discharge, name="dose-discharge"),
+    path(
+        "doses/<uuid:participant_id>/alerts/<uuid:in_session_alert_id>/close/",
+        dosing.alert_close,
+        name="dose-alert-close",
+    ),
     # Practice lead (the serious-event mail links to /lead/)
     path("lead/", lead.dashboard, name="lead-dashboard"),
     path("lead/adverse-events/<uuid:event_id>/acknowledge/", lead.acknowledge, name="adverse-event-acknowledge"),

@@ -217,6 +217,9 @@ class AdministrationSerializer(serializers.ModelSerializer):
             "escalated_at",
             "cancelled_at",
             "cancelled_reason",
+            "waived_at",
+            "waived_by",
+            "waived_reason",
             "score",
         ]
 
@@ -267,6 +270,7 @@ class SafetyAlertSerializer(serializers.ModelSerializer):
             "raised_at",
             "acknowledged_at",
             "acknowledged_by",
+            "escalated_at",
             "action_note",
         ]
 

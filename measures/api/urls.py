@@ -21,6 +21,11 @@ urlpatterns = [
         name="api-administration-adjust",
     ),
     path(
+        "administrations/<uuid:administration_id>/waive/",
+        views.AdministrationWaiveView.as_view(),
+        name="api-administration-waive",
+    ),
+    path(
         "administrations/<uuid:administration_id>/cancel/",
         views.AdministrationCancelView.as_view(),
         name="api-administration-cancel",

@@ -321,6 +321,24 @@ class AdministrationCancelView(ApiView):
         return Response(_administration_out(administration.pk))
 
 
+class AdministrationWaiveView(ApiView):
+    serializer_class = s.AdministrationCancelInputSerializer
+
+    @extend_schema(
+        request=s.AdministrationCancelInputSerializer,
+        responses=_responses(s.AdministrationSerializer),
+        tags=["measures"],
+        description="A clinician waives a baseline questionnaire, with the reason: the first dose no longer waits for "
+        "it, and the outcome report counts the course as 'baseline waived'.",
+    )
+    def post(self, request, administration_id):
+        administration = _administration(request, administration_id)
+        services.administration_waive(
+            administration=administration, by=request.user, **_body(s.AdministrationCancelInputSerializer, request)
+        )
+        return Response(_administration_out(administration.pk))
+
+
 class AdministrationNewLinkView(ApiView):
     serializer_class = s.AdministrationSerializer
 

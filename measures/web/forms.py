@@ -69,6 +69,16 @@ class AdjustWindowForm(forms.Form):
     )
 
 
+class WaiveForm(forms.Form):
+    reason = forms.CharField(
+        label="Why the course goes ahead without this baseline",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=rules.REASON_MAX,
+        required=False,
+        help_text="Shown on the course and counted on the outcome report as a waived baseline.",
+    )
+
+
 class CancelForm(forms.Form):
     reason = forms.CharField(
         label="Reason for cancelling",

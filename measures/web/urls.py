@@ -16,6 +16,7 @@ urlpatterns = [
         "questionnaires/<uuid:administration_id>/window/", administrations.adjust_window, name="administration-adjust"
     ),
     path("questionnaires/<uuid:administration_id>/cancel/", administrations.cancel, name="administration-cancel"),
+    path("questionnaires/<uuid:administration_id>/waive/", administrations.waive, name="administration-waive"),
     path("questionnaires/<uuid:administration_id>/new-link/", administrations.new_link, name="administration-new-link"),
     path("courses/<uuid:course_id>/questionnaires/new/", administrations.add, name="administration-add"),
     path("courses/<uuid:course_id>/charts/", charts.course_charts, name="course-charts"),

@@ -214,6 +214,15 @@ class AlertCountsSerializer(serializers.Serializer):
     high_bp = serializers.IntegerField()
     high_hr = serializers.IntegerField()
     low_spo2 = serializers.IntegerField()
+    low_rr = serializers.IntegerField()
+
+
+class InSessionAlertCountsSerializer(serializers.Serializer):
+    opened = serializers.IntegerField(help_text="In-session alerts opened by an alerting reading.")
+    open = serializers.IntegerField(help_text="Still open (no one has recorded what was done).")
+    by_action = serializers.DictField(
+        child=serializers.IntegerField(), help_text="Closed alerts by what was done (recheck, adverse_event, other…)."
+    )
 
 
 class SafetySerializer(serializers.Serializer):
@@ -223,8 +232,14 @@ class SafetySerializer(serializers.Serializer):
     by_term = CountSerializer(many=True)
     by_grade = CountSerializer(many=True)
     serious = SeriousEventSerializer(many=True)
+    events_outside_sessions = serializers.IntegerField(help_text="Events reported outside a dosing session.")
     holds = serializers.IntegerField(help_text="Pre-dose vital readings that held the dose.")
-    overrides = serializers.IntegerField(help_text="Doses given over a pre-dose hold.")
+    overrides = serializers.IntegerField(help_text="Hold overrides documented by a medical provider.")
+    overridden_doses = serializers.IntegerField(help_text="Doses given after at least one hold override.")
+    discharge_exceptions = serializers.IntegerField(
+        help_text="Discharges despite an alerting pre-discharge reading, each with the provider's reason."
+    )
+    in_session_alerts = InSessionAlertCountsSerializer()
     alerts = AlertCountsSerializer(help_text="Vital readings above or below an alert threshold.")
 
 
@@ -386,8 +401,12 @@ def practice_report_data(report) -> dict:
             "by_term": [{"name": t, "count": n, "per_100": p} for t, n, p in safety["by_term"]],
             "by_grade": [{"name": str(g), "count": n, "per_100": p} for g, n, p in safety["by_grade"]],
             "serious": safety["serious"],
+            "events_outside_sessions": safety["events_outside_sessions"],
             "holds": safety["holds"],
             "overrides": safety["overrides"],
+            "overridden_doses": safety["overridden_doses"],
+            "discharge_exceptions": safety["discharge_exceptions"],
+            "in_session_alerts": safety["in_session_alerts"],
             "alerts": safety["alerts"],
         },
         "literature": [

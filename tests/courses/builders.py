@@ -7,11 +7,12 @@ from django.utils import timezone
 
 from courses import services
 from courses.choices import Indication, SessionFormat, Sex, VitalPhase
-from tests.conftest import SIGNABLE_EVALUATION, normal_vitals
+from tests.conftest import SIGNABLE_EVALUATION, normal_vitals, prepare_course
 
 
-def cleared_course_for(*, n: int, therapist, provider, format=SessionFormat.INDIVIDUAL):
-    """A new patient (MRN BLD-n) with a course whose screen and psychiatric evaluation are signed."""
+def cleared_course_for(*, n: int, therapist, provider, format=SessionFormat.INDIVIDUAL, prepared=True):
+    """A new patient (MRN BLD-n) with a course whose screen and psychiatric evaluation are signed,
+    and (`prepared`) what the first dose waits for: a signed preparatory session, baseline waived."""
     patient = services.patient_register(
         by=therapist,
         mrn=f"BLD-{n:04d}",
@@ -20,6 +21,7 @@ def cleared_course_for(*, n: int, therapist, provider, format=SessionFormat.INDI
         date_of_birth=dt.date(1985, 1, 1),
         sex=Sex.MALE,
         email=f"p{n}@example.invalid",
+        weight_kg=Decimal("70"),
     )
     course = services.course_open(
         patient=patient,
@@ -38,7 +40,7 @@ def cleared_course_for(*, n: int, therapist, provider, format=SessionFormat.INDI
     )
     services.record_sign(record=psych, by=therapist)
     course.refresh_from_db()
-    return course
+    return prepare_course(course, therapist) if prepared else course
 
 
 def session(*, therapist, provider, format=SessionFormat.INDIVIDUAL, start=None, hours=2):

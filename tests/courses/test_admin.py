@@ -8,7 +8,7 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import User
+from accounts.models import Role, User
 from courses import services
 from courses.models import (
     AdverseEvent,
@@ -17,7 +17,7 @@ from courses.models import (
     Course,
     MedicalEvaluation,
 )
-from tests.conftest import PASSWORD, SIGNABLE_EVALUATION, normal_vitals
+from tests.conftest import PASSWORD, SIGNABLE_EVALUATION, monitor
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +26,9 @@ COURSE_MODELS = [m for m in admin.site._registry if m._meta.app_label == "course
 
 @pytest.fixture
 def superuser(db):
-    return User.objects.create_superuser("root", "root@kapclinic.invalid", PASSWORD)
+    # An administrator who is also a medical provider: the clinical edits below are theirs to make.
+    # One without a clinical role administers but does not write the record (test at the end).
+    return User.objects.create_superuser("root", "root@kapclinic.invalid", PASSWORD, role=Role.MEDICAL_PROVIDER)
 
 
 @pytest.fixture
@@ -40,15 +42,19 @@ def everything(dosed_participant, provider, therapist, clock):
     """One row of every model: a signed dose with vitals, an event, notes, an amendment."""
     course = dosed_participant.course
     clock.shift(dt.timedelta(minutes=60))
-    services.vital_reading_record(participant=dosed_participant, by=provider, phase="pre_discharge", **normal_vitals())
+    monitor(dosed_participant, provider)
     services.adverse_event_record(
-        participant=dosed_participant, by=provider, term="nausea", grade=1, relatedness="probable"
+        participant=dosed_participant,
+        by=provider,
+        term="nausea",
+        grade=1,
+        relatedness="probable",
+        expectedness="expected",
     )
     services.participant_discharge(
         participant=dosed_participant,
         by=provider,
         alert_oriented=True,
-        vitals_acceptable=True,
         escort_present=True,
         no_driving_advised=True,
     )
@@ -145,12 +151,24 @@ def unsigned_evaluation(course, provider):
 def test_an_admin_edit_that_breaks_a_rule_shows_the_error_and_saves_nothing(admin_client, unsigned_evaluation):
     url = _url(MedicalEvaluation, "change", unsigned_evaluation.pk)
     data = _form_data(admin_client.get(url))
-    data.update(decision="cleared", ci_pregnancy="on")
+    data.update(decision="cleared", ci_pregnancy="yes", childbearing_potential="yes")
     response = admin_client.post(url, data)
     assert response.status_code == 200
     assert "cannot be cleared" in response.content.decode()
     row = MedicalEvaluation.objects.get(pk=unsigned_evaluation.pk)
-    assert (row.decision, row.ci_pregnancy) == ("pending", False)
+    assert (row.decision, row.ci_pregnancy) == ("pending", "no")
+
+
+def test_an_administrator_without_a_clinical_role_cannot_edit_the_record(client, unsigned_evaluation):
+    root = User.objects.create_superuser("root2", "root2@kapclinic.invalid", PASSWORD)
+    client.force_login(root)
+    url = _url(MedicalEvaluation, "change", unsigned_evaluation.pk)
+    data = _form_data(client.get(url))
+    data.update(decision="cleared")
+    response = client.post(url, data)
+    assert response.status_code == 200
+    assert "Administrator accounts without a clinical role" in response.content.decode()
+    assert MedicalEvaluation.objects.get(pk=unsigned_evaluation.pk).decision == "pending"
 
 
 def test_an_admin_edit_goes_through_the_service_and_is_audited(admin_client, unsigned_evaluation, superuser):

@@ -281,6 +281,7 @@ def test_timeline_queries_do_not_grow_with_the_course(therapist, provider, djang
             term="nausea",
             grade=1,
             relatedness="possible",
+            expectedness="expected",
             onset_at=start,
             now=start,
         )

@@ -6,6 +6,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from courses import rules
 from tests.conftest import normal_vitals
 
 pytestmark = pytest.mark.django_db
@@ -40,11 +41,24 @@ EVALUATION = {
     "respiratory_rate": 14,
     "weight_kg": "70.0",
     "decision": "cleared",
+    # Every item answered on purpose.
+    **rules.SCREEN_NOTHING_FOUND,
 }
 
 
-def _cleared_course(t, p, n: int, therapist, provider, format="individual") -> str:
-    """Register a patient and take their course through both signed evaluations; returns the course id."""
+def _waive_baselines(client, course_id: str) -> None:
+    """The first dose waits for the baseline: here each is waived, with the reason, through the API."""
+    administrations = ok(client.get(f"/api/courses/{course_id}/administrations/"))
+    rows = administrations["results"] if isinstance(administrations, dict) else administrations
+    for row in rows:
+        if row["timepoint"] == "baseline":
+            waived = ok(client.post(f"/api/administrations/{row['id']}/waive/", {"reason": "Answered on paper."}))
+            assert waived["status"] == "waived" and waived["waived_reason"] == "Answered on paper."
+
+
+def _cleared_course(t, p, n: int, therapist, provider, format="individual", prepared=False) -> str:
+    """Register a patient and take their course through both signed evaluations (and, `prepared`,
+    a signed preparatory session and the baseline waived); returns the course id."""
     patient = ok(
         t.post(
             "/api/patients/",
@@ -89,6 +103,11 @@ def _cleared_course(t, p, n: int, therapist, provider, format="individual") -> s
         201,
     )
     ok(t.post(f"/api/records/psychiatric-evaluation/{psych['id']}/sign/"))
+    if prepared:
+        body = {"held_at": _now(-120), "note": "Set and setting.", "topics": ["set_setting"]}
+        prep = ok(t.post(f"/api/courses/{course_id}/preparatory-sessions/", body, format="json"), 201)
+        ok(t.post(f"/api/records/preparatory-session/{prep['id']}/sign/"))
+        _waive_baselines(t, course_id)
     return course_id
 
 
@@ -116,6 +135,12 @@ def test_a_full_individual_course(therapist, provider, lead, clock):
         201,
     )
     ok(t.post(f"/api/records/preparatory-session/{prep['id']}/sign/"))
+    refused = t.post(f"/api/courses/{course_id}/status/", {"to_status": "dosing"})
+    assert refused.status_code == 400 and "Baseline questionnaires" in refused.json()["errors"]["to_status"][0]
+    blockers = ok(t.get(f"/api/courses/{course_id}/"))["summary"]["dosing_blockers"]
+    assert [b["code"] for b in blockers] == ["baseline_open"]
+    _waive_baselines(t, course_id)
+    assert ok(t.get(f"/api/courses/{course_id}/"))["summary"]["dosing_blockers"] == []
     assert ok(t.post(f"/api/courses/{course_id}/status/", {"to_status": "dosing"}))["status"] == "dosing"
 
     session = ok(
@@ -158,14 +183,20 @@ def test_a_full_individual_course(therapist, provider, lead, clock):
     ok(
         p.post(
             f"/api/doses/{dose_id}/adverse-events/",
-            {"term": "dissociation", "grade": 1, "relatedness": "definite", "outcome": "resolved"},
+            {
+                "term": "dissociation",
+                "grade": 1,
+                "relatedness": "definite",
+                "expectedness": "expected",
+                "outcome": "resolved",
+            },
             format="json",
         ),
         201,
     )
     early = p.post(
         f"/api/doses/{dose_id}/discharge/",
-        {"alert_oriented": True, "vitals_acceptable": True, "escort_present": True, "no_driving_advised": True},
+        {"alert_oriented": True, "escort_present": True, "no_driving_advised": True},
     )
     assert early.status_code == 400 and "discharged_at" in early.json()["errors"]
     clock.shift(dt.timedelta(minutes=25))
@@ -173,7 +204,7 @@ def test_a_full_individual_course(therapist, provider, lead, clock):
     discharged = ok(
         p.post(
             f"/api/doses/{dose_id}/discharge/",
-            {"alert_oriented": True, "vitals_acceptable": True, "escort_present": True, "no_driving_advised": True},
+            {"alert_oriented": True, "escort_present": True, "no_driving_advised": True},
         )
     )
     assert discharged["discharged_at"] is not None
@@ -230,7 +261,7 @@ def test_a_full_individual_course(therapist, provider, lead, clock):
 
 def test_a_group_dosing_session(therapist, provider, lead, clock, mailoutbox, django_capture_on_commit_callbacks):
     t, p = api(therapist), api(provider)
-    courses = [_cleared_course(t, p, n, therapist, provider, format="group") for n in range(1, 6)]
+    courses = [_cleared_course(t, p, n, therapist, provider, format="group", prepared=True) for n in range(1, 6)]
 
     session = ok(
         p.post(
@@ -294,8 +325,19 @@ def test_a_group_dosing_session(therapist, provider, lead, clock, mailoutbox, dj
     for dose_id in doses:
         ok(p.post(f"/api/doses/{dose_id}/administer/", {}))
     clock.shift(dt.timedelta(minutes=40))
+    for dose_id in doses:
+        if dose_id != doses[1]:
+            ok(p.post(f"/api/doses/{dose_id}/vitals/", {"phase": "during", **normal_vitals()}), 201)
     alert = ok(p.post(f"/api/doses/{doses[1]}/vitals/", {"phase": "during", **normal_vitals(heart_rate=130)}), 201)
     assert alert["alerts"] == ["high_hr"]
+    [open_alert] = ok(p.get(f"/api/doses/{doses[1]}/"))["in_session_alerts"]
+    close_url = f"/api/doses/{doses[1]}/alerts/{open_alert['id']}/close/"
+    too_soon = p.post(close_url, {"action": "recheck"})
+    assert too_soon.status_code == 400 and "recheck reading first" in too_soon.json()["errors"]["action"][0]
+    clock.shift(dt.timedelta(minutes=5))
+    ok(p.post(f"/api/doses/{doses[1]}/vitals/", {"phase": "during", **normal_vitals(heart_rate=96)}), 201)
+    closed = ok(p.post(close_url, {"action": "recheck", "note": "Settled with reassurance."}))
+    assert closed["in_session_alerts"][0]["action"] == "recheck" and closed["discharge_blockers"]
     with django_capture_on_commit_callbacks(execute=True):
         ok(
             p.post(
@@ -306,6 +348,7 @@ def test_a_group_dosing_session(therapist, provider, lead, clock, mailoutbox, dj
                     "serious": True,
                     "serious_criteria": ["other_important"],
                     "relatedness": "possible",
+                    "expectedness": "expected",
                     "action_taken": "session_stopped",
                 },
                 format="json",
@@ -320,7 +363,7 @@ def test_a_group_dosing_session(therapist, provider, lead, clock, mailoutbox, dj
         ok(
             p.post(
                 f"/api/doses/{dose_id}/discharge/",
-                {"alert_oriented": True, "vitals_acceptable": True, "escort_present": True, "no_driving_advised": True},
+                {"alert_oriented": True, "escort_present": True, "no_driving_advised": True},
             )
         )
         ok(p.post(f"/api/records/dosing-participant/{dose_id}/sign/"))

@@ -206,7 +206,7 @@ def test_bad_dose_fields_are_named(cleared_course, dosing_session, provider, ove
     ],
 )
 def test_bad_adverse_event_fields_are_named(dosed_participant, provider, override, field):
-    body = {"term": "nausea", "grade": 1, "relatedness": "possible"}
+    body = {"term": "nausea", "grade": 1, "relatedness": "possible", "expectedness": "expected"}
     body.update(override)
     response = api(provider).post(f"/api/doses/{dosed_participant.pk}/adverse-events/", body, format="json")
     if override == {"term": "other"}:

@@ -6,6 +6,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from courses.models import AuditAction, AuditEvent
+from tests.conftest import normal_vitals
 
 pytestmark = pytest.mark.django_db
 
@@ -67,7 +68,11 @@ def test_a_dose_is_corrected_before_it_is_given_and_not_after(participant, provi
     assert fixed.status_code == 200 and fixed.json()["dose_mg_per_kg"] == "0.600"
     assert api(therapist).patch(url, {"lot_number": "X", "version": fixed.json()["version"]}).status_code == 403
 
-    client.post(f"/api/doses/{participant.pk}/vitals/", {"phase": "pre_dose", "systolic_bp": 120, "diastolic_bp": 80})
+    partial = client.post(
+        f"/api/doses/{participant.pk}/vitals/", {"phase": "pre_dose", "systolic_bp": 120, "diastolic_bp": 80}
+    )
+    assert partial.status_code == 400 and set(partial.json()["errors"]) == {"heart_rate", "spo2"}
+    client.post(f"/api/doses/{participant.pk}/vitals/", {"phase": "pre_dose", **normal_vitals()})
     assert client.post(f"/api/doses/{participant.pk}/administer/", {}).status_code == 200
     late = client.patch(url, {"dose_mg": "40", "version": client.get(url).json()["version"]})
     assert late.status_code == 400

@@ -63,12 +63,14 @@ def test_dosing_is_allowed_after_a_cleared_and_signed_screen(cleared_course, dos
 def test_a_screen_with_an_absolute_item_cannot_be_cleared(course, provider):
     client = api(provider)
     response = client.post(
-        f"/api/courses/{course.pk}/medical-evaluation/", _evaluation_body(ci_pregnancy=True, decision="cleared")
+        f"/api/courses/{course.pk}/medical-evaluation/",
+        _evaluation_body(ci_pregnancy="yes", childbearing_potential="yes", decision="cleared"),
     )
     assert response.status_code == 400
     assert "absolute contraindication" in response.json()["errors"]["decision"][0]
     allowed = client.post(
-        f"/api/courses/{course.pk}/medical-evaluation/", _evaluation_body(ci_pregnancy=True, decision="not_cleared")
+        f"/api/courses/{course.pk}/medical-evaluation/",
+        _evaluation_body(ci_pregnancy="yes", childbearing_potential="yes", decision="not_cleared"),
     )
     assert allowed.status_code == 201
 
@@ -76,16 +78,16 @@ def test_a_screen_with_an_absolute_item_cannot_be_cleared(course, provider):
 def test_cautions_need_cleared_with_cautions_and_a_note(course, provider):
     client = api(provider)
     url = f"/api/courses/{course.pk}/medical-evaluation/"
-    plain = client.post(url, _evaluation_body(caution_breastfeeding=True, decision="cleared"))
+    plain = client.post(url, _evaluation_body(caution_breastfeeding="yes", decision="cleared"))
     assert plain.status_code == 400
     assert "cleared with cautions" in plain.json()["errors"]["decision"][0]
-    no_note = client.post(url, _evaluation_body(caution_breastfeeding=True, decision="cleared_with_cautions"))
+    no_note = client.post(url, _evaluation_body(caution_breastfeeding="yes", decision="cleared_with_cautions"))
     assert no_note.status_code == 400
     assert "caution_note" in no_note.json()["errors"]
     ok = client.post(
         url,
         _evaluation_body(
-            caution_breastfeeding=True, decision="cleared_with_cautions", caution_note="Pump and discard 24 h."
+            caution_breastfeeding="yes", decision="cleared_with_cautions", caution_note="Pump and discard 24 h."
         ),
     )
     assert ok.status_code == 201, ok.json()
@@ -143,7 +145,9 @@ def test_a_pre_dose_hold_blocks_administration_until_overridden(participant, pro
     )
     assert reading.status_code == 201
     assert reading.json()["alerts"] == ["pre_dose_hold"]
-    assert client.get(f"/api/doses/{participant.pk}/").json()["hold_active"] is True
+    dose = client.get(f"/api/doses/{participant.pk}/").json()
+    assert dose["hold"]["active"] is True and dose["hold"]["reading"] == reading.json()["id"]
+    assert [b["code"] for b in dose["blockers"]] == ["hold"] and dose["ready_to_dose"] is False
 
     refused = client.post(f"/api/doses/{participant.pk}/administer/", {})
     assert refused.status_code == 400
@@ -153,8 +157,15 @@ def test_a_pre_dose_hold_blocks_administration_until_overridden(participant, pro
     assert no_reason.status_code == 400 and "reason" in no_reason.json()["errors"]
     override = client.post(f"/api/doses/{participant.pk}/hold-override/", {"reason": "Anxious; repeat BP 138/86."})
     assert override.status_code == 200
-    assert override.json()["hold_active"] is False
-    assert override.json()["hold_override_reason"] == "Anxious; repeat BP 138/86."
+    assert override.json()["hold"] == {
+        **dose["hold"],
+        "active": False,
+        "lifted_by": "override",
+        "recheck_from": None,
+        "message": "",
+    }
+    assert [o["reason"] for o in override.json()["hold_overrides"]] == ["Anxious; repeat BP 138/86."]
+    assert override.json()["ready_to_dose"] is True
 
     given = client.post(f"/api/doses/{participant.pk}/administer/", {})
     assert given.status_code == 200, given.json()
@@ -241,7 +252,7 @@ def test_a_serious_event_mails_the_lead_and_waits_for_acknowledgement(
 def test_a_non_serious_event_sends_no_mail(
     dosed_participant, provider, lead, mailoutbox, django_capture_on_commit_callbacks
 ):
-    body = {"term": "nausea", "grade": 1, "relatedness": "probable"}
+    body = {"term": "nausea", "grade": 1, "relatedness": "probable", "expectedness": "expected"}
     with django_capture_on_commit_callbacks(execute=True):
         response = api(provider).post(f"/api/doses/{dosed_participant.pk}/adverse-events/", body, format="json")
     assert response.status_code == 201
@@ -327,7 +338,7 @@ def test_an_amendment_cannot_break_the_record_rules(course, provider):
     evaluation = _signed_evaluation(course, provider)
     response = api(provider).post(
         f"/api/records/medical-evaluation/{evaluation.pk}/amend/",
-        {"changes": {"ci_pregnancy": True}, "reason": "Positive test"},
+        {"changes": {"ci_pregnancy": "yes", "childbearing_potential": "yes"}, "reason": "Positive test"},
         format="json",
     )
     assert response.status_code == 400
@@ -366,7 +377,7 @@ def test_a_course_cannot_enter_dosing_without_a_cleared_screen(course, therapist
     client.post(f"/api/courses/{course.pk}/status/", {"to_status": "preparation"})
     response = client.post(f"/api/courses/{course.pk}/status/", {"to_status": "dosing"})
     assert response.status_code == 400
-    assert "contraindication screen" in response.json()["errors"]["course"][0]
+    assert "medical evaluation" in response.json()["errors"]["to_status"][0]
 
 
 def test_at_most_two_preparatory_sessions(course, therapist):
@@ -389,17 +400,26 @@ def test_reading_a_session_through_the_generic_route_audits_each_patient(partici
 
 
 def test_an_amended_time_is_read_in_the_clinic_zone(dosed_participant, provider):
-    services.vital_reading_record(participant=dosed_participant, by=provider, phase="pre_discharge", **normal_vitals())
-    reading = dosed_participant.vitals.get(phase="pre_discharge")
-    response = api(provider).patch(
+    reading = services.vital_reading_record(
+        participant=dosed_participant, by=provider, phase="during", **normal_vitals()
+    )
+    client = api(provider)
+    edited = client.patch(
         f"/api/records/vital-reading/{reading.pk}/",
-        {"taken_at": "2026-03-10T10:05:00", "version": reading.version},
+        {"taken_at": "2026-03-10T11:05:00", "version": reading.version},
         format="json",
     )
-    assert response.status_code == 200, response.json()
+    assert edited.status_code == 400
+    assert "amendment" in edited.json()["errors"]["non_field_errors"][0]
+    response = client.post(
+        f"/api/records/vital-reading/{reading.pk}/amend/",
+        {"changes": {"taken_at": "2026-03-10T11:05:00"}, "reason": "Monitor clock read wrongly."},
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
     reading.refresh_from_db()
     # A naive time is the clinic's (America/New_York, on daylight time from 8 March 2026).
-    assert reading.taken_at == dt.datetime(2026, 3, 10, 14, 5, tzinfo=dt.UTC)
+    assert reading.taken_at == dt.datetime(2026, 3, 10, 15, 5, tzinfo=dt.UTC)
 
 
 def _prep(course, therapist):

@@ -17,6 +17,8 @@ from courses.models import (
     Course,
     DosingParticipant,
     DosingSession,
+    HoldOverride,
+    InSessionAlert,
     Patient,
     PreparatorySession,
     VitalReading,
@@ -87,14 +89,37 @@ def test_it_leaves_a_serious_event_for_the_lead_to_acknowledge(demo):
 
 @pytest.mark.django_db
 def test_it_overrides_a_pre_dose_hold_and_flags_alerts(demo):
-    overridden = DosingParticipant.objects.exclude(hold_override_at=None)
-
-    assert overridden.exists()
-    for participant in overridden:
-        assert participant.hold_override_reason
-        assert participant.dosed_at is not None
-        assert any(VitalAlert.PRE_DOSE_HOLD in r.alerts for r in participant.vitals.all())
+    overrides = HoldOverride.objects.select_related("participant", "reading")
+    assert overrides.exists()
+    for override in overrides:
+        assert override.reason and VitalAlert.PRE_DOSE_HOLD in override.reading.alerts
+        assert override.participant.dosed_at is not None
     assert any(VitalAlert.HIGH_BP in alerts for alerts in VitalReading.objects.values_list("alerts", flat=True))
+
+
+@pytest.mark.django_db
+def test_it_closes_an_in_session_alert_with_an_action_and_documents_a_discharge_exception(demo):
+    closed = InSessionAlert.objects.filter(action="recheck")
+    assert closed.exists() and all(a.note and a.closed_by for a in closed)
+    # The group session under way now still has one open: the group card and the today page show it.
+    assert InSessionAlert.objects.open().filter(participant__discharged_at=None).exists()
+    excepted = DosingParticipant.objects.exclude(discharge_exception_reason="")
+    assert excepted.count() == 1 and not excepted.get().discharge_vitals_acceptable
+
+
+@pytest.mark.django_db
+def test_every_dosed_course_had_its_preparation_and_a_baseline_answered_or_waived(demo):
+    from measures.models import Administration
+
+    dosed = Course.objects.filter(doses__dosed_at__isnull=False).distinct()
+    for course in dosed:
+        assert course.preparatory_sessions.filter(signed_at__isnull=False, voided_at=None).exists()
+        statuses = set(
+            Administration.objects.filter(course=course, timepoint="baseline").values_list("status", flat=True)
+        )
+        assert statuses <= {"completed", "waived"}, (course.pk, statuses)
+    waived = Administration.objects.filter(status="waived")
+    assert waived.count() == 1 and waived.get().waived_reason
 
 
 @pytest.mark.django_db

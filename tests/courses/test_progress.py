@@ -3,54 +3,27 @@
 import pytest
 
 from courses.progress import CourseFacts, next_steps
+from courses.safety import Blocker
 
-PSYCH = "Record the psychiatric"
+
+def blocker(code: str, message: str, field: str = "course") -> Blocker:
+    return Blocker(code, message, field)
+
+
+SCREEN = blocker("screen_unsigned", "The contraindication screen is not signed: a medical provider signs it.")
+PSYCH = blocker("psych_missing", "Record the psychiatric evaluation (with its suicide-risk review).")
+PREPARATION = blocker("preparation_missing", "No signed preparatory session: the first dose follows one.")
+BASELINE = blocker("baseline_open", "Baseline questionnaires not answered: PHQ-9.")
+EXPIRED = blocker("screen_expired", "The contraindication screen expired: a new one before the next dose.")
 
 CASES = [
-    (CourseFacts(status="evaluation"), ["Record the medical evaluation", "Record the psychiatric evaluation."]),
-    (
-        CourseFacts(status="evaluation", screen_decision="pending"),
-        ["Decide the contraindication screen", PSYCH],
-    ),
-    (
-        CourseFacts(status="evaluation", screen_decision="cleared"),
-        ["Sign the medical evaluation", PSYCH],
-    ),
-    (
-        CourseFacts(status="evaluation", screen_decision="not_cleared", screen_signed=True),
-        ["not cleared: no dosing", PSYCH],
-    ),
-    (
-        CourseFacts(status="evaluation", screen_decision="cleared", screen_signed=True, psych_recorded=True),
-        ["Sign the psychiatric evaluation."],
-    ),
-    (
-        CourseFacts(
-            status="evaluation", screen_decision="cleared", screen_signed=True, psych_recorded=True, psych_signed=True
-        ),
-        ["move the course to preparation"],
-    ),
-    (
-        CourseFacts(
-            status="preparation",
-            screen_decision="cleared_with_cautions",
-            screen_signed=True,
-            psych_recorded=True,
-            psych_signed=True,
-        ),
-        ["Hold the first preparatory session"],
-    ),
-    (
-        CourseFacts(
-            status="preparation",
-            screen_decision="cleared",
-            screen_signed=True,
-            psych_recorded=True,
-            psych_signed=True,
-            preparatory_sessions=1,
-        ),
-        ["Schedule the first dosing session"],
-    ),
+    (CourseFacts(status="evaluation", blockers=(SCREEN, PSYCH)), ["screen is not signed", "Record the psychiatric"]),
+    # What only the first dose waits for is not the evaluation stage's business.
+    (CourseFacts(status="evaluation", blockers=(PREPARATION, BASELINE)), ["move the course to preparation"]),
+    (CourseFacts(status="evaluation"), ["move the course to preparation"]),
+    (CourseFacts(status="preparation", blockers=(PREPARATION, BASELINE)), ["preparatory session", "Baseline"]),
+    (CourseFacts(status="preparation"), ["Ready for the first dose"]),
+    (CourseFacts(status="dosing", doses_given=2, planned_sessions=4, blockers=(EXPIRED,)), ["expired", "3 of 4"]),
     (CourseFacts(status="dosing", doses_given=2, planned_sessions=4), ["Dosing session 3 of 4 planned."]),
     (CourseFacts(status="dosing", doses_given=4, planned_sessions=4), ["All 4 planned dosing sessions given"]),
     (CourseFacts(status="integration"), ["Hold the first integration session."]),

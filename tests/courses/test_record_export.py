@@ -18,7 +18,7 @@ from courses.models import AuditAction, AuditEvent, ClinicSettings
 from courses.record_export import GROUP_NOTE_WITHHELD, patient_record_export
 from measures import services as measures
 from measures.models import Administration, OutboundMessage, SafetyAlert
-from tests.conftest import NOW, SIGNABLE_EVALUATION, normal_vitals
+from tests.conftest import NOW, SIGNABLE_EVALUATION, normal_vitals, prepare_course
 from tests.courses.builders import add_dose, cleared_course_for, pre_dose_vitals, session
 from tests.measures.support import give_dose
 
@@ -81,6 +81,8 @@ def full_record(patient, therapist, provider, clock):
     measures.safety_alert_acknowledge(
         alert=SafetyAlert.objects.get(response=response), by=therapist, action_note="Called her; safety plan reviewed."
     )
+    for other in Administration.objects.filter(course=course, timepoint="baseline").exclude(instrument="phq9"):
+        measures.administration_waive(administration=other, by=therapist, reason="Time ran out at intake.")
 
     others = [
         cleared_course_for(n=201 + i, therapist=therapist, provider=provider, format=SessionFormat.GROUP)
@@ -100,11 +102,23 @@ def full_record(patient, therapist, provider, clock):
         now=NOW + dt.timedelta(minutes=10),
         **normal_vitals(heart_rate=92),
     )
-    services.adverse_event_record(participant=mine, by=provider, term="nausea", grade=1, relatedness="probable")
     services.adverse_event_record(
-        participant=theirs[0], by=provider, term="headache", grade=1, relatedness="possible", description="NOT-ALICE"
+        participant=mine, by=provider, term="nausea", grade=1, relatedness="probable", expectedness="expected"
+    )
+    services.adverse_event_record(
+        participant=theirs[0],
+        by=provider,
+        term="headache",
+        grade=1,
+        relatedness="possible",
+        expectedness="expected",
+        description="NOT-ALICE",
     )
     later = NOW + dt.timedelta(minutes=75)
+    peak = NOW + dt.timedelta(minutes=40)
+    services.vital_reading_record(
+        participant=mine, by=provider, phase=VitalPhase.DURING, taken_at=peak, now=peak, **normal_vitals()
+    )
     services.vital_reading_record(
         participant=mine, by=provider, phase=VitalPhase.PRE_DISCHARGE, taken_at=later, now=later, **normal_vitals()
     )
@@ -112,7 +126,6 @@ def full_record(patient, therapist, provider, clock):
         participant=mine,
         by=provider,
         alert_oriented=True,
-        vitals_acceptable=True,
         escort_present=True,
         no_driving_advised=True,
         discharged_at=later,
@@ -169,12 +182,12 @@ def test_the_file_holds_every_section_of_the_record(full_record, patient, lead):
     assert [c["to"]["code"] for c in exported["status_history"]] == ["preparation", "dosing"]
     assert len(exported["medical_evaluations"]) == 1 and len(exported["psychiatric_evaluations"]) == 1
     screen = exported["medical_evaluations"][0]["contraindication_screen"]
-    assert len(screen) == 12 and {item["answer"] for item in screen} == {False}
+    assert len(screen) == 12 and {item["answer"] for item in screen} == {"no"}
     assert len(exported["preparatory_sessions"]) == 2
     assert len(exported["integration_sessions"]) == 1
     [dose] = exported["dosing"]
     assert dose["route"]["code"] == "iv" and dose["dose_mg"] == "35.0"
-    assert [v["phase"]["code"] for v in dose["vital_signs"]] == ["pre_dose", "during", "pre_discharge"]
+    assert [v["phase"]["code"] for v in dose["vital_signs"]] == ["pre_dose", "during", "during", "pre_discharge"]
     assert [e["term"]["code"] for e in dose["adverse_events"]] == ["nausea"]
     assert dose["discharged_at"] == "2026-03-10T12:15:00-04:00"
     assert dose["session"]["format"]["code"] == "group" and dose["session"]["starts_at"].endswith("-04:00")
@@ -345,6 +358,7 @@ def _course_with_doses(patient, therapist, provider, *, days_ago: int, doses: in
         now=NOW - dt.timedelta(days=days_ago + 5),
     )
     _clear(course, therapist, provider)
+    prepare_course(course, therapist, now=NOW - dt.timedelta(days=days_ago + 1))
     for k in range(doses):
         start = NOW - dt.timedelta(days=days_ago - 2 * k, hours=2)
         now = start - dt.timedelta(days=1)
@@ -373,12 +387,10 @@ def _course_with_doses(patient, therapist, provider, *, days_ago: int, doses: in
             term="dizziness",
             grade=1,
             relatedness="probable",
+            expectedness="expected",
             onset_at=start + dt.timedelta(minutes=20),
             now=start + dt.timedelta(minutes=30),
         )
-    services.preparatory_session_record(
-        course=course, by=therapist, held_at=NOW - dt.timedelta(days=days_ago + 1), note="Prep."
-    )
     services.integration_session_record(
         courses=[course], by=therapist, held_at=NOW - dt.timedelta(days=days_ago - 5), note="Integration."
     )
@@ -398,6 +410,7 @@ def test_the_export_runs_the_same_number_of_queries_whatever_the_size_of_the_rec
         date_of_birth=dt.date(1975, 2, 3),
         sex="female",
         email="bea@example.invalid",
+        weight_kg=70,
     )
     for days_ago in (40, 25, 12):
         _course_with_doses(large, therapist, provider, days_ago=days_ago, doses=3)

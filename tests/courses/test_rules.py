@@ -16,12 +16,25 @@ NOT_CLEARED = ScreenDecision.NOT_CLEARED
 
 
 # --- screen_decision_errors -------------------------------------------------------------------
+# (unanswered and unknown items, childbearing potential and the baseline pressure: test_safety.py)
+
+
+def answered(*yes: str) -> dict[str, str]:
+    """Every screen item answered: "yes" for those named, "no" for the rest."""
+    answers = dict.fromkeys(rules.ABSOLUTE_ITEMS + rules.CAUTION_ITEMS, rules.NO)
+    answers.update(dict.fromkeys(yes, rules.YES))
+    return answers
+
+
+def decide(answers, decision, note=""):
+    childbearing = rules.YES if answers.get("ci_pregnancy") == rules.YES else rules.NO
+    return rules.screen_decision_errors(answers, decision, note, childbearing_potential=childbearing)
 
 
 @pytest.mark.parametrize("item", rules.ABSOLUTE_ITEMS)
 @pytest.mark.parametrize("decision", [CLEARED, WITH_CAUTIONS])
 def test_every_absolute_item_blocks_clearance(item, decision):
-    errors = rules.screen_decision_errors({item: True}, decision, "managed")
+    errors = decide(answered(item), decision, "managed")
     assert "decision" in errors
     label = next(i.label for i in rules.SCREEN_ITEMS if i.field == item)
     assert label in errors["decision"]
@@ -30,41 +43,40 @@ def test_every_absolute_item_blocks_clearance(item, decision):
 
 @pytest.mark.parametrize("item", rules.CAUTION_ITEMS)
 def test_every_caution_blocks_plain_clearance(item):
-    errors = rules.screen_decision_errors({item: True}, CLEARED, "")
+    errors = decide(answered(item), CLEARED)
     assert "cleared with cautions" in errors["decision"]
 
 
 @pytest.mark.parametrize("item", rules.CAUTION_ITEMS)
 def test_a_caution_is_allowed_cleared_with_cautions_and_a_note(item):
-    assert rules.screen_decision_errors({item: True}, WITH_CAUTIONS, "BP checked twice; escort arranged") == {}
+    assert decide(answered(item), WITH_CAUTIONS, "BP checked twice; escort arranged") == {}
 
 
 @pytest.mark.parametrize("note", ["", "   \n"])
 def test_cleared_with_cautions_needs_a_note(note):
-    errors = rules.screen_decision_errors({"caution_breastfeeding": True}, WITH_CAUTIONS, note)
+    errors = decide(answered("caution_breastfeeding"), WITH_CAUTIONS, note)
     assert set(errors) == {"caution_note"}
 
 
 @pytest.mark.parametrize(
     "answers",
     [
-        {},
-        {rules.ABSOLUTE_ITEMS[0]: True},
-        {rules.CAUTION_ITEMS[0]: True},
-        dict.fromkeys(rules.ABSOLUTE_ITEMS + rules.CAUTION_ITEMS, True),
+        answered(),
+        answered(rules.ABSOLUTE_ITEMS[0]),
+        answered(rules.CAUTION_ITEMS[0]),
+        answered(*rules.ABSOLUTE_ITEMS, *rules.CAUTION_ITEMS),
     ],
 )
-def test_not_cleared_is_always_allowed(answers):
-    assert rules.screen_decision_errors(answers, NOT_CLEARED, "") == {}
+def test_not_cleared_is_always_allowed_once_answered(answers):
+    assert decide(answers, NOT_CLEARED) == {}
 
 
 def test_a_clean_screen_can_be_cleared():
-    answers = dict.fromkeys(rules.ABSOLUTE_ITEMS + rules.CAUTION_ITEMS, False)
-    assert rules.screen_decision_errors(answers, CLEARED, "") == {}
+    assert decide(answered(), CLEARED) == {}
 
 
 def test_absolute_item_wins_over_caution_message():
-    errors = rules.screen_decision_errors({"ci_pregnancy": True, "caution_breastfeeding": True}, CLEARED, "")
+    errors = decide(answered("ci_pregnancy", "caution_breastfeeding"), CLEARED)
     assert "absolute contraindication" in errors["decision"]
 
 

@@ -47,7 +47,12 @@ def test_a_non_serious_event_sends_no_mail(
 ):
     with django_capture_on_commit_callbacks(execute=True):
         services.adverse_event_record(
-            participant=dosed_participant, by=provider, term="nausea", grade=1, relatedness="probable"
+            participant=dosed_participant,
+            by=provider,
+            term="nausea",
+            grade=1,
+            relatedness="probable",
+            expectedness="expected",
         )
     assert mailoutbox == []
 
@@ -61,6 +66,7 @@ def test_grade_four_or_five_must_be_serious(dosed_participant, provider, grade):
             term="loss_of_consciousness",
             grade=grade,
             relatedness="possible",
+            expectedness="expected",
         )
     assert "tick 'serious'" in exc.value.message_dict["serious"][0]
     assert not AdverseEvent.objects.exists()
@@ -69,7 +75,13 @@ def test_grade_four_or_five_must_be_serious(dosed_participant, provider, grade):
 def test_serious_needs_a_criterion(dosed_participant, provider):
     with pytest.raises(ValidationError) as exc:
         services.adverse_event_record(
-            participant=dosed_participant, by=provider, term="sedation", grade=3, serious=True, relatedness="possible"
+            participant=dosed_participant,
+            by=provider,
+            term="sedation",
+            grade=3,
+            serious=True,
+            relatedness="possible",
+            expectedness="expected",
         )
     assert "serious_criteria" in exc.value.message_dict
 
@@ -85,15 +97,20 @@ def test_only_a_lead_acknowledges(dosed_participant, provider, lead, django_capt
 
 def test_an_event_is_acknowledged_once(dosed_participant, provider, lead, django_capture_on_commit_callbacks):
     event = _record_serious(dosed_participant, provider, django_capture_on_commit_callbacks)
-    services.adverse_event_acknowledge(event=event, by=lead)
+    services.adverse_event_acknowledge(event=event, by=lead, note="Spoke with the provider; patient admitted.")
     with pytest.raises(ValidationError) as exc:
-        services.adverse_event_acknowledge(event=event, by=lead)
+        services.adverse_event_acknowledge(event=event, by=lead, note="Again.")
     assert "already been acknowledged" in exc.value.messages[0]
 
 
 def test_a_non_serious_event_is_not_acknowledged(dosed_participant, provider, lead):
     event = services.adverse_event_record(
-        participant=dosed_participant, by=provider, term="nausea", grade=1, relatedness="possible"
+        participant=dosed_participant,
+        by=provider,
+        term="nausea",
+        grade=1,
+        relatedness="possible",
+        expectedness="expected",
     )
     with pytest.raises(ValidationError):
         services.adverse_event_acknowledge(event=event, by=lead)

@@ -10,7 +10,7 @@ from django.utils import timezone
 from courses import services
 from courses.choices import CourseStatus, SessionFormat, VitalAlert, VitalPhase
 from courses.models import DosingParticipant, VitalReading
-from tests.conftest import normal_vitals
+from tests.conftest import DISCHARGE_CHECKLIST, monitor, normal_vitals
 from tests.courses import builders
 
 pytestmark = pytest.mark.django_db
@@ -60,7 +60,6 @@ def test_intranasal_maximum_is_in_mg(dosing_session, cleared_course, provider):
         drug="esketamine",
         route="intranasal",
         dose_mg=Decimal("84"),
-        weight_kg=Decimal("50"),
     )
     assert (dose.protocol_maximum, dose.protocol_maximum_unit) == (Decimal("84"), "mg")
     assert not dose.is_over_maximum
@@ -105,10 +104,12 @@ def test_pre_dose_hold_blocks_the_dose_until_overridden(participant, provider):
         services.dosing_hold_override(participant=participant, by=provider, reason="  ")
     assert "reason" in exc.value.message_dict
 
-    services.dosing_hold_override(participant=participant, by=provider, reason="White-coat; home readings 125/80.")
+    override = services.dosing_hold_override(
+        participant=participant, by=provider, reason="White-coat; home readings 125/80."
+    )
+    assert (override.reading, override.overridden_by) == (reading, provider)
     dosed = services.dose_administer(participant=participant, by=provider)
     assert dosed.dosed_at == timezone.now()
-    assert dosed.hold_override_by == provider
 
 
 def test_a_reading_at_the_hold_threshold_does_not_hold(participant, provider):
@@ -118,10 +119,11 @@ def test_a_reading_at_the_hold_threshold_does_not_hold(participant, provider):
 
 def test_a_normal_recheck_lifts_the_hold(participant, provider, clock):
     builders.pre_dose_vitals(participant, provider, systolic_bp=152)
-    clock.shift(dt.timedelta(minutes=10))
+    clock.shift(dt.timedelta(minutes=15))
     builders.pre_dose_vitals(participant, provider, systolic_bp=134)
     assert not services.pre_dose_hold_active(participant)
-    assert services.dose_administer(participant=participant, by=provider).hold_override_at is None
+    assert services.dose_administer(participant=participant, by=provider).dosed_at is not None
+    assert not participant.hold_overrides.exists()
 
 
 def test_a_high_recheck_keeps_the_hold(participant, provider, clock):
@@ -139,10 +141,8 @@ def test_no_first_dose_before_the_psychiatric_evaluation_is_signed(dosing_sessio
         course=course, by=provider, decision="cleared", **SIGNABLE_EVALUATION
     )
     services.record_sign(record=evaluation, by=provider)
-    dose = builders.add_dose(session=dosing_session, course=course, provider=provider)
-    builders.pre_dose_vitals(dose, provider)
     with pytest.raises(ValidationError, match="psychiatric evaluation"):
-        services.dose_administer(participant=dose, by=provider)
+        builders.add_dose(session=dosing_session, course=course, provider=provider)
     assert course.status_changes.count() == 0
 
 
@@ -172,6 +172,8 @@ def test_intra_session_alerts_are_stored_on_the_reading(dosed_participant, provi
     reading.refresh_from_db()
     assert reading.alerts == ["high_bp", "high_hr", "low_spo2"]
     assert reading.thresholds_in_force["alert_systolic"] == 180
+    assert reading.in_session_alert.closed_at is None
+    assert reading.in_session_alert.alerts == ["high_bp", "high_hr", "low_spo2"]
 
 
 def test_pre_dose_phase_is_refused_after_the_dose(dosed_participant, provider):
@@ -240,18 +242,12 @@ def test_a_voided_dose_does_not_block_another_session(participant, cleared_cours
 
 # --- discharge --------------------------------------------------------------------------------
 
-CHECKLIST = {"alert_oriented": True, "vitals_acceptable": True, "escort_present": True, "no_driving_advised": True}
-
-
-def _pre_discharge(participant, provider):
-    services.vital_reading_record(
-        participant=participant, by=provider, phase=VitalPhase.PRE_DISCHARGE, **normal_vitals()
-    )
+CHECKLIST = DISCHARGE_CHECKLIST
 
 
 def test_iv_discharge_needs_sixty_minutes(dosed_participant, provider, clock):
     clock.shift(dt.timedelta(minutes=59))
-    _pre_discharge(dosed_participant, provider)
+    monitor(dosed_participant, provider)
     with pytest.raises(ValidationError) as exc:
         services.participant_discharge(participant=dosed_participant, by=provider, **CHECKLIST)
     assert "60 minutes" in exc.value.message_dict["discharged_at"][0]
@@ -260,10 +256,10 @@ def test_iv_discharge_needs_sixty_minutes(dosed_participant, provider, clock):
     assert done.discharged_by == provider
 
 
-def test_esketamine_discharge_needs_two_hours(dosing_session, cleared_course, provider, clock):
+def test_esketamine_discharge_needs_two_hours(dosing_session, ready_course, provider, clock):
     dose = builders.add_dose(
         session=dosing_session,
-        course=cleared_course,
+        course=ready_course,
         provider=provider,
         drug="esketamine",
         route="intranasal",
@@ -272,7 +268,7 @@ def test_esketamine_discharge_needs_two_hours(dosing_session, cleared_course, pr
     builders.pre_dose_vitals(dose, provider)
     services.dose_administer(participant=dose, by=provider)
     clock.shift(dt.timedelta(minutes=119))
-    _pre_discharge(dose, provider)
+    monitor(dose, provider)
     with pytest.raises(ValidationError) as exc:
         services.participant_discharge(participant=dose, by=provider, **CHECKLIST)
     assert "120 minutes" in exc.value.message_dict["discharged_at"][0]
@@ -282,6 +278,13 @@ def test_esketamine_discharge_needs_two_hours(dosing_session, cleared_course, pr
 
 def test_discharge_needs_a_pre_discharge_reading(dosed_participant, provider, clock):
     clock.shift(dt.timedelta(minutes=90))
+    services.vital_reading_record(
+        participant=dosed_participant,
+        by=provider,
+        phase=VitalPhase.DURING,
+        taken_at=timezone.now() - dt.timedelta(minutes=50),
+        **normal_vitals(),
+    )
     with pytest.raises(ValidationError) as exc:
         services.participant_discharge(participant=dosed_participant, by=provider, **CHECKLIST)
     assert "before discharge" in exc.value.messages[0]
@@ -290,7 +293,7 @@ def test_discharge_needs_a_pre_discharge_reading(dosed_participant, provider, cl
 @pytest.mark.parametrize("missing", sorted(CHECKLIST))
 def test_discharge_needs_the_whole_checklist(dosed_participant, provider, clock, missing):
     clock.shift(dt.timedelta(minutes=90))
-    _pre_discharge(dosed_participant, provider)
+    monitor(dosed_participant, provider)
     with pytest.raises(ValidationError) as exc:
         services.participant_discharge(
             participant=dosed_participant, by=provider, **dict(CHECKLIST, **{missing: False})
@@ -334,11 +337,11 @@ def test_discontinuing_needs_a_reason(course, therapist):
         services.course_change_status(course=course, by=therapist, to_status=CourseStatus.PREPARATION)
 
 
-def test_integration_needs_a_dose_given(cleared_course, therapist):
-    services.course_change_status(course=cleared_course, by=therapist, to_status="preparation")
-    services.course_change_status(course=cleared_course, by=therapist, to_status="dosing")
+def test_integration_needs_a_dose_given(ready_course, therapist):
+    services.course_change_status(course=ready_course, by=therapist, to_status="preparation")
+    services.course_change_status(course=ready_course, by=therapist, to_status="dosing")
     with pytest.raises(ValidationError) as exc:
-        services.course_change_status(course=cleared_course, by=therapist, to_status="integration")
+        services.course_change_status(course=ready_course, by=therapist, to_status="integration")
     assert "No dose" in exc.value.message_dict["to_status"][0]
 
 

@@ -7,19 +7,19 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import ProtectedError
 
-from courses import services
+from courses import bedside, rules, services
 from courses.models import AdverseEvent, Amendment, AuditEvent, Course, DosingParticipant, MedicalEvaluation, Patient
-from tests.conftest import normal_vitals
+from tests.conftest import DISCHARGE_CHECKLIST, monitor
 
 pytestmark = pytest.mark.django_db
 
-CHECKLIST = {"alert_oriented": True, "vitals_acceptable": True, "escort_present": True, "no_driving_advised": True}
+CHECKLIST = DISCHARGE_CHECKLIST
 
 
 @pytest.fixture
 def signed_dose(dosed_participant, provider, clock):
     clock.shift(dt.timedelta(minutes=60))
-    services.vital_reading_record(participant=dosed_participant, by=provider, phase="pre_discharge", **normal_vitals())
+    monitor(dosed_participant, provider)
     services.participant_discharge(participant=dosed_participant, by=provider, **CHECKLIST)
     return services.record_sign(record=dosed_participant, by=provider)
 
@@ -39,10 +39,15 @@ def test_an_unsigned_record_is_updated_under_its_rules(course, provider):
     evaluation = services.medical_evaluation_record(course=course, by=provider, evaluated_on=dt.date(2026, 3, 1))
     services.record_update(record=evaluation, by=provider, history="Asthma")
     with pytest.raises(ValidationError) as exc:
-        services.record_update(record=evaluation, by=provider, decision="cleared", ci_pregnancy=True)
+        services.record_update(
+            record=evaluation,
+            by=provider,
+            decision="cleared",
+            **{**rules.SCREEN_NOTHING_FOUND, "ci_pregnancy": "yes", "childbearing_potential": "yes"},
+        )
     assert "decision" in exc.value.message_dict
     evaluation.refresh_from_db()
-    assert (evaluation.history, evaluation.decision, evaluation.ci_pregnancy) == ("Asthma", "pending", False)
+    assert (evaluation.history, evaluation.decision, evaluation.ci_pregnancy) == ("Asthma", "pending", "")
 
 
 def test_an_amendment_stores_who_when_why_and_from_to(signed_evaluation, provider):
@@ -81,16 +86,19 @@ def test_an_unsigned_record_is_not_amended(course, provider):
 def test_an_amendment_reapplies_the_screen_rules(signed_evaluation, provider):
     with pytest.raises(ValidationError) as exc:
         services.record_amend(
-            record=signed_evaluation, by=provider, changes={"ci_pregnancy": True}, reason="Test positive"
+            record=signed_evaluation,
+            by=provider,
+            changes={"ci_pregnancy": "yes", "childbearing_potential": "yes"},
+            reason="Test positive",
         )
     assert "absolute contraindication" in exc.value.message_dict["decision"][0]
     services.record_amend(
         record=signed_evaluation,
         by=provider,
-        changes={"ci_pregnancy": True, "decision": "not_cleared"},
+        changes={"ci_pregnancy": "yes", "childbearing_potential": "yes", "decision": "not_cleared"},
         reason="Positive pregnancy test on the day.",
     )
-    assert not services.course_is_cleared_for_dosing(signed_evaluation.course)
+    assert not bedside.course_state(signed_evaluation.course).cleared
 
 
 def test_amending_a_dose_above_the_maximum_needs_a_reason(signed_dose, provider):
@@ -126,7 +134,7 @@ def test_readings_under_a_signed_dose_are_locked(signed_dose, provider):
 def test_adverse_events_under_a_signed_dose_are_locked_too(signed_dose, provider):
     # Recording a new event after signing is allowed (safety first); changing one takes an amendment.
     event = services.adverse_event_record(
-        participant=signed_dose, by=provider, term="nausea", grade=1, relatedness="probable"
+        participant=signed_dose, by=provider, term="nausea", grade=1, relatedness="probable", expectedness="expected"
     )
     with pytest.raises(ValidationError) as exc:
         services.record_update(record=event, by=provider, grade=2)
@@ -204,7 +212,12 @@ def test_row_constraints_answer_with_a_field_message(patient, therapist, provide
 def test_other_adverse_event_term_needs_a_description(dosed_participant, provider):
     with pytest.raises(ValidationError) as exc:
         services.adverse_event_record(
-            participant=dosed_participant, by=provider, term="other", grade=1, relatedness="possible"
+            participant=dosed_participant,
+            by=provider,
+            term="other",
+            grade=1,
+            relatedness="possible",
+            expectedness="expected",
         )
     assert exc.value.message_dict == {"term_other": ["Describe the event when the term is 'Other'."]}
 

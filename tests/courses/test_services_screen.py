@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from courses import rules, services
+from courses import bedside, rules, services
 from courses.choices import CourseStatus, ScreenDecision
 from courses.models import MedicalEvaluation
 from tests.conftest import SIGNABLE_EVALUATION, normal_vitals
@@ -41,7 +41,7 @@ def _add(dosing_session, course, provider):
 def test_it_refuses_to_clear_a_screen_with_an_absolute_item(course, provider, item, decision):
     with pytest.raises(ValidationError) as exc:
         services.medical_evaluation_record(
-            course=course, by=provider, decision=decision, caution_note="n", **SIGNABLE_EVALUATION, **{item: True}
+            course=course, by=provider, decision=decision, caution_note="n", **{**SIGNABLE_EVALUATION, item: "yes"}
         )
     assert "absolute contraindication" in exc.value.message_dict["decision"][0]
     assert not MedicalEvaluation.objects.exists()
@@ -49,7 +49,10 @@ def test_it_refuses_to_clear_a_screen_with_an_absolute_item(course, provider, it
 
 def test_it_records_not_cleared_with_an_absolute_item(course, provider):
     evaluation = services.medical_evaluation_record(
-        course=course, by=provider, decision=ScreenDecision.NOT_CLEARED, ci_pregnancy=True, **SIGNABLE_EVALUATION
+        course=course,
+        by=provider,
+        decision=ScreenDecision.NOT_CLEARED,
+        **{**SIGNABLE_EVALUATION, "ci_pregnancy": "yes", "childbearing_potential": "yes"},
     )
     services.record_sign(record=evaluation, by=provider)
     assert MedicalEvaluation.objects.get().is_signed
@@ -58,7 +61,7 @@ def test_it_records_not_cleared_with_an_absolute_item(course, provider):
 def test_a_caution_refuses_plain_clearance(course, provider):
     with pytest.raises(ValidationError) as exc:
         services.medical_evaluation_record(
-            course=course, by=provider, decision="cleared", caution_breastfeeding=True, **SIGNABLE_EVALUATION
+            course=course, by=provider, decision="cleared", **{**SIGNABLE_EVALUATION, "caution_breastfeeding": "yes"}
         )
     assert "cleared with cautions" in exc.value.message_dict["decision"][0]
 
@@ -69,8 +72,7 @@ def test_cleared_with_cautions_needs_a_note(course, provider):
             course=course,
             by=provider,
             decision=ScreenDecision.CLEARED_WITH_CAUTIONS,
-            caution_substance_use_history=True,
-            **SIGNABLE_EVALUATION,
+            **{**SIGNABLE_EVALUATION, "caution_substance_use_history": "yes"},
         )
     assert "caution_note" in exc.value.message_dict
 
@@ -80,13 +82,16 @@ def test_a_caution_with_a_note_can_be_cleared_with_cautions(course, provider):
         course=course,
         by=provider,
         decision=ScreenDecision.CLEARED_WITH_CAUTIONS,
-        caution_substance_use_history=True,
         caution_note="No take-home doses; urine screen before each session.",
-        **SIGNABLE_EVALUATION,
+        **{**SIGNABLE_EVALUATION, "caution_substance_use_history": "yes"},
     )
     services.record_sign(record=evaluation, by=provider)
-    evaluation.refresh_from_db()
-    assert evaluation.is_cleared
+    # The screen clears: what is left is the psychiatric evaluation and the first dose's needs.
+    assert {b.code for b in bedside.course_state(course).blockers} == {
+        "psych_missing",
+        "preparation_missing",
+        "baseline_open",
+    }
 
 
 def test_it_refuses_implausible_baseline_vitals(course, provider):
@@ -106,16 +111,17 @@ def test_signing_needs_a_decision_and_baseline_values(course, provider):
     with pytest.raises(ValidationError) as exc:
         services.record_sign(record=evaluation, by=provider)
     assert "decision" in exc.value.message_dict
-    services.record_update(record=evaluation, by=provider, decision="cleared")
+    services.record_update(record=evaluation, by=provider, decision="cleared", **rules.SCREEN_NOTHING_FOUND)
     with pytest.raises(ValidationError) as exc:
         services.record_sign(record=evaluation, by=provider)
     assert {"systolic_bp", "diastolic_bp", "heart_rate", "weight_kg"} <= set(exc.value.message_dict)
 
 
-def test_a_course_has_one_active_medical_evaluation(course, provider):
+def test_a_course_has_one_unsigned_medical_evaluation_at_a_time(course, provider):
     services.medical_evaluation_record(course=course, by=provider, **SIGNABLE_EVALUATION)
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError) as exc:
         services.medical_evaluation_record(course=course, by=provider, **SIGNABLE_EVALUATION)
+    assert "edit or void it" in exc.value.messages[0]
 
 
 # --- no dosing before a signed, cleared screen ------------------------------------------------
@@ -127,7 +133,7 @@ def _unsigned(course, provider, therapist):
 
 def _not_cleared(course, provider, therapist):
     evaluation = services.medical_evaluation_record(
-        course=course, by=provider, decision="not_cleared", ci_psychosis_or_mania=True, **SIGNABLE_EVALUATION
+        course=course, by=provider, decision="not_cleared", **{**SIGNABLE_EVALUATION, "ci_psychosis_or_mania": "yes"}
     )
     services.record_sign(record=evaluation, by=provider)
 
@@ -147,7 +153,7 @@ def _none(course, provider, therapist):
 SCREEN_STATES = {
     "no evaluation": (_none, "medical evaluation"),
     "unsigned": (_unsigned, "not signed"),
-    "not cleared": (_not_cleared, "Not cleared"),
+    "not cleared": (_not_cleared, "not cleared"),
     "voided": (_voided, "medical evaluation"),
 }
 
@@ -173,16 +179,16 @@ def test_the_course_cannot_move_to_dosing_before_a_cleared_screen(state, course,
     services.course_change_status(course=course, by=therapist, to_status=CourseStatus.PREPARATION)
     with pytest.raises(ValidationError) as exc:
         services.course_change_status(course=course, by=therapist, to_status=CourseStatus.DOSING)
-    assert message in exc.value.message_dict["course"][0]
+    assert message in exc.value.message_dict["to_status"][0]
     course.refresh_from_db()
     assert course.status == CourseStatus.PREPARATION
 
 
-def test_the_course_moves_to_dosing_after_a_cleared_screen(cleared_course, therapist):
-    services.course_change_status(course=cleared_course, by=therapist, to_status=CourseStatus.PREPARATION)
-    services.course_change_status(course=cleared_course, by=therapist, to_status=CourseStatus.DOSING)
-    cleared_course.refresh_from_db()
-    assert cleared_course.status == CourseStatus.DOSING
+def test_the_course_moves_to_dosing_when_ready_for_the_first_dose(ready_course, therapist):
+    services.course_change_status(course=ready_course, by=therapist, to_status=CourseStatus.PREPARATION)
+    services.course_change_status(course=ready_course, by=therapist, to_status=CourseStatus.DOSING)
+    ready_course.refresh_from_db()
+    assert ready_course.status == CourseStatus.DOSING
 
 
 def test_the_course_needs_a_signed_psychiatric_evaluation_for_dosing(course, provider, therapist):

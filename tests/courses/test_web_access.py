@@ -55,7 +55,7 @@ def test_an_account_without_a_role_gets_a_403_that_says_so(client, outsider):
 def test_caseload_shows_own_courses_and_what_is_due(client, therapist, course):
     client.force_login(therapist)
     text = client.get(reverse("caseload")).content.decode()
-    assert "Testpatient, Alice" in text and "Record the medical evaluation" in text
+    assert "Testpatient, Alice" in text and "No medical evaluation" in text
 
 
 def test_provider_today_lists_todays_sessions(client, provider, participant):

@@ -9,7 +9,7 @@ from django.utils import timezone
 from courses import services
 from courses.choices import Indication, SessionFormat, Sex
 from courses.models import DosingParticipant, DosingSession, VitalReading
-from tests.conftest import SIGNABLE_EVALUATION
+from tests.conftest import SIGNABLE_EVALUATION, prepare_course
 
 
 def _group_course(i, therapist, provider):
@@ -39,7 +39,7 @@ def _group_course(i, therapist, provider):
         course=course, by=therapist, evaluated_on=dt.date(2026, 3, 2), diagnosis="PTSD", suicide_risk="low"
     )
     services.record_sign(record=psych, by=therapist)
-    return course
+    return prepare_course(course, therapist)
 
 
 def _local(minutes=0):
@@ -179,7 +179,7 @@ def test_unknown_service_error_keys_are_shown_above_the_form(client, provider, p
     # No pre-dose vitals: the service refuses with a non-field error.
     response = client.post(reverse("dose-give", args=[participant.pk]), {})
     assert response.status_code == 400
-    assert "Record a pre-dose set of vital signs" in response.content.decode()
+    assert "Record a full pre-dose set of vital signs" in response.content.decode()
 
 
 def _version(session_id) -> int:

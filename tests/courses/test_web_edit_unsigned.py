@@ -42,7 +42,12 @@ def test_provider_corrects_the_lot_number_before_signing(client, dosed_participa
 
 def test_provider_records_an_adverse_events_resolution(client, dosed_participant, provider, clock):
     event = services.adverse_event_record(
-        participant=dosed_participant, by=provider, term="nausea", grade=1, relatedness="probable"
+        participant=dosed_participant,
+        by=provider,
+        term="nausea",
+        grade=1,
+        relatedness="probable",
+        expectedness="expected",
     )
     clock.shift(dt.timedelta(minutes=20))
     client.force_login(provider)
@@ -54,6 +59,7 @@ def test_provider_records_an_adverse_events_resolution(client, dosed_participant
             "onset_at": _local(event.onset_at),
             "resolved_at": _local(timezone.now()),
             "relatedness": "probable",
+            "expectedness": "expected",
             "action_taken": "medication_given",
             "outcome": "resolved",
             "version": event.version,
@@ -67,7 +73,12 @@ def test_provider_records_an_adverse_events_resolution(client, dosed_participant
 
 def test_a_resolution_before_onset_is_refused_next_to_the_field(client, dosed_participant, provider):
     event = services.adverse_event_record(
-        participant=dosed_participant, by=provider, term="nausea", grade=1, relatedness="probable"
+        participant=dosed_participant,
+        by=provider,
+        term="nausea",
+        grade=1,
+        relatedness="probable",
+        expectedness="expected",
     )
     client.force_login(provider)
     response = client.post(
@@ -78,6 +89,7 @@ def test_a_resolution_before_onset_is_refused_next_to_the_field(client, dosed_pa
             "onset_at": _local(event.onset_at),
             "resolved_at": _local(event.onset_at - dt.timedelta(hours=1)),
             "relatedness": "probable",
+            "expectedness": "expected",
             "action_taken": "none",
             "outcome": "resolved",
             "version": event.version,

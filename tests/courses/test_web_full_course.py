@@ -35,7 +35,7 @@ def vitals(phase, taken_at, sbp=128, dbp=80, hr=76, spo2=98, rr=14):
     }
 
 
-NO_SCREEN = dict.fromkeys([item.field for item in SCREEN_ITEMS], "False")
+NO_SCREEN = {**dict.fromkeys([item.field for item in SCREEN_ITEMS], "no"), "childbearing_potential": "no"}
 
 
 def test_full_individual_course(client, clock, therapist, provider, lead, django_capture_on_commit_callbacks):
@@ -76,7 +76,7 @@ def test_full_individual_course(client, clock, therapist, provider, lead, django
     )
     course = Course.objects.get(patient=patient)
     page = client.get(reverse("course-timeline", args=[course.pk]))
-    assert "Record the medical evaluation" in page.content.decode()
+    assert "No medical evaluation" in page.content.decode()
 
     # Medical evaluation with a caution, first refused as plain "cleared", then cleared with cautions.
     client.force_login(provider)
@@ -91,7 +91,7 @@ def test_full_individual_course(client, clock, therapist, provider, lead, django
         "respiratory_rate": 14,
         "weight_kg": "72.5",
         **NO_SCREEN,
-        "caution_substance_use_history": "True",
+        "caution_substance_use_history": "yes",
         "decision": "cleared",
         "caution_note": "",
     }
@@ -103,7 +103,7 @@ def test_full_individual_course(client, clock, therapist, provider, lead, django
     med = course.medical_evaluations.get()
     post(client, reverse("record-sign", args=["medical-evaluation", med.pk]), {"version": med.version})
     med.refresh_from_db()
-    assert med.is_cleared
+    assert med.is_signed and med.decision == "cleared_with_cautions"
 
     # Psychiatric evaluation, by the therapist, signed.
     client.force_login(therapist)
@@ -135,7 +135,16 @@ def test_full_individual_course(client, clock, therapist, provider, lead, django
             "note": "Education and intentions.",
         },
     )
-    assert course.preparatory_sessions.count() == 1
+    prep = course.preparatory_sessions.get()
+    post(client, reverse("record-sign", args=["preparatory-session", prep.pk]), {"version": prep.version})
+
+    # The baseline questionnaires: the patient ran out of time, so the therapist waives them, saying why.
+    for baseline in course.administrations.filter(timepoint="baseline"):
+        waive = reverse("administration-waive", args=[baseline.pk])
+        refused = post(client, waive, {"reason": ""}, status=400)
+        assert "Say why" in refused.content.decode()
+        post(client, waive, {"reason": "Ran out of time at intake; answered at the first session instead."})
+    assert set(course.administrations.filter(timepoint="baseline").values_list("status", flat=True)) == {"waived"}
 
     # The provider schedules the dosing session and adds the participant.
     client.force_login(provider)
@@ -214,6 +223,7 @@ def test_full_individual_course(client, clock, therapist, provider, lead, django
                 "onset_at": local(0),
                 "resolved_at": "",
                 "relatedness": "probable",
+                "expectedness": "expected",
                 "action_taken": "medication_given",
                 "outcome": "ongoing",
                 "description": "Labetalol given.",
@@ -229,14 +239,21 @@ def test_full_individual_course(client, clock, therapist, provider, lead, django
     event.refresh_from_db()
     assert event.acknowledged_by == lead
 
-    # Discharge: too early is refused, then done after the minimum monitoring.
+    # Discharge: too early is refused, then done after the minimum monitoring, the reading at
+    # about 40 minutes, the alert closed with what was done, and a full set before discharge.
     client.force_login(provider)
-    checklist = {"alert_oriented": "on", "vitals_acceptable": "on", "escort_present": "on", "no_driving_advised": "on"}
+    checklist = {"alert_oriented": "on", "escort_present": "on", "no_driving_advised": "on"}
     post(client, reverse("dose-vitals", args=[participant.pk]), vitals("pre_discharge", local(0)))
     early = post(client, reverse("dose-discharge", args=[participant.pk]), checklist, status=400)
-    assert "Minimum monitoring is 60 minutes" in early.content.decode()
+    text = early.content.decode()
+    assert "Minimum monitoring is 60 minutes" in text and "about 40 minutes" in text and "still open" in text
     clock.shift(dt.timedelta(minutes=65))
     client.force_login(provider)  # the idle session expired meanwhile
+    post(client, reverse("dose-vitals", args=[participant.pk]), vitals("during", local(40), sbp=150, dbp=92))
+    alert = participant.in_session_alerts.get()
+    close = reverse("dose-alert-close", args=[participant.pk, alert.pk])
+    post(client, close, {f"alert-{alert.pk}-action": "recheck", f"alert-{alert.pk}-note": "Rested; BP down."})
+    post(client, reverse("dose-vitals", args=[participant.pk]), vitals("pre_discharge", local(64)))
     post(client, reverse("dose-discharge", args=[participant.pk]), checklist)
     participant.refresh_from_db()
     signed = client.post(

@@ -5,6 +5,7 @@ from django.template import engines
 from django.urls import reverse
 
 from accounts.models import User
+from courses import services
 from courses.models import ClinicSettings
 
 
@@ -48,24 +49,7 @@ def test_lead_deactivates_and_reactivates_staff(client, lead, therapist):
 
 def test_clinic_settings_refusal_and_save(client, lead):
     client.force_login(lead)
-    form = {
-        f: getattr(ClinicSettings.load(), f)
-        for f in (
-            "clinic_name",
-            "max_iv_mg_per_kg",
-            "max_im_mg_per_kg",
-            "max_intranasal_mg",
-            "max_sublingual_mg",
-            "hold_systolic",
-            "hold_diastolic",
-            "alert_systolic",
-            "alert_diastolic",
-            "alert_heart_rate",
-            "alert_spo2_below",
-            "monitoring_minutes_esketamine",
-            "monitoring_minutes_other",
-        )
-    }
+    form = {f: getattr(ClinicSettings.load(), f) for f in services.SETTINGS_FIELDS}
     page = client.get(reverse("clinic-settings")).content.decode()
     assert "Default: 140" in page
     response = client.post(reverse("clinic-settings"), {**form, "hold_systolic": 200})

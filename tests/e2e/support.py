@@ -8,9 +8,9 @@ from decimal import Decimal
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from courses import services
+from courses import rules, services
 from courses.choices import Indication, SessionFormat, Sex, VitalPhase
-from tests.conftest import PASSWORD, normal_vitals
+from tests.conftest import PASSWORD, normal_vitals, prepare_course
 
 
 def login(page: Page, user, password: str = PASSWORD) -> None:
@@ -48,9 +48,11 @@ def open_course(
     format: str = SessionFormat.INDIVIDUAL,
     indication: str = Indication.MDD_TRD,
     screen: bool = True,
+    prepared: bool = False,
 ):
     """A registered patient with an open course; a signed psychiatric evaluation; with `screen`,
-    a signed, cleared medical evaluation too."""
+    a signed, cleared medical evaluation too (every item answered "no"); with `prepared`, what the
+    first dose waits for besides: a signed preparatory session and the baseline waived."""
     patient = services.patient_register(
         by=therapist,
         mrn=mrn,
@@ -78,6 +80,7 @@ def open_course(
             evaluated_on=today,
             weight_kg=Decimal("70.0"),
             **normal_vitals(),
+            **rules.SCREEN_NOTHING_FOUND,
         )
         services.record_sign(record=evaluation, by=provider)
     psych = services.psychiatric_evaluation_record(
@@ -85,7 +88,7 @@ def open_course(
     )
     services.record_sign(record=psych, by=therapist)
     course.refresh_from_db()
-    return course
+    return prepare_course(course, therapist) if prepared else course
 
 
 def schedule_session(therapist, provider, *, started_minutes_ago: int, format: str = SessionFormat.INDIVIDUAL):
@@ -115,7 +118,7 @@ def add_participant(session, course, provider):
 
 
 def give_dose(participant, provider, *, minutes_ago_: int):
-    """Normal pre-dose vitals, then the dose, `minutes_ago_` minutes ago."""
+    """Normal pre-dose vitals, then the dose, `minutes_ago_` minutes ago (the course prepared)."""
     dosed = minutes_ago(minutes_ago_)
     services.vital_reading_record(
         participant=participant,

@@ -8,6 +8,7 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from courses.models import DosingParticipant
+from courses.rules import CHILDBEARING_LABEL, SCREEN_ITEMS
 from tests.e2e.support import expect_flash, local_input, login, minutes_ago, open_course, schedule_session
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -25,9 +26,22 @@ def save_reading(page: Page, phase: str, systolic: int, diastolic: int = 80, tak
     page.get_by_role("button", name="Save reading").click()
 
 
+SCREEN_GROUPS = [item.label for item in SCREEN_ITEMS] + [CHILDBEARING_LABEL]
+
+
+def answer_screen(page: Page, *, yes=()) -> None:
+    """Answer every screen item on purpose: "Yes" for those named, "No" for the rest."""
+    for label in SCREEN_GROUPS:
+        page.get_by_role("group", name=label, exact=True).get_by_label(
+            "Yes" if label in yes else "No", exact=True
+        ).check()
+
+
 def test_provider_clears_the_screen_doses_through_a_hold_signs_and_amends(page: Page, therapist, provider):
     # The therapist's part is done: the course is open and the psychiatric evaluation signed.
-    course = open_course(therapist, provider, mrn="E2E-0101", given="Bea", family="Bedside-Demo", screen=False)
+    course = open_course(
+        therapist, provider, mrn="E2E-0101", given="Bea", family="Bedside-Demo", screen=False, prepared=True
+    )
     session = schedule_session(therapist, provider, started_minutes_ago=90)
 
     login(page, provider)
@@ -43,9 +57,13 @@ def test_provider_clears_the_screen_doses_through_a_hold_signs_and_amends(page: 
     page.get_by_label("Baseline SpO2 (%)").fill("98")
     page.get_by_label("Baseline respiratory rate (/min)").fill("14")
     page.get_by_label("Baseline weight (kg)").fill("70.0")
-    page.get_by_role("group", name="History of substance use disorder").get_by_label("Yes").check()
     page.get_by_label("Decision").select_option(label="Cleared with cautions")
     page.get_by_label("Caution note").fill("Alcohol use disorder in remission for five years; no ketamine at home.")
+    # Nothing is preselected: a decision with the items unanswered is refused, item by item.
+    page.get_by_role("button", name="Save").click()
+    unanswered = page.get_by_role("group", name="History of substance use disorder")
+    expect(unanswered).to_contain_text("Answer this item on purpose")
+    answer_screen(page, yes=("History of substance use disorder",))
     page.get_by_role("button", name="Save").click()
     evaluation = page.get_by_role("listitem").filter(
         has=page.get_by_role("heading", name=re.compile("Medical evaluation"))
@@ -78,7 +96,9 @@ def test_provider_clears_the_screen_doses_through_a_hold_signs_and_amends(page: 
     dose_time = local_input(minutes_ago(70))
     page.get_by_label("Dose given at").fill(dose_time)
     page.get_by_role("button", name="Give dose now").click()
-    expect(page.get_by_text(re.compile("Pre-dose hold: blood pressure is above"))).to_be_visible()
+    expect(
+        page.get_by_text(re.compile(r"Pre-dose hold: blood pressure 150/92 at \d\d:\d\d is above")).first
+    ).to_be_visible()
     participant.refresh_from_db()
     assert participant.dosed_at is None
 
@@ -99,6 +119,8 @@ def test_provider_clears_the_screen_doses_through_a_hold_signs_and_amends(page: 
     expect_flash(page, "Vital signs recorded.")
     readings = page.get_by_role("region", name="Readings, latest first")
     expect(readings.get_by_text("Blood pressure above alert threshold")).to_be_visible()
+    alert = page.get_by_role("alert").filter(has_text="Vital-sign alert at")
+    expect(alert).to_contain_text("Open until a medical provider records what was done")
 
     save_reading(page, "During session", 300, 100)
     systolic = page.get_by_label("Systolic (mmHg)")
@@ -110,6 +132,7 @@ def test_provider_clears_the_screen_doses_through_a_hold_signs_and_amends(page: 
     page.get_by_label("Term").select_option(label="Nausea")
     page.get_by_label("Grade").select_option(label="1 – Mild")
     page.get_by_label("Relatedness").select_option(label="Probable")
+    page.get_by_label("Expectedness").select_option(label="Expected (listed in the label)")
     page.get_by_label("Action taken").select_option(label="None")
     page.get_by_label("Outcome").select_option(label="Ongoing")
     page.get_by_label("Description").fill("Mild nausea at 20 minutes; settled without treatment.")
@@ -118,11 +141,20 @@ def test_provider_clears_the_screen_doses_through_a_hold_signs_and_amends(page: 
     events = page.get_by_role("region", name="Adverse events")
     expect(events.get_by_text("Mild nausea at 20 minutes")).to_be_visible()
 
+    # The alert is closed by saying what was done: a recheck, once the recheck is recorded.
+    save_reading(page, "During session", 150, 90)
+    expect_flash(page, "Vital signs recorded.")
+    alert = page.get_by_role("alert").filter(has_text="Vital-sign alert at")
+    alert.get_by_label("Rechecked: a new reading was taken").check()
+    alert.get_by_label("Note", exact=True).fill("Quiet room and reassurance; settled on recheck.")
+    alert.get_by_role("button", name="Record what was done").click()
+    expect_flash(page, "Alert closed; what was done is on the record.")
+    expect(page.get_by_role("region", name="Vital-sign alerts and what was done")).to_contain_text("Rechecked")
+
     # Discharge after the minimum monitoring (the dose was given 70 minutes ago), then sign.
     save_reading(page, "Before discharge", 128, 80)
     expect_flash(page, "Vital signs recorded.")
     page.get_by_label("Alert and oriented").check()
-    page.get_by_label("Vital signs acceptable").check()
     page.get_by_label("Escort home present").check()
     page.get_by_label("Advised not to drive until the next day").check()
     page.get_by_role("button", name="Discharge").click()

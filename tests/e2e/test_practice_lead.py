@@ -32,7 +32,7 @@ def test_lead_acknowledges_a_serious_event_reports_outcomes_and_reads_the_audit_
     open_page, therapist, provider, lead
 ):
     cohort = small_cohort(Cast(therapist=therapist, provider=provider))
-    course = open_course(therapist, provider, mrn="E2E-0501", given="Sara", family="Serious-Demo")
+    course = open_course(therapist, provider, mrn="E2E-0501", given="Sara", family="Serious-Demo", prepared=True)
     session = schedule_session(therapist, provider, started_minutes_ago=60)
     participant = add_participant(session, course, provider)
     give_dose(participant, provider, minutes_ago_=30)
@@ -47,6 +47,7 @@ def test_lead_acknowledges_a_serious_event_reports_outcomes_and_reads_the_audit_
     bedside.get_by_label("Serious", exact=True).check()
     bedside.get_by_label("Other important medical event").check()
     bedside.get_by_label("Relatedness").select_option(label="Probable")
+    bedside.get_by_label("Expectedness").select_option(label="Expected (listed in the label)")
     bedside.get_by_label("Action taken").select_option(label="Medication given")
     bedside.get_by_label("Outcome").select_option(label="Ongoing")
     bedside.get_by_label("Description").fill("BP 200/120 at 25 minutes; labetalol given.")
@@ -62,7 +63,11 @@ def test_lead_acknowledges_a_serious_event_reports_outcomes_and_reads_the_audit_
     events = page.get_by_role("region", name=re.compile("Serious adverse events awaiting acknowledgement"))
     event = events.get_by_role("article").filter(has_text="Serious-Demo")
     expect(event).to_contain_text("Hypertensive crisis")
-    event.get_by_label("Acknowledgement note").fill("Reviewed with Dr Medic; BP settled; follow-up booked.")
+    event.get_by_role("button", name="Acknowledge").click()  # without saying what was done: refused
+    event = page.get_by_role("article").filter(has_text="Serious-Demo")
+    note = event.get_by_label("What was done")
+    expect(note).to_have_accessible_description(re.compile("Say what was done"))
+    note.fill("Reviewed with Dr Medic; BP settled; follow-up booked.")
     event.get_by_role("button", name="Acknowledge").click()
     expect_flash(page, "Serious adverse event acknowledged.")
     expect(page.get_by_text("✓ None: every serious adverse event has been acknowledged.")).to_be_visible()

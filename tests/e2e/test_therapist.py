@@ -82,6 +82,7 @@ def test_therapist_signs_the_facilitation_note_of_a_group_of_five(page: Page, th
             family="Groupnote-Demo",
             format=SessionFormat.GROUP,
             indication=Indication.PTSD,
+            prepared=True,
         )
         for i in range(5)
     ]

@@ -16,13 +16,15 @@ from reports.models import ExportKind
 from tests.conftest import normal_vitals
 from tests.courses.builders import add_dose, cleared_course_for, pre_dose_vitals
 from tests.courses.builders import session as dosing_session_at
+from tests.measures.support import ad_hoc
 
 
 @pytest.fixture
 def world(lead, therapist, other_therapist, provider, patient, cleared_course, dosing_session, participant, clock):
     """The objects behind every URL placeholder, and the records behind the record pages."""
     course = cleared_course
-    # A pre-dose hold on the fixture participant, so the override form is on its bedside page.
+    # A pre-dose hold on the fixture participant, so the override form is on its bedside page, and
+    # an alerting reading, so the form that closes an in-session alert is there too.
     services.vital_reading_record(
         participant=participant, by=provider, phase=VitalPhase.PRE_DOSE, **normal_vitals(systolic_bp=182)
     )
@@ -37,7 +39,7 @@ def world(lead, therapist, other_therapist, provider, patient, cleared_course, d
     second = cleared_course_for(n=1, therapist=therapist, provider=provider)
     earlier = dosing_session_at(therapist=therapist, provider=provider, start=timezone.now() - dt.timedelta(hours=2))
     dosed = add_dose(session=earlier, course=second, provider=provider, lot_number="LOT-FUZZ")
-    pre_dose_vitals(dosed, provider)
+    pre_dose_vitals(dosed, provider, taken_at=timezone.now() - dt.timedelta(minutes=70))
     services.dose_administer(participant=dosed, by=provider, dosed_at=timezone.now() - dt.timedelta(hours=1))
     event = services.adverse_event_record(
         participant=dosed,
@@ -45,6 +47,7 @@ def world(lead, therapist, other_therapist, provider, patient, cleared_course, d
         term="elevated_bp",
         grade=3,
         relatedness="probable",
+        expectedness="expected",
         onset_at=timezone.now() - dt.timedelta(minutes=40),
         serious=True,
         serious_criteria=["hospitalisation"],
@@ -52,8 +55,10 @@ def world(lead, therapist, other_therapist, provider, patient, cleared_course, d
     )
     reading = dosed.vitals.order_by("taken_at").first()
 
-    # Questionnaires open on both courses; a PHQ-9 item 9 answer opens a safety alert on the second.
-    measure_services.tick()
+    # Questionnaires open on both courses (their baselines were waived before the first dose: an
+    # additional one each); a PHQ-9 item 9 answer opens a safety alert on the second.
+    for on in (course, second):
+        ad_hoc(on, therapist)
     open_now = Administration.objects.filter(status=AdministrationStatus.OPEN)
     phq9_second = open_now.get(course=second, instrument="phq9")
     measure_services.response_submit_self_report(

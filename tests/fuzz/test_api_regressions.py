@@ -144,6 +144,7 @@ def test_a_new_unacknowledged_adverse_event_matches_the_schema(participant, prov
             "serious": True,
             "serious_criteria": ["other_important"],
             "relatedness": "probable",
+            "expectedness": "expected",
         },
         format="json",
     )

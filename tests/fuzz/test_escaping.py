@@ -28,6 +28,7 @@ from reports.pdf import _write_pdf, render_patient_pdf, render_practice_pdf
 from reports.report import build_practice_report
 from tests.conftest import SIGNABLE_EVALUATION, normal_vitals
 from tests.fuzz.support import fill_routes, route_patterns
+from tests.measures.support import ad_hoc
 from tests.reports.web_support import pdf_text
 
 
@@ -116,7 +117,7 @@ def hostile_clinic(therapist, provider, lead, clock, listener):
         history=put("medical history"),
         medications=put("medications"),
         caution_note=put("caution note"),
-        **{**SIGNABLE_EVALUATION, "caution_substance_use_history": True},
+        **{**SIGNABLE_EVALUATION, "caution_substance_use_history": "yes"},
     )
     services.record_sign(record=evaluation, by=provider)
     services.record_amend(
@@ -134,13 +135,29 @@ def hostile_clinic(therapist, provider, lead, clock, listener):
     )
     services.record_sign(record=psych, by=therapist)
     services.course_change_status(course=course, by=therapist, to_status="preparation", reason=put("stage reason"))
-    services.preparatory_session_record(
+    prep = services.preparatory_session_record(
         course=course,
         by=therapist,
         held_at=timezone.now() - dt.timedelta(days=3),
         intentions=put("intentions"),
         note=put("preparatory note"),
     )
+    services.record_sign(record=prep, by=therapist)
+    # The baseline before the first dose: PHQ-9 answered by the patient (item 9 raises an alert),
+    # GAD-7 and PCL-5 waived with a reason.
+    measure_services.tick()
+    baseline = Administration.objects.filter(course=course, status=AdministrationStatus.OPEN)
+    measure_services.response_submit_self_report(
+        token=measure_services.self_report_token(baseline.get(instrument="phq9")),
+        answers={**dict.fromkeys(range(1, 9), 1), 9: 1},
+    )
+    measure_services.safety_alert_acknowledge(
+        alert=SafetyAlert.objects.get(), by=therapist, action_note=put("safety alert note")
+    )
+    for instrument in ("gad7", "pcl5"):
+        measure_services.administration_waive(
+            administration=baseline.get(instrument=instrument), by=therapist, reason=put("waive reason", 500)
+        )
     voided = services.preparatory_session_record(
         course=course, by=therapist, held_at=timezone.now() - dt.timedelta(days=2), note="Entered in error."
     )
@@ -171,8 +188,15 @@ def hostile_clinic(therapist, provider, lead, clock, listener):
         concomitant_medications=put("concomitant medications"),
         fasting_confirmed=True,
     )
-    services.vital_reading_record(
-        participant=dose, by=provider, phase=VitalPhase.PRE_DOSE, **normal_vitals(systolic_bp=182)
+    high = services.vital_reading_record(
+        participant=dose,
+        by=provider,
+        phase=VitalPhase.PRE_DOSE,
+        taken_at=timezone.now() - dt.timedelta(minutes=70),
+        **normal_vitals(systolic_bp=182),
+    )
+    services.in_session_alert_close(
+        alert=high.in_session_alert, by=provider, action="other", note=put("in-session alert note")
     )
     services.dosing_hold_override(participant=dose, by=provider, reason=put("hold override reason"))
     services.dose_administer(participant=dose, by=provider, dosed_at=timezone.now() - dt.timedelta(hours=1))
@@ -185,6 +209,7 @@ def hostile_clinic(therapist, provider, lead, clock, listener):
         term_other=put("AE other term", 200),
         grade=3,
         relatedness="possible",
+        expectedness="expected",
         onset_at=timezone.now() - dt.timedelta(minutes=50),
         serious=True,
         serious_criteria=["hospitalisation"],
@@ -196,6 +221,7 @@ def hostile_clinic(therapist, provider, lead, clock, listener):
         term="nausea",
         grade=1,
         relatedness="possible",
+        expectedness="expected",
         onset_at=timezone.now() - dt.timedelta(minutes=45),
         serious=True,
         serious_criteria=["other_important"],
@@ -203,17 +229,9 @@ def hostile_clinic(therapist, provider, lead, clock, listener):
     )
     services.adverse_event_acknowledge(event=second, by=lead, note=put("AE acknowledgement note"))
 
-    measure_services.tick()
-    open_now = Administration.objects.filter(course=course, status=AdministrationStatus.OPEN)
-    phq9 = open_now.get(instrument="phq9")
-    measure_services.response_submit_self_report(
-        token=measure_services.self_report_token(phq9), answers={**dict.fromkeys(range(1, 9), 1), 9: 1}
-    )
-    measure_services.safety_alert_acknowledge(
-        alert=SafetyAlert.objects.get(), by=therapist, action_note=put("safety alert note")
-    )
-    gad7 = open_now.get(instrument="gad7")
+    gad7 = ad_hoc(course, therapist, "gad7")
     measure_services.administration_cancel(administration=gad7, by=therapist, reason=put("cancel reason", 500))
+    pcl5 = ad_hoc(course, therapist, "pcl5")
     return {
         "tags": tags,
         "course": course,
@@ -222,13 +240,15 @@ def hostile_clinic(therapist, provider, lead, clock, listener):
         "event": event,
         "session": session,
         "colleague": colleague,
-        "pcl5": open_now.get(instrument="pcl5"),
+        "pcl5": pcl5,
         "listener": listener,
     }
 
 
 # An acknowledged safety alert leaves the worklist; its note is read in the API and the admin.
-NOT_ON_A_STAFF_PAGE = {"safety alert note"}
+# Every field is on some staff page: the item 9 acknowledgement note too, on the course, the
+# worklist and the bedside page (it closes the loop where the care team looks).
+NOT_ON_A_STAFF_PAGE: set[str] = set()
 
 
 def _pages(clinic) -> list[str]:

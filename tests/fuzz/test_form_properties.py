@@ -65,6 +65,7 @@ def test_any_adverse_event_typed_at_the_bedside_is_saved_or_refused_never_a_500(
         "term_other": term_other,
         "grade": grade,
         "relatedness": "possible",
+        "expectedness": "expected",
         "action_taken": "none",
         "outcome": "ongoing",
         "onset_at": onset_at,

@@ -111,7 +111,7 @@ def test_the_alert_list_queries_do_not_grow(course, therapist, provider, lead, d
     with CaptureQueriesContext(connection) as small:
         assert client.get("/api/safety-alerts/").status_code == 200
     for n in range(1, 5):
-        alert_on(cleared_course_for(n=n, therapist=therapist, provider=provider), therapist)
+        alert_on(cleared_course_for(n=n, therapist=therapist, provider=provider, prepared=False), therapist)
     with django_assert_max_num_queries(len(small.captured_queries)):
         response = client.get("/api/safety-alerts/")
     assert response.json()["count"] == 5
@@ -195,7 +195,7 @@ def test_the_message_list_queries_do_not_grow(course, therapist, provider, lead,
     with CaptureQueriesContext(connection) as small:
         assert client.get("/api/messages/").status_code == 200
     for n in range(1, 4):
-        alert_on(cleared_course_for(n=n, therapist=therapist, provider=provider), therapist)
+        alert_on(cleared_course_for(n=n, therapist=therapist, provider=provider, prepared=False), therapist)
     with django_assert_max_num_queries(len(small.captured_queries)):
         response = client.get("/api/messages/")
     # Per course: three baseline invitations and the alert mail to the therapist and the provider.

@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 from courses.models import AuditAction, AuditEvent
 from measures import services
 from measures.models import Administration, AdministrationStatus, Response, ResponseSource, SafetyAlert
+from tests.measures.support import ad_hoc
 
 pytestmark = pytest.mark.django_db
 
@@ -258,7 +259,10 @@ def test_an_answered_questionnaire_cannot_be_moved_or_cancelled(course, therapis
 
 
 def test_cancelling_needs_a_reason_and_happens_once(course, therapist):
-    administration = opened(course)
+    baseline = opened(course)
+    refused = api(therapist).post(f"/api/administrations/{baseline.pk}/cancel/", {"reason": "x"}, format="json")
+    assert refused.status_code == 400 and "waive it" in refused.json()["errors"]["non_field_errors"][0]
+    administration = ad_hoc(course, therapist)
     url = f"/api/administrations/{administration.pk}/cancel/"
     client = api(therapist)
     blank = client.post(url, {"reason": ""}, format="json")
@@ -274,8 +278,8 @@ def test_cancelling_needs_a_reason_and_happens_once(course, therapist):
     assert "already cancelled" in again.json()["errors"]["non_field_errors"][0]
 
 
-def test_the_practice_lead_may_cancel_on_any_course(course, lead):
-    administration = opened(course)
+def test_the_practice_lead_may_cancel_on_any_course(course, lead, therapist):
+    administration = ad_hoc(course, therapist)
     response = api(lead).post(
         f"/api/administrations/{administration.pk}/cancel/", {"reason": "duplicate"}, format="json"
     )
@@ -370,7 +374,7 @@ def test_clinician_entry_is_refused_twice_in_the_future_and_for_the_lead(course,
 
 
 def test_a_cancelled_questionnaire_takes_no_answers(course, therapist):
-    administration = opened(course)
+    administration = ad_hoc(course, therapist)
     services.administration_cancel(administration=administration, by=therapist, reason="duplicate")
     response = api(therapist).post(
         f"/api/administrations/{administration.pk}/responses/", {"answers": PHQ9_MODERATE}, format="json"

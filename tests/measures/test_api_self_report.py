@@ -232,9 +232,9 @@ def test_an_expired_link_is_410_expired(course, clock):
     assert not Response.objects.exists()
 
 
-def test_a_link_to_a_cancelled_questionnaire_is_410_closed(course, therapist):
+def test_a_link_to_a_waived_questionnaire_is_410_closed(course, therapist):
     administration = opened(course)
-    services.administration_cancel(administration=administration, by=therapist, reason="not needed")
+    services.administration_waive(administration=administration, by=therapist, reason="Answered on paper in clinic.")
     response = APIClient().post(link(administration), {"answers": PHQ9_MILD}, format="json")
     assert response.status_code == 410
     assert response.json()["reason"] == "closed"

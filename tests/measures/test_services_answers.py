@@ -87,7 +87,7 @@ def test_a_reminder_carries_a_fresh_link(opened, clock):
 
 def test_a_link_to_a_closed_window_is_closed(opened, therapist, clock):
     token = token_for(opened["gad7"])
-    services.administration_cancel(administration=opened["gad7"], by=therapist, reason="Not needed.")
+    services.administration_waive(administration=opened["gad7"], by=therapist, reason="Not needed.")
     with pytest.raises(services.LinkProblem) as caught:
         services.self_report_resolve(token=token)
     assert caught.value.kind == "closed"
@@ -164,7 +164,7 @@ def test_clinician_entry_refusals(course, therapist, other_therapist, lead, outs
             administration=gad7, by=therapist, answers=GAD7_ZERO, answered_at=NOW + dt.timedelta(hours=1)
         )
     assert "answered_at" in caught.value.message_dict
-    services.administration_cancel(administration=gad7, by=therapist, reason="Not needed.")
+    services.administration_waive(administration=gad7, by=therapist, reason="Not needed.")
     with pytest.raises(ValidationError):
         services.response_enter(administration=gad7, by=therapist, answers=GAD7_ZERO)
 

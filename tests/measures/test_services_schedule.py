@@ -10,7 +10,7 @@ from courses.choices import CourseStatus, Indication
 from measures import services
 from measures.models import Administration, AdministrationStatus, MeasureSettings
 from tests.conftest import NOW
-from tests.measures.support import book_dose, give_dose, rows, summary
+from tests.measures.support import ZERO, ad_hoc, book_dose, give_dose, rows, summary
 
 TODAY = dt.date(2026, 3, 10)
 S = AdministrationStatus.SCHEDULED
@@ -21,11 +21,25 @@ def day(n: int) -> dt.date:
 
 
 @pytest.fixture
-def dosing_course(cleared_course, therapist, provider):
+def booking_course(cleared_course, therapist):
+    """A cleared course in preparation, its baseline still open: doses can be booked; the first one
+    is given once the baseline is answered (answer_baseline)."""
     course_services.course_change_status(course=cleared_course, by=therapist, to_status=CourseStatus.PREPARATION)
-    course_services.course_change_status(course=cleared_course, by=provider, to_status=CourseStatus.DOSING)
+    note = course_services.preparatory_session_record(
+        course=cleared_course, by=therapist, held_at=NOW - dt.timedelta(hours=1), note="Set and setting."
+    )
+    course_services.record_sign(record=note, by=therapist)
     cleared_course.refresh_from_db()
     return cleared_course
+
+
+def answer_baseline(course, therapist):
+    """The patient answers the baseline questionnaires still open (all zeros): the first dose may follow."""
+    for administration in rows(course, timepoint="baseline"):
+        if administration.status in (AdministrationStatus.SCHEDULED, AdministrationStatus.OPEN):
+            services.response_enter(
+                administration=administration, by=therapist, answers=ZERO[administration.instrument]
+            )
 
 
 def test_an_opened_course_gets_the_baseline_schedule(course):
@@ -41,48 +55,49 @@ def test_sync_is_idempotent(course):
 
 
 def test_booking_a_dose_creates_its_pre_dose_slot_and_closes_baseline_on_that_day(
-    dosing_course, provider, therapist, clock
+    booking_course, provider, therapist, clock
 ):
-    participant = book_dose(dosing_course, provider, therapist, NOW + dt.timedelta(days=10), now=NOW)
-    pre = rows(dosing_course, timepoint="pre_dose")
+    participant = book_dose(booking_course, provider, therapist, NOW + dt.timedelta(days=10), now=NOW)
+    pre = rows(booking_course, timepoint="pre_dose")
     assert [(a.instrument, a.participant_id, a.status) for a in pre] == [
         ("gad7", participant.pk, S),
         ("phq9", participant.pk, S),
     ]
     assert {(a.open_from, a.due_by, a.missed_after) for a in pre} == {(day(7), day(10), day(10))}
-    assert {a.missed_after for a in rows(dosing_course, timepoint="baseline")} == {day(10)}
+    assert {a.missed_after for a in rows(booking_course, timepoint="baseline")} == {day(10)}
 
 
-def test_a_dose_within_7_days_of_baseline_gets_no_pre_dose_slot(dosing_course, provider, therapist, clock):
-    book_dose(dosing_course, provider, therapist, NOW + dt.timedelta(days=4), now=NOW)
-    assert rows(dosing_course, timepoint="pre_dose") == []
+def test_a_dose_within_7_days_of_baseline_gets_no_pre_dose_slot(booking_course, provider, therapist, clock):
+    book_dose(booking_course, provider, therapist, NOW + dt.timedelta(days=4), now=NOW)
+    assert rows(booking_course, timepoint="pre_dose") == []
 
 
-def test_voiding_a_dose_cancels_its_pre_dose_slot_and_reopens_baseline(dosing_course, provider, therapist, clock):
-    participant = book_dose(dosing_course, provider, therapist, NOW + dt.timedelta(days=10), now=NOW)
+def test_voiding_a_dose_cancels_its_pre_dose_slot_and_reopens_baseline(booking_course, provider, therapist, clock):
+    participant = book_dose(booking_course, provider, therapist, NOW + dt.timedelta(days=10), now=NOW)
     course_services.record_void(record=participant, by=provider, reason="Booked on the wrong day.")
-    pre = rows(dosing_course, timepoint="pre_dose")
+    pre = rows(booking_course, timepoint="pre_dose")
     assert {a.status for a in pre} == {AdministrationStatus.CANCELLED}
     assert {a.cancelled_reason for a in pre} == {"no longer on the schedule"}
-    assert {a.missed_after for a in rows(dosing_course, timepoint="baseline")} == {day(30)}
+    assert {a.missed_after for a in rows(booking_course, timepoint="baseline")} == {day(30)}
 
 
-def test_voiding_the_dosing_session_cancels_the_slot_too(dosing_course, provider, therapist, clock):
-    participant = book_dose(dosing_course, provider, therapist, NOW + dt.timedelta(days=10), now=NOW)
+def test_voiding_the_dosing_session_cancels_the_slot_too(booking_course, provider, therapist, clock):
+    participant = book_dose(booking_course, provider, therapist, NOW + dt.timedelta(days=10), now=NOW)
     course_services.record_void(record=participant.session, by=provider, reason="Session cancelled by the clinic.")
-    assert {a.status for a in rows(dosing_course, timepoint="pre_dose")} == {AdministrationStatus.CANCELLED}
+    assert {a.status for a in rows(booking_course, timepoint="pre_dose")} == {AdministrationStatus.CANCELLED}
 
 
-def test_moving_to_integration_creates_end_of_course_and_follow_ups(dosing_course, provider, therapist, clock):
-    first = book_dose(dosing_course, provider, therapist, NOW + dt.timedelta(days=8), now=NOW)
+def test_moving_to_integration_creates_end_of_course_and_follow_ups(booking_course, provider, therapist, clock):
+    first = book_dose(booking_course, provider, therapist, NOW + dt.timedelta(days=8), now=NOW)
+    answer_baseline(booking_course, therapist)
     clock.move_to(NOW + dt.timedelta(days=8, hours=1))
     give_dose(first, provider)
-    assert rows(dosing_course, timepoint="end_of_course") == []  # 1 of 6 planned, still dosing
+    assert rows(booking_course, timepoint="end_of_course") == []  # 1 of 6 planned, still dosing
     clock.move_to(NOW + dt.timedelta(days=9))
-    course_services.course_change_status(course=dosing_course, by=therapist, to_status=CourseStatus.INTEGRATION)
-    got = {a.timepoint: a for a in rows(dosing_course) if a.instrument == "phq9"}
+    course_services.course_change_status(course=booking_course, by=therapist, to_status=CourseStatus.INTEGRATION)
+    got = {a.timepoint: a for a in rows(booking_course) if a.instrument == "phq9"}
     # Not PTSD and no baseline PCL-5: no PCL-5 after baseline.
-    assert sorted(a.instrument for a in rows(dosing_course, timepoint="month_3")) == ["gad7", "phq9"]
+    assert sorted(a.instrument for a in rows(booking_course, timepoint="month_3")) == ["gad7", "phq9"]
     end = day(8)
     assert (got["end_of_course"].open_from, got["end_of_course"].missed_after) == (
         end + dt.timedelta(days=1),
@@ -98,31 +113,32 @@ def test_moving_to_integration_creates_end_of_course_and_follow_ups(dosing_cours
     )
 
 
-def test_a_maintenance_dose_does_not_move_the_follow_ups(dosing_course, provider, therapist, clock):
-    first = book_dose(dosing_course, provider, therapist, NOW + dt.timedelta(days=8), now=NOW)
+def test_a_maintenance_dose_does_not_move_the_follow_ups(booking_course, provider, therapist, clock):
+    first = book_dose(booking_course, provider, therapist, NOW + dt.timedelta(days=8), now=NOW)
+    answer_baseline(booking_course, therapist)
     clock.move_to(NOW + dt.timedelta(days=8, hours=1))
     give_dose(first, provider)
-    course_services.course_change_status(course=dosing_course, by=therapist, to_status=CourseStatus.INTEGRATION)
-    before = {(a.timepoint, a.instrument): (a.open_from, a.missed_after) for a in rows(dosing_course)}
+    course_services.course_change_status(course=booking_course, by=therapist, to_status=CourseStatus.INTEGRATION)
+    before = {(a.timepoint, a.instrument): (a.open_from, a.missed_after) for a in rows(booking_course)}
     clock.move_to(NOW + dt.timedelta(days=20))
-    booster = book_dose(dosing_course, provider, therapist, NOW + dt.timedelta(days=30))
+    booster = book_dose(booking_course, provider, therapist, NOW + dt.timedelta(days=30))
     assert booster.is_maintenance
     clock.move_to(NOW + dt.timedelta(days=30, hours=1))
     give_dose(booster, provider)
-    after = {(a.timepoint, a.instrument): (a.open_from, a.missed_after) for a in rows(dosing_course)}
+    after = {(a.timepoint, a.instrument): (a.open_from, a.missed_after) for a in rows(booking_course)}
     assert {k: v for k, v in after.items() if k[0] != "pre_dose"} == {
         k: v for k, v in before.items() if k[0] != "pre_dose"
     }
-    assert {a.participant_id for a in rows(dosing_course, timepoint="pre_dose")} == {first.pk, booster.pk}
+    assert {a.participant_id for a in rows(booking_course, timepoint="pre_dose")} == {first.pk, booster.pk}
 
 
-def test_discontinuing_cancels_every_future_administration(dosing_course, provider, therapist, clock):
-    book_dose(dosing_course, provider, therapist, NOW + dt.timedelta(days=10), now=NOW)
+def test_discontinuing_cancels_every_future_administration(booking_course, provider, therapist, clock):
+    book_dose(booking_course, provider, therapist, NOW + dt.timedelta(days=10), now=NOW)
     course_services.course_change_status(
-        course=dosing_course, by=therapist, to_status=CourseStatus.DISCONTINUED, reason="Moved away."
+        course=booking_course, by=therapist, to_status=CourseStatus.DISCONTINUED, reason="Moved away."
     )
-    assert {a.status for a in rows(dosing_course)} == {AdministrationStatus.CANCELLED}
-    assert {a.cancelled_reason for a in rows(dosing_course)} == {"course discontinued"}
+    assert {a.status for a in rows(booking_course)} == {AdministrationStatus.CANCELLED}
+    assert {a.cancelled_reason for a in rows(booking_course)} == {"course discontinued"}
 
 
 def test_discontinuing_keeps_what_was_answered(course, therapist, clock):
@@ -151,21 +167,22 @@ def test_a_ptsd_course_keeps_pcl5_after_baseline(patient, therapist, provider, c
     assert [a.instrument for a in rows(course)] == ["gad7", "pcl5", "phq9"]
 
 
-def test_a_baseline_pcl5_at_the_cutoff_brings_pcl5_into_the_follow_ups(dosing_course, provider, therapist, clock):
-    first = book_dose(dosing_course, provider, therapist, NOW + dt.timedelta(days=8), now=NOW)
-    pcl5 = rows(dosing_course, instrument="pcl5")[0]
+def test_a_baseline_pcl5_at_the_cutoff_brings_pcl5_into_the_follow_ups(booking_course, provider, therapist, clock):
+    first = book_dose(booking_course, provider, therapist, NOW + dt.timedelta(days=8), now=NOW)
+    pcl5 = rows(booking_course, instrument="pcl5")[0]
     services.response_enter(administration=pcl5, by=therapist, answers=dict.fromkeys(range(1, 21), 2))  # 40
+    answer_baseline(booking_course, therapist)
     clock.move_to(NOW + dt.timedelta(days=8, hours=1))
     give_dose(first, provider)
-    course_services.course_change_status(course=dosing_course, by=therapist, to_status=CourseStatus.INTEGRATION)
-    assert sorted(a.instrument for a in rows(dosing_course, timepoint="month_1")) == ["gad7", "pcl5", "phq9"]
+    course_services.course_change_status(course=booking_course, by=therapist, to_status=CourseStatus.INTEGRATION)
+    assert sorted(a.instrument for a in rows(booking_course, timepoint="month_1")) == ["gad7", "pcl5", "phq9"]
 
 
 # --- adjustments by a clinician ---------------------------------------------------------------
 
 
-def test_an_adjusted_window_survives_a_later_sync(dosing_course, provider, therapist, clock):
-    phq9 = rows(dosing_course, timepoint="baseline", instrument="phq9")[0]
+def test_an_adjusted_window_survives_a_later_sync(booking_course, provider, therapist, clock):
+    phq9 = rows(booking_course, timepoint="baseline", instrument="phq9")[0]
     services.administration_adjust(
         administration=phq9,
         by=therapist,
@@ -175,10 +192,10 @@ def test_an_adjusted_window_survives_a_later_sync(dosing_course, provider, thera
         due_by=day(12),
         missed_after=day(14),
     )
-    book_dose(dosing_course, provider, therapist, NOW + dt.timedelta(days=20), now=NOW)
+    book_dose(booking_course, provider, therapist, NOW + dt.timedelta(days=20), now=NOW)
     phq9.refresh_from_db()
     assert (phq9.open_from, phq9.missed_after, phq9.manually_adjusted) == (day(10), day(14), True)
-    gad7 = rows(dosing_course, timepoint="baseline", instrument="gad7")[0]
+    gad7 = rows(booking_course, timepoint="baseline", instrument="gad7")[0]
     assert gad7.missed_after == day(20)  # the event still moves the rest
 
 
@@ -207,7 +224,11 @@ def test_adjust_refuses_bad_windows(course, therapist, clock, window, field):
 
 
 def test_adjust_and_cancel_need_a_clinician_on_the_course(course, other_therapist, outsider, therapist, clock):
-    a = rows(course)[0]
+    baseline = rows(course)[0]
+    with pytest.raises(ValidationError) as exc:
+        services.administration_cancel(administration=baseline, by=therapist, reason="Patient declined.")
+    assert "waive it" in exc.value.messages[0]
+    a = ad_hoc(course, therapist)
     for who in (other_therapist, outsider):
         with pytest.raises(PermissionDenied):
             services.administration_cancel(administration=a, by=who, reason="x")
@@ -286,13 +307,15 @@ def test_an_added_window_that_ends_before_it_starts_names_the_last_day(course, t
     assert list(caught.value.message_dict) == ["missed_after"]
 
 
-def test_a_window_already_closed_when_planned_is_not_created(dosing_course, provider, therapist, clock):
+def test_a_window_already_closed_when_planned_is_not_created(booking_course, provider, therapist, clock):
     """A late event (here a dose logged for a session 60 days ago) does not create slots whose
     window closed before it was planned: they were never due, so they are not 'missed'."""
     from courses.models import Course
 
-    give_dose(book_dose(dosing_course, provider, therapist, NOW - dt.timedelta(days=60)), provider)
-    course_services.course_change_status(course=dosing_course, by=therapist, to_status=CourseStatus.INTEGRATION)
-    timepoints = set(Course.objects.get(pk=dosing_course.pk).administrations.values_list("timepoint", flat=True))
+    for baseline in rows(booking_course, timepoint="baseline"):
+        services.administration_waive(administration=baseline, by=therapist, reason="Course entered after the fact.")
+    give_dose(book_dose(booking_course, provider, therapist, NOW - dt.timedelta(days=60)), provider)
+    course_services.course_change_status(course=booking_course, by=therapist, to_status=CourseStatus.INTEGRATION)
+    timepoints = set(Course.objects.get(pk=booking_course.pk).administrations.values_list("timepoint", flat=True))
     assert "end_of_course" not in timepoints  # days 1-14 after a dose 60 days ago: closed
     assert {"month_3", "month_6"} <= timepoints  # still ahead

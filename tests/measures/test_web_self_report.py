@@ -117,7 +117,7 @@ def test_a_used_link_is_refused_and_the_first_answers_are_kept(client, phq9):
 
 def test_a_closed_questionnaire_says_the_window_has_closed_410(client, phq9, therapist):
     url = link(phq9)
-    services.administration_cancel(administration=phq9, by=therapist, reason="Patient asked to pause")
+    services.administration_waive(administration=phq9, by=therapist, reason="Patient asked to pause")
     response = client.get(url)
     assert response.status_code == 410
     assert "This questionnaire is closed" in response.content.decode()

@@ -10,6 +10,7 @@ from django.urls import reverse
 from courses import services as course_services
 from measures import services
 from measures.models import Administration, AdministrationStatus, MeasureSettings, Response, ResponseSource, Timepoint
+from tests.measures.support import ad_hoc
 from tests.measures.web_helpers import answers, link, open_administrations
 
 
@@ -135,13 +136,33 @@ def test_adjusting_a_window_needs_a_reason_and_keeps_what_was_typed(client, ther
 
 def test_cancelling_needs_a_reason(client, therapist, course, opened):
     client.force_login(therapist)
-    url = reverse("administration-cancel", args=[opened["pcl5"].pk])
+    extra = ad_hoc(course, therapist)
+    url = reverse("administration-cancel", args=[extra.pk])
     assert client.post(url, {"reason": " "}).status_code == 400
     assert client.post(url, {"reason": "Not indicated for this patient"}).status_code == 302
-    cancelled = Administration.objects.get(pk=opened["pcl5"].pk)
+    cancelled = Administration.objects.get(pk=extra.pk)
     assert cancelled.status == AdministrationStatus.CANCELLED
     text = client.get(reverse("course-timeline", args=[course.pk])).content.decode()
     assert "Not indicated for this patient" in text and "Cancelled" in text
+
+
+def test_a_baseline_is_waived_not_cancelled(client, therapist, course, opened):
+    client.force_login(therapist)
+    refused = client.post(reverse("administration-cancel", args=[opened["pcl5"].pk]), {"reason": "Not indicated"})
+    assert refused.status_code == 400 and "waive it" in refused.content.decode()
+    section = client.get(reverse("course-timeline", args=[course.pk])).content.decode().split('id="questionnaires"')[1]
+    assert "Waive…" in section and ">Cancel<" not in section.split("</section>")[0]
+    url = reverse("administration-waive", args=[opened["pcl5"].pk])
+    assert client.post(url, {"reason": " "}).status_code == 400
+    assert client.post(url, {"reason": "Not indicated for this patient"}).status_code == 302
+    waived = Administration.objects.get(pk=opened["pcl5"].pk)
+    assert (waived.status, waived.waived_by, waived.waived_reason) == (
+        "waived",
+        therapist,
+        "Not indicated for this patient",
+    )
+    text = client.get(reverse("course-timeline", args=[course.pk])).content.decode()
+    assert "Not indicated for this patient" in text and "Waived" in text
 
 
 def test_adding_a_questionnaire_for_one_course(client, provider, course, opened):
@@ -162,7 +183,14 @@ def test_the_chart_page_draws_each_instrument_with_bands_doses_and_a_table(
     client, therapist, provider, cleared_course, dosed_participant, clock
 ):
     client.force_login(therapist)
-    phq9 = Administration.objects.get(course=cleared_course, instrument="phq9", timepoint=Timepoint.BASELINE)
+    # The baseline was waived before the dose (fixture): a score on the day is an additional questionnaire.
+    phq9 = services.administration_add(
+        course=cleared_course,
+        by=therapist,
+        instrument="phq9",
+        open_from=dt.date(2026, 3, 10),
+        missed_after=dt.date(2026, 3, 12),
+    )
     services.response_enter(administration=phq9, by=therapist, answers=dict.fromkeys(range(1, 10), 2) | {9: 0})
     clock.shift(dt.timedelta(days=7))
     extra = services.administration_add(
@@ -229,6 +257,7 @@ def test_the_lead_edits_the_measure_schedule_and_replans(client, lead, therapist
             "link_expiry_days",
             "reminder_after_days",
             "send_max_attempts",
+            "safety_alert_escalation_hours",
         )
     }
     refused = client.post(url, form | numbers | {"link_expiry_days": "90"})

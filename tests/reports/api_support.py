@@ -61,6 +61,7 @@ def build_course(spec: Spec, *, n: int, therapist, provider):
         sex=spec.sex,
         race_ethnicity=spec.race_ethnicity,
         email=f"rpt{n}@example.invalid",
+        weight_kg=70,
     )
     course = course_services.course_open(
         patient=patient,
@@ -88,7 +89,8 @@ def build_course(spec: Spec, *, n: int, therapist, provider):
     )
     course_services.record_sign(record=psych, by=therapist, now=t0)
     course_services.course_change_status(course=course, by=therapist, to_status=CourseStatus.PREPARATION, now=t0)
-    course_services.course_change_status(course=course, by=provider, to_status=CourseStatus.DOSING, now=t0)
+    prep = course_services.preparatory_session_record(course=course, by=therapist, held_at=t0, note="Prep.", now=t0)
+    course_services.record_sign(record=prep, by=therapist, now=t0)
 
     def enter(timepoint: str, at: dt.datetime) -> None:
         key = "end" if timepoint == "end_of_course" else timepoint
@@ -107,6 +109,15 @@ def build_course(spec: Spec, *, n: int, therapist, provider):
             )
 
     enter("baseline", t0 + dt.timedelta(days=1))
+    for unanswered in Administration.objects.filter(
+        course=course, timepoint="baseline", status__in=["scheduled", "open"]
+    ):
+        measure_services.administration_waive(
+            administration=unanswered, by=therapist, reason="No baseline in this spec.", now=t0 + dt.timedelta(days=1)
+        )
+    course_services.course_change_status(
+        course=course, by=provider, to_status=CourseStatus.DOSING, now=t0 + dt.timedelta(days=1, hours=1)
+    )
     last = None
     for k in range(2 if spec.discontinue else spec.doses):
         participant = book_dose(course, provider, therapist, t0 + dt.timedelta(days=3 + 2 * k), now=t0)

@@ -10,12 +10,13 @@ from decimal import Decimal
 
 from django.utils import timezone
 
+from courses import rules
 from courses import services as course_services
 from courses.choices import CourseStatus, Indication, SessionFormat, Sex
 from measures import services as measures
 from measures.instruments import INSTRUMENTS
 from measures.models import Administration
-from tests.conftest import normal_vitals
+from tests.conftest import DISCHARGE_CHECKLIST, normal_vitals
 
 # Day 0 is the day the course opens; the six infusions of Feder 2025 over two weeks.
 DOSE_DAYS = (7, 9, 11, 14, 16, 18)
@@ -72,6 +73,10 @@ class Plan:
 
 
 def _dose(course, cast: Cast, therapist, start: dt.datetime, route: str, maintenance: bool | None = None):
+    """A whole dose, as the bedside records it: vitals before, the dose, the reading at 40 minutes,
+    a full set before discharge and the discharge (the next dose waits for it)."""
+    latest = course.patient.weights.active().order_by("-measured_on").first()
+    stale = (timezone.localdate(start) - latest.measured_on).days > 30
     session = course_services.dosing_session_schedule(
         by=cast.provider,
         now=start - dt.timedelta(days=2),
@@ -90,6 +95,7 @@ def _dose(course, cast: Cast, therapist, start: dt.datetime, route: str, mainten
         route=route,
         dose_mg=Decimal("35") if route in ("iv", "im") else Decimal("56") if route == "intranasal" else Decimal("300"),
         weight_kg=Decimal("70"),
+        weighed_now=stale,
         lot_number="LOT-REPORTS",
         fasting_confirmed=True,
     )
@@ -102,7 +108,34 @@ def _dose(course, cast: Cast, therapist, start: dt.datetime, route: str, mainten
         **normal_vitals(),
     )
     dosed = start + dt.timedelta(minutes=10)
-    return course_services.dose_administer(participant=participant, by=cast.provider, dosed_at=dosed, now=dosed)
+    participant = course_services.dose_administer(participant=participant, by=cast.provider, dosed_at=dosed, now=dosed)
+    peak, ready = dosed + dt.timedelta(minutes=40), dosed + course_services.minimum_monitoring(participant)
+    for phase, at in (("during", peak), ("pre_discharge", ready)):
+        course_services.vital_reading_record(
+            participant=participant, by=cast.provider, phase=phase, taken_at=at, now=at, **normal_vitals()
+        )
+    return course_services.participant_discharge(
+        participant=participant, by=cast.provider, now=ready, **DISCHARGE_CHECKLIST
+    )
+
+
+def _prepare(course, therapist, plan: "Plan") -> None:
+    """A signed preparatory session on day 3."""
+    held = local(plan.day(3), 10)
+    note = course_services.preparatory_session_record(
+        course=course, by=therapist, held_at=held, note="Synthetic preparation.", now=held + dt.timedelta(hours=1)
+    )
+    course_services.record_sign(record=note, by=therapist, now=held + dt.timedelta(hours=1))
+
+
+def _waive_open_baselines(course, therapist, at: dt.datetime) -> None:
+    """Before the first dose: a baseline the plan never answered is waived, as a clinic must."""
+    for administration in Administration.objects.filter(
+        course=course, timepoint="baseline", status__in=["scheduled", "open", "missed"]
+    ):
+        measures.administration_waive(
+            administration=administration, by=therapist, reason="No baseline in this plan.", now=at
+        )
 
 
 def _answer(course, therapist, instrument: str, total: int, at: dt.datetime) -> None:
@@ -166,6 +199,7 @@ def build_course(cast: Cast, plan: Plan):
         evaluated_on=plan.day(1),
         weight_kg=Decimal("70.0"),
         **normal_vitals(),
+        **rules.SCREEN_NOTHING_FOUND,
     )
     course_services.record_sign(record=evaluation, by=cast.provider, now=screened + dt.timedelta(minutes=30))
     psych = course_services.psychiatric_evaluation_record(
@@ -177,6 +211,7 @@ def build_course(cast: Cast, plan: Plan):
         suicide_risk="low",
     )
     course_services.record_sign(record=psych, by=therapist, now=local(plan.day(2), 12))
+    _prepare(course, therapist, plan)
 
     # Everything that happens on a day, in a fixed order within the day: scores at 08:00 (before
     # the dose), doses at 09:00, status changes at 17:00.
@@ -194,10 +229,14 @@ def build_course(cast: Cast, plan: Plan):
     elif last is not None and plan.move_on:
         events.append((last + 1, 2, "status", CourseStatus.INTEGRATION))
         events.append((last + 20, 2, "status", CourseStatus.FOLLOW_UP))
+    first_dose = True
     for day, _order, kind, what in sorted(events, key=lambda e: (e[0], e[1])):
         if kind == "score":
             _answer(course, therapist, what[0], what[1], local(plan.day(day), 8))
         elif kind == "dose":
+            if first_dose:
+                _waive_open_baselines(course, therapist, local(plan.day(day), 8, 30))
+                first_dose = False
             _dose(course, cast, therapist, local(plan.day(day), 9), plan.route, maintenance=what or None)
         elif kind == "discontinue":
             course_services.course_change_status(

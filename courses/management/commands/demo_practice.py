@@ -21,12 +21,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Role, User
-from courses import services
+from courses import rules, services
 from courses.choices import (
     AdverseEventAction,
     AdverseEventOutcome,
     CourseStatus,
     Drug,
+    Expectedness,
     Indication,
     IntegrationTechnique,
     PreparationTopic,
@@ -38,7 +39,7 @@ from courses.choices import (
     SuicideRisk,
     VitalPhase,
 )
-from courses.models import Course, Patient
+from courses.models import ClinicSettings, Course, Patient
 
 MRN_PREFIX = "DEMO-"
 
@@ -93,6 +94,13 @@ class Clinic:
     providers: list[User]
     rng: random.Random = field(default_factory=lambda: random.Random(2026))
     lot: int = 0
+    plans: dict = field(default_factory=dict)
+
+    def plan(self, course: Course) -> "Trajectory":
+        """How this course's scores move, decided once (baseline answered before the first dose)."""
+        if course.pk not in self.plans:
+            self.plans[course.pk] = trajectory(self, course)
+        return self.plans[course.pk]
 
     def at(self, days_ago: int, hour: int = 9, minute: int = 0) -> dt.datetime:
         """A time in the clinic's zone, `days_ago` days before today."""
@@ -236,8 +244,20 @@ def weight_of(patient: Patient) -> Decimal:
     return patient.weights.active().first().weight_kg
 
 
+def childbearing(patient: Patient, on: dt.date) -> str:
+    # The demo's answer: women under 50 have childbearing potential (a negative test before each dose).
+    age = on.year - patient.date_of_birth.year
+    return rules.YES if patient.sex == Sex.FEMALE and age < 50 else rules.NO
+
+
 def medical_evaluation(clinic: Clinic, course: Course, at: dt.datetime, *, decision="cleared", sign=True, **screen):
+    """Every screen item answered on purpose: "no" unless the story says otherwise (`screen`)."""
     provider = course.medical_provider
+    answers = {**rules.SCREEN_NOTHING_FOUND, rules.CHILDBEARING_FIELD: childbearing(course.patient, at.date())}
+    if decision == "pending":
+        # Not decided yet: the provider has gone through the absolute items only so far.
+        answers.update(dict.fromkeys(rules.CAUTION_ITEMS, ""))
+    answers.update({k: v if isinstance(v, str) else (rules.YES if v else rules.NO) for k, v in screen.items()})
     evaluation = services.medical_evaluation_record(
         course=course,
         by=provider,
@@ -248,7 +268,7 @@ def medical_evaluation(clinic: Clinic, course: Course, at: dt.datetime, *, decis
         weight_kg=weight_of(course.patient),
         decision=decision,
         **clinic.vitals(),
-        **screen,
+        **answers,
     )
     if sign:
         services.record_sign(record=evaluation, by=provider, now=at + dt.timedelta(minutes=40))
@@ -275,8 +295,13 @@ def evaluate(clinic: Clinic, course: Course, opened: dt.datetime, **screen) -> N
     psychiatric_evaluation(clinic, course, opened + dt.timedelta(days=2, hours=3))
 
 
-def prepare(clinic: Clinic, course: Course, opened: dt.datetime, *, sessions: int = 1, sign=True) -> None:
+def prepare(
+    clinic: Clinic, course: Course, opened: dt.datetime, *, sessions: int = 1, sign=True, waive: str = ""
+) -> None:
+    """Preparation: the stage, 1–2 preparatory sessions, and the baseline questionnaires answered
+    (the first dose waits for them), or, with `waive`, that instrument's baseline waived."""
     therapist = course.therapists.first()
+    answer_baseline(clinic, course, opened + dt.timedelta(days=3, hours=8), waive=waive)
     services.course_change_status(
         course=course, by=therapist, to_status=CourseStatus.PREPARATION, now=opened + dt.timedelta(days=2, hours=5)
     )
@@ -297,6 +322,37 @@ def prepare(clinic: Clinic, course: Course, opened: dt.datetime, *, sessions: in
             services.record_sign(record=note, by=therapist, now=held + dt.timedelta(hours=1, minutes=10))
 
 
+def answer_baseline(c: Clinic, course: Course, at: dt.datetime, *, waive: str = "") -> None:
+    """The patient answers the baseline questionnaires in the clinic, before the first dose."""
+    from measures import services as measures
+    from measures.models import Administration, AdministrationStatus, Timepoint
+
+    therapist = course.therapists.first()
+    baseline = Administration.objects.filter(
+        course=course,
+        timepoint=Timepoint.BASELINE,
+        status__in=[AdministrationStatus.SCHEDULED, AdministrationStatus.OPEN],
+    ).order_by("instrument")
+    for administration in baseline:
+        if administration.instrument == waive:
+            measures.administration_waive(
+                administration=administration,
+                by=therapist,
+                now=at,
+                reason="Ran out of time at intake; PHQ-9 and GAD-7 answered. The medical director decided not to "
+                "delay the first dose for the PTSD checklist.",
+            )
+            continue
+        total = round(c.plan(course).baseline[administration.instrument] + c.rng.randint(-1, 1))
+        measures.response_enter(
+            administration=administration,
+            by=therapist,
+            answers=answers_for(c, administration.instrument, max(0, total)),
+            answered_at=at,
+            now=at,
+        )
+
+
 DOSES = {
     "iv": {"drug": Drug.RACEMIC_KETAMINE, "route": Route.IV, "mg_per_kg": Decimal("0.5")},
     "im": {"drug": Drug.RACEMIC_KETAMINE, "route": Route.IM, "mg_per_kg": Decimal("0.75")},
@@ -305,17 +361,24 @@ DOSES = {
 }
 
 
-def dose_fields(clinic: Clinic, course: Course, kind: str, over_maximum: bool = False) -> dict:
+def dose_fields(clinic: Clinic, course: Course, kind: str, at: dt.datetime, over_maximum: bool = False) -> dict:
+    """A dose calculated on the patient's recorded weight; weighed again when the last weight is
+    older than the clinic accepts; a negative pregnancy test where the screen asks for one."""
     spec = DOSES[kind]
-    weight = weight_of(course.patient)
+    latest = course.patient.weights.active().order_by("-measured_on").first()
+    weight = latest.weight_kg
+    stale = (timezone.localdate(at) - latest.measured_on).days > ClinicSettings.load().weight_max_age_days
     mg = spec.get("mg") or (weight * spec["mg_per_kg"]).quantize(Decimal("0.1"))
+    screen = services.active_medical_evaluation(course)
     fields = {
         "drug": spec["drug"],
         "route": spec["route"],
         "dose_mg": mg,
         "weight_kg": weight,
+        "weighed_now": stale,
         "lot_number": clinic.next_lot(),
         "fasting_confirmed": True,
+        "pregnancy_test": "negative" if screen.childbearing_potential == rules.YES else "not_applicable",
     }
     if over_maximum:
         fields["dose_mg"] = (weight * Decimal("1.1")).quantize(Decimal("0.1"))
@@ -337,9 +400,23 @@ def schedule(clinic: Clinic, provider: User, facilitators, start: dt.datetime, f
 
 
 def run_participant(
-    clinic: Clinic, participant, start: dt.datetime, *, hold=False, alert=False, discharge=True, events=()
+    clinic: Clinic,
+    participant,
+    start: dt.datetime,
+    *,
+    hold=False,
+    alert=False,
+    discharge=True,
+    events=(),
+    close_alert=True,
+    discharge_exception=False,
 ) -> None:
-    """Pre-dose vitals, the dose, vitals during and before discharge, adverse events, discharge."""
+    """Pre-dose vitals, the dose, vitals during and before discharge, adverse events, discharge.
+
+    `hold`: a raised pre-dose pressure, overridden with a reason. `alert`: a reading above the
+    alert threshold at 40 minutes, rechecked and closed with what was done (unless `close_alert`
+    is off: still open, as in a session under way). `discharge_exception`: the reading before
+    discharge still alerts, and the provider documents why discharge is safe."""
     provider = participant.session.medical_provider
     pre = clinic.vitals(rise=30) if hold else clinic.vitals()
     services.vital_reading_record(
@@ -362,9 +439,26 @@ def run_participant(
     participant = services.dose_administer(participant=participant, by=provider, dosed_at=dosed, now=dosed)
     during_at = dosed + dt.timedelta(minutes=40)
     during = dict(clinic.vitals(rise=18), systolic_bp=184, diastolic_bp=112) if alert else clinic.vitals(rise=14)
-    services.vital_reading_record(
+    reading = services.vital_reading_record(
         participant=participant, by=provider, phase=VitalPhase.DURING, taken_at=during_at, now=during_at, **during
     )
+    if alert and close_alert:
+        recheck_at = during_at + dt.timedelta(minutes=10)
+        services.vital_reading_record(
+            participant=participant,
+            by=provider,
+            phase=VitalPhase.DURING,
+            taken_at=recheck_at,
+            now=recheck_at,
+            **clinic.vitals(rise=22),
+        )
+        services.in_session_alert_close(
+            alert=reading.in_session_alert,
+            by=provider,
+            action="recheck",
+            note="Quiet room, eyeshades off, reassurance; BP down on the 10-minute recheck. No treatment needed.",
+            now=recheck_at + dt.timedelta(minutes=1),
+        )
     for offset, event in events:
         services.adverse_event_record(
             participant=participant,
@@ -377,23 +471,36 @@ def run_participant(
         return
     minutes = services.minimum_monitoring(participant)
     ready = dosed + minutes + dt.timedelta(minutes=5)
-    services.vital_reading_record(
+    final = dict(clinic.vitals(rise=4), systolic_bp=183, diastolic_bp=98) if discharge_exception else clinic.vitals(4)
+    reading = services.vital_reading_record(
         participant=participant,
         by=provider,
         phase=VitalPhase.PRE_DISCHARGE,
         taken_at=ready - dt.timedelta(minutes=5),
         now=ready,
-        **clinic.vitals(rise=4),
+        **final,
     )
+    if discharge_exception:
+        services.in_session_alert_close(
+            alert=reading.in_session_alert,
+            by=provider,
+            action="other",
+            note="Asymptomatic; BP 183/98 against 176/96 at evaluation (treated hypertension); home BP cuff; "
+            "escort briefed to call if headache or chest pain.",
+            now=ready,
+        )
     services.participant_discharge(
         participant=participant,
         by=provider,
         now=ready,
         discharged_at=ready,
         alert_oriented=True,
-        vitals_acceptable=True,
         escort_present=True,
         no_driving_advised=True,
+        exception_reason="Systolic 183 is the patient's usual treated level (176 at evaluation); alert, no headache "
+        "or chest pain, escort present; GP letter sent."
+        if discharge_exception
+        else "",
     )
 
 
@@ -420,7 +527,7 @@ def individual_dose(
         course=course,
         by=provider,
         now=start - dt.timedelta(minutes=20),
-        **dose_fields(clinic, course, kind, over_maximum),
+        **dose_fields(clinic, course, kind, start, over_maximum),
     )
     run_participant(clinic, participant, start, **run)
     if sign:
@@ -474,6 +581,7 @@ NAUSEA = {
     "term": "nausea",
     "grade": 1,
     "relatedness": Relatedness.PROBABLE,
+    "expectedness": Expectedness.EXPECTED,
     "action_taken": AdverseEventAction.NONE,
     "outcome": AdverseEventOutcome.RESOLVED,
     "description": "Mild nausea, settled without treatment.",
@@ -482,6 +590,7 @@ DISSOCIATION = {
     "term": "dissociation",
     "grade": 2,
     "relatedness": Relatedness.DEFINITE,
+    "expectedness": Expectedness.EXPECTED,
     "action_taken": AdverseEventAction.NONE,
     "outcome": AdverseEventOutcome.RESOLVED,
     "description": "Distressing dissociation, eased with reassurance.",
@@ -492,6 +601,7 @@ HYPERTENSIVE_CRISIS = {
     "serious": True,
     "serious_criteria": ["other_important"],
     "relatedness": Relatedness.PROBABLE,
+    "expectedness": Expectedness.EXPECTED,
     "action_taken": AdverseEventAction.MEDICATION_GIVEN,
     "outcome": AdverseEventOutcome.RESOLVED,
     "description": "BP 196/118 at 35 min; labetalol given; settled by 90 min.",
@@ -502,6 +612,7 @@ SUICIDALITY = {
     "serious": True,
     "serious_criteria": ["hospitalisation"],
     "relatedness": Relatedness.UNLIKELY,
+    "expectedness": Expectedness.EXPECTED,
     "action_taken": AdverseEventAction.TRANSFERRED,
     "outcome": AdverseEventOutcome.RESOLVED,
     "description": "Voiced intent after the session; admitted overnight.",
@@ -564,14 +675,14 @@ def build_practice(c: Clinic) -> None:
     )
     course, opened = new_course(20)
     evaluate(c, course, opened)
-    prepare(c, course, opened)
+    prepare(c, course, opened, waive="pcl5")
     individual_dose(c, course, c.at(13, 11), "esketamine", events=[(dt.timedelta(minutes=20), DISSOCIATION)])
     individual_dose(c, course, c.at(9, 11), "esketamine", hold=True)
     individual_dose(c, course, c.at(2, 11), "esketamine", events=[(dt.timedelta(minutes=35), HYPERTENSIVE_CRISIS)])
     course, opened = new_course(18)
     evaluate(c, course, opened)
     prepare(c, course, opened)
-    individual_dose(c, course, c.at(9, 14), "sublingual")
+    individual_dose(c, course, c.at(9, 14), "sublingual", discharge_exception=True)
     booked_today(c, course)
     course, opened = new_course(16, indication=Indication.PTSD)
     evaluate(
@@ -668,7 +779,11 @@ def booked_today(c: Clinic, course: Course) -> None:
         location="Room 1 (demo)",
     )
     services.dosing_participant_add(
-        session=session, course=course, by=course.medical_provider, now=c.now, **dose_fields(c, course, "sublingual")
+        session=session,
+        course=course,
+        by=course.medical_provider,
+        now=c.now,
+        **dose_fields(c, course, "sublingual", start),
     )
 
 
@@ -689,7 +804,7 @@ def build_group(c: Clinic, courses_opened) -> None:
             course=course,
             by=provider,
             now=last_week - dt.timedelta(minutes=20),
-            **dose_fields(c, course, "im"),
+            **dose_fields(c, course, "im", last_week),
         )
         for course in courses
     ]
@@ -722,7 +837,7 @@ def build_group(c: Clinic, courses_opened) -> None:
             course=course,
             by=provider,
             now=start - dt.timedelta(minutes=20),
-            **dose_fields(c, course, "im"),
+            **dose_fields(c, course, "im", start),
         )
         for course in courses
     ]
@@ -733,6 +848,7 @@ def build_group(c: Clinic, courses_opened) -> None:
             start,
             hold=i == 0,
             alert=i == 1,
+            close_alert=False,
             discharge=i >= 2,
             events=[(dt.timedelta(minutes=20), DISSOCIATION)] if i == 3 else (),
         )
@@ -849,7 +965,7 @@ def build_measures(c: Clinic) -> None:
     courses = Course.objects.active().exclude(status=CourseStatus.EVALUATION).order_by("created_at")
     alert_course = None
     for course in courses:
-        plan = trajectory(c, course)
+        plan = c.plan(course)
         therapist = course.therapists.first()
         for administration in Administration.objects.filter(course=course).order_by("target_date", "instrument"):
             administration.refresh_from_db()  # a baseline PCL-5 can re-plan the rest

@@ -22,6 +22,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Role, User
+from courses import rules
 from courses.choices import COURSE_STAGES, CourseStatus, Indication, Route, SessionFormat, Sex, VitalPhase
 from courses.models import (
     AdverseEvent,
@@ -93,6 +94,7 @@ class Command(BaseCommand):
                     diastolic_bp=80,
                     heart_rate=70,
                     weight_kg=Decimal("70"),
+                    **rules.SCREEN_NOTHING_FOUND,
                     decision="cleared",
                     signed_at=now,
                     signed_by=staff["provider"],
@@ -148,6 +150,7 @@ class Command(BaseCommand):
             )
             events.append(
                 AdverseEvent(
+                    course=course,
                     participant=participant,
                     term="nausea",
                     grade=1 + (k % 4 == 0) * 3,
@@ -155,6 +158,7 @@ class Command(BaseCommand):
                     serious_criteria=["life_threatening"] if k % 4 == 0 else [],
                     onset_at=start,
                     relatedness="possible",
+                    expectedness="expected",
                     created_at=now,
                 )
             )

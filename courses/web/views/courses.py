@@ -5,13 +5,16 @@ import datetime as dt
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.views.decorators.http import require_POST
 
-from courses import services
+from accounts.models import Role
+from courses import bedside, services
 from courses.choices import (
     COURSE_STAGES,
     CourseStatus,
     IntegrationTechnique,
     PreparationTopic,
+    ScreenAnswer,
     SessionFormat,
     VitalAlert,
 )
@@ -20,6 +23,8 @@ from courses.rules import SCREEN_ITEMS
 from courses.selectors import course_get, course_timeline_data, courses_for
 from courses.web.common import call_service, render_form_page, staff_view
 from courses.web.forms import (
+    AdverseEventForm,
+    AgeExceptionForm,
     CourseStatusForm,
     GroupIntegrationForm,
     IntegrationSessionForm,
@@ -29,11 +34,12 @@ from courses.web.forms import (
     now_local_minute,
 )
 from courses.web.views.patients import _age
-from measures.selectors import course_questionnaires, safety_alerts_shown
-from measures.web.views.administrations import ENTERABLE, MOVABLE
+from measures.selectors import course_questionnaires, safety_alerts_of_course, safety_alerts_shown
+from measures.web.views.administrations import ENTERABLE, MOVABLE, WAIVABLE
 
 ALERT_WORDS = dict(VitalAlert.choices)
 TOPIC_WORDS = dict(PreparationTopic.choices)
+ANSWER_WORDS = dict(ScreenAnswer.choices)
 TECHNIQUE_WORDS = dict(IntegrationTechnique.choices)
 
 
@@ -49,25 +55,17 @@ def _amendments(record, amendments):
     return record
 
 
-def _dose_open_serious(dose) -> int:
-    return sum(1 for e in dose.adverse_events.all() if e.serious and e.acknowledged_at is None and not e.is_voided)
-
-
-def timeline_facts(course, data) -> CourseFacts:
-    screen = next((e for e in data["medical_evaluations"] if not e.is_voided), None)
-    psych = next((e for e in data["psychiatric_evaluations"] if not e.is_voided), None)
+def timeline_facts(course, data, state) -> CourseFacts:
     doses = [d for d in data["doses"] if not d.is_voided]
     return CourseFacts(
         status=course.status,
-        screen_decision=screen.decision if screen else None,
-        screen_signed=bool(screen and screen.is_signed),
-        psych_recorded=psych is not None,
-        psych_signed=bool(psych and psych.is_signed),
-        preparatory_sessions=sum(1 for s in data["preparatory_sessions"] if not s.is_voided),
+        blockers=tuple(state.blockers),
         doses_given=sum(1 for d in doses if d.dosed_at and not d.is_maintenance),
         planned_sessions=course.planned_dosing_sessions,
         integration_sessions=sum(1 for s in data["integration_sessions"] if not s.is_voided),
-        open_serious_events=sum(_dose_open_serious(d) for d in doses),
+        open_serious_events=sum(
+            1 for e in data["adverse_events"] if e.serious and e.acknowledged_at is None and not e.is_voided
+        ),
         doses_awaiting_signature=sum(1 for d in doses if d.dosed_at and not d.is_signed),
     )
 
@@ -92,8 +90,15 @@ def timeline_entries(course, data) -> list[dict]:
     for evaluation in data["medical_evaluations"]:
         _amendments(evaluation, amendments)
         evaluation.screen = [
-            {"label": i.label, "absolute": i.absolute, "yes": getattr(evaluation, i.field)} for i in SCREEN_ITEMS
+            {
+                "label": i.label,
+                "absolute": i.absolute,
+                "answer": getattr(evaluation, i.field),
+                "answer_label": ANSWER_WORDS.get(getattr(evaluation, i.field), "Not answered"),
+            }
+            for i in SCREEN_ITEMS
         ]
+        evaluation.childbearing_label = ANSWER_WORDS.get(evaluation.childbearing_potential, "Not answered")
         entries.append({"kind": "medical", "at": _at(evaluation.evaluated_on), "obj": evaluation})
     for evaluation in data["psychiatric_evaluations"]:
         entries.append(
@@ -111,6 +116,8 @@ def timeline_entries(course, data) -> list[dict]:
         for event in dose.adverse_events.all():
             _amendments(event, amendments)
         entries.append({"kind": "dose", "at": dose.dosed_at or dose.session.starts_at, "obj": dose})
+    for event in data["course_adverse_events"]:
+        entries.append({"kind": "adverse_event", "at": event.onset_at, "obj": _amendments(event, amendments)})
     for session in data["integration_sessions"]:
         session.technique_words = [TECHNIQUE_WORDS.get(t, t) for t in session.techniques]
         session.others = [c for c in session.courses.all() if c.pk != course.pk]
@@ -124,24 +131,34 @@ def course_timeline(request, course_id):
     course = course_get(user=request.user, course_id=course_id)
     data = course_timeline_data(course)
     user = request.user
-    screen = next((e for e in data["medical_evaluations"] if not e.is_voided), None)
+    state = bedside.course_state(course)
+    screen = state.screen
     psych = next((e for e in data["psychiatric_evaluations"] if not e.is_voided), None)
     safety_alerts, safety_alerts_total = safety_alerts_shown(user=user, course=course)
+    is_open = course.status not in (CourseStatus.COMPLETED, CourseStatus.DISCONTINUED) and not course.is_voided
+    under_age = next((b for b in state.blockers if b.code == "under_age"), None)
     context = {
         "course": course,
         "patient": course.patient,
         "age": _age(course.patient.date_of_birth, timezone.localdate()),
         "entries": timeline_entries(course, data),
-        "next_steps": next_steps(timeline_facts(course, data)),
+        "next_steps": next_steps(timeline_facts(course, data, state)),
+        "state": state,
         "stages": _stages(course),
-        "is_open": course.status not in (CourseStatus.COMPLETED, CourseStatus.DISCONTINUED) and not course.is_voided,
-        "can_medical": user.is_medical_provider and screen is None,
+        "is_open": is_open,
+        # A signed screen can be redone (a re-screen supersedes it); an unsigned one is edited.
+        "can_medical": user.is_medical_provider and (screen is None or screen.is_signed),
+        "rescreen": screen is not None and screen.is_signed,
+        "can_report_event": user.is_clinician and is_open,
+        "age_exception_form": AgeExceptionForm() if under_age and user.role == Role.PRACTICE_LEAD else None,
+        "course_safety_alerts": safety_alerts_of_course(course),
         "can_psych": user.is_clinician and psych is None,
         "can_session_note": user.is_therapist,
         "doses_given": sum(1 for d in data["doses"] if d.dosed_at and not d.is_voided and not d.is_maintenance),
         "questionnaires": course_questionnaires(course),
         "enterable_statuses": ENTERABLE,
         "movable_statuses": MOVABLE,
+        "waivable_statuses": WAIVABLE,
         "can_manage_measures": user.is_clinician or user.is_practice_lead,
         "safety_alerts": safety_alerts,
         "safety_alerts_total": safety_alerts_total,
@@ -260,3 +277,32 @@ def group_integration_new(request):
         {"form": form, "title": "Group integration session"},
         invalid=request.method == "POST",
     )
+
+
+@staff_view
+def course_adverse_event_new(request, course_id):
+    """An adverse event reported outside a dosing session (at integration, by phone)."""
+    return _course_form_page(
+        request,
+        course_id,
+        AdverseEventForm,
+        "Adverse event",
+        services.adverse_event_record,
+        initial={"onset_at": now_local_minute()},
+    )
+
+
+@staff_view
+@require_POST
+def course_age_exception(request, course_id):
+    course = course_get(user=request.user, course_id=course_id)
+    form = AgeExceptionForm(request.POST)
+    if form.is_valid() and call_service(
+        form, services.course_age_exception, course=course, by=request.user, reason=form.cleaned_data["reason"]
+    ):
+        messages.success(request, "Minimum-age exception recorded on the course.")
+    else:
+        for field_errors in form.errors.values():
+            for message in field_errors:
+                messages.error(request, f"No exception recorded: {message}")
+    return redirect("course-timeline", course.pk)

@@ -4,26 +4,30 @@ import datetime as dt
 
 from django.contrib import messages
 from django.db.models import OuterRef, Prefetch, Subquery
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from courses import services
+from courses import bedside, services
 from courses.choices import VitalAlert, VitalPhase
-from courses.models import AdverseEvent, VitalReading, WeightMeasurement
+from courses.models import InSessionAlert, VitalReading, WeightMeasurement
 from courses.selectors import amendments_for, courses_for, dosing_session_get, dosing_sessions_for, participant_get
 from courses.web.common import call_service, paginate, render_form_page, staff_view
 from courses.web.forms import (
     AdverseEventForm,
+    DischargeExceptionForm,
     DischargeForm,
     DosingSessionScheduleForm,
     FacilitationNoteForm,
     GiveDoseForm,
     HoldOverrideForm,
+    InSessionAlertCloseForm,
     ParticipantForm,
     VitalsForm,
     now_local_minute,
 )
-from courses.web.views.home import local_day_bounds, sessions_with_participants
+from courses.web.views.home import annotate_states, local_day_bounds, sessions_with_participants
+from measures.selectors import safety_alerts_of_course
 
 ALERT_WORDS = dict(VitalAlert.choices)
 
@@ -56,30 +60,18 @@ def session_schedule(request):
     return render_form_page(request, "web/session_schedule.html", {"form": form}, invalid=request.method == "POST")
 
 
-def _latest_readings(participants):
-    for p in participants:
-        readings = [r for r in p.all_vitals if not r.is_voided]
-        p.latest = readings[-1] if readings else None
-        if p.latest:
-            p.latest.alert_words = [ALERT_WORDS.get(a, a) for a in p.latest.alerts]
-        p.hold_active = p.hold_override_at is None and any(
-            VitalAlert.PRE_DOSE_HOLD in r.alerts for r in readings if r.phase == VitalPhase.PRE_DOSE
-        )
-        p.open_serious = [e for e in p.all_events if e.serious and e.acknowledged_at is None and not e.is_voided]
-    return participants
-
-
 def _session_context(request, session, note_form=None):
     participants = list(
-        session.participants.select_related("course__patient", "signed_by").prefetch_related(
+        session.participants.select_related(
+            "course__patient", "signed_by", "session", "weight_measurement"
+        ).prefetch_related(
             Prefetch("vitals", queryset=VitalReading.objects.order_by("taken_at"), to_attr="all_vitals"),
-            Prefetch("adverse_events", queryset=AdverseEvent.objects.all(), to_attr="all_events"),
         )
     )
     user = request.user
     return {
         "session": session,
-        "participants": _latest_readings(participants),
+        "participants": annotate_states(participants),
         "active_count": sum(1 for p in participants if not p.is_voided),
         "note_form": note_form or FacilitationNoteForm(instance=session),
         "is_facilitator": user.is_therapist and any(f.pk == user.pk for f in session.facilitators.all()),
@@ -152,25 +144,51 @@ def _vitals_form(participant, data=None):
     return VitalsForm(data, initial={"phase": phase, "taken_at": now_local_minute()})
 
 
+def _alert_forms(state, events, posted=None):
+    """A close form per open in-session alert (the one just posted keeps what was typed)."""
+    for alert in state.open_alerts:
+        alert.alert_words = [ALERT_WORDS.get(a, a) for a in alert.alerts]
+        if posted is not None and posted.prefix == f"alert-{alert.pk}":
+            alert.close_form = posted
+        else:
+            alert.close_form = InSessionAlertCloseForm(prefix=f"alert-{alert.pk}", events=events)
+    return state.open_alerts
+
+
 def _bedside(request, participant, status=200, **forms):
+    now = timezone.now()
+    state = bedside.dose_state(participant, now=now)
     readings = list(participant.vitals.select_related("created_by").order_by("-taken_at"))
     for r in readings:
         r.alert_words = [ALERT_WORDS.get(a, a) for a in r.alerts]
     events = list(participant.adverse_events.select_related("acknowledged_by").order_by("onset_at"))
+    closed_alerts = list(
+        InSessionAlert.objects.filter(participant=participant, closed_at__isnull=False)
+        .select_related("reading", "closed_by", "adverse_event")
+        .order_by("raised_at")
+    )
+    for alert in closed_alerts:
+        alert.alert_words = [ALERT_WORDS.get(a, a) for a in alert.alerts]
     amendments = amendments_for([participant, *readings, *events])
     for record in [participant, *readings, *events]:
         record.amendment_list = amendments.get(record.pk, [])
     earliest = None
     if participant.dosed_at:
         earliest = participant.dosed_at + services.minimum_monitoring(participant)
+    discharge_class = DischargeExceptionForm if state.discharge_needs_exception else DischargeForm
     context = {
         "participant": participant,
         "session": participant.session,
         "course": participant.course,
         "patient": participant.course.patient,
+        "state": state,
         "readings": readings,
         "events": events,
-        "hold_active": services.pre_dose_hold_active(participant),
+        "open_alerts": _alert_forms(state, [e for e in events if not e.is_voided], forms.get("alert_form")),
+        "closed_alerts": closed_alerts,
+        "overrides": state.overrides,
+        "safety_alerts": safety_alerts_of_course(participant.course),
+        "hold_active": state.hold.active,
         "earliest_discharge": earliest,
         "monitoring_minutes": int(services.minimum_monitoring(participant).total_seconds() // 60),
         "locked": participant.is_signed or participant.is_voided,
@@ -179,14 +197,14 @@ def _bedside(request, participant, status=200, **forms):
         "override_form": forms.get("override_form") or HoldOverrideForm(),
         "give_form": forms.get("give_form") or GiveDoseForm(),
         "ae_form": forms.get("ae_form") or AdverseEventForm(initial={"onset_at": now_local_minute()}),
-        "discharge_form": forms.get("discharge_form") or DischargeForm(),
+        "discharge_form": forms.get("discharge_form") or discharge_class(),
         "open_form": forms.get("open_form", ""),
     }
     return render(request, "web/bedside.html", context, status=status)
 
 
 @staff_view
-def bedside(request, participant_id):
+def bedside_page(request, participant_id):
     participant = participant_get(user=request.user, participant_id=participant_id)
     return _bedside(request, participant)
 
@@ -252,9 +270,30 @@ def discharge(request, participant_id):
     return _bedside_post(
         request,
         participant_id,
-        DischargeForm,
+        DischargeExceptionForm,
         "discharge_form",
         services.participant_discharge,
         "Discharged.",
         args=lambda cd: {k: v for k, v in cd.items() if not (k == "discharged_at" and v is None)},
     )
+
+
+@staff_view
+@require_POST
+def alert_close(request, participant_id, in_session_alert_id):
+    participant = participant_get(user=request.user, participant_id=participant_id)
+    alert = get_object_or_404(InSessionAlert, pk=in_session_alert_id, participant=participant)
+    events = list(participant.adverse_events.active())
+    form = InSessionAlertCloseForm(request.POST, prefix=f"alert-{alert.pk}", events=events)
+    if form.is_valid() and call_service(
+        form,
+        services.in_session_alert_close,
+        alert=alert,
+        by=request.user,
+        action=form.cleaned_data["action"],
+        note=form.cleaned_data["note"],
+        adverse_event=form.cleaned_data["adverse_event"],
+    ):
+        messages.success(request, "Alert closed; what was done is on the record.")
+        return redirect("dose", participant.pk)
+    return _bedside(request, participant, status=400, alert_form=form)

@@ -7,19 +7,15 @@ from django.db.models.functions import Coalesce
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
-from courses.choices import CLEARED_DECISIONS
-from courses.models import (
-    AdverseEvent,
-    DosingParticipant,
-    IntegrationSession,
-    MedicalEvaluation,
-    PreparatorySession,
-    PsychiatricEvaluation,
-)
+from courses import bedside
+from courses.choices import VitalAlert
+from courses.models import AdverseEvent, DosingParticipant, IntegrationSession
 from courses.progress import CourseFacts, next_steps
 from courses.selectors import courses_for, dosing_sessions_for
 from courses.web.common import paginate, staff_view
 from measures.selectors import safety_alerts_shown
+
+ALERT_WORDS = dict(VitalAlert.choices)
 
 
 @staff_view
@@ -39,51 +35,38 @@ def _count(queryset, key: str = "course"):
 
 
 def with_progress(courses):
-    """Annotate courses with the facts `next_steps` needs, in the same single query."""
-    screen = MedicalEvaluation.objects.filter(course=OuterRef("pk"), voided_at__isnull=True)
-    psych = PsychiatricEvaluation.objects.filter(course=OuterRef("pk"), voided_at__isnull=True)
+    """Annotate courses with the counts `next_steps` needs, in the same single query."""
     doses = DosingParticipant.objects.filter(course=OuterRef("pk"), voided_at__isnull=True)
     integration = IntegrationSession.courses.through.objects.filter(
         course_id=OuterRef("pk"), integrationsession__voided_at__isnull=True
     )
     return courses.select_related("patient", "medical_provider").annotate(
-        screen_decision=Subquery(screen.values("decision")[:1]),
-        screen_signed_at=Subquery(screen.values("signed_at")[:1]),
-        psych_count=_count(psych),
-        psych_signed_count=_count(psych.filter(signed_at__isnull=False)),
-        prep_count=_count(PreparatorySession.objects.filter(course=OuterRef("pk"), voided_at__isnull=True)),
         doses_given=_count(doses.filter(dosed_at__isnull=False, is_maintenance=False)),
         doses_unsigned=_count(doses.filter(dosed_at__isnull=False, signed_at__isnull=True)),
         integration_count=_count(integration, "course_id"),
-        open_serious=_count(
-            AdverseEvent.objects.serious_unacknowledged().filter(participant__course=OuterRef("pk")),
-            "participant__course",
-        ),
-    )
-
-
-def facts_of(course) -> CourseFacts:
-    return CourseFacts(
-        status=course.status,
-        screen_decision=course.screen_decision,
-        screen_signed=course.screen_signed_at is not None,
-        psych_recorded=course.psych_count > 0,
-        psych_signed=course.psych_signed_count > 0,
-        preparatory_sessions=course.prep_count,
-        doses_given=course.doses_given,
-        planned_sessions=course.planned_dosing_sessions,
-        integration_sessions=course.integration_count,
-        open_serious_events=course.open_serious,
-        doses_awaiting_signature=course.doses_unsigned,
+        open_serious=_count(AdverseEvent.objects.serious_unacknowledged().filter(course=OuterRef("pk"))),
     )
 
 
 def course_rows(courses):
-    """Courses of a list page with their next steps; the therapists come in one more query."""
+    """Courses of a list page with their next steps: what the next dose waits for comes from the
+    services' own rule (courses.bedside.course_states), in a fixed number of queries per page."""
     rows = list(courses)
+    states = bedside.course_states(rows, on=timezone.localdate())
     for course in rows:
-        course.next_steps = next_steps(facts_of(course))
-        course.cleared = course.screen_signed_at is not None and course.screen_decision in CLEARED_DECISIONS
+        state = states[course.pk]
+        course.cleared = state.cleared
+        course.next_steps = next_steps(
+            CourseFacts(
+                status=course.status,
+                blockers=tuple(state.blockers),
+                doses_given=course.doses_given,
+                planned_sessions=course.planned_dosing_sessions,
+                integration_sessions=course.integration_count,
+                open_serious_events=course.open_serious,
+                doses_awaiting_signature=course.doses_unsigned,
+            )
+        )
     return rows
 
 
@@ -115,8 +98,26 @@ def local_day_bounds(now=None):
     return start, end
 
 
+def annotate_states(participants, now=None):
+    """Each participant of a page with its dose state (courses.bedside), for the cards: the
+    hold, what is still needed before dosing, vitals overdue, open alerts. One computation with
+    the services' refusals, in a fixed number of queries for the whole page."""
+    now = now or timezone.now()
+    states = bedside.dose_states(participants, now=now)
+    for p in participants:
+        p.state = states[p.pk]
+        readings = [r for r in getattr(p, "all_vitals", []) if not r.is_voided]
+        p.latest = readings[-1] if readings else None
+        if p.latest:
+            p.latest.alert_words = [ALERT_WORDS.get(a, a) for a in p.latest.alerts]
+        p.hold_active = p.state.hold.active
+        for alert in p.state.open_alerts:
+            alert.alert_words = [ALERT_WORDS.get(a, a) for a in alert.alerts]
+    return participants
+
+
 def sessions_with_participants(sessions):
-    participants = DosingParticipant.objects.active().select_related("course__patient")
+    participants = DosingParticipant.objects.active().select_related("course__patient", "session", "weight_measurement")
     return (
         sessions.select_related("medical_provider")
         .prefetch_related(
@@ -133,6 +134,8 @@ def provider_today(request):
     sessions = sessions_with_participants(
         dosing_sessions_for(request.user).active().filter(starts_at__gte=start, starts_at__lt=end)
     )
+    sessions = list(sessions)
+    annotate_states([p for s in sessions for p in s.active_participants])
     courses = with_progress(courses_for(request.user).open()).prefetch_related("therapists")
     page = paginate(request, courses.order_by("patient__family_name", "patient__given_name"))
     page.object_list = course_rows(page.object_list)

@@ -9,11 +9,12 @@ from django.views.decorators.http import require_POST
 from accounts.models import User
 from courses import services
 from courses.choices import COURSE_STAGES, CourseStatus, SeriousCriterion, VitalAlert
-from courses.models import ClinicSettings, Course, DosingParticipant, VitalReading
+from courses.models import ClinicSettings, Course, DosingParticipant, HoldOverride, InSessionAlert, VitalReading
 from courses.selectors import record_get, serious_events_unacknowledged
 from courses.web.common import add_service_errors, call_service, lead_view, render_form_page
 from courses.web.forms import AcknowledgeForm, ClinicSettingsForm, StaffCreateForm
 from courses.web.views.home import safety_banner_context
+from measures.selectors import escalated_safety_alerts
 
 ALERT_WORDS = dict(VitalAlert.choices)
 CRITERIA_WORDS = dict(SeriousCriterion.choices)
@@ -37,16 +38,32 @@ def _dashboard(request, ack_forms=None, status=200):
     for reading in alerts:
         reading.alert_words = [ALERT_WORDS.get(a, a) for a in reading.alerts]
     overrides = (
-        DosingParticipant.objects.active()
-        .filter(hold_override_at__isnull=False)
-        .select_related("course__patient", "hold_override_by")
-        .order_by("-hold_override_at")[:RECENT]
+        HoldOverride.objects.filter(participant__voided_at__isnull=True)
+        .select_related("participant__course__patient", "overridden_by", "reading")
+        .order_by("-overridden_at")[:RECENT]
     )
+    exceptions = (
+        DosingParticipant.objects.active()
+        .exclude(discharge_exception_reason="")
+        .select_related("course__patient", "discharged_by")
+        .order_by("-discharged_at")[:RECENT]
+    )
+    open_alerts = list(
+        InSessionAlert.objects.open()
+        .filter(participant__voided_at__isnull=True)
+        .select_related("participant__course__patient", "reading")
+        .order_by("raised_at")[:RECENT]
+    )
+    for alert in open_alerts:
+        alert.alert_words = [ALERT_WORDS.get(a, a) for a in alert.alerts]
     context = {
         "events": events,
         "stages": stages,
         "alerts": alerts,
         "overrides": overrides,
+        "discharge_exceptions": exceptions,
+        "open_in_session_alerts": open_alerts,
+        "escalated_safety_alerts": escalated_safety_alerts(),
         **safety_banner_context(request.user),
     }
     return render(request, "web/lead_dashboard.html", context, status=status)

@@ -44,7 +44,7 @@ def record_edit(request, record_type, record_id):
     model = type(record)
     if model not in EDITABLE_MODELS:
         raise Http404("This record is not edited here.")
-    form = record_form(model, services.EDITABLE_FIELDS[model], record, request.POST or None)
+    form = record_form(model, services.EDITABLE_FIELDS[model], record, request.POST or None, editing=True)
     if request.method == "POST" and form.is_valid():
         changes = form.changed_values()
         if not changes or call_service(form, services.record_update, record=record, by=request.user, **changes):

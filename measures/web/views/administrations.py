@@ -13,10 +13,11 @@ from measures import services
 from measures.instruments import INSTRUMENTS
 from measures.models import AdministrationStatus
 from measures.selectors import administration_get
-from measures.web.forms import AddAdministrationForm, AdjustWindowForm, CancelForm, ClinicianEntryForm
+from measures.web.forms import AddAdministrationForm, AdjustWindowForm, CancelForm, ClinicianEntryForm, WaiveForm
 
 ENTERABLE = (AdministrationStatus.SCHEDULED, AdministrationStatus.OPEN, AdministrationStatus.MISSED)
 MOVABLE = (AdministrationStatus.SCHEDULED, AdministrationStatus.OPEN)
+WAIVABLE = services.WAIVABLE
 
 
 def _back(administration) -> str:
@@ -94,6 +95,30 @@ def cancel(request, administration_id):
         messages.success(request, f"{administration.get_instrument_display()} cancelled for this course.")
         return redirect(_back(administration))
     context = {"form": form, "administration": administration, "course": administration.course, "action": "cancel"}
+    return render_form_page(request, "measures/administration_form.html", context, invalid=request.method == "POST")
+
+
+@staff_view
+def waive(request, administration_id):
+    """A clinician lets the first dose go ahead without this baseline questionnaire, saying why."""
+    administration = administration_get(user=request.user, administration_id=administration_id)
+    form = WaiveForm(request.POST or None)
+    if (
+        request.method == "POST"
+        and form.is_valid()
+        and call_service(
+            form,
+            services.administration_waive,
+            administration=administration,
+            by=request.user,
+            reason=form.cleaned_data["reason"],
+        )
+    ):
+        messages.success(
+            request, f"Baseline {administration.get_instrument_display()} waived; the reason is on record."
+        )
+        return redirect(_back(administration))
+    context = {"form": form, "administration": administration, "course": administration.course, "action": "waive"}
     return render_form_page(request, "measures/administration_form.html", context, invalid=request.method == "POST")
 
 

@@ -140,13 +140,15 @@ def load_synthetic(n: int, *, staff: dict | None = None, first: int = 0, now: dt
             serious = rng.random() < 0.05
             rows["events"].append(
                 AdverseEvent(
+                    course=course,
                     participant=participant,
                     term=rng.choice(["nausea", "dizziness", "dissociation", "headache"]),
                     grade=3 if serious else rng.choice([1, 1, 2]),
                     serious=serious,
-                    serious_criteria=["hospitalization"] if serious else [],
+                    serious_criteria=["hospitalisation"] if serious else [],
                     onset_at=at + dt.timedelta(minutes=40),
                     relatedness="possible",
+                    expectedness="expected",
                     created_at=at + dt.timedelta(hours=1),
                 )
             )

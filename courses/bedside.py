@@ -1,0 +1,358 @@
+"""The facts behind courses/safety.py's answers, read from the database for one dose or a page of
+them in a fixed number of queries.
+
+The services call these under their row locks before they act; the bedside page, the group card,
+the today page and the API call the same to show what is still needed. So the service's refusal
+and the page's list are one computation (tests/courses/test_one_answer.py holds them to it).
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from django.db.models import Count, Exists, OuterRef
+from django.utils import timezone
+
+from courses import safety
+from courses.choices import CLOSED_STATUSES, AdverseEventAction
+from courses.models import (
+    AdverseEvent,
+    ClinicSettings,
+    Course,
+    DosingParticipant,
+    HoldOverride,
+    InSessionAlert,
+    MedicalEvaluation,
+    PreparatorySession,
+    PsychiatricEvaluation,
+    VitalReading,
+)
+
+
+def age_on(born: date, day: date) -> int:
+    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+
+def reading_fact(reading: VitalReading) -> safety.Reading:
+    return safety.Reading(
+        id=reading.pk,
+        phase=reading.phase,
+        taken_at=reading.taken_at,
+        values={name: getattr(reading, name) for name in safety.rules.VITAL_RANGES},
+        alerts=tuple(reading.alerts or ()),
+    )
+
+
+def screen_fact(evaluation: MedicalEvaluation | None) -> safety.Screen | None:
+    if evaluation is None:
+        return None
+    return safety.Screen(
+        decision=evaluation.decision,
+        signed=evaluation.is_signed,
+        evaluated_on=evaluation.evaluated_on,
+        recent_suicidality=evaluation.caution_recent_suicidality,
+        childbearing_potential=evaluation.childbearing_potential,
+    )
+
+
+def psych_fact(evaluation: PsychiatricEvaluation | None) -> safety.Psych | None:
+    if evaluation is None:
+        return None
+    return safety.Psych(
+        signed=evaluation.is_signed,
+        suicide_risk=evaluation.suicide_risk,
+        has_risk_plan=bool(evaluation.risk_plan.strip()),
+    )
+
+
+def current_screens(course_ids) -> dict:
+    """The current medical evaluation (not voided, not superseded) of each course."""
+    rows = MedicalEvaluation.objects.active().filter(course_id__in=course_ids, superseded_at__isnull=True)
+    return {e.course_id: e for e in rows}
+
+
+def current_psychs(course_ids) -> dict:
+    return {e.course_id: e for e in PsychiatricEvaluation.objects.active().filter(course_id__in=course_ids)}
+
+
+def _baseline_open(course_ids) -> dict:
+    # The one read of the measures from the course record: the first-dose rule needs the baseline.
+    from measures.instruments import Instrument
+    from measures.models import Administration, AdministrationStatus, Timepoint
+
+    done = (AdministrationStatus.COMPLETED, AdministrationStatus.WAIVED, AdministrationStatus.CANCELLED)
+    out: dict = defaultdict(list)
+    rows = (
+        Administration.objects.filter(course_id__in=course_ids, timepoint=Timepoint.BASELINE)
+        .exclude(status__in=done)
+        .order_by("instrument")
+        .values_list("course_id", "instrument")
+    )
+    for course_id, instrument in rows:
+        out[course_id].append(Instrument(instrument).label)
+    return out
+
+
+def _given_counts(course_ids, exclude=()) -> dict:
+    rows = (
+        DosingParticipant.objects.active()
+        .filter(course_id__in=course_ids, dosed_at__isnull=False, session__voided_at__isnull=True)
+        .exclude(pk__in=list(exclude))
+        .values("course_id")
+        .annotate(n=Count("pk"))
+    )
+    return {r["course_id"]: r["n"] for r in rows}
+
+
+def _signed_preparation(course_ids) -> dict:
+    rows = (
+        PreparatorySession.objects.active()
+        .filter(course_id__in=course_ids, signed_at__isnull=False)
+        .values("course_id")
+        .annotate(n=Count("pk"))
+    )
+    return {r["course_id"]: r["n"] for r in rows}
+
+
+@dataclass
+class CourseState:
+    course: Course
+    screen: MedicalEvaluation | None
+    psych: PsychiatricEvaluation | None
+    blockers: list[safety.Blocker]
+    screen_expires_on: date | None = None
+
+    @property
+    def cleared(self) -> bool:
+        """Cleared for dosing: the screen and the psychiatric evaluation (clearance_blockers)."""
+        clearance = {"screen_missing", "screen_unsigned", "screen_not_cleared", "screen_expired"}
+        clearance |= {"psych_missing", "psych_unsigned", "suicidality_unaddressed"}
+        return not any(b.code in clearance for b in self.blockers)
+
+    @property
+    def ready(self) -> bool:
+        return not self.blockers
+
+
+def course_states(courses: Iterable[Course], *, on: date, exclude_doses=(), settings=None) -> dict:
+    """course_blockers() of each course on a day, in six queries whatever the number of courses.
+    `exclude_doses`: doses that do not count as "given before" (the one being given)."""
+    courses = list(courses)
+    settings = settings or ClinicSettings.load()
+    ids = [c.pk for c in courses]
+    screens, psychs = current_screens(ids), current_psychs(ids)
+    given, prepared, baseline = _given_counts(ids, exclude_doses), _signed_preparation(ids), _baseline_open(ids)
+    out = {}
+    for course in courses:
+        screen = screen_fact(screens.get(course.pk))
+        readiness = safety.CourseReadiness(
+            on=on,
+            closed=course.is_voided or course.status in CLOSED_STATUSES,
+            status="voided" if course.is_voided else course.get_status_display().lower(),
+            screen=screen,
+            psych=psych_fact(psychs.get(course.pk)),
+            screen_valid_months=settings.screen_valid_months,
+            first_dose=given.get(course.pk, 0) == 0,
+            signed_preparatory_sessions=prepared.get(course.pk, 0),
+            baseline_open=tuple(baseline.get(course.pk, ())),
+            patient_age=age_on(course.patient.date_of_birth, on),
+            minimum_age=settings.minimum_age_years,
+            age_exception=course.age_exception_at is not None,
+        )
+        out[course.pk] = CourseState(
+            course=course,
+            screen=screens.get(course.pk),
+            psych=psychs.get(course.pk),
+            blockers=safety.course_blockers(readiness),
+            screen_expires_on=safety.screen_expires_on(screen, settings.screen_valid_months) if screen else None,
+        )
+    return out
+
+
+def course_state(course: Course, *, on: date | None = None) -> CourseState:
+    return course_states([course], on=on or timezone.localdate())[course.pk]
+
+
+@dataclass
+class DoseState:
+    """Everything the bedside shows about one dose, from the rules the services enforce."""
+
+    participant: DosingParticipant
+    readings: list[safety.Reading]
+    hold: safety.Hold
+    blockers: list[safety.Blocker]  # before the dose is given (empty once given)
+    discharge: list[safety.Blocker]  # before discharge (empty before the dose and after discharge)
+    monitoring: safety.Monitoring
+    open_alerts: list[InSessionAlert] = field(default_factory=list)
+    overrides: list[HoldOverride] = field(default_factory=list)
+    open_serious: int = 0
+    course: CourseState | None = None
+
+    @property
+    def ready_to_dose(self) -> bool:
+        return self.participant.dosed_at is None and not self.blockers
+
+    @property
+    def discharge_needs_exception(self) -> bool:
+        return any(b.exceptionable for b in self.discharge)
+
+
+def _other_doses(participants: list[DosingParticipant]) -> dict:
+    """Other given doses of each participant's patient, any course, with whether each has ended."""
+    patient_ids = {p.course.patient_id for p in participants}
+    transferred = AdverseEvent.objects.active().filter(
+        participant=OuterRef("pk"), action_taken=AdverseEventAction.TRANSFERRED
+    )
+    rows = (
+        DosingParticipant.objects.active()
+        .filter(course__patient_id__in=patient_ids, dosed_at__isnull=False, session__voided_at__isnull=True)
+        .annotate(transferred=Exists(transferred))
+        .values_list("pk", "course__patient_id", "dosed_at", "discharged_at", "transferred")
+    )
+    by_patient: dict = defaultdict(list)
+    for pk, patient_id, dosed_at, discharged_at, transferred_out in rows:
+        by_patient[patient_id].append((pk, safety.OtherDose(dosed_at, discharged_at is not None or transferred_out)))
+    return {p.pk: tuple(d for pk, d in by_patient[p.course.patient_id] if pk != p.pk) for p in participants}
+
+
+def dose_states(
+    participants: Iterable[DosingParticipant],
+    *,
+    now: datetime,
+    at: datetime | None = None,
+    discharge_at: datetime | None = None,
+    checklist: dict | None = None,
+) -> dict:
+    """The state of each dose, in a fixed number of queries (about a dozen) whatever their number.
+
+    `at`: the dose time asked about (default now); `discharge_at` and `checklist`: a discharge
+    being asked for (default now, and no checklist: the page lists the rest)."""
+    participants = list(participants)
+    if not participants:
+        return {}
+    settings = ClinicSettings.load()
+    ids = [p.pk for p in participants]
+    readings: dict = defaultdict(list)
+    for reading in VitalReading.objects.active().filter(participant_id__in=ids).order_by("taken_at", "created_at"):
+        readings[reading.participant_id].append(reading_fact(reading))
+    overrides: dict = defaultdict(list)
+    for override in HoldOverride.objects.filter(participant_id__in=ids).select_related("reading", "overridden_by"):
+        overrides[override.participant_id].append(override)
+    alerts: dict = defaultdict(list)
+    for alert in InSessionAlert.objects.open().filter(participant_id__in=ids).select_related("reading"):
+        alerts[alert.participant_id].append(alert)
+    serious = dict(
+        AdverseEvent.objects.serious_unacknowledged()
+        .filter(participant_id__in=ids)
+        .values("participant_id")
+        .annotate(n=Count("pk"))
+        .values_list("participant_id", "n")
+    )
+    session_sizes = dict(
+        DosingParticipant.objects.active()
+        .filter(session_id__in={p.session_id for p in participants})
+        .values("session_id")
+        .annotate(n=Count("pk"))
+        .values_list("session_id", "n")
+    )
+    others = _other_doses(participants)
+    at = at or now
+    today = timezone.localdate(at)
+    courses = course_states(
+        {p.course_id: p.course for p in participants}.values(), on=today, exclude_doses=ids, settings=settings
+    )
+    recheck = timedelta(minutes=settings.hold_recheck_minutes)
+    interval = timedelta(minutes=settings.vitals_interval_minutes)
+    out = {}
+    for p in participants:
+        course = courses[p.course_id]
+        own = readings[p.pk]
+        own_overrides = [safety.Override(o.reading.taken_at, o.overridden_at) for o in overrides[p.pk]]
+        hold = safety.hold_status(own, own_overrides, recheck)
+        blockers = []
+        if p.dosed_at is None:
+            weight = p.weight_measurement
+            blockers = safety.dose_blockers(
+                safety.DoseFacts(
+                    at=at,
+                    today=today,
+                    course=tuple(course.blockers),
+                    voided=p.is_voided,
+                    fasting_confirmed=p.fasting_confirmed,
+                    pregnancy_test=p.pregnancy_test,
+                    childbearing_potential=course.screen.childbearing_potential if course.screen else "",
+                    weight_measured_on=weight.measured_on if weight else None,
+                    weight_is_recorded=weight is not None and not weight.is_voided,
+                    session_format=p.session.format,
+                    session_participants=session_sizes.get(p.session_id, 0),
+                    session_voided=p.session.is_voided,
+                    readings=tuple(own),
+                    overrides=tuple(own_overrides),
+                    hold_recheck=recheck,
+                    open_alerts=len(alerts[p.pk]),
+                    other_doses=others[p.pk],
+                    min_interval=timedelta(hours=settings.min_dose_interval_hours),
+                    weight_max_age_days=settings.weight_max_age_days,
+                )
+            )
+        discharge = []
+        if p.dosed_at is not None and p.discharged_at is None and not p.is_voided:
+            discharge = safety.discharge_blockers(
+                safety.DischargeFacts(
+                    at=discharge_at or now,
+                    dosed_at=p.dosed_at,
+                    monitoring=monitoring_time(p, settings),
+                    readings=tuple(own),
+                    open_alerts=len(alerts[p.pk]),
+                    checklist=checklist,
+                )
+            )
+        ended = p.discharged_at is not None or p.is_voided or p.is_signed
+        out[p.pk] = DoseState(
+            participant=p,
+            readings=own,
+            hold=hold,
+            blockers=blockers,
+            discharge=discharge,
+            monitoring=safety.monitoring_status(
+                dosed_at=p.dosed_at, ended=ended, readings=own, now=now, interval=interval
+            ),
+            open_alerts=alerts[p.pk],
+            overrides=overrides[p.pk],
+            open_serious=serious.get(p.pk, 0),
+            course=course,
+        )
+    return out
+
+
+def dose_state(participant: DosingParticipant, *, now: datetime, **kwargs) -> DoseState:
+    return dose_states([participant], now=now, **kwargs)[participant.pk]
+
+
+def monitoring_time(participant: DosingParticipant, settings: ClinicSettings | None = None) -> timedelta:
+    settings = settings or ClinicSettings.load()
+    return timedelta(
+        minutes=safety.rules.minimum_monitoring_minutes(
+            participant.drug,
+            participant.route,
+            settings.monitoring_minutes_esketamine,
+            settings.monitoring_minutes_other,
+        )
+    )
+
+
+def participants_for_states(queryset) -> list[DosingParticipant]:
+    """Participants with what dose_states reads from each row, loaded with the row."""
+    return list(queryset.select_related("session", "course__patient", "weight_measurement"))
+
+
+def serious_open_for_courses(course_ids) -> dict:
+    """Open serious events per course (any of its doses, or reported against the course)."""
+    return dict(
+        AdverseEvent.objects.serious_unacknowledged()
+        .filter(course_id__in=course_ids)
+        .values("course_id")
+        .annotate(n=Count("pk"))
+        .values_list("course_id", "n")
+    )
