@@ -23,6 +23,8 @@ from courses.models import (
     CourseStatusChange,
     DosingParticipant,
     DosingSession,
+    HoldOverride,
+    InSessionAlert,
     IntegrationSession,
     MedicalEvaluation,
     Patient,
@@ -340,21 +342,33 @@ class VitalReadingAdmin(ClinicalAdmin):
     list_display = ("taken_at", "participant", "phase", "blood_pressure", "heart_rate", "spo2", "alerts")
     list_filter = ("phase",)
     date_hierarchy = "taken_at"
-    editable_fields = services.AMENDABLE_FIELDS[VitalReading]
 
     def is_locked(self, obj) -> bool:
-        return super().is_locked(obj) or (obj is not None and obj.participant.is_signed)
+        # A reading is never edited in place: it is corrected by amendment (with a reason) at the bedside.
+        return True
+
+
+@admin.register(InSessionAlert)
+class InSessionAlertAdmin(ReadOnlyAdmin):
+    list_display = ("reading", "participant", "alerts", "raised_at", "closed_at", "action")
+    list_filter = ("action", ("closed_at", admin.EmptyFieldListFilter))
+
+
+@admin.register(HoldOverride)
+class HoldOverrideAdmin(ReadOnlyAdmin):
+    list_display = ("participant", "reading", "overridden_at", "overridden_by")
 
 
 @admin.register(AdverseEvent)
 class AdverseEventAdmin(ClinicalAdmin):
-    list_display = ("__str__", "participant", "grade", "serious", "onset_at", "acknowledged_at", "voided_at")
+    list_display = ("__str__", "course", "participant", "grade", "serious", "onset_at", "acknowledged_at", "voided_at")
     list_filter = ("serious", "grade", "term", "relatedness", ("acknowledged_at", admin.EmptyFieldListFilter))
     date_hierarchy = "onset_at"
     editable_fields = services.AMENDABLE_FIELDS[AdverseEvent]
 
     def is_locked(self, obj) -> bool:
-        return super().is_locked(obj) or (obj is not None and obj.participant.is_signed)
+        signed_dose = obj is not None and obj.participant is not None and obj.participant.is_signed
+        return super().is_locked(obj) or signed_dose
 
 
 @admin.register(Amendment)

@@ -34,11 +34,17 @@ def age_on(born: date, day: date) -> int:
     return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
 
 
+def local(moment: datetime | None) -> datetime | None:
+    """A moment in the clinic's zone: the rules compare it like any other, and their messages
+    print it as the clinic reads its clocks."""
+    return timezone.localtime(moment) if moment is not None else None
+
+
 def reading_fact(reading: VitalReading) -> safety.Reading:
     return safety.Reading(
         id=reading.pk,
         phase=reading.phase,
-        taken_at=reading.taken_at,
+        taken_at=local(reading.taken_at),
         values={name: getattr(reading, name) for name in safety.rules.VITAL_RANGES},
         alerts=tuple(reading.alerts or ()),
     )
@@ -212,7 +218,8 @@ def _other_doses(participants: list[DosingParticipant]) -> dict:
     )
     by_patient: dict = defaultdict(list)
     for pk, patient_id, dosed_at, discharged_at, transferred_out in rows:
-        by_patient[patient_id].append((pk, safety.OtherDose(dosed_at, discharged_at is not None or transferred_out)))
+        ended = discharged_at is not None or transferred_out
+        by_patient[patient_id].append((pk, safety.OtherDose(local(dosed_at), ended)))
     return {p.pk: tuple(d for pk, d in by_patient[p.course.patient_id] if pk != p.pk) for p in participants}
 
 
@@ -257,8 +264,8 @@ def dose_states(
         .values_list("session_id", "n")
     )
     others = _other_doses(participants)
-    at = at or now
-    today = timezone.localdate(at)
+    now, at, discharge_at = local(now), local(at or now), local(discharge_at)
+    today = at.date()
     courses = course_states(
         {p.course_id: p.course for p in participants}.values(), on=today, exclude_doses=ids, settings=settings
     )
@@ -268,7 +275,7 @@ def dose_states(
     for p in participants:
         course = courses[p.course_id]
         own = readings[p.pk]
-        own_overrides = [safety.Override(o.reading.taken_at, o.overridden_at) for o in overrides[p.pk]]
+        own_overrides = [safety.Override(local(o.reading.taken_at), local(o.overridden_at)) for o in overrides[p.pk]]
         hold = safety.hold_status(own, own_overrides, recheck)
         blockers = []
         if p.dosed_at is None:
@@ -301,7 +308,7 @@ def dose_states(
             discharge = safety.discharge_blockers(
                 safety.DischargeFacts(
                     at=discharge_at or now,
-                    dosed_at=p.dosed_at,
+                    dosed_at=local(p.dosed_at),
                     monitoring=monitoring_time(p, settings),
                     readings=tuple(own),
                     open_alerts=len(alerts[p.pk]),
@@ -316,7 +323,7 @@ def dose_states(
             blockers=blockers,
             discharge=discharge,
             monitoring=safety.monitoring_status(
-                dosed_at=p.dosed_at, ended=ended, readings=own, now=now, interval=interval
+                dosed_at=local(p.dosed_at), ended=ended, readings=own, now=now, interval=interval
             ),
             open_alerts=alerts[p.pk],
             overrides=overrides[p.pk],

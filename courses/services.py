@@ -1112,9 +1112,9 @@ def _check_reading(participant: DosingParticipant, reading: VitalReading, now: d
     others = [bedside.reading_fact(r) for r in participant.vitals.active().exclude(pk=reading.pk)]
     errors = safety.reading_fit_errors(
         phase=reading.phase,
-        taken_at=reading.taken_at,
-        dosed_at=participant.dosed_at,
-        discharged_at=participant.discharged_at,
+        taken_at=bedside.local(reading.taken_at),
+        dosed_at=bedside.local(participant.dosed_at),
+        discharged_at=bedside.local(participant.discharged_at),
         others=others,
         correcting=correcting,
     )
@@ -1313,7 +1313,8 @@ def dose_administer(*, participant: DosingParticipant, by: User, dosed_at: datet
     dosed_at = dosed_at or now
     _require_role(by, {Role.MEDICAL_PROVIDER}, "give a dose")
     participant = (
-        DosingParticipant.objects.select_for_update()
+        # Only the dose's own row is locked: its weight is a nullable join, which PostgreSQL will not lock.
+        DosingParticipant.objects.select_for_update(of=("self",))
         .select_related("session", "course__patient", "weight_measurement")
         .get(pk=participant.pk)
     )
@@ -1367,7 +1368,8 @@ def participant_discharge(
     discharged_at = discharged_at or now
     _require_role(by, {Role.MEDICAL_PROVIDER}, "discharge a patient")
     participant = (
-        DosingParticipant.objects.select_for_update()
+        # Only the dose's own row is locked: its weight is a nullable join, which PostgreSQL will not lock.
+        DosingParticipant.objects.select_for_update(of=("self",))
         .select_related("session", "course__patient", "weight_measurement")
         .get(pk=participant.pk)
     )

@@ -243,18 +243,29 @@ def administration_cancel(*, administration: Administration, by: User, reason: s
         # The first dose waits for the baseline; going without one is a waiver, shown on the report.
         _fail(NON_FIELD_ERRORS, "A baseline questionnaire is not cancelled: waive it, with the reason, instead.")
     reason = required_text("reason", reason, "Say why this questionnaire is cancelled.", REASON_MAX)
-    claimed = Administration.objects.filter(pk=administration.pk, status__in=ACTIVE).update(
-        status=AdministrationStatus.CANCELLED, cancelled_at=now, cancelled_reason=reason
+    return _close(
+        administration,
+        ACTIVE,
+        {"status": AdministrationStatus.CANCELLED, "cancelled_at": now, "cancelled_reason": reason},
+        by=by,
+        now=now,
+        detail="cancelled",
     )
+
+
+def _close(administration: Administration, from_statuses, values: dict, *, by: User, now: datetime, detail: str):
+    """Claim the administration out of `from_statuses` (once: a second click finds it gone), then
+    audit what was done."""
+    claimed = Administration.objects.filter(pk=administration.pk, status__in=from_statuses).update(**values)
     if not claimed:
-        _fail(NON_FIELD_ERRORS, f"This administration is already {administration.get_status_display().lower()}.")
+        _fail(NON_FIELD_ERRORS, f"This questionnaire is already {administration.get_status_display().lower()}.")
     administration.refresh_from_db()
     audit(
         actor=by,
         action=AuditAction.UPDATE,
         patient=administration.course.patient,
         record=administration,
-        detail="cancelled",
+        detail=detail,
         at=now,
     )
     return administration
@@ -280,21 +291,8 @@ def administration_waive(*, administration: Administration, by: User, reason: st
         "Say why the course goes ahead without this baseline (the patient could not answer before the first dose…).",
         REASON_MAX,
     )
-    claimed = Administration.objects.filter(pk=administration.pk, status__in=WAIVABLE).update(
-        status=AdministrationStatus.WAIVED, waived_at=now, waived_by=by, waived_reason=reason
-    )
-    if not claimed:
-        _fail(NON_FIELD_ERRORS, f"This questionnaire is already {administration.get_status_display().lower()}.")
-    administration.refresh_from_db()
-    audit(
-        actor=by,
-        action=AuditAction.UPDATE,
-        patient=administration.course.patient,
-        record=administration,
-        detail="baseline waived",
-        at=now,
-    )
-    return administration
+    values = {"status": AdministrationStatus.WAIVED, "waived_at": now, "waived_by": by, "waived_reason": reason}
+    return _close(administration, WAIVABLE, values, by=by, now=now, detail="baseline waived")
 
 
 @transaction.atomic

@@ -38,6 +38,7 @@ class InstrumentSection:
     eligible_from: int
     remission_below: int
     summary: InstrumentSummary
+    waived_baselines: int
     means_chart: MeansChart
     still_chart: RateChart
     km_chart: KMChart | None
@@ -102,6 +103,7 @@ def instrument_sections(report: PracticeReport) -> list[InstrumentSection]:
                 eligible_from=report.definitions.eligible_from[code],
                 remission_below=report.definitions.remission_below[code],
                 summary=summary,
+                waived_baselines=report.waived_baselines.get(code, 0),
                 means_chart=means_chart(summary.means, TIMEPOINT_LABELS, definition.max_total),
                 still_chart=rate_chart(summary.still_responding, FOLLOW_UP_LABELS),
                 km_chart=km_chart(summary.km, x_max=_km_days(report)) if summary.km else None,

@@ -115,6 +115,7 @@ class PracticeReport:
     summaries: dict  # instrument -> InstrumentSummary
     equity: dict  # instrument -> list[EquityRow]
     safety: dict
+    waived_baselines: dict = field(default_factory=dict)  # instrument -> courses whose baseline was waived
     literature: tuple = LITERATURE
     rows: list = field(default_factory=list)  # (CourseRow, {instrument: Outcome}) for the CSV
 
@@ -156,13 +157,33 @@ def _equity(instrument: str, scored: list[tuple[CourseRow, dict]], labels: dict,
     return result
 
 
-def _safety(rows: list[CourseRow], filters: ReportFilters) -> dict:
+def _in_cohort(rows: list[CourseRow], filters: ReportFilters) -> Q:
+    """The report's courses as a filter on any row with a `course`."""
     if filters.route or filters.age_band:
         # These two filters are applied in Python (cohort.load_cohort): name the courses.
-        in_cohort = Q(course_id__in=[r.course_id for r in rows])
-    else:
-        # Otherwise the cohort is a query, and a subquery keeps clear of SQLite's parameter limit.
-        in_cohort = Q(course__in=filtered_courses(filters))
+        return Q(course_id__in=[r.course_id for r in rows])
+    # Otherwise the cohort is a query, and a subquery keeps clear of SQLite's parameter limit.
+    return Q(course__in=filtered_courses(filters))
+
+
+def _waived_baselines(rows: list[CourseRow], filters: ReportFilters) -> dict[str, int]:
+    """Courses of the cohort that went ahead without an instrument's baseline, by a clinician's
+    waiver (they have no baseline, so no response figures on it: said, not hidden)."""
+    from measures.models import Administration, AdministrationStatus, Timepoint
+
+    counts = dict(
+        Administration.objects.filter(
+            _in_cohort(rows, filters), timepoint=Timepoint.BASELINE, status=AdministrationStatus.WAIVED
+        )
+        .values_list("instrument")
+        .annotate(n=Count("course", distinct=True))
+        .order_by()
+    )
+    return {instrument: counts.get(instrument, 0) for instrument in REPORT_INSTRUMENTS}
+
+
+def _safety(rows: list[CourseRow], filters: ReportFilters) -> dict:
+    in_cohort = _in_cohort(rows, filters)
     given = DosingParticipant.objects.active().filter(
         in_cohort, dosed_at__isnull=False, session__voided_at__isnull=True
     )
@@ -331,5 +352,6 @@ def build_practice_report(filters: ReportFilters, *, now: datetime | None = None
         summaries=summaries,
         equity=equity,
         safety=_safety(rows, filters),
+        waived_baselines=_waived_baselines(rows, filters),
         rows=scored,
     )

@@ -59,6 +59,19 @@ def numeric(attrs=None, decimal=False):
     return forms.NumberInput(attrs=base)
 
 
+def reason_field(label: str, *, rows: int = 3, required: bool = False, **kwargs) -> forms.CharField:
+    """A free-text reason or note, capped at the services' limit. Optional unless said: where a
+    reason is needed depends on the record (an override, a void), and the service says so naming
+    the field, so the form does not guess."""
+    return forms.CharField(
+        label=label,
+        widget=forms.Textarea(attrs={"rows": rows}),
+        max_length=rules.REASON_MAX,
+        required=required,
+        **kwargs,
+    )
+
+
 def now_local_minute():
     return timezone.localtime().replace(second=0, microsecond=0)
 
@@ -305,11 +318,9 @@ class CourseOpenForm(ServiceModelForm):
         queryset=User.objects.none(), widget=forms.CheckboxSelectMultiple, label="Therapist(s)"
     )
     medical_provider = StaffChoiceField(queryset=User.objects.none(), label="Medical provider")
-    age_exception_reason = forms.CharField(
-        label="Minimum-age exception (practice lead only)",
-        widget=forms.Textarea(attrs={"rows": 2}),
-        max_length=rules.REASON_MAX,
-        required=False,
+    age_exception_reason = reason_field(
+        "Minimum-age exception (practice lead only)",
+        rows=2,
         help_text="Only for a patient under the clinic's minimum age: the reason for treating them.",
     )
 
@@ -333,12 +344,7 @@ class CourseOpenForm(ServiceModelForm):
 
 class CourseStatusForm(forms.Form):
     to_status = forms.ChoiceField(label="Move to", choices=CourseStatus.choices)
-    reason = forms.CharField(
-        label="Reason (required to discontinue)",
-        widget=forms.Textarea(attrs={"rows": 3}),
-        required=False,
-        max_length=rules.REASON_MAX,
-    )
+    reason = reason_field("Reason (required to discontinue)")
 
 
 # --- evaluations and sessions ----------------------------------------------------------------
@@ -450,18 +456,11 @@ class GroupIntegrationForm(IntegrationSessionForm):
 
 
 class VoidForm(VersionedForm, forms.Form):
-    reason = forms.CharField(
-        label="Why is this record void?", widget=forms.Textarea(attrs={"rows": 3}), max_length=rules.REASON_MAX
-    )
+    reason = reason_field("Why is this record void?", required=True)
 
 
 class AmendmentReasonForm(forms.Form):
-    reason = forms.CharField(
-        label="Reason for the amendment",
-        widget=forms.Textarea(attrs={"rows": 3}),
-        max_length=rules.REASON_MAX,
-        required=False,
-    )
+    reason = reason_field("Reason for the amendment")
 
 
 # --- dosing ----------------------------------------------------------------------------------
@@ -551,12 +550,7 @@ class VitalsForm(forms.Form):
 
 
 class HoldOverrideForm(forms.Form):
-    reason = forms.CharField(
-        label="Clinical reason for dosing despite the raised blood pressure",
-        widget=forms.Textarea(attrs={"rows": 3}),
-        max_length=rules.REASON_MAX,
-        required=False,
-    )
+    reason = reason_field("Clinical reason for dosing despite the raised blood pressure")
 
 
 class GiveDoseForm(forms.Form):
@@ -598,12 +592,7 @@ class DischargeExceptionForm(DischargeForm):
     """The discharge form when the last pre-discharge reading still alerts: the provider may go
     ahead only by saying why it is safe."""
 
-    exception_reason = forms.CharField(
-        label="Why discharge is safe despite the alerting reading",
-        widget=forms.Textarea(attrs={"rows": 3}),
-        max_length=rules.REASON_MAX,
-        required=False,
-    )
+    exception_reason = reason_field("Why discharge is safe despite the alerting reading")
 
 
 class InSessionAlertCloseForm(forms.Form):
@@ -611,9 +600,7 @@ class InSessionAlertCloseForm(forms.Form):
         label="What was done", choices=IN_SESSION_ALERT_CHOICES, widget=forms.RadioSelect, required=False
     )
     adverse_event = forms.ChoiceField(label="Adverse event recorded", choices=[], required=False)
-    note = forms.CharField(
-        label="Note", widget=forms.Textarea(attrs={"rows": 2}), max_length=rules.REASON_MAX, required=False
-    )
+    note = reason_field("Note", rows=2)
 
     def __init__(self, *args, events=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -627,22 +614,13 @@ class InSessionAlertCloseForm(forms.Form):
 
 
 class AcknowledgeForm(forms.Form):
-    note = forms.CharField(
-        label="What was done",
-        widget=forms.Textarea(attrs={"rows": 2}),
-        max_length=rules.REASON_MAX,
-        required=False,
-        help_text="Required: the provider spoken to, the patient's follow-up, a report made…",
+    note = reason_field(
+        "What was done", rows=2, help_text="Required: the provider spoken to, the patient's follow-up, a report made…"
     )
 
 
 class AgeExceptionForm(forms.Form):
-    reason = forms.CharField(
-        label="Why this patient is treated under the clinic's minimum age",
-        widget=forms.Textarea(attrs={"rows": 3}),
-        max_length=rules.REASON_MAX,
-        required=False,
-    )
+    reason = reason_field("Why this patient is treated under the clinic's minimum age")
 
 
 # --- practice lead ---------------------------------------------------------------------------

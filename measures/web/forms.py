@@ -2,8 +2,7 @@
 
 from django import forms
 
-from courses import rules
-from courses.web.forms import DateInput, DateTimeInput, numeric
+from courses.web.forms import DateInput, DateTimeInput, numeric, reason_field
 from measures.instruments import INSTRUMENTS, Instrument, InstrumentDefinition
 from measures.models import MeasureSettings, Timepoint
 from measures.services import MEASURE_SETTINGS_FIELDS
@@ -61,29 +60,27 @@ class AdjustWindowForm(forms.Form):
     missed_after = forms.DateField(
         label="Last day", widget=DateInput(), help_text="The last day an answer is accepted."
     )
-    reason = forms.CharField(
-        label="Reason for the change",
-        widget=forms.Textarea(attrs={"rows": 2}),
-        max_length=rules.REASON_MAX,
+    reason = reason_field(
+        "Reason for the change",
+        rows=2,
+        required=True,
         error_messages={"required": "Say why the schedule changes for this course."},
     )
 
 
 class WaiveForm(forms.Form):
-    reason = forms.CharField(
-        label="Why the course goes ahead without this baseline",
-        widget=forms.Textarea(attrs={"rows": 2}),
-        max_length=rules.REASON_MAX,
-        required=False,
+    reason = reason_field(
+        "Why the course goes ahead without this baseline",
+        rows=2,
         help_text="Shown on the course and counted on the outcome report as a waived baseline.",
     )
 
 
 class CancelForm(forms.Form):
-    reason = forms.CharField(
-        label="Reason for cancelling",
-        widget=forms.Textarea(attrs={"rows": 2}),
-        max_length=rules.REASON_MAX,
+    reason = reason_field(
+        "Reason for cancelling",
+        rows=2,
+        required=True,
         error_messages={"required": "Say why this questionnaire is cancelled."},
     )
 
@@ -97,10 +94,10 @@ class AddAdministrationForm(forms.Form):
 
 
 class AcknowledgeAlertForm(forms.Form):
-    action_note = forms.CharField(
-        label="What was done",
-        widget=forms.Textarea(attrs={"rows": 2}),
-        max_length=rules.REASON_MAX,
+    action_note = reason_field(
+        "What was done",
+        rows=2,
+        required=True,
         help_text="Contact made, safety plan reviewed, referral…",
         error_messages={"required": "Record what was done (contact made, safety plan reviewed, referral…)."},
     )

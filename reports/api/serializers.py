@@ -157,6 +157,9 @@ class KMStepSerializer(serializers.Serializer):
 class InstrumentSummarySerializer(serializers.Serializer):
     instrument = serializers.CharField()
     n_with_baseline = serializers.IntegerField()
+    n_baseline_waived = serializers.IntegerField(
+        help_text="Courses whose baseline a clinician waived (with a reason): no baseline, so no response figures."
+    )
     n_eligible = serializers.IntegerField(help_text="Baseline at or above the cut-off.")
     baseline = MeanSerializer()
     end = MeanSerializer()
@@ -322,10 +325,11 @@ def _durability(d, threshold: int) -> dict:
     return {k: _rate(getattr(d, k), threshold) for k in ("all_itt", "all_oc", "responders_itt", "responders_oc")}
 
 
-def _summary(summary, threshold: int) -> dict:
+def _summary(summary, threshold: int, waived: int) -> dict:
     return {
         "instrument": summary.instrument,
         "n_with_baseline": summary.n_with_baseline,
+        "n_baseline_waived": waived,
         "n_eligible": summary.n_eligible,
         "baseline": _mean(summary.baseline),
         "end": _mean(summary.end),
@@ -378,7 +382,9 @@ def practice_report_data(report) -> dict:
         },
         "n_courses": report.n_courses,
         "n_patients_dosed": report.n_patients_dosed,
-        "instruments": {k: _summary(v, threshold) for k, v in report.summaries.items()},
+        "instruments": {
+            k: _summary(v, threshold, report.waived_baselines.get(k, 0)) for k, v in report.summaries.items()
+        },
         "equity": [
             {
                 "instrument": instrument,

@@ -17,7 +17,7 @@ from courses.models import (
     Course,
     MedicalEvaluation,
 )
-from tests.conftest import PASSWORD, SIGNABLE_EVALUATION, monitor
+from tests.conftest import PASSWORD, SIGNABLE_EVALUATION, monitor, normal_vitals
 
 pytestmark = pytest.mark.django_db
 
@@ -38,10 +38,21 @@ def admin_client(client, superuser):
 
 
 @pytest.fixture
-def everything(dosed_participant, provider, therapist, clock):
-    """One row of every model: a signed dose with vitals, an event, notes, an amendment."""
+def everything(participant, provider, therapist, clock):
+    """One row of every model: a signed dose with vitals, a hold overridden, an alert closed, an
+    event, notes, an amendment."""
+    services.vital_reading_record(
+        participant=participant, by=provider, phase="pre_dose", **normal_vitals(systolic_bp=150)
+    )
+    services.dosing_hold_override(participant=participant, by=provider, reason="White-coat; home BP normal.")
+    dosed_participant = services.dose_administer(participant=participant, by=provider)
     course = dosed_participant.course
-    clock.shift(dt.timedelta(minutes=60))
+    clock.shift(dt.timedelta(minutes=30))
+    alerting = services.vital_reading_record(
+        participant=dosed_participant, by=provider, phase="during", **normal_vitals(heart_rate=130)
+    )
+    services.in_session_alert_close(alert=alerting.in_session_alert, by=provider, action="other", note="Settled.")
+    clock.shift(dt.timedelta(minutes=30))
     monitor(dosed_participant, provider)
     services.adverse_event_record(
         participant=dosed_participant,
@@ -87,8 +98,10 @@ def test_every_course_model_is_registered():
         "adverseevent",
         "auditevent",
         "amendment",
+        "holdoverride",
+        "insessionalert",
     } <= names
-    assert len(names) == 15
+    assert len(names) == 17
 
 
 @pytest.mark.parametrize("model", COURSE_MODELS, ids=lambda m: m._meta.model_name)

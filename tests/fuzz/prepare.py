@@ -21,7 +21,7 @@ from rest_framework.authtoken.models import Token  # noqa: E402
 
 from accounts.models import User  # noqa: E402
 from courses import selectors  # noqa: E402
-from courses.models import AdverseEvent  # noqa: E402
+from courses.models import AdverseEvent, InSessionAlert  # noqa: E402
 from measures import services as measure_services  # noqa: E402
 from measures.models import Administration, AdministrationStatus, OutboundMessage, SafetyAlert  # noqa: E402
 
@@ -51,9 +51,11 @@ def role_ids(user: User, lead: User) -> dict:
         "session_id": _mix(_ids(selectors.dosing_sessions_for(user)), _ids(selectors.dosing_sessions_for(lead), 40)),
         "dose_id": _mix(_ids(participants), _ids(all_participants, 40)),
         "event_id": _mix(
-            _ids(AdverseEvent.objects.filter(participant__in=participants)),
-            _ids(AdverseEvent.objects.filter(participant__in=all_participants), 40),
+            _ids(AdverseEvent.objects.filter(course__in=courses)),
+            _ids(AdverseEvent.objects.filter(course__in=all_courses), 40),
         ),
+        # The in-session alerts of the doses the role can see (closing one is the provider's).
+        "in_session_alert_id": _ids(InSessionAlert.objects.filter(participant__in=all_participants), 40),
         "administration_id": _mix(
             _ids(Administration.objects.filter(course__in=courses)),
             _ids(Administration.objects.filter(course__in=all_courses), 40),

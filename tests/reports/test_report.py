@@ -146,3 +146,15 @@ def test_a_discontinued_course_stays_in_the_report_as_not_responding(cast):
     assert report.rows[1][0].status == CourseStatus.DISCONTINUED or report.rows[0][0].status == (
         CourseStatus.DISCONTINUED
     )
+
+
+def test_a_waived_baseline_is_counted_not_hidden(cast, client, lead):
+    # The plan answers PHQ-9 and GAD-7 at baseline; its PCL-5 baseline is waived before the first dose.
+    build_course(cast, plan(0))
+    report = build_practice_report(ReportFilters())
+    assert report.waived_baselines == {"phq9": 0, "gad7": 0, "pcl5": 1}
+    client.force_login(lead)
+    page = client.get("/reports/outcomes/").content.decode()
+    assert "Baseline waived by a clinician (no baseline, no response figures)</dt><dd>1</dd>" in page
+    body = client.get("/api/reports/outcomes/").json()
+    assert body["instruments"]["pcl5"]["n_baseline_waived"] == 1

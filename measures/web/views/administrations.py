@@ -77,49 +77,46 @@ def adjust_window(request, administration_id):
     return render_form_page(request, "measures/administration_form.html", context, invalid=request.method == "POST")
 
 
-@staff_view
-def cancel(request, administration_id):
+def _with_reason(request, administration_id, form_class, service, action: str, done: str):
+    """A questionnaire closed with a reason (cancelled, or a baseline waived): the form, the service."""
     administration = administration_get(user=request.user, administration_id=administration_id)
-    form = CancelForm(request.POST or None)
+    form = form_class(request.POST or None)
     if (
         request.method == "POST"
         and form.is_valid()
         and call_service(
-            form,
-            services.administration_cancel,
-            administration=administration,
-            by=request.user,
-            reason=form.cleaned_data["reason"],
+            form, service, administration=administration, by=request.user, reason=form.cleaned_data["reason"]
         )
     ):
-        messages.success(request, f"{administration.get_instrument_display()} cancelled for this course.")
+        messages.success(request, done.format(name=administration.get_instrument_display()))
         return redirect(_back(administration))
-    context = {"form": form, "administration": administration, "course": administration.course, "action": "cancel"}
+    context = {"form": form, "administration": administration, "course": administration.course, "action": action}
     return render_form_page(request, "measures/administration_form.html", context, invalid=request.method == "POST")
+
+
+@staff_view
+def cancel(request, administration_id):
+    return _with_reason(
+        request,
+        administration_id,
+        CancelForm,
+        services.administration_cancel,
+        "cancel",
+        "{name} cancelled for this course.",
+    )
 
 
 @staff_view
 def waive(request, administration_id):
     """A clinician lets the first dose go ahead without this baseline questionnaire, saying why."""
-    administration = administration_get(user=request.user, administration_id=administration_id)
-    form = WaiveForm(request.POST or None)
-    if (
-        request.method == "POST"
-        and form.is_valid()
-        and call_service(
-            form,
-            services.administration_waive,
-            administration=administration,
-            by=request.user,
-            reason=form.cleaned_data["reason"],
-        )
-    ):
-        messages.success(
-            request, f"Baseline {administration.get_instrument_display()} waived; the reason is on record."
-        )
-        return redirect(_back(administration))
-    context = {"form": form, "administration": administration, "course": administration.course, "action": "waive"}
-    return render_form_page(request, "measures/administration_form.html", context, invalid=request.method == "POST")
+    return _with_reason(
+        request,
+        administration_id,
+        WaiveForm,
+        services.administration_waive,
+        "waive",
+        "Baseline {name} waived; the reason is on record.",
+    )
 
 
 @staff_view

@@ -1,0 +1,214 @@
+"""One answer per clinical question: what the service refuses with, the bedside page and the group
+card list, and the API returns are the same, for each state a dose can be in (issue 11, rule 1).
+
+Each question is asked three or four ways at the same frozen instant, and the answers compared
+message for message: the pure functions of courses/safety.py are the only place they come from."""
+
+import datetime as dt
+import html
+import re
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.urls import reverse
+from rest_framework.test import APIClient
+
+from courses import services
+from tests.conftest import DISCHARGE_CHECKLIST, SIGNABLE_EVALUATION, normal_vitals, prepare_course
+from tests.courses import builders
+
+pytestmark = pytest.mark.django_db
+
+
+def service_refusal(call, **kwargs) -> list[str]:
+    """The service's messages for the act (empty if it would go ahead); nothing is kept."""
+    try:
+        with transaction.atomic():
+            call(**kwargs)
+            raise _RolledBack
+    except _RolledBack:
+        return []
+    except ValidationError as exc:
+        return sorted(exc.messages)
+
+
+class _RolledBack(Exception):
+    pass
+
+
+def _items(section: str) -> list[str]:
+    return sorted(
+        html.unescape(re.sub(r"<[^>]+>", "", item)).strip() for item in re.findall(r"<li>(.*?)</li>", section)
+    )
+
+
+def page_blockers(client, participant) -> list[str]:
+    page = client.get(reverse("dose", args=[participant.pk])).content.decode()
+    match = re.search(r'<ul class="blockers">(.*?)</ul>', page, re.S)
+    return [m.removesuffix(" exception possible, with a reason") for m in _items(match.group(1))] if match else []
+
+
+def card_blockers(client, participant) -> list[str]:
+    page = client.get(reverse("dosing-session", args=[participant.session_id])).content.decode()
+    card = page.split(f'href="/doses/{participant.pk}/"')[1].split("</a>")[0]
+    return sorted(
+        html.unescape(line).strip() for line in re.findall(r'<span class="blocker-line">• (.*?)</span>', card)
+    )
+
+
+def api_dose(provider, participant) -> dict:
+    client = APIClient()
+    client.force_authenticate(provider)
+    return client.get(f"/api/doses/{participant.pk}/").json()
+
+
+def _no_vitals(p, provider, therapist):
+    pass
+
+
+def _hold(p, provider, therapist):
+    services.vital_reading_record(participant=p, by=provider, phase="pre_dose", **normal_vitals(systolic_bp=162))
+
+
+def _hold_overridden(p, provider, therapist):
+    _hold(p, provider, therapist)
+    services.dosing_hold_override(participant=p, by=provider, reason="White-coat pattern; home BP normal.")
+
+
+def _open_alert(p, provider, therapist):
+    services.vital_reading_record(participant=p, by=provider, phase="pre_dose", **normal_vitals(spo2=89))
+
+
+def _not_fasting_not_prepared(p, provider, therapist):
+    services.record_update(record=p, by=provider, fasting_confirmed=False)
+    services.vital_reading_record(participant=p, by=provider, phase="pre_dose", **normal_vitals())
+
+
+def _ready(p, provider, therapist):
+    services.vital_reading_record(participant=p, by=provider, phase="pre_dose", **normal_vitals())
+
+
+STATES = {
+    "no vitals": (_no_vitals, True),
+    "a hold": (_hold, True),
+    "a hold overridden": (_hold_overridden, True),
+    "an open alert": (_open_alert, True),
+    "not fasting, not prepared": (_not_fasting_not_prepared, False),
+    "ready": (_ready, True),
+}
+
+
+@pytest.mark.parametrize("state", STATES)
+def test_what_the_dose_still_needs_is_one_answer(
+    state, client, clock, cleared_course, dosing_session, provider, therapist
+):
+    make, prepared = STATES[state]
+    if prepared:
+        prepare_course(cleared_course, therapist)
+    participant = builders.add_dose(session=dosing_session, course=cleared_course, provider=provider)
+    make(participant, provider, therapist)
+
+    refusal = service_refusal(services.dose_administer, participant=participant, by=provider)
+    client.force_login(provider)
+    api = api_dose(provider, participant)
+    assert page_blockers(client, participant) == refusal
+    assert card_blockers(client, participant) == refusal
+    assert sorted(b["message"] for b in api["blockers"]) == refusal
+    assert api["ready_to_dose"] is (refusal == [])
+    if state == "ready":
+        assert "✓ Ready to dose" in client.get(reverse("dose", args=[participant.pk])).content.decode()
+
+
+@pytest.mark.parametrize("state", ["no vitals", "a hold", "a hold overridden"])
+def test_is_there_a_hold_is_one_answer(state, client, clock, ready_course, dosing_session, provider, therapist):
+    participant = builders.add_dose(session=dosing_session, course=ready_course, provider=provider)
+    STATES[state][0](participant, provider, therapist)
+    held = services.pre_dose_hold(participant).active
+    client.force_login(provider)
+    bedside = client.get(reverse("dose", args=[participant.pk])).content.decode()
+    card = client.get(reverse("dosing-session", args=[dosing_session.pk])).content.decode()
+    assert ("PRE-DOSE HOLD" in bedside) is held
+    assert ("⚠ Pre-dose hold" in card) is held
+    assert api_dose(provider, participant)["hold"]["active"] is held
+    assert (
+        any(
+            "Pre-dose hold" in m
+            for m in service_refusal(services.dose_administer, participant=participant, by=provider)
+        )
+        is held
+    )
+
+
+def _screen_unsigned(course, provider, therapist):
+    services.medical_evaluation_record(course=course, by=provider, decision="cleared", **SIGNABLE_EVALUATION)
+
+
+def _screen_signed_psych_missing(course, provider, therapist):
+    evaluation = services.medical_evaluation_record(
+        course=course, by=provider, decision="cleared", **SIGNABLE_EVALUATION
+    )
+    services.record_sign(record=evaluation, by=provider)
+
+
+def _cleared(course, provider, therapist):
+    _screen_signed_psych_missing(course, provider, therapist)
+    psych = services.psychiatric_evaluation_record(
+        course=course, by=therapist, evaluated_on=dt.date(2026, 3, 2), diagnosis="MDD", suicide_risk="low"
+    )
+    services.record_sign(record=psych, by=therapist)
+
+
+@pytest.mark.parametrize("make", [_screen_unsigned, _screen_signed_psych_missing, _cleared])
+def test_cleared_for_dosing_is_one_answer(make, client, clock, course, dosing_session, provider, therapist):
+    make(course, provider, therapist)
+    refused = service_refusal(builders.add_dose, session=dosing_session, course=course, provider=provider)
+    api = APIClient()
+    api.force_authenticate(therapist)
+    summary = api.get(f"/api/courses/{course.pk}/").json()["summary"]
+    client.force_login(therapist)
+    page = client.get(reverse("course-timeline", args=[course.pk])).content.decode()
+    cleared = not refused
+    assert summary["cleared_for_dosing"] is cleared
+    assert ('<dt>Cleared for dosing</dt><dd><span class="badge badge-ok">Yes</span>' in page) is cleared
+    # What the course still needs: the same sentences on the page, in the API and in the refusal.
+    clearance = {b["message"] for b in summary["dosing_blockers"]} - {
+        b["message"] for b in summary["dosing_blockers"] if b["code"] in ("preparation_missing", "baseline_open")
+    }
+    assert clearance == set(refused)
+    assert all(html.escape(m, quote=False).replace("'", "&#x27;") in page for m in clearance)
+
+
+@pytest.mark.parametrize("alerting", [False, True])
+def test_what_discharge_still_needs_is_one_answer(alerting, client, clock, dosed_participant, provider):
+    clock.shift(dt.timedelta(minutes=70))
+    services.vital_reading_record(
+        participant=dosed_participant,
+        by=provider,
+        phase="during",
+        taken_at=dosed_participant.dosed_at + dt.timedelta(minutes=40),
+        **normal_vitals(),
+    )
+    final = normal_vitals(systolic_bp=183) if alerting else normal_vitals()
+    reading = services.vital_reading_record(participant=dosed_participant, by=provider, phase="pre_discharge", **final)
+    if alerting:
+        services.in_session_alert_close(alert=reading.in_session_alert, by=provider, action="other", note="Seen.")
+    refusal = service_refusal(
+        services.participant_discharge, participant=dosed_participant, by=provider, **DISCHARGE_CHECKLIST
+    )
+    client.force_login(provider)
+    assert page_blockers(client, dosed_participant) == refusal
+    assert sorted(b["message"] for b in api_dose(provider, dosed_participant)["discharge_blockers"]) == refusal
+    assert bool(refusal) is alerting
+
+
+def test_what_is_due_next_on_the_caseload_and_the_timeline_is_one_answer(client, clock, cleared_course, therapist):
+    services.course_change_status(course=cleared_course, by=therapist, to_status="preparation")
+    client.force_login(therapist)
+    caseload = client.get(reverse("caseload")).content.decode()
+    timeline = client.get(reverse("course-timeline", args=[cleared_course.pk])).content.decode()
+    due = re.search(r'id="due-next">What is due next</h2>\s*<ol>(.*?)</ol>', timeline, re.S).group(1)
+    steps = [html.unescape(s) for s in re.findall(r"<li>(.*?)</li>", due)]
+    assert steps and "Baseline questionnaires not answered" in " ".join(steps)
+    for step in steps:
+        assert html.escape(step, quote=False).replace("'", "&#x27;") in caseload
