@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from django.db.models import Count, Exists, OuterRef
+from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
 from courses import safety
@@ -91,20 +91,22 @@ def _baseline_open(course_ids) -> dict:
     out: dict = defaultdict(list)
     rows = (
         Administration.objects.filter(course_id__in=course_ids, timepoint=Timepoint.BASELINE)
-        .exclude(status__in=done)
+        # An answer a clinician entered with items missing is kept, but it cannot be scored: the
+        # course would still have no baseline, so it is not "answered" for the first dose.
+        .filter(~Q(status__in=done) | Q(status=AdministrationStatus.COMPLETED, response__complete=False))
         .order_by("instrument")
-        .values_list("course_id", "instrument")
+        .values_list("course_id", "instrument", "status")
     )
-    for course_id, instrument in rows:
-        out[course_id].append(Instrument(instrument).label)
+    for course_id, instrument, status in rows:
+        label = Instrument(instrument).label
+        out[course_id].append(f"{label} (answered with items missing)" if status == "completed" else label)
     return out
 
 
-def _given_counts(course_ids, exclude=()) -> dict:
+def _given_counts(course_ids) -> dict:
     rows = (
         DosingParticipant.objects.active()
         .filter(course_id__in=course_ids, dosed_at__isnull=False, session__voided_at__isnull=True)
-        .exclude(pk__in=list(exclude))
         .values("course_id")
         .annotate(n=Count("pk"))
     )
@@ -141,14 +143,14 @@ class CourseState:
         return not self.blockers
 
 
-def course_states(courses: Iterable[Course], *, on: date, exclude_doses=(), settings=None) -> dict:
+def course_states(courses: Iterable[Course], *, on: date, settings=None) -> dict:
     """course_blockers() of each course on a day, in six queries whatever the number of courses.
-    `exclude_doses`: doses that do not count as "given before" (the one being given)."""
+    "First dose" counts the course's doses given so far (a dose not yet given does not count)."""
     courses = list(courses)
     settings = settings or ClinicSettings.load()
     ids = [c.pk for c in courses]
     screens, psychs = current_screens(ids), current_psychs(ids)
-    given, prepared, baseline = _given_counts(ids, exclude_doses), _signed_preparation(ids), _baseline_open(ids)
+    given, prepared, baseline = _given_counts(ids), _signed_preparation(ids), _baseline_open(ids)
     out = {}
     for course in courses:
         screen = screen_fact(screens.get(course.pk))
@@ -223,6 +225,11 @@ def _other_doses(participants: list[DosingParticipant]) -> dict:
     return {p.pk: tuple(d for pk, d in by_patient[p.course.patient_id] if pk != p.pk) for p in participants}
 
 
+def other_doses(participant: DosingParticipant) -> tuple:
+    """The patient's other given doses (any course), for the spacing rule."""
+    return _other_doses([participant])[participant.pk]
+
+
 def dose_states(
     participants: Iterable[DosingParticipant],
     *,
@@ -244,7 +251,10 @@ def dose_states(
     for reading in VitalReading.objects.active().filter(participant_id__in=ids).order_by("taken_at", "created_at"):
         readings[reading.participant_id].append(reading_fact(reading))
     overrides: dict = defaultdict(list)
-    for override in HoldOverride.objects.filter(participant_id__in=ids).select_related("reading", "overridden_by"):
+    # A lapsed override (its reading since corrected or voided) no longer lifts anything.
+    for override in HoldOverride.objects.filter(participant_id__in=ids, lapsed_at__isnull=True).select_related(
+        "reading", "overridden_by"
+    ):
         overrides[override.participant_id].append(override)
     alerts: dict = defaultdict(list)
     for alert in InSessionAlert.objects.open().filter(participant_id__in=ids).select_related("reading"):
@@ -266,9 +276,7 @@ def dose_states(
     others = _other_doses(participants)
     now, at, discharge_at = local(now), local(at or now), local(discharge_at)
     today = at.date()
-    courses = course_states(
-        {p.course_id: p.course for p in participants}.values(), on=today, exclude_doses=ids, settings=settings
-    )
+    courses = course_states({p.course_id: p.course for p in participants}.values(), on=today, settings=settings)
     recheck = timedelta(minutes=settings.hold_recheck_minutes)
     interval = timedelta(minutes=settings.vitals_interval_minutes)
     out = {}
@@ -277,32 +285,32 @@ def dose_states(
         own = readings[p.pk]
         own_overrides = [safety.Override(local(o.reading.taken_at), local(o.overridden_at)) for o in overrides[p.pk]]
         hold = safety.hold_status(own, own_overrides, recheck)
-        blockers = []
-        if p.dosed_at is None:
-            weight = p.weight_measurement
-            blockers = safety.dose_blockers(
-                safety.DoseFacts(
-                    at=at,
-                    today=today,
-                    course=tuple(course.blockers),
-                    voided=p.is_voided,
-                    fasting_confirmed=p.fasting_confirmed,
-                    pregnancy_test=p.pregnancy_test,
-                    childbearing_potential=course.screen.childbearing_potential if course.screen else "",
-                    weight_measured_on=weight.measured_on if weight else None,
-                    weight_is_recorded=weight is not None and not weight.is_voided,
-                    session_format=p.session.format,
-                    session_participants=session_sizes.get(p.session_id, 0),
-                    session_voided=p.session.is_voided,
-                    readings=tuple(own),
-                    overrides=tuple(own_overrides),
-                    hold_recheck=recheck,
-                    open_alerts=len(alerts[p.pk]),
-                    other_doses=others[p.pk],
-                    min_interval=timedelta(hours=settings.min_dose_interval_hours),
-                    weight_max_age_days=settings.weight_max_age_days,
-                )
+        # A given dose is judged too: "already given" is its blocker, so a second "give" is refused.
+        weight = p.weight_measurement
+        blockers = safety.dose_blockers(
+            safety.DoseFacts(
+                at=at,
+                today=today,
+                course=tuple(course.blockers),
+                given=p.dosed_at is not None,
+                voided=p.is_voided,
+                fasting_confirmed=p.fasting_confirmed,
+                pregnancy_test=p.pregnancy_test,
+                childbearing_potential=course.screen.childbearing_potential if course.screen else "",
+                weight_measured_on=weight.measured_on if weight else None,
+                weight_is_recorded=weight is not None and not weight.is_voided,
+                session_format=p.session.format,
+                session_participants=session_sizes.get(p.session_id, 0),
+                session_voided=p.session.is_voided,
+                readings=tuple(own),
+                overrides=tuple(own_overrides),
+                hold_recheck=recheck,
+                open_alerts=len(alerts[p.pk]),
+                other_doses=others[p.pk],
+                min_interval=timedelta(hours=settings.min_dose_interval_hours),
+                weight_max_age_days=settings.weight_max_age_days,
             )
+        )
         discharge = []
         if p.dosed_at is not None and p.discharged_at is None and not p.is_voided:
             discharge = safety.discharge_blockers(
@@ -349,9 +357,13 @@ def monitoring_time(participant: DosingParticipant, settings: ClinicSettings | N
     )
 
 
+# What dose_states reads from each participant row, to be loaded with the row.
+STATE_RELATIONS = ("session", "course__patient", "weight_measurement")
+
+
 def participants_for_states(queryset) -> list[DosingParticipant]:
     """Participants with what dose_states reads from each row, loaded with the row."""
-    return list(queryset.select_related("session", "course__patient", "weight_measurement"))
+    return list(queryset.select_related(*STATE_RELATIONS))
 
 
 def serious_open_for_courses(course_ids) -> dict:

@@ -219,6 +219,11 @@ class ClinicSettings(models.Model):
             models.CheckConstraint(condition=Q(max_im_mg_per_kg__gt=0), name="clinic_settings_im_max_positive"),
             models.CheckConstraint(condition=Q(max_intranasal_mg__gt=0), name="clinic_settings_in_max_positive"),
             models.CheckConstraint(condition=Q(max_sublingual_mg__gt=0), name="clinic_settings_sl_max_positive"),
+            # Upper bounds: a typed 999 mg/kg must not become the clinic's limit (rules.SETTINGS_DOSE_BOUNDS).
+            *(
+                models.CheckConstraint(condition=Q(**{f"{field}__lte": bound}), name=f"clinic_settings_{field}_bound")
+                for field, bound in rules.SETTINGS_DOSE_BOUNDS.items()
+            ),
             models.CheckConstraint(
                 condition=Q(ceiling_iv_mg_per_kg__gte=F("max_iv_mg_per_kg")), name="clinic_settings_iv_ceiling"
             ),
@@ -719,6 +724,10 @@ class HoldOverride(Permanent):
     reason = free_text("clinical reason for dosing despite the hold", limit=rules.REASON_MAX)
     overridden_at = models.DateTimeField()
     overridden_by = models.ForeignKey(STAFF, on_delete=models.PROTECT, related_name="+")
+    # The decision was about the reading as it stood: once that reading is corrected or voided the
+    # override no longer applies (it stays on the record, marked), and the hold is judged afresh.
+    lapsed_at = models.DateTimeField(null=True, blank=True)
+    lapsed_why = free_text("why the override no longer applies", limit=rules.REASON_MAX, blank=True, default="")
 
     class Meta:
         ordering = ["overridden_at"]

@@ -251,6 +251,20 @@ def vital_alerts(reading: dict[str, int | None], phase: str, t: VitalThresholds)
     return alerts
 
 
+# The values a recheck must measure again to answer an alert of each kind.
+ALERT_FIELDS = {
+    VitalAlert.HIGH_BP: ("systolic_bp", "diastolic_bp"),
+    VitalAlert.HIGH_HR: ("heart_rate",),
+    VitalAlert.LOW_SPO2: ("spo2",),
+    VitalAlert.LOW_RR: ("respiratory_rate",),
+}
+
+
+def recheck_fields(alerts) -> list[str]:
+    """The fields a reading must hold to count as a recheck of these alerts."""
+    return [f for a in alerts for f in ALERT_FIELDS.get(a, ())]
+
+
 def in_session_alerts(alerts) -> list[str]:
     """The alert codes that open an in-session alert: every one but the pre-dose hold, which has
     its own way out (an override or a normal recheck)."""
@@ -293,3 +307,18 @@ def text_length_error(text: str, limit: int) -> str | None:
     if len(text) > limit:
         return f"Keep this to {limit:,} characters or fewer; it has {len(text):,}."
     return None
+
+
+# The highest route maximum and ceiling a clinic may set. Generous beyond any KAP protocol (DOMAIN
+# §2: IV 0.5 mg/kg, IM 0.5–0.75 mg/kg, sublingual up to 450 mg, esketamine 84 mg; the IV ceiling
+# stays below anaesthetic induction at 4.5 mg/kg), so they stop a typing slip, not a protocol.
+SETTINGS_DOSE_BOUNDS = {
+    "max_iv_mg_per_kg": Decimal("2.00"),
+    "max_im_mg_per_kg": Decimal("2.00"),
+    "max_intranasal_mg": Decimal("200"),
+    "max_sublingual_mg": Decimal("1000"),
+    "ceiling_iv_mg_per_kg": Decimal("4.00"),
+    "ceiling_im_mg_per_kg": Decimal("4.00"),
+    "ceiling_intranasal_mg": Decimal("400"),
+    "ceiling_sublingual_mg": Decimal("2000"),
+}

@@ -149,6 +149,10 @@ def reading_fit_errors(
     """Does a reading's phase and time fit the dose? No 'during' before the dose, no pre-dose after
     it, no pre-discharge before the last 'during' reading, nothing once the patient has left.
     `correcting`: an existing reading's time is being corrected, so it may predate what followed."""
+    if correcting and discharged_at is not None and taken_at > discharged_at:
+        return {
+            "taken_at": f"The patient was discharged at {_hm(discharged_at)}: this dose's readings come before that."
+        }
     if correcting and phase == VitalPhase.PRE_DOSE:
         if dosed_at is not None and taken_at > dosed_at:
             return {"taken_at": f"A pre-dose reading is taken before the dose, given at {_hm(dosed_at)}."}
@@ -422,13 +426,16 @@ def pregnancy_blockers(childbearing_potential: str, test: str) -> list[Blocker]:
     return []
 
 
+ALREADY_GIVEN = "This dose has already been recorded as given: its time stands (correct it by amendment if wrong)."
+
+
 def dose_blockers(f: DoseFacts) -> list[Blocker]:
     """Everything that stands between this patient and the dose, all at once, so the bedside page
     and the group card can list it before the patient is in the chair. Empty: dose."""
     if f.voided:
         return [Blocker("voided", "This dose record has been voided.")]
     if f.given:
-        return [Blocker("given", "This dose has already been recorded as given.")]
+        return [Blocker("given", ALREADY_GIVEN)]
     out: list[Blocker] = []
     if f.session_voided:
         out.append(Blocker("session_voided", "This dosing session has been voided."))
@@ -536,6 +543,48 @@ def spacing_blockers(others: Sequence[OtherDose], at: datetime, min_interval: ti
     return out
 
 
+def given_dose_errors(
+    *,
+    dosed_at: datetime,
+    discharged_at: datetime | None,
+    monitoring: timedelta,
+    readings: Sequence[Reading],
+    others: Sequence[OtherDose],
+    min_interval: timedelta,
+) -> list[str]:
+    """A given dose whose time, drug or route is corrected after the fact must still tell a
+    possible story: its readings on the right side of the dose, the minimum monitoring before the
+    discharge that was recorded, and the clinic's interval from the patient's other doses. A
+    correction is not a way round the rules the dose was given under."""
+    out = []
+    for r in readings:
+        fit = reading_fit_errors(
+            phase=r.phase,
+            taken_at=r.taken_at,
+            dosed_at=dosed_at,
+            discharged_at=discharged_at,
+            others=readings,
+            correcting=True,
+        )
+        if fit:
+            out.append(
+                f"With the dose at {_hm(dosed_at)}, the reading at {_hm(r.taken_at)} no longer fits: "
+                + next(iter(fit.values()))
+            )
+            break
+    if discharged_at is not None and discharged_at < dosed_at + monitoring:
+        out.append(
+            f"The patient was discharged at {_hm(discharged_at)}, less than the {monitoring // timedelta(minutes=1)} "
+            f"minutes of monitoring after a dose at {_hm(dosed_at)}."
+        )
+    out.extend(
+        b.message
+        for b in spacing_blockers(others, dosed_at, min_interval)
+        if b.code in ("too_soon", "too_close_to_next")
+    )
+    return out
+
+
 # --- monitoring and discharge ----------------------------------------------------------------
 
 
@@ -580,6 +629,17 @@ def discharge_blockers(f: DischargeFacts) -> list[Blocker]:
     if f.discharged:
         return [Blocker("discharged", "Already discharged.")]
     out: list[Blocker] = []
+    later = [r for r in f.readings if r.taken_at > f.at]
+    if later:
+        # The record must not show the patient leaving before readings taken while they were there.
+        out.append(
+            Blocker(
+                "discharge_before_reading",
+                f"The discharge time {_hm(f.at)} is before the reading at {_hm(later[-1].taken_at)}: discharge is "
+                "at or after the last reading.",
+                "discharged_at",
+            )
+        )
     earliest = f.dosed_at + f.monitoring
     if f.at < earliest:
         minutes = f.monitoring // timedelta(minutes=1)
@@ -627,8 +687,9 @@ def discharge_blockers(f: DischargeFacts) -> list[Blocker]:
             Blocker(
                 "pre_discharge_alerting",
                 f"The reading before discharge at {_hm(final.taken_at)} (BP {final.blood_pressure}, HR "
-                f"{final.values.get('heart_rate') or '–'}, SpO2 {final.values.get('spo2') or '–'}) is above the "
-                "alert thresholds: keep monitoring and re-check, or document why discharge is safe.",
+                f"{final.values.get('heart_rate') or '–'}, SpO2 {final.values.get('spo2') or '–'}, RR "
+                f"{final.values.get('respiratory_rate') or '–'}) is outside the alert thresholds: keep monitoring "
+                "and re-check, or document why discharge is safe.",
                 "exception_reason",
                 exceptionable=True,
             )

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 
-from courses.audit import audit_view
+from courses.audit import audit_view, audit_views
 from courses.models import (
     AdverseEvent,
     Amendment,
@@ -106,9 +106,11 @@ def dosing_session_get(*, user, session_id, audit: bool = True) -> DosingSession
         dosing_sessions_for(user).select_related("medical_provider").prefetch_related("facilitators"), session_id
     )
     if audit:
-        # A group session shows several patients: one audit row per patient read.
-        for participant in session.participants.select_related("course__patient"):
-            audit_view(actor=user, patient=participant.course.patient, record=session)
+        # A group session shows several patients: one audit row per patient read, in one INSERT.
+        audit_views(
+            actor=user,
+            seen=[(p.course.patient, session) for p in session.participants.select_related("course__patient")],
+        )
     return session
 
 

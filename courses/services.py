@@ -187,6 +187,22 @@ CONSTRAINT_MESSAGES: dict[str, tuple[str, str]] = {
         "ceiling_sublingual_mg",
         "The sublingual ceiling must be at least the sublingual maximum.",
     ),
+    **{
+        f"clinic_settings_{field}_bound": (
+            field,
+            f"At most {bound} {'mg/kg' if field.endswith('per_kg') else 'mg'}: a higher limit is a typing slip.",
+        )
+        for field, bound in rules.SETTINGS_DOSE_BOUNDS.items()
+    },
+    "dosing_participant_dosed_fasting_confirmed": (
+        "fasting_confirmed",
+        "A dose is given only on a confirmed fast: confirm fasting (2 h solids, 30 min liquids) first.",
+    ),
+    "dosing_participant_no_dose_when_pregnant": (
+        "pregnancy_test",
+        "No dose with a positive pregnancy test. A positive result after the dose is an adverse event: record it "
+        "as one and tell the practice lead.",
+    ),
     "adverse_event_grade5_fatal": ("outcome", "Grade 5 is death: the outcome is 'fatal', and only then."),
 }
 
@@ -352,9 +368,17 @@ def patient_register(*, by: User, now: datetime | None = None, weight_kg=None, *
 
 @transaction.atomic
 def patient_update(
-    *, patient: Patient, by: User, version: int | None = None, now: datetime | None = None, **fields
+    *,
+    patient: Patient,
+    by: User,
+    version: int | None = None,
+    reason: str = "",
+    now: datetime | None = None,
+    **fields,
 ) -> Patient:
-    """Demographics and contact details: not a signed record, so edited in place and audited."""
+    """Demographics and contact details: not a signed record, so edited in place and audited.
+    The date of birth is the exception once a course is open: it decides the minimum-age rule, so
+    changing it is a correction with a reason, kept with the old value (an Amendment)."""
     now = _now(now)
     _require_role(by, ANY_STAFF, "edit a patient's details")
     patient = _reread(patient)
@@ -366,9 +390,23 @@ def patient_update(
     if fields.get("mrn") and Patient.objects.filter(mrn=fields["mrn"]).exclude(pk=patient.pk).exists():
         _fail("mrn", "Another patient already has this MRN.")
     changed = sorted(k for k, v in fields.items() if getattr(patient, k) != v)
+    correction = None
+    if "date_of_birth" in changed and patient.courses.active().exists():
+        correction = {
+            "date_of_birth": {"from": _json_value(patient.date_of_birth), "to": _json_value(fields["date_of_birth"])}
+        }
+        reason = required_text(
+            "reason",
+            reason,
+            "The date of birth decides the minimum-age rule for this patient's course: say why it changes "
+            "(the old date is kept with the reason).",
+            rules.REASON_MAX,
+        )
     for key, value in fields.items():
         setattr(patient, key, value)
     _save(patient)
+    if correction:
+        _amendment(patient, patient, correction, reason, by, now)
     if changed:
         audit(
             actor=by,
@@ -1061,8 +1099,18 @@ def dosing_participant_update(
     _ensure_editable(participant)
     check_version(participant, version)
     _refuse_unknown(fields, (*DOSE_FIELDS, "is_maintenance"), "dose")
-    if participant.dosed_at and ({"dose_mg", "drug", "route", "weight_kg"} & fields.keys() or weighed_now):
-        _fail(NON_FIELD_ERRORS, "The dose has been given: correct it with an amendment after signing.")
+    if participant.dosed_at:
+        checked = {"dose_mg", "drug", "route", "weight_kg", "fasting_confirmed", "pregnancy_test"} & fields.keys()
+        locked = sorted(name for name in checked if str(fields[name]) != str(getattr(participant, name)))
+        if locked or weighed_now:
+            # These were checked when the dose was given; a later change is an amendment, with a reason.
+            raise ValidationError(
+                dict.fromkeys(
+                    locked or ["weight_kg"],
+                    "The dose has been given: this was checked before it. Sign the dose record, then correct "
+                    "it with an amendment and a reason.",
+                )
+            )
     if "weight_kg" in fields or weighed_now:
         measurement = _weight_for_dose(
             patient=participant.course.patient,
@@ -1148,6 +1196,28 @@ def _sync_in_session_alert(reading: VitalReading, *, by: User, now: datetime, wh
         )
     elif alert is not None and alert.closed_at is None and codes != alert.alerts:
         InSessionAlert.objects.filter(pk=alert.pk).update(alerts=codes)
+
+
+def _reading_changed(reading: VitalReading, *, by: User, now: datetime, why: str, hold_before: safety.Hold) -> None:
+    """After a reading is corrected or voided: its in-session alert follows it, an override made
+    on it lapses (the decision was about the reading as it stood), and a pre-dose hold cannot be
+    lifted by the change. A hold lifts only by an override or a full re-check (DOMAIN §3); a
+    reading typed wrong is corrected after one of those, so the record shows who decided what."""
+    _sync_in_session_alert(reading, by=by, now=now, why=why)
+    HoldOverride.objects.filter(reading=reading, lapsed_at__isnull=True).update(
+        lapsed_at=now, lapsed_why=why[: rules.REASON_MAX]
+    )
+    participant = reading.participant
+    if participant.dosed_at is not None or not hold_before.active:
+        return
+    if not pre_dose_hold(participant, now=now).active:
+        _fail(
+            NON_FIELD_ERRORS,
+            f"This would lift the pre-dose hold set by {hold_before.reading.blood_pressure} at "
+            f"{bedside.local(hold_before.reading.taken_at):%H:%M}. A hold lifts only by a medical provider's "
+            "override with the clinical reason, or by a full pre-dose reading at or below the threshold from "
+            f"{bedside.local(hold_before.recheck_from):%H:%M}: record one of those first, then correct the reading.",
+        )
 
 
 @transaction.atomic
@@ -1272,13 +1342,20 @@ def in_session_alert_close(
     note = _optional_text("note", note, rules.REASON_MAX)
     if action == InSessionAlertAction.RECHECK:
         # Later: recorded after it, and not timed before it (the same minute counts, as a form rounds).
+        # A recheck measures again what alerted: a heart rate alone does not answer a low SpO2.
+        needed = rules.recheck_fields(alert.alerts)
         later = (
             alert.participant.vitals.active()
             .filter(created_at__gt=alert.reading.created_at, taken_at__gte=alert.reading.taken_at)
+            .filter(**{f"{name}__isnull": False for name in needed})
             .exists()
         )
         if not later:
-            _fail("action", "Record the recheck reading first (a reading taken after the alerting one), then close.")
+            what = ", ".join(VitalReading._meta.get_field(n).verbose_name for n in needed) or "the vital signs"
+            _fail(
+                "action",
+                f"Record the recheck reading first (taken after the alerting one, with {what}), then close.",
+            )
     if action == InSessionAlertAction.ADVERSE_EVENT:
         if adverse_event is None or adverse_event.course_id != alert.participant.course_id or adverse_event.is_voided:
             _fail("adverse_event", "Choose the adverse event recorded for this alert (record it first).")
@@ -1321,6 +1398,9 @@ def dose_administer(*, participant: DosingParticipant, by: User, dosed_at: datet
     # Lock the patient: two doses of one patient given at once cannot both pass the spacing rule.
     Patient.objects.select_for_update().filter(pk=participant.course.patient_id).first()
     _ensure_editable(participant)
+    if participant.dosed_at is not None:
+        # A second click, a stale tab or a retried request: the dose and its time stand as given.
+        _fail(NON_FIELD_ERRORS, safety.ALREADY_GIVEN)
     if dosed_at > now + FUTURE_TOLERANCE:
         _fail("dosed_at", "The dose time cannot be in the future.")
     if dosed_at < participant.session.starts_at - timedelta(hours=1):
@@ -1609,6 +1689,8 @@ def adverse_event_acknowledge(*, event: AdverseEvent, by: User, note: str = "", 
 def _sign_checks(record, by: User) -> None:
     if isinstance(record, MedicalEvaluation):
         _require_role(by, {Role.MEDICAL_PROVIDER}, "sign a medical evaluation")
+        if record.created_by_id != by.pk:
+            raise PermissionDenied("Only the medical provider who recorded this evaluation can sign it.")
         if record.decision == ScreenDecision.PENDING:
             _fail("decision", "Record the screen decision before signing.")
         missing = [f for f in ("systolic_bp", "diastolic_bp", "heart_rate", "weight_kg") if getattr(record, f) is None]
@@ -1617,6 +1699,9 @@ def _sign_checks(record, by: User) -> None:
         _check_medical_evaluation(record, date.max)
     elif isinstance(record, PsychiatricEvaluation):
         _require_role(by, CLINICIANS, "sign a psychiatric evaluation")
+        # A signature attests to one's own assessment: a colleague's is theirs to sign.
+        if record.created_by_id != by.pk:
+            raise PermissionDenied("Only the clinician who recorded this evaluation can sign it.")
     elif isinstance(record, (PreparatorySession, IntegrationSession)):
         _require_role(by, {Role.THERAPIST}, "sign a session note")
         if record.therapist_id != by.pk:
@@ -1688,9 +1773,18 @@ EDITABLE_FIELDS: dict[type, tuple[str, ...]] = {
 ALWAYS_AMENDED = (VitalReading,)
 
 
-def _recheck(record, now: datetime, changed: set[str]) -> None:
-    """Re-run the record's own rules after a correction, exactly as on entry."""
+def _recheck(record, now: datetime, changed: set[str], before: dict | None = None) -> None:
+    """Re-run the record's own rules after a correction, exactly as on entry. `before`: the
+    changed fields' values as they were, for rules about the change itself."""
+    before = before or {}
     if isinstance(record, MedicalEvaluation):
+        if "evaluated_on" in before and record.evaluated_on and record.evaluated_on > before["evaluated_on"]:
+            # The screen's date decides when it expires: a later date would make an old screen new.
+            _fail(
+                "evaluated_on",
+                f"The screen was made on {before['evaluated_on']:%Y-%m-%d}; a correction cannot move it later. A "
+                "new evaluation is a re-screen: record it as a new medical evaluation.",
+            )
         _check_medical_evaluation(record, timezone.localdate(now))
     elif isinstance(record, PsychiatricEvaluation):
         _check_psychiatric_evaluation(record, timezone.localdate(now))
@@ -1698,7 +1792,11 @@ def _recheck(record, now: datetime, changed: set[str]) -> None:
         kept = None
         if "route" not in changed and record.protocol_maximum_unit:
             kept = rules.RouteMaximum(record.protocol_maximum, record.protocol_maximum_unit)
+        if "weight_kg" in changed:
+            _recorded_weight_for(record)
         _apply_dose(record, kept)
+        if record.dosed_at is not None:
+            _recheck_given_dose(record, changed, now)
     elif isinstance(record, VitalReading):
         _check_reading(record.participant, record, now, correcting=True)
         values = {f: getattr(record, f) for f in rules.VITAL_RANGES}
@@ -1711,6 +1809,93 @@ def _recheck(record, now: datetime, changed: set[str]) -> None:
     elif isinstance(record, IntegrationSession):
         _check_held_at(record.held_at, now)
         record.techniques = _check_choices("techniques", record.techniques, IntegrationTechnique)
+
+
+def _amendment(record, patient: Patient, changes: dict, reason: str, by: User, now: datetime) -> Amendment:
+    """The correction kept beside the record: who, when, why, and each field's old and new value."""
+    return Amendment.objects.create(
+        record_type=record._meta.model_name,
+        record_id=record.pk,
+        patient=patient,
+        changes=changes,
+        reason=reason,
+        amended_at=now,
+        amended_by=by,
+    )
+
+
+def _seriousness_kept(record, before: dict, by: User) -> None:
+    """A serious adverse event has gone to the practice leads: only a lead takes the seriousness
+    back (and the event off their list), never the colleague who reported it."""
+    withdrawn = isinstance(record, AdverseEvent) and before.get("serious") and not record.serious
+    if withdrawn and by.role != Role.PRACTICE_LEAD:
+        _fail(
+            "serious",
+            "This event was reported as serious and has gone to the practice leads: only a practice lead can "
+            "withdraw its seriousness. Ask them; add what you know to the description meanwhile.",
+        )
+
+
+def _recorded_weight_for(participant: DosingParticipant) -> None:
+    """A corrected weight is still a recorded one: a measurement of the patient of that weight,
+    within the clinic's weight age before the dose. mg/kg never comes from a typed number."""
+    day = timezone.localdate(participant.dosed_at or participant.session.starts_at)
+    max_age = ClinicSettings.load().weight_max_age_days
+    measurement = (
+        participant.course.patient.weights.active()
+        .filter(weight_kg=participant.weight_kg, measured_on__lte=day, measured_on__gte=day - timedelta(days=max_age))
+        .order_by("-measured_on", "-created_at")
+        .first()
+    )
+    if measurement is None:
+        _fail(
+            "weight_kg",
+            f"A dose is calculated on a recorded weight: no weight of {participant.weight_kg} kg is recorded for this "
+            f"patient in the {max_age} days up to {day:%Y-%m-%d}. Record the weight with the day it was measured, "
+            "then correct the dose to it.",
+        )
+    participant.weight_measurement = measurement
+
+
+def _recheck_given_dose(participant: DosingParticipant, changed: set[str], now: datetime) -> None:
+    """A given dose corrected after the fact keeps the rules it was given under (courses.safety
+    .given_dose_errors), and what was confirmed before it stays confirmed."""
+    if "dosed_at" in changed:
+        if participant.dosed_at > now + FUTURE_TOLERANCE:
+            _fail("dosed_at", "The dose time cannot be in the future.")
+        if participant.dosed_at < participant.session.starts_at - timedelta(hours=1):
+            _fail("dosed_at", "The dose time is more than an hour before the session starts.")
+    if changed & {"dosed_at", "drug", "route"}:
+        settings = ClinicSettings.load()
+        errors = safety.given_dose_errors(
+            dosed_at=bedside.local(participant.dosed_at),
+            discharged_at=bedside.local(participant.discharged_at),
+            monitoring=bedside.monitoring_time(participant, settings),
+            readings=[bedside.reading_fact(r) for r in participant.vitals.active().order_by("taken_at")],
+            others=bedside.other_doses(participant),
+            min_interval=timedelta(hours=settings.min_dose_interval_hours),
+        )
+        if errors:
+            raise ValidationError({"dosed_at" if "dosed_at" in changed else "route": errors})
+    if "fasting_confirmed" in changed and not participant.fasting_confirmed:
+        _fail(
+            "fasting_confirmed",
+            "The dose was given on a confirmed fast, and that confirmation stays on the record. If the patient had "
+            "not fasted, record what followed as an adverse event or in the session's note.",
+        )
+    if "pregnancy_test" in changed:
+        if participant.pregnancy_test == PregnancyTest.POSITIVE:
+            _fail(
+                "pregnancy_test",
+                "The dose was given on the test result recorded before it. A positive result that came later is an "
+                "exposure in pregnancy: record it as an adverse event and tell the practice lead.",
+            )
+        screen = bedside.course_state(participant.course, on=timezone.localdate(now)).screen
+        blockers = safety.pregnancy_blockers(
+            screen.childbearing_potential if screen else "", participant.pregnancy_test
+        )
+        if blockers:
+            _fail("pregnancy_test", blockers[0].message)
 
 
 def _json_value(value):
@@ -1740,27 +1925,22 @@ def record_amend(*, record, by: User, changes: dict, reason: str, version: int |
     wrong = sorted(set(changes) - set(allowed))
     if wrong:
         _fail("changes", f"These fields cannot be amended: {', '.join(wrong)}. Amendable: {', '.join(allowed)}.")
-    diff = {}
+    diff, before = {}, {}
     for field, value in changes.items():
         old = getattr(record, field)
         if old != value:
             diff[field] = {"from": _json_value(old), "to": _json_value(value)}
+            before[field] = old
             setattr(record, field, value)
     if not diff:
         _fail("changes", "Nothing would change: the values are the same as the signed record.")
-    _recheck(record, now, set(diff))
+    hold_before = pre_dose_hold(record.participant, now=now) if isinstance(record, VitalReading) else None
+    _seriousness_kept(record, before, by)
+    _recheck(record, now, set(diff), before)
     _save(record)
     if isinstance(record, VitalReading):
-        _sync_in_session_alert(record, by=by, now=now, why=f"Corrected: {reason}")
-    amendment = Amendment.objects.create(
-        record_type=record._meta.model_name,
-        record_id=record.pk,
-        patient=record_patient(record),
-        changes=diff,
-        reason=reason,
-        amended_at=now,
-        amended_by=by,
-    )
+        _reading_changed(record, by=by, now=now, why=f"Corrected: {reason}", hold_before=hold_before)
+    amendment = _amendment(record, record_patient(record), diff, reason, by, now)
     for patient in record_patients(record):
         audit(
             actor=by,
@@ -1775,9 +1955,18 @@ def record_amend(*, record, by: User, changes: dict, reason: str, version: int |
 
 
 def _amend_permission(record, by: User) -> None:
-    if isinstance(record, AdverseEvent) and record.participant_id is None:
-        _require_role(by, CLINICIANS, "change an adverse event")
-    elif isinstance(record, (MedicalEvaluation, DosingParticipant, VitalReading, AdverseEvent)):
+    if isinstance(record, (Patient, Course)):
+        # Not records of care: they change through their own steps, each with its own rules.
+        _fail(
+            NON_FIELD_ERRORS,
+            "A patient's details are edited on the patient (PATCH /api/patients/{id}/); a course changes through its "
+            "stage, therapists and exceptions, not as a record.",
+        )
+    if isinstance(record, AdverseEvent):
+        # The practice lead may change one too: withdrawing a serious event's seriousness is theirs.
+        roles = CLINICIANS if record.participant_id is None else {Role.MEDICAL_PROVIDER}
+        _require_role(by, {*roles, Role.PRACTICE_LEAD}, "change an adverse event")
+    elif isinstance(record, (MedicalEvaluation, DosingParticipant, VitalReading)):
         _require_role(by, {Role.MEDICAL_PROVIDER}, f"amend a {record._meta.verbose_name}")
     elif isinstance(record, PsychiatricEvaluation):
         _require_role(by, CLINICIANS, "amend a psychiatric evaluation")
@@ -1824,8 +2013,10 @@ def record_update(*, record, by: User, version: int | None = None, now=None, **c
     wrong = sorted(set(changes) - set(allowed))
     if wrong:
         _fail(NON_FIELD_ERRORS, f"These fields cannot be edited: {', '.join(wrong)}.")
+    before = {field: getattr(record, field) for field in changes}
     for field, value in changes.items():
         setattr(record, field, value)
+    _seriousness_kept(record, before, by)
     _recheck(record, now, set(changes))
     _save(record)
     for patient in record_patients(record):
@@ -1854,6 +2045,8 @@ def _void_permission(record, by: User) -> None:
     """Voiding is a clinical act: the role that records a kind of record is the one that voids it.
     A signed record (or one under a signed dose) is voided only by its author or a practice lead:
     a colleague may not void a note they could not amend."""
+    if isinstance(record, (Course, DosingSession)):
+        _doses_under(record, by)
     author = _signed_author(record)
     if author is not None:
         if by.role == Role.PRACTICE_LEAD or (by.pk == author.pk and by.role):
@@ -1866,12 +2059,38 @@ def _void_permission(record, by: User) -> None:
     elif isinstance(record, (MedicalEvaluation, DosingParticipant, VitalReading)):
         _require_role(by, {Role.MEDICAL_PROVIDER}, f"void a {record._meta.verbose_name}")
     elif isinstance(record, AdverseEvent):
-        roles = {Role.MEDICAL_PROVIDER} if record.participant_id else CLINICIANS
-        _require_role(by, roles, f"void a {record._meta.verbose_name}")
-    elif isinstance(record, (PsychiatricEvaluation, DosingSession)):
+        if record.serious:
+            # It has gone to the practice leads; only they take it back off their list.
+            _require_role(by, {Role.PRACTICE_LEAD}, "void a serious adverse event")
+        else:
+            _require_role(by, {Role.MEDICAL_PROVIDER} if record.participant_id else CLINICIANS, "void an adverse event")
+    elif isinstance(record, PsychiatricEvaluation):
         _require_role(by, CLINICIANS, f"void a {record._meta.verbose_name}")
-    else:
+    elif isinstance(record, DosingSession):
+        _require_role(by, {*CLINICIANS, Role.PRACTICE_LEAD}, f"void a {record._meta.verbose_name}")
+    elif by.role != Role.PRACTICE_LEAD:
         _require_role(by, {Role.THERAPIST}, f"void a {record._meta.verbose_name}")
+        # A session note is the therapist's own account, as for editing it: only its author voids it.
+        if record.therapist_id != by.pk:
+            raise PermissionDenied("Only the therapist who wrote this note, or a practice lead, can void it.")
+
+
+def _doses_under(record, by: User) -> None:
+    """A course or dosing session that holds given doses is not voided in passing: never while a
+    dosed patient is still in the chair, and otherwise only by a practice lead (a voided dose no
+    longer counts for spacing, so this is a decision about the patient's safety)."""
+    doses = DosingParticipant.objects.active().filter(dosed_at__isnull=False)
+    doses = doses.filter(session=record) if isinstance(record, DosingSession) else doses.filter(course=record)
+    if doses.filter(discharged_at__isnull=True).exists():
+        _fail(
+            NON_FIELD_ERRORS,
+            f"A patient dosed in this {record._meta.verbose_name} has not been discharged: discharge them (or void "
+            "that dose record) first.",
+        )
+    if by.role != Role.PRACTICE_LEAD and doses.exists():
+        raise PermissionDenied(
+            f"This {record._meta.verbose_name} holds doses that were given: only a practice lead can void it."
+        )
 
 
 @transaction.atomic
@@ -1886,10 +2105,11 @@ def record_void(*, record, by: User, reason: str, version: int | None = None, no
     reason = required_text("reason", reason, "Say why the record is voided.", rules.REASON_MAX)
     if isinstance(record, Patient) and record.courses.active().exists():
         _fail(NON_FIELD_ERRORS, "Void the patient's courses first.")
+    hold_before = pre_dose_hold(record.participant, now=now) if isinstance(record, VitalReading) else None
     record.voided_at, record.voided_by, record.void_reason = now, by, reason
     _save(record)
     if isinstance(record, VitalReading):
-        _sync_in_session_alert(record, by=by, now=now, why=f"Voided: {reason}")
+        _reading_changed(record, by=by, now=now, why=f"Voided: {reason}", hold_before=hold_before)
     for patient in record_patients(record):
         audit(actor=by, action=AuditAction.VOID, patient=patient, record=record, at=now)
     _schedule_follows(record, now)
@@ -1938,7 +2158,8 @@ CEILING_FIELDS = {
 @transaction.atomic
 def clinic_settings_update(*, by: User, now=None, **fields) -> ClinicSettings:
     now = _now(now)
-    _require_lead(by, "change clinic settings")
+    # Thresholds, maxima and intervals are clinical decisions: the practice lead's, not an administrator's.
+    _require_role(by, {Role.PRACTICE_LEAD}, "change the clinic's clinical settings")
     settings = ClinicSettings.objects.select_for_update().get(pk=ClinicSettings.load().pk)
     _refuse_unknown(fields, SETTINGS_FIELDS, "settings")
     changed = {

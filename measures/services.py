@@ -292,7 +292,11 @@ def administration_waive(*, administration: Administration, by: User, reason: st
         REASON_MAX,
     )
     values = {"status": AdministrationStatus.WAIVED, "waived_at": now, "waived_by": by, "waived_reason": reason}
-    return _close(administration, WAIVABLE, values, by=by, now=now, detail="baseline waived")
+    waivable = WAIVABLE
+    if Response.objects.filter(administration=administration, complete=False).exists():
+        # Answered with items missing: the answers stay, but the course has no scorable baseline.
+        waivable = (*WAIVABLE, AdministrationStatus.COMPLETED)
+    return _close(administration, waivable, values, by=by, now=now, detail="baseline waived")
 
 
 @transaction.atomic
@@ -934,7 +938,8 @@ def _check_instruments_by_timepoint(value) -> dict:
 def measure_settings_update(*, by: User, now=None, **fields) -> MeasureSettings:
     """The clinic's schedule; open courses pick up the change at their next schedule sync."""
     now = _now(now)
-    if not by.is_practice_lead:
+    if by.role != Role.PRACTICE_LEAD:
+        # The schedule and the safety-alert escalation are clinical decisions, not an administrator's.
         raise PermissionDenied("Only a practice lead can change the measure schedule.")
     unknown = sorted(set(fields) - set(MEASURE_SETTINGS_FIELDS))
     if unknown:

@@ -211,10 +211,15 @@ class PatientInputSerializer(_Input):
 
 class PatientUpdateSerializer(_Input):
     version = version_field()
+    reason = _text(
+        max_length=rules.REASON_MAX,
+        help_text="Required to change `date_of_birth` once the patient has a course (it decides the minimum-age "
+        "rule); kept with the old date.",
+    )
 
     class Meta:
         model = Patient
-        fields = [*services.PATIENT_FIELDS, "version"]
+        fields = [*services.PATIENT_FIELDS, "version", "reason"]
 
 
 class PatientListSerializer(serializers.ModelSerializer):
@@ -691,17 +696,58 @@ class InSessionAlertCloseInputSerializer(serializers.Serializer):
     note = _text(max_length=rules.REASON_MAX, help_text="Required with action `other`.")
 
 
-class DoseSerializer(_SignedOut):
-    """One participant's dose with their vitals and adverse events (prefetched by the view), and its
-    state from courses.safety: the hold, what is still needed, vitals overdue, open alerts."""
+class _DoseStateFields(serializers.Serializer):
+    """A dose's state from courses.safety, the same fields wherever a dose is shown (the dose, the
+    group session's participants): the hold, what is still needed, discharge, vitals overdue. The
+    view computes every dose's state in one pass (courses.bedside.dose_states) into
+    context["states"]."""
 
-    is_over_maximum = serializers.BooleanField(read_only=True)
     hold = serializers.SerializerMethodField()
-    hold_overrides = serializers.SerializerMethodField()
     blockers = serializers.SerializerMethodField()
     ready_to_dose = serializers.SerializerMethodField()
     discharge_blockers = serializers.SerializerMethodField()
     vitals_overdue = serializers.SerializerMethodField()
+
+    STATE_FIELDS = ["hold", "blockers", "ready_to_dose", "discharge_blockers", "vitals_overdue"]
+
+    def _state(self, obj):
+        return self.context["states"][obj.pk]
+
+    @extend_schema_field(HoldSerializer)
+    def get_hold(self, obj):
+        hold = self._state(obj).hold
+        return {
+            "active": hold.active,
+            "reading": hold.reading.id if hold.reading else None,
+            "recheck_from": hold.recheck_from,
+            "lifted_by": hold.lifted_by,
+            "message": hold.message,
+        }
+
+    @extend_schema_field(BlockerSerializer(many=True))
+    def get_blockers(self, obj):
+        return blockers_out(self._state(obj).blockers)
+
+    @extend_schema_field(OpenApiTypes.BOOL)
+    def get_ready_to_dose(self, obj) -> bool:
+        return self._state(obj).ready_to_dose
+
+    @extend_schema_field(BlockerSerializer(many=True))
+    def get_discharge_blockers(self, obj):
+        return blockers_out(self._state(obj).discharge)
+
+    @extend_schema_field(MonitoringSerializer)
+    def get_vitals_overdue(self, obj):
+        m = self._state(obj).monitoring
+        return {"overdue": m.overdue, "next_due": m.next_due, "message": m.message}
+
+
+class DoseSerializer(_DoseStateFields, _SignedOut):
+    """One participant's dose with their vitals and adverse events (prefetched by the view), and its
+    state from courses.safety: the hold, what is still needed, vitals overdue, open alerts."""
+
+    is_over_maximum = serializers.BooleanField(read_only=True)
+    hold_overrides = serializers.SerializerMethodField()
     in_session_alerts = serializers.SerializerMethodField()
     vitals = serializers.SerializerMethodField()
     adverse_events = serializers.SerializerMethodField()
@@ -724,41 +770,9 @@ class DoseSerializer(_SignedOut):
             "amendments",
         ]
 
-    def _state(self, obj):
-        # The view computes every dose's state in one pass (courses.bedside.dose_states).
-        return self.context["states"][obj.pk]
-
-    @extend_schema_field(HoldSerializer)
-    def get_hold(self, obj):
-        hold = self._state(obj).hold
-        return {
-            "active": hold.active,
-            "reading": hold.reading.id if hold.reading else None,
-            "recheck_from": hold.recheck_from,
-            "lifted_by": hold.lifted_by,
-            "message": hold.message,
-        }
-
     @extend_schema_field(HoldOverrideSerializer(many=True))
     def get_hold_overrides(self, obj):
         return HoldOverrideSerializer(self._state(obj).overrides, many=True).data
-
-    @extend_schema_field(BlockerSerializer(many=True))
-    def get_blockers(self, obj):
-        return blockers_out(self._state(obj).blockers)
-
-    @extend_schema_field(OpenApiTypes.BOOL)
-    def get_ready_to_dose(self, obj) -> bool:
-        return self._state(obj).ready_to_dose
-
-    @extend_schema_field(BlockerSerializer(many=True))
-    def get_discharge_blockers(self, obj):
-        return blockers_out(self._state(obj).discharge)
-
-    @extend_schema_field(MonitoringSerializer)
-    def get_vitals_overdue(self, obj):
-        m = self._state(obj).monitoring
-        return {"overdue": m.overdue, "next_due": m.next_due, "message": m.message}
 
     @extend_schema_field(InSessionAlertSerializer(many=True))
     def get_in_session_alerts(self, obj):
@@ -832,7 +846,9 @@ class DischargeInputSerializer(serializers.Serializer):
     discharged_at = ClinicDateTimeField(required=False, help_text="Defaults to now.")
 
 
-class ParticipantBriefSerializer(serializers.ModelSerializer):
+class ParticipantBriefSerializer(_DoseStateFields, serializers.ModelSerializer):
+    """A participant on the group session: the card's facts and the same state as the dose."""
+
     patient = serializers.UUIDField(source="course.patient_id", read_only=True)
     is_voided = serializers.BooleanField(read_only=True)
     is_signed = serializers.BooleanField(read_only=True)
@@ -852,6 +868,7 @@ class ParticipantBriefSerializer(serializers.ModelSerializer):
             "is_maintenance",
             "is_signed",
             "is_voided",
+            *_DoseStateFields.STATE_FIELDS,
         ]
 
 

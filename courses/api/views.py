@@ -413,11 +413,17 @@ def _session_out(session_id, request, audit: bool = False):
     session = selectors.dosing_session_get(user=request.user, session_id=session_id, audit=audit)
     session = (
         _sessions_with_counts(DosingSession.objects.filter(pk=session.pk))
-        .prefetch_related(Prefetch("participants", queryset=DosingParticipant.objects.select_related("course")))
+        .prefetch_related(
+            Prefetch(
+                "participants",
+                queryset=DosingParticipant.objects.select_related(*bedside.STATE_RELATIONS),
+            )
+        )
         .get()
     )
     amendments = selectors.amendments_for([session])
-    return s.DosingSessionSerializer(session, context={"amendments": amendments}).data
+    states = bedside.dose_states(list(session.participants.all()), now=timezone.now())
+    return s.DosingSessionSerializer(session, context={"amendments": amendments, "states": states}).data
 
 
 class DosingSessionListView(ApiView):

@@ -293,7 +293,11 @@ class _PatientDetailsForm(ServiceModelForm):
 
 
 class PatientForm(VersionedForm, _PatientDetailsForm):
-    pass
+    reason = reason_field(
+        "Reason for changing the date of birth",
+        rows=2,
+        help_text="Needed once the patient has a course: the date of birth decides the minimum-age rule.",
+    )
 
 
 class PatientRegisterForm(_PatientDetailsForm):

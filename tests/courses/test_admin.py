@@ -203,10 +203,15 @@ def test_opening_a_patient_record_is_audited(admin_client, unsigned_evaluation, 
     assert event.ip_address == "192.0.2.9"
 
 
-def test_clinic_settings_are_changed_through_the_service(admin_client, superuser):
+def test_clinic_settings_are_changed_through_the_service(admin_client, superuser, client):
     settings = ClinicSettings.load()
     url = _url(ClinicSettings, "change", settings.pk)
     data = _form_data(admin_client.get(url))
+    data.update(hold_systolic=150)
+    # Clinical limits are the practice lead's: an administrator who is a provider is refused, by name.
+    assert "Only a practice lead can" in admin_client.post(url, data).content.decode()
+    lead = User.objects.create_superuser("leadroot", "lead@kapclinic.invalid", PASSWORD, role=Role.PRACTICE_LEAD)
+    admin_client.force_login(lead)
     data.update(hold_systolic=250)
     response = admin_client.post(url, data)
     assert response.status_code == 200
@@ -214,7 +219,7 @@ def test_clinic_settings_are_changed_through_the_service(admin_client, superuser
     data.update(hold_systolic=150)
     assert admin_client.post(url, data).status_code == 302
     settings.refresh_from_db()
-    assert (settings.hold_systolic, settings.updated_by) == (150, superuser)
+    assert (settings.hold_systolic, settings.updated_by) == (150, lead)
 
 
 def test_patient_details_are_changed_through_the_service(admin_client, patient):

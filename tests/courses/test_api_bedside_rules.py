@@ -40,11 +40,15 @@ def test_vitals_hold_override_and_correction(participant, provider, clock):
     edited = p.patch(f"/api/records/vital-reading/{high['id']}/", {"systolic_bp": 130, "version": 1}, format="json")
     assert "amendment" in errors(edited)["non_field_errors"][0]
     assert p.get(f"{url}/").json()["hold"]["active"] is True
-    corrected = p.post(
-        f"/api/records/vital-reading/{high['id']}/amend/",
-        {"changes": {"systolic_bp": 132, "diastolic_bp": 84}, "reason": "Wrong cuff size; re-measured."},
-        format="json",
+    amend = f"/api/records/vital-reading/{high['id']}/amend/"
+    body = {"changes": {"systolic_bp": 132, "diastolic_bp": 84}, "reason": "Wrong cuff size; re-measured."}
+    assert "would lift the pre-dose hold" in errors(p.post(amend, body, format="json"))["non_field_errors"][0]
+    assert "reason" in errors(p.post(f"{url}/hold-override/", {"reason": ""}))
+    assert (
+        p.post(f"{url}/hold-override/", {"reason": "Large cuff reads 132/84; 165/100 was a small cuff."}).status_code
+        == 200
     )
+    corrected = p.post(amend, body, format="json")
     assert corrected.status_code == 201
     dose = p.get(f"{url}/").json()
     assert dose["hold"]["active"] is False and dose["ready_to_dose"] is True

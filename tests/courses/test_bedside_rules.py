@@ -15,12 +15,14 @@ from accounts.models import Role, User
 from courses import bedside, rules, services
 from courses.models import (
     Amendment,
+    ClinicSettings,
     DosingParticipant,
     HoldOverride,
     InSessionAlert,
     MedicalEvaluation,
     WeightMeasurement,
 )
+from measures import services as measure_services
 from tests.conftest import (
     DISCHARGE_CHECKLIST,
     PASSWORD,
@@ -91,6 +93,20 @@ def test_editing_the_high_reading_down_is_a_correction_with_a_reason_kept_beside
     assert "amendment" in errors["__all__"][0]
     assert services.pre_dose_hold_active(participant)
     assert "reason" in refused(services.record_amend, record=high, by=provider, changes={"systolic_bp": 130}, reason="")
+    # A correction alone does not lift the hold: that takes an override or a full re-check.
+    lifts = refused(
+        services.record_amend,
+        record=high,
+        by=provider,
+        changes={"systolic_bp": 130, "diastolic_bp": 82},
+        reason="Cuff too small; re-measured with the large cuff.",
+    )
+    assert "would lift the pre-dose hold" in lifts["__all__"][0] and "override" in lifts["__all__"][0]
+    assert services.pre_dose_hold_active(participant) and not Amendment.objects.filter(record_id=high.pk).exists()
+
+    override = services.dosing_hold_override(
+        participant=participant, by=provider, reason="Typed 165/100 for 130/82; the cuff reading is on the monitor."
+    )
     services.record_amend(
         record=high,
         by=provider,
@@ -101,7 +117,61 @@ def test_editing_the_high_reading_down_is_a_correction_with_a_reason_kept_beside
     assert high.alerts == []
     amendment = Amendment.objects.get(record_id=high.pk)
     assert amendment.changes["systolic_bp"] == {"from": 165, "to": 130}
+    override.refresh_from_db()
+    assert override.lapsed_at is not None and "Cuff too small" in override.lapsed_why
     assert not services.pre_dose_hold_active(participant)
+
+
+def test_an_override_lapses_when_its_reading_is_corrected_up(participant, provider):
+    """An override is a decision about a reading as it stood: corrected higher, the hold is back."""
+    high = pre_dose(participant, provider, systolic_bp=142, diastolic_bp=85)
+    services.dosing_hold_override(participant=participant, by=provider, reason="Anxious; home BP normal.")
+    assert not services.pre_dose_hold_active(participant)
+    services.record_amend(
+        record=high, by=provider, changes={"systolic_bp": 179, "diastolic_bp": 109}, reason="Transcribed wrongly."
+    )
+    assert services.pre_dose_hold_active(participant)
+    assert "hold" in codes(participant)
+
+
+def test_an_override_does_not_stretch_to_a_later_high_reading_moved_earlier(participant, provider, clock):
+    first = pre_dose(participant, provider, systolic_bp=145, diastolic_bp=85)
+    services.dosing_hold_override(participant=participant, by=provider, reason="Anxious; home BP normal.")
+    clock.shift(dt.timedelta(minutes=15))
+    later = pre_dose(participant, provider, systolic_bp=178, diastolic_bp=108)
+    assert services.pre_dose_hold_active(participant)
+    # Moving the later, higher reading before the overridden one would put it under the override.
+    moved = refused(
+        services.record_amend,
+        record=later,
+        by=provider,
+        changes={"taken_at": first.taken_at - dt.timedelta(minutes=1)},
+        reason="Wrong time.",
+    )
+    assert "would lift the pre-dose hold" in moved["__all__"][0]
+    # Moving the overridden one after it makes the override lapse: the hold stays.
+    services.record_amend(
+        record=first, by=provider, changes={"taken_at": timezone.now()}, reason="Taken later than written."
+    )
+    assert services.pre_dose_hold_active(participant)
+
+
+def test_a_hold_is_not_lifted_by_voiding_its_reading_or_moving_it_back(participant, provider, clock):
+    high = pre_dose(participant, provider, systolic_bp=165, diastolic_bp=100)
+    clock.shift(dt.timedelta(minutes=3))
+    pre_dose(participant, provider)
+    assert services.pre_dose_hold_active(participant)  # the normal set came too soon to lift it
+    voided = refused(services.record_void, record=high, by=provider, reason="Entered in error.")
+    assert "would lift the pre-dose hold" in voided["__all__"][0]
+    moved = refused(
+        services.record_amend,
+        record=high,
+        by=provider,
+        changes={"taken_at": high.taken_at - dt.timedelta(minutes=20)},
+        reason="Earlier than written.",
+    )
+    assert "would lift" in moved["__all__"][0]
+    assert services.pre_dose_hold_active(participant)
 
 
 def test_a_high_reading_filed_as_during_before_the_dose_is_refused(participant, provider):
@@ -505,7 +575,13 @@ def test_a_date_of_birth_corrected_to_a_minor_blocks_the_dose_until_the_exceptio
     participant, ready_course, provider, therapist, lead
 ):
     patient = ready_course.patient
-    services.patient_update(patient=patient, by=therapist, date_of_birth=dt.date(2010, 1, 1))
+    errors = refused(services.patient_update, patient=patient, by=therapist, date_of_birth=dt.date(2010, 1, 1))
+    assert "minimum-age rule" in errors["reason"][0]
+    services.patient_update(
+        patient=patient, by=therapist, date_of_birth=dt.date(2010, 1, 1), reason="Registered with a parent's DOB."
+    )
+    correction = Amendment.objects.get(record_type="patient", record_id=patient.pk)
+    assert correction.changes["date_of_birth"]["to"] == "2010-01-01" and correction.reason
     pre_dose(participant, provider)
     assert "under_age" in codes(participant)
     with pytest.raises(PermissionDenied):
@@ -555,10 +631,23 @@ def test_an_administrator_without_a_clinical_role_cannot_clear_override_dose_or_
     assert not HoldOverride.objects.exists()
 
 
-def test_an_administrator_still_administers(root, lead):
-    services.clinic_settings_update(by=root, hold_recheck_minutes=20)
+def test_an_administrator_still_administers_but_does_not_set_clinical_limits(root, lead):
     member = services.staff_create(by=root, username="newhire", password=PASSWORD + "x", role=Role.THERAPIST)
     assert member.role == Role.THERAPIST
+    with pytest.raises(PermissionDenied) as exc:
+        services.clinic_settings_update(by=root, max_im_mg_per_kg=Decimal("1.5"), ceiling_im_mg_per_kg=Decimal("3"))
+    assert "Administrator accounts without a clinical role" in str(exc.value)
+    with pytest.raises(PermissionDenied):
+        measure_services.measure_settings_update(by=root, safety_alert_escalation_hours=72)
+    services.clinic_settings_update(by=lead, hold_recheck_minutes=20)
+
+
+def test_a_route_maximum_or_ceiling_cannot_be_typed_beyond_belief(lead):
+    errors = refused(
+        services.clinic_settings_update, by=lead, max_im_mg_per_kg=Decimal("999"), ceiling_im_mg_per_kg=Decimal("999")
+    )
+    assert "At most 2.00 mg/kg" in errors["max_im_mg_per_kg"][0]
+    assert ClinicSettings.load().max_im_mg_per_kg == Decimal("1.00")
 
 
 def test_a_practice_lead_cannot_deactivate_an_administrator(lead, root):

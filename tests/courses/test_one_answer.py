@@ -212,3 +212,42 @@ def test_what_is_due_next_on_the_caseload_and_the_timeline_is_one_answer(client,
     assert steps and "Baseline questionnaires not answered" in " ".join(steps)
     for step in steps:
         assert html.escape(step, quote=False).replace("'", "&#x27;") in caseload
+
+
+def test_the_answers_for_a_whole_group_cost_a_fixed_number_of_queries(
+    client, clock, therapist, provider, django_assert_max_num_queries
+):
+    """The group card, the today page and the API work out every participant's blockers, hold and
+    monitoring in a fixed number of queries (courses/bedside.py loads the facts in bulk): a group
+    of 8 costs no more than a group of 4."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    group, participants = builders.group_session_with(4, therapist=therapist, provider=provider)
+    for i, p in enumerate(participants):
+        builders.pre_dose_vitals(p, provider, systolic_bp=165 if i % 2 else 120)
+    api = APIClient()
+    api.force_authenticate(provider)
+    client.force_login(provider)
+    pages = [reverse("dosing-session", args=[group.pk]), reverse("provider-today")]
+    small = {}
+    for url in pages:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url).status_code == 200
+        small[url] = len(captured.captured_queries)
+    with CaptureQueriesContext(connection) as captured:
+        assert api.get(f"/api/dosing-sessions/{group.pk}/").status_code == 200
+    small["api"] = len(captured.captured_queries)
+
+    for i in range(4):
+        course = builders.cleared_course_for(n=200 + i, therapist=therapist, provider=provider, format="group")
+        p = builders.add_dose(session=group, course=course, provider=provider)
+        builders.pre_dose_vitals(p, provider, systolic_bp=165 if i % 2 else 120)
+    for url in pages:
+        with django_assert_max_num_queries(small[url]):
+            page = client.get(url).content.decode()
+        assert page.count("Pre-dose hold: blood pressure 165/") >= 4
+    with django_assert_max_num_queries(small["api"]):
+        body = api.get(f"/api/dosing-sessions/{group.pk}/").json()
+    assert len(body["participants"]) == 8
+    assert sum(bool(d["hold"]["active"]) for d in body["participants"]) == 4

@@ -346,7 +346,16 @@ def discharge(**changes) -> DischargeFacts:
 DISCHARGE_CASES = [
     ("ready", discharge(at=at(75)), set()),
     ("not dosed", discharge(dosed_at=None), {"not_dosed"}),
-    ("before the minimum monitoring", discharge(at=at(50)), {"monitoring_time"}),
+    (
+        "before the minimum monitoring",
+        discharge(at=at(50), readings=(DURING, reading(45, phase="pre_discharge"))),
+        {"monitoring_time"},
+    ),
+    (
+        "timed before a reading taken while the patient was there",
+        discharge(at=at(75), readings=(DURING, reading(80, phase="pre_discharge"))),
+        {"discharge_before_reading"},
+    ),
     ("no reading during monitoring", discharge(at=at(75), readings=(FINAL,)), {"no_during_reading"}),
     (
         "only an early reading during",
@@ -504,3 +513,41 @@ SCREEN_CASES = [
 @pytest.mark.parametrize(("case", "answers", "decision", "note", "childbearing", "bp", "fields"), SCREEN_CASES)
 def test_screen_decision(case, answers, decision, note, childbearing, bp, fields):
     assert set(screen_errors(answers, decision, note, childbearing, bp)) == fields, case
+
+
+# --- a given dose corrected after the fact --------------------------------------------------------
+
+GIVEN = {
+    "dosed_at": DOSED,
+    "discharged_at": at(75),
+    "monitoring": dt.timedelta(minutes=60),
+    "readings": (reading(0), DURING, FINAL),
+    "others": (),
+    "min_interval": dt.timedelta(hours=24),
+}
+GIVEN_CASES = [
+    ("as given", {}, []),
+    ("moved 5 minutes later, still between its readings", {"dosed_at": DOSED + dt.timedelta(minutes=5)}, []),
+    ("moved before its pre-dose reading", {"dosed_at": at(-5)}, ["no longer fits"]),
+    ("moved after a during reading", {"dosed_at": at(45), "discharged_at": at(120)}, ["no longer fits"]),
+    ("moved so that discharge comes too soon", {"dosed_at": at(30), "readings": (reading(0),)}, ["less than the 60"]),
+    ("esketamine's 120 minutes, discharged at 75", {"monitoring": dt.timedelta(minutes=120)}, ["less than the 120"]),
+    (
+        "moved to 3 hours after another dose",
+        {"others": (safety.OtherDose(DOSED - dt.timedelta(hours=3), True),)},
+        ["minimum interval"],
+    ),
+    (
+        "another dose 3 hours later",
+        {"others": (safety.OtherDose(DOSED + dt.timedelta(hours=3), True),)},
+        ["less than 24 hours after"],
+    ),
+]
+
+
+@pytest.mark.parametrize(("case", "changes", "words"), GIVEN_CASES)
+def test_a_corrected_dose_keeps_the_rules_it_was_given_under(case, changes, words):
+    errors = safety.given_dose_errors(**{**GIVEN, **changes})
+    assert len(errors) == len(words), (case, errors)
+    for error, word in zip(errors, words, strict=True):
+        assert word in error, case

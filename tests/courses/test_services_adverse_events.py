@@ -136,5 +136,7 @@ def test_the_sweep_sends_a_mail_whose_queueing_was_lost(
 def test_a_voided_serious_event_is_not_swept(dosed_participant, provider, lead, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False):
         event = services.adverse_event_record(participant=dosed_participant, by=provider, **SERIOUS_EVENT)
-    services.record_void(record=event, by=provider, reason="Entered on the wrong patient.")
+    with pytest.raises(PermissionDenied):  # it has gone to the leads: theirs to take back
+        services.record_void(record=event, by=provider, reason="Entered on the wrong patient.")
+    services.record_void(record=event, by=lead, reason="Entered on the wrong patient.")
     assert list(services.serious_events_awaiting_notification()) == []

@@ -20,9 +20,12 @@ MODELS = [MeasureSettings, Administration, Response, SafetyAlert, OutboundMessag
 
 @pytest.fixture
 def superuser(db):
-    from accounts.models import User
+    from accounts.models import Role, User
 
-    return User.objects.create_superuser("root", "root@kapclinic.invalid", "x-very-secret-2026")
+    # The schedule is a clinical setting: the administrator here is also the practice lead.
+    return User.objects.create_superuser(
+        "root", "root@kapclinic.invalid", "x-very-secret-2026", role=Role.PRACTICE_LEAD
+    )
 
 
 @pytest.fixture

@@ -218,6 +218,12 @@ def _bedside_post(request, participant_id, form_class, form_name, service, succe
             messages.success(request, success)
             return redirect("dose", participant.pk)
     participant.refresh_from_db()
+    # The form's own section is gone once the act is done (a second click, another tab): its
+    # refusal is said at the top of the page instead, so it is never silent.
+    done = {"give_form": participant.dosed_at, "discharge_form": participant.discharged_at}.get(form_name)
+    if done:
+        for error in form.non_field_errors():
+            messages.error(request, error)
     return _bedside(request, participant, status=400, open_form=form_name, **{form_name: form})
 
 

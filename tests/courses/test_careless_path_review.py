@@ -1,0 +1,368 @@
+"""What an independent review found still open on the careless path (issue 11), each tried the way
+it was found and refused with a message naming the field, or allowed as a documented exception.
+
+The review's numbering (F1…F17) is kept in the test names' docstrings so the closing note can
+point at each one."""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from courses import bedside, selectors, services
+from courses.models import InSessionAlert, MedicalEvaluation
+from measures import services as measure_services
+from measures.models import Administration, Timepoint
+from tests.conftest import DISCHARGE_CHECKLIST, SERIOUS_EVENT, monitor, normal_vitals
+from tests.courses import builders
+from tests.courses.test_bedside_rules import pre_dose, refused
+
+pytestmark = pytest.mark.django_db
+
+
+def discharge(participant, provider, clock, minutes=65):
+    clock.shift(dt.timedelta(minutes=minutes))
+    monitor(participant, provider)
+    return services.participant_discharge(participant=participant, by=provider, **DISCHARGE_CHECKLIST)
+
+
+def api(user) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+# --- F1: a dose given twice --------------------------------------------------------------------------
+
+
+def test_a_dose_given_is_not_given_again_nor_its_time_rewritten(dosed_participant, provider, clock):
+    """F1: a second 'give' (a double click, a stale tab, the API) is refused; the time stays."""
+    given_at = dosed_participant.dosed_at
+    clock.shift(dt.timedelta(minutes=2))
+    errors = refused(
+        services.dose_administer,
+        participant=dosed_participant,
+        by=provider,
+        dosed_at=given_at - dt.timedelta(hours=3),
+    )
+    assert "already been recorded as given" in " ".join(errors[NON_FIELD_ERRORS])
+    dosed_participant.refresh_from_db()
+    assert dosed_participant.dosed_at == given_at
+    state = bedside.dose_state(dosed_participant, now=timezone.now())
+    assert [b.code for b in state.blockers] == ["given"] and not state.ready_to_dose
+
+
+def test_the_api_and_the_page_refuse_a_second_give(dosed_participant, provider, client):
+    body = api(provider).post(f"/api/doses/{dosed_participant.pk}/administer/", {}).json()
+    assert "already been recorded as given" in body["errors"]["non_field_errors"][0]
+    client.force_login(provider)
+    page = client.post(f"/doses/{dosed_participant.pk}/give/", {}, follow=True).content.decode()
+    assert "already been recorded as given" in page
+
+
+# --- F2, F3: a signed dose corrected round the rules ---------------------------------------------------
+
+
+@pytest.fixture
+def signed_dose(dosed_participant, provider, clock):
+    discharge(dosed_participant, provider, clock)
+    services.record_sign(record=dosed_participant, by=provider)
+    dosed_participant.refresh_from_db()
+    return dosed_participant
+
+
+def test_a_dose_time_amended_past_its_readings_or_into_the_future_is_refused(signed_dose, provider):
+    """F2: the dose's time cannot be moved so its readings, discharge or spacing stop fitting."""
+    reason = "Time typed wrong."
+    future = refused(
+        services.record_amend,
+        record=signed_dose,
+        by=provider,
+        changes={"dosed_at": timezone.now() + dt.timedelta(hours=5)},
+        reason=reason,
+    )
+    assert "future" in future["dosed_at"][0]
+    early = refused(
+        services.record_amend,
+        record=signed_dose,
+        by=provider,
+        changes={"dosed_at": signed_dose.dosed_at - dt.timedelta(minutes=50)},
+        reason=reason,
+    )
+    assert "more than an hour before the session" in early["dosed_at"][0] or "no longer fits" in early["dosed_at"][0]
+    late = refused(
+        services.record_amend,
+        record=signed_dose,
+        by=provider,
+        changes={"dosed_at": signed_dose.dosed_at + dt.timedelta(minutes=45)},
+        reason=reason,
+    )
+    assert "no longer fits" in " ".join(late["dosed_at"])
+    # A small correction that keeps the story possible goes through, with its reason kept.
+    services.record_amend(
+        record=signed_dose,
+        by=provider,
+        changes={"dosed_at": signed_dose.dosed_at + dt.timedelta(minutes=1)},
+        reason="The infusion started a minute later than typed.",
+    )
+
+
+def test_moving_a_dose_back_a_day_does_not_make_room_for_a_second_one(
+    signed_dose, ready_course, therapist, provider, clock
+):
+    """F2: moved 30 hours back, the next same-day dose would pass the interval; the move is refused
+    when the patient already has a dose inside the interval of the new time."""
+    later = builders.session(therapist=therapist, provider=provider, start=timezone.now() + dt.timedelta(hours=1))
+    errors = refused(builders.add_dose, session=later, course=ready_course, provider=provider)
+    assert "minimum interval is 24 hours" in errors["course"][0]
+    moved = refused(
+        services.record_amend,
+        record=signed_dose,
+        by=provider,
+        changes={"dosed_at": signed_dose.dosed_at - dt.timedelta(hours=30)},
+        reason="Wrong day.",
+    )
+    assert "dosed_at" in moved
+
+
+def test_an_amended_weight_must_be_a_recorded_one(signed_dose, provider):
+    """F3: 130 kg typed over a 70 kg patient would hide an over-maximum dose."""
+    errors = refused(
+        services.record_amend,
+        record=signed_dose,
+        by=provider,
+        changes={"weight_kg": Decimal("130")},
+        reason="Weight wrong.",
+    )
+    assert "no weight of 130" in errors["weight_kg"][0]
+    day = timezone.localdate(signed_dose.dosed_at)
+    measured = services.weight_record(
+        patient=signed_dose.course.patient, by=provider, measured_on=day, weight_kg=Decimal("72")
+    )
+    services.record_amend(
+        record=signed_dose, by=provider, changes={"weight_kg": Decimal("72.0")}, reason="Scale read 72 kg."
+    )
+    signed_dose.refresh_from_db()
+    assert signed_dose.weight_measurement == measured and signed_dose.dose_mg_per_kg == Decimal("0.486")
+
+
+def test_a_route_amended_to_esketamine_needs_its_two_hours(signed_dose, provider):
+    """F3: amended to intranasal esketamine, a discharge after 65 minutes is too early."""
+    errors = refused(
+        services.record_amend,
+        record=signed_dose,
+        by=provider,
+        changes={"drug": "esketamine", "route": "intranasal", "dose_mg": Decimal("56")},
+        reason="Wrong drug recorded.",
+    )
+    assert "less than the 120 minutes" in errors["route"][0]
+
+
+def test_what_was_confirmed_before_the_dose_stays_confirmed(dosed_participant, provider):
+    """F12, F17: after the dose, fasting and the pregnancy test are not edited away, and the
+    message names the field."""
+    for field, value in (("fasting_confirmed", False), ("pregnancy_test", "")):
+        errors = refused(
+            services.dosing_participant_update, participant=dosed_participant, by=provider, **{field: value}
+        )
+        assert "amendment" in errors[field][0]
+    body = api(provider).patch(
+        f"/api/doses/{dosed_participant.pk}/",
+        {"pregnancy_test": "positive", "version": dosed_participant.version},
+        format="json",
+    )
+    assert body.status_code == 400 and "pregnancy_test" in body.json()["errors"]
+
+
+def test_an_amended_positive_test_after_the_dose_says_what_to_do(signed_dose, provider):
+    errors = refused(
+        services.record_amend,
+        record=signed_dose,
+        by=provider,
+        changes={"pregnancy_test": "positive"},
+        reason="Result came back positive.",
+    )
+    assert "adverse event" in errors["pregnancy_test"][0]
+    errors = refused(
+        services.record_amend, record=signed_dose, by=provider, changes={"fasting_confirmed": False}, reason="Ate."
+    )
+    assert "confirmed fast" in errors["fasting_confirmed"][0]
+
+
+# --- F6: voiding what holds given doses ---------------------------------------------------------------
+
+
+def test_a_session_with_a_patient_in_the_chair_is_not_voided(dosed_participant, therapist, lead):
+    """F6: a facilitator voiding the session would stop the readings of a sedated patient."""
+    for who in (therapist, lead):
+        errors = refused(services.record_void, record=dosed_participant.session, by=who, reason="Wrong room.")
+        assert "not been discharged" in errors["__all__"][0]
+    errors = refused(services.record_void, record=dosed_participant.course, by=therapist, reason="Duplicate.")
+    assert "not been discharged" in errors["__all__"][0]
+
+
+def test_a_session_that_holds_given_doses_is_voided_only_by_a_lead(dosed_participant, provider, therapist, lead, clock):
+    """F6: a voided dose stops counting for spacing, so this is the lead's decision."""
+    discharge(dosed_participant, provider, clock)
+    with pytest.raises(PermissionDenied) as exc:
+        services.record_void(record=dosed_participant.session, by=therapist, reason="Wrong room.")
+    assert "only a practice lead" in str(exc.value)
+    services.record_void(record=dosed_participant.session, by=lead, reason="Recorded on the wrong day.")
+
+
+def test_a_colleague_does_not_void_an_unsigned_note(cleared_course, therapist, other_therapist, lead):
+    cleared_course.therapists.add(other_therapist)
+    note = services.preparatory_session_record(
+        course=cleared_course, by=therapist, held_at=timezone.now(), note="Intentions set."
+    )
+    with pytest.raises(PermissionDenied):
+        services.record_void(record=note, by=other_therapist, reason="Looks wrong.")
+    services.record_void(record=note, by=lead, reason="Entered on the wrong course.")
+
+
+# --- F7: an empty baseline ----------------------------------------------------------------------------
+
+
+def test_a_baseline_entered_with_items_missing_still_blocks_the_first_dose(
+    cleared_course, dosing_session, therapist, provider
+):
+    """F7: {} entered as 'answers' for each baseline must not let the first dose through."""
+    note = services.preparatory_session_record(
+        course=cleared_course, by=therapist, held_at=timezone.now() - dt.timedelta(hours=1), note="Prepared."
+    )
+    services.record_sign(record=note, by=therapist)
+    baselines = Administration.objects.filter(course=cleared_course, timepoint=Timepoint.BASELINE)
+    for administration in baselines:
+        measure_services.response_enter(administration=administration, by=therapist, answers={})
+    dose = builders.add_dose(session=dosing_session, course=cleared_course, provider=provider)
+    pre_dose(dose, provider)
+    errors = refused(services.dose_administer, participant=dose, by=provider)
+    assert "answered with items missing" in " ".join(errors["course"])
+    for administration in baselines:
+        measure_services.administration_waive(
+            administration=administration, by=therapist, reason="Declined to answer before the first dose."
+        )
+    assert services.dose_administer(participant=dose, by=provider).dosed_at
+
+
+# --- F8: a screen made new by its date ------------------------------------------------------------------
+
+
+def test_a_signed_screens_date_is_not_moved_later(ready_course, provider):
+    """F8: amending the date of a 400-day-old screen to today would make it valid for a year."""
+    screen = MedicalEvaluation.objects.get(course=ready_course)
+    errors = refused(
+        services.record_amend,
+        record=screen,
+        by=provider,
+        changes={"evaluated_on": timezone.localdate()},
+        reason="Date wrong.",
+    )
+    assert "re-screen" in errors["evaluated_on"][0]
+    services.record_amend(
+        record=screen,
+        by=provider,
+        changes={"evaluated_on": screen.evaluated_on - dt.timedelta(days=1)},
+        reason="Seen the day before; typed the next day.",
+    )
+
+
+# --- F9: a serious event taken off the leads' list by its reporter ----------------------------------------
+
+
+def test_only_a_lead_withdraws_seriousness(dosed_participant, provider, lead):
+    event = services.adverse_event_record(participant=dosed_participant, by=provider, **SERIOUS_EVENT)
+    errors = refused(
+        services.record_update,
+        record=event,
+        by=provider,
+        serious=False,
+        serious_criteria=[],
+        grade=2,
+        action_taken="none",
+        version=event.version,
+    )
+    assert "only a practice lead" in errors["serious"][0]
+    assert event in selectors.serious_events_unacknowledged()
+    with pytest.raises(PermissionDenied):
+        services.record_void(record=event, by=provider, reason="Not serious after all.")
+    services.record_update(
+        record=event, by=lead, serious=False, serious_criteria=[], grade=2, action_taken="none", version=event.version
+    )
+
+
+# --- F10: a batch answers like a single dose -----------------------------------------------------------------
+
+
+def test_a_given_dose_in_the_same_batch_counts_as_given_before(
+    dosed_participant, ready_course, therapist, provider, clock
+):
+    """F10: the timeline asks about a course's doses together; a given first dose still counts, so
+    a later dose does not wait for 'first dose' preparation that was voided afterwards."""
+    discharge(dosed_participant, provider, clock)
+    tomorrow = builders.session(
+        therapist=therapist, provider=provider, start=dosed_participant.dosed_at + dt.timedelta(hours=26)
+    )
+    second = builders.add_dose(session=tomorrow, course=ready_course, provider=provider)
+    note = ready_course.preparatory_sessions.get()
+    services.record_void(record=note, by=therapist, reason="Entered on the wrong course.")
+    now = tomorrow.starts_at + dt.timedelta(minutes=5)
+    alone = bedside.dose_state(second, now=now)
+    together = bedside.dose_states([dosed_participant, second], now=now)[second.pk]
+    assert [b.code for b in alone.blockers] == [b.code for b in together.blockers]
+    assert "preparation_missing" not in {b.code for b in together.blockers}
+
+
+# --- F13: a discharge timed before the readings ---------------------------------------------------------------
+
+
+def test_a_discharge_timed_before_its_last_reading_is_refused(dosed_participant, provider, clock):
+    clock.shift(dt.timedelta(minutes=110))
+    monitor(dosed_participant, provider)
+    errors = refused(
+        services.participant_discharge,
+        participant=dosed_participant,
+        by=provider,
+        discharged_at=timezone.now() - dt.timedelta(minutes=10),
+        **DISCHARGE_CHECKLIST,
+    )
+    assert "before the reading at" in errors["discharged_at"][0]
+
+
+# --- F15: a recheck that does not measure what alerted --------------------------------------------------------
+
+
+def test_a_recheck_measures_again_what_alerted(dosed_participant, provider, clock):
+    clock.shift(dt.timedelta(minutes=40))
+    services.vital_reading_record(
+        participant=dosed_participant, by=provider, phase="during", **normal_vitals(respiratory_rate=6)
+    )
+    alert = InSessionAlert.objects.get(participant=dosed_participant)
+    clock.shift(dt.timedelta(minutes=5))
+    services.vital_reading_record(participant=dosed_participant, by=provider, phase="during", heart_rate=80)
+    errors = refused(services.in_session_alert_close, alert=alert, by=provider, action="recheck")
+    assert "respiratory rate" in errors["action"][0]
+    services.vital_reading_record(participant=dosed_participant, by=provider, phase="during", respiratory_rate=12)
+    assert services.in_session_alert_close(alert=alert, by=provider, action="recheck").closed_at
+
+
+# --- F16, F17: clear answers, never a 500 -------------------------------------------------------------------
+
+
+def test_a_patient_or_course_patched_as_a_record_is_a_400_naming_the_way(course, therapist, provider):
+    for user in (therapist, provider):
+        for kind, pk in (("patient", course.patient_id), ("course", course.pk)):
+            response = api(user).patch(f"/api/records/{kind}/{pk}/", {"note": "x", "version": 1}, format="json")
+            assert response.status_code == 400, (user, kind, response.content[:300])
+            assert "PATCH /api/patients/{id}/" in response.json()["errors"]["non_field_errors"][0]
+
+
+def test_a_pre_discharge_alert_from_slow_breathing_names_the_breathing(dosed_participant, provider, clock):
+    clock.shift(dt.timedelta(minutes=65))
+    monitor(dosed_participant, provider, final={"respiratory_rate": 8})
+    state = bedside.dose_state(dosed_participant, now=timezone.now())
+    [alerting] = [b for b in state.discharge if b.code == "pre_discharge_alerting"]
+    assert "RR 8" in alerting.message and "outside the alert thresholds" in alerting.message
