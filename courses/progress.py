@@ -33,7 +33,7 @@ def next_steps(f: CourseFacts) -> list[str]:
         steps.append(f"{n} serious adverse event{'s' if n != 1 else ''} awaiting the practice lead's acknowledgement.")
     if f.doses_awaiting_signature:
         n = f.doses_awaiting_signature
-        steps.append(f"{n} dose record{'s' if n != 1 else ''} to discharge and sign (medical provider).")
+        steps.append(f"{n} given dose{'s' if n != 1 else ''} not yet signed: discharge, then sign (medical provider).")
     if f.status == CourseStatus.COMPLETED:
         return steps + ["Course completed: nothing further is due."]
     if f.status == CourseStatus.DISCONTINUED:

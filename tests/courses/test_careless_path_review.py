@@ -366,3 +366,17 @@ def test_a_pre_discharge_alert_from_slow_breathing_names_the_breathing(dosed_par
     state = bedside.dose_state(dosed_participant, now=timezone.now())
     [alerting] = [b for b in state.discharge if b.code == "pre_discharge_alerting"]
     assert "RR 8" in alerting.message and "outside the alert thresholds" in alerting.message
+
+
+def test_a_lapsed_override_stays_on_the_bedside_page_marked(participant, provider, client):
+    """F4: the override is a decision on the record; once its reading is corrected it is shown as
+    no longer applying, and the hold is back."""
+    high = pre_dose(participant, provider, systolic_bp=142, diastolic_bp=85)
+    services.dosing_hold_override(participant=participant, by=provider, reason="Anxious; home BP normal.")
+    services.record_amend(
+        record=high, by=provider, changes={"systolic_bp": 179, "diastolic_bp": 109}, reason="Transcribed wrongly."
+    )
+    client.force_login(provider)
+    page = client.get(f"/doses/{participant.pk}/").content.decode()
+    assert "Anxious; home BP normal." in page and "No longer applies" in page and "Transcribed wrongly." in page
+    assert "Pre-dose hold: blood pressure 179/109" in page

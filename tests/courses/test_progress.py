@@ -35,7 +35,7 @@ CASES = [
         CourseFacts(
             status="dosing", doses_given=1, planned_sessions=4, open_serious_events=1, doses_awaiting_signature=1
         ),
-        ["1 serious adverse event awaiting", "1 dose record to discharge and sign", "Dosing session 2 of 4"],
+        ["1 serious adverse event awaiting", "1 given dose not yet signed", "Dosing session 2 of 4"],
     ),
 ]
 

@@ -1,9 +1,9 @@
 """Flow 8: the dosing day on the careless path, at the bedside on a tablet held upright (820 px).
 
 A hurried provider tries every shortcut the issue saw taken: a heart-rate-only reading, dosing
-through a hold, discharging straight after the dose, a reading that still alerts, a second dose
-the same day. Each is refused on the page with a message naming what to do, and what was typed
-stays in the form."""
+through a hold, giving the dose twice from two tabs, discharging straight after the dose, a
+reading that still alerts, a second dose the same day. Each is refused on the page with a message
+naming what to do, and what was typed stays in the form."""
 
 import re
 
@@ -83,9 +83,18 @@ def test_every_shortcut_at_the_bedside_is_refused_with_a_message(open_page, ther
     )
     page.get_by_role("button", name="Override the hold").click()
     expect_flash(page, "Pre-dose hold overridden")
+    stale = page.context.new_page()  # the same bedside page left open in another tab
+    stale.goto(f"/doses/{participant.pk}/")
     page.get_by_label("Dose given at").fill(dose_time)
     page.get_by_role("button", name="Give dose now").click()
     expect_flash(page, "Dose recorded as given.")
+
+    # Giving it again from the stale tab: refused, said at the top; the time given stands.
+    stale.get_by_role("button", name="Give dose now").click()
+    expect(stale.get_by_text(re.compile("already been recorded as given")).first).to_be_visible()
+    stale.close()
+    participant.refresh_from_db()
+    assert local_input(participant.dosed_at) == dose_time
 
     # Discharge straight away, with every box ticked: refused, the boxes stay ticked.
     for box in ("Alert and oriented", "Escort home present", "Advised not to drive until the next day"):

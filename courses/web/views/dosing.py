@@ -186,7 +186,8 @@ def _bedside(request, participant, status=200, **forms):
         "events": events,
         "open_alerts": _alert_forms(state, [e for e in events if not e.is_voided], forms.get("alert_form")),
         "closed_alerts": closed_alerts,
-        "overrides": state.overrides,
+        # Lapsed ones too, marked: the record shows every decision, not only those still in force.
+        "overrides": participant.hold_overrides.select_related("reading", "overridden_by"),
         "safety_alerts": safety_alerts_of_course(participant.course),
         "hold_active": state.hold.active,
         "earliest_discharge": earliest,
