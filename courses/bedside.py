@@ -266,13 +266,14 @@ def dose_states(
         .annotate(n=Count("pk"))
         .values_list("participant_id", "n")
     )
-    session_sizes = dict(
-        DosingParticipant.objects.active()
-        .filter(session_id__in={p.session_id for p in participants})
+    session_sizes, session_booked = {}, {}
+    for session_id, active, booked in (
+        DosingParticipant.objects.filter(session_id__in={p.session_id for p in participants})
         .values("session_id")
-        .annotate(n=Count("pk"))
-        .values_list("session_id", "n")
-    )
+        .annotate(active=Count("pk", filter=Q(voided_at__isnull=True)), booked=Count("pk"))
+        .values_list("session_id", "active", "booked")
+    ):
+        session_sizes[session_id], session_booked[session_id] = active, booked
     others = _other_doses(participants)
     now, at, discharge_at = local(now), local(at or now), local(discharge_at)
     today = at.date()
@@ -284,7 +285,7 @@ def dose_states(
         course = courses[p.course_id]
         own = readings[p.pk]
         own_overrides = [safety.Override(local(o.reading.taken_at), local(o.overridden_at)) for o in overrides[p.pk]]
-        hold = safety.hold_status(own, own_overrides, recheck)
+        hold = safety.hold_status(own, own_overrides, recheck, now=now)
         # A given dose is judged too: "already given" is its blocker, so a second "give" is refused.
         weight = p.weight_measurement
         blockers = safety.dose_blockers(
@@ -301,6 +302,7 @@ def dose_states(
                 weight_is_recorded=weight is not None and not weight.is_voided,
                 session_format=p.session.format,
                 session_participants=session_sizes.get(p.session_id, 0),
+                session_booked=session_booked.get(p.session_id, 0),
                 session_voided=p.session.is_voided,
                 readings=tuple(own),
                 overrides=tuple(own_overrides),
@@ -320,6 +322,7 @@ def dose_states(
                     monitoring=monitoring_time(p, settings),
                     readings=tuple(own),
                     open_alerts=len(alerts[p.pk]),
+                    fresh_within=interval,
                     checklist=checklist,
                 )
             )

@@ -236,14 +236,51 @@ class ClinicSettings(models.Model):
             models.CheckConstraint(
                 condition=Q(ceiling_sublingual_mg__gte=F("max_sublingual_mg")), name="clinic_settings_sl_ceiling"
             ),
-            _range_check("hold_systolic", 90, 260, "clinic_settings_hold_systolic_range", nullable=False),
-            _range_check("hold_diastolic", 50, 160, "clinic_settings_hold_diastolic_range", nullable=False),
+            # Ranges a clinic may set: beyond them a threshold switches its rule off in effect
+            # (a hold at 259 mmHg never holds; an RR alert below 4 can never be entered).
+            _range_check(
+                "hold_systolic",
+                *rules.SETTING_RANGES["hold_systolic"],
+                "clinic_settings_hold_systolic_range",
+                nullable=False,
+            ),
+            _range_check(
+                "hold_diastolic",
+                *rules.SETTING_RANGES["hold_diastolic"],
+                "clinic_settings_hold_diastolic_range",
+                nullable=False,
+            ),
             _range_check("hold_recheck_minutes", 5, 120, "clinic_settings_hold_recheck_range", nullable=False),
-            _range_check("alert_systolic", 90, 260, "clinic_settings_alert_systolic_range", nullable=False),
-            _range_check("alert_diastolic", 50, 160, "clinic_settings_alert_diastolic_range", nullable=False),
-            _range_check("alert_heart_rate", 60, 220, "clinic_settings_alert_hr_range", nullable=False),
-            _range_check("alert_spo2_below", 70, 100, "clinic_settings_alert_spo2_range", nullable=False),
-            _range_check("alert_respiratory_rate_below", 4, 20, "clinic_settings_alert_rr_range", nullable=False),
+            _range_check(
+                "alert_systolic",
+                *rules.SETTING_RANGES["alert_systolic"],
+                "clinic_settings_alert_systolic_range",
+                nullable=False,
+            ),
+            _range_check(
+                "alert_diastolic",
+                *rules.SETTING_RANGES["alert_diastolic"],
+                "clinic_settings_alert_diastolic_range",
+                nullable=False,
+            ),
+            _range_check(
+                "alert_heart_rate",
+                *rules.SETTING_RANGES["alert_heart_rate"],
+                "clinic_settings_alert_hr_range",
+                nullable=False,
+            ),
+            _range_check(
+                "alert_spo2_below",
+                *rules.SETTING_RANGES["alert_spo2_below"],
+                "clinic_settings_alert_spo2_range",
+                nullable=False,
+            ),
+            _range_check(
+                "alert_respiratory_rate_below",
+                *rules.SETTING_RANGES["alert_respiratory_rate_below"],
+                "clinic_settings_alert_rr_range",
+                nullable=False,
+            ),
             _range_check("vitals_interval_minutes", 5, 60, "clinic_settings_vitals_interval_range", nullable=False),
             _range_check(
                 "monitoring_minutes_esketamine",
@@ -259,7 +296,12 @@ class ClinicSettings(models.Model):
                 "clinic_settings_other_monitoring_range",
                 nullable=False,
             ),
-            _range_check("min_dose_interval_hours", 1, 168, "clinic_settings_dose_interval_range", nullable=False),
+            _range_check(
+                "min_dose_interval_hours",
+                *rules.SETTING_RANGES["min_dose_interval_hours"],
+                "clinic_settings_dose_interval_range",
+                nullable=False,
+            ),
             _range_check("weight_max_age_days", 1, 365, "clinic_settings_weight_age_range", nullable=False),
             _range_check("screen_valid_months", 1, 24, "clinic_settings_screen_valid_range", nullable=False),
             _range_check("minimum_age_years", 12, 25, "clinic_settings_minimum_age_range", nullable=False),
@@ -346,6 +388,8 @@ class WeightMeasurement(ClinicalRecord):
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="weights")
     measured_on = models.DateField()
     weight_kg = models.DecimalField(max_digits=5, decimal_places=1)
+    # Why a weight far from a recent one is right (re-weighed, an illness): mg/kg comes from it.
+    change_reason = free_text("why it differs from the recent weight", limit=rules.REASON_MAX, blank=True, default="")
 
     class Meta:
         ordering = ["-measured_on", "-created_at"]
@@ -649,6 +693,9 @@ class DosingParticipant(SignableRecord):
     )
     discharged_at = models.DateTimeField(null=True, blank=True)
     discharged_by = models.ForeignKey(STAFF, on_delete=models.PROTECT, related_name="+", null=True, blank=True)
+    # Left before the discharge checks were met (against advice, or collected early): the dose ends
+    # so the record can move on, with what happened in discharge_exception_reason (safety report).
+    left_before_discharge = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["session__starts_at"]
@@ -695,7 +742,14 @@ class DosingParticipant(SignableRecord):
                     discharge_escort_present=True,
                     discharge_no_driving_advised=True,
                 )
-                & (Q(discharge_vitals_acceptable=True) | ~Q(discharge_exception_reason="")),
+                & (Q(discharge_vitals_acceptable=True) | ~Q(discharge_exception_reason=""))
+                # A patient who left before discharge: what happened is written, the checks may be unmet.
+                | Q(
+                    dosed_at__isnull=False,
+                    discharged_by__isnull=False,
+                    left_before_discharge=True,
+                )
+                & ~Q(discharge_exception_reason=""),
                 name="dosing_participant_discharge_checklist",
             ),
         ]

@@ -322,3 +322,23 @@ SETTINGS_DOSE_BOUNDS = {
     "ceiling_intranasal_mg": Decimal("400"),
     "ceiling_sublingual_mg": Decimal("2000"),
 }
+
+
+# A weight more than this far from one recorded within WEIGHT_JUMP_DAYS is taken for a typing
+# slip and refused (the earlier one is voided first if it was the wrong one).
+WEIGHT_JUMP_FRACTION = Decimal("0.10")
+WEIGHT_JUMP_DAYS = 14
+
+
+# The clinic settings' ranges (DOMAIN §3 defaults inside each): wide enough for any protocol,
+# narrow enough that a threshold cannot switch its own rule off.
+SETTING_RANGES = {
+    "hold_systolic": (120, 180),
+    "hold_diastolic": (70, 110),
+    "alert_systolic": (140, 220),
+    "alert_diastolic": (90, 130),
+    "alert_heart_rate": (100, 180),
+    "alert_spo2_below": (85, 95),
+    "alert_respiratory_rate_below": (6, 12),
+    "min_dose_interval_hours": (12, 168),
+}

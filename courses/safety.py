@@ -116,19 +116,28 @@ class Hold:
         )
 
 
-def hold_status(readings: Sequence[Reading], overrides: Sequence[Override], recheck_after: timedelta) -> Hold:
+def hold_status(
+    readings: Sequence[Reading], overrides: Sequence[Override], recheck_after: timedelta, now: datetime | None = None
+) -> Hold:
     """Is there a pre-dose hold? The latest high pre-dose reading sets it. It is lifted only by a
     provider's override made for it (or for a later reading), or by a later full pre-dose reading
     at or below the threshold, taken at least `recheck_after` after the high one. A partial
     re-check (heart rate alone) lifts nothing, and a reading entered as 'during' before the dose
-    cannot exist (the service refuses it), so it cannot slip past the hold either."""
+    cannot exist (the service refuses it), so it cannot slip past the hold either. `now`: a
+    re-check timed after it (the few minutes' allowance for clocks) has not happened yet, so it
+    cannot shorten the wait."""
     pre = sorted((r for r in readings if r.phase == VitalPhase.PRE_DOSE), key=lambda r: r.taken_at)
     high: Reading | None = None
     lifted = ""
     for reading in pre:
         if reading.sets_hold:
             high, lifted = reading, ""
-        elif high is not None and reading.is_full and reading.taken_at >= high.taken_at + recheck_after:
+        elif (
+            high is not None
+            and reading.is_full
+            and reading.taken_at >= high.taken_at + recheck_after
+            and (now is None or reading.taken_at <= now)
+        ):
             high, lifted = None, "recheck"
     if high is None:
         return Hold(active=False, lifted_by=lifted)
@@ -389,6 +398,7 @@ class DoseFacts:
     # The session
     session_format: str = SessionFormat.INDIVIDUAL
     session_participants: int = 1
+    session_booked: int = 0  # participants ever added, voided no-shows included
     session_voided: bool = False
     # Vitals and the hold
     readings: tuple[Reading, ...] = ()
@@ -440,8 +450,12 @@ def dose_blockers(f: DoseFacts) -> list[Blocker]:
     if f.session_voided:
         out.append(Blocker("session_voided", "This dosing session has been voided."))
     out.extend(f.course)
+    # A group is booked with 4 to 12. A no-show voided on the day does not stop the others (the
+    # group was formed; the provider now watches fewer), so the lower bound counts the booked.
     size = rules.group_size_error(f.session_format, f.session_participants)
-    if size:
+    booked = max(f.session_booked, f.session_participants)
+    short_of_group = f.session_format == "group" and booked >= rules.GROUP_SIZE[0]
+    if size and not (short_of_group and f.session_participants <= rules.GROUP_SIZE[1]):
         out.append(Blocker("group_size", size + " Add or void participants before dosing starts."))
     if not f.fasting_confirmed:
         out.append(
@@ -458,7 +472,7 @@ def dose_blockers(f: DoseFacts) -> list[Blocker]:
                 "Record a full pre-dose set of vital signs (blood pressure, heart rate, SpO2) before dosing.",
             )
         )
-    hold = hold_status(f.readings, f.overrides, f.hold_recheck)
+    hold = hold_status(f.readings, f.overrides, f.hold_recheck, now=f.at)
     if hold.active:
         out.append(Blocker("hold", hold.message))
     if f.open_alerts:
@@ -551,11 +565,14 @@ def given_dose_errors(
     readings: Sequence[Reading],
     others: Sequence[OtherDose],
     min_interval: timedelta,
-) -> list[str]:
+) -> list[Blocker]:
     """A given dose whose time, drug or route is corrected after the fact must still tell a
-    possible story: its readings on the right side of the dose, the minimum monitoring before the
-    discharge that was recorded, and the clinic's interval from the patient's other doses. A
-    correction is not a way round the rules the dose was given under."""
+    possible story: its readings on the right side of the dose, and the clinic's interval from the
+    patient's other doses. A correction is not a way round the rules the dose was given under.
+
+    `monitoring_short` (a discharge sooner than the corrected dose's minimum monitoring) is the
+    one the service may accept: what happened happened, and the record must be able to say it;
+    the shortfall is then kept as a documented discharge exception."""
     out = []
     for r in readings:
         fit = reading_fit_errors(
@@ -567,20 +584,24 @@ def given_dose_errors(
             correcting=True,
         )
         if fit:
+            message = next(iter(fit.values()))
             out.append(
-                f"With the dose at {_hm(dosed_at)}, the reading at {_hm(r.taken_at)} no longer fits: "
-                + next(iter(fit.values()))
+                Blocker(
+                    "reading_fit",
+                    f"With the dose at {_hm(dosed_at)}, the reading at {_hm(r.taken_at)} no longer fits: {message}",
+                )
             )
             break
     if discharged_at is not None and discharged_at < dosed_at + monitoring:
         out.append(
-            f"The patient was discharged at {_hm(discharged_at)}, less than the {monitoring // timedelta(minutes=1)} "
-            f"minutes of monitoring after a dose at {_hm(dosed_at)}."
+            Blocker(
+                "monitoring_short",
+                f"The patient was discharged at {_hm(discharged_at)}, less than the "
+                f"{monitoring // timedelta(minutes=1)} minutes of monitoring after a dose at {_hm(dosed_at)}.",
+            )
         )
     out.extend(
-        b.message
-        for b in spacing_blockers(others, dosed_at, min_interval)
-        if b.code in ("too_soon", "too_close_to_next")
+        b for b in spacing_blockers(others, dosed_at, min_interval) if b.code in ("too_soon", "too_close_to_next")
     )
     return out
 
@@ -596,6 +617,9 @@ class DischargeFacts:
     monitoring: timedelta = timedelta(minutes=60)
     readings: tuple[Reading, ...] = ()
     open_alerts: int = 0
+    # The set before discharge must be this recent (the clinic's vitals interval): the patient
+    # goes home on how they are now, not on a set taken an hour ago.
+    fresh_within: timedelta | None = None
     # The discharge form's answers (alert_oriented, escort_present, no_driving_advised); None on a
     # page that only asks "what is still needed", before anyone fills the form in.
     checklist: dict | None = None
@@ -680,6 +704,15 @@ def discharge_blockers(f: DischargeFacts) -> list[Blocker]:
                 "no_pre_discharge_set",
                 "Record a full set of vital signs before discharge (blood pressure, heart rate, SpO2), after the "
                 "last reading during the session.",
+            )
+        )
+    elif f.fresh_within is not None and final.taken_at < f.at - f.fresh_within:
+        out.append(
+            Blocker(
+                "pre_discharge_stale",
+                f"The set before discharge was taken at {_hm(final.taken_at)}, more than "
+                f"{f.fresh_within // timedelta(minutes=1)} minutes before discharge at {_hm(f.at)}: take a new full "
+                "set before the patient leaves.",
             )
         )
     elif final.alerting:

@@ -133,19 +133,26 @@ CONSTRAINT_MESSAGES: dict[str, tuple[str, str]] = {
     "clinic_settings_im_max_positive": ("max_im_mg_per_kg", "The IM maximum must be above 0 mg/kg."),
     "clinic_settings_in_max_positive": ("max_intranasal_mg", "The intranasal maximum must be above 0 mg."),
     "clinic_settings_sl_max_positive": ("max_sublingual_mg", "The sublingual maximum must be above 0 mg."),
-    "clinic_settings_hold_systolic_range": ("hold_systolic", "The systolic hold must be between 90 and 260 mmHg."),
-    "clinic_settings_hold_diastolic_range": ("hold_diastolic", "The diastolic hold must be between 50 and 160 mmHg."),
-    "clinic_settings_alert_systolic_range": ("alert_systolic", "The systolic alert must be between 90 and 260 mmHg."),
-    "clinic_settings_alert_diastolic_range": (
-        "alert_diastolic",
-        "The diastolic alert must be between 50 and 160 mmHg.",
-    ),
-    "clinic_settings_alert_hr_range": ("alert_heart_rate", "The heart-rate alert must be between 60 and 220 /min."),
-    "clinic_settings_alert_spo2_range": ("alert_spo2_below", "The SpO2 alert must be between 70 and 100 %."),
-    "clinic_settings_alert_rr_range": (
-        "alert_respiratory_rate_below",
-        "The respiratory-rate alert must be between 4 and 20 /min.",
-    ),
+    **{
+        name: (
+            field,
+            f"{label} must be between {rules.SETTING_RANGES[field][0]} and {rules.SETTING_RANGES[field][1]} {unit}.",
+        )
+        for name, (field, label, unit) in {
+            "clinic_settings_hold_systolic_range": ("hold_systolic", "The systolic hold", "mmHg"),
+            "clinic_settings_hold_diastolic_range": ("hold_diastolic", "The diastolic hold", "mmHg"),
+            "clinic_settings_alert_systolic_range": ("alert_systolic", "The systolic alert", "mmHg"),
+            "clinic_settings_alert_diastolic_range": ("alert_diastolic", "The diastolic alert", "mmHg"),
+            "clinic_settings_alert_hr_range": ("alert_heart_rate", "The heart-rate alert", "/min"),
+            "clinic_settings_alert_spo2_range": ("alert_spo2_below", "The SpO2 alert", "%"),
+            "clinic_settings_alert_rr_range": ("alert_respiratory_rate_below", "The respiratory-rate alert", "/min"),
+            "clinic_settings_dose_interval_range": (
+                "min_dose_interval_hours",
+                "The minimum interval between doses",
+                "hours",
+            ),
+        }.items()
+    },
     "clinic_settings_hold_recheck_range": (
         "hold_recheck_minutes",
         "The re-check interval after a hold must be between 5 and 120 minutes.",
@@ -163,10 +170,6 @@ CONSTRAINT_MESSAGES: dict[str, tuple[str, str]] = {
         "monitoring_minutes_other",
         f"Monitoring is at least {rules.OTHER_MONITORING_FLOOR_MINUTES} minutes (it must cover the reading at about "
         "40 minutes) and at most 720.",
-    ),
-    "clinic_settings_dose_interval_range": (
-        "min_dose_interval_hours",
-        "The minimum interval between doses must be between 1 and 168 hours.",
     ),
     "clinic_settings_weight_age_range": (
         "weight_max_age_days",
@@ -377,8 +380,9 @@ def patient_update(
     **fields,
 ) -> Patient:
     """Demographics and contact details: not a signed record, so edited in place and audited.
-    The date of birth is the exception once a course is open: it decides the minimum-age rule, so
-    changing it is a correction with a reason, kept with the old value (an Amendment)."""
+    The date of birth is the exception once the patient has a course, or when the change crosses
+    the minimum age: it decides the age rule, so changing it is a correction with a reason, kept
+    with the old value (an Amendment)."""
     now = _now(now)
     _require_role(by, ANY_STAFF, "edit a patient's details")
     patient = _reread(patient)
@@ -391,7 +395,7 @@ def patient_update(
         _fail("mrn", "Another patient already has this MRN.")
     changed = sorted(k for k, v in fields.items() if getattr(patient, k) != v)
     correction = None
-    if "date_of_birth" in changed and patient.courses.active().exists():
+    if "date_of_birth" in changed and (patient.courses.exists() or _crosses_minimum_age(patient, fields, now)):
         correction = {
             "date_of_birth": {"from": _json_value(patient.date_of_birth), "to": _json_value(fields["date_of_birth"])}
         }
@@ -419,8 +423,22 @@ def patient_update(
     return patient
 
 
+def _crosses_minimum_age(patient: Patient, fields: dict, now: datetime) -> bool:
+    """Would the new date of birth move the patient across the clinic's minimum age (either way)?
+    Then it is the age rule's business, course or not: a correction with a reason."""
+    today, minimum = timezone.localdate(now), ClinicSettings.load().minimum_age_years
+    old, new = patient.date_of_birth, fields["date_of_birth"]
+    return (
+        old is not None
+        and new is not None
+        and (bedside.age_on(old, today) < minimum) != (bedside.age_on(new, today) < minimum)
+    )
+
+
 @transaction.atomic
-def weight_record(*, patient: Patient, by: User, measured_on: date, weight_kg, now: datetime | None = None):
+def weight_record(
+    *, patient: Patient, by: User, measured_on: date, weight_kg, change_reason: str = "", now: datetime | None = None
+):
     now = _now(now)
     _require_role(by, ANY_STAFF, "record a weight")
     _ensure_editable(patient)
@@ -428,8 +446,29 @@ def weight_record(*, patient: Patient, by: User, measured_on: date, weight_kg, n
     _range_or_fail("weight_kg", weight, *rules.WEIGHT_RANGE_KG, "Weight", " kg")
     if measured_on > timezone.localdate(now):
         _fail("measured_on", "A weight cannot be dated in the future.")
+    # mg/kg comes from this number: a jump no body makes in a fortnight is most likely a typing
+    # slip (70 kg entered as 110 hides an over-maximum dose), so it is taken only with a reason.
+    change_reason = _optional_text("change_reason", change_reason, rules.REASON_MAX)
+    window = rules.WEIGHT_JUMP_DAYS
+    for near in patient.weights.active().filter(
+        measured_on__gte=measured_on - timedelta(days=window), measured_on__lte=measured_on + timedelta(days=window)
+    ):
+        if abs(weight - near.weight_kg) > near.weight_kg * rules.WEIGHT_JUMP_FRACTION and not change_reason:
+            _fail(
+                "weight_kg",
+                f"{weight} kg differs by more than {rules.WEIGHT_JUMP_FRACTION:.0%} from the {near.weight_kg} kg "
+                f"recorded on {near.measured_on:%Y-%m-%d}: weigh again. If it is right, record it on the patient's "
+                "page with the reason it changed (or the earlier one was wrong).",
+            )
     record = _save(
-        WeightMeasurement(patient=patient, measured_on=measured_on, weight_kg=weight, created_at=now, created_by=by)
+        WeightMeasurement(
+            patient=patient,
+            measured_on=measured_on,
+            weight_kg=weight,
+            change_reason=change_reason,
+            created_at=now,
+            created_by=by,
+        )
     )
     audit(actor=by, action=AuditAction.CREATE, patient=patient, record=record, at=now)
     return record
@@ -1107,8 +1146,8 @@ def dosing_participant_update(
             raise ValidationError(
                 dict.fromkeys(
                     locked or ["weight_kg"],
-                    "The dose has been given: this was checked before it. Sign the dose record, then correct "
-                    "it with an amendment and a reason.",
+                    "The dose has been given: this was checked before it. Correct it with a reason (amend the "
+                    "dose record), so the original stays beside the correction.",
                 )
             )
     if "weight_kg" in fields or weighed_now:
@@ -1171,9 +1210,10 @@ def _check_reading(participant: DosingParticipant, reading: VitalReading, now: d
         raise ValidationError(errors)
 
 
-def _sync_in_session_alert(reading: VitalReading, *, by: User, now: datetime, why: str = "") -> None:
-    """An alerting reading has an open in-session alert; one corrected below the thresholds or
-    voided has its alert closed by the system, saying so (the correction's or void's reason)."""
+def _sync_in_session_alert(reading: VitalReading, *, by: User, now: datetime) -> None:
+    """An alerting reading has an in-session alert, one per reading; a correction that changes what
+    alerts updates the open one. Clearing an open alert by a correction or a void is refused
+    before this runs (_reading_changed): the provider records what was done."""
     codes = [] if reading.is_voided else rules.in_session_alerts(reading.alerts)
     alert = InSessionAlert.objects.filter(reading=reading).first()
     if codes and alert is None:
@@ -1189,31 +1229,49 @@ def _sync_in_session_alert(reading: VitalReading, *, by: User, now: datetime, wh
             at=now,
         )
         logger.warning("in-session alert participant=%s reading=%s", reading.participant_id, reading.pk)
-    elif alert is not None and alert.closed_at is None and not codes:
-        action = InSessionAlertAction.READING_VOIDED if reading.is_voided else InSessionAlertAction.READING_CORRECTED
-        InSessionAlert.objects.filter(pk=alert.pk, closed_at__isnull=True).update(
-            closed_at=now, closed_by=by, action=action, note=why[: rules.REASON_MAX]
-        )
     elif alert is not None and alert.closed_at is None and codes != alert.alerts:
         InSessionAlert.objects.filter(pk=alert.pk).update(alerts=codes)
 
 
-def _reading_changed(reading: VitalReading, *, by: User, now: datetime, why: str, hold_before: safety.Hold) -> None:
-    """After a reading is corrected or voided: its in-session alert follows it, an override made
-    on it lapses (the decision was about the reading as it stood), and a pre-dose hold cannot be
-    lifted by the change. A hold lifts only by an override or a full re-check (DOMAIN §3); a
-    reading typed wrong is corrected after one of those, so the record shows who decided what."""
-    _sync_in_session_alert(reading, by=by, now=now, why=why)
-    HoldOverride.objects.filter(reading=reading, lapsed_at__isnull=True).update(
-        lapsed_at=now, lapsed_why=why[: rules.REASON_MAX]
-    )
+# What an override judged: a correction of any of these makes it lapse (a respiratory rate
+# added later does not).
+OVERRIDE_JUDGED = {"taken_at", "systolic_bp", "diastolic_bp"}
+
+
+def _reading_changed(
+    reading: VitalReading, *, by: User, now: datetime, why: str, hold_before: safety.Hold, before: dict | None = None
+) -> None:
+    """After a reading is corrected (`before`: the changed fields' old values) or voided: a
+    correction is not a way out of what the reading set in motion. A pre-dose hold is not lifted
+    by it, nor is the high reading moved earlier while it holds (a hold lifts only by an override
+    or a full re-check, DOMAIN §3); an open vital-sign alert is not cleared by it (the provider
+    records what was done first). A reading typed wrong is corrected after one of those, so the
+    record shows who decided what. An override made on the reading lapses when what it judged
+    changes."""
+    before = before or {}
+    if reading.is_voided or OVERRIDE_JUDGED & before.keys():
+        HoldOverride.objects.filter(reading=reading, lapsed_at__isnull=True).update(
+            lapsed_at=now, lapsed_why=why[: rules.REASON_MAX]
+        )
+    open_alert = InSessionAlert.objects.open().filter(reading=reading).exists()
+    if open_alert and (reading.is_voided or not rules.in_session_alerts(reading.alerts)):
+        _fail(
+            NON_FIELD_ERRORS,
+            "This reading's vital-sign alert is still open. Record what was done first (a re-check, or 'other' with "
+            "a note, e.g. that the values were typed wrong), then correct or void the reading.",
+        )
+    _sync_in_session_alert(reading, by=by, now=now)
     participant = reading.participant
     if participant.dosed_at is not None or not hold_before.active:
         return
-    if not pre_dose_hold(participant, now=now).active:
+    moved_earlier = (
+        hold_before.reading.id == reading.pk and "taken_at" in before and reading.taken_at < before["taken_at"]
+    )
+    if moved_earlier or not pre_dose_hold(participant, now=now).active:
         _fail(
-            NON_FIELD_ERRORS,
-            f"This would lift the pre-dose hold set by {hold_before.reading.blood_pressure} at "
+            "taken_at" if moved_earlier else NON_FIELD_ERRORS,
+            f"This would {'shorten' if moved_earlier else 'lift'} the pre-dose hold set by "
+            f"{hold_before.reading.blood_pressure} at "
             f"{bedside.local(hold_before.reading.taken_at):%H:%M}. A hold lifts only by a medical provider's "
             "override with the clinical reason, or by a full pre-dose reading at or below the threshold from "
             f"{bedside.local(hold_before.recheck_from):%H:%M}: record one of those first, then correct the reading.",
@@ -1357,8 +1415,9 @@ def in_session_alert_close(
                 f"Record the recheck reading first (taken after the alerting one, with {what}), then close.",
             )
     if action == InSessionAlertAction.ADVERSE_EVENT:
-        if adverse_event is None or adverse_event.course_id != alert.participant.course_id or adverse_event.is_voided:
-            _fail("adverse_event", "Choose the adverse event recorded for this alert (record it first).")
+        # The event recorded for this alert: one on this dose (an old event of the course is not it).
+        if adverse_event is None or adverse_event.participant_id != alert.participant_id or adverse_event.is_voided:
+            _fail("adverse_event", "Choose the adverse event recorded on this dose for this alert (record it first).")
     else:
         adverse_event = None
     if action == InSessionAlertAction.OTHER and not note:
@@ -1437,6 +1496,7 @@ def participant_discharge(
     escort_present: bool,
     no_driving_advised: bool,
     exception_reason: str = "",
+    left_before_discharge: bool = False,
     discharged_at: datetime | None = None,
     now=None,
 ) -> DosingParticipant:
@@ -1467,15 +1527,29 @@ def participant_discharge(
     if participant.discharged_at is not None:
         _fail(NON_FIELD_ERRORS, "Already discharged.")
     exception = _optional_text("exception_reason", exception_reason, rules.REASON_MAX)
-    hard = [b for b in state.discharge if not (b.exceptionable and exception)]
-    if hard:
-        raise ValidationError(safety.errors_of(hard))
-    excepted = [b for b in state.discharge if b.exceptionable]
-    if exception and not excepted:
-        _fail("exception_reason", "The reading before discharge is within the limits: no exception is needed.")
+    if left_before_discharge:
+        # The patient has gone (against advice, or collected early): nothing can make them wait, so
+        # the record says what happened instead, and the dose ends (counted on the safety report).
+        if not exception:
+            _fail(
+                "exception_reason",
+                "Say what happened: who the patient left with, what they were told, their last vital signs.",
+            )
+        excepted = [b for b in state.discharge if b.code != "discharge_before_reading"]
+        late = [b for b in state.discharge if b.code == "discharge_before_reading"]
+        if late:
+            raise ValidationError(safety.errors_of(late))
+    else:
+        hard = [b for b in state.discharge if not (b.exceptionable and exception)]
+        if hard:
+            raise ValidationError(safety.errors_of(hard))
+        excepted = [b for b in state.discharge if b.exceptionable]
+        if exception and not excepted:
+            _fail("exception_reason", "The reading before discharge is within the limits: no exception is needed.")
     participant.discharge_alert_oriented = alert_oriented
     participant.discharge_vitals_acceptable = not excepted
-    participant.discharge_exception_reason = exception if excepted else ""
+    participant.discharge_exception_reason = exception if excepted or left_before_discharge else ""
+    participant.left_before_discharge = left_before_discharge
     participant.discharge_escort_present = escort_present
     participant.discharge_no_driving_advised = no_driving_advised
     participant.discharged_at = discharged_at
@@ -1486,7 +1560,13 @@ def participant_discharge(
         action=AuditAction.UPDATE,
         patient=participant.course.patient,
         record=participant,
-        detail="discharged despite an alerting reading (documented)" if excepted else "discharged",
+        detail=(
+            "left before discharge (documented)"
+            if left_before_discharge
+            else "discharged despite an alerting reading (documented)"
+            if excepted
+            else "discharged"
+        ),
         at=now,
     )
     return participant
@@ -1773,7 +1853,7 @@ EDITABLE_FIELDS: dict[type, tuple[str, ...]] = {
 ALWAYS_AMENDED = (VitalReading,)
 
 
-def _recheck(record, now: datetime, changed: set[str], before: dict | None = None) -> None:
+def _recheck(record, now: datetime, changed: set[str], before: dict | None = None, reason: str = "") -> None:
     """Re-run the record's own rules after a correction, exactly as on entry. `before`: the
     changed fields' values as they were, for rules about the change itself."""
     before = before or {}
@@ -1789,14 +1869,18 @@ def _recheck(record, now: datetime, changed: set[str], before: dict | None = Non
     elif isinstance(record, PsychiatricEvaluation):
         _check_psychiatric_evaluation(record, timezone.localdate(now))
     elif isinstance(record, DosingParticipant):
-        kept = None
+        # The maximum and ceiling the dose was recorded under still judge it (a lead's later change
+        # neither blocks an honest correction nor rewrites what the record says was in force).
+        kept = kept_ceiling = None
         if "route" not in changed and record.protocol_maximum_unit:
             kept = rules.RouteMaximum(record.protocol_maximum, record.protocol_maximum_unit)
+            if record.protocol_ceiling is not None:
+                kept_ceiling = rules.RouteMaximum(record.protocol_ceiling, record.protocol_maximum_unit)
         if "weight_kg" in changed:
             _recorded_weight_for(record)
-        _apply_dose(record, kept)
+        _apply_dose(record, kept, kept_ceiling)
         if record.dosed_at is not None:
-            _recheck_given_dose(record, changed, now)
+            _recheck_given_dose(record, changed, now, reason)
     elif isinstance(record, VitalReading):
         _check_reading(record.participant, record, now, correcting=True)
         values = {f: getattr(record, f) for f in rules.VITAL_RANGES}
@@ -1857,7 +1941,7 @@ def _recorded_weight_for(participant: DosingParticipant) -> None:
     participant.weight_measurement = measurement
 
 
-def _recheck_given_dose(participant: DosingParticipant, changed: set[str], now: datetime) -> None:
+def _recheck_given_dose(participant: DosingParticipant, changed: set[str], now: datetime, reason: str = "") -> None:
     """A given dose corrected after the fact keeps the rules it was given under (courses.safety
     .given_dose_errors), and what was confirmed before it stays confirmed."""
     if "dosed_at" in changed:
@@ -1875,8 +1959,20 @@ def _recheck_given_dose(participant: DosingParticipant, changed: set[str], now: 
             others=bedside.other_doses(participant),
             min_interval=timedelta(hours=settings.min_dose_interval_hours),
         )
-        if errors:
-            raise ValidationError({"dosed_at" if "dosed_at" in changed else "route": errors})
+        field = "dosed_at" if "dosed_at" in changed else "route"
+        hard = [b.message for b in errors if b.code != "monitoring_short"]
+        if hard:
+            raise ValidationError({field: hard})
+        short = [b.message for b in errors if b.code == "monitoring_short"]
+        if short:
+            # The patient has gone home: the corrected record says the monitoring was short, as a
+            # documented exception (counted on the safety report), instead of refusing the truth.
+            if not reason:
+                _fail(field, short[0] + " Say why in the correction's reason.")
+            kept = participant.discharge_exception_reason
+            participant.discharge_exception_reason = (
+                (kept + " | " if kept else "") + f"Monitoring short after correction: {short[0]} {reason}"
+            )[: rules.REASON_MAX]
     if "fasting_confirmed" in changed and not participant.fasting_confirmed:
         _fail(
             "fasting_confirmed",
@@ -1914,6 +2010,9 @@ def record_amend(*, record, by: User, changes: dict, reason: str, version: int |
     locked = (
         isinstance(record, ALWAYS_AMENDED)
         or (isinstance(record, SignableRecord) and record.is_signed)
+        # A dose once given is corrected with a reason, signed or not: its time and amount were
+        # checked when it was given, and the patient may still be in the chair.
+        or (isinstance(record, DosingParticipant) and record.dosed_at is not None)
         or (isinstance(record, AdverseEvent) and record.participant is not None and record.participant.is_signed)
     )
     if not locked:
@@ -1936,10 +2035,13 @@ def record_amend(*, record, by: User, changes: dict, reason: str, version: int |
         _fail("changes", "Nothing would change: the values are the same as the signed record.")
     hold_before = pre_dose_hold(record.participant, now=now) if isinstance(record, VitalReading) else None
     _seriousness_kept(record, before, by)
-    _recheck(record, now, set(diff), before)
+    exception_before = getattr(record, "discharge_exception_reason", None)
+    _recheck(record, now, set(diff), before, reason)
+    if getattr(record, "discharge_exception_reason", None) != exception_before:
+        diff["discharge_exception_reason"] = {"from": exception_before, "to": record.discharge_exception_reason}
     _save(record)
     if isinstance(record, VitalReading):
-        _reading_changed(record, by=by, now=now, why=f"Corrected: {reason}", hold_before=hold_before)
+        _reading_changed(record, by=by, now=now, why=f"Corrected: {reason}", hold_before=hold_before, before=before)
     amendment = _amendment(record, record_patient(record), diff, reason, by, now)
     for patient in record_patients(record):
         audit(
@@ -2047,6 +2149,10 @@ def _void_permission(record, by: User) -> None:
     a colleague may not void a note they could not amend."""
     if isinstance(record, (Course, DosingSession)):
         _doses_under(record, by)
+    if isinstance(record, DosingParticipant) and record.dosed_at is not None:
+        # A given dose stops counting for spacing and monitoring once voided: the lead's decision.
+        _require_role(by, {Role.PRACTICE_LEAD}, "void a dose that was given (a patient who leaves early is discharged)")
+        return
     author = _signed_author(record)
     if author is not None:
         if by.role == Role.PRACTICE_LEAD or (by.pk == author.pk and by.role):
@@ -2084,8 +2190,8 @@ def _doses_under(record, by: User) -> None:
     if doses.filter(discharged_at__isnull=True).exists():
         _fail(
             NON_FIELD_ERRORS,
-            f"A patient dosed in this {record._meta.verbose_name} has not been discharged: discharge them (or void "
-            "that dose record) first.",
+            f"A patient dosed in this {record._meta.verbose_name} has not been discharged: discharge them first (one "
+            "who left early is discharged as having left, with a reason).",
         )
     if by.role != Role.PRACTICE_LEAD and doses.exists():
         raise PermissionDenied(
@@ -2171,6 +2277,8 @@ def clinic_settings_update(*, by: User, now=None, **fields) -> ClinicSettings:
         setattr(settings, key, value)
     if settings.hold_systolic >= settings.alert_systolic:
         _fail("hold_systolic", "The pre-dose hold must be below the intra-session alert threshold.")
+    if settings.hold_diastolic >= settings.alert_diastolic:
+        _fail("hold_diastolic", "The pre-dose hold must be below the intra-session alert threshold.")
     for route, name in CEILING_FIELDS.items():
         maximum, ceiling = settings.route_maximum(route), settings.route_ceiling(route)
         if ceiling.value < maximum.value:

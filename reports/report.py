@@ -190,7 +190,10 @@ def _safety(rows: list[CourseRow], filters: ReportFilters) -> dict:
     doses = given.aggregate(
         sessions=Count("pk", distinct=True),
         overridden=Count("pk", filter=Q(hold_overrides__isnull=False), distinct=True),
-        discharge_exceptions=Count("pk", filter=~Q(discharge_exception_reason=""), distinct=True),
+        discharge_exceptions=Count(
+            "pk", filter=~Q(discharge_exception_reason="") & Q(left_before_discharge=False), distinct=True
+        ),
+        left_before_discharge=Count("pk", filter=Q(left_before_discharge=True), distinct=True),
     )
     sessions = doses["sessions"]
     # Every event of the cohort's courses: during a dose given, or reported outside a dosing session.
@@ -265,6 +268,7 @@ def _safety(rows: list[CourseRow], filters: ReportFilters) -> dict:
         "overrides": overrides,
         "overridden_doses": doses["overridden"],
         "discharge_exceptions": doses["discharge_exceptions"],
+        "left_before_discharge": doses["left_before_discharge"],
         "in_session_alerts": in_session,
         "alerts": {k: v for k, v in alert_counts.items() if k != "holds"},
     }

@@ -90,7 +90,11 @@ class ClinicDateTimeField(serializers.DateTimeField):
     default_error_messages = {"out_of_range": rules.RECORD_YEARS_MESSAGE}
 
     def to_internal_value(self, value):
-        moment = super().to_internal_value(value)
+        try:
+            moment = super().to_internal_value(value)
+        except OverflowError:
+            # A naive 9999-12-31T23:59 made aware in the clinic's zone runs past the last datetime.
+            self.fail("out_of_range")
         if rules.record_year_errors({"value": moment}):
             self.fail("out_of_range")
         return moment
@@ -233,12 +237,26 @@ class PatientListSerializer(serializers.ModelSerializer):
 class WeightSerializer(serializers.ModelSerializer):
     class Meta:
         model = WeightMeasurement
-        fields = ["id", "measured_on", "weight_kg", "created_at", "created_by", "is_voided", "void_reason"]
+        fields = [
+            "id",
+            "measured_on",
+            "weight_kg",
+            "change_reason",
+            "created_at",
+            "created_by",
+            "is_voided",
+            "void_reason",
+        ]
 
 
 class WeightInputSerializer(serializers.Serializer):
     measured_on = serializers.DateField()
     weight_kg = serializers.DecimalField(max_digits=5, decimal_places=1)
+    change_reason = _text(
+        max_length=rules.REASON_MAX,
+        help_text="Required when the weight differs by more than 10% from one recorded within 14 days "
+        "(mg/kg comes from it; a jump is most often a typing slip).",
+    )
 
 
 class CourseBriefSerializer(serializers.ModelSerializer):
@@ -650,6 +668,7 @@ DOSE_OUT_FIELDS = [
     "discharge_escort_present",
     "discharge_no_driving_advised",
     "discharge_exception_reason",
+    "left_before_discharge",
     "discharged_at",
     "discharged_by",
 ]
@@ -840,8 +859,14 @@ class DischargeInputSerializer(serializers.Serializer):
     no_driving_advised = serializers.BooleanField()
     exception_reason = _text(
         max_length=rules.REASON_MAX,
-        help_text="Only when the last pre-discharge reading still alerts: why discharge is safe. Kept on the record "
-        "and counted on the safety report.",
+        help_text="When the last pre-discharge reading still alerts: why discharge is safe. With "
+        "`left_before_discharge`: what happened. Kept on the record and counted on the safety report.",
+    )
+    left_before_discharge = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="The patient left before the discharge checks were met (against advice, collected early): the "
+        "dose ends with `exception_reason` saying what happened.",
     )
     discharged_at = ClinicDateTimeField(required=False, help_text="Defaults to now.")
 

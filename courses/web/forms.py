@@ -315,6 +315,11 @@ class WeightForm(forms.Form):
     weight_kg = forms.DecimalField(
         label="Weight (kg)", max_digits=5, decimal_places=1, widget=numeric(decimal=True, attrs={"step": "0.1"})
     )
+    change_reason = reason_field(
+        "If it differs by more than 10% from a recent weight: why",
+        rows=2,
+        help_text="Re-weighed and confirmed, an illness, or the earlier weight was wrong.",
+    )
 
 
 class CourseOpenForm(ServiceModelForm):
@@ -597,6 +602,16 @@ class DischargeExceptionForm(DischargeForm):
     ahead only by saying why it is safe."""
 
     exception_reason = reason_field("Why discharge is safe despite the alerting reading")
+    left_before_discharge = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+
+class LeftEarlyForm(forms.Form):
+    """A patient who leaves before the discharge checks are met: the dose ends, saying what happened."""
+
+    exception_reason = reason_field(
+        "What happened",
+        help_text="Against advice or collected early; who they left with, what they were told, their last vital signs.",
+    )
 
 
 class InSessionAlertCloseForm(forms.Form):

@@ -240,7 +240,11 @@ class SafetySerializer(serializers.Serializer):
     overrides = serializers.IntegerField(help_text="Hold overrides documented by a medical provider.")
     overridden_doses = serializers.IntegerField(help_text="Doses given after at least one hold override.")
     discharge_exceptions = serializers.IntegerField(
-        help_text="Discharges despite an alerting pre-discharge reading, each with the provider's reason."
+        help_text="Discharges despite an alerting pre-discharge reading (or a monitoring shortfall found on "
+        "correction), each with the provider's reason."
+    )
+    left_before_discharge = serializers.IntegerField(
+        help_text="Patients who left before the discharge checks were met, each with what happened."
     )
     in_session_alerts = InSessionAlertCountsSerializer()
     alerts = AlertCountsSerializer(help_text="Vital readings above or below an alert threshold.")
@@ -412,6 +416,7 @@ def practice_report_data(report) -> dict:
             "overrides": safety["overrides"],
             "overridden_doses": safety["overridden_doses"],
             "discharge_exceptions": safety["discharge_exceptions"],
+            "left_before_discharge": safety["left_before_discharge"],
             "in_session_alerts": safety["in_session_alerts"],
             "alerts": safety["alerts"],
         },

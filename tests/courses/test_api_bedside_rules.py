@@ -88,7 +88,7 @@ def test_discharge_needs_its_readings_and_an_exception_for_an_alerting_set(dosed
     assert done.status_code == 200 and done.json()["discharge_vitals_acceptable"] is False
 
 
-def test_spacing_weight_and_ceiling(dosed_participant, ready_course, therapist, provider, dosing_session):
+def test_spacing_weight_and_ceiling(dosed_participant, ready_course, therapist, provider, dosing_session, clock):
     p = api(provider)
     later = builders.session(therapist=therapist, provider=provider, start=timezone.now() + dt.timedelta(hours=6))
     body = {"course": str(ready_course.pk), "route": "iv", "dose_mg": "35", "fasting_confirmed": True}
@@ -101,7 +101,20 @@ def test_spacing_weight_and_ceiling(dosed_participant, ready_course, therapist, 
         "absolute ceiling"
         in errors(p.post(url, {**body, "dose_mg": "1000", "over_maximum_reason": "Protocol"}))["dose_mg"][0]
     )
-    weighed = p.post(url, {**body, "dose_mg": "55", "weight_kg": "110", "weighed_now": True})
+    # 'Weighed now' does not make a 70 kg patient 110 kg: a jump like that takes a reason.
+    jump = errors(p.post(url, {**body, "dose_mg": "55", "weight_kg": "110", "weighed_now": True}))
+    assert "differs by more than 10%" in jump["weight_kg"][0]
+    weights = f"/api/patients/{other.patient_id}/weights/"
+    today = timezone.localdate().isoformat()
+    assert "weight_kg" in errors(p.post(weights, {"measured_on": today, "weight_kg": "110"}))
+    clock.shift(dt.timedelta(minutes=1))
+    assert (
+        p.post(
+            weights, {"measured_on": today, "weight_kg": "110", "change_reason": "Re-weighed twice; old entry wrong."}
+        ).status_code
+        == 201
+    )
+    weighed = p.post(url, {**body, "dose_mg": "55", "weight_kg": "110.0"})
     assert weighed.status_code == 201, weighed.json()
     assert weighed.json()["dose_mg_per_kg"] == "0.500" and weighed.json()["weight_measurement"]
 

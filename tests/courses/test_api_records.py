@@ -76,7 +76,7 @@ def test_a_dose_is_corrected_before_it_is_given_and_not_after(participant, provi
     assert client.post(f"/api/doses/{participant.pk}/administer/", {}).status_code == 200
     late = client.patch(url, {"dose_mg": "40", "version": client.get(url).json()["version"]})
     assert late.status_code == 400
-    assert "amendment" in late.json()["errors"]["dose_mg"][0]
+    assert "amend the dose record" in late.json()["errors"]["dose_mg"][0]
     again = client.post(f"/api/doses/{participant.pk}/administer/", {})
     assert again.status_code == 400 and "already been recorded as given" in str(again.json()["errors"])
 

@@ -148,7 +148,7 @@ def test_an_override_does_not_stretch_to_a_later_high_reading_moved_earlier(part
         changes={"taken_at": first.taken_at - dt.timedelta(minutes=1)},
         reason="Wrong time.",
     )
-    assert "would lift the pre-dose hold" in moved["__all__"][0]
+    assert "would shorten the pre-dose hold" in moved["taken_at"][0]
     # Moving the overridden one after it makes the override lapse: the hold stays.
     services.record_amend(
         record=first, by=provider, changes={"taken_at": timezone.now()}, reason="Taken later than written."
@@ -170,7 +170,7 @@ def test_a_hold_is_not_lifted_by_voiding_its_reading_or_moving_it_back(participa
         changes={"taken_at": high.taken_at - dt.timedelta(minutes=20)},
         reason="Earlier than written.",
     )
-    assert "would lift" in moved["__all__"][0]
+    assert "would shorten the pre-dose hold" in moved["taken_at"][0]
     assert services.pre_dose_hold_active(participant)
 
 
@@ -269,14 +269,25 @@ def test_slow_breathing_alerts(dosed_participant, provider, clock):
     assert reading.alerts == ["low_rr"] and reading.in_session_alert.closed_at is None
 
 
-def test_voiding_an_alerting_reading_closes_its_alert_saying_so(dosed_participant, provider, clock):
+def test_an_alerting_reading_is_voided_or_corrected_only_once_its_alert_says_what_was_done(
+    dosed_participant, provider, clock
+):
+    """A correction or a void would otherwise make the alert (and the discharge exception it
+    leads to) disappear without a word of what was done."""
     clock.shift(dt.timedelta(minutes=30))
     reading = services.vital_reading_record(
         participant=dosed_participant, by=provider, phase="during", **normal_vitals(heart_rate=135)
     )
-    services.record_void(record=reading, by=provider, reason="Typed into the wrong patient's record.")
+    why = "Typed into the wrong patient's record."
+    errors = refused(services.record_void, record=reading, by=provider, reason=why)
+    assert "alert is still open" in errors["__all__"][0]
+    errors = refused(services.record_amend, record=reading, by=provider, changes={"heart_rate": 85}, reason=why)
+    assert "Record what was done first" in errors["__all__"][0]
     alert = InSessionAlert.objects.get(reading=reading)
-    assert (alert.action, alert.note) == ("reading_voided", "Voided: Typed into the wrong patient's record.")
+    services.in_session_alert_close(alert=alert, by=provider, action="other", note=why)
+    services.record_void(record=reading, by=provider, reason=why)
+    alert.refresh_from_db()
+    assert (alert.action, alert.note) == ("other", why)
 
 
 def test_an_open_alert_holds_the_discharge_and_the_signature(dosed_participant, provider, clock):

@@ -311,7 +311,13 @@ DOSE_CASES = [
         dose(other_doses=(OtherDose(DOSE_AT + dt.timedelta(hours=3), ended=True),)),
         {"too_close_to_next"},
     ),
-    ("a group of 3", dose(session_format="group", session_participants=3), {"group_size"}),
+    ("a group of 3", dose(session_format="group", session_participants=3, session_booked=3), {"group_size"}),
+    (
+        "a group of 4 with a no-show voided on the day",
+        dose(session_format="group", session_participants=3, session_booked=4),
+        set(),
+    ),
+    ("a group of 13", dose(session_format="group", session_participants=13, session_booked=13), {"group_size"}),
     ("course not cleared", dose(course=(safety.Blocker("screen_unsigned", "…", "course"),)), {"screen_unsigned"}),
 ]
 
@@ -387,6 +393,12 @@ DISCHARGE_CASES = [
         {"pre_discharge_alerting"},
     ),
     ("an alert still open", discharge(at=at(75), open_alerts=1), {"open_alert"}),
+    (
+        "the set before discharge is stale",
+        discharge(at=at(140), fresh_within=dt.timedelta(minutes=15)),
+        {"pre_discharge_stale"},
+    ),
+    ("the set before discharge is recent enough", discharge(at=at(85), fresh_within=dt.timedelta(minutes=15)), set()),
     (
         "the checklist not ticked",
         discharge(at=at(75), checklist={}),
@@ -550,4 +562,12 @@ def test_a_corrected_dose_keeps_the_rules_it_was_given_under(case, changes, word
     errors = safety.given_dose_errors(**{**GIVEN, **changes})
     assert len(errors) == len(words), (case, errors)
     for error, word in zip(errors, words, strict=True):
-        assert word in error, case
+        assert word in error.message, case
+
+
+def test_a_recheck_timed_ahead_of_now_does_not_lift_the_hold():
+    """The few minutes' allowance for clocks must not shorten the wait: a re-check timed after
+    'now' has not happened yet."""
+    readings = [reading(0, HIGH), reading(15)]
+    assert safety.hold_status(readings, [], RECHECK, now=at(11)).active
+    assert not safety.hold_status(readings, [], RECHECK, now=at(15)).active

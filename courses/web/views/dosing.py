@@ -22,6 +22,7 @@ from courses.web.forms import (
     GiveDoseForm,
     HoldOverrideForm,
     InSessionAlertCloseForm,
+    LeftEarlyForm,
     ParticipantForm,
     VitalsForm,
     now_local_minute,
@@ -199,6 +200,7 @@ def _bedside(request, participant, status=200, **forms):
         "give_form": forms.get("give_form") or GiveDoseForm(),
         "ae_form": forms.get("ae_form") or AdverseEventForm(initial={"onset_at": now_local_minute()}),
         "discharge_form": forms.get("discharge_form") or discharge_class(),
+        "left_form": LeftEarlyForm(),
         "open_form": forms.get("open_form", ""),
     }
     return render(request, "web/bedside.html", context, status=status)
