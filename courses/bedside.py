@@ -225,6 +225,17 @@ def _other_doses(participants: list[DosingParticipant]) -> dict:
     return {p.pk: tuple(d for pk, d in by_patient[p.course.patient_id] if pk != p.pk) for p in participants}
 
 
+def override_fact(override: HoldOverride) -> safety.Override:
+    return safety.Override(local(override.reading.taken_at), local(override.overridden_at))
+
+
+def override_facts(participant: DosingParticipant) -> list:
+    """The participant's overrides still in force, as the rules see them."""
+    return [
+        override_fact(o) for o in participant.hold_overrides.filter(lapsed_at__isnull=True).select_related("reading")
+    ]
+
+
 def other_doses(participant: DosingParticipant) -> tuple:
     """The patient's other given doses (any course), for the spacing rule."""
     return _other_doses([participant])[participant.pk]
@@ -284,7 +295,7 @@ def dose_states(
     for p in participants:
         course = courses[p.course_id]
         own = readings[p.pk]
-        own_overrides = [safety.Override(local(o.reading.taken_at), local(o.overridden_at)) for o in overrides[p.pk]]
+        own_overrides = [override_fact(o) for o in overrides[p.pk]]
         hold = safety.hold_status(own, own_overrides, recheck, now=now)
         # A given dose is judged too: "already given" is its blocker, so a second "give" is refused.
         weight = p.weight_measurement
@@ -292,6 +303,7 @@ def dose_states(
             safety.DoseFacts(
                 at=at,
                 today=today,
+                now=now,
                 course=tuple(course.blockers),
                 given=p.dosed_at is not None,
                 voided=p.is_voided,

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 from django.utils.deconstruct import deconstructible
 
 from courses import rules
@@ -650,7 +651,7 @@ class DosingSession(SignableRecord):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_format_display()} dosing session {self.starts_at:%Y-%m-%d %H:%M}"
+        return f"{self.get_format_display()} dosing session {timezone.localtime(self.starts_at):%Y-%m-%d %H:%M}"
 
 
 class DosingParticipant(SignableRecord):
@@ -791,7 +792,7 @@ class HoldOverride(Permanent):
         ]
 
     def __str__(self) -> str:
-        return f"Pre-dose hold overridden {self.overridden_at:%Y-%m-%d %H:%M}"
+        return f"Pre-dose hold overridden {timezone.localtime(self.overridden_at):%Y-%m-%d %H:%M}"
 
 
 class VitalReading(ClinicalRecord):
@@ -824,7 +825,7 @@ class VitalReading(ClinicalRecord):
         )
 
     def __str__(self) -> str:
-        return f"Vitals {self.taken_at:%H:%M} ({self.get_phase_display()})"
+        return f"Vitals {timezone.localtime(self.taken_at):%H:%M} ({self.get_phase_display()})"
 
     @property
     def blood_pressure(self) -> str:
@@ -844,7 +845,8 @@ class InSessionAlert(Permanent):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     participant = models.ForeignKey(DosingParticipant, on_delete=models.PROTECT, related_name="in_session_alerts")
-    reading = models.OneToOneField(VitalReading, on_delete=models.PROTECT, related_name="in_session_alert")
+    # One open alert per reading; a corrected reading that alerts on something new opens another.
+    reading = models.ForeignKey(VitalReading, on_delete=models.PROTECT, related_name="in_session_alerts")
     alerts = models.JSONField(default=list)
     raised_at = models.DateTimeField()
     closed_at = models.DateTimeField(null=True, blank=True)
@@ -858,6 +860,9 @@ class InSessionAlert(Permanent):
     class Meta:
         ordering = ["raised_at"]
         constraints = [
+            models.UniqueConstraint(
+                fields=["reading"], condition=Q(closed_at__isnull=True), name="in_session_alert_one_open_per_reading"
+            ),
             models.CheckConstraint(
                 condition=Q(closed_at__isnull=True, closed_by__isnull=True, action="")
                 | Q(closed_at__isnull=False) & ~Q(action=""),

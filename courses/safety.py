@@ -146,6 +146,31 @@ def hold_status(
     return Hold(active=True, reading=high, recheck_from=high.taken_at + recheck_after)
 
 
+# A dose time typed to the minute may read a few seconds before the override that preceded it.
+TO_THE_MINUTE = timedelta(minutes=1)
+
+
+def hold_blocker(
+    readings: Sequence[Reading], overrides: Sequence[Override], recheck_after: timedelta, at: datetime, now: datetime
+) -> Blocker | None:
+    """The hold as it stood when the dose is (or was) given at `at`: only overrides made by then
+    count, and only re-checks taken by then and by now (a time typed ahead of the clock is not a
+    re-check yet). None when nothing held the dose."""
+    made = [o for o in overrides if o.at <= at + TO_THE_MINUTE]
+    hold = hold_status(readings, made, recheck_after, now=min(at, now))
+    if not hold.active:
+        return None
+    later = [o for o in overrides if o not in made]
+    if later and not hold_status(readings, overrides, recheck_after, now=min(at, now)).active:
+        return Blocker(
+            "hold",
+            f"The hold was overridden at {_hm(min(o.at for o in later))}, after the dose time {_hm(at)}: a dose "
+            "during a hold follows its override.",
+            "dosed_at",
+        )
+    return Blocker("hold", hold.message)
+
+
 def reading_fit_errors(
     *,
     phase: str,
@@ -386,6 +411,7 @@ class OtherDose:
 class DoseFacts:
     at: datetime  # the moment the dose would be given
     today: date  # that moment's day in the clinic
+    now: datetime | None = None  # the clock (default: `at`); a dose time typed ahead of it re-checks nothing
     course: tuple[Blocker, ...] = ()  # course_blockers() of its course on that day
     # The participant's own record
     given: bool = False
@@ -472,9 +498,9 @@ def dose_blockers(f: DoseFacts) -> list[Blocker]:
                 "Record a full pre-dose set of vital signs (blood pressure, heart rate, SpO2) before dosing.",
             )
         )
-    hold = hold_status(f.readings, f.overrides, f.hold_recheck, now=f.at)
-    if hold.active:
-        out.append(Blocker("hold", hold.message))
+    hold = hold_blocker(f.readings, f.overrides, f.hold_recheck, f.at, f.now or f.at)
+    if hold is not None:
+        out.append(hold)
     if f.open_alerts:
         out.append(
             Blocker(
@@ -565,6 +591,8 @@ def given_dose_errors(
     readings: Sequence[Reading],
     others: Sequence[OtherDose],
     min_interval: timedelta,
+    overrides: Sequence[Override] = (),
+    hold_recheck: timedelta = timedelta(minutes=15),
 ) -> list[Blocker]:
     """A given dose whose time, drug or route is corrected after the fact must still tell a
     possible story: its readings on the right side of the dose, and the clinic's interval from the
@@ -600,6 +628,9 @@ def given_dose_errors(
                 f"{monitoring // timedelta(minutes=1)} minutes of monitoring after a dose at {_hm(dosed_at)}.",
             )
         )
+    hold = hold_blocker(readings, overrides, hold_recheck, dosed_at, dosed_at)
+    if hold is not None:
+        out.append(Blocker("hold", f"With the dose at {_hm(dosed_at)}: {hold.message}"))
     out.extend(
         b for b in spacing_blockers(others, dosed_at, min_interval) if b.code in ("too_soon", "too_close_to_next")
     )
@@ -645,6 +676,10 @@ def latest_pre_discharge(readings: Sequence[Reading], dosed_at: datetime | None)
     return max(candidates, key=lambda r: r.taken_at, default=None)
 
 
+# Facts about time, not judgements: no documented exception makes them true.
+UNEXCUSABLE = {"discharge_before_dose", "discharge_before_reading"}
+
+
 def discharge_blockers(f: DischargeFacts) -> list[Blocker]:
     """What stands between the patient and discharge. A blocker marked exceptionable (the last
     pre-discharge set still alerting) can be passed by a medical provider who documents why."""
@@ -653,6 +688,14 @@ def discharge_blockers(f: DischargeFacts) -> list[Blocker]:
     if f.discharged:
         return [Blocker("discharged", "Already discharged.")]
     out: list[Blocker] = []
+    if f.at < f.dosed_at:
+        out.append(
+            Blocker(
+                "discharge_before_dose",
+                f"The discharge time {_hm(f.at)} is before the dose at {_hm(f.dosed_at)}.",
+                "discharged_at",
+            )
+        )
     later = [r for r in f.readings if r.taken_at > f.at]
     if later:
         # The record must not show the patient leaving before readings taken while they were there.

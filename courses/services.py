@@ -446,6 +446,9 @@ def weight_record(
     _range_or_fail("weight_kg", weight, *rules.WEIGHT_RANGE_KG, "Weight", " kg")
     if measured_on > timezone.localdate(now):
         _fail("measured_on", "A weight cannot be dated in the future.")
+    year_errors = rules.record_year_errors({"measured_on": measured_on})
+    if year_errors:
+        raise ValidationError(year_errors)
     # mg/kg comes from this number: a jump no body makes in a fortnight is most likely a typing
     # slip (70 kg entered as 110 hides an over-maximum dose), so it is taken only with a reason.
     change_reason = _optional_text("change_reason", change_reason, rules.REASON_MAX)
@@ -458,7 +461,7 @@ def weight_record(
                 "weight_kg",
                 f"{weight} kg differs by more than {rules.WEIGHT_JUMP_FRACTION:.0%} from the {near.weight_kg} kg "
                 f"recorded on {near.measured_on:%Y-%m-%d}: weigh again. If it is right, record it on the patient's "
-                "page with the reason it changed (or the earlier one was wrong).",
+                "page with why it differs (change_reason): it changed, or the earlier one was wrong.",
             )
     record = _save(
         WeightMeasurement(
@@ -1211,26 +1214,30 @@ def _check_reading(participant: DosingParticipant, reading: VitalReading, now: d
 
 
 def _sync_in_session_alert(reading: VitalReading, *, by: User, now: datetime) -> None:
-    """An alerting reading has an in-session alert, one per reading; a correction that changes what
-    alerts updates the open one. Clearing an open alert by a correction or a void is refused
-    before this runs (_reading_changed): the provider records what was done."""
+    """An alerting reading has an open in-session alert. A correction that changes what alerts
+    updates the open one; one that alerts on something a closed alert did not cover opens a new
+    alert (a low SpO2 revealed by correcting a mistyped pressure is news). Clearing an open alert
+    by a correction or a void is refused before this runs (_reading_changed)."""
     codes = [] if reading.is_voided else rules.in_session_alerts(reading.alerts)
-    alert = InSessionAlert.objects.filter(reading=reading).first()
-    if codes and alert is None:
-        alert = InSessionAlert.objects.create(
-            participant=reading.participant, reading=reading, alerts=codes, raised_at=now
-        )
-        audit(
-            actor=by,
-            action=AuditAction.CREATE,
-            patient=reading.participant.course.patient,
-            record=alert,
-            detail="alerts: " + ", ".join(codes),
-            at=now,
-        )
-        logger.warning("in-session alert participant=%s reading=%s", reading.participant_id, reading.pk)
-    elif alert is not None and alert.closed_at is None and codes != alert.alerts:
-        InSessionAlert.objects.filter(pk=alert.pk).update(alerts=codes)
+    alerts = list(InSessionAlert.objects.filter(reading=reading))
+    open_alert = next((a for a in alerts if a.closed_at is None), None)
+    if open_alert is not None:
+        if codes and codes != open_alert.alerts:
+            InSessionAlert.objects.filter(pk=open_alert.pk).update(alerts=codes)
+        return
+    answered = {code for a in alerts for code in a.alerts}
+    if not set(codes) - answered:
+        return
+    alert = InSessionAlert.objects.create(participant=reading.participant, reading=reading, alerts=codes, raised_at=now)
+    audit(
+        actor=by,
+        action=AuditAction.CREATE,
+        patient=reading.participant.course.patient,
+        record=alert,
+        detail="alerts: " + ", ".join(codes),
+        at=now,
+    )
+    logger.warning("in-session alert participant=%s reading=%s", reading.participant_id, reading.pk)
 
 
 # What an override judged: a correction of any of these makes it lapse (a respiratory rate
@@ -1535,10 +1542,10 @@ def participant_discharge(
                 "exception_reason",
                 "Say what happened: who the patient left with, what they were told, their last vital signs.",
             )
-        excepted = [b for b in state.discharge if b.code != "discharge_before_reading"]
-        late = [b for b in state.discharge if b.code == "discharge_before_reading"]
-        if late:
-            raise ValidationError(safety.errors_of(late))
+        excepted = [b for b in state.discharge if b.code not in safety.UNEXCUSABLE]
+        impossible = [b for b in state.discharge if b.code in safety.UNEXCUSABLE]
+        if impossible:
+            raise ValidationError(safety.errors_of(impossible))
     else:
         hard = [b for b in state.discharge if not (b.exceptionable and exception)]
         if hard:
@@ -1958,6 +1965,8 @@ def _recheck_given_dose(participant: DosingParticipant, changed: set[str], now: 
             readings=[bedside.reading_fact(r) for r in participant.vitals.active().order_by("taken_at")],
             others=bedside.other_doses(participant),
             min_interval=timedelta(hours=settings.min_dose_interval_hours),
+            overrides=bedside.override_facts(participant),
+            hold_recheck=timedelta(minutes=settings.hold_recheck_minutes),
         )
         field = "dosed_at" if "dosed_at" in changed else "route"
         hard = [b.message for b in errors if b.code != "monitoring_short"]
@@ -1995,7 +2004,10 @@ def _recheck_given_dose(participant: DosingParticipant, changed: set[str], now: 
 
 
 def _json_value(value):
-    if isinstance(value, (datetime, date, Decimal)):
+    if isinstance(value, datetime):
+        # Both sides of a change in the clinic's time, as the pages show them.
+        return str(timezone.localtime(value)) if timezone.is_aware(value) else str(value)
+    if isinstance(value, (date, Decimal)):
         return str(value)
     return value
 
@@ -2275,10 +2287,15 @@ def clinic_settings_update(*, by: User, now=None, **fields) -> ClinicSettings:
     }
     for key, value in fields.items():
         setattr(settings, key, value)
-    if settings.hold_systolic >= settings.alert_systolic:
-        _fail("hold_systolic", "The pre-dose hold must be below the intra-session alert threshold.")
-    if settings.hold_diastolic >= settings.alert_diastolic:
-        _fail("hold_diastolic", "The pre-dose hold must be below the intra-session alert threshold.")
+    for kind in ("systolic", "diastolic"):
+        hold, alert = getattr(settings, f"hold_{kind}"), getattr(settings, f"alert_{kind}")
+        if hold >= alert:
+            low, high = rules.SETTING_RANGES[f"hold_{kind}"]
+            _fail(
+                f"hold_{kind}",
+                f"The {kind} pre-dose hold must be below the intra-session alert ({alert} mmHg), between {low} and "
+                f"{high} mmHg.",
+            )
     for route, name in CEILING_FIELDS.items():
         maximum, ceiling = settings.route_maximum(route), settings.route_ceiling(route)
         if ceiling.value < maximum.value:

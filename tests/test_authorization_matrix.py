@@ -156,6 +156,7 @@ MATRIX: dict[str, dict[str, str]] = {
     "dose-give": rw(write=PROVIDER),
     "dose-adverse-event": rw(write=CASELOAD),
     "dose-discharge": rw(write=PROVIDER),
+    "dose-left": rw(write=PROVIDER),
     # Closing an in-session alert is the medical provider's (the lead too is refused by the service).
     "dose-alert-close": rw(write=PROVIDER),
     "course-adverse-event-new": rw(CASELOAD, CASELOAD),
@@ -382,7 +383,7 @@ def world(
             "user_id": member.pk,
             "staff_id": member.pk,
             "alert_id": alert.pk,
-            "in_session_alert_id": alerting.in_session_alert.pk,
+            "in_session_alert_id": alerting.in_session_alerts.get().pk,
             "message_id": message.pk,
             "administration_id": gad7.pk,
             "export_id": export.pk,

@@ -87,7 +87,8 @@ class ClinicDateTimeField(serializers.DateTimeField):
     express, so the timeline answered with a date-time that no client could parse.
     """
 
-    default_error_messages = {"out_of_range": rules.RECORD_YEARS_MESSAGE}
+    # DRF's own "Datetime value out of range." (a year 1 with an offset) says the same thing, better.
+    default_error_messages = {"out_of_range": rules.RECORD_YEARS_MESSAGE, "overflow": rules.RECORD_YEARS_MESSAGE}
 
     def to_internal_value(self, value):
         try:
@@ -986,14 +987,21 @@ class RecordChangesField(serializers.DictField):
         super().__init__(child=serializers.JSONField(), **kwargs)
 
 
+def _reason(saying: str) -> serializers.CharField:
+    """A required reason whose refusal says what to write, not only that it is missing."""
+    return serializers.CharField(
+        max_length=rules.REASON_MAX, error_messages={"required": saying, "blank": saying, "null": saying}
+    )
+
+
 class AmendInputSerializer(serializers.Serializer):
     changes = RecordChangesField(allow_empty=False)
-    reason = serializers.CharField(max_length=rules.REASON_MAX)
+    reason = _reason("Say why the record is being corrected.")
     version = version_field(required=False)
 
 
 class VoidInputSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=rules.REASON_MAX)
+    reason = _reason("Say why the record is voided (entered in error, on the wrong patient…).")
     version = version_field(required=False)
 
 

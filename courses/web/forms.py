@@ -465,7 +465,11 @@ class GroupIntegrationForm(IntegrationSessionForm):
 
 
 class VoidForm(VersionedForm, forms.Form):
-    reason = reason_field("Why is this record void?", required=True)
+    reason = reason_field(
+        "Why is this record void?",
+        required=True,
+        error_messages={"required": "Say why the record is voided (entered in error, on the wrong patient…)."},
+    )
 
 
 class AmendmentReasonForm(forms.Form):
@@ -602,7 +606,6 @@ class DischargeExceptionForm(DischargeForm):
     ahead only by saying why it is safe."""
 
     exception_reason = reason_field("Why discharge is safe despite the alerting reading")
-    left_before_discharge = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
 
 class LeftEarlyForm(forms.Form):
@@ -612,6 +615,7 @@ class LeftEarlyForm(forms.Form):
         "What happened",
         help_text="Against advice or collected early; who they left with, what they were told, their last vital signs.",
     )
+    discharged_at = forms.DateTimeField(label="Left at (blank: now)", widget=DateTimeInput(), required=False)
 
 
 class InSessionAlertCloseForm(forms.Form):

@@ -66,6 +66,7 @@ urlpatterns = [
     path("doses/<uuid:participant_id>/give/", dosing.give_dose, name="dose-give"),
     path("doses/<uuid:participant_id>/adverse-events/", dosing.adverse_event_add, name="dose-adverse-event"),
     path("doses/<uuid:participant_id>/discharge/", dosing.discharge, name="dose-discharge"),
+    path("doses/<uuid:participant_id>/left/", dosing.left_before_discharge, name="dose-left"),
     path(
         "doses/<uuid:participant_id>/alerts/<uuid:in_session_alert_id>/close/",
         dosing.alert_close,

@@ -51,7 +51,9 @@ def everything(participant, provider, therapist, clock):
     alerting = services.vital_reading_record(
         participant=dosed_participant, by=provider, phase="during", **normal_vitals(heart_rate=130)
     )
-    services.in_session_alert_close(alert=alerting.in_session_alert, by=provider, action="other", note="Settled.")
+    services.in_session_alert_close(
+        alert=alerting.in_session_alerts.get(), by=provider, action="other", note="Settled."
+    )
     clock.shift(dt.timedelta(minutes=30))
     monitor(dosed_participant, provider)
     services.adverse_event_record(

@@ -230,7 +230,7 @@ def test_an_alerting_reading_opens_an_alert_that_a_provider_closes_by_saying_wha
     reading = services.vital_reading_record(
         participant=dosed_participant, by=provider, phase="during", **normal_vitals(systolic_bp=185, diastolic_bp=112)
     )
-    alert = reading.in_session_alert
+    alert = reading.in_session_alerts.get()
     assert alert.alerts == ["high_bp"] and alert.closed_at is None
     with pytest.raises(PermissionDenied):
         services.in_session_alert_close(alert=alert, by=therapist, action="other", note="Seen.")
@@ -266,7 +266,7 @@ def test_slow_breathing_alerts(dosed_participant, provider, clock):
     reading = services.vital_reading_record(
         participant=dosed_participant, by=provider, phase="during", **normal_vitals(respiratory_rate=8)
     )
-    assert reading.alerts == ["low_rr"] and reading.in_session_alert.closed_at is None
+    assert reading.alerts == ["low_rr"] and reading.in_session_alerts.get().closed_at is None
 
 
 def test_an_alerting_reading_is_voided_or_corrected_only_once_its_alert_says_what_was_done(
@@ -302,7 +302,9 @@ def test_an_open_alert_holds_the_discharge_and_the_signature(dosed_participant, 
 def test_discharge_with_an_alerting_pre_discharge_set_needs_a_documented_exception(dosed_participant, provider, clock):
     clock.shift(dt.timedelta(minutes=65))
     reading = monitor(dosed_participant, provider, final={"systolic_bp": 182, "diastolic_bp": 111})
-    services.in_session_alert_close(alert=reading.in_session_alert, by=provider, action="other", note="Asymptomatic.")
+    services.in_session_alert_close(
+        alert=reading.in_session_alerts.get(), by=provider, action="other", note="Asymptomatic."
+    )
     errors = refused(services.participant_discharge, participant=dosed_participant, by=provider, **DISCHARGE_CHECKLIST)
     assert "document why discharge is safe" in errors["exception_reason"][0]
     done = services.participant_discharge(

@@ -516,3 +516,114 @@ def test_a_year_9999_time_is_a_400_naming_the_field(participant, provider):
         format="json",
     )
     assert response.status_code == 400 and "taken_at" in response.json()["errors"]
+
+
+# --- the third review ------------------------------------------------------------------------------------
+
+
+def test_a_dose_timed_ahead_of_the_clock_does_not_outrun_the_hold(participant, provider, clock):
+    """Third review #1: a re-check and a dose both typed four minutes ahead, during the hold."""
+    pre_dose(participant, provider, systolic_bp=165, diastolic_bp=98)
+    clock.shift(dt.timedelta(minutes=11))
+    ahead = timezone.now() + dt.timedelta(minutes=4)
+    services.vital_reading_record(
+        participant=participant, by=provider, phase="pre_dose", taken_at=ahead, **normal_vitals()
+    )
+    errors = refused(services.dose_administer, participant=participant, by=provider, dosed_at=ahead)
+    assert any("Pre-dose hold" in m for m in errors[NON_FIELD_ERRORS])
+
+
+def test_a_dose_time_is_not_moved_to_before_its_override(participant, provider, clock):
+    """Third review #8: the record must not show a dose given during a hold, before the override."""
+    pre_dose(participant, provider, systolic_bp=165, diastolic_bp=98)
+    clock.shift(dt.timedelta(minutes=5))
+    services.dosing_hold_override(participant=participant, by=provider, reason="White-coat pattern; home BP normal.")
+    clock.shift(dt.timedelta(minutes=1))
+    services.dose_administer(participant=participant, by=provider)
+    errors = refused(
+        services.record_amend,
+        record=participant,
+        by=provider,
+        changes={"dosed_at": timezone.now() - dt.timedelta(minutes=4)},
+        reason="Started earlier.",
+    )
+    assert "after the dose time" in " ".join(errors["dosed_at"])
+
+
+def test_a_correction_that_reveals_a_new_alert_opens_it(dosed_participant, provider, clock):
+    """Third review #3: 200/120 closed as typed wrong, corrected to 120/80 with SpO2 85: SpO2 alerts."""
+    clock.shift(dt.timedelta(minutes=40))
+    reading = services.vital_reading_record(
+        participant=dosed_participant, by=provider, phase="during", **normal_vitals(systolic_bp=200, diastolic_bp=120)
+    )
+    first = reading.in_session_alerts.get()
+    services.in_session_alert_close(alert=first, by=provider, action="other", note="Typed wrong.")
+    services.record_amend(
+        record=reading,
+        by=provider,
+        changes={"systolic_bp": 120, "diastolic_bp": 80, "spo2": 85},
+        reason="Transcription error.",
+    )
+    new = InSessionAlert.objects.open().get(reading=reading)
+    assert new.alerts == ["low_spo2"] and new.pk != first.pk
+    assert "open_alert" in {b.code for b in bedside.dose_state(dosed_participant, now=timezone.now()).discharge}
+
+
+def test_left_before_discharge_cannot_be_timed_before_the_dose(dosed_participant, provider, clock):
+    """Third review #4."""
+    clock.shift(dt.timedelta(minutes=10))
+    errors = refused(
+        services.participant_discharge,
+        participant=dosed_participant,
+        by=provider,
+        alert_oriented=False,
+        escort_present=False,
+        no_driving_advised=False,
+        left_before_discharge=True,
+        exception_reason="Left against advice.",
+        discharged_at=dosed_participant.dosed_at - dt.timedelta(minutes=5),
+    )
+    assert "before the dose" in errors["discharged_at"][0]
+
+
+def test_the_left_early_form_is_its_own_and_a_refusal_stays_in_it(dosed_participant, provider, client, clock):
+    """Third review #2: a refused 'left before discharge' must not turn the Discharge button into one."""
+    clock.shift(dt.timedelta(minutes=20))
+    client.force_login(provider)
+    page = client.post(f"/doses/{dosed_participant.pk}/left/", {"exception_reason": ""})
+    assert page.status_code == 400
+    html = page.content.decode()
+    assert '<details class="left-early" open>' in html and "Say what happened" in html
+    assert 'name="left_before_discharge"' not in html
+    # The ordinary discharge stays ordinary: refused at 20 minutes, whatever is ticked.
+    checked = {"alert_oriented": "on", "escort_present": "on", "no_driving_advised": "on"}
+    client.post(f"/doses/{dosed_participant.pk}/discharge/", {**checked, "left_before_discharge": "on"})
+    dosed_participant.refresh_from_db()
+    assert dosed_participant.discharged_at is None
+    done = client.post(
+        f"/doses/{dosed_participant.pk}/left/", {"exception_reason": "Left against advice with partner."}, follow=True
+    )
+    assert "the patient left before discharge" in done.content.decode()
+    dosed_participant.refresh_from_db()
+    assert dosed_participant.left_before_discharge
+
+
+def test_a_weight_jump_is_recorded_with_its_reason_on_the_patient_page(patient, therapist, client, clock):
+    """Third review #5: the reason the refusal asks for is on the page."""
+    client.force_login(therapist)
+    url = f"/patients/{patient.pk}/weights/"
+    day = timezone.localdate().isoformat()
+    refused_page = client.post(url, {"measured_on": day, "weight_kg": "110"})
+    assert refused_page.status_code == 400 and 'name="change_reason"' in refused_page.content.decode()
+    client.post(
+        url, {"measured_on": day, "weight_kg": "110", "change_reason": "Re-weighed twice; earlier entry wrong."}
+    )
+    assert patient.weights.filter(weight_kg=Decimal("110")).exists()
+
+
+def test_a_weight_dated_in_year_one_is_a_400(patient, therapist):
+    """Third review #6: the 14-day look-back overflowed before the year was checked."""
+    response = api(therapist).post(
+        f"/api/patients/{patient.pk}/weights/", {"measured_on": "0001-01-05", "weight_kg": "70"}, format="json"
+    )
+    assert response.status_code == 400 and "measured_on" in response.json()["errors"]

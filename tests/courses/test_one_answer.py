@@ -192,7 +192,9 @@ def test_what_discharge_still_needs_is_one_answer(alerting, client, clock, dosed
     final = normal_vitals(systolic_bp=183) if alerting else normal_vitals()
     reading = services.vital_reading_record(participant=dosed_participant, by=provider, phase="pre_discharge", **final)
     if alerting:
-        services.in_session_alert_close(alert=reading.in_session_alert, by=provider, action="other", note="Seen.")
+        services.in_session_alert_close(
+            alert=reading.in_session_alerts.get(), by=provider, action="other", note="Seen."
+        )
     refusal = service_refusal(
         services.participant_discharge, participant=dosed_participant, by=provider, **DISCHARGE_CHECKLIST
     )

@@ -172,8 +172,8 @@ def test_intra_session_alerts_are_stored_on_the_reading(dosed_participant, provi
     reading.refresh_from_db()
     assert reading.alerts == ["high_bp", "high_hr", "low_spo2"]
     assert reading.thresholds_in_force["alert_systolic"] == 180
-    assert reading.in_session_alert.closed_at is None
-    assert reading.in_session_alert.alerts == ["high_bp", "high_hr", "low_spo2"]
+    assert reading.in_session_alerts.get().closed_at is None
+    assert reading.in_session_alerts.get().alerts == ["high_bp", "high_hr", "low_spo2"]
 
 
 def test_pre_dose_phase_is_refused_after_the_dose(dosed_participant, provider):

@@ -196,10 +196,11 @@ def hostile_clinic(therapist, provider, lead, clock, listener):
         **normal_vitals(systolic_bp=182),
     )
     services.in_session_alert_close(
-        alert=high.in_session_alert, by=provider, action="other", note=put("in-session alert note")
+        alert=high.in_session_alerts.get(), by=provider, action="other", note=put("in-session alert note")
     )
     services.dosing_hold_override(participant=dose, by=provider, reason=put("hold override reason"))
-    services.dose_administer(participant=dose, by=provider, dosed_at=timezone.now() - dt.timedelta(hours=1))
+    # The override is made now, so the dose follows it (a dose during a hold follows its override).
+    services.dose_administer(participant=dose, by=provider, dosed_at=timezone.now())
     # An image the PDF would fetch if the description ever reached WeasyPrint as markup.
     description = put("AE description") + f"<img src={listener}/fetched-from-the-pdf.png>"
     event = services.adverse_event_record(
@@ -210,7 +211,7 @@ def hostile_clinic(therapist, provider, lead, clock, listener):
         grade=3,
         relatedness="possible",
         expectedness="expected",
-        onset_at=timezone.now() - dt.timedelta(minutes=50),
+        onset_at=timezone.now(),
         serious=True,
         serious_criteria=["hospitalisation"],
         description=description,
@@ -222,7 +223,7 @@ def hostile_clinic(therapist, provider, lead, clock, listener):
         grade=1,
         relatedness="possible",
         expectedness="expected",
-        onset_at=timezone.now() - dt.timedelta(minutes=45),
+        onset_at=timezone.now(),
         serious=True,
         serious_criteria=["other_important"],
         description="Second event.",

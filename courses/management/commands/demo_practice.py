@@ -453,7 +453,7 @@ def run_participant(
             **clinic.vitals(rise=22),
         )
         services.in_session_alert_close(
-            alert=reading.in_session_alert,
+            alert=reading.in_session_alerts.get(),
             by=provider,
             action="recheck",
             note="Quiet room, eyeshades off, reassurance; BP down on the 10-minute recheck. No treatment needed.",
@@ -482,7 +482,7 @@ def run_participant(
     )
     if discharge_exception:
         services.in_session_alert_close(
-            alert=reading.in_session_alert,
+            alert=reading.in_session_alerts.get(),
             by=provider,
             action="other",
             note="Asymptomatic; BP 183/98 against 176/96 at evaluation (treated hypertension); home BP cuff; "

@@ -200,7 +200,7 @@ def _bedside(request, participant, status=200, **forms):
         "give_form": forms.get("give_form") or GiveDoseForm(),
         "ae_form": forms.get("ae_form") or AdverseEventForm(initial={"onset_at": now_local_minute()}),
         "discharge_form": forms.get("discharge_form") or discharge_class(),
-        "left_form": LeftEarlyForm(),
+        "left_form": forms.get("left_form") or LeftEarlyForm(),
         "open_form": forms.get("open_form", ""),
     }
     return render(request, "web/bedside.html", context, status=status)
@@ -223,7 +223,11 @@ def _bedside_post(request, participant_id, form_class, form_name, service, succe
     participant.refresh_from_db()
     # The form's own section is gone once the act is done (a second click, another tab): its
     # refusal is said at the top of the page instead, so it is never silent.
-    done = {"give_form": participant.dosed_at, "discharge_form": participant.discharged_at}.get(form_name)
+    done = {
+        "give_form": participant.dosed_at,
+        "discharge_form": participant.discharged_at,
+        "left_form": participant.discharged_at,
+    }.get(form_name)
     if done:
         for error in form.non_field_errors():
             messages.error(request, error)
@@ -284,6 +288,28 @@ def discharge(request, participant_id):
         services.participant_discharge,
         "Discharged.",
         args=lambda cd: {k: v for k, v in cd.items() if not (k == "discharged_at" and v is None)},
+    )
+
+
+@staff_view
+@require_POST
+def left_before_discharge(request, participant_id):
+    """The patient left before the discharge checks were met: the dose ends, saying what happened."""
+    return _bedside_post(
+        request,
+        participant_id,
+        LeftEarlyForm,
+        "left_form",
+        services.participant_discharge,
+        "Recorded: the patient left before discharge.",
+        args=lambda cd: {
+            "exception_reason": cd["exception_reason"],
+            "left_before_discharge": True,
+            "alert_oriented": False,
+            "escort_present": False,
+            "no_driving_advised": False,
+            **({"discharged_at": cd["discharged_at"]} if cd.get("discharged_at") else {}),
+        },
     )
 
 
