@@ -420,6 +420,10 @@ class Course(ClinicalRecord):
     status = models.CharField(max_length=16, choices=CourseStatus.choices, default=CourseStatus.EVALUATION)
     status_changed_at = models.DateTimeField()
     discontinued_reason = free_text(blank=True, limit=rules.REASON_MAX)
+    # A discontinued course keeps its end-of-course and follow-up questionnaires (intention-to-treat
+    # needs them) unless staff stop them, with a reason (the patient declined, moved away).
+    follow_up_stopped_at = models.DateTimeField(null=True, blank=True)
+    follow_up_stopped_reason = free_text("why follow-up questionnaires stopped", blank=True, limit=rules.REASON_MAX)
     # A patient under the clinic's minimum age starts a course only on a practice lead's documented exception.
     age_exception_reason = free_text("minimum-age exception", blank=True, limit=rules.REASON_MAX)
     age_exception_at = models.DateTimeField(null=True, blank=True)
@@ -443,6 +447,12 @@ class Course(ClinicalRecord):
                 condition=Q(age_exception_at__isnull=True, age_exception_by__isnull=True, age_exception_reason="")
                 | Q(age_exception_at__isnull=False, age_exception_by__isnull=False) & ~Q(age_exception_reason=""),
                 name="course_age_exception_complete",
+            ),
+            models.CheckConstraint(
+                condition=Q(follow_up_stopped_at__isnull=True, follow_up_stopped_reason="")
+                | Q(follow_up_stopped_at__isnull=False, status=CourseStatus.DISCONTINUED)
+                & ~Q(follow_up_stopped_reason=""),
+                name="course_follow_up_stop_explained",
             ),
         ]
         indexes = [

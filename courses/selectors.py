@@ -4,11 +4,15 @@ Every "get one record" goes through here so that a record outside the caller's c
 is a 404 in the web UI and the API alike, and so that every read of a patient is audited.
 """
 
+from datetime import date, datetime, time, timedelta
+
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, F, Max, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
+from django.utils import timezone
 
 from courses.audit import audit_view, audit_views
+from courses.choices import CourseStatus
 from courses.models import (
     AdverseEvent,
     Amendment,
@@ -269,3 +273,30 @@ def audit_trail_for_patient(patient: Patient) -> QuerySet[AuditEvent]:
 
 def serious_events_unacknowledged() -> QuerySet[AdverseEvent]:
     return AdverseEvent.objects.serious_unacknowledged().select_related("course__patient", "participant__session")
+
+
+STILL_IN_SERIES = (CourseStatus.EVALUATION, CourseStatus.PREPARATION, CourseStatus.DOSING)
+
+
+def stalled_courses(courses: QuerySet[Course], *, today: date, stall_after_days: int) -> QuerySet[Course]:
+    """Courses still in their induction series with no dose for more than `stall_after_days`
+    days (DOMAIN §6), annotated with `last_dose_at` and `doses_given`, oldest stall first.
+
+    The SQL form of measures.schedule.course_end's "stalled" (a test holds the two together):
+    the worklist and the nightly schedule sync read it, the report applies the function."""
+    induction = Q(
+        doses__dosed_at__isnull=False,
+        doses__voided_at__isnull=True,
+        doses__session__voided_at__isnull=True,
+        doses__is_maintenance=False,
+    )
+    # Stalled when (today - last dose day) > limit, i.e. the last dose was before this local midnight.
+    before = datetime.combine(
+        today - timedelta(days=stall_after_days), time.min, tzinfo=timezone.get_current_timezone()
+    )
+    return (
+        courses.filter(voided_at__isnull=True, status__in=STILL_IN_SERIES)
+        .annotate(last_dose_at=Max("doses__dosed_at", filter=induction), doses_given=Count("doses", filter=induction))
+        .filter(last_dose_at__lt=before, doses_given__lt=F("planned_dosing_sessions"))
+        .order_by("last_dose_at")
+    )

@@ -661,16 +661,34 @@ def _set_status(course: Course, to_status: str, by: User, now: datetime, reason:
 
 
 @transaction.atomic
-def course_change_status(*, course: Course, by: User, to_status: str, reason: str = "", now=None) -> Course:
-    """Move a course one stage forward, or discontinue it (with a reason) from any open stage."""
+def course_change_status(
+    *,
+    course: Course,
+    by: User,
+    to_status: str,
+    reason: str = "",
+    stop_follow_up: bool = False,
+    follow_up_stop_reason: str = "",
+    now=None,
+) -> Course:
+    """Move a course one stage forward, or discontinue it (with a reason) from any open stage.
+
+    A discontinued course keeps its follow-up questionnaires (DOMAIN §6: it stays in the
+    intention-to-treat figures, which need them) unless `stop_follow_up`, with its own reason."""
     now = _now(now)
     _require_role(by, ANY_STAFF, "change a course's stage")
     course = Course.objects.select_for_update().get(pk=course.pk)
     _ensure_editable(course)
     _ensure_course_open(course)
+    if stop_follow_up and to_status != CourseStatus.DISCONTINUED:
+        _fail("stop_follow_up", "Follow-up questionnaires stop only with a discontinued course; untick the box.")
     if to_status == CourseStatus.DISCONTINUED:
         reason = required_text("reason", reason, "Say why the course is discontinued.", rules.REASON_MAX)
+        if stop_follow_up:
+            follow_up_stop_reason = _follow_up_stop_reason(follow_up_stop_reason)
         _set_status(course, to_status, by, now, reason)
+        if stop_follow_up:
+            _stop_follow_up(course, by, now, follow_up_stop_reason)
         return course
     expected = next_stage(course.status)
     if to_status != expected:
@@ -687,6 +705,44 @@ def course_change_status(*, course: Course, by: User, to_status: str, reason: st
     if to_status == CourseStatus.INTEGRATION and not course.doses.active().filter(dosed_at__isnull=False).exists():
         _fail("to_status", "No dose has been given on this course yet.")
     _set_status(course, to_status, by, now, reason.strip())
+    return course
+
+
+def _follow_up_stop_reason(reason: str) -> str:
+    return required_text(
+        "follow_up_stop_reason",
+        reason,
+        "Say why the follow-up questionnaires stop (e.g. the patient declined further questionnaires).",
+        rules.REASON_MAX,
+    )
+
+
+def _stop_follow_up(course: Course, by: User, now: datetime, reason: str) -> None:
+    course.follow_up_stopped_at, course.follow_up_stopped_reason = now, reason
+    _save(course)
+    audit(
+        actor=by, action=AuditAction.UPDATE, patient=course.patient, record=course, detail="follow-up stopped", at=now
+    )
+    _schedule_follows(course, now)
+
+
+@transaction.atomic
+def course_follow_up_stop(*, course: Course, by: User, follow_up_stop_reason: str = "", now=None) -> Course:
+    """Stop the questionnaires of a discontinued course (the patient declined them): the course
+    stays in the intention-to-treat figures, its missing scores counted as not responding."""
+    now = _now(now)
+    _require_role(by, ANY_STAFF, "stop a course's follow-up questionnaires")
+    course = Course.objects.select_for_update().get(pk=course.pk)
+    _ensure_editable(course)
+    if course.status != CourseStatus.DISCONTINUED:
+        _fail(
+            "follow_up_stop_reason",
+            "Only a discontinued course's follow-up stops; an open course's questionnaires are "
+            "changed one by one on the course's schedule.",
+        )
+    if course.follow_up_stopped_at is not None:
+        _fail("follow_up_stop_reason", "This course's follow-up questionnaires were already stopped.")
+    _stop_follow_up(course, by, now, _follow_up_stop_reason(follow_up_stop_reason))
     return course
 
 

@@ -219,6 +219,12 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 # Exports requested while the broker was down are queued again by this sweep (docs/faults.md).
+# A course stalls after days without a dose: once a day (and at beat's start) is soon enough.
+CELERY_BEAT_SCHEDULE["sync-stalled-courses"] = {
+    "task": "measures.tasks.sync_stalled_courses",
+    "schedule": envint("STALLED_SYNC_SECONDS", "86400"),
+    "options": {"expires": 3600},
+}
 CELERY_BEAT_SCHEDULE["queue-waiting-exports"] = {
     "task": "reports.tasks.queue_waiting_exports",
     "schedule": envint("EXPORT_SWEEP_SECONDS", "60"),

@@ -60,6 +60,11 @@ class MeasureSettings(models.Model):
     month_6_day = models.PositiveSmallIntegerField(default=180)
     month_6_tolerance = models.PositiveSmallIntegerField(default=30)
     pcl5_cutoff = models.PositiveSmallIntegerField("PCL-5 provisional PTSD cut-off", default=33)
+    # DOMAIN §6: a course in its induction series with no dose for longer than this has in effect
+    # ended (its follow-ups are planned, it enters intention-to-treat, the worklist asks about it).
+    stall_after_days = models.PositiveSmallIntegerField(
+        "a course stalls after this many days without a dose", default=28
+    )
     link_expiry_days = models.PositiveSmallIntegerField(default=7)
     reminder_after_days = models.PositiveSmallIntegerField(default=3)
     send_max_attempts = models.PositiveSmallIntegerField(default=6)
@@ -86,6 +91,9 @@ class MeasureSettings(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(pcl5_cutoff__gte=0, pcl5_cutoff__lte=80), name="measure_settings_pcl5_cutoff"
+            ),
+            models.CheckConstraint(
+                condition=Q(stall_after_days__gte=7, stall_after_days__lte=365), name="measure_settings_stall_days"
             ),
             models.CheckConstraint(
                 condition=Q(safety_alert_escalation_hours__gte=1, safety_alert_escalation_hours__lte=168),

@@ -30,6 +30,10 @@ class CourseFacts:
     planned_dosing_sessions: int
     doses: tuple[DoseFact, ...]
     baseline_pcl5_total: int | None = None
+    # The day the facts are read (the stall rule needs a "today"); None: never stalled.
+    as_of: date | None = None
+    # Staff stopped the follow-up questionnaires of a discontinued course (with a reason).
+    follow_up_stopped: bool = False
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,7 @@ class ScheduleRules:
     month_6_day: int = 180
     month_6_tolerance: int = 30
     pcl5_cutoff: int = 33
+    stall_after_days: int = 28
 
 
 @dataclass(frozen=True)
@@ -64,16 +69,43 @@ class Slot:
         return (self.instrument, self.timepoint, self.participant_id)
 
 
-def acute_series_end(facts: CourseFacts) -> date | None:
-    """The day of the last induction dose, once the acute series is over; maintenance doses
-    do not move it. Over means the course has moved past dosing, or every planned dose is given."""
+class EndReason:
+    SERIES = "series"  # every planned dose given, or the course moved on past dosing
+    DISCONTINUED = "discontinued"  # stopped part-way: ends on its last dose given
+    STALLED = "stalled"  # still open, but no dose for longer than the clinic's limit
+
+
+@dataclass(frozen=True)
+class CourseEnd:
+    day: date  # the last induction dose given
+    why: str  # an EndReason
+
+
+def course_end(facts: CourseFacts, stall_after_days: int = 28) -> CourseEnd | None:
+    """When the acute course ended, and why (DOMAIN §6), or None while it runs.
+
+    The end is the day of the last induction dose given (maintenance doses do not move it), once
+    the series is over: every planned dose given, the course moved past dosing, the course was
+    discontinued part-way, or it stalled (no dose for more than `stall_after_days` days as of
+    `facts.as_of`). A stalled course that doses again is running again: its end moves on."""
     given = sorted(d.session_date for d in facts.doses if d.given and not d.maintenance)
     if not given:
         return None
+    last = given[-1]
     past_dosing = facts.status in (CourseStatus.INTEGRATION, CourseStatus.FOLLOW_UP, CourseStatus.COMPLETED)
     if past_dosing or len(given) >= facts.planned_dosing_sessions:
-        return given[-1]
+        return CourseEnd(last, EndReason.SERIES)
+    if facts.status == CourseStatus.DISCONTINUED:
+        return CourseEnd(last, EndReason.DISCONTINUED)
+    if facts.as_of is not None and (facts.as_of - last).days > stall_after_days:
+        return CourseEnd(last, EndReason.STALLED)
     return None
+
+
+def acute_series_end(facts: CourseFacts, stall_after_days: int = 28) -> date | None:
+    """The day the acute course ended (course_end), or None while it runs."""
+    end = course_end(facts, stall_after_days)
+    return end.day if end else None
 
 
 def pcl5_after_baseline(facts: CourseFacts, rules: ScheduleRules) -> bool:
@@ -95,9 +127,11 @@ def _window(timepoint: str, instrument: str, target: date, low: date, high: date
 
 
 def plan(facts: CourseFacts, rules: ScheduleRules) -> list[Slot]:
-    if facts.status == CourseStatus.DISCONTINUED:
-        return []
+    """The administrations a course should have. A discontinued course keeps its end-of-course
+    and follow-up questionnaires (intention-to-treat needs them) unless staff stopped them."""
     slots: list[Slot] = []
+    if facts.status == CourseStatus.DISCONTINUED:
+        return [] if facts.follow_up_stopped else _after_the_course(facts, rules)
     induction = sorted((d for d in facts.doses if not d.maintenance), key=lambda d: d.session_date)
     first_dose = induction[0].session_date if induction else None
 
@@ -134,7 +168,13 @@ def plan(facts: CourseFacts, rules: ScheduleRules) -> list[Slot]:
             slots.append(Slot(instrument, "pre_dose", dose.participant_id, day, low, day, day))
             last_target = day
 
-    end = acute_series_end(facts)
+    return slots + _after_the_course(facts, rules)
+
+
+def _after_the_course(facts: CourseFacts, rules: ScheduleRules) -> list[Slot]:
+    """End-of-course and follow-up windows, counted from the end of the acute course."""
+    slots: list[Slot] = []
+    end = acute_series_end(facts, rules.stall_after_days)
     if end is not None:
         low = end + timedelta(days=rules.end_of_course_first_day)
         high = end + timedelta(days=rules.end_of_course_last_day)

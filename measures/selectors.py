@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from courses.audit import audit_view, audit_views
 from courses.models import Course
-from courses.selectors import courses_for
+from courses.selectors import courses_for, stalled_courses
 from measures.charts import BandSpec, DoseMark, ScorePoint
 from measures.instruments import INSTRUMENTS, Instrument
 from measures.models import (
@@ -129,6 +129,8 @@ class Worklist:
     escalated: list = field(default_factory=list)
     failed: list = field(default_factory=list)
     waiting: list = field(default_factory=list)
+    stalled: list = field(default_factory=list)
+    stall_after_days: int = 28
     totals: dict = field(default_factory=dict)
 
 
@@ -169,6 +171,14 @@ def worklist_for(*, user, now=None, limit: int = WORKLIST_LIMIT) -> Worklist:
         .select_related("administration__course__patient", "safety_alert__course__patient", "recipient")
         .order_by("created_at", "id")
     )
+    # Courses that stopped dosing without being closed: resume them or close them with a reason.
+    result.stall_after_days = MeasureSettings.load().stall_after_days
+    result.stalled, result.totals["stalled"] = _capped(
+        stalled_courses(in_care, today=today, stall_after_days=result.stall_after_days).select_related("patient"),
+        limit,
+    )
+    for course in result.stalled:
+        course.days_without_dose = (today - timezone.localdate(course.last_dose_at)).days
     result.failed, result.totals["failed"] = _capped(messages.filter(status=MessageStatus.FAILED), limit)
     result.waiting, result.totals["waiting"] = _capped(
         messages.filter(status__in=[MessageStatus.PENDING, MessageStatus.SENDING]), limit

@@ -79,10 +79,11 @@ def schedule_rules(settings_row: MeasureSettings | None = None) -> ScheduleRules
         month_6_day=s.month_6_day,
         month_6_tolerance=s.month_6_tolerance,
         pcl5_cutoff=s.pcl5_cutoff,
+        stall_after_days=s.stall_after_days,
     )
 
 
-def course_facts(course: Course) -> CourseFacts:
+def course_facts(course: Course, today: date | None = None) -> CourseFacts:
     doses = tuple(
         DoseFact(
             participant_id=p.pk,
@@ -106,6 +107,8 @@ def course_facts(course: Course) -> CourseFacts:
         planned_dosing_sessions=course.planned_dosing_sessions,
         doses=doses,
         baseline_pcl5_total=baseline_pcl5,
+        as_of=today or timezone.localdate(),
+        follow_up_stopped=course.follow_up_stopped_at is not None,
     )
 
 
@@ -120,8 +123,12 @@ def schedule_sync(*, course: Course, now: datetime | None = None) -> dict[str, i
         slots = []
         why = "course voided"
     else:
-        slots = plan(course_facts(course), schedule_rules())
-        why = "course discontinued" if course.status == CourseStatus.DISCONTINUED else "no longer on the schedule"
+        slots = plan(course_facts(course, timezone.localdate(now)), schedule_rules())
+        why = (
+            ("follow-up stopped" if course.follow_up_stopped_at else "course discontinued")
+            if course.status == CourseStatus.DISCONTINUED
+            else "no longer on the schedule"
+        )
     wanted = {s.key: s for s in slots}
     existing = {
         (a.instrument, a.timepoint, a.participant_id): a
@@ -337,7 +344,11 @@ def administration_add(
 
 
 def _courses_in_care():
-    return Course.objects.filter(voided_at__isnull=True).exclude(status=CourseStatus.DISCONTINUED)
+    """Courses whose questionnaires still go out: a discontinued course's follow-ups do, unless
+    staff stopped them."""
+    return Course.objects.filter(voided_at__isnull=True).exclude(
+        status=CourseStatus.DISCONTINUED, follow_up_stopped_at__isnull=False
+    )
 
 
 def administrations_open_due(*, now=None) -> list:
@@ -905,6 +916,7 @@ MEASURE_SETTINGS_FIELDS = (
     "month_6_day",
     "month_6_tolerance",
     "pcl5_cutoff",
+    "stall_after_days",
     "link_expiry_days",
     "reminder_after_days",
     "send_max_attempts",
@@ -916,6 +928,7 @@ MEASURE_SETTINGS_RANGES = {
     "link_expiry_days": (1, 60),
     "send_max_attempts": (1, 20),
     "pcl5_cutoff": (0, 80),
+    "stall_after_days": (7, 365),
     "safety_alert_escalation_hours": (1, 168),
 }
 
@@ -975,6 +988,22 @@ def measure_settings_update(*, by: User, now=None, **fields) -> MeasureSettings:
     if changed:
         audit(actor=by, action=AuditAction.UPDATE, record_type="measure settings", detail=", ".join(changed), at=now)
     return row
+
+
+def schedule_sync_stalled(*, now=None) -> int:
+    """Re-plan courses that stalled (DOMAIN §6): their follow-up questionnaires are planned from
+    their last dose. Beat runs this daily; a stall is a matter of days, and the sync is idempotent."""
+    from courses.selectors import stalled_courses
+
+    now = _now(now)
+    stalled = stalled_courses(
+        Course.objects.all(), today=timezone.localdate(now), stall_after_days=MeasureSettings.load().stall_after_days
+    )
+    count = 0
+    for course in stalled.only("pk"):
+        schedule_sync(course=course, now=now)
+        count += 1
+    return count
 
 
 def schedule_sync_open_courses(*, now=None) -> int:

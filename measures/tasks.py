@@ -50,6 +50,13 @@ def send_message(message_id: int) -> str:
 
 
 @shared_task(acks_late=True, autoretry_for=(DatabaseError,), retry_backoff=5, max_retries=5)
+def sync_stalled_courses() -> int:
+    count = services.schedule_sync_stalled()
+    logger.info("stalled courses re-planned: %s", count)
+    return count
+
+
+@shared_task(acks_late=True, autoretry_for=(DatabaseError,), retry_backoff=5, max_retries=5)
 def sync_course_schedule(course_id: str) -> dict:
     from courses.models import Course
 

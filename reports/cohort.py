@@ -18,7 +18,7 @@ from django.utils import timezone
 from courses.choices import CourseStatus
 from courses.models import Course, DosingParticipant
 from measures.models import Response
-from measures.schedule import CourseFacts, DoseFact, acute_series_end
+from measures.schedule import CourseFacts, DoseFact, course_end
 from reports.outcomes import CourseSeries, ScorePoint
 
 INSTRUMENTS = ("phq9", "gad7", "pcl5")
@@ -86,9 +86,11 @@ class CourseRow:
     route: str = ""
     first_dose_at: datetime | None = None
     end_day: date | None = None
+    end_reason: str = ""  # measures.schedule.EndReason, "" while the course runs
     maintenance_days: tuple[date, ...] = ()
     doses_given: int = 0
     series: dict = field(default_factory=dict)  # instrument -> CourseSeries
+    follow_up_stopped: bool = False
     patient_id: object = None  # counts patients (a patient can have several courses); never exported
 
     @property
@@ -118,9 +120,10 @@ def filtered_courses(filters: ReportFilters):
     return qs
 
 
-def load_cohort(filters: ReportFilters) -> list[CourseRow]:
+def load_cohort(filters: ReportFilters, *, as_of: date, stall_after_days: int) -> list[CourseRow]:
     """The report's courses with their doses and scores (route and age band are filtered here,
-    since they are known only once the doses and the start day are)."""
+    since they are known only once the doses and the start day are), and how each course ended
+    as of `as_of` (a stalled course has, in effect, ended)."""
     courses = filtered_courses(filters)
     # Calendar days are taken in the clinic's zone by the database: at 10,000 courses, parsing
     # every timestamp in Python (Django's timestamptz loader is psycopg's pure-Python one) and
@@ -147,6 +150,7 @@ def load_cohort(filters: ReportFilters) -> list[CourseRow]:
         date_of_birth,
         sex,
         race_ethnicity,
+        follow_up_stopped_at,
         first_dose_at,
     ) in courses.values_list(
         "id",
@@ -160,6 +164,7 @@ def load_cohort(filters: ReportFilters) -> list[CourseRow]:
         "patient__date_of_birth",
         "patient__sex",
         "patient__race_ethnicity",
+        "follow_up_stopped_at",
         Subquery(first_dose),
     ):
         rows[course_id] = CourseRow(
@@ -176,6 +181,7 @@ def load_cohort(filters: ReportFilters) -> list[CourseRow]:
             planned_dosing_sessions=planned,
             patient_id=patient_id,
             first_dose_at=first_dose_at,
+            follow_up_stopped=follow_up_stopped_at is not None,
         )
 
     teams = defaultdict(list)
@@ -210,16 +216,19 @@ def load_cohort(filters: ReportFilters) -> list[CourseRow]:
         row.route = induction_routes[0] if induction_routes else (course_doses[0][2] if course_doses else "")
         row.doses_given = len(given)
         row.maintenance_days = tuple(day for day, maintenance in given if maintenance)
-        # The end of the acute series has one definition, the schedule's.
-        row.end_day = acute_series_end(
+        # The end of the acute course has one definition, the schedule's.
+        end = course_end(
             CourseFacts(
                 opened_on=row.start_day,
                 indication=row.indication,
                 status=row.status,
                 planned_dosing_sessions=row.planned_dosing_sessions,
                 doses=tuple(DoseFact(None, day, True, maintenance) for day, maintenance in given),
-            )
+                as_of=as_of,
+            ),
+            stall_after_days,
         )
+        row.end_day, row.end_reason = (end.day, end.why) if end else (None, "")
         if filters.route and row.route != filters.route:
             continue
         if filters.age_band and row.age_band != filters.age_band:
@@ -234,7 +243,6 @@ def load_cohort(filters: ReportFilters) -> list[CourseRow]:
                 end_day=row.end_day,
                 maintenance_days=row.maintenance_days,
                 discontinued=row.discontinued,
-                stopped_day=row.status_changed_day if row.discontinued else None,
             )
         result.append(row)
     return result

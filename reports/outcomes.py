@@ -50,7 +50,6 @@ class CourseSeries:
     end_day: date | None = None  # last induction dose, once the acute series is over
     maintenance_days: tuple[date, ...] = ()
     discontinued: bool = False
-    stopped_day: date | None = None  # the day a discontinued course stopped
 
 
 @dataclass(frozen=True)
@@ -138,25 +137,25 @@ def course_outcome(series: CourseSeries, defs: Definitions, as_of: date) -> Outc
 
     `*_due` says whether the course belongs in that timepoint's intention-to-treat denominator:
     its window closed before `as_of` (the window's last day is over), or it has a score there.
-    A discontinued course stays in: its windows count from its last induction dose or, if it
-    stopped before the series ended, from the day it stopped; it is due when they close, like
-    any other course, so a course stopped last week is not yet missing at six months.
+    Windows count from `series.end_day`, the end of the acute course (measures.schedule.course_end):
+    the last induction dose of a finished series, of a course discontinued part-way, or of a
+    course that stalled. A discontinued or stalled course is due when its windows close, like any
+    other, so a course stopped last week is not yet missing at six months.
     """
     baseline = baseline_score(series, defs)
     eligible = is_eligible(series.instrument, baseline, defs)
     end = end_of_course_score(series, defs)
     # A window has closed once its last day is over: on that day a score can still come in.
-    anchor = series.end_day or (series.stopped_day if series.discontinued else None)
-    unanchored_stop = series.discontinued and anchor is None
+    anchor = series.end_day
     end_closed = anchor is not None and anchor + timedelta(days=defs.end_last_day) < as_of
-    end_due = end is not None or end_closed or unanchored_stop
+    end_due = end is not None or end_closed
 
     follow_ups, due = {}, {}
     for name, _day, _tolerance in defs.follow_ups:
         score = follow_up_score(series, defs, name)
         follow_ups[name] = score
         closed = anchor is not None and follow_up_window(anchor, defs, name)[2] < as_of
-        due[name] = score is not None or closed or unanchored_stop
+        due[name] = score is not None or closed
 
     def responds(point):
         return None if point is None or not eligible else is_response(baseline.total, point.total, defs)
@@ -197,9 +196,10 @@ def course_outcome(series: CourseSeries, defs: Definitions, as_of: date) -> Outc
         response_end=response_end,
         partial_end=None if end is None or not eligible else is_partial_response(baseline.total, end.total, defs),
         remission_end=remits(end),
+        # The same eligibility as response: a course below the cut-off is in no PCL-5 change figure.
         meaningful_change_end=(
             None
-            if end is None or baseline is None or series.instrument != "pcl5"
+            if end is None or not eligible or series.instrument != "pcl5"
             else baseline.total - end.total >= defs.pcl5_meaningful_drop
         ),
         response_at=response_at,

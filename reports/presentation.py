@@ -148,7 +148,13 @@ def definition_rows(report: PracticeReport) -> list[tuple[str, str]]:
             "End of acute course",
             "the day of the last induction dosing session (maintenance doses do not move it); "
             f"the end-of-course score is the first taken {d.end_first_day} to {d.end_last_day} "
-            "days after it",
+            "days after it. A course discontinued part-way ends on its last dose given",
+        ),
+        (
+            "Stalled course",
+            f"still in its dosing series with no dose for more than {report.course_flow.stall_after_days} "
+            "days: in effect ended on its last dose (it enters ITT from then on, and the worklist asks "
+            "staff to resume or close it)",
         ),
     ]
     for name, day, tolerance in d.follow_ups:
@@ -162,7 +168,10 @@ def definition_rows(report: PracticeReport) -> list[tuple[str, str]]:
     rows += [
         ("Response", f"≥ {d.response_reduction_pct}% reduction from baseline"),
         ("Partial response", f"{d.partial_reduction_pct}–{d.response_reduction_pct - 1}% reduction from baseline"),
-        ("PCL-5 meaningful change", f"a drop of ≥ {d.pcl5_meaningful_drop} points"),
+        (
+            "PCL-5 meaningful change",
+            f"a drop of ≥ {d.pcl5_meaningful_drop} points, for courses eligible for response (as response)",
+        ),
         ("Remission", "; ".join(f"{INSTRUMENTS[k].name} < {v}" for k, v in d.remission_below.items())),
         (
             "Eligible for response and remission figures",
@@ -176,8 +185,11 @@ def definition_rows(report: PracticeReport) -> list[tuple[str, str]]:
         ("Observed cases (OC)", "a course counts if it has the scores the figure needs"),
         (
             "Intention-to-treat (ITT)",
-            "every eligible course whose window has closed counts; a missing score "
-            "counts as not responding; a discontinued course stays in",
+            "every eligible course whose window has closed counts; a missing score counts as not "
+            "responding. A course discontinued part-way, or stalled (no dose for more than "
+            f"{report.course_flow.stall_after_days} days while in its series), "
+            "ends on its last dose given and is due like any other course; the follow-up of a "
+            "discontinued course continues unless staff stopped it at the patient's wish",
         ),
         (
             "Small-cell suppression",
@@ -204,6 +216,8 @@ def report_context(report: PracticeReport, *, export: bool) -> dict:
         "report": report,
         "export": export,
         "threshold": report.suppression_threshold,
+        # The small-cell threshold bare counts are printed under: none on the clinic's own screen.
+        "cell": report.suppression_threshold if export else 0,
         "sections": instrument_sections(report),
         "serious_events": serious_events(report),
         "alert_rows": [(ALERT_LABELS.get(k, k), v) for k, v in report.safety["alerts"].items()],

@@ -1,8 +1,8 @@
 """The practice outcome report as one plain structure, built once and rendered three ways
 (the page, the PDF, the CSV) so that the figures in all three are the same numbers.
 
-Queries: the cohort's four (reports/cohort.py), three for the safety section, one for the
-settings and one for therapist names, whatever the number of courses.
+Queries: the cohort's four (reports/cohort.py), three for the safety section, two for the
+settings (outcome and schedule) and one for therapist names, whatever the number of courses.
 """
 
 from collections import Counter
@@ -24,6 +24,8 @@ from courses.choices import (
     VitalPhase,
 )
 from courses.models import AdverseEvent, ClinicSettings, DosingParticipant, HoldOverride, InSessionAlert, VitalReading
+from measures.models import MeasureSettings
+from measures.schedule import EndReason
 from reports.aggregate import InstrumentSummary, groups_to_hide, summarise
 from reports.cohort import AGE_BANDS, NOT_RECORDED, CourseRow, ReportFilters, filtered_courses, load_cohort
 from reports.cohort import INSTRUMENTS as REPORT_INSTRUMENTS
@@ -116,12 +118,71 @@ class PracticeReport:
     equity: dict  # instrument -> list[EquityRow]
     safety: dict
     waived_baselines: dict = field(default_factory=dict)  # instrument -> courses whose baseline was waived
+    course_flow: "CourseFlow | None" = None  # how the selected courses ended, as of the report day
     literature: tuple = LITERATURE
     rows: list = field(default_factory=list)  # (CourseRow, {instrument: Outcome}) for the CSV
 
     @property
     def suppression_threshold(self) -> int:
         return self.settings.suppression_threshold
+
+
+@dataclass(frozen=True)
+class StalledCourse:
+    key: str
+    course_id: object  # for the on-screen link only; never exported
+    last_dose: date
+    days_without_dose: int
+    doses_given: int
+    planned: int
+
+
+@dataclass(frozen=True)
+class CourseFlow:
+    """Where every selected course stands, so that none leaves a denominator unseen: the courses
+    that ended (series complete, discontinued part-way, stalled) are in the intention-to-treat
+    figures; the running ones and those never dosed are not, and are counted here."""
+
+    never_dosed: int
+    running: int
+    series_complete: int
+    discontinued: int
+    stalled: int
+    discontinued_with_follow_up: int  # discontinued part-way, with any score after its last dose
+    discontinued_follow_up_stopped: int  # staff stopped their questionnaires
+    stall_after_days: int
+    stalled_courses: tuple[StalledCourse, ...] = ()
+
+    @property
+    def ended(self) -> int:
+        return self.series_complete + self.discontinued + self.stalled
+
+
+def course_flow(rows: list[CourseRow], as_of: date, stall_after_days: int) -> CourseFlow:
+    dosed = [r for r in rows if r.doses_given]
+    # A course discontinued after its last planned dose ended with its series; it is still counted
+    # with the discontinued ones here, the status the clinic gave it.
+    discontinued = [r for r in dosed if r.discontinued]
+    ended = Counter(r.end_reason for r in dosed if not r.discontinued)
+    stalled = sorted((r for r in rows if r.end_reason == EndReason.STALLED), key=lambda r: (r.end_day, r.key))
+    return CourseFlow(
+        never_dosed=sum(1 for r in rows if not r.doses_given),
+        running=ended.get("", 0),
+        series_complete=ended.get(EndReason.SERIES, 0),
+        discontinued=len(discontinued),
+        stalled=len(stalled),
+        discontinued_with_follow_up=sum(
+            1 for r in discontinued if any(p.day > r.end_day for s in r.series.values() for p in s.scores)
+        ),
+        discontinued_follow_up_stopped=sum(1 for r in discontinued if r.follow_up_stopped),
+        stall_after_days=stall_after_days,
+        stalled_courses=tuple(
+            StalledCourse(
+                r.key, r.course_id, r.end_day, (as_of - r.end_day).days, r.doses_given, r.planned_dosing_sessions
+            )
+            for r in stalled
+        ),
+    )
 
 
 def outcomes_for(rows: list[CourseRow], defs: Definitions, as_of: date) -> list[tuple[CourseRow, dict]]:
@@ -325,9 +386,10 @@ def build_practice_report(filters: ReportFilters, *, now: datetime | None = None
     as_of = timezone.localdate(now)
     settings_row = OutcomeSettings.load()
     defs = settings_row.definitions()
+    stall_after_days = MeasureSettings.load().stall_after_days
     if progress:
         progress(10, "Loading courses")
-    rows = load_cohort(filters)
+    rows = load_cohort(filters, as_of=as_of, stall_after_days=stall_after_days)
     if progress:
         progress(40, "Computing outcomes")
     scored = outcomes_for(rows, defs, as_of)
@@ -357,5 +419,6 @@ def build_practice_report(filters: ReportFilters, *, now: datetime | None = None
         equity=equity,
         safety=_safety(rows, filters),
         waived_baselines=_waived_baselines(rows, filters),
+        course_flow=course_flow(rows, as_of, stall_after_days),
         rows=scored,
     )

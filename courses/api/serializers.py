@@ -360,6 +360,15 @@ class CourseStatusInputSerializer(serializers.Serializer):
         choices=[(value, label) for value, label in CourseStatus.choices if value != CourseStatus.EVALUATION]
     )
     reason = _text(max_length=rules.REASON_MAX)
+    stop_follow_up = serializers.BooleanField(
+        default=False,
+        help_text="On discontinuing: also stop the follow-up questionnaires (by default they continue).",
+    )
+    follow_up_stop_reason = _text(max_length=rules.REASON_MAX)
+
+
+class FollowUpStopInputSerializer(serializers.Serializer):
+    follow_up_stop_reason = _text(max_length=rules.REASON_MAX)
 
 
 class CourseSummarySerializer(serializers.Serializer):
@@ -399,6 +408,8 @@ class CourseListSerializer(serializers.ModelSerializer):
             "status",
             "status_changed_at",
             "discontinued_reason",
+            "follow_up_stopped_at",
+            "follow_up_stopped_reason",
             "created_at",
             "is_voided",
             "voided_at",

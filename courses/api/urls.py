@@ -19,6 +19,11 @@ urlpatterns = [
     path("courses/", views.CourseListView.as_view(), name="api-courses"),
     path("courses/<uuid:course_id>/", views.CourseDetailView.as_view(), name="api-course"),
     path("courses/<uuid:course_id>/status/", views.CourseStatusView.as_view(), name="api-course-status"),
+    path(
+        "courses/<uuid:course_id>/follow-up-stop/",
+        views.CourseFollowUpStopView.as_view(),
+        name="api-course-follow-up-stop",
+    ),
     path("courses/<uuid:course_id>/timeline/", views.CourseTimelineView.as_view(), name="api-course-timeline"),
     path(
         "courses/<uuid:course_id>/adverse-events/",

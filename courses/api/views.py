@@ -292,6 +292,16 @@ class CourseStatusView(ApiView):
         return Response(_course_out(course.pk, request))
 
 
+class CourseFollowUpStopView(ApiView):
+    serializer_class = s.FollowUpStopInputSerializer
+
+    @extend_schema(request=s.FollowUpStopInputSerializer, responses=_responses(s.CourseSerializer), tags=["courses"])
+    def post(self, request, course_id):
+        course = selectors.course_get(user=request.user, course_id=course_id, audit=False)
+        services.course_follow_up_stop(course=course, by=request.user, **_body(s.FollowUpStopInputSerializer, request))
+        return Response(_course_out(course.pk, request))
+
+
 class CourseTimelineView(ApiView):
     serializer_class = s.TimelineSerializer
 

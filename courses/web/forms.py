@@ -354,6 +354,17 @@ class CourseOpenForm(ServiceModelForm):
 class CourseStatusForm(forms.Form):
     to_status = forms.ChoiceField(label="Move to", choices=CourseStatus.choices)
     reason = reason_field("Reason (required to discontinue)")
+    stop_follow_up = forms.BooleanField(
+        label="Also stop the follow-up questionnaires",
+        required=False,
+        help_text="Discontinued courses keep their end-of-course and +1/+3/+6-month questionnaires: the outcome "
+        "report counts every course that started dosing. Stop them only if the patient declined them.",
+    )
+    follow_up_stop_reason = reason_field("Why the follow-up questionnaires stop", rows=2)
+
+
+class FollowUpStopForm(forms.Form):
+    follow_up_stop_reason = reason_field("Why the follow-up questionnaires stop", rows=2)
 
 
 # --- evaluations and sessions ----------------------------------------------------------------

@@ -26,6 +26,7 @@ urlpatterns = [
     # Courses
     path("courses/<uuid:course_id>/", courses.course_timeline, name="course-timeline"),
     path("courses/<uuid:course_id>/stage/", courses.course_status, name="course-status"),
+    path("courses/<uuid:course_id>/follow-up-stop/", courses.course_follow_up_stop, name="course-follow-up-stop"),
     path("courses/<uuid:course_id>/medical-evaluation/", courses.medical_evaluation_new, name="medical-evaluation-new"),
     path(
         "courses/<uuid:course_id>/psychiatric-evaluation/",

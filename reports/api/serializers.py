@@ -197,6 +197,30 @@ class EquityRowSerializer(serializers.Serializer):
     sustained_6 = RateSerializer(help_text="Sustained at 6 months, intention-to-treat, all eligible.")
 
 
+class StalledCourseSerializer(serializers.Serializer):
+    key = serializers.CharField(help_text="The course's de-identified report key.")
+    last_dose = serializers.DateField()
+    days_without_dose = serializers.IntegerField()
+    doses_given = serializers.IntegerField()
+    planned = serializers.IntegerField()
+
+
+class CourseFlowSerializer(serializers.Serializer):
+    never_dosed = serializers.IntegerField(help_text="No dose given yet: no baseline by definition, in no figure.")
+    running = serializers.IntegerField(help_text="Still in the dosing series: enter ITT when their windows close.")
+    series_complete = serializers.IntegerField()
+    discontinued = serializers.IntegerField(help_text="Discontinued after a dose: end on their last dose given.")
+    stalled = serializers.IntegerField(help_text="No dose for more than stall_after_days, not closed: in ITT.")
+    discontinued_with_follow_up = serializers.IntegerField(
+        help_text="Discontinued courses with any score after their last dose."
+    )
+    discontinued_follow_up_stopped = serializers.IntegerField(
+        help_text="Discontinued courses whose follow-up questionnaires staff stopped."
+    )
+    stall_after_days = serializers.IntegerField()
+    stalled_courses = StalledCourseSerializer(many=True)
+
+
 class CountSerializer(serializers.Serializer):
     name = serializers.CharField()
     count = serializers.IntegerField()
@@ -302,6 +326,9 @@ class PracticeReportSerializer(serializers.Serializer):
     definitions = DefinitionsSerializer(help_text="The outcome definitions in force when the report was made.")
     n_courses = serializers.IntegerField()
     n_patients_dosed = serializers.IntegerField()
+    course_flow = CourseFlowSerializer(
+        help_text="Where every selected course stands; none leaves a denominator unseen."
+    )
     instruments = InstrumentsSerializer()
     equity = EquityRowSerializer(many=True)
     safety = SafetySerializer()
@@ -358,6 +385,21 @@ def _summary(summary, threshold: int, waived: int) -> dict:
     }
 
 
+def _course_flow(flow) -> dict:
+    data = {name: getattr(flow, name) for name in CourseFlowSerializer().fields if name != "stalled_courses"}
+    data["stalled_courses"] = [
+        {
+            "key": c.key,
+            "last_dose": c.last_dose,
+            "days_without_dose": c.days_without_dose,
+            "doses_given": c.doses_given,
+            "planned": c.planned,
+        }
+        for c in flow.stalled_courses
+    ]
+    return data
+
+
 def practice_report_data(report) -> dict:
     """The practice report as plain data, in the shape PracticeReportSerializer describes."""
     threshold = report.suppression_threshold
@@ -386,6 +428,7 @@ def practice_report_data(report) -> dict:
         },
         "n_courses": report.n_courses,
         "n_patients_dosed": report.n_patients_dosed,
+        "course_flow": _course_flow(report.course_flow),
         "instruments": {
             k: _summary(v, threshold, report.waived_baselines.get(k, 0)) for k, v in report.summaries.items()
         },

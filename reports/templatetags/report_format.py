@@ -59,6 +59,12 @@ def count_suppressed(value: int, threshold: int) -> bool:
 
 
 @register.filter
+def count_cell(value: int, threshold: int) -> str:
+    """A count of courses, or "< 11" when it is a small cell (threshold 0: never hidden)."""
+    return f"< {threshold}" if count_suppressed(value, threshold) else str(value)
+
+
+@register.filter
 def mean_sd(value: Mean) -> str:
     """ "16.6 ± 3.0 (n = 18)"."""
     if value is None or value.n == 0 or value.mean is None:

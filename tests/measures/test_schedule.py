@@ -1,12 +1,13 @@
 """measures.schedule.plan as tables of cases: which administrations a course should have, and when."""
 
+import dataclasses
 from datetime import date, timedelta
 
 import pytest
 
 from courses.choices import CourseStatus, Indication
 from measures.models import default_instruments_by_timepoint
-from measures.schedule import CourseFacts, DoseFact, ScheduleRules, acute_series_end, plan
+from measures.schedule import CourseFacts, DoseFact, EndReason, ScheduleRules, acute_series_end, course_end, plan
 
 RULES = ScheduleRules(instruments_by_timepoint=default_instruments_by_timepoint())
 OPENED = date(2026, 1, 5)
@@ -241,8 +242,51 @@ def test_pcl5_cutoff_is_the_rules_cutoff():
 # --- the whole plan ---------------------------------------------------------------------------
 
 
-def test_discontinued_course_has_an_empty_plan():
-    assert plan(facts(dose(10), dose(17), status=CourseStatus.DISCONTINUED), RULES) == []
+def test_a_discontinued_course_keeps_its_follow_ups_from_its_last_dose():
+    # DOMAIN §6: discontinued part-way, it ends on its last dose given; ITT needs its follow-ups.
+    result = plan(facts(dose(10), dose(17), status=CourseStatus.DISCONTINUED), RULES)
+    assert {s.timepoint for s in result} == {"end_of_course", "month_1", "month_3", "month_6"}
+    assert {s.target for s in result if s.timepoint == "month_1"} == {day(17) + timedelta(days=30)}
+
+
+def test_a_discontinued_course_whose_follow_up_was_stopped_has_an_empty_plan():
+    f = facts(dose(10), dose(17), status=CourseStatus.DISCONTINUED)
+    assert plan(dataclasses.replace(f, follow_up_stopped=True), RULES) == []
+
+
+def test_a_discontinued_course_never_dosed_has_an_empty_plan():
+    assert plan(facts(dose(10, given=False), status=CourseStatus.DISCONTINUED), RULES) == []
+
+
+@pytest.mark.parametrize(
+    "status, days_since_last_dose, planned, expected",
+    [
+        (CourseStatus.DOSING, 28, 6, None),  # the limit itself: not yet stalled
+        (CourseStatus.DOSING, 29, 6, EndReason.STALLED),
+        (CourseStatus.PREPARATION, 40, 6, EndReason.STALLED),
+        (CourseStatus.DOSING, 40, 2, EndReason.SERIES),  # every planned dose given: ended, not stalled
+        (CourseStatus.INTEGRATION, 2, 6, EndReason.SERIES),  # moved on past dosing
+        (CourseStatus.DISCONTINUED, 2, 6, EndReason.DISCONTINUED),
+        (CourseStatus.DISCONTINUED, 2, 2, EndReason.SERIES),
+    ],
+)
+def test_course_end_says_when_and_why_the_course_ended(status, days_since_last_dose, planned, expected):
+    f = dataclasses.replace(
+        facts(dose(10), dose(17), status=status),
+        planned_dosing_sessions=planned,
+        as_of=day(17) + timedelta(days=days_since_last_dose),
+    )
+    end = course_end(f, stall_after_days=28)
+    assert (end.why if end else None) == expected
+    if end:
+        assert end.day == day(17)  # the last induction dose, whatever the reason
+
+
+def test_a_stalled_course_gets_its_follow_ups_and_loses_them_when_it_doses_again():
+    f = dataclasses.replace(facts(dose(10), dose(17), status=CourseStatus.DOSING), as_of=day(17 + 35))
+    assert {s.timepoint for s in plan(f, RULES)} >= {"month_1", "month_3", "month_6"}
+    resumed = dataclasses.replace(f, doses=(*f.doses, dose(17 + 34)))
+    assert not {s.timepoint for s in plan(resumed, RULES)} & {"end_of_course", "month_1", "month_3", "month_6"}
 
 
 def test_a_full_course_plan():

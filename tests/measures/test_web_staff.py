@@ -254,6 +254,7 @@ def test_the_lead_edits_the_measure_schedule_and_replans(client, lead, therapist
             "month_6_day",
             "month_6_tolerance",
             "pcl5_cutoff",
+            "stall_after_days",
             "link_expiry_days",
             "reminder_after_days",
             "send_max_attempts",

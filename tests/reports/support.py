@@ -25,9 +25,7 @@ def before_dose(days: int, total: int, **kwargs) -> ScorePoint:
     return point(FIRST_DOSE_DAY - dt.timedelta(days=days), total, **kwargs)
 
 
-def series(
-    *scores, instrument="phq9", end_day=END_DAY, maintenance_days=(), discontinued=False, stopped_day=None
-) -> CourseSeries:
+def series(*scores, instrument="phq9", end_day=END_DAY, maintenance_days=(), discontinued=False) -> CourseSeries:
     return CourseSeries(
         instrument=instrument,
         scores=tuple(scores),
@@ -36,7 +34,6 @@ def series(
         end_day=end_day,
         maintenance_days=tuple(maintenance_days),
         discontinued=discontinued,
-        stopped_day=stopped_day,
     )
 
 

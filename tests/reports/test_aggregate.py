@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from reports.aggregate import summarise, suppressed
 from reports.outcomes import Definitions, course_outcome
 from reports.stats import wilson
-from tests.reports.support import END_DAY, LONG_AFTER, course
+from tests.reports.support import END_DAY, FIRST_DOSE_DAY, LONG_AFTER, course
 
 DEFS = Definitions()
 END = dt.timedelta
@@ -22,7 +22,7 @@ END = dt.timedelta
 #     6 months responds, maintenance on day 40
 #   D 25% drop: partial, not a responder
 #   E no end-of-course score (window long closed)
-#   F discontinued while dosing: no end of series
+#   F discontinued part-way through the series: ends on its last dose, no score after it
 #   G baseline 9, below the cut-off: not eligible
 #   H responds and remits, 6 months not measured
 COHORT = {
@@ -31,7 +31,7 @@ COHORT = {
     "C": course(20, 8, None, None, 9, maintenance_days=[END_DAY + END(days=40)]),
     "D": course(20, 15, 15, 15, 15),
     "E": course(20),
-    "F": course(20, end_day=None, discontinued=True),
+    "F": course(20, end_day=FIRST_DOSE_DAY + END(days=7), discontinued=True),
     "G": course(9, 2, 2, 2, 2),
     "H": course(24, 3, 3, 3, None),
 }

@@ -4,12 +4,18 @@ and the same end of the acute series as the measure schedule."""
 import datetime as dt
 
 import pytest
+from django.utils import timezone
 
 from courses.choices import CourseStatus, Indication, RaceEthnicity, SessionFormat, Sex
 from measures.schedule import acute_series_end
 from measures.services import course_facts
 from reports.cohort import ReportFilters, age_band, course_key, load_cohort
 from tests.reports.db_builders import Cast, Plan, build_course
+
+
+def cohort(filters: ReportFilters):
+    """The report's own call: counted as of today, with the clinic's default stall limit."""
+    return load_cohort(filters, as_of=timezone.localdate(), stall_after_days=28)
 
 
 @pytest.mark.parametrize(
@@ -56,7 +62,7 @@ def test_load_cohort_runs_four_queries_whatever_the_size(cast, django_assert_num
     for n in range(size):
         build_course(cast, small(dt.date(2025, 10, 1) + dt.timedelta(days=n), maintenance_days=(40,)))
     with django_assert_num_queries(4):
-        rows = load_cohort(ReportFilters())
+        rows = cohort(ReportFilters())
     assert len(rows) == size
     assert all(len(r.series["phq9"].scores) == 2 and r.maintenance_days for r in rows)
 
@@ -116,7 +122,7 @@ def mixed(cast, other_therapist):
 
 
 def loaded(**filters) -> set:
-    return {row.course_id for row in load_cohort(ReportFilters(**filters))}
+    return {row.course_id for row in cohort(ReportFilters(**filters))}
 
 
 @pytest.mark.parametrize(
@@ -153,7 +159,7 @@ def test_therapist_filter(mixed, therapist, other_therapist):
 
 
 def test_not_recorded_race_and_no_dose_route(mixed):
-    rows = {row.course_id: row for row in load_cohort(ReportFilters())}
+    rows = {row.course_id: row for row in cohort(ReportFilters())}
     group = rows[mixed["anxiety_group"].pk]
     assert group.race_ethnicity == "not_recorded"
     assert (group.route, group.first_dose_at, group.end_day, group.doses_given) == ("", None, None, 0)
@@ -184,7 +190,7 @@ def test_ordered_rows_carry_doses_scores_and_the_end_of_the_acute_series(cast):
         "moved_on_early": Plan(opened_on=dt.date(2025, 7, 1), dose_days=(7, 9, 11), planned=6),
     }
     courses = {name: build_course(cast, plan) for name, plan in plans.items()}
-    rows = {row.course_id: row for row in load_cohort(ReportFilters())}
+    rows = {row.course_id: row for row in cohort(ReportFilters())}
     for name, course in courses.items():
         row = rows[course.pk]
         course.refresh_from_db()

@@ -230,6 +230,14 @@ def test_a_course_below_the_cut_off_has_no_remission_flag_even_when_its_scores_a
     assert outcome.remission_at["month_1"] is None
 
 
+@pytest.mark.parametrize("baseline, end", [(32, 20), (25, 5)])
+def test_pcl5_meaningful_change_follows_the_response_eligibility(baseline, end):
+    # Below the PCL-5 cut-off (33) the course is in no response figure, and in no change figure either.
+    outcome = course_outcome(course(baseline, end, instrument="pcl5"), DEFS, LONG_AFTER)
+    assert not outcome.eligible
+    assert outcome.response_end is None and outcome.meaningful_change_end is None
+
+
 def test_meaningful_change_is_reported_for_pcl5_only():
     assert course_outcome(course(25, 5), DEFS, LONG_AFTER).meaningful_change_end is None
 
@@ -319,21 +327,23 @@ def test_a_course_still_dosing_is_not_due_anywhere():
 
 
 def test_a_discontinued_course_stays_in_intention_to_treat_as_not_responding():
-    outcome = course_outcome(course(20, end_day=None, discontinued=True), DEFS, FIRST_DOSE_DAY + dt.timedelta(days=3))
+    last_dose = FIRST_DOSE_DAY + dt.timedelta(days=7)
+    outcome = course_outcome(course(20, end_day=last_dose, discontinued=True), DEFS, LONG_AFTER)
     assert outcome.eligible and outcome.discontinued
     assert outcome.end_due and all(outcome.follow_up_due.values())
     assert not outcome.response_end
     assert not any(outcome.sustained.values())
 
 
-def test_a_discontinued_course_is_due_when_its_windows_close_from_the_day_it_stopped():
-    stopped = FIRST_DOSE_DAY + dt.timedelta(days=10)
-    a_week_later = stopped + dt.timedelta(days=7)
-    outcome = course_outcome(course(20, end_day=None, discontinued=True, stopped_day=stopped), DEFS, a_week_later)
+def test_a_discontinued_course_is_due_when_its_windows_close_from_its_last_dose():
+    # DOMAIN §6: a course discontinued part-way ends on its last dose given (course_end).
+    last_dose = FIRST_DOSE_DAY + dt.timedelta(days=10)
+    a_week_later = last_dose + dt.timedelta(days=7)
+    outcome = course_outcome(course(20, end_day=last_dose, discontinued=True), DEFS, a_week_later)
     assert not outcome.end_due and not any(outcome.follow_up_due.values())  # nothing has closed yet
 
-    after_month_1 = stopped + dt.timedelta(days=38)
-    outcome = course_outcome(course(20, end_day=None, discontinued=True, stopped_day=stopped), DEFS, after_month_1)
+    after_month_1 = last_dose + dt.timedelta(days=38)
+    outcome = course_outcome(course(20, end_day=last_dose, discontinued=True), DEFS, after_month_1)
     assert outcome.end_due and outcome.follow_up_due["month_1"]
     assert not outcome.follow_up_due["month_3"] and not outcome.follow_up_due["month_6"]
     assert outcome.response_end is None and not outcome.sustained["month_1"]

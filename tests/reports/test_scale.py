@@ -13,6 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from courses.models import ClinicSettings, Patient
+from measures.models import MeasureSettings
 from reports.cohort import ReportFilters
 from reports.csv_export import render_practice_csv
 from reports.management.commands.measure_report import load_synthetic
@@ -23,8 +24,10 @@ from tests.conftest import NOW
 
 @pytest.fixture
 def staff(db):
+    # The settings rows exist in a running clinic; made here, their first read does not count.
     OutcomeSettings.load()
     ClinicSettings.load()
+    MeasureSettings.load()
     return load_synthetic(3, now=NOW)
 
 

@@ -26,6 +26,7 @@ from courses.web.forms import (
     AdverseEventForm,
     AgeExceptionForm,
     CourseStatusForm,
+    FollowUpStopForm,
     GroupIntegrationForm,
     IntegrationSessionForm,
     MedicalEvaluationForm,
@@ -189,8 +190,10 @@ def _course_form_page(
 @staff_view
 def course_status(request, course_id):
     course = course_get(user=request.user, course_id=course_id)
-    # The form starts on the stage that comes next, the usual move.
-    form = CourseStatusForm(request.POST or None, initial={"to_status": services.next_stage(course.status)})
+    # The form starts on the stage that comes next, the usual move, or on "discontinued" when the
+    # worklist's "close with a reason" sent the user here.
+    to = CourseStatus.DISCONTINUED if request.GET.get("to") == CourseStatus.DISCONTINUED else None
+    form = CourseStatusForm(request.POST or None, initial={"to_status": to or services.next_stage(course.status)})
     if (
         request.method == "POST"
         and form.is_valid()
@@ -200,6 +203,29 @@ def course_status(request, course_id):
         return redirect("course-timeline", course.pk)
     return render_form_page(
         request, "web/course_status.html", {"form": form, "course": course}, invalid=request.method == "POST"
+    )
+
+
+@staff_view
+def course_follow_up_stop(request, course_id):
+    """Stop a discontinued course's follow-up questionnaires, with the reason."""
+    course = course_get(user=request.user, course_id=course_id)
+    form = FollowUpStopForm(request.POST or None)
+    if (
+        request.method == "POST"
+        and form.is_valid()
+        and call_service(
+            form,
+            services.course_follow_up_stop,
+            course=course,
+            by=request.user,
+            **form.cleaned_data,
+        )
+    ):
+        messages.success(request, "Follow-up questionnaires stopped; the reason is on the record.")
+        return redirect("course-timeline", course.pk)
+    return render_form_page(
+        request, "web/course_follow_up_stop.html", {"form": form, "course": course}, invalid=request.method == "POST"
     )
 
 
