@@ -7,6 +7,7 @@ of end-of-course responders, under observed cases (OC) and intention-to-treat (I
 
 from dataclasses import dataclass, field
 
+from measures.instruments import INSTRUMENTS
 from reports.outcomes import FOLLOW_UPS, Outcome, loss_of_response_time
 from reports.stats import KMStep, Mean, Rate, kaplan_meier, mean_sd, wilson
 
@@ -39,7 +40,10 @@ class InstrumentSummary:
     completion: dict  # timepoint -> Rate (scores present / courses due)
     durability: dict  # follow-up -> Durability
     durability_by_maintenance: dict  # follow-up -> {"with": Durability, "without": Durability}
-    still_responding: dict  # follow-up -> Rate among end responders with that follow-up scored
+    # Sustained response (DOMAIN §6) among end-of-course responders, the observed-cases view and its
+    # intention-to-treat twin: the chart of "responders still responding" shows both.
+    still_responding: dict  # follow-up -> Rate, OC: responders with that follow-up scored
+    still_responding_itt: dict  # follow-up -> Rate, ITT: every responder whose window has closed
     means: dict  # timepoint -> Mean, eligible courses, observed
     km: list[KMStep] = field(default_factory=list)
 
@@ -61,8 +65,12 @@ def _durability(outcomes: list[Outcome], follow_up: str) -> Durability:
     )
 
 
-def summarise(instrument: str, outcomes: list[Outcome], end_days: list) -> InstrumentSummary:
-    """One instrument's figures over the cohort. `end_days[i]` is outcome i's end of course."""
+def summarise(
+    instrument: str, outcomes: list[Outcome], end_days: list, maintenance_days: list | None = None
+) -> InstrumentSummary:
+    """One instrument's figures over the cohort. `end_days[i]` is outcome i's end of course and
+    `maintenance_days[i]` its maintenance dose days (the Kaplan–Meier curve is censored at the first)."""
+    maintenance_days = maintenance_days or [()] * len(outcomes)
     with_baseline = [o for o in outcomes if o.baseline is not None]
     eligible = [o for o in outcomes if o.eligible]
     end_due = [o for o in eligible if o.end_due]
@@ -81,23 +89,24 @@ def summarise(instrument: str, outcomes: list[Outcome], end_days: list) -> Instr
         }
         for name in FOLLOW_UPS
     }
-    responders = [o for o in end_observed if o.response_end]
-    still = {}
-    for name in FOLLOW_UPS:
-        scored = [o for o in responders if o.follow_ups[name] is not None]
-        still[name] = wilson(sum(1 for o in scored if o.response_at[name]), len(scored))
+    # "Still responding" is sustained response: at 6 months, a responder lost at 3 months is not.
+    still = {name: durability[name].responders_oc for name in FOLLOW_UPS}
+    still_itt = {name: durability[name].responders_itt for name in FOLLOW_UPS}
 
+    scale = (0, INSTRUMENTS[instrument].max_total)
     means = {
-        "baseline": mean_sd(o.baseline.total for o in eligible),
-        "end": mean_sd(o.end.total for o in end_observed),
+        "baseline": mean_sd((o.baseline.total for o in eligible), bounds=scale),
+        "end": mean_sd((o.end.total for o in end_observed), bounds=scale),
     }
     for name in FOLLOW_UPS:
-        means[name] = mean_sd(o.follow_ups[name].total for o in eligible if o.follow_ups[name] is not None)
+        means[name] = mean_sd(
+            (o.follow_ups[name].total for o in eligible if o.follow_ups[name] is not None), bounds=scale
+        )
 
     times = []
-    for outcome, end_day in zip(outcomes, end_days, strict=True):
+    for outcome, end_day, maintenance in zip(outcomes, end_days, maintenance_days, strict=True):
         if outcome.eligible and outcome.end is not None and end_day is not None:
-            point = loss_of_response_time(outcome, end_day)
+            point = loss_of_response_time(outcome, end_day, maintenance)
             if point is not None:
                 times.append(point)
 
@@ -125,6 +134,7 @@ def summarise(instrument: str, outcomes: list[Outcome], end_days: list) -> Instr
         durability=durability,
         durability_by_maintenance=by_maintenance,
         still_responding=still,
+        still_responding_itt=still_itt,
         means=means,
         km=kaplan_meier(times) if times else [],
     )

@@ -217,6 +217,15 @@ class AtRisk:
 
 
 @dataclass(frozen=True)
+class TwinMark:
+    """An intention-to-treat figure drawn on the observed-cases curve, so the curve never stands alone."""
+
+    x: float
+    y: float
+    label: str  # "ITT 67%"
+
+
+@dataclass(frozen=True)
 class KMChart:
     frame: Frame
     x_max: int
@@ -227,6 +236,7 @@ class KMChart:
     at_risk: tuple[AtRisk, ...]
     at_risk_y: float  # the baseline of the number-at-risk row, under the x-axis title
     svg_height: int
+    twins: tuple[TwinMark, ...] = ()
 
 
 def at_risk_on(steps: list[KMStep], day: int) -> int:
@@ -245,7 +255,16 @@ def km_tick_days(x_max: int) -> list[int]:
     return list(range(0, x_max + 1, step))
 
 
-def km_chart(steps: list[KMStep], *, x_max: int | None = None, width: int = WIDTH, height: int = HEIGHT) -> KMChart:
+def km_chart(
+    steps: list[KMStep],
+    *,
+    x_max: int | None = None,
+    width: int = WIDTH,
+    height: int = HEIGHT,
+    twins: tuple[tuple[int, Rate], ...] = (),
+) -> KMChart:
+    """The curve; `twins` are (day, rate) intention-to-treat figures marked on it (sustained
+    response among every end-of-course responder at +3 and +6 months)."""
     """The survival estimate as a right-continuous step function from day 0 at 100%, ending at
     the last observation (beyond it nothing is known); a tick where courses were censored; and
     the number at risk under each x tick. The x axis runs to `x_max` days (default: the last
@@ -281,4 +300,9 @@ def km_chart(steps: list[KMStep], *, x_max: int | None = None, width: int = WIDT
         at_risk=tuple(AtRisk(d, x_of(d), at_risk_on(steps, d)) for d in days),
         at_risk_y=height + AT_RISK_ROW - 8,
         svg_height=height + AT_RISK_ROW,
+        twins=tuple(
+            TwinMark(x_of(day), y_of(rate.pct), f"ITT {rate.pct:.0f}% ({rate.numerator}/{rate.denominator})")
+            for day, rate in twins
+            if rate.denominator
+        ),
     )

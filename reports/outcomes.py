@@ -210,16 +210,23 @@ def course_outcome(series: CourseSeries, defs: Definitions, as_of: date) -> Outc
     )
 
 
-def loss_of_response_time(outcome: Outcome, end_day: date) -> tuple[int, bool] | None:
+def loss_of_response_time(outcome: Outcome, end_day: date, maintenance_days=()) -> tuple[int, bool] | None:
     """For an end-of-course responder: days from the end of the course to the first follow-up that
-    is not a response (event), or to the last follow-up observed (censored)."""
+    is not a response (event), or to the last follow-up observed (censored).
+
+    A maintenance dose after the end changes what is measured (durability of the course, or of
+    the course plus boosters), so follow-up is censored at the first one: the curve is the
+    durability of the acute course alone."""
     if not outcome.response_end:
         return None
+    first_maintenance = min((d for d in maintenance_days if d > end_day), default=None)
     last = outcome.end.day
     for name in FOLLOW_UPS:
         point = outcome.follow_ups.get(name)
         if point is None:
             continue
+        if first_maintenance is not None and point.day >= first_maintenance:
+            return (first_maintenance - end_day).days, False
         if not outcome.response_at[name]:
             return (point.day - end_day).days, True
         last = point.day

@@ -47,7 +47,7 @@ class InstrumentSection:
 
     @property
     def has_still(self) -> bool:
-        return any(r.denominator for r in self.summary.still_responding.values())
+        return any(r.denominator for r in self.summary.still_responding_itt.values())
 
     @property
     def follow_ups(self) -> list[tuple[str, str]]:
@@ -77,8 +77,24 @@ class InstrumentSection:
         ]
 
     @property
-    def still_rows(self) -> list[tuple[str, object]]:
-        return [(FOLLOW_UP_LABELS[k], self.summary.still_responding[k]) for k in FOLLOW_UPS]
+    def still_rows(self) -> list[tuple[str, object, object]]:
+        s = self.summary
+        return [(FOLLOW_UP_LABELS[k], s.still_responding[k], s.still_responding_itt[k]) for k in FOLLOW_UPS]
+
+
+# The chart of sustained response among responders: each follow-up's observed-cases bar beside its
+# intention-to-treat twin, so no observed-only figure stands alone.
+STILL_BAR_LABELS = {
+    f"{k}_{view}": f"{FOLLOW_UP_LABELS[k].replace(' months', ' mo').replace(' month', ' mo')} {view.upper()}"
+    for k in FOLLOW_UPS
+    for view in ("oc", "itt")
+}
+
+
+def still_rates(summary: InstrumentSummary) -> dict:
+    return {f"{k}_oc": summary.still_responding[k] for k in FOLLOW_UPS} | {
+        f"{k}_itt": summary.still_responding_itt[k] for k in FOLLOW_UPS
+    }
 
 
 def _equity_groups(rows) -> list[EquityGroup]:
@@ -105,8 +121,19 @@ def instrument_sections(report: PracticeReport) -> list[InstrumentSection]:
                 summary=summary,
                 waived_baselines=report.waived_baselines.get(code, 0),
                 means_chart=means_chart(summary.means, TIMEPOINT_LABELS, definition.max_total),
-                still_chart=rate_chart(summary.still_responding, FOLLOW_UP_LABELS),
-                km_chart=km_chart(summary.km, x_max=_km_days(report)) if summary.km else None,
+                still_chart=rate_chart(still_rates(summary), STILL_BAR_LABELS),
+                km_chart=(
+                    km_chart(
+                        summary.km,
+                        x_max=_km_days(report),
+                        twins=tuple(
+                            (report.definitions.window(k)[0], summary.still_responding_itt[k])
+                            for k in ("month_3", "month_6")
+                        ),
+                    )
+                    if summary.km
+                    else None
+                ),
                 km_responders=summary.km[0].at_risk if summary.km else 0,
                 equity=_equity_groups(report.equity[code]),
             )

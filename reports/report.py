@@ -396,7 +396,10 @@ def build_practice_report(filters: ReportFilters, *, now: datetime | None = None
     summaries: dict[str, InstrumentSummary] = {}
     for instrument in REPORT_INSTRUMENTS:
         summaries[instrument] = summarise(
-            instrument, [o[instrument] for _r, o in scored], [r.end_day for r, _o in scored]
+            instrument,
+            [o[instrument] for _r, o in scored],
+            [r.end_day for r, _o in scored],
+            [r.maintenance_days for r, _o in scored],
         )
     if progress:
         progress(60, "Equity and safety")

@@ -70,6 +70,11 @@ def t_quantile_975(df: int) -> float:
     return z + g1 / df + g2 / df**2 + g3 / df**3 + g4 / df**4
 
 
+# Below this many scores a t interval for the mean is too wide to say anything (n = 2 gives
+# ±12.7 SD/√2): the report says "too few for an interval" instead of printing one.
+MIN_N_FOR_MEAN_INTERVAL = 5
+
+
 @dataclass(frozen=True)
 class Mean:
     n: int
@@ -79,8 +84,11 @@ class Mean:
     high: float | None
 
 
-def mean_sd(values) -> Mean:
-    """Mean, sample SD and a 95% t interval for the mean."""
+def mean_sd(values, *, bounds: tuple[float, float] | None = None) -> Mean:
+    """Mean, sample SD and a 95% t interval for the mean, given from MIN_N_FOR_MEAN_INTERVAL scores.
+
+    `bounds` is the scale's range (0–27 for the PHQ-9): a mean cannot lie outside it, so neither
+    does the interval printed for it (the t interval is cut at the scale's ends)."""
     values = list(values)
     n = len(values)
     if n == 0:
@@ -89,8 +97,13 @@ def mean_sd(values) -> Mean:
     if n == 1:
         return Mean(1, mean, None, None, None)
     sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
+    if n < MIN_N_FOR_MEAN_INTERVAL:
+        return Mean(n, mean, sd, None, None)
     half = t_quantile_975(n - 1) * sd / math.sqrt(n)
-    return Mean(n, mean, sd, mean - half, mean + half)
+    low, high = mean - half, mean + half
+    if bounds is not None:
+        low, high = max(low, bounds[0]), min(high, bounds[1])
+    return Mean(n, mean, sd, low, high)
 
 
 @dataclass(frozen=True)

@@ -175,8 +175,17 @@ class InstrumentSummarySerializer(serializers.Serializer):
     completion = CompletionSerializer(help_text="Scores present / courses due, per timepoint.")
     durability = DurabilityByFollowUp()
     durability_by_maintenance = MaintenanceByFollowUp()
-    still_responding = RateByFollowUp(help_text="Among end responders with that follow-up scored.")
-    km = KMStepSerializer(many=True, help_text="Time to loss of response among end responders, Kaplan–Meier.")
+    still_responding = RateByFollowUp(
+        help_text="Sustained response among end-of-course responders with that follow-up scored (observed cases)."
+    )
+    still_responding_itt = RateByFollowUp(
+        help_text="Sustained response among every end-of-course responder whose window has closed (ITT)."
+    )
+    km = KMStepSerializer(
+        many=True,
+        help_text="Time to loss of response among end responders, Kaplan–Meier: responders only, observed cases, "
+        "censored at the first maintenance dose. Its ITT twin is still_responding_itt.",
+    )
 
 
 class InstrumentsSerializer(serializers.Serializer):
@@ -381,6 +390,7 @@ def _summary(summary, threshold: int, waived: int) -> dict:
             for k, v in summary.durability_by_maintenance.items()
         },
         "still_responding": {k: _rate(v, threshold) for k, v in summary.still_responding.items()},
+        "still_responding_itt": {k: _rate(v, threshold) for k, v in summary.still_responding_itt.items()},
         "km": [step.__dict__ for step in summary.km],
     }
 

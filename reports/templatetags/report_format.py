@@ -7,7 +7,7 @@ forms apply the small-cell rule (reports.aggregate.suppressed) for anything that
 from django import template
 
 from reports.aggregate import suppressed
-from reports.stats import Mean, Rate
+from reports.stats import MIN_N_FOR_MEAN_INTERVAL, Mean, Rate
 
 register = template.Library()
 
@@ -76,6 +76,8 @@ def mean_sd(value: Mean) -> str:
 
 @register.filter
 def mean_ci(value: Mean) -> str:
+    if value is not None and 1 < value.n < MIN_N_FOR_MEAN_INTERVAL:
+        return f"too few for an interval (n < {MIN_N_FOR_MEAN_INTERVAL})"
     if value is None or value.low is None or value.high is None:
         return "—"
     return f"{_one(value.low)}–{_one(value.high)}"

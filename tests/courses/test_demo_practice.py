@@ -55,7 +55,7 @@ def test_it_puts_courses_in_every_stage(demo):
 
     assert counts == EXPECTED_STAGES
     assert all(counts[stage] > 0 for stage in CourseStatus.values)
-    assert "Demo practice loaded: 30 patients" in demo
+    assert f"Demo practice loaded: {PATIENT_COUNT} patients" in demo
 
 
 @pytest.mark.django_db
@@ -212,3 +212,19 @@ def timezone_now():
     from django.utils import timezone
 
     return timezone.now()
+
+
+@pytest.mark.django_db
+def test_it_has_a_stalled_course_on_the_worklist_and_in_the_report(demo):
+    from accounts.models import Role, User
+    from measures.selectors import worklist_for
+    from reports.cohort import ReportFilters
+    from reports.report import build_practice_report
+
+    lead = User.objects.filter(role=Role.PRACTICE_LEAD).first()
+    stalled = worklist_for(user=lead).stalled
+    assert len(stalled) == 1 and stalled[0].days_without_dose == 49
+    # Planned from its last dose, 49 days ago: +1 month (day 23–37) had closed when the demo was made.
+    assert {a.timepoint for a in stalled[0].administrations.exclude(status="cancelled")} >= {"month_3", "month_6"}
+    flow = build_practice_report(ReportFilters()).course_flow
+    assert flow.stalled == 1 and flow.discontinued == 1 and flow.discontinued_with_follow_up >= 0

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from reports.aggregate import summarise, suppressed
-from reports.outcomes import Definitions, course_outcome
+from reports.outcomes import Definitions, course_outcome, loss_of_response_time
 from reports.stats import wilson
 from tests.reports.support import END_DAY, FIRST_DOSE_DAY, LONG_AFTER, course
 
@@ -106,10 +106,35 @@ def test_durability_split_by_maintenance(summary, follow_up, group, all_itt, all
     assert counts(durability.responders_oc) == responders_oc
 
 
-def test_still_responding_among_end_of_course_responders(summary):
+def test_still_responding_is_sustained_response_among_end_of_course_responders(summary):
+    # Observed cases: responders scored at that follow-up.
     assert counts(summary.still_responding["month_1"]) == (3, 3)  # A B H scored
     assert counts(summary.still_responding["month_3"]) == (2, 3)  # B had lost it
-    assert counts(summary.still_responding["month_6"]) == (3, 3)  # A B C: B responds again
+    # DOMAIN §6: at 6 months a responder lost at 3 months is not sustained, though B responds again.
+    assert counts(summary.still_responding["month_6"]) == (2, 3)  # A C of A B C
+    # Its intention-to-treat twin: every end-of-course responder (A B C H), a missing score not responding.
+    assert counts(summary.still_responding_itt["month_3"]) == (2, 4)  # A H; C not measured
+    assert counts(summary.still_responding_itt["month_6"]) == (2, 4)  # A C; H not measured
+    for name in ("month_1", "month_3", "month_6"):
+        assert summary.still_responding[name] == summary.durability[name].responders_oc
+        assert summary.still_responding_itt[name] == summary.durability[name].responders_itt
+
+
+def test_the_km_curve_is_censored_at_the_first_maintenance_dose():
+    # A responds at every follow-up but had a maintenance dose on day 10: censored on day 10, not
+    # carried to day 180 as a durable response of the acute course.
+    a = COHORT["A"]
+    outcome = course_outcome(a, DEFS, LONG_AFTER)
+    assert loss_of_response_time(outcome, END_DAY) == (180, False)
+    assert loss_of_response_time(outcome, END_DAY, a.maintenance_days) == (10, False)
+    # B lost its response at 3 months with no maintenance dose: an event at day 90.
+    assert loss_of_response_time(course_outcome(COHORT["B"], DEFS, LONG_AFTER), END_DAY, ()) == (90, True)
+    outcomes = [course_outcome(s, DEFS, LONG_AFTER) for s in COHORT.values()]
+    summary = summarise(
+        "phq9", outcomes, [s.end_day for s in COHORT.values()], [s.maintenance_days for s in COHORT.values()]
+    )
+    censored_at = {step.time for step in summary.km if step.censored}
+    assert 10 in censored_at and 40 in censored_at  # A and C, at their maintenance doses
 
 
 def test_means_by_timepoint(summary):

@@ -131,3 +131,16 @@ def test_km_axis_defaults_to_six_months_or_the_last_whole_month():
 def test_km_with_an_event_at_day_zero_drops_at_once():
     chart = km_chart(kaplan_meier([(0, True), (90, False)]), x_max=180)
     assert chart.path == f"M{LEFT:.1f},{y_of(100)} H{LEFT:.1f} V{y_of(50)} H{LEFT + (RIGHT - LEFT) / 2:.1f}"
+
+
+def test_the_km_curve_carries_its_itt_twins_where_they_have_a_denominator():
+    from reports.charts import km_chart
+    from reports.stats import kaplan_meier, wilson
+
+    chart = km_chart(
+        kaplan_meier([(90, False), (180, False)]),
+        x_max=210,
+        twins=((90, wilson(5, 5)), (180, wilson(2, 3)), (180, wilson(0, 0))),
+    )
+    assert [t.label for t in chart.twins] == ["ITT 100% (5/5)", "ITT 67% (2/3)"]
+    assert chart.twins[0].x < chart.twins[1].x and chart.twins[0].y < chart.twins[1].y  # lower share, lower mark

@@ -161,3 +161,30 @@ def test_kaplan_meier_survival_never_rises_and_ends_at_or_above_zero(observation
     # The number at risk at each time is everyone observed at or after it.
     for step in steps:
         assert step.at_risk == sum(1 for t, _ in observations if t >= step.time)
+
+
+@pytest.mark.parametrize(
+    "values, bounds, expected",
+    [
+        # n = 2 on the PHQ-9: the t interval would be about −24 to 39; too few, none is given.
+        ([2, 13], (0, 27), (None, None)),
+        ([1, 2, 3, 4], (0, 27), (None, None)),
+        # n = 5 near the floor: the interval is cut at 0, the scale's end.
+        ([0, 0, 0, 1, 9], (0, 27), (0.0, pytest.approx(2 + 2.776445 * math.sqrt(15.5) / math.sqrt(5)))),
+        # Near the ceiling of the GAD-7 (0–21).
+        ([21, 21, 21, 21, 12], (0, 21), (pytest.approx(19.2 - 2.776445 * math.sqrt(16.2) / math.sqrt(5)), 21.0)),
+        # Well inside the scale: untouched.
+        (
+            [10, 12, 14, 16, 18],
+            (0, 27),
+            (
+                pytest.approx(14 - 2.776445 * math.sqrt(10) / math.sqrt(5)),
+                pytest.approx(14 + 2.776445 * math.sqrt(10) / math.sqrt(5)),
+            ),
+        ),
+    ],
+)
+def test_mean_intervals_stay_on_the_scale_and_need_five_scores(values, bounds, expected):
+    result = mean_sd(values, bounds=bounds)
+    assert (result.low, result.high) == expected
+    assert result.sd is not None and result.n == len(values)

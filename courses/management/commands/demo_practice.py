@@ -67,19 +67,19 @@ STAFF = [
 EXPECTED_STAGES = {
     CourseStatus.EVALUATION: 5,
     CourseStatus.PREPARATION: 4,
-    CourseStatus.DOSING: 9,
+    CourseStatus.DOSING: 10,
     CourseStatus.INTEGRATION: 3,
     CourseStatus.FOLLOW_UP: 4,
     CourseStatus.COMPLETED: 3,
     CourseStatus.DISCONTINUED: 3,
 }
-PATIENT_COUNT = 30
+PATIENT_COUNT = 31
 GROUP_SIZE = 5
 
 GIVEN_NAMES = [
     "Avery", "Blake", "Casey", "Devon", "Emery", "Finley", "Gray", "Harper", "Indigo", "Jules",
     "Kai", "Logan", "Morgan", "Noel", "Oakley", "Parker", "Quinn", "Reese", "Sage", "Tatum",
-    "Umber", "Val", "Wren", "Xen", "Yael", "Zion", "Ari", "Bellamy", "Cove", "Dell",
+    "Umber", "Val", "Wren", "Xen", "Yael", "Zion", "Ari", "Bellamy", "Cove", "Dell", "Ellis",
 ]  # fmt: skip
 
 
@@ -695,6 +695,18 @@ def build_practice(c: Clinic) -> None:
     )
     prepare(c, course, opened)
     individual_dose(c, course, c.at(6, 9), "im")
+
+    # Stalled: two of six doses, the last seven weeks ago, never closed. The worklist asks staff to
+    # resume or close it; the report counts it as ended on its last dose (DOMAIN §6), and its
+    # follow-up questionnaires are planned, as the daily beat task would have done.
+    course, opened = new_course(60)
+    evaluate(c, course, opened)
+    prepare(c, course, opened)
+    individual_dose(c, course, c.at(52, 10), "iv")
+    individual_dose(c, course, c.at(49, 10), "iv")
+    from measures.services import schedule_sync_stalled  # measures builds on the course record
+
+    schedule_sync_stalled(now=c.now)
 
     # Dosing, group: five group-format courses, a signed session last week and one under way now.
     build_group(c, [new_course(26, group=True) for _ in range(GROUP_SIZE)])
