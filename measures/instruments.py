@@ -50,6 +50,15 @@ class InstrumentDefinition:
     bands: tuple[Band, ...]
 
     @property
+    def loinc_codes(self) -> dict:
+        """The LOINC codes DOMAIN §5 gives (panel, total score, items by number where known), for exports."""
+        return {
+            "panel": self.loinc_panel,
+            "total": self.loinc_total,
+            "items": {str(i.number): i.loinc for i in self.items if i.loinc},
+        }
+
+    @property
     def max_total(self) -> int:
         return len(self.items) * max(o.value for o in self.options)
 

@@ -15,6 +15,7 @@ import csv
 import io
 from collections import Counter
 
+from measures.instruments import INSTRUMENTS
 from reports.outcomes import FOLLOW_UPS, Outcome
 
 INSTRUMENT_ORDER = ("phq9", "gad7", "pcl5")
@@ -33,6 +34,7 @@ COLUMNS = (
     "status",
     "maintenance_doses",
     "instrument",
+    "loinc_total",
     "eligible",
     "baseline_score",
     "baseline_date",
@@ -90,6 +92,7 @@ def course_instrument_row(row, outcome: Outcome, demographics: dict) -> list:
         row.status,
         len(row.maintenance_days),
         outcome.instrument,
+        INSTRUMENTS[outcome.instrument].loinc_total,  # the code of the scores in this row
         _flag(outcome.eligible),
         *_point(outcome.baseline),
         *_point(outcome.end),

@@ -10,6 +10,7 @@ from rest_framework import serializers
 from accounts.models import Role, User
 from courses.api.serializers import StaffField
 from courses.choices import Indication, RaceEthnicity, Route, SessionFormat, Sex
+from measures.instruments import INSTRUMENTS
 from reports import services
 from reports.aggregate import suppressed
 from reports.cohort import AGE_BANDS, NOT_RECORDED, ReportFilters
@@ -154,8 +155,17 @@ class KMStepSerializer(serializers.Serializer):
     survival = serializers.FloatField(help_text="Share still responding, 0 to 1.")
 
 
+class LoincSerializer(serializers.Serializer):
+    panel = serializers.CharField(help_text="LOINC panel code of the questionnaire.")
+    total = serializers.CharField(help_text="LOINC code of the total score (the figures' measure).")
+    items = serializers.DictField(
+        child=serializers.CharField(), help_text="Item number → LOINC code, where LOINC has one (DOMAIN §5)."
+    )
+
+
 class InstrumentSummarySerializer(serializers.Serializer):
     instrument = serializers.CharField()
+    loinc = LoincSerializer()
     n_with_baseline = serializers.IntegerField()
     n_baseline_waived = serializers.IntegerField(
         help_text="Courses whose baseline a clinician waived (with a reason): no baseline, so no response figures."
@@ -316,9 +326,13 @@ class FilterLabelSerializer(serializers.Serializer):
 
 class LiteratureSerializer(serializers.Serializer):
     study = serializers.CharField()
+    year = serializers.IntegerField(allow_null=True)
+    journal = serializers.CharField()
+    doi = serializers.CharField(help_text="Blank where the clinic's source gives none.")
     n = serializers.CharField()
     protocol = serializers.CharField()
     result = serializers.CharField()
+    source = serializers.CharField(help_text="Where the figure was read.")
 
 
 class EchoedFiltersSerializer(ReportFilterSerializer):
@@ -368,6 +382,7 @@ def _durability(d, threshold: int) -> dict:
 def _summary(summary, threshold: int, waived: int) -> dict:
     return {
         "instrument": summary.instrument,
+        "loinc": INSTRUMENTS[summary.instrument].loinc_codes,
         "n_with_baseline": summary.n_with_baseline,
         "n_baseline_waived": waived,
         "n_eligible": summary.n_eligible,
@@ -474,8 +489,17 @@ def practice_report_data(report) -> dict:
             "alerts": safety["alerts"],
         },
         "literature": [
-            {"study": study, "n": n, "protocol": protocol, "result": result}
-            for study, n, protocol, result in report.literature
+            {
+                "study": s.study,
+                "year": s.year,
+                "journal": s.journal,
+                "doi": s.doi,
+                "n": s.n,
+                "protocol": s.protocol,
+                "result": s.result,
+                "source": s.source,
+            }
+            for s in report.literature
         ],
     }
 

@@ -86,7 +86,14 @@ def test_it_echoes_the_filters_and_prints_the_definitions_in_force(cohort, lead,
     assert defs["suppression_threshold"] == 11
     assert defs["follow_ups"][2] == {"name": "month_6", "label": "+6 months", "day": 180, "tolerance": 30}
     assert defs["remission_below"] == {"phq9": 5, "gad7": 5, "pcl5": 33}
-    assert len(body["literature"]) == 6
+    assert len(body["literature"]) == 7
+    # Every figure traceable: study, journal and where it was read; DOIs only where DOMAIN gives them.
+    assert all(s["study"] and s["journal"] and s["source"] for s in body["literature"])
+    assert {s["study"]: s["doi"] for s in body["literature"] if s["doi"]} == {
+        "Yermus 2023": "10.1089/psymed.2023.0021",
+        "Dore 2019": "10.1080/02791072.2019.1587556",
+    }
+    assert any("fewer than 25%" in s["result"] for s in body["literature"])
 
 
 def test_equity_and_safety_are_there(cohort, lead):
@@ -199,3 +206,12 @@ def test_read_only_fields_are_ignored(lead, therapist):
     response = api(lead).patch(SETTINGS_URL, {"updated_by": therapist.pk}, format="json")
     assert response.status_code == 200
     assert response.json()["updated_by"] == lead.pk
+
+
+def test_the_json_carries_the_loinc_codes_of_each_instrument(cohort, lead):
+    instruments = api(lead).get(URL).json()["instruments"]
+    assert instruments["phq9"]["loinc"]["panel"] == "44249-1" and instruments["phq9"]["loinc"]["total"] == "44261-6"
+    assert instruments["phq9"]["loinc"]["items"]["9"] == "44260-8"  # item 9, the safety item
+    assert len(instruments["gad7"]["loinc"]["items"]) == 7
+    # PCL-5 item codes are not verified (DOMAIN §5): none invented.
+    assert instruments["pcl5"]["loinc"] == {"panel": "101697-1", "total": "101698-9", "items": {}}

@@ -202,3 +202,13 @@ def test_a_worse_score_is_a_negative_number_not_a_quoted_text(therapist, provide
     rows = parse(render_practice_csv(build_practice_report(ReportFilters())))
     phq9 = next(r for r in rows if r["instrument"] == "phq9")
     assert (phq9["reduction_pct_end"], phq9["response_end"]) == ("-25.0", "FALSE")
+
+
+def test_each_row_names_the_loinc_code_of_its_scores(cohort):
+    # DOMAIN §5: PHQ-9 total 44261-6, GAD-7 total 70274-6, PCL-5 total 101698-9.
+    rows = parse(render_practice_csv(build_practice_report(ReportFilters())))
+    assert {r["instrument"]: r["loinc_total"] for r in rows} == {
+        "phq9": "44261-6",
+        "gad7": "70274-6",
+        "pcl5": "101698-9",
+    }
