@@ -418,6 +418,12 @@ class Course(ClinicalRecord):
     medical_provider = models.ForeignKey(STAFF, on_delete=models.PROTECT, related_name="provider_courses")
     planned_dosing_sessions = models.PositiveSmallIntegerField(default=6)
     status = models.CharField(max_length=16, choices=CourseStatus.choices, default=CourseStatus.EVALUATION)
+    # When things happened, not when they were typed: a clinic records last week's discontinuation,
+    # or brings in last year's courses. The outcome definitions read these (reports/cohort.py).
+    started_on = models.DateField("course start")
+    start_backdated_reason = free_text(
+        "why the start is earlier than the day it was recorded", blank=True, limit=rules.REASON_MAX
+    )
     status_changed_at = models.DateTimeField()
     discontinued_reason = free_text(blank=True, limit=rules.REASON_MAX)
     # A discontinued course keeps its end-of-course and follow-up questionnaires (intention-to-treat
@@ -469,8 +475,10 @@ class CourseStatusChange(Permanent):
     from_status = models.CharField(max_length=16, choices=CourseStatus.choices)
     to_status = models.CharField(max_length=16, choices=CourseStatus.choices)
     reason = free_text(blank=True, limit=rules.REASON_MAX)
-    changed_at = models.DateTimeField()
+    changed_at = models.DateTimeField()  # when the change happened (back-dated: noon of its day)
     changed_by = models.ForeignKey(STAFF, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(null=True, blank=True)  # when it was typed (null before 2026-12)
+    late_entry_reason = free_text("why it is recorded after the day it happened", blank=True, limit=rules.REASON_MAX)
 
     class Meta:
         ordering = ["changed_at", "id"]

@@ -6,7 +6,7 @@ and refuses a broken rule with a ValidationError keyed by the field concerned.
 """
 
 import logging
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
@@ -491,6 +491,33 @@ def _check_care_team(therapists, medical_provider) -> None:
         _fail("medical_provider", "Assign an active medical provider.")
 
 
+def _event_day(
+    field: str, day: date | None, reason_field: str, reason: str, *, today: date, earliest: tuple[date, str]
+) -> tuple[date, str]:
+    """The day an event happened, as typed: today by default; an earlier day with a reason (a late
+    entry), never a future one, nor one before `earliest` (a day and what it is, for the message).
+    Returns the day and the cleaned reason ("" for today)."""
+    day = day or today
+    errors = rules.record_year_errors({field: day})
+    if errors:
+        raise ValidationError(errors)
+    if day > today:
+        _fail(field, f"{day.isoformat()} is in the future: enter the day it happened, {today.isoformat()} or before.")
+    floor, what = earliest
+    if floor is not None and day < floor:
+        _fail(field, f"{day.isoformat()} is before {what} ({floor.isoformat()}).")
+    if day == today:
+        if reason.strip():
+            _fail(reason_field, "This happened today: no late-entry reason is needed; clear the field.")
+        return day, ""
+    return day, required_text(
+        reason_field,
+        reason,
+        f"{day.isoformat()} is before today: say why it is recorded late (e.g. entered from the paper chart).",
+        rules.REASON_MAX,
+    )
+
+
 def _under_age(patient: Patient, today: date) -> tuple[int, int] | None:
     """(age, minimum) when the patient is under the clinic's minimum age on that day."""
     minimum = ClinicSettings.load().minimum_age_years
@@ -510,15 +537,28 @@ def course_open(
     planned_dosing_sessions: int = 6,
     indication_detail: str = "",
     age_exception_reason: str = "",
+    started_on: date | None = None,
+    start_backdated_reason: str = "",
     now: datetime | None = None,
 ) -> Course:
     """Open a course. A patient under the clinic's minimum age starts one only on a practice
-    lead's documented exception (`age_exception_reason`, given by a lead)."""
+    lead's documented exception (`age_exception_reason`, given by a lead).
+
+    The course starts today unless `started_on` says an earlier day (a course brought in from
+    another record), with `start_backdated_reason`; never in the future."""
     now = _now(now)
     _require_role(by, ANY_STAFF, "open a course")
     _ensure_editable(patient)
     _check_care_team(therapists, medical_provider)
-    under = _under_age(patient, timezone.localdate(now))
+    started_on, start_backdated_reason = _event_day(
+        "started_on",
+        started_on,
+        "start_backdated_reason",
+        start_backdated_reason,
+        today=timezone.localdate(now),
+        earliest=(patient.date_of_birth, "the patient's date of birth"),
+    )
+    under = _under_age(patient, started_on)
     exception = _optional_text("age_exception_reason", age_exception_reason, rules.REASON_MAX)
     if under and not exception:
         age, minimum = under
@@ -540,7 +580,10 @@ def course_open(
             medical_provider=medical_provider,
             planned_dosing_sessions=planned_dosing_sessions,
             status=CourseStatus.EVALUATION,
-            status_changed_at=now,
+            # In evaluation from its start: a back-dated course's later changes may be back-dated too.
+            status_changed_at=(now if not start_backdated_reason else _noon(started_on)),
+            started_on=started_on,
+            start_backdated_reason=start_backdated_reason,
             created_at=now,
             created_by=by,
             **(
@@ -552,6 +595,15 @@ def course_open(
     )
     course.therapists.set(therapists)
     audit(actor=by, action=AuditAction.CREATE, patient=patient, record=course, at=now)
+    if start_backdated_reason:
+        audit(
+            actor=by,
+            action=AuditAction.UPDATE,
+            patient=patient,
+            record=course,
+            detail=f"start back-dated to {started_on.isoformat()}",
+            at=now,
+        )
     if exception:
         audit(
             actor=by, action=AuditAction.UPDATE, patient=patient, record=course, detail="minimum-age exception", at=now
@@ -640,12 +692,29 @@ def next_stage(status: str) -> str | None:
     return COURSE_STAGES[index + 1] if index + 1 < len(COURSE_STAGES) else None
 
 
-def _set_status(course: Course, to_status: str, by: User, now: datetime, reason: str = "") -> None:
+def _set_status(
+    course: Course,
+    to_status: str,
+    by: User,
+    now: datetime,
+    reason: str = "",
+    *,
+    changed_at: datetime | None = None,
+    late_entry_reason: str = "",
+) -> None:
+    changed_at = changed_at or now
     CourseStatusChange.objects.create(
-        course=course, from_status=course.status, to_status=to_status, reason=reason, changed_at=now, changed_by=by
+        course=course,
+        from_status=course.status,
+        to_status=to_status,
+        reason=reason,
+        changed_at=changed_at,
+        changed_by=by,
+        recorded_at=now,
+        late_entry_reason=late_entry_reason,
     )
     course.status = to_status
-    course.status_changed_at = now
+    course.status_changed_at = changed_at
     if to_status == CourseStatus.DISCONTINUED:
         course.discontinued_reason = reason
     _save(course)
@@ -654,7 +723,8 @@ def _set_status(course: Course, to_status: str, by: User, now: datetime, reason:
         action=AuditAction.UPDATE,
         patient=course.patient,
         record=course,
-        detail=f"status → {to_status}",
+        detail=f"status → {to_status}"
+        + (f" (happened {timezone.localdate(changed_at).isoformat()}, recorded late)" if late_entry_reason else ""),
         at=now,
     )
     _schedule_follows(course, now)
@@ -669,24 +739,31 @@ def course_change_status(
     reason: str = "",
     stop_follow_up: bool = False,
     follow_up_stop_reason: str = "",
+    effective_on: date | None = None,
+    late_entry_reason: str = "",
     now=None,
 ) -> Course:
     """Move a course one stage forward, or discontinue it (with a reason) from any open stage.
 
     A discontinued course keeps its follow-up questionnaires (DOMAIN §6: it stays in the
-    intention-to-treat figures, which need them) unless `stop_follow_up`, with its own reason."""
+    intention-to-treat figures, which need them) unless `stop_follow_up`, with its own reason.
+
+    The change happened today unless `effective_on` says an earlier day (recorded late, with
+    `late_entry_reason`): not before the course's previous change, nor before a dose given on it."""
     now = _now(now)
     _require_role(by, ANY_STAFF, "change a course's stage")
     course = Course.objects.select_for_update().get(pk=course.pk)
     _ensure_editable(course)
     _ensure_course_open(course)
+    changed_at, late_entry_reason = _status_change_moment(course, to_status, effective_on, late_entry_reason, now)
+    status_kwargs = {"changed_at": changed_at, "late_entry_reason": late_entry_reason}
     if stop_follow_up and to_status != CourseStatus.DISCONTINUED:
         _fail("stop_follow_up", "Follow-up questionnaires stop only with a discontinued course; untick the box.")
     if to_status == CourseStatus.DISCONTINUED:
         reason = required_text("reason", reason, "Say why the course is discontinued.", rules.REASON_MAX)
         if stop_follow_up:
             follow_up_stop_reason = _follow_up_stop_reason(follow_up_stop_reason)
-        _set_status(course, to_status, by, now, reason)
+        _set_status(course, to_status, by, now, reason, **status_kwargs)
         if stop_follow_up:
             _stop_follow_up(course, by, now, follow_up_stop_reason)
         return course
@@ -704,8 +781,39 @@ def course_change_status(
             raise ValidationError({"to_status": [b.message for b in blockers]})
     if to_status == CourseStatus.INTEGRATION and not course.doses.active().filter(dosed_at__isnull=False).exists():
         _fail("to_status", "No dose has been given on this course yet.")
-    _set_status(course, to_status, by, now, reason.strip())
+    _set_status(course, to_status, by, now, reason.strip(), **status_kwargs)
     return course
+
+
+def _status_change_moment(course: Course, to_status: str, effective_on, late_entry_reason: str, now: datetime):
+    """When a status change happened: now, or noon of an earlier day recorded late (with a reason).
+    Not before the course's previous change; a move past dosing, or a discontinuation, not before a
+    dose given on the course (the order of events is the outcome definitions' input)."""
+    today = timezone.localdate(now)
+    previous = timezone.localdate(course.status_changed_at)
+    floor, what = max((course.started_on, "the course's start"), (previous, "the course's last change of stage"))
+    day, late_entry_reason = _event_day(
+        "effective_on", effective_on, "late_entry_reason", late_entry_reason, today=today, earliest=(floor, what)
+    )
+    if day < today and to_status in (*AFTER_DOSING, CourseStatus.DISCONTINUED):
+        last_dose = course.doses.active().filter(dosed_at__isnull=False).order_by("-dosed_at").first()
+        if last_dose and day < timezone.localdate(last_dose.dosed_at):
+            _fail(
+                "effective_on",
+                f"A dose was given on {timezone.localdate(last_dose.dosed_at).isoformat()}, after {day.isoformat()}: "
+                "the change happened on that day or later.",
+            )
+    if day == today:
+        return now, ""
+    return _noon(day), late_entry_reason
+
+
+def _noon(day: date) -> datetime:
+    # A day recorded late has no time of its own: its events are placed at the clinic's noon.
+    return datetime.combine(day, time(12), tzinfo=timezone.get_current_timezone())
+
+
+AFTER_DOSING = (CourseStatus.INTEGRATION, CourseStatus.FOLLOW_UP, CourseStatus.COMPLETED)
 
 
 def _follow_up_stop_reason(reason: str) -> str:

@@ -101,7 +101,7 @@ def course_facts(course: Course, today: date | None = None) -> CourseFacts:
         .first()
     )
     return CourseFacts(
-        opened_on=timezone.localdate(course.created_at),
+        opened_on=course.started_on,
         indication=course.indication,
         status=course.status,
         planned_dosing_sessions=course.planned_dosing_sessions,

@@ -8,7 +8,7 @@ import hashlib
 import hmac
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 
 from django.conf import settings
 from django.db.models import OuterRef, Subquery
@@ -112,11 +112,11 @@ def filtered_courses(filters: ReportFilters):
         qs = qs.filter(patient__race_ethnicity=value)
     if filters.therapist_id:
         qs = qs.filter(therapists__id=filters.therapist_id)
-    tz = timezone.get_current_timezone()
+    # The day the course started (a back-dated course included), not the day it was typed in.
     if filters.start_from:
-        qs = qs.filter(created_at__gte=datetime.combine(filters.start_from, time.min, tzinfo=tz))
+        qs = qs.filter(started_on__gte=filters.start_from)
     if filters.start_to:
-        qs = qs.filter(created_at__lt=datetime.combine(filters.start_to + timedelta(days=1), time.min, tzinfo=tz))
+        qs = qs.filter(started_on__lte=filters.start_to)
     return qs
 
 
@@ -155,7 +155,7 @@ def load_cohort(filters: ReportFilters, *, as_of: date, stall_after_days: int) -
     ) in courses.values_list(
         "id",
         "patient_id",
-        TruncDate("created_at", tzinfo=tz),
+        "started_on",
         "indication",
         "format",
         "status",

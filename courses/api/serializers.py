@@ -317,6 +317,10 @@ class CourseInputSerializer(_Input):
         max_length=rules.REASON_MAX,
         help_text="Only for a patient under the clinic's minimum age, and only from a practice lead: why.",
     )
+    started_on = serializers.DateField(
+        required=False, help_text="The day the course started; today if absent. An earlier day needs the reason."
+    )
+    start_backdated_reason = _text(max_length=rules.REASON_MAX, help_text="Why the start is before today.")
 
     class Meta:
         model = Course
@@ -329,6 +333,8 @@ class CourseInputSerializer(_Input):
             "medical_provider",
             "planned_dosing_sessions",
             "age_exception_reason",
+            "started_on",
+            "start_backdated_reason",
         ]
 
 
@@ -365,6 +371,10 @@ class CourseStatusInputSerializer(serializers.Serializer):
         help_text="On discontinuing: also stop the follow-up questionnaires (by default they continue).",
     )
     follow_up_stop_reason = _text(max_length=rules.REASON_MAX)
+    effective_on = serializers.DateField(
+        required=False, help_text="The day the change happened; today if absent. An earlier day needs the reason."
+    )
+    late_entry_reason = _text(max_length=rules.REASON_MAX, help_text="Why the change is recorded after its day.")
 
 
 class FollowUpStopInputSerializer(serializers.Serializer):
@@ -406,6 +416,8 @@ class CourseListSerializer(serializers.ModelSerializer):
             "medical_provider",
             "planned_dosing_sessions",
             "status",
+            "started_on",
+            "start_backdated_reason",
             "status_changed_at",
             "discontinued_reason",
             "follow_up_stopped_at",

@@ -332,6 +332,13 @@ class CourseOpenForm(ServiceModelForm):
         rows=2,
         help_text="Only for a patient under the clinic's minimum age: the reason for treating them.",
     )
+    started_on = forms.DateField(
+        label="Course start",
+        required=False,
+        widget=DateInput(),
+        help_text="Today unless the course began earlier (brought in from another record).",
+    )
+    start_backdated_reason = reason_field("Why the start is before today", rows=2)
 
     class Meta:
         model = Course
@@ -361,6 +368,13 @@ class CourseStatusForm(forms.Form):
         "report counts every course that started dosing. Stop them only if the patient declined them.",
     )
     follow_up_stop_reason = reason_field("Why the follow-up questionnaires stop", rows=2)
+    effective_on = forms.DateField(
+        label="Happened on",
+        required=False,
+        widget=DateInput(),
+        help_text="Today unless it happened earlier and is recorded late.",
+    )
+    late_entry_reason = reason_field("Why it is recorded after the day it happened", rows=2)
 
 
 class FollowUpStopForm(forms.Form):

@@ -158,3 +158,30 @@ def test_the_stalled_query_agrees_with_the_schedule_rule(dosed_once, therapist, 
         in_query = stalled_courses(Course.objects.all(), today=today, stall_after_days=limit).exists()
         end = course_end(services.course_facts(dosed_once, today), limit)
         assert in_query == (end is not None and end.why == EndReason.STALLED), days
+
+
+def test_a_discontinuation_cannot_be_back_dated_before_a_dose_given(dosed_once, therapist, provider, clock):
+    second = book_dose(dosed_once, provider, therapist, NOW + dt.timedelta(days=11), now=NOW + dt.timedelta(days=9))
+    clock.move_to(NOW + dt.timedelta(days=11, hours=1))
+    give_dose(second, provider)
+    clock.move_to(NOW + dt.timedelta(days=14))
+    with pytest.raises(ValidationError) as refused:
+        course_services.course_change_status(
+            course=dosed_once,
+            by=therapist,
+            to_status=CourseStatus.DISCONTINUED,
+            reason="Stopped coming.",
+            effective_on=(NOW + dt.timedelta(days=10)).date(),
+            late_entry_reason="Entered late.",
+        )
+    assert "A dose was given on" in " ".join(refused.value.message_dict["effective_on"])
+    # On the day of the last dose or after: accepted, and the follow-ups count from that dose.
+    course_services.course_change_status(
+        course=dosed_once,
+        by=therapist,
+        to_status=CourseStatus.DISCONTINUED,
+        reason="Stopped coming.",
+        effective_on=(NOW + dt.timedelta(days=12)).date(),
+        late_entry_reason="Entered late.",
+    )
+    assert live(dosed_once) >= {"month_1", "month_3", "month_6"}

@@ -193,7 +193,10 @@ def course_status(request, course_id):
     # The form starts on the stage that comes next, the usual move, or on "discontinued" when the
     # worklist's "close with a reason" sent the user here.
     to = CourseStatus.DISCONTINUED if request.GET.get("to") == CourseStatus.DISCONTINUED else None
-    form = CourseStatusForm(request.POST or None, initial={"to_status": to or services.next_stage(course.status)})
+    form = CourseStatusForm(
+        request.POST or None,
+        initial={"to_status": to or services.next_stage(course.status), "effective_on": timezone.localdate()},
+    )
     if (
         request.method == "POST"
         and form.is_valid()

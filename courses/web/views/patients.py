@@ -119,6 +119,7 @@ def patient_edit(request, patient_id):
 def course_open(request, patient_id):
     patient = patient_get(user=request.user, patient_id=patient_id)
     initial = {"therapists": [request.user.pk]} if request.user.is_therapist else {}
+    initial["started_on"] = timezone.localdate()
     if request.user.is_medical_provider:
         initial["medical_provider"] = request.user.pk
     form = CourseOpenForm(request.POST or None, initial=initial)
