@@ -6,6 +6,7 @@ and refuses a broken rule with a ValidationError keyed by the field concerned.
 """
 
 import logging
+import unicodedata
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 
@@ -79,11 +80,21 @@ def _optional_text(field: str, value: str, limit: int) -> str:
 
 
 def required_text(field: str, value: str, missing: str, limit: int) -> str:
-    """The same for text the rules ask for (a reason, what was done): `missing` says what to write."""
+    """The same for text the rules ask for (a reason, what was done): `missing` says what to write.
+    Text with nothing visible in it (zero-width or blank-pattern characters only) is no reason."""
     text = _optional_text(field, value, limit)
-    if not text:
+    if not _visible(text):
         _fail(field, missing)
     return text
+
+
+# Characters that print nothing though str.strip() keeps them: format characters (zero-width
+# space and joiners, BOM) and the blank braille pattern.
+_INVISIBLE = {"Cf", "Zs", "Zl", "Zp", "Cc"}
+
+
+def _visible(text: str) -> bool:
+    return any(unicodedata.category(ch) not in _INVISIBLE and ch != "\u2800" for ch in text)
 
 
 def _refuse_unknown(fields, allowed, what: str) -> None:
@@ -757,6 +768,12 @@ def course_change_status(
     _ensure_course_open(course)
     changed_at, late_entry_reason = _status_change_moment(course, to_status, effective_on, late_entry_reason, now)
     status_kwargs = {"changed_at": changed_at, "late_entry_reason": late_entry_reason}
+    if follow_up_stop_reason.strip() and not stop_follow_up:
+        _fail(
+            "stop_follow_up",
+            "A reason to stop the follow-up questionnaires was given, but stopping them was not chosen: "
+            "tick it to stop them, or clear the reason.",
+        )
     if stop_follow_up and to_status != CourseStatus.DISCONTINUED:
         _fail("stop_follow_up", "Follow-up questionnaires stop only with a discontinued course; untick the box.")
     if to_status == CourseStatus.DISCONTINUED:
@@ -795,7 +812,10 @@ def _status_change_moment(course: Course, to_status: str, effective_on, late_ent
     day, late_entry_reason = _event_day(
         "effective_on", effective_on, "late_entry_reason", late_entry_reason, today=today, earliest=(floor, what)
     )
-    if day < today and to_status in (*AFTER_DOSING, CourseStatus.DISCONTINUED):
+    # What must come before the change, as moments: the previous change and, for a move past dosing
+    # or a discontinuation, the last dose given. A change on their day is placed just after them.
+    before = course.status_changed_at
+    if to_status in (*AFTER_DOSING, CourseStatus.DISCONTINUED):
         last_dose = course.doses.active().filter(dosed_at__isnull=False).order_by("-dosed_at").first()
         if last_dose and day < timezone.localdate(last_dose.dosed_at):
             _fail(
@@ -803,9 +823,14 @@ def _status_change_moment(course: Course, to_status: str, effective_on, late_ent
                 f"A dose was given on {timezone.localdate(last_dose.dosed_at).isoformat()}, after {day.isoformat()}: "
                 "the change happened on that day or later.",
             )
+        if last_dose:
+            before = max(before, last_dose.dosed_at)
     if day == today:
         return now, ""
-    return _noon(day), late_entry_reason
+    moment = max(_noon(day), before + timedelta(minutes=1))
+    if timezone.localdate(moment) != day:
+        _fail("effective_on", f"The course's last event on {day.isoformat()} was at its end: enter the next day.")
+    return moment, late_entry_reason
 
 
 def _noon(day: date) -> datetime:

@@ -469,7 +469,7 @@ class StatusChangeSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = CourseStatusChange
-        fields = ["from_status", "to_status", "reason", "changed_at", "changed_by"]
+        fields = ["from_status", "to_status", "reason", "changed_at", "changed_by", "recorded_at", "late_entry_reason"]
 
 
 # --- evaluations and sessions -----------------------------------------------------------------

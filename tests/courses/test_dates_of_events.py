@@ -166,3 +166,66 @@ def test_the_api_takes_the_days_and_answers_bad_ones_with_400(patient, therapist
         format="json",
     )
     assert done.status_code == 200 and done.json()["status_changed_at"].startswith("2026-01-02")
+
+
+def test_a_back_dated_change_on_the_day_of_the_previous_one_comes_after_it(patient, therapist, provider, clock):
+    # Review: a back-dated day was placed at noon even when the previous change that day was later.
+    course = open_course(
+        patient, therapist, provider, started_on=dt.date(2026, 1, 5), start_backdated_reason="Paper chart."
+    )
+    clock.move_to(NOW + dt.timedelta(hours=3))  # 14:00 in the clinic, after the noon a late day gets
+    services.course_change_status(course=course, by=therapist, to_status=CourseStatus.PREPARATION)
+    clock.move_to(NOW + dt.timedelta(days=2))
+    services.course_change_status(
+        course=course,
+        by=therapist,
+        to_status=CourseStatus.DISCONTINUED,
+        reason="Moved.",
+        effective_on=TODAY,
+        late_entry_reason="Told by phone.",
+    )
+    first, second = course.status_changes.order_by("changed_at")
+    assert (first.to_status, second.to_status) == (CourseStatus.PREPARATION, CourseStatus.DISCONTINUED)
+    assert second.changed_at > first.changed_at and second.changed_at.date() == TODAY
+
+
+@pytest.mark.parametrize("reason", ["\u200b", "\u2800", "\ufeff\u200d", " \u200b "])
+def test_a_reason_with_nothing_visible_is_no_reason(patient, therapist, provider, clock, reason):
+    with pytest.raises(ValidationError) as refused:
+        open_course(patient, therapist, provider, started_on=dt.date(2026, 1, 5), start_backdated_reason=reason)
+    assert "start_backdated_reason" in refused.value.message_dict
+
+
+def test_a_follow_up_stop_reason_without_the_choice_is_refused_not_dropped(patient, therapist, provider, clock):
+    course = open_course(patient, therapist, provider)
+    with pytest.raises(ValidationError) as refused:
+        services.course_change_status(
+            course=course,
+            by=therapist,
+            to_status=CourseStatus.DISCONTINUED,
+            reason="Moved.",
+            follow_up_stop_reason="Declined questionnaires.",
+        )
+    assert "stop_follow_up" in refused.value.message_dict
+    course.refresh_from_db()
+    assert course.status == CourseStatus.EVALUATION
+
+
+def test_a_late_entry_shows_on_the_timeline_and_in_the_api(patient, therapist, provider, clock, client):
+    course = open_course(
+        patient, therapist, provider, started_on=dt.date(2026, 1, 5), start_backdated_reason="Paper chart."
+    )
+    services.course_change_status(
+        course=course,
+        by=therapist,
+        to_status=CourseStatus.PREPARATION,
+        effective_on=dt.date(2026, 2, 1),
+        late_entry_reason="Entered from the paper chart.",
+    )
+    client.force_login(therapist)
+    page = client.get(f"/courses/{course.pk}/").content.decode()
+    assert "recorded late" in page and "Entered from the paper chart." in page
+    api = APIClient()
+    api.force_authenticate(therapist)
+    changes = api.get(f"/api/courses/{course.pk}/timeline/").json()
+    assert "Entered from the paper chart." in str(changes)
