@@ -28,6 +28,13 @@ def open_course(patient, therapist, provider, **kwargs):
     )
 
 
+def started_in_january(patient, therapist, provider):
+    """A course brought in from the paper chart: started on 5 January, recorded on 10 March."""
+    return open_course(
+        patient, therapist, provider, started_on=dt.date(2026, 1, 5), start_backdated_reason="Paper chart."
+    )
+
+
 def test_a_course_starts_today_by_default(patient, therapist, provider, clock):
     course = open_course(patient, therapist, provider)
     assert course.started_on == TODAY and course.start_backdated_reason == ""
@@ -65,9 +72,7 @@ def test_a_back_dated_start_is_kept_audited_and_counted_by_the_report(patient, t
 
 
 def test_a_stage_change_recorded_late_carries_its_day_and_reason(patient, therapist, provider, clock):
-    course = open_course(
-        patient, therapist, provider, started_on=dt.date(2026, 1, 5), start_backdated_reason="Paper chart."
-    )
+    course = started_in_january(patient, therapist, provider)
     with pytest.raises(ValidationError) as refused:
         services.course_change_status(
             course=course,
@@ -102,9 +107,7 @@ def test_a_stage_change_recorded_late_carries_its_day_and_reason(patient, therap
     ],
 )
 def test_a_stage_change_day_out_of_order_is_refused(patient, therapist, provider, clock, effective_on, words):
-    course = open_course(
-        patient, therapist, provider, started_on=dt.date(2026, 1, 5), start_backdated_reason="Paper chart."
-    )
+    course = started_in_january(patient, therapist, provider)
     with pytest.raises(ValidationError) as refused:
         services.course_change_status(
             course=course,
@@ -118,9 +121,7 @@ def test_a_stage_change_day_out_of_order_is_refused(patient, therapist, provider
 
 
 def test_a_change_cannot_go_back_before_the_previous_one(patient, therapist, provider, clock):
-    course = open_course(
-        patient, therapist, provider, started_on=dt.date(2026, 1, 5), start_backdated_reason="Paper chart."
-    )
+    course = started_in_january(patient, therapist, provider)
     services.course_change_status(
         course=course,
         by=therapist,
@@ -170,9 +171,7 @@ def test_the_api_takes_the_days_and_answers_bad_ones_with_400(patient, therapist
 
 def test_a_back_dated_change_on_the_day_of_the_previous_one_comes_after_it(patient, therapist, provider, clock):
     # Review: a back-dated day was placed at noon even when the previous change that day was later.
-    course = open_course(
-        patient, therapist, provider, started_on=dt.date(2026, 1, 5), start_backdated_reason="Paper chart."
-    )
+    course = started_in_january(patient, therapist, provider)
     clock.move_to(NOW + dt.timedelta(hours=3))  # 14:00 in the clinic, after the noon a late day gets
     services.course_change_status(course=course, by=therapist, to_status=CourseStatus.PREPARATION)
     clock.move_to(NOW + dt.timedelta(days=2))
@@ -212,9 +211,7 @@ def test_a_follow_up_stop_reason_without_the_choice_is_refused_not_dropped(patie
 
 
 def test_a_late_entry_shows_on_the_timeline_and_in_the_api(patient, therapist, provider, clock, client):
-    course = open_course(
-        patient, therapist, provider, started_on=dt.date(2026, 1, 5), start_backdated_reason="Paper chart."
-    )
+    course = started_in_january(patient, therapist, provider)
     services.course_change_status(
         course=course,
         by=therapist,
