@@ -80,6 +80,7 @@ class Command(BaseCommand):
                 medical_provider=staff["provider"],
                 status=status,
                 status_changed_at=now,
+                started_on=timezone.localdate(now),
                 created_at=now,
                 created_by=staff["lead"],
             )

@@ -111,6 +111,7 @@ class Command(BaseCommand):
                 medical_provider=provider,
                 status=CourseStatus.FOLLOW_UP if i % 50 > 3 else CourseStatus.EVALUATION,
                 status_changed_at=now,
+                started_on=timezone.localdate(now),
                 created_at=now,
                 created_by=therapist,
             )

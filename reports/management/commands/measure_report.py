@@ -185,6 +185,7 @@ def load_synthetic(n: int, *, staff: dict | None = None, first: int = 0, now: dt
             medical_provider=staff["provider"],
             status=status,
             status_changed_at=opened,
+            started_on=timezone.localdate(opened),
             discontinued_reason="Synthetic: stopped after two doses." if discontinued else "",
             created_at=opened,
             created_by=staff["lead"],
