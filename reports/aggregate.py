@@ -140,10 +140,21 @@ def summarise(
     )
 
 
+def count_hidden(count: int, threshold: int) -> bool:
+    """A count of patients (or courses, or events) from 1 to threshold-1 is a small cell.
+    Threshold 0 is the clinic's own view: nothing is hidden."""
+    return 0 < count < threshold
+
+
 def suppressed(rate: Rate, threshold: int) -> bool:
-    """The CMS small-cell rule: no count of patients from 1 to threshold-1 is shown in an export,
-    so a cell is hidden when its denominator, or a non-zero numerator, is below the threshold."""
-    return rate.denominator < threshold or 0 < rate.numerator < threshold
+    """The CMS small-cell rule for a rate: no count from 1 to threshold-1 may be shown or worked
+    out, so a rate is hidden when its denominator, its numerator, or the rest of its denominator
+    (denominator - numerator: 38/40 tells that 2 did not respond) is such a count."""
+    return (
+        count_hidden(rate.denominator, threshold)
+        or count_hidden(rate.numerator, threshold)
+        or count_hidden(rate.denominator - rate.numerator, threshold)
+    )
 
 
 def groups_to_hide(counts: list[int], threshold: int) -> set[int]:

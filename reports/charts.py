@@ -10,6 +10,7 @@ knows the ORM, the request or the template.
 from dataclasses import dataclass
 
 from measures.charts import Tick  # one tick type for every chart
+from reports.aggregate import count_hidden, suppressed
 from reports.stats import KMStep, Mean, Rate
 
 WIDTH = 640
@@ -90,6 +91,7 @@ class MeanPoint:
     y_high: float | None
     clipped_low: bool  # the interval runs past the scale: drawn to the edge with an arrow
     clipped_high: bool
+    hidden: bool = False  # a small cell in a file to share: no point, no n
 
 
 @dataclass(frozen=True)
@@ -102,9 +104,16 @@ class MeansChart:
 
 
 def means_chart(
-    means: dict[str, Mean], labels: dict[str, str], y_max: int, *, width: int = WIDTH, height: int = HEIGHT
+    means: dict[str, Mean],
+    labels: dict[str, str],
+    y_max: int,
+    *,
+    width: int = WIDTH,
+    height: int = HEIGHT,
+    threshold: int = 0,
 ) -> MeansChart:
-    """Timepoints in the order of `labels`, evenly spaced; the y axis is the instrument's range."""
+    """Timepoints in the order of `labels`, evenly spaced; the y axis is the instrument's range.
+    A mean of 1 to threshold-1 scores is a small cell: it is not drawn, and its n is not kept."""
     if y_max <= 0:
         raise ValueError("y_max must be positive")
     frame = _frame(width, height)
@@ -114,6 +123,9 @@ def means_chart(
     points = []
     for i, key in enumerate(keys):
         m = means.get(key) or Mean(0, None, None, None, None)
+        hidden = count_hidden(m.n, threshold)
+        if hidden:
+            m = Mean(0, None, None, None, None)
         x = _round(frame.left + slot * (i + 0.5))
         has_ci = m.mean is not None and m.low is not None and m.high is not None
         points.append(
@@ -128,6 +140,7 @@ def means_chart(
                 y_high=y_of(m.high) if has_ci else None,
                 clipped_low=has_ci and m.low < 0,
                 clipped_high=has_ci and m.high > y_max,
+                hidden=hidden,
             )
         )
     path, pen_down = [], False
@@ -156,6 +169,7 @@ class Bar:
     y_low: float | None
     y_high: float | None
     count_label: str  # "3/4", printed above the bar so the n is never only in the table
+    hidden: bool = False  # a small cell in a file to share: no bar, no counts
 
 
 @dataclass(frozen=True)
@@ -166,10 +180,16 @@ class RateChart:
 
 
 def rate_chart(
-    rates: dict[str, Rate], labels: dict[str, str], *, width: int = WIDTH, height: int = HEIGHT
+    rates: dict[str, Rate],
+    labels: dict[str, str],
+    *,
+    width: int = WIDTH,
+    height: int = HEIGHT,
+    threshold: int = 0,
 ) -> RateChart:
     """One bar per key of `labels`, its height the percentage (0–100) with its Wilson interval.
-    A rate with no denominator gets no bar (height 0) and "no data" for its label."""
+    A rate with no denominator gets no bar (height 0) and "no data" for its label; a rate that is a
+    small cell under `threshold` (aggregate.suppressed) gets no bar and keeps none of its counts."""
     frame = _frame(width, height)
     y_of = _y_scale(frame, 100)
     keys = list(labels)
@@ -178,6 +198,9 @@ def rate_chart(
     bars = []
     for i, key in enumerate(keys):
         rate = rates.get(key) or Rate(0, 0, None, None)
+        hidden = threshold > 0 and suppressed(rate, threshold)
+        if hidden:
+            rate = Rate(0, 0, None, None)
         centre = _round(frame.left + slot * (i + 0.5))
         pct = rate.pct
         top = y_of(pct) if pct is not None else frame.bottom
@@ -193,7 +216,14 @@ def rate_chart(
                 rate=rate,
                 y_low=y_of(rate.low) if rate.low is not None else None,
                 y_high=y_of(rate.high) if rate.high is not None else None,
-                count_label=f"{rate.numerator}/{rate.denominator}" if rate.denominator else "no data",
+                count_label=(
+                    f"suppressed (< {threshold})"
+                    if hidden
+                    else f"{rate.numerator}/{rate.denominator}"
+                    if rate.denominator
+                    else "no data"
+                ),
+                hidden=hidden,
             )
         )
     return RateChart(frame, tuple(bars), _y_ticks(y_of, 100, "%"))
@@ -213,7 +243,7 @@ class CensorMark:
 class AtRisk:
     day: int
     x: float
-    n: int
+    n: int | None  # None: a small cell in a file to share
 
 
 @dataclass(frozen=True)
@@ -262,15 +292,23 @@ def km_chart(
     width: int = WIDTH,
     height: int = HEIGHT,
     twins: tuple[tuple[int, Rate], ...] = (),
+    threshold: int = 0,
 ) -> KMChart:
     """The curve; `twins` are (day, rate) intention-to-treat figures marked on it (sustained
-    response among every end-of-course responder at +3 and +6 months)."""
-    """The survival estimate as a right-continuous step function from day 0 at 100%, ending at
+    response among every end-of-course responder at +3 and +6 months).
+
+    The survival estimate as a right-continuous step function from day 0 at 100%, ending at
     the last observation (beyond it nothing is known); a tick where courses were censored; and
     the number at risk under each x tick. The x axis runs to `x_max` days (default: the last
-    step rounded up to a whole month, at least 180 days)."""
+    step rounded up to a whole month, at least 180 days).
+
+    With a `threshold` (a file to share outside the clinic) the curve stops where fewer than
+    `threshold` courses are still at risk, since each step below it is a small cell; the at-risk
+    row says "< N" there, and a censor tick counting a small cell keeps no count."""
     frame = _frame(width, height)
-    last = steps[-1].time if steps else 0
+    all_steps = steps
+    steps = km_steps_shown(steps, threshold)
+    last = all_steps[-1].time if all_steps else 0
     if x_max is None:
         x_max = max(180, -(-last // KM_TICK_DAYS) * KM_TICK_DAYS)
     y_of = _y_scale(frame, 100)
@@ -288,8 +326,14 @@ def km_chart(
                 survival = step.survival
                 path.append(f"V{y_of(100 * survival)}")
         if step.censored:
-            censors.append(CensorMark(x_of(step.time), y_of(100 * survival), step.censored))
+            count = 0 if count_hidden(step.censored, threshold) else step.censored
+            censors.append(CensorMark(x_of(step.time), y_of(100 * survival), count))
     days = km_tick_days(x_max)
+
+    def at_risk(day: int) -> int | None:
+        n = at_risk_on(all_steps, day)
+        return None if count_hidden(n, threshold) else n
+
     return KMChart(
         frame=frame,
         x_max=x_max,
@@ -297,12 +341,18 @@ def km_chart(
         censors=tuple(censors),
         x_ticks=tuple(Tick(x_of(d), str(d)) for d in days),
         y_ticks=_y_ticks(y_of, 100, "%"),
-        at_risk=tuple(AtRisk(d, x_of(d), at_risk_on(steps, d)) for d in days),
+        at_risk=tuple(AtRisk(d, x_of(d), at_risk(d)) for d in days),
         at_risk_y=height + AT_RISK_ROW - 8,
         svg_height=height + AT_RISK_ROW,
         twins=tuple(
             TwinMark(x_of(day), y_of(rate.pct), f"ITT {rate.pct:.0f}% ({rate.numerator}/{rate.denominator})")
             for day, rate in twins
-            if rate.denominator
+            if rate.denominator and not (threshold and suppressed(rate, threshold))
         ),
     )
+
+
+def km_steps_shown(steps: list[KMStep], threshold: int) -> list[KMStep]:
+    """The steps a file for `threshold` may show: those with at least `threshold` at risk (the
+    number at risk only falls, so this is the start of the curve). Threshold 0 keeps them all."""
+    return [s for s in steps if not count_hidden(s.at_risk, threshold)]

@@ -85,6 +85,7 @@ class CourseRow:
     therapist_ids: tuple[int, ...] = ()
     route: str = ""
     first_dose_at: datetime | None = None
+    first_dose_day: date | None = None  # in the clinic's time zone
     end_day: date | None = None
     end_reason: str = ""  # measures.schedule.EndReason, "" while the course runs
     maintenance_days: tuple[date, ...] = ()
@@ -234,6 +235,7 @@ def load_cohort(filters: ReportFilters, *, as_of: date, stall_after_days: int) -
         if filters.age_band and row.age_band != filters.age_band:
             continue
         first_dose_day = row.first_dose_at.astimezone(tz).date() if row.first_dose_at else None
+        row.first_dose_day = first_dose_day
         for instrument in INSTRUMENTS:
             row.series[instrument] = CourseSeries(
                 instrument=instrument,

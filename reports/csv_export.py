@@ -1,46 +1,59 @@
-"""The practice report as a CSV for analysts: one row per course × instrument, de-identified.
+"""The practice report as a CSV for analysts: one row per course × instrument, for one audience.
 
 Rows come from the same `PracticeReport` the page and the PDF print (reports/report.py), so
 the flags in a row are the outcome functions' own answers and counting them gives the report's
-figures. No names, MRNs, dates of birth or record ids: a course is its HMAC key, a patient's
-age is a band and the course start is a month. Two protections apply to every file:
+figures. No file carries names, MRNs, dates of birth, free text or record ids: a course is its
+HMAC key and a patient's age a band. The two audiences (reports.models.Audience) differ:
 
-- Small cells: a race/ethnicity, sex or age-band value shared by fewer than the clinic's
-  suppression threshold of courses in the file is written "suppressed (<N)" (DOMAIN §6).
-- Spreadsheet formulas: a text cell starting with =, +, -, @, tab or carriage return gets a
-  leading single quote (OWASP "CSV injection"); numbers are written as numbers.
+- Inside the clinic: exact figures, the course start date and every score's date beside its day.
+- To share outside the clinic: de-identified to HIPAA Safe Harbor (45 CFR 164.514(b)(2)): no
+  element of a date but the year, so a score carries the days since the course's first dose and a
+  course its start year; and small cells (DOMAIN §6): in every describing column (sex, race,
+  age band, indication, route, format, start year, status, maintenance doses) a value shared by
+  fewer courses than the clinic's threshold is written "suppressed (<N)", and when that would
+  hide a single value of a column the next rarest is hidden too (complementary suppression),
+  so the hidden one cannot be had from the column's other values and the total.
+
+The first line of the file names its audience. Every text cell starting with =, +, -, @, tab or
+carriage return gets a leading single quote (OWASP "CSV injection"); numbers are written as numbers.
 """
 
 import csv
 import io
 from collections import Counter
+from datetime import date
 
 from measures.instruments import INSTRUMENTS
+from reports.aggregate import groups_to_hide
+from reports.models import Audience
 from reports.outcomes import FOLLOW_UPS, Outcome
 
 INSTRUMENT_ORDER = ("phq9", "gad7", "pcl5")
-DEMOGRAPHICS = ("sex", "race_ethnicity", "age_band")
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-COLUMNS = (
-    "course_key",
+TIMEPOINTS = ("baseline", "end", *FOLLOW_UPS)
+# The columns that describe a course rather than measure it: together they could single a patient
+# out, so outside the clinic each value must be shared by enough courses.
+DESCRIBING = (
     "indication",
     "route",
     "format",
     "sex",
     "race_ethnicity",
     "age_band",
-    "course_start_month",
+    "course_start_year",
     "status",
     "maintenance_doses",
+)
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+# The outside file's columns; the inside file adds the exact dates (INSIDE_ONLY) after them, so
+# an analyst can check that every figure the outside file shows is the inside one.
+COLUMNS = (
+    "course_key",
+    *DESCRIBING,
     "instrument",
     "loinc_total",
     "eligible",
-    "baseline_score",
-    "baseline_date",
-    "end_score",
-    "end_date",
-    *(f"{name}_{part}" for name in FOLLOW_UPS for part in ("score", "date")),
+    *(f"{name}_{part}" for name in TIMEPOINTS for part in ("score", "day")),
     "reduction_pct_end",
     "response_end",
     "partial_response_end",
@@ -51,6 +64,20 @@ COLUMNS = (
     "sustained_month_6",
     *(f"maintenance_before_{name}" for name in FOLLOW_UPS),
 )
+INSIDE_ONLY = ("course_start_date", "first_dose_date", *(f"{name}_date" for name in TIMEPOINTS))
+AUDIENCE_LINES = {
+    # No comma in either, so the first line is one bare cell that any reader shows as it is.
+    Audience.INSIDE: "Inside the clinic: exact figures and dates. Not to leave the clinic.",
+    Audience.OUTSIDE: (
+        "To share outside the clinic: de-identified to HIPAA Safe Harbor (days since the first dose; "
+        "no dates but the year; no free text). Any describing value shared by fewer than {threshold} "
+        "courses is suppressed."
+    ),
+}
+
+
+def columns(audience: str) -> tuple[str, ...]:
+    return COLUMNS + (INSIDE_ONLY if audience == Audience.INSIDE else ())
 
 
 def neutralise(value):
@@ -65,40 +92,51 @@ def _flag(value: bool | None) -> str:
     return "" if value is None else ("TRUE" if value else "FALSE")
 
 
-def _point(point) -> tuple:
-    return ("", "") if point is None else (point.total, point.day.isoformat())
+def _score(point, first_dose: date | None) -> tuple:
+    if point is None:
+        return ("", "")
+    return (point.total, "" if first_dose is None else (point.day - first_dose).days)
 
 
-def suppressed_values(rows: list, threshold: int) -> dict[str, set]:
-    """Per demographic field, the values shared by fewer than `threshold` courses."""
-    rare = {}
-    for name in DEMOGRAPHICS:
-        counts = Counter(getattr(row, name) for row, _outcomes in rows)
-        rare[name] = {value for value, n in counts.items() if n < threshold}
-    return rare
+def describing_values(row) -> dict:
+    """The describing columns of a course, as the file writes them before any suppression."""
+    return {
+        "indication": row.indication,
+        "route": row.route,
+        "format": row.format,
+        "sex": row.sex,
+        "race_ethnicity": row.race_ethnicity,
+        "age_band": row.age_band,
+        "course_start_year": row.start_day.year,
+        "status": row.status,
+        "maintenance_doses": len(row.maintenance_days),
+    }
 
 
-def course_instrument_row(row, outcome: Outcome, demographics: dict) -> list:
-    """One CSV row, before neutralising: the course's fields and one instrument's outcome."""
-    values = [
-        row.key,
-        row.indication,
-        row.route,
-        row.format,
-        demographics["sex"],
-        demographics["race_ethnicity"],
-        demographics["age_band"],
-        row.start_day.strftime("%Y-%m"),
-        row.status,
-        len(row.maintenance_days),
+def values_to_hide(described: list[dict], threshold: int) -> dict[str, set]:
+    """Per describing column, the values to suppress: those shared by fewer than `threshold`
+    courses, plus a complementary one when a column would otherwise hide just one value."""
+    hide = {}
+    for name in DESCRIBING:
+        counts = Counter(d[name] for d in described)
+        values = sorted(counts, key=str)
+        hidden = groups_to_hide([counts[v] for v in values], threshold)
+        hide[name] = {values[i] for i in hidden}
+    return hide
+
+
+def course_instrument_row(row, outcome: Outcome, described: dict, first_dose: date | None) -> list:
+    """One row of the outside file's columns, before neutralising."""
+    values = [row.key, *(described[name] for name in DESCRIBING)]
+    values += [
         outcome.instrument,
         INSTRUMENTS[outcome.instrument].loinc_total,  # the code of the scores in this row
         _flag(outcome.eligible),
-        *_point(outcome.baseline),
-        *_point(outcome.end),
+        *_score(outcome.baseline, first_dose),
+        *_score(outcome.end, first_dose),
     ]
     for name in FOLLOW_UPS:
-        values += _point(outcome.follow_ups.get(name))
+        values += _score(outcome.follow_ups.get(name), first_dose)
     values += [
         "" if outcome.reduction_pct_end is None else round(outcome.reduction_pct_end, 1),
         _flag(outcome.response_end),
@@ -113,22 +151,33 @@ def course_instrument_row(row, outcome: Outcome, demographics: dict) -> list:
     return values
 
 
-def render_practice_csv(report) -> bytes:
+def _dates(row, outcome: Outcome, first_dose: date | None) -> list:
+    points = [outcome.baseline, outcome.end, *(outcome.follow_ups.get(name) for name in FOLLOW_UPS)]
+    return [
+        row.start_day.isoformat(),
+        "" if first_dose is None else first_dose.isoformat(),
+        *("" if p is None else p.day.isoformat() for p in points),
+    ]
+
+
+def render_practice_csv(report, audience: str = Audience.OUTSIDE) -> bytes:
     """The report's courses as CSV bytes, UTF-8 with a byte-order mark so Excel reads the dashes."""
     threshold = report.suppression_threshold
-    rare = suppressed_values(report.rows, threshold)
+    inside = audience == Audience.INSIDE
+    # Sorted by the key, not by start date or record order, so row order reveals nothing.
+    courses = [(row, outcomes, describing_values(row)) for row, outcomes in sorted(report.rows, key=lambda i: i[0].key)]
+    hide = {} if inside else values_to_hide([described for _r, _o, described in courses], threshold)
     hidden = f"suppressed (<{threshold})"
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(COLUMNS)
-    # Sorted by the key, not by start date or record order, so row order reveals nothing.
-    for row, outcomes in sorted(report.rows, key=lambda item: item[0].key):
-        demographics = {}
-        for name in DEMOGRAPHICS:
-            value = getattr(row, name)
-            demographics[name] = hidden if value in rare[name] else value
+    writer.writerow([AUDIENCE_LINES[audience].format(threshold=threshold)])
+    writer.writerow(columns(audience))
+    for row, outcomes, described in courses:
+        shown = {name: hidden if value in hide.get(name, ()) else value for name, value in described.items()}
         for instrument in INSTRUMENT_ORDER:
             if instrument in outcomes:
-                values = course_instrument_row(row, outcomes[instrument], demographics)
+                values = course_instrument_row(row, outcomes[instrument], shown, row.first_dose_day)
+                if inside:
+                    values += _dates(row, outcomes[instrument], row.first_dose_day)
                 writer.writerow([neutralise(v) for v in values])
     return out.getvalue().encode("utf-8-sig")

@@ -102,6 +102,14 @@ class ExportKind(models.TextChoices):
     PATIENT_PDF = "patient_pdf", "Patient progress report (PDF)"
 
 
+class Audience(models.TextChoices):
+    """Who a practice export is for. Inside the clinic the figures are exact; a file to share
+    outside is de-identified to HIPAA Safe Harbor and hides every small cell (DOMAIN §6)."""
+
+    INSIDE = "inside", "Inside the clinic"
+    OUTSIDE = "outside", "To share outside the clinic"
+
+
 class ExportStatus(models.TextChoices):
     QUEUED = "queued", "Queued"
     RUNNING = "running", "Running"
@@ -115,6 +123,8 @@ class ReportExport(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     kind = models.CharField(max_length=16, choices=ExportKind.choices)
+    # A patient's progress report names the patient: it is for inside the clinic only.
+    audience = models.CharField(max_length=8, choices=Audience.choices, default=Audience.OUTSIDE)
     filters = models.JSONField(default=dict, blank=True)
     course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="+", null=True, blank=True)
     requested_by = models.ForeignKey(STAFF, on_delete=models.PROTECT, related_name="+")
@@ -139,6 +149,10 @@ class ReportExport(models.Model):
             ),
             models.CheckConstraint(
                 condition=~Q(status=ExportStatus.DONE) | Q(content__isnull=False), name="report_export_done_has_file"
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind=ExportKind.PATIENT_PDF) | Q(audience=Audience.INSIDE),
+                name="report_export_patient_report_stays_inside",
             ),
         ]
 

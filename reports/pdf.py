@@ -17,6 +17,7 @@ from courses.choices import AdverseEventTerm
 from courses.models import AdverseEvent, ClinicSettings, Course
 from measures.charts import chart_geometry, date_domain
 from measures.selectors import chart_series
+from reports.models import Audience
 from reports.presentation import report_context
 from reports.report import PracticeReport
 
@@ -47,8 +48,8 @@ def _write_pdf(html: str) -> bytes:
     return HTML(string=html, base_url=str(settings.BASE_DIR), url_fetcher=fetcher).write_pdf()
 
 
-def render_practice_pdf(report: PracticeReport) -> bytes:
-    context = report_context(report, export=True) | {"css": _print_css(), "prefix": ""}
+def render_practice_pdf(report: PracticeReport, audience: str = Audience.OUTSIDE) -> bytes:
+    context = report_context(report, export=True, audience=audience) | {"css": _print_css(), "prefix": ""}
     return _write_pdf(render_to_string("reports/pdf/practice.html", context))
 
 

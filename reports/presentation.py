@@ -8,8 +8,9 @@ from dataclasses import dataclass
 
 from courses.choices import AdverseEventAction, AdverseEventOutcome, InSessionAlertAction, SeriousCriterion
 from measures.instruments import INSTRUMENTS
-from reports.aggregate import InstrumentSummary
-from reports.charts import KMChart, MeansChart, RateChart, km_chart, means_chart, rate_chart
+from reports.aggregate import InstrumentSummary, count_hidden, groups_to_hide
+from reports.charts import KMChart, MeansChart, RateChart, km_chart, km_steps_shown, means_chart, rate_chart
+from reports.models import Audience
 from reports.outcomes import FOLLOW_UP_LABELS, FOLLOW_UPS
 from reports.report import EQUITY_DIMENSIONS, PracticeReport
 
@@ -44,6 +45,12 @@ class InstrumentSection:
     km_chart: KMChart | None
     km_responders: int
     equity: list[EquityGroup]
+    cell: int = 0  # the small-cell threshold this section is printed under (0: none)
+
+    @property
+    def km_rows(self) -> list:
+        """The curve's data the file may show (all of it inside the clinic)."""
+        return km_steps_shown(self.summary.km, self.cell)
 
     @property
     def has_still(self) -> bool:
@@ -106,9 +113,12 @@ def _equity_groups(rows) -> list[EquityGroup]:
     return groups
 
 
-def instrument_sections(report: PracticeReport) -> list[InstrumentSection]:
+def instrument_sections(report: PracticeReport, cell: int = 0) -> list[InstrumentSection]:
+    """Each instrument laid out; `cell` is the small-cell threshold of a file to share outside the
+    clinic (0 on screen and inside), which the charts apply as they are drawn."""
     sections = []
     for code, summary in report.summaries.items():
+        km_responders = summary.km[0].at_risk if summary.km else 0
         definition = INSTRUMENTS[code]
         sections.append(
             InstrumentSection(
@@ -120,8 +130,8 @@ def instrument_sections(report: PracticeReport) -> list[InstrumentSection]:
                 remission_below=report.definitions.remission_below[code],
                 summary=summary,
                 waived_baselines=report.waived_baselines.get(code, 0),
-                means_chart=means_chart(summary.means, TIMEPOINT_LABELS, definition.max_total),
-                still_chart=rate_chart(still_rates(summary), STILL_BAR_LABELS),
+                means_chart=means_chart(summary.means, TIMEPOINT_LABELS, definition.max_total, threshold=cell),
+                still_chart=rate_chart(still_rates(summary), STILL_BAR_LABELS, threshold=cell),
                 km_chart=(
                     km_chart(
                         summary.km,
@@ -130,12 +140,15 @@ def instrument_sections(report: PracticeReport) -> list[InstrumentSection]:
                             (report.definitions.window(k)[0], summary.still_responding_itt[k])
                             for k in ("month_3", "month_6")
                         ),
+                        threshold=cell,
                     )
-                    if summary.km
+                    # Outside the clinic a curve of fewer responders than the threshold is not drawn.
+                    if summary.km and not count_hidden(km_responders, cell)
                     else None
                 ),
-                km_responders=summary.km[0].at_risk if summary.km else 0,
+                km_responders=km_responders,
                 equity=_equity_groups(report.equity[code]),
+                cell=cell,
             )
         )
     return sections
@@ -227,27 +240,72 @@ def definition_rows(report: PracticeReport) -> list[tuple[str, str]]:
     return rows
 
 
-def in_session_alert_rows(report: PracticeReport) -> list[tuple[str, int]]:
+def shown(count: int, cell: int) -> str:
+    """A count as a file for `cell` prints it: "< 11" for a small cell."""
+    return f"< {cell}" if count_hidden(count, cell) else str(count)
+
+
+def parts_shown(counts: list[int], cell: int) -> list[str]:
+    """The parts of a whole whose total is printed (courses by where they stand, events by type):
+    small parts hidden, and a complementary part with them when one alone is hidden, so that
+    no hidden part is the total less the others."""
+    hide = groups_to_hide(counts, cell)
+    return [
+        (f"< {cell}" if count_hidden(n, cell) else "suppressed") if i in hide else str(n) for i, n in enumerate(counts)
+    ]
+
+
+def course_flow_rows(report: PracticeReport, cell: int) -> list[tuple[str, str]]:
+    flow = report.course_flow
+    labels = (
+        ("Series complete", flow.series_complete),
+        ("Discontinued (ends on its last dose given)", flow.discontinued),
+        (f"Stalled: no dose for more than {flow.stall_after_days} days, not closed", flow.stalled),
+        ("Still in the dosing series", flow.running),
+        ("No dose given yet (no baseline by definition, in no figure)", flow.never_dosed),
+    )
+    return list(zip([label for label, _n in labels], parts_shown([n for _l, n in labels], cell), strict=True))
+
+
+def in_session_alert_rows(report: PracticeReport, cell: int = 0) -> list[tuple[str, str]]:
     """The in-session alerts: how many opened, and how each was closed (or is still open)."""
     alerts = report.safety["in_session_alerts"]
     actions = dict(InSessionAlertAction.choices)
-    rows = [("In-session vital-sign alerts opened", alerts["opened"])]
-    rows += [(f"… closed: {actions.get(k, k).lower()}", n) for k, n in sorted(alerts["by_action"].items())]
-    rows.append(("… still open", alerts["open"]))
-    return rows
+    parts = [(f"… closed: {actions.get(k, k).lower()}", n) for k, n in sorted(alerts["by_action"].items())]
+    parts.append(("… still open", alerts["open"]))
+    counts = parts_shown([n for _label, n in parts], cell)
+    return [("In-session vital-sign alerts opened", shown(alerts["opened"], cell))] + [
+        (label, text) for (label, _n), text in zip(parts, counts, strict=True)
+    ]
 
 
-def report_context(report: PracticeReport, *, export: bool) -> dict:
+def event_rows(rows: list[tuple], cell: int) -> list[tuple[str, str, str]]:
+    """Adverse events by type or grade, (label, count, per 100 sessions), small parts hidden."""
+    counts = parts_shown([n for _label, n, _per in rows], cell)
+    return [
+        (label, text, f"{per:.1f}" if text == str(n) and per is not None else "—")
+        for (label, n, per), text in zip(rows, counts, strict=True)
+    ]
+
+
+def report_context(report: PracticeReport, *, export: bool, audience: str = Audience.INSIDE) -> dict:
+    # The small-cell threshold counts are printed under: none on the clinic's own screen or in a
+    # file for inside the clinic; the clinic's threshold in a file to share outside it.
+    cell = report.suppression_threshold if audience == Audience.OUTSIDE else 0
+    safety = report.safety
     return {
-        "in_session_rows": in_session_alert_rows(report),
+        "in_session_rows": in_session_alert_rows(report, cell),
         "report": report,
         "export": export,
+        "audience": Audience(audience),
         "threshold": report.suppression_threshold,
-        # The small-cell threshold bare counts are printed under: none on the clinic's own screen.
-        "cell": report.suppression_threshold if export else 0,
-        "sections": instrument_sections(report),
+        "cell": cell,
+        "flow_rows": course_flow_rows(report, cell),
+        "sections": instrument_sections(report, cell),
         "serious_events": serious_events(report),
-        "alert_rows": [(ALERT_LABELS.get(k, k), v) for k, v in report.safety["alerts"].items()],
+        "events_by_term": event_rows(safety["by_term"], cell),
+        "events_by_grade": event_rows([(f"Grade {g}", n, per) for g, n, per in safety["by_grade"]], cell),
+        "alert_rows": [(ALERT_LABELS.get(k, k), shown(v, cell)) for k, v in safety["alerts"].items()],
         "definition_rows": definition_rows(report),
         "timepoint_labels": TIMEPOINT_LABELS,
     }

@@ -18,8 +18,16 @@ def render_export(export: ReportExport, *, progress, now) -> tuple[str, str, byt
         from reports.csv_export import render_practice_csv
 
         progress(80, "Writing CSV")
-        return f"kap-outcomes-{stamp}.csv", "text/csv; charset=utf-8", render_practice_csv(report)
+        return (
+            f"kap-outcomes-{export.audience}-{stamp}.csv",
+            "text/csv; charset=utf-8",
+            render_practice_csv(report, export.audience),
+        )
     from reports.pdf import render_practice_pdf
 
     progress(75, "Laying out the PDF")
-    return f"kap-outcome-report-{stamp}.pdf", "application/pdf", render_practice_pdf(report)
+    return (
+        f"kap-outcome-report-{export.audience}-{stamp}.pdf",
+        "application/pdf",
+        render_practice_pdf(report, export.audience),
+    )

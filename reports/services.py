@@ -18,7 +18,7 @@ from courses.audit import audit
 from courses.models import AuditAction, Course
 from courses.selectors import courses_for
 from reports.cohort import ReportFilters
-from reports.models import ExportKind, ExportStatus, OutcomeSettings, ReportExport
+from reports.models import Audience, ExportKind, ExportStatus, OutcomeSettings, ReportExport
 
 logger = logging.getLogger(__name__)
 
@@ -108,21 +108,40 @@ def _can_export_practice(by: User) -> None:
 
 @transaction.atomic
 def export_request(
-    *, by: User, kind: str, filters: ReportFilters | None = None, course: Course | None = None, now=None
+    *,
+    by: User,
+    kind: str,
+    filters: ReportFilters | None = None,
+    course: Course | None = None,
+    audience: str | None = None,
+    now=None,
 ) -> ReportExport:
-    """Queue an export; the caller gets the row at once and follows its progress."""
+    """Queue an export; the caller gets the row at once and follows its progress.
+
+    A practice file is for one audience: inside the clinic (exact) or to share outside
+    (de-identified, small cells hidden); unsaid, it is the outside one, the side that cannot leak.
+    A progress report names its patient, so it is inside only."""
     now = _now(now)
     if kind not in ExportKind.values:
         raise ValidationError({"kind": f"Choose one of: {', '.join(ExportKind.values)}."})
+    if audience is not None and audience not in Audience.values:
+        raise ValidationError({"audience": f"Choose one of: {', '.join(Audience.values)}."})
     if kind == ExportKind.PATIENT_PDF:
+        if audience == Audience.OUTSIDE:
+            raise ValidationError(
+                {"audience": "A progress report names the patient: it is for inside the clinic only (audience inside)."}
+            )
+        audience = Audience.INSIDE
         if course is None:
             raise ValidationError({"course": "Name the course of the progress report."})
         if not courses_for(by).filter(pk=course.pk).exists():
             raise PermissionDenied("This course is not on your caseload.")
     else:
         _can_export_practice(by)
+        audience = audience or Audience.OUTSIDE
     export = ReportExport.objects.create(
         kind=kind,
+        audience=audience,
         filters=(filters or ReportFilters()).as_dict(),
         course=course if kind == ExportKind.PATIENT_PDF else None,
         requested_by=by,
@@ -133,7 +152,7 @@ def export_request(
         action=AuditAction.EXPORT,
         patient=course.patient if course is not None and kind == ExportKind.PATIENT_PDF else None,
         record=export,
-        detail=f"requested {kind}",
+        detail=f"requested {kind}, audience {audience}",
         at=now,
     )
     from reports.tasks import run_export

@@ -14,7 +14,7 @@ from measures.instruments import INSTRUMENTS
 from reports import services
 from reports.aggregate import suppressed
 from reports.cohort import AGE_BANDS, NOT_RECORDED, ReportFilters
-from reports.models import ExportKind, OutcomeSettings
+from reports.models import Audience, ExportKind, OutcomeSettings
 from reports.outcomes import FOLLOW_UP_LABELS, FOLLOW_UPS
 
 AGE_BAND_CHOICES = [label for *_range, label in AGE_BANDS] + ["under 18"]
@@ -77,6 +77,14 @@ def filters_out(filters: ReportFilters) -> dict:
 
 class ExportRequestSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=ExportKind.choices)
+    audience = serializers.ChoiceField(
+        choices=Audience.choices,
+        required=False,
+        help_text="Who the practice file is for. `inside`: exact figures and dates, for the clinic's own "
+        "use. `outside` (the default): de-identified to HIPAA Safe Harbor (days since the first dose "
+        "instead of dates, years instead of months, no free text) with every count under the "
+        "small-cell threshold hidden. A `patient_pdf` is `inside` only.",
+    )
     filters = ReportFilterSerializer(required=False, help_text="For the practice report and CSV; ignored otherwise.")
     course = serializers.UUIDField(required=False, help_text="The course of a patient progress report.")
 
@@ -515,6 +523,7 @@ class ExportLinksSerializer(serializers.Serializer):
 class ExportSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     kind = serializers.CharField(help_text=f"One of: {', '.join(ExportKind.values)}.")
+    audience = serializers.CharField(help_text=f"One of: {', '.join(Audience.values)}.")
     status = serializers.CharField(help_text="One of: queued, running, done, failed.")
     progress = serializers.IntegerField(help_text="Percent, 0 to 100.")
     progress_note = serializers.CharField()
@@ -533,6 +542,7 @@ def export_data(export) -> dict:
     return {
         "id": export.pk,
         "kind": export.kind,
+        "audience": export.audience,
         "status": export.status,
         "progress": export.progress,
         "progress_note": export.progress_note,

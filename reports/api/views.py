@@ -125,7 +125,8 @@ class ExportListView(ApiView):
         "`links.download`. The request is audited. " + CSV_NOTE + " " + SUPPRESSION_NOTE,
         examples=[
             OpenApiExample(
-                "CSV of the PTSD courses", value={"kind": "practice_csv", "filters": {"indication": "ptsd"}}
+                "CSV of the PTSD courses, to share",
+                value={"kind": "practice_csv", "audience": "outside", "filters": {"indication": "ptsd"}},
             ),
             OpenApiExample(
                 "Progress report", value={"kind": "patient_pdf", "course": "7d1f0c52-4a1e-4b8e-9c55-1d2a3b4c5d6e"}
@@ -144,7 +145,11 @@ class ExportListView(ApiView):
             if course is None:
                 raise serializers.ValidationError({"course": ["No such record on your caseload."]})
         export = services.export_request(
-            by=request.user, kind=data["kind"], filters=s.report_filters(data.get("filters", {})), course=course
+            by=request.user,
+            kind=data["kind"],
+            filters=s.report_filters(data.get("filters", {})),
+            course=course,
+            audience=data.get("audience"),
         )
         return Response(s.export_data(export), status=status.HTTP_202_ACCEPTED)
 

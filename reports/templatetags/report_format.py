@@ -6,7 +6,7 @@ forms apply the small-cell rule (reports.aggregate.suppressed) for anything that
 
 from django import template
 
-from reports.aggregate import suppressed
+from reports.aggregate import count_hidden, suppressed
 from reports.stats import MIN_N_FOR_MEAN_INTERVAL, Mean, Rate
 
 register = template.Library()
@@ -55,7 +55,7 @@ def is_suppressed(value: Rate, threshold: int) -> bool:
 @register.filter
 def count_suppressed(value: int, threshold: int) -> bool:
     """A bare count of patients from 1 to threshold-1 is a small cell too."""
-    return 0 < int(value) < int(threshold)
+    return count_hidden(int(value), int(threshold))
 
 
 @register.filter
@@ -65,8 +65,17 @@ def count_cell(value: int, threshold: int) -> str:
 
 
 @register.filter
-def mean_sd(value: Mean) -> str:
-    """ "16.6 ± 3.0 (n = 18)"."""
+def pair(first, second) -> tuple:
+    """Two values to loop over in a template: {% for r in oc|pair:itt %}."""
+    return (first, second)
+
+
+@register.filter
+def mean_sd(value: Mean, cell: int = 0) -> str:
+    """ "16.6 ± 3.0 (n = 18)"; a mean of fewer than `cell` scores (a small cell in a file to share)
+    says so instead."""
+    if value is not None and count_hidden(value.n, int(cell)):
+        return f"suppressed (n < {cell})"
     if value is None or value.n == 0 or value.mean is None:
         return "— (n = 0)"
     if value.sd is None:

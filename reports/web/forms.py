@@ -9,7 +9,7 @@ from accounts.models import Role, User
 from courses.choices import Indication, RaceEthnicity, Route, SessionFormat, Sex
 from courses.web.forms import DateInput
 from reports.cohort import AGE_BANDS, NOT_RECORDED, ReportFilters
-from reports.models import ExportKind
+from reports.models import Audience, ExportKind
 
 ANY = [("", "Any")]
 # Course start dates the filters accept. Beyond them the report's day arithmetic would leave the
@@ -84,3 +84,10 @@ class PracticeExportForm(ReportFilterForm):
     """The filters of the report on screen, posted back with the kind of file wanted."""
 
     kind = forms.ChoiceField(choices=[(k, v) for k, v in ExportKind.choices if k != ExportKind.PATIENT_PDF])
+    audience = forms.ChoiceField(
+        label="Who is the file for?",
+        choices=Audience.choices,
+        initial=Audience.OUTSIDE,
+        widget=forms.RadioSelect,
+        required=False,  # unsaid, as in the API: the outside audience, the side that cannot leak
+    )

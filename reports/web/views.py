@@ -39,11 +39,19 @@ def practice_export(request):
     form = PracticeExportForm(request.POST)
     if not form.is_valid():
         filters = ReportFilterForm(request.POST)
-        if "kind" in form.errors and filters.is_valid():
+        if filters.is_valid():
             # The filters are fine, so the page would show no problem: say which file was refused.
-            filters.add_error(None, "Not exported: choose the PDF or the CSV.")
+            if "kind" in form.errors:
+                filters.add_error(None, "Not exported: choose the PDF or the CSV.")
+            if "audience" in form.errors:
+                filters.add_error(None, "Not exported: " + " ".join(form.errors["audience"]))
         return _report_page(request, filters, status=400)
-    export = services.export_request(by=request.user, kind=form.cleaned_data["kind"], filters=form.filters())
+    export = services.export_request(
+        by=request.user,
+        kind=form.cleaned_data["kind"],
+        filters=form.filters(),
+        audience=form.cleaned_data["audience"] or None,
+    )
     return redirect("report-export", export.pk)
 
 

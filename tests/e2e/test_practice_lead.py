@@ -11,7 +11,7 @@ import pytest
 from django.core import mail
 from playwright.sync_api import Page, expect
 
-from reports.csv_export import COLUMNS
+from reports.csv_export import COLUMNS, INSIDE_ONLY
 from tests.e2e.support import add_participant, expect_flash, give_dose, login, open_course, schedule_session
 from tests.reports.db_builders import Cast
 from tests.reports.web_support import small_cohort
@@ -85,9 +85,11 @@ def test_lead_acknowledges_a_serious_event_reports_outcomes_and_reads_the_audit_
     assert pdf.startswith(b"%PDF")
 
     page.goto(report_url)
+    page.get_by_label("Inside the clinic").check()
     rows = list(csv.reader(io.StringIO(download(page, "Download CSV").decode("utf-8-sig"))))
-    assert tuple(rows[0]) == COLUMNS
-    assert len(rows) > 1 and {row[COLUMNS.index("indication")] for row in rows[1:]} == {"ptsd"}
+    assert rows[0][0].startswith("Inside the clinic")
+    assert tuple(rows[1]) == COLUMNS + INSIDE_ONLY
+    assert len(rows) > 2 and {row[COLUMNS.index("indication")] for row in rows[2:]} == {"ptsd"}
     text = "\n".join(",".join(row) for row in rows)
     for c in [*cohort.values(), course]:
         for identifier in (c.patient.family_name, c.patient.given_name, c.patient.mrn, str(c.patient.pk)):

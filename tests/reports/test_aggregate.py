@@ -180,10 +180,22 @@ def test_an_empty_cohort():
 
 @pytest.mark.parametrize(
     "numerator, denominator, hidden",
-    [(0, 11, False), (11, 11, False), (10, 11, True), (1, 40, True), (0, 10, True), (12, 30, False)],
+    [
+        (0, 11, False),
+        (11, 11, False),
+        (10, 11, True),
+        (1, 40, True),
+        (0, 10, True),
+        (12, 30, False),
+        (38, 40, True),  # 2 non-responders would be 40 - 38 away
+        (29, 40, False),
+        (0, 0, False),  # nobody: no cell to hide
+    ],
 )
 def test_small_cells_are_suppressed(numerator, denominator, hidden):
     assert suppressed(wilson(numerator, denominator), 11) is hidden
+    # The clinic's own view (threshold 0) hides nothing.
+    assert suppressed(wilson(numerator, denominator), 0) is False
 
 
 timepoint_score = st.none() | st.integers(0, 27)

@@ -2,12 +2,14 @@
 
 import csv
 import io
+import re
 
 import pytest
 
 from reports import services
 from reports.cohort import ReportFilters
-from reports.csv_export import COLUMNS, neutralise, render_practice_csv
+from reports.csv_export import COLUMNS, DESCRIBING, INSIDE_ONLY, neutralise, render_practice_csv, values_to_hide
+from reports.models import Audience
 from reports.outcomes import FOLLOW_UPS
 from reports.report import build_practice_report
 from tests.reports.api_support import build_cohort
@@ -19,7 +21,9 @@ def cohort(therapist, provider, clock):
 
 
 def parse(content: bytes) -> list[dict]:
-    return list(csv.DictReader(io.StringIO(content.decode("utf-8-sig"))))
+    """The rows under the file's first line (which names its audience) and its header."""
+    text = content.decode("utf-8-sig") if isinstance(content, bytes) else content
+    return list(csv.DictReader(io.StringIO(text.split("\n", 1)[1])))
 
 
 def flag(value) -> str:
@@ -30,9 +34,14 @@ def test_it_is_utf8_with_a_bom_and_one_row_per_course_and_instrument(cohort):
     report = build_practice_report(ReportFilters())
     content = render_practice_csv(report)
     assert content.startswith(b"\xef\xbb\xbf")
+    first_line = content.decode("utf-8-sig").splitlines()[0]
+    assert first_line.startswith("To share outside the clinic: de-identified")
     rows = parse(content)
     assert list(rows[0]) == list(COLUMNS)
     assert len(rows) == 6 * 3
+    inside = render_practice_csv(report, Audience.INSIDE).decode("utf-8-sig")
+    assert inside.splitlines()[0].startswith("Inside the clinic: exact figures and dates. Not to leave the clinic.")
+    assert list(parse(inside)[0]) == [*COLUMNS, *INSIDE_ONLY]
     assert {(r["course_key"], r["instrument"]) for r in rows} == {
         (row.key, i) for row, _o in report.rows for i in ("phq9", "gad7", "pcl5")
     }
@@ -46,13 +55,16 @@ def test_it_holds_no_identifiers(cohort, lead):
         for secret in (patient.mrn, patient.given_name, patient.family_name, str(patient.pk), str(course.pk)):
             assert secret not in text
         assert patient.date_of_birth.isoformat() not in text
-    assert {r["course_start_month"] for r in parse(text.encode())} == {"2025-04"}  # the month, not the day
+    # Safe Harbor: no element of a date but the year; a score carries the days since the first dose.
+    assert not re.search(r"\d{4}-\d{2}", text)
+    assert {r["course_start_year"] for r in parse(text)} == {"2025"}
+    assert all(r["baseline_day"] for r in parse(text) if r["baseline_score"])
 
 
 def test_a_row_is_what_the_outcome_functions_say(cohort, lead):
     services.outcome_settings_update(by=lead, suppression_threshold=1)
     report = build_practice_report(ReportFilters())
-    by_key = {(r["course_key"], r["instrument"]): r for r in parse(render_practice_csv(report))}
+    by_key = {(r["course_key"], r["instrument"]): r for r in parse(render_practice_csv(report, Audience.INSIDE))}
     for row, outcomes in report.rows:
         for instrument, o in outcomes.items():
             got = by_key[(row.key, instrument)]
@@ -61,18 +73,21 @@ def test_a_row_is_what_the_outcome_functions_say(cohort, lead):
             assert got["sex"] == row.sex
             assert got["race_ethnicity"] == row.race_ethnicity
             assert got["age_band"] == row.age_band
-            assert got["course_start_month"] == row.start_day.strftime("%Y-%m")
+            assert got["course_start_date"] == row.start_day.isoformat()
+            assert got["course_start_year"] == str(row.start_day.year)
+            assert got["first_dose_date"] == row.first_dose_day.isoformat()
             assert got["status"] == row.status
             assert got["maintenance_doses"] == str(len(row.maintenance_days))
             assert got["eligible"] == flag(o.eligible)
             assert got["baseline_score"] == (str(o.baseline.total) if o.baseline else "")
-            assert got["baseline_date"] == (o.baseline.day.isoformat() if o.baseline else "")
             assert got["end_score"] == (str(o.end.total) if o.end else "")
-            assert got["end_date"] == (o.end.day.isoformat() if o.end else "")
+            points = {"baseline": o.baseline, "end": o.end, **o.follow_ups}
+            for name, point in points.items():
+                assert got[f"{name}_date"] == (point.day.isoformat() if point else "")
+                assert got[f"{name}_day"] == (str((point.day - row.first_dose_day).days) if point else "")
             for name in FOLLOW_UPS:
                 point = o.follow_ups[name]
                 assert got[f"{name}_score"] == (str(point.total) if point else "")
-                assert got[f"{name}_date"] == (point.day.isoformat() if point else "")
                 assert got[f"response_{name}"] == flag(o.response_at[name])
                 assert got[f"maintenance_before_{name}"] == flag(o.maintenance_before[name])
             expected_pct = "" if o.reduction_pct_end is None else str(round(o.reduction_pct_end, 1))
@@ -153,11 +168,32 @@ def test_a_rare_race_is_suppressed_and_common_values_are_kept(cohort, lead):
     assert "asian" not in render_practice_csv(report).decode("utf-8-sig")
 
 
-def test_at_the_default_threshold_every_demographic_of_a_small_cohort_is_suppressed(cohort):
-    rows = parse(render_practice_csv(build_practice_report(ReportFilters())))
-    for column in ("sex", "race_ethnicity", "age_band"):
-        assert {r[column] for r in rows} == {"suppressed (<11)"}
-    assert {r["indication"] for r in rows} == {"ptsd", "mdd_trd", "anxiety"}  # not a demographic
+def test_at_the_default_threshold_every_describing_value_of_a_small_cohort_is_suppressed(cohort):
+    report = build_practice_report(ReportFilters())
+    rows = parse(render_practice_csv(report))
+    for column in ("sex", "race_ethnicity", "age_band", "indication", "route", "format", "course_start_year"):
+        assert {r[column] for r in rows} == {"suppressed (<11)"}, column
+    # Inside the clinic nothing is hidden.
+    inside = parse(render_practice_csv(report, Audience.INSIDE))
+    assert {r["indication"] for r in inside} == {"ptsd", "mdd_trd", "anxiety"}
+
+
+@pytest.mark.parametrize(
+    "values, threshold, hidden",
+    [
+        (["a"] * 12 + ["b"] * 12, 11, set()),
+        (["a"] * 12 + ["b"] * 3, 11, {"a", "b"}),  # b alone would be the total less a: a goes too
+        (["a"] * 12 + ["b"] * 13 + ["c"] * 2, 11, {"a", "c"}),  # the smaller of the others
+        (["a"] * 12 + ["b"] * 2 + ["c"] * 3, 11, {"b", "c"}),  # two hidden already: no more
+        (["a"] * 5, 11, {"a"}),
+        (["a"] * 5 + ["b"], 1, set()),
+        (["a"] * 5 + ["b"], 0, set()),
+    ],
+)
+def test_which_describing_values_are_hidden(values, threshold, hidden):
+    described = [dict.fromkeys(DESCRIBING, "same") | {"sex": v} for v in values]
+    hide = values_to_hide(described, threshold)
+    assert hide["sex"] == hidden
 
 
 @pytest.mark.parametrize(

@@ -60,12 +60,17 @@ def test_a_csv_export_runs_after_commit_and_downloads_audited(cohort, lead, djan
     assert download["Content-Type"] == "text/csv; charset=utf-8"
     assert download["Content-Disposition"] == f'attachment; filename="{status["filename"]}"'
     assert download["Cache-Control"] == "no-store"
-    rows = list(csv.DictReader(io.StringIO(download.content.decode("utf-8-sig"))))
-    assert {r["indication"] for r in rows} == {"ptsd"}
+    audience_line, body_text = download.content.decode("utf-8-sig").split("\n", 1)
+    assert audience_line.startswith("To share outside the clinic")  # unsaid: the side that cannot leak
+    rows = list(csv.DictReader(io.StringIO(body_text)))
+    assert {r["indication"] for r in rows} == {"suppressed (<11)"}  # two courses: a small cell
     assert len(rows) == 2 * 3
 
     events = AuditEvent.objects.filter(action=AuditAction.EXPORT, record_id=body["id"]).order_by("id")
-    assert [e.detail for e in events] == ["requested practice_csv", "downloaded practice_csv"]
+    assert [e.detail for e in events] == [
+        "requested practice_csv, audience outside",
+        "downloaded practice_csv",
+    ]
     assert {e.actor for e in events} == {lead}
 
 
@@ -182,7 +187,7 @@ def test_a_patient_pdf_export_by_the_courses_therapist(cohort, therapist, django
     assert download.content.startswith(b"%PDF-")
     events = AuditEvent.objects.filter(record_id=status["id"]).order_by("id")
     assert [(e.detail, e.patient_id) for e in events] == [
-        ("requested patient_pdf", course.patient_id),
+        ("requested patient_pdf, audience inside", course.patient_id),
         ("downloaded patient_pdf", course.patient_id),
     ]
 

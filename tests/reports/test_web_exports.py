@@ -33,7 +33,10 @@ def test_the_lead_downloads_the_practice_pdf(client, lead, cohort, django_captur
     assert download["Content-Disposition"] == f"attachment; filename*=UTF-8''{export.filename}"
     assert download.content.startswith(b"%PDF")
     trail = AuditEvent.objects.filter(actor=lead, action=AuditAction.EXPORT, record_id=str(export.pk))
-    assert sorted(trail.values_list("detail", flat=True)) == ["downloaded practice_pdf", "requested practice_pdf"]
+    assert sorted(trail.values_list("detail", flat=True)) == [
+        "downloaded practice_pdf",
+        "requested practice_pdf, audience outside",
+    ]
 
     text = pdf_text(download.content, tmp_path)
     assert "KAP outcome report" in text and "Page 1 of" in text
