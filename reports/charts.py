@@ -110,10 +110,10 @@ def means_chart(
     *,
     width: int = WIDTH,
     height: int = HEIGHT,
-    threshold: int = 0,
+    hidden: frozenset = frozenset(),
 ) -> MeansChart:
     """Timepoints in the order of `labels`, evenly spaced; the y axis is the instrument's range.
-    A mean of 1 to threshold-1 scores is a small cell: it is not drawn, and its n is not kept."""
+    A `hidden` timepoint (a small cell in a file to share) is not drawn, and its n is not kept."""
     if y_max <= 0:
         raise ValueError("y_max must be positive")
     frame = _frame(width, height)
@@ -123,8 +123,7 @@ def means_chart(
     points = []
     for i, key in enumerate(keys):
         m = means.get(key) or Mean(0, None, None, None, None)
-        hidden = count_hidden(m.n, threshold)
-        if hidden:
+        if small := key in hidden:
             m = Mean(0, None, None, None, None)
         x = _round(frame.left + slot * (i + 0.5))
         has_ci = m.mean is not None and m.low is not None and m.high is not None
@@ -140,7 +139,7 @@ def means_chart(
                 y_high=y_of(m.high) if has_ci else None,
                 clipped_low=has_ci and m.low < 0,
                 clipped_high=has_ci and m.high > y_max,
-                hidden=hidden,
+                hidden=small,
             )
         )
     path, pen_down = [], False

@@ -46,6 +46,7 @@ class InstrumentSection:
     km_responders: int
     equity: list[EquityGroup]
     cell: int = 0  # the small-cell threshold this section is printed under (0: none)
+    hidden_means: frozenset = frozenset()  # timepoints whose mean is a small cell in this file
 
     @property
     def km_rows(self) -> list:
@@ -61,8 +62,16 @@ class InstrumentSection:
         return [(k, FOLLOW_UP_LABELS[k]) for k in FOLLOW_UPS]
 
     @property
-    def means_rows(self) -> list[tuple[str, object]]:
-        return [(TIMEPOINT_LABELS[k], self.summary.means[k]) for k in TIMEPOINT_LABELS]
+    def means_rows(self) -> list[tuple[str, object, bool]]:
+        return [(TIMEPOINT_LABELS[k], self.summary.means[k], k in self.hidden_means) for k in TIMEPOINT_LABELS]
+
+    @property
+    def baseline_hidden(self) -> bool:
+        return "baseline" in self.hidden_means
+
+    @property
+    def end_hidden(self) -> bool:
+        return "end" in self.hidden_means
 
     @property
     def completion_rows(self) -> list[tuple[str, object]]:
@@ -119,6 +128,13 @@ def instrument_sections(report: PracticeReport, cell: int = 0) -> list[Instrumen
     sections = []
     for code, summary in report.summaries.items():
         km_responders = summary.km[0].at_risk if summary.km else 0
+        # A mean is over the eligible courses scored at its timepoint: it is a small cell when those
+        # scored, or those eligible but not scored (the headline's count less its n), are few.
+        hidden_means = frozenset(
+            k
+            for k, m in summary.means.items()
+            if count_hidden(m.n, cell) or count_hidden(summary.n_eligible - m.n, cell)
+        )
         definition = INSTRUMENTS[code]
         sections.append(
             InstrumentSection(
@@ -130,7 +146,7 @@ def instrument_sections(report: PracticeReport, cell: int = 0) -> list[Instrumen
                 remission_below=report.definitions.remission_below[code],
                 summary=summary,
                 waived_baselines=report.waived_baselines.get(code, 0),
-                means_chart=means_chart(summary.means, TIMEPOINT_LABELS, definition.max_total, threshold=cell),
+                means_chart=means_chart(summary.means, TIMEPOINT_LABELS, definition.max_total, hidden=hidden_means),
                 still_chart=rate_chart(still_rates(summary), STILL_BAR_LABELS, threshold=cell),
                 km_chart=(
                     km_chart(
@@ -149,6 +165,7 @@ def instrument_sections(report: PracticeReport, cell: int = 0) -> list[Instrumen
                 km_responders=km_responders,
                 equity=_equity_groups(report.equity[code]),
                 cell=cell,
+                hidden_means=hidden_means,
             )
         )
     return sections
@@ -233,8 +250,9 @@ def definition_rows(report: PracticeReport) -> list[tuple[str, str]]:
         ),
         (
             "Small-cell suppression",
-            f"in exports, a cell with fewer than {s.suppression_threshold} patients "
-            "(denominator, or a non-zero numerator) is not shown",
+            f"in a file to share outside the clinic, no count of 1 to {s.suppression_threshold - 1} "
+            "patients, courses or events is shown, nor one a total would give away (the rest of a "
+            "rate's denominator, a second part of a split); dates are days since the first dose",
         ),
     ]
     return rows

@@ -42,19 +42,22 @@ def _responses(ok, ok_status: int = 200, errors=(400, 401, 403, 404)) -> dict:
 
 
 SUPPRESSION_NOTE = (
-    "Small cells: every rate carries `suppressed`, true when its denominator, or a non-zero "
-    "numerator, is below the clinic's suppression threshold (`definitions.suppression_threshold`, "
-    "11 by default). The numbers are given as they are, for use inside the clinic; anything that "
-    "leaves the clinic must hide the suppressed cells, as the PDF and the CSV do."
+    "Small cells: every rate carries `suppressed`, true when its denominator, its numerator or the "
+    "rest of its denominator is from 1 to the clinic's suppression threshold less one "
+    "(`definitions.suppression_threshold`, 11 by default). The numbers are given as they are, for "
+    "use inside the clinic; anything that leaves the clinic must hide the suppressed cells, as the "
+    "PDF and the CSV made for `audience` `outside` do."
 )
 
 CSV_NOTE = (
     "The CSV (`practice_csv`) has one row per course × instrument: a de-identified course key, "
-    "indication, route, format, sex, race/ethnicity, age band, course start month, status, "
+    "indication, route, format, sex, race/ethnicity, age band, course start year, status, "
     "maintenance doses, and the baseline, end-of-course and +1/+3/+6-month scores with their days "
-    "and the response, remission and sustained-response flags (blank = not measurable). It holds no "
-    "names, MRNs, dates of birth or record ids. A race/ethnicity, sex or age-band value shared by "
-    "fewer courses in the file than the suppression threshold is written `suppressed (<N)`. A text "
+    "since the first dose and the response, remission and sustained-response flags (blank = not "
+    "measurable); its first line names its audience. It holds no names, MRNs, dates of birth, free "
+    "text or record ids. For `outside`, no date but the year, and a describing value shared by fewer "
+    "courses than the suppression threshold is written `suppressed (<N)` (with a second value when "
+    "one alone would be hidden); for `inside`, the course start, first dose and score dates too. A text "
     "cell starting with =, +, -, @, tab or carriage return is prefixed with a single quote so that "
     "a spreadsheet does not run it as a formula."
 )

@@ -59,6 +59,13 @@ def count_suppressed(value: int, threshold: int) -> bool:
 
 
 @register.filter
+def plural_cell(value: int, threshold: int) -> str:
+    """The plural "s" of a count printed with count_cell: a hidden count reads plural, so that
+    "< 11 events" does not say by its grammar that there was one."""
+    return "s" if count_suppressed(value, threshold) or int(value) != 1 else ""
+
+
+@register.filter
 def count_cell(value: int, threshold: int) -> str:
     """A count of courses, or "< 11" when it is a small cell (threshold 0: never hidden)."""
     return f"< {threshold}" if count_suppressed(value, threshold) else str(value)
@@ -71,11 +78,8 @@ def pair(first, second) -> tuple:
 
 
 @register.filter
-def mean_sd(value: Mean, cell: int = 0) -> str:
-    """ "16.6 ± 3.0 (n = 18)"; a mean of fewer than `cell` scores (a small cell in a file to share)
-    says so instead."""
-    if value is not None and count_hidden(value.n, int(cell)):
-        return f"suppressed (n < {cell})"
+def mean_sd(value: Mean) -> str:
+    """ "16.6 ± 3.0 (n = 18)"."""
     if value is None or value.n == 0 or value.mean is None:
         return "— (n = 0)"
     if value.sd is None:

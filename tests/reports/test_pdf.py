@@ -30,7 +30,7 @@ def test_the_practice_pdf_hides_small_cells_and_prints_the_definitions(cohort, t
     assert "66.7%" not in equity  # the 2/3 response of the whole cohort is a small cell here
     words = " ".join(text.split())  # as read, whatever the line breaks of the table cell
     # The definitions row (its label may wrap in the table's narrow first column).
-    assert "a cell with fewer than 11 patients (denominator, or a non-zero numerator) is not shown" in words
+    assert "no count of 1 to 10 patients, courses or events is shown" in words
     assert "Definitions differ." in text
     assert "synthetic" not in text.lower()  # printed only when the clinic's name says so
     pages = text.count("\f")  # pdftotext ends every page with a form feed

@@ -23,7 +23,9 @@ def request_export(client, django_capture_on_commit_callbacks, kind, **filters):
 
 def test_the_lead_downloads_the_practice_pdf(client, lead, cohort, django_capture_on_commit_callbacks, tmp_path):
     client.force_login(lead)
-    export, location = request_export(client, django_capture_on_commit_callbacks, "practice_pdf", indication="ptsd")
+    export, location = request_export(
+        client, django_capture_on_commit_callbacks, "practice_pdf", indication="ptsd", audience="inside"
+    )
     assert location == reverse("report-export", args=[export.pk])
     assert export.filters == {"indication": "ptsd"}
     page = client.get(location).content.decode()
@@ -35,13 +37,14 @@ def test_the_lead_downloads_the_practice_pdf(client, lead, cohort, django_captur
     trail = AuditEvent.objects.filter(actor=lead, action=AuditAction.EXPORT, record_id=str(export.pk))
     assert sorted(trail.values_list("detail", flat=True)) == [
         "downloaded practice_pdf",
-        "requested practice_pdf, audience outside",
+        "requested practice_pdf, audience inside",
     ]
 
     text = pdf_text(download.content, tmp_path)
     assert "KAP outcome report" in text and "Page 1 of" in text
     assert "Indication" in text and "PTSD" in text
     assert "1/2, 50.0%" in text  # the PTSD courses' PHQ-9 response, as on screen
+    assert "Inside the clinic" in text
     for course in cohort.values():
         patient = course.patient
         for identifier in (patient.family_name, patient.given_name, patient.mrn, str(course.pk), str(patient.pk)):

@@ -1,0 +1,69 @@
+"""Small cells in a file to share outside the clinic: the pure rules the PDF prints through."""
+
+import pytest
+
+from reports.charts import km_chart, km_steps_shown, means_chart, rate_chart
+from reports.presentation import parts_shown, shown
+from reports.stats import KMStep, Mean, wilson
+from reports.templatetags.report_format import plural_cell
+
+
+@pytest.mark.parametrize(
+    "counts, cell, expected",
+    [
+        ([20, 15, 0, 12], 11, ["20", "15", "0", "12"]),
+        ([20, 15, 3, 12], 11, ["20", "15", "< 11", "suppressed"]),  # 3 alone: the smallest other goes too
+        ([20, 15, 3, 2], 11, ["20", "15", "< 11", "< 11"]),  # two hidden already
+        ([20, 3], 11, ["suppressed", "< 11"]),
+        ([1, 0, 0], 3, ["< 3", "0", "0"]),  # nothing else to hide: the total is hidden with it
+        ([20, 3], 0, ["20", "3"]),  # inside the clinic
+    ],
+)
+def test_parts_of_a_whole(counts, cell, expected):
+    assert parts_shown(counts, cell) == expected
+
+
+@pytest.mark.parametrize(
+    "count, cell, text", [(0, 11, "0"), (1, 11, "< 11"), (10, 11, "< 11"), (11, 11, "11"), (1, 0, "1")]
+)
+def test_a_bare_count(count, cell, text):
+    assert shown(count, cell) == text
+
+
+@pytest.mark.parametrize("count, cell, s", [(1, 0, ""), (2, 0, "s"), (1, 3, "s"), (0, 3, "s"), (3, 3, "s")])
+def test_a_hidden_count_reads_plural(count, cell, s):
+    assert plural_cell(count, cell) == s
+
+
+STEPS = [
+    KMStep(time=0, at_risk=12, events=0, censored=0, survival=1.0),
+    KMStep(time=30, at_risk=12, events=2, censored=1, survival=10 / 12),
+    KMStep(time=90, at_risk=9, events=3, censored=0, survival=10 / 12 * 6 / 9),
+]
+
+
+def test_the_km_curve_stops_where_too_few_are_at_risk():
+    assert km_steps_shown(STEPS, 0) == STEPS
+    assert km_steps_shown(STEPS, 11) == STEPS[:2]
+    inside, outside = km_chart(STEPS, x_max=180), km_chart(STEPS, x_max=180, threshold=11)
+    assert len(outside.path) < len(inside.path)
+    # 9 at risk from day 31 to 90: "< 11" on the row under the axis; 12 before, 0 after the last step.
+    assert {a.n for a in outside.at_risk} == {12, None, 0}
+    assert {a.n for a in inside.at_risk} == {12, 9, 0}
+    assert all(c.count == 0 for c in outside.censors)  # 1 censored: no count printed
+    assert [c.count for c in inside.censors] == [1]
+
+
+def test_a_small_rate_keeps_no_counts_in_the_chart():
+    chart = rate_chart({"a": wilson(3, 12), "b": wilson(12, 12)}, {"a": "A", "b": "B"}, threshold=11)
+    a, b = chart.bars
+    assert a.hidden and a.rate.denominator == 0 and a.height == 0 and a.count_label == "suppressed (< 11)"
+    assert not b.hidden and b.count_label == "12/12"
+
+
+def test_a_hidden_mean_is_not_drawn_and_keeps_no_n():
+    means = {"baseline": Mean(12, 20.0, 2.0, 18.7, 21.3), "end": Mean(11, 9.0, 3.0, 7.0, 11.0)}
+    chart = means_chart(means, {"baseline": "Baseline", "end": "End"}, 27, hidden=frozenset({"end"}))
+    baseline, end = chart.points
+    assert (baseline.hidden, baseline.n, baseline.mean) == (False, 12, 20.0)
+    assert (end.hidden, end.n, end.mean, end.y) == (True, 0, None, None)
