@@ -84,6 +84,10 @@ class MeasureSettings(models.Model):
                 name="measure_settings_end_window_ordered",
             ),
             models.CheckConstraint(
+                condition=Q(month_1_day__lt=F("month_3_day"), month_3_day__lt=F("month_6_day")),
+                name="measure_settings_follow_ups_ordered",
+            ),
+            models.CheckConstraint(
                 condition=Q(link_expiry_days__gte=1, link_expiry_days__lte=60), name="measure_settings_link_expiry"
             ),
             models.CheckConstraint(

@@ -7,6 +7,7 @@ twice at once, or re-running a task a killed worker left behind, does nothing tw
 
 import logging
 import secrets
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
@@ -933,6 +934,82 @@ MEASURE_SETTINGS_RANGES = {
 }
 
 
+_FOLLOW_UPS = (Timepoint.MONTH_1, Timepoint.MONTH_3, Timepoint.MONTH_6)
+_AFTER_THE_COURSE = (Timepoint.END_OF_COURSE, *_FOLLOW_UPS)
+_SENDING_ONLY = "none: it changes how invitations are sent, not what is counted"
+# What a change of each setting moves: the questionnaires not yet answered (by timepoint) and the
+# report's figures, since the report reads the same value (reports.models.OutcomeSettings.definitions).
+SETTING_MOVES: dict[str, tuple[tuple[str, ...], str]] = {
+    "instruments_by_timepoint": (
+        tuple(t.value for t in Timepoint if t != Timepoint.AD_HOC),
+        "which scores there will be to count (no definition moves)",
+    ),
+    "baseline_days_before_first_dose": (
+        (Timepoint.BASELINE,),
+        "which score is each course's baseline, and so every response, remission and mean figure",
+    ),
+    "pre_dose_min_interval_days": ((Timepoint.PRE_DOSE,), "none: pre-dose scores are not in the report"),
+    "pre_dose_open_days_before": ((Timepoint.PRE_DOSE,), "none: pre-dose scores are not in the report"),
+    **dict.fromkeys(
+        ("end_of_course_first_day", "end_of_course_last_day"),
+        (
+            (Timepoint.END_OF_COURSE,),
+            "which score is the end-of-course one: end-of-course response, partial response and remission "
+            "(observed and ITT), end-of-course completion and mean, and every sustained-response figure",
+        ),
+    ),
+    **{
+        f"{t.value}_{part}": (
+            (t,),
+            f"which score is the {t.label} one: sustained response at {t.label}, its completion and mean, "
+            "and the Kaplan–Meier curve",
+        )
+        for t in _FOLLOW_UPS
+        for part in ("day", "tolerance")
+    },
+    "pcl5_cutoff": (
+        _AFTER_THE_COURSE,
+        "which courses are eligible for PCL-5 response, remission and meaningful change, and the "
+        "provisional-PTSD band of PCL-5 scores from now on",
+    ),
+    "stall_after_days": (
+        _AFTER_THE_COURSE,
+        "which courses count as stalled: the course flow, and from when a stalled course is in the ITT figures",
+    ),
+    "link_expiry_days": ((), _SENDING_ONLY),
+    "reminder_after_days": ((), _SENDING_ONLY),
+    "send_max_attempts": ((), _SENDING_ONLY),
+    "safety_alert_escalation_hours": ((), "none: it changes when an unanswered safety alert is escalated"),
+}
+
+
+@dataclass(frozen=True)
+class SettingMove:
+    """What one changed setting moves: questionnaires not yet answered, and report figures."""
+
+    setting: str
+    questionnaires: int  # scheduled or open, in courses in care, not adjusted by hand
+    timepoints: tuple[str, ...]
+    figures: str
+
+
+def settings_change_moves(changed: list[str]) -> list[SettingMove]:
+    """One query per changed setting that moves questionnaires (a handful at most)."""
+    moves = []
+    for name in changed:
+        timepoints, figures = SETTING_MOVES[name]
+        count = 0
+        if timepoints:
+            count = Administration.objects.filter(
+                course__in=_courses_in_care(),
+                status__in=(AdministrationStatus.SCHEDULED, AdministrationStatus.OPEN),
+                timepoint__in=timepoints,
+                manually_adjusted=False,
+            ).count()
+        moves.append(SettingMove(name, count, tuple(str(t) for t in timepoints), figures))
+    return moves
+
+
 def _check_instruments_by_timepoint(value) -> dict:
     if not isinstance(value, dict):
         _fail("instruments_by_timepoint", "Give a mapping of timepoint to a list of instruments.")
@@ -948,8 +1025,11 @@ def _check_instruments_by_timepoint(value) -> dict:
 
 
 @transaction.atomic
-def measure_settings_update(*, by: User, now=None, **fields) -> MeasureSettings:
-    """The clinic's schedule; open courses pick up the change at their next schedule sync."""
+def measure_settings_update(*, by: User, now=None, **fields) -> tuple[MeasureSettings, list[SettingMove]]:
+    """The clinic's schedule, and with it the timing of the report's outcomes (one value each).
+
+    Returns the row and what the change moves. When a setting that places questionnaires changed,
+    every course in care is re-planned by a worker after the commit (dates adjusted by hand kept)."""
     now = _now(now)
     if by.role != Role.PRACTICE_LEAD:
         # The schedule and the safety-alert escalation are clinical decisions, not an administrator's.
@@ -974,6 +1054,12 @@ def measure_settings_update(*, by: User, now=None, **fields) -> MeasureSettings:
     last = fields.get("end_of_course_last_day", row.end_of_course_last_day)
     if isinstance(first, int) and isinstance(last, int) and first > last:
         _fail("end_of_course_last_day", "The end-of-course window must end on or after the day it opens.")
+    days = [fields.get(f"{t.value}_day", getattr(row, f"{t.value}_day")) for t in _FOLLOW_UPS]
+    if all(isinstance(d, int) for d in days) and not days[0] < days[1] < days[2]:
+        name = next((f"{t.value}_day" for t in _FOLLOW_UPS if f"{t.value}_day" in fields), "month_3_day")
+        _fail(
+            name, f"Follow-ups come in order: +1 month < +3 months < +6 months (days {days[0]}, {days[1]}, {days[2]})."
+        )
     changed = sorted(k for k, v in fields.items() if getattr(row, k) != v)
     for key, value in fields.items():
         setattr(row, key, value)
@@ -985,9 +1071,14 @@ def measure_settings_update(*, by: User, now=None, **fields) -> MeasureSettings:
             {k if k != NON_FIELD_ERRORS else "end_of_course_last_day": v for k, v in exc.message_dict.items()}
         ) from None
     row.save()
+    moves = settings_change_moves(changed)
     if changed:
         audit(actor=by, action=AuditAction.UPDATE, record_type="measure settings", detail=", ".join(changed), at=now)
-    return row
+    if any(m.timepoints for m in moves):
+        from measures.tasks import replan_courses_in_care
+
+        transaction.on_commit(replan_courses_in_care.delay, robust=True)
+    return row, moves
 
 
 def schedule_sync_stalled(*, now=None) -> int:

@@ -50,6 +50,13 @@ def send_message(message_id: int) -> str:
 
 
 @shared_task(acks_late=True, autoretry_for=(DatabaseError,), retry_backoff=5, max_retries=5)
+def replan_courses_in_care() -> int:
+    """After the schedule changed: bring every course in care in line (idempotent, so a retry or a
+    second change while it runs does no harm)."""
+    return services.schedule_sync_open_courses()
+
+
+@shared_task(acks_late=True, autoretry_for=(DatabaseError,), retry_backoff=5, max_retries=5)
 def sync_stalled_courses() -> int:
     count = services.schedule_sync_stalled()
     logger.info("stalled courses re-planned: %s", count)

@@ -15,7 +15,6 @@ class OutcomeSettingsAdmin(SingletonSettingsAdmin):
         "response_reduction_pct",
         "phq9_eligible_from",
         "gad7_eligible_from",
-        "pcl5_eligible_from",
         "suppression_threshold",
         "updated_at",
     )

@@ -7,23 +7,20 @@ from django.db import models
 from django.db.models import Q
 
 from courses.models import Course
+from measures.models import MeasureSettings
 from reports.outcomes import Definitions
 
 STAFF = settings.AUTH_USER_MODEL
 
 
 class OutcomeSettings(models.Model):
-    """DOMAIN §6 definitions, with its defaults. Every report prints the values in force."""
+    """DOMAIN §6 definitions of the figures, with its defaults. Every report prints the values in force.
 
-    baseline_days = models.PositiveSmallIntegerField("baseline: days before the first dose", default=30)
-    end_first_day = models.PositiveSmallIntegerField("end of course: first day after the last dose", default=1)
-    end_last_day = models.PositiveSmallIntegerField("end of course: last day after the last dose", default=14)
-    month_1_day = models.PositiveSmallIntegerField(default=30)
-    month_1_tolerance = models.PositiveSmallIntegerField(default=7)
-    month_3_day = models.PositiveSmallIntegerField(default=90)
-    month_3_tolerance = models.PositiveSmallIntegerField(default=21)
-    month_6_day = models.PositiveSmallIntegerField(default=180)
-    month_6_tolerance = models.PositiveSmallIntegerField(default=30)
+    The timing of the outcomes (baseline days, the end-of-course and follow-up windows) and the
+    PCL-5 cut-off are the measure schedule's (measures.models.MeasureSettings): one value that
+    both the questionnaires and the report read, so the report never counts a window the
+    schedule did not ask in. `definitions()` joins the two."""
+
     response_reduction_pct = models.PositiveSmallIntegerField("response: % reduction from baseline", default=50)
     partial_reduction_pct = models.PositiveSmallIntegerField("partial response: % reduction from", default=25)
     pcl5_meaningful_drop = models.PositiveSmallIntegerField("PCL-5 meaningful change: points", default=10)
@@ -32,7 +29,6 @@ class OutcomeSettings(models.Model):
     pcl5_remission_below = models.PositiveSmallIntegerField("PCL-5 remission: below", default=33)
     phq9_eligible_from = models.PositiveSmallIntegerField("PHQ-9 baseline cut-off", default=10)
     gad7_eligible_from = models.PositiveSmallIntegerField("GAD-7 baseline cut-off", default=10)
-    pcl5_eligible_from = models.PositiveSmallIntegerField("PCL-5 baseline cut-off", default=33)
     suppression_threshold = models.PositiveSmallIntegerField(
         "small-cell suppression in exports: fewer than", default=11
     )
@@ -44,17 +40,10 @@ class OutcomeSettings(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(id=1), name="outcome_settings_single_row"),
             models.CheckConstraint(
-                condition=Q(end_first_day__lte=models.F("end_last_day")), name="outcome_settings_end_window"
-            ),
-            models.CheckConstraint(
                 condition=Q(
                     partial_reduction_pct__lt=models.F("response_reduction_pct"), response_reduction_pct__lte=100
                 ),
                 name="outcome_settings_partial_below_response",
-            ),
-            models.CheckConstraint(
-                condition=Q(month_1_day__lt=models.F("month_3_day"), month_3_day__lt=models.F("month_6_day")),
-                name="outcome_settings_follow_ups_ordered",
             ),
             models.CheckConstraint(
                 condition=Q(suppression_threshold__gte=1, suppression_threshold__lte=100),
@@ -70,15 +59,16 @@ class OutcomeSettings(models.Model):
         obj, _ = cls.objects.get_or_create(id=1)
         return obj
 
-    def definitions(self) -> Definitions:
+    def definitions(self, schedule: MeasureSettings) -> Definitions:
+        """The report's definitions: this row's figures over the schedule's timing and PCL-5 cut-off."""
         return Definitions(
-            baseline_days=self.baseline_days,
-            end_first_day=self.end_first_day,
-            end_last_day=self.end_last_day,
+            baseline_days=schedule.baseline_days_before_first_dose,
+            end_first_day=schedule.end_of_course_first_day,
+            end_last_day=schedule.end_of_course_last_day,
             follow_ups=(
-                ("month_1", self.month_1_day, self.month_1_tolerance),
-                ("month_3", self.month_3_day, self.month_3_tolerance),
-                ("month_6", self.month_6_day, self.month_6_tolerance),
+                ("month_1", schedule.month_1_day, schedule.month_1_tolerance),
+                ("month_3", schedule.month_3_day, schedule.month_3_tolerance),
+                ("month_6", schedule.month_6_day, schedule.month_6_tolerance),
             ),
             response_reduction_pct=self.response_reduction_pct,
             partial_reduction_pct=self.partial_reduction_pct,
@@ -91,7 +81,7 @@ class OutcomeSettings(models.Model):
             eligible_from={
                 "phq9": self.phq9_eligible_from,
                 "gad7": self.gad7_eligible_from,
-                "pcl5": self.pcl5_eligible_from,
+                "pcl5": schedule.pcl5_cutoff,
             },
         )
 

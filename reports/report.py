@@ -447,8 +447,9 @@ def build_practice_report(filters: ReportFilters, *, now: datetime | None = None
     now = now or timezone.now()
     as_of = timezone.localdate(now)
     settings_row = OutcomeSettings.load()
-    defs = settings_row.definitions()
-    stall_after_days = MeasureSettings.load().stall_after_days
+    schedule = MeasureSettings.load()  # the timing both the questionnaires and the figures use
+    defs = settings_row.definitions(schedule)
+    stall_after_days = schedule.stall_after_days
     if progress:
         progress(10, "Loading courses")
     rows = load_cohort(filters, as_of=as_of, stall_after_days=stall_after_days)

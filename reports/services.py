@@ -26,15 +26,6 @@ logger = logging.getLogger(__name__)
 STALE_RUN = timedelta(minutes=15)
 
 OUTCOME_SETTINGS_FIELDS = (
-    "baseline_days",
-    "end_first_day",
-    "end_last_day",
-    "month_1_day",
-    "month_1_tolerance",
-    "month_3_day",
-    "month_3_tolerance",
-    "month_6_day",
-    "month_6_tolerance",
     "response_reduction_pct",
     "partial_reduction_pct",
     "pcl5_meaningful_drop",
@@ -43,17 +34,42 @@ OUTCOME_SETTINGS_FIELDS = (
     "pcl5_remission_below",
     "phq9_eligible_from",
     "gad7_eligible_from",
-    "pcl5_eligible_from",
     "suppression_threshold",
 )
+# Definitions the report once stored beside the schedule's, now read from the schedule alone:
+# the old name → the measure schedule's setting, so a request with the old name is told where.
+MOVED_TO_SCHEDULE = {
+    "baseline_days": "baseline_days_before_first_dose",
+    "end_first_day": "end_of_course_first_day",
+    "end_last_day": "end_of_course_last_day",
+    "month_1_day": "month_1_day",
+    "month_1_tolerance": "month_1_tolerance",
+    "month_3_day": "month_3_day",
+    "month_3_tolerance": "month_3_tolerance",
+    "month_6_day": "month_6_day",
+    "month_6_tolerance": "month_6_tolerance",
+    "pcl5_eligible_from": "pcl5_cutoff",
+}
+
+
+def moved_to_schedule(names) -> dict[str, str]:
+    """For each old outcome setting among `names`: where to change it now."""
+    return {
+        name: (
+            f"The questionnaires and the report share this definition: change `{MOVED_TO_SCHEDULE[name]}` "
+            "in the measure schedule (Clinic settings → Measure schedule, or PATCH /api/measure-settings/)."
+        )
+        for name in names
+        if name in MOVED_TO_SCHEDULE
+    }
+
+
 # Constraint name → the field a person should change, so a broken rule names its field.
 _CONSTRAINT_FIELDS = {
-    "outcome_settings_end_window": ("end_last_day", "The end-of-course window must end on or after it starts."),
     "outcome_settings_partial_below_response": (
         "partial_reduction_pct",
         "Partial response must start below the response threshold, which is at most 100%.",
     ),
-    "outcome_settings_follow_ups_ordered": ("month_3_day", "Follow-ups must come in order: 1 < 3 < 6 months."),
     "outcome_settings_suppression_range": ("suppression_threshold", "Choose a threshold from 1 to 100."),
 }
 
@@ -67,6 +83,8 @@ def outcome_settings_update(*, by: User, now=None, **fields) -> OutcomeSettings:
     now = _now(now)
     if not by.is_practice_lead:
         raise PermissionDenied("Only a practice lead can change the outcome definitions.")
+    if moved := moved_to_schedule(fields):
+        raise ValidationError(moved)
     unknown = sorted(set(fields) - set(OUTCOME_SETTINGS_FIELDS))
     if unknown:
         raise ValidationError({NON_FIELD_ERRORS: f"Unknown setting(s): {', '.join(unknown)}."})

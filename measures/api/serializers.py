@@ -366,5 +366,24 @@ class MeasureSettingsSerializer(serializers.ModelSerializer):
         return []  # the single-row and range constraints are the service's full_clean to judge
 
 
+class SettingMoveSerializer(serializers.Serializer):
+    setting = serializers.CharField()
+    questionnaires = serializers.IntegerField(
+        help_text="Questionnaires not yet answered (scheduled or open, in courses in care, not adjusted by "
+        "hand) that a worker is re-planning to the new value."
+    )
+    timepoints = serializers.ListField(child=serializers.CharField())
+    figures = serializers.CharField(
+        help_text="What the change moves in the outcome report, which reads the same value."
+    )
+
+
+class MeasureSettingsChangeSerializer(MeasureSettingsSerializer):
+    moves = SettingMoveSerializer(many=True, read_only=True, help_text="One per setting that changed.")
+
+    class Meta(MeasureSettingsSerializer.Meta):
+        fields = [*MeasureSettingsSerializer.Meta.fields, "moves"]
+
+
 class ReplanResultSerializer(serializers.Serializer):
     courses = serializers.IntegerField(help_text="How many courses in care were re-planned.")

@@ -509,14 +509,18 @@ class MeasureSettingsView(ApiView):
 
     @extend_schema(
         request=s.MeasureSettingsSerializer,
-        responses=_responses(s.MeasureSettingsSerializer, errors=(400, 401, 403, 409)),
+        responses=_responses(s.MeasureSettingsChangeSerializer, errors=(400, 401, 403, 409)),
         tags=["measures"],
-        description="Practice lead only. Open courses pick the change up at their next schedule sync.",
+        description="Practice lead only. The schedule's windows, baseline days and PCL-5 cut-off are also "
+        "the outcome report's: one value, read by both. The answer says, in `moves`, what each changed "
+        "setting moves: the questionnaires not yet answered (a worker re-plans every course in care "
+        "after the change; dates adjusted by hand are kept) and the report's figures.",
     )
     def patch(self, request):
         fields = _body(s.MeasureSettingsSerializer, request, partial=True)
-        row = services.measure_settings_update(by=request.user, **fields)
-        return Response(s.MeasureSettingsSerializer(row).data)
+        row, moves = services.measure_settings_update(by=request.user, **fields)
+        row.moves = moves
+        return Response(s.MeasureSettingsChangeSerializer(row).data)
 
 
 class MeasureSettingsReplanView(ApiView):

@@ -256,7 +256,7 @@ def test_an_added_questionnaire_is_not_touched_by_sync(course, therapist, clock)
 def test_measure_settings_update_by_a_lead_only(lead, therapist, clock):
     with pytest.raises(PermissionDenied):
         services.measure_settings_update(by=therapist, reminder_after_days=2)
-    row = services.measure_settings_update(by=lead, reminder_after_days=2, month_1_tolerance=5)
+    row, _moves = services.measure_settings_update(by=lead, reminder_after_days=2, month_1_tolerance=5)
     assert (row.reminder_after_days, row.month_1_tolerance, row.updated_by) == (2, 5, lead)
     assert MeasureSettings.load().reminder_after_days == 2
 
@@ -271,6 +271,9 @@ def test_measure_settings_update_by_a_lead_only(lead, therapist, clock):
         ({"end_of_course_first_day": 10, "end_of_course_last_day": 5}, "end_of_course_last_day"),
         ({"link_expiry_days": 0}, "link_expiry_days"),
         ({"send_max_attempts": 50}, "send_max_attempts"),
+        ({"month_3_day": 200}, "month_3_day"),  # after +6 months
+        ({"month_1_day": 95}, "month_1_day"),
+        ({"month_6_day": 80}, "month_6_day"),
     ],
 )
 def test_measure_settings_update_refuses_bad_values(lead, clock, fields, error):

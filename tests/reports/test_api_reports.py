@@ -189,8 +189,10 @@ def test_a_lead_changes_them_through_the_service_and_it_is_audited(lead, clock):
     "body, field",
     [
         ({"partial_reduction_pct": 60}, "partial_reduction_pct"),
-        ({"end_first_day": 20}, "end_last_day"),
+        # Timing is the measure schedule's now: the old names are told where to go, not ignored.
+        ({"end_first_day": 20}, "end_first_day"),
         ({"month_3_day": 200}, "month_3_day"),
+        ({"pcl5_eligible_from": 31}, "pcl5_eligible_from"),
         ({"suppression_threshold": 0}, "suppression_threshold"),
         ({"suppression_threshold": "many"}, "suppression_threshold"),
     ],
@@ -200,6 +202,12 @@ def test_a_broken_rule_names_the_field(lead, body, field):
     assert response.status_code == 400
     assert field in response.json()["errors"]
     assert OutcomeSettings.load().partial_reduction_pct == 25
+
+
+def test_a_timing_definition_sent_here_says_where_it_lives(lead):
+    response = api(lead).patch(SETTINGS_URL, {"month_3_day": 100}, format="json")
+    assert response.status_code == 400
+    assert "change `month_3_day` in the measure schedule" in response.json()["errors"]["month_3_day"][0]
 
 
 def test_read_only_fields_are_ignored(lead, therapist):

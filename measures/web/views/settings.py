@@ -18,15 +18,30 @@ def measure_settings(request):
     if (
         request.method == "POST"
         and form.is_valid()
-        and call_service(form, services.measure_settings_update, by=request.user, **form.values())
+        and (saved := call_service(form, services.measure_settings_update, by=request.user, **form.values()))
     ):
-        messages.success(
-            request,
-            "Measure schedule saved. Open courses pick it up when re-planned (button below) or at their next event.",
-        )
+        _row, moves = saved
+        if not moves:
+            messages.info(request, "Nothing changed.")
+        for move in moves:
+            messages.success(request, move_words(move, form.fields))
         return redirect("measure-settings")
     context = {"form": form, "current": current, "instruments": list(INSTRUMENTS.values())}
     return render_form_page(request, "measures/measure_settings.html", context, invalid=request.method == "POST")
+
+
+def move_words(move: services.SettingMove, fields) -> str:
+    """ "Saved +3 months: days after the end: 12 questionnaires not yet answered move … In the report: …"."""
+    field = fields.get(move.setting)
+    label = field.label if field is not None and field.label else move.setting.replace("_", " ")
+    words = f"Saved “{label}”. "
+    if move.timepoints:
+        n = move.questionnaires
+        words += (
+            f"{n} questionnaire{'s' if n != 1 else ''} not yet answered "
+            f"{'are' if n != 1 else 'is'} being re-planned to it (dates adjusted by hand are kept). "
+        )
+    return words + f"In the outcome report it moves {move.figures}."
 
 
 @lead_view
