@@ -66,6 +66,11 @@ COURSE_STAGES = [
     CourseStatus.COMPLETED,
 ]
 CLOSED_STATUSES = {CourseStatus.COMPLETED, CourseStatus.DISCONTINUED}
+# Where a course stands against its induction series (DOMAIN §6): still in it (it can stall), or
+# past dosing (its series is over whatever its dose count). One definition for the schedule's
+# course_end and the SQL of courses.selectors.stalled_courses.
+STILL_IN_SERIES = (CourseStatus.EVALUATION, CourseStatus.PREPARATION, CourseStatus.DOSING)
+PAST_DOSING = (CourseStatus.INTEGRATION, CourseStatus.FOLLOW_UP, CourseStatus.COMPLETED)
 
 
 class ScreenDecision(models.TextChoices):

@@ -12,7 +12,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from courses.audit import audit_view, audit_views
-from courses.choices import CourseStatus
+from courses.choices import STILL_IN_SERIES
 from courses.models import (
     AdverseEvent,
     Amendment,
@@ -273,9 +273,6 @@ def audit_trail_for_patient(patient: Patient) -> QuerySet[AuditEvent]:
 
 def serious_events_unacknowledged() -> QuerySet[AdverseEvent]:
     return AdverseEvent.objects.serious_unacknowledged().select_related("course__patient", "participant__session")
-
-
-STILL_IN_SERIES = (CourseStatus.EVALUATION, CourseStatus.PREPARATION, CourseStatus.DOSING)
 
 
 def stalled_courses(courses: QuerySet[Course], *, today: date, stall_after_days: int) -> QuerySet[Course]:

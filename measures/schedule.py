@@ -8,7 +8,7 @@ calendar days in the clinic's time zone; every window includes both ends.
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from courses.choices import CourseStatus, Indication
+from courses.choices import PAST_DOSING, STILL_IN_SERIES, CourseStatus, Indication
 from measures.instruments import Instrument
 
 BASELINE_DUE_DAYS = 7
@@ -92,12 +92,11 @@ def course_end(facts: CourseFacts, stall_after_days: int = 28) -> CourseEnd | No
     if not given:
         return None
     last = given[-1]
-    past_dosing = facts.status in (CourseStatus.INTEGRATION, CourseStatus.FOLLOW_UP, CourseStatus.COMPLETED)
-    if past_dosing or len(given) >= facts.planned_dosing_sessions:
+    if facts.status in PAST_DOSING or len(given) >= facts.planned_dosing_sessions:
         return CourseEnd(last, EndReason.SERIES)
     if facts.status == CourseStatus.DISCONTINUED:
         return CourseEnd(last, EndReason.DISCONTINUED)
-    if facts.as_of is not None and (facts.as_of - last).days > stall_after_days:
+    if facts.status in STILL_IN_SERIES and facts.as_of is not None and (facts.as_of - last).days > stall_after_days:
         return CourseEnd(last, EndReason.STALLED)
     return None
 

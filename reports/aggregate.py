@@ -48,7 +48,8 @@ class InstrumentSummary:
     km: list[KMStep] = field(default_factory=list)
 
 
-def _durability(outcomes: list[Outcome], follow_up: str) -> Durability:
+def durability_of(outcomes: list[Outcome], follow_up: str) -> Durability:
+    """Sustained response at `follow_up` four ways (all eligible / responders × ITT / OC)."""
     due = [o for o in outcomes if o.follow_up_due[follow_up]]
     observed = [o for o in outcomes if o.end is not None and o.follow_ups[follow_up] is not None]
     responders_due = [o for o in due if o.response_end]
@@ -81,11 +82,11 @@ def summarise(
         due = [o for o in eligible if o.follow_up_due[name]]
         completion[name] = wilson(sum(1 for o in due if o.follow_ups[name] is not None), len(due))
 
-    durability = {name: _durability(eligible, name) for name in FOLLOW_UPS}
+    durability = {name: durability_of(eligible, name) for name in FOLLOW_UPS}
     by_maintenance = {
         name: {
-            "with": _durability([o for o in eligible if o.maintenance_before[name]], name),
-            "without": _durability([o for o in eligible if not o.maintenance_before[name]], name),
+            "with": durability_of([o for o in eligible if o.maintenance_before[name]], name),
+            "without": durability_of([o for o in eligible if not o.maintenance_before[name]], name),
         }
         for name in FOLLOW_UPS
     }

@@ -23,6 +23,9 @@ from reports.outcomes import CourseSeries, ScorePoint
 
 INSTRUMENTS = ("phq9", "gad7", "pcl5")
 NOT_RECORDED = "not_recorded"
+# Course start dates the filters accept. Beyond them the report's day arithmetic would leave the
+# calendar (9999-12-31 plus a day), and no course of this clinic starts there anyway.
+EARLIEST_START, LATEST_START = date(1900, 1, 1), date(2100, 12, 31)
 AGE_BANDS = ((18, 29, "18–29"), (30, 44, "30–44"), (45, 64, "45–64"), (65, 200, "65+"))
 
 

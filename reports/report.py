@@ -26,7 +26,7 @@ from courses.choices import (
 from courses.models import AdverseEvent, ClinicSettings, DosingParticipant, HoldOverride, InSessionAlert, VitalReading
 from measures.models import MeasureSettings
 from measures.schedule import EndReason
-from reports.aggregate import InstrumentSummary, groups_to_hide, summarise
+from reports.aggregate import InstrumentSummary, durability_of, groups_to_hide, summarise
 from reports.cohort import AGE_BANDS, NOT_RECORDED, CourseRow, ReportFilters, filtered_courses, load_cohort
 from reports.cohort import INSTRUMENTS as REPORT_INSTRUMENTS
 from reports.models import OutcomeSettings
@@ -161,7 +161,8 @@ class EquityRow:
     n_eligible: int
     response: Rate
     remission: Rate
-    sustained_6: Rate
+    sustained_6: Rate  # intention-to-treat, share of all eligible courses
+    sustained_6_oc: Rate  # its observed-cases twin
     hidden_in_export: bool = False
 
 
@@ -262,7 +263,7 @@ def _equity(instrument: str, scored: list[tuple[CourseRow, dict]], labels: dict,
             outcomes = groups[group]
             eligible = [o for o in outcomes if o.eligible]
             end_due = [o for o in eligible if o.end_due]
-            due_6 = [o for o in eligible if o.follow_up_due["month_6"]]
+            month_6 = durability_of(eligible, "month_6")
             split.append(
                 EquityRow(
                     dimension=dimension,
@@ -272,7 +273,8 @@ def _equity(instrument: str, scored: list[tuple[CourseRow, dict]], labels: dict,
                     n_eligible=len(eligible),
                     response=wilson(sum(1 for o in end_due if o.response_end), len(end_due)),
                     remission=wilson(sum(1 for o in end_due if o.remission_end), len(end_due)),
-                    sustained_6=wilson(sum(1 for o in due_6 if o.sustained["month_6"]), len(due_6)),
+                    sustained_6=month_6.all_itt,
+                    sustained_6_oc=month_6.all_oc,
                 )
             )
         hide = groups_to_hide([r.n_courses for r in split], threshold)

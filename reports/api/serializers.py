@@ -13,7 +13,7 @@ from courses.choices import Indication, RaceEthnicity, Route, SessionFormat, Sex
 from measures.instruments import INSTRUMENTS
 from reports import services
 from reports.aggregate import suppressed
-from reports.cohort import AGE_BANDS, NOT_RECORDED, ReportFilters
+from reports.cohort import AGE_BANDS, EARLIEST_START, LATEST_START, NOT_RECORDED, ReportFilters
 from reports.models import Audience, ExportKind, OutcomeSettings
 from reports.outcomes import FOLLOW_UP_LABELS, FOLLOW_UPS
 
@@ -23,11 +23,26 @@ RACE_FILTER_VALUES = (*RaceEthnicity.values, NOT_RECORDED)
 # --- input ------------------------------------------------------------------------------------
 
 
+def within_start_range(value):
+    if not EARLIEST_START <= value <= LATEST_START:
+        raise serializers.ValidationError(
+            f"Give a day from {EARLIEST_START.isoformat()} to {LATEST_START.isoformat()}."
+        )
+
+
 class ReportFilterSerializer(serializers.Serializer):
     """Which courses the report counts. Every field is optional; none means every course."""
 
-    start_from = serializers.DateField(required=False, help_text="Courses opened on or after this day (YYYY-MM-DD).")
-    start_to = serializers.DateField(required=False, help_text="Courses opened on or before this day (YYYY-MM-DD).")
+    start_from = serializers.DateField(
+        required=False,
+        help_text="Courses started on or after this day (YYYY-MM-DD, 1900-01-01 to 2100-12-31).",
+        validators=[within_start_range],
+    )
+    start_to = serializers.DateField(
+        required=False,
+        help_text="Courses started on or before this day (YYYY-MM-DD, 1900-01-01 to 2100-12-31).",
+        validators=[within_start_range],
+    )
     indication = serializers.ChoiceField(choices=Indication.choices, required=False)
     route = serializers.ChoiceField(choices=Route.choices, required=False, help_text="Route of the first dose.")
     format = serializers.ChoiceField(choices=SessionFormat.choices, required=False)
@@ -228,6 +243,7 @@ class EquityRowSerializer(serializers.Serializer):
     response = RateSerializer()
     remission = RateSerializer()
     sustained_6 = RateSerializer(help_text="Sustained at 6 months, intention-to-treat, all eligible.")
+    sustained_6_oc = RateSerializer(help_text="Sustained at 6 months, observed cases (end and +6-month scores).")
 
 
 class StalledCourseSerializer(serializers.Serializer):
@@ -482,6 +498,7 @@ def practice_report_data(report) -> dict:
                 "response": _rate(row.response, threshold),
                 "remission": _rate(row.remission, threshold),
                 "sustained_6": _rate(row.sustained_6, threshold),
+                "sustained_6_oc": _rate(row.sustained_6_oc, threshold),
             }
             for instrument, rows in report.equity.items()
             for row in rows

@@ -1,20 +1,16 @@
 """Web forms of the reports: the outcome report's filters (shape and types only)."""
 
-import datetime as dt
-
 from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
 
 from accounts.models import Role, User
 from courses.choices import Indication, RaceEthnicity, Route, SessionFormat, Sex
 from courses.web.forms import DateInput
-from reports.cohort import AGE_BANDS, NOT_RECORDED, ReportFilters
+from reports.cohort import AGE_BANDS, EARLIEST_START, LATEST_START, NOT_RECORDED, ReportFilters
 from reports.models import Audience, ExportKind
 
 ANY = [("", "Any")]
-# Course start dates the filters accept. Beyond them the report's day arithmetic would leave the
-# calendar (9999-12-31 plus a day), and no course of this clinic starts there anyway.
-EARLIEST, LATEST = dt.date(1900, 1, 1), dt.date(2100, 12, 31)
+EARLIEST, LATEST = EARLIEST_START, LATEST_START
 
 
 def _bounded(label: str) -> forms.DateField:

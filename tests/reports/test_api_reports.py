@@ -101,6 +101,13 @@ def test_equity_and_safety_are_there(cohort, lead):
     race = [r for r in body["equity"] if r["instrument"] == "phq9" and r["dimension"] == "race_ethnicity"]
     assert {r["group"]: r["n_courses"] for r in race} == {"white": 4, "black": 1, "asian": 1}
     assert all(r["response"]["suppressed"] for r in race)
+    # Sustained at 6 months: intention-to-treat beside its observed-cases twin, counted the same way
+    # as the whole-practice durability table.
+    whole = body["instruments"]["phq9"]["durability"]["month_6"]
+    everyone = [r for r in body["equity"] if r["instrument"] == "phq9" and r["dimension"] == "sex"]
+    assert sum(r["sustained_6"]["denominator"] for r in everyone) == whole["all_itt"]["denominator"]
+    assert sum(r["sustained_6_oc"]["denominator"] for r in everyone) == whole["all_oc"]["denominator"]
+    assert sum(r["sustained_6_oc"]["numerator"] for r in everyone) == whole["all_oc"]["numerator"]
     # 6 doses × 5 courses + 2 for the discontinued one + 1 booster, each with its pre-dose vitals.
     assert body["safety"]["dosing_sessions"] == 33
     assert body["safety"]["events_total"] == 0
@@ -125,6 +132,8 @@ def test_an_age_band_may_be_written_with_a_hyphen(cohort, lead):
         ({"start_from": "2025-13-01"}, "start_from"),
         ({"start_to": "yesterday"}, "start_to"),
         ({"start_from": "2025-06-01", "start_to": "2025-05-01"}, "start_to"),
+        ({"start_from": "1850-01-01"}, "start_from"),
+        ({"start_to": "9999-12-31"}, "start_to"),
         ({"therapist": "999999"}, "therapist"),
         ({"therapist": "abc"}, "therapist"),
     ],
