@@ -91,10 +91,12 @@ def required_text(field: str, value: str, missing: str, limit: int) -> str:
 # Characters that print nothing though str.strip() keeps them: format characters (zero-width
 # space and joiners, BOM) and the blank braille pattern.
 _INVISIBLE = {"Cf", "Zs", "Zl", "Zp", "Cc"}
+# Letters by category that print as nothing: the braille blank and the Hangul fillers.
+_BLANK_LETTERS = {"\u2800", "\u115f", "\u1160", "\u3164", "\uffa0"}
 
 
 def _visible(text: str) -> bool:
-    return any(unicodedata.category(ch) not in _INVISIBLE and ch != "\u2800" for ch in text)
+    return any(unicodedata.category(ch) not in _INVISIBLE and ch not in _BLANK_LETTERS for ch in text)
 
 
 def _refuse_unknown(fields, allowed, what: str) -> None:

@@ -1024,6 +1024,40 @@ def _check_instruments_by_timepoint(value) -> dict:
     return clean
 
 
+_WINDOW_FIELDS = (
+    "baseline_days_before_first_dose",
+    "end_of_course_first_day",
+    "end_of_course_last_day",
+    *(f"{t.value}_{part}" for t in _FOLLOW_UPS for part in ("day", "tolerance")),
+)
+
+
+def _check_windows(values: dict, *, changed: set) -> None:
+    """The windows after a course must follow each other without overlapping, or one score could
+    count for two timepoints (and the report would read the same score twice): the end of course
+    opens after the last dose, each follow-up opens after the one before it closes."""
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in values.values()):
+        return  # the types are the serializer's and full_clean's to refuse, by field
+    if values["baseline_days_before_first_dose"] < 1:
+        _fail("baseline_days_before_first_dose", "Give at least 1 day before the first dose.")
+    if values["end_of_course_first_day"] < 1:
+        _fail("end_of_course_first_day", "The end-of-course window opens 1 day or more after the last dose.")
+    before, before_name = values["end_of_course_last_day"], "the end-of-course window"
+    before_fields: tuple[str, ...] = ("end_of_course_last_day",)
+    for t in _FOLLOW_UPS:
+        day, tolerance = values[f"{t.value}_day"], values[f"{t.value}_tolerance"]
+        mine = (f"{t.value}_tolerance", f"{t.value}_day")
+        if day - tolerance <= before:
+            # Name what the person changed, so the message sits on the field they typed into.
+            name = next((n for n in (*mine, *before_fields) if n in changed), mine[0])
+            _fail(
+                name,
+                f"The {t.label} window (day {day - tolerance} to {day + tolerance}) must open after "
+                f"{before_name} closes (day {before}): shorten its tolerance or move its day.",
+            )
+        before, before_name, before_fields = day + tolerance, f"the {t.label} window", mine
+
+
 @transaction.atomic
 def measure_settings_update(*, by: User, now=None, **fields) -> tuple[MeasureSettings, list[SettingMove]]:
     """The clinic's schedule, and with it the timing of the report's outcomes (one value each).
@@ -1054,12 +1088,7 @@ def measure_settings_update(*, by: User, now=None, **fields) -> tuple[MeasureSet
     last = fields.get("end_of_course_last_day", row.end_of_course_last_day)
     if isinstance(first, int) and isinstance(last, int) and first > last:
         _fail("end_of_course_last_day", "The end-of-course window must end on or after the day it opens.")
-    days = [fields.get(f"{t.value}_day", getattr(row, f"{t.value}_day")) for t in _FOLLOW_UPS]
-    if all(isinstance(d, int) for d in days) and not days[0] < days[1] < days[2]:
-        name = next((f"{t.value}_day" for t in _FOLLOW_UPS if f"{t.value}_day" in fields), "month_3_day")
-        _fail(
-            name, f"Follow-ups come in order: +1 month < +3 months < +6 months (days {days[0]}, {days[1]}, {days[2]})."
-        )
+    _check_windows({name: fields.get(name, getattr(row, name)) for name in _WINDOW_FIELDS}, changed=set(fields))
     changed = sorted(k for k, v in fields.items() if getattr(row, k) != v)
     for key, value in fields.items():
         setattr(row, key, value)

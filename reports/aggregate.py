@@ -5,7 +5,7 @@ Durability is counted the four ways DOMAIN §6 asks: as a share of all eligible 
 of end-of-course responders, under observed cases (OC) and intention-to-treat (ITT).
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from measures.instruments import INSTRUMENTS
 from reports.outcomes import FOLLOW_UPS, Outcome, loss_of_response_time
@@ -141,6 +141,14 @@ def summarise(
     )
 
 
+class HiddenRate(Rate):
+    """A rate a file to share outside the clinic does not show, though its own counts are large:
+    shown, it would give away a small cell beside it (see shareable_summary)."""
+
+
+HIDDEN = HiddenRate(0, 0, None, None)
+
+
 def count_hidden(count: int, threshold: int) -> bool:
     """A count of patients (or courses, or events) from 1 to threshold-1 is a small cell.
     Threshold 0 is the clinic's own view: nothing is hidden."""
@@ -152,7 +160,8 @@ def suppressed(rate: Rate, threshold: int) -> bool:
     out, so a rate is hidden when its denominator, its numerator, or the rest of its denominator
     (denominator - numerator: 38/40 tells that 2 did not respond) is such a count."""
     return (
-        count_hidden(rate.denominator, threshold)
+        isinstance(rate, HiddenRate)
+        or count_hidden(rate.denominator, threshold)
         or count_hidden(rate.numerator, threshold)
         or count_hidden(rate.denominator - rate.numerator, threshold)
     )
@@ -161,12 +170,71 @@ def suppressed(rate: Rate, threshold: int) -> bool:
 def groups_to_hide(counts: list[int], threshold: int) -> set[int]:
     """Which groups of one split to hide whole in an export (indices into `counts`).
 
-    A group counting 1 to threshold-1 patients is hidden; and when that leaves exactly one group
-    hidden, the smallest other group is hidden too (complementary suppression), since the
-    hidden one could otherwise be had by subtracting the shown groups from the total."""
-    hidden = {i for i, n in enumerate(counts) if 0 < n < threshold}
-    if len(hidden) == 1:
+    A group counting 1 to threshold-1 patients is hidden; and while the hidden groups together
+    are still such a small count, the smallest other group is hidden too (complementary
+    suppression): the total less the shown groups is the hidden ones' sum, so that sum must not
+    be a small cell either (one hidden group alone always is)."""
+    hidden = {i for i, n in enumerate(counts) if count_hidden(n, threshold)}
+    while hidden and count_hidden(sum(counts[i] for i in hidden), threshold):
         others = [(n, i) for i, n in enumerate(counts) if i not in hidden and n > 0]
-        if others:
-            hidden.add(min(others)[1])
+        if not others:
+            break
+        hidden.add(min(others)[1])
     return hidden
+
+
+def _twins(oc: Rate, itt: Rate, threshold: int) -> tuple[Rate, Rate]:
+    """An observed-cases rate beside its ITT twin: the two denominators differ by the courses due
+    but not scored, so when that difference is a small cell the OC rate is not shown."""
+    if count_hidden(itt.denominator - oc.denominator, threshold):
+        oc = HIDDEN
+    return oc, itt
+
+
+def _shareable_durability(d: Durability, threshold: int) -> Durability:
+    all_oc, all_itt = _twins(d.all_oc, d.all_itt, threshold)
+    responders_oc, responders_itt = _twins(d.responders_oc, d.responders_itt, threshold)
+    return Durability(all_itt, all_oc, responders_itt, responders_oc)
+
+
+def shareable_summary(summary: InstrumentSummary, threshold: int) -> InstrumentSummary:
+    """The summary a file to share outside the clinic prints (threshold > 0): beyond each rate's
+    own small cells (suppressed), the rates whose neighbours in the same table would give a small
+    cell away by subtraction are replaced by HIDDEN:
+
+    - an OC rate whose ITT twin's denominator differs from its own by a small count (the courses
+      due but not scored);
+    - both parts of the maintenance split (with / without) when either is hidden, since the
+      whole is printed above them.
+
+    Threshold 0 (inside the clinic) returns the summary unchanged."""
+    if threshold <= 0:
+        return summary
+    end = {}
+    for name in ("response", "partial", "remission", "meaningful_change"):
+        oc, itt = getattr(summary, f"{name}_oc"), getattr(summary, f"{name}_itt")
+        if oc is not None and itt is not None:
+            end[f"{name}_oc"], end[f"{name}_itt"] = _twins(oc, itt, threshold)
+    durability = {name: _shareable_durability(d, threshold) for name, d in summary.durability.items()}
+    by_maintenance = {}
+    for name, parts in summary.durability_by_maintenance.items():
+        with_ = _shareable_durability(parts["with"], threshold)
+        without = _shareable_durability(parts["without"], threshold)
+        pair = {}
+        for view in ("all_itt", "all_oc", "responders_itt", "responders_oc"):
+            a, b = getattr(with_, view), getattr(without, view)
+            if suppressed(a, threshold) or suppressed(b, threshold):
+                a = b = HIDDEN
+            pair[view] = (a, b)
+        by_maintenance[name] = {
+            "with": Durability(**{view: a for view, (a, _b) in pair.items()}),
+            "without": Durability(**{view: b for view, (_a, b) in pair.items()}),
+        }
+    return replace(
+        summary,
+        **end,
+        durability=durability,
+        durability_by_maintenance=by_maintenance,
+        still_responding={name: d.responders_oc for name, d in durability.items()},
+        still_responding_itt={name: d.responders_itt for name, d in durability.items()},
+    )

@@ -19,7 +19,10 @@ carriage return gets a leading single quote (OWASP "CSV injection"); numbers are
 """
 
 import csv
+import hashlib
+import hmac
 import io
+import secrets
 from collections import Counter
 from datetime import date
 
@@ -125,9 +128,9 @@ def values_to_hide(described: list[dict], threshold: int) -> dict[str, set]:
     return hide
 
 
-def course_instrument_row(row, outcome: Outcome, described: dict, first_dose: date | None) -> list:
+def course_instrument_row(key: str, outcome: Outcome, described: dict, first_dose: date | None) -> list:
     """One row of the outside file's columns, before neutralising."""
-    values = [row.key, *(described[name] for name in DESCRIBING)]
+    values = [key, *(described[name] for name in DESCRIBING)]
     values += [
         outcome.instrument,
         INSTRUMENTS[outcome.instrument].loinc_total,  # the code of the scores in this row
@@ -160,12 +163,27 @@ def _dates(row, outcome: Outcome, first_dose: date | None) -> list:
     ]
 
 
+def file_keys(rows, audience: str) -> dict[str, str]:
+    """Each course's key in this file. Inside, the stable key, to follow a course from file to file.
+    Outside, a key drawn afresh for each file: two shared files cannot be joined row by row, which
+    would let a narrow file name a value a wide one suppressed."""
+    if audience == Audience.INSIDE:
+        return {row.key: row.key for row, _outcomes in rows}
+    salt = secrets.token_bytes(16)
+    return {
+        row.key: "K-" + hmac.new(salt, row.key.encode(), hashlib.sha256).hexdigest()[:12] for row, _outcomes in rows
+    }
+
+
 def render_practice_csv(report, audience: str = Audience.OUTSIDE) -> bytes:
     """The report's courses as CSV bytes, UTF-8 with a byte-order mark so Excel reads the dashes."""
     threshold = report.suppression_threshold
     inside = audience == Audience.INSIDE
-    # Sorted by the key, not by start date or record order, so row order reveals nothing.
-    courses = [(row, outcomes, describing_values(row)) for row, outcomes in sorted(report.rows, key=lambda i: i[0].key)]
+    keys = file_keys(report.rows, audience)
+    # Sorted by the file's key, not by start date or record order, so row order reveals nothing.
+    courses = [
+        (row, outcomes, describing_values(row)) for row, outcomes in sorted(report.rows, key=lambda i: keys[i[0].key])
+    ]
     hide = {} if inside else values_to_hide([described for _r, _o, described in courses], threshold)
     hidden = f"suppressed (<{threshold})"
     out = io.StringIO()
@@ -176,7 +194,7 @@ def render_practice_csv(report, audience: str = Audience.OUTSIDE) -> bytes:
         shown = {name: hidden if value in hide.get(name, ()) else value for name, value in described.items()}
         for instrument in INSTRUMENT_ORDER:
             if instrument in outcomes:
-                values = course_instrument_row(row, outcomes[instrument], shown, row.first_dose_day)
+                values = course_instrument_row(keys[row.key], outcomes[instrument], shown, row.first_dose_day)
                 if inside:
                     values += _dates(row, outcomes[instrument], row.first_dose_day)
                 writer.writerow([neutralise(v) for v in values])

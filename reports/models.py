@@ -115,6 +115,8 @@ class ReportExport(models.Model):
     kind = models.CharField(max_length=16, choices=ExportKind.choices)
     # A patient's progress report names the patient: it is for inside the clinic only.
     audience = models.CharField(max_length=8, choices=Audience.choices, default=Audience.OUTSIDE)
+    # The small-cell threshold in force when the file was asked for: the file hides by it.
+    suppression_threshold = models.PositiveSmallIntegerField(null=True, blank=True)
     filters = models.JSONField(default=dict, blank=True)
     course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="+", null=True, blank=True)
     requested_by = models.ForeignKey(STAFF, on_delete=models.PROTECT, related_name="+")

@@ -8,11 +8,12 @@ from dataclasses import dataclass
 
 from courses.choices import AdverseEventAction, AdverseEventOutcome, InSessionAlertAction, SeriousCriterion
 from measures.instruments import INSTRUMENTS
-from reports.aggregate import InstrumentSummary, count_hidden, groups_to_hide
+from reports.aggregate import InstrumentSummary, count_hidden, groups_to_hide, shareable_summary, suppressed
 from reports.charts import KMChart, MeansChart, RateChart, km_chart, km_steps_shown, means_chart, rate_chart
 from reports.models import Audience
 from reports.outcomes import FOLLOW_UP_LABELS, FOLLOW_UPS
 from reports.report import EQUITY_DIMENSIONS, PracticeReport
+from reports.stats import Rate
 
 TIMEPOINT_LABELS = {"baseline": "Baseline", "end": "End of course", **FOLLOW_UP_LABELS}
 ALERT_LABELS = {
@@ -47,6 +48,15 @@ class InstrumentSection:
     equity: list[EquityGroup]
     cell: int = 0  # the small-cell threshold this section is printed under (0: none)
     hidden_means: frozenset = frozenset()  # timepoints whose mean is a small cell in this file
+
+    @property
+    def with_baseline_shown(self) -> str:
+        """Courses with a baseline: hidden too when it would give the ones below the cut-off
+        (it less the eligible count, printed under it) as a small cell."""
+        s = self.summary
+        if count_hidden(s.n_with_baseline - s.n_eligible, self.cell):
+            return "suppressed"
+        return shown(s.n_with_baseline, self.cell)
 
     @property
     def km_rows(self) -> list:
@@ -127,6 +137,7 @@ def instrument_sections(report: PracticeReport, cell: int = 0) -> list[Instrumen
     clinic (0 on screen and inside), which the charts apply as they are drawn."""
     sections = []
     for code, summary in report.summaries.items():
+        summary = shareable_summary(summary, cell)
         km_responders = summary.km[0].at_risk if summary.km else 0
         # A mean is over the eligible courses scored at its timepoint: it is a small cell when those
         # scored, or those eligible but not scored (the headline's count less its n), are few.
@@ -194,7 +205,7 @@ def serious_events(report: PracticeReport) -> list[dict]:
 
 def definition_rows(report: PracticeReport) -> list[tuple[str, str]]:
     """The definitions in force, in words, with the values the report used."""
-    d, s = report.definitions, report.settings
+    d = report.definitions
     rows = [
         (
             "Baseline",
@@ -250,7 +261,7 @@ def definition_rows(report: PracticeReport) -> list[tuple[str, str]]:
         ),
         (
             "Small-cell suppression",
-            f"in a file to share outside the clinic, no count of 1 to {s.suppression_threshold - 1} "
+            f"in a file to share outside the clinic, no count of 1 to {report.suppression_threshold - 1} "
             "patients, courses or events is shown, nor one a total would give away (the rest of a "
             "rate's denominator, a second part of a split); dates are days since the first dose",
         ),
@@ -283,6 +294,33 @@ def course_flow_rows(report: PracticeReport, cell: int) -> list[tuple[str, str]]
         ("No dose given yet (no baseline by definition, in no figure)", flow.never_dosed),
     )
     return list(zip([label for label, _n in labels], parts_shown([n for _l, n in labels], cell), strict=True))
+
+
+def course_flow_note(report: PracticeReport, cell: int) -> dict[str, str]:
+    """The sentence under the course-flow table: discontinued courses with follow-up scores, and
+    those whose follow-up staff stopped, each a part of the discontinued courses. Outside the
+    clinic each is shown only when the table shows the discontinued count and neither the part
+    nor the rest of it is a small cell."""
+    flow = report.course_flow
+    table_hides = course_flow_rows(report, cell)[1][1] != str(flow.discontinued)
+
+    def part(n: int) -> str:
+        if table_hides or suppressed(Rate(n, flow.discontinued, None, None), cell):
+            return "suppressed"
+        return str(n)
+
+    return {
+        "discontinued": "suppressed" if table_hides else str(flow.discontinued),
+        "with_follow_up": part(flow.discontinued_with_follow_up),
+        "stopped": part(flow.discontinued_follow_up_stopped),
+    }
+
+
+def dosed_shown(report: PracticeReport, cell: int) -> str:
+    """The title page's count of patients with a dose given: not shown beside the courses selected
+    when the courses with no dose yet are hidden in the course-flow table."""
+    never_dosed_hidden = course_flow_rows(report, cell)[4][1] != str(report.course_flow.never_dosed)
+    return "suppressed" if never_dosed_hidden else shown(report.n_patients_dosed, cell)
 
 
 def in_session_alert_rows(report: PracticeReport, cell: int = 0) -> list[tuple[str, str]]:
@@ -319,6 +357,8 @@ def report_context(report: PracticeReport, *, export: bool, audience: str = Audi
         "threshold": report.suppression_threshold,
         "cell": cell,
         "flow_rows": course_flow_rows(report, cell),
+        "flow_note": course_flow_note(report, cell),
+        "dosed_shown": dosed_shown(report, cell),
         "sections": instrument_sections(report, cell),
         "serious_events": serious_events(report),
         "events_by_term": event_rows(safety["by_term"], cell),

@@ -1,9 +1,14 @@
 """Turn an export request into its file: the practice report as PDF or CSV, or one patient's
 progress report as PDF. The practice report is built once (reports/report.py) and rendered."""
 
+from reports.aggregate import count_hidden
 from reports.cohort import ReportFilters
-from reports.models import ExportKind, ReportExport
+from reports.models import Audience, ExportKind, ReportExport
 from reports.report import build_practice_report
+
+
+class ExportRefused(Exception):
+    """A file the rules do not allow; the message says why and what to do."""
 
 
 def render_export(export: ReportExport, *, progress, now) -> tuple[str, str, bytes]:
@@ -13,7 +18,16 @@ def render_export(export: ReportExport, *, progress, now) -> tuple[str, str, byt
 
         progress(20, "Collecting the course record")
         return f"progress-report-{stamp}.pdf", "application/pdf", render_patient_pdf(export.course, now=now)
-    report = build_practice_report(ReportFilters.from_dict(export.filters), now=now, progress=progress)
+    report = build_practice_report(
+        ReportFilters.from_dict(export.filters), now=now, progress=progress, threshold=export.suppression_threshold
+    )
+    if export.audience == Audience.OUTSIDE and count_hidden(report.n_courses, report.suppression_threshold):
+        # A selection this small is itself a small cell, and narrow filters would let two files be
+        # told apart course by course.
+        raise ExportRefused(
+            f"Too few courses to share outside the clinic: the filters select fewer than "
+            f"{report.suppression_threshold}. Widen the filters, or export the file for inside the clinic."
+        )
     if export.kind == ExportKind.PRACTICE_CSV:
         from reports.csv_export import render_practice_csv
 

@@ -184,10 +184,13 @@ class PracticeReport:
     course_flow: "CourseFlow | None" = None  # how the selected courses ended, as of the report day
     literature: tuple = LITERATURE
     rows: list = field(default_factory=list)  # (CourseRow, {instrument: Outcome}) for the CSV
+    # The small-cell threshold an export was asked with (its request keeps it, so a change of the
+    # setting while the file waits for a worker does not change what the file hides).
+    threshold: int | None = None
 
     @property
     def suppression_threshold(self) -> int:
-        return self.settings.suppression_threshold
+        return self.threshold if self.threshold is not None else self.settings.suppression_threshold
 
 
 @dataclass(frozen=True)
@@ -277,7 +280,11 @@ def _equity(instrument: str, scored: list[tuple[CourseRow, dict]], labels: dict,
                     sustained_6_oc=month_6.all_oc,
                 )
             )
-        hide = groups_to_hide([r.n_courses for r in split], threshold)
+        # Whole groups hidden by their courses or by their eligible courses (each split's total of
+        # either is printed elsewhere, so both need their complementary suppression).
+        hide = groups_to_hide([r.n_courses for r in split], threshold) | groups_to_hide(
+            [r.n_eligible for r in split], threshold
+        )
         result += [replace(r, hidden_in_export=i in hide) for i, r in enumerate(split)]
     return result
 
@@ -444,7 +451,9 @@ def filter_labels(filters: ReportFilters) -> list[tuple[str, str]]:
     return shown or [("Filters", "none: every course")]
 
 
-def build_practice_report(filters: ReportFilters, *, now: datetime | None = None, progress=None) -> PracticeReport:
+def build_practice_report(
+    filters: ReportFilters, *, now: datetime | None = None, progress=None, threshold: int | None = None
+) -> PracticeReport:
     """Everything the practice report shows. `progress(pct, note)` is told how far it got."""
     now = now or timezone.now()
     as_of = timezone.localdate(now)
@@ -470,7 +479,9 @@ def build_practice_report(filters: ReportFilters, *, now: datetime | None = None
         progress(60, "Equity and safety")
     labels = _labels()
     equity = {
-        instrument: _equity(instrument, scored, labels, settings_row.suppression_threshold)
+        instrument: _equity(
+            instrument, scored, labels, threshold if threshold is not None else settings_row.suppression_threshold
+        )
         for instrument in REPORT_INSTRUMENTS
     }
     return PracticeReport(
@@ -489,4 +500,5 @@ def build_practice_report(filters: ReportFilters, *, now: datetime | None = None
         waived_baselines=_waived_baselines(rows, filters),
         course_flow=course_flow(rows, as_of, stall_after_days),
         rows=scored,
+        threshold=threshold,
     )

@@ -13,7 +13,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts.models import User
+from accounts.models import Role, User
 from courses.audit import audit
 from courses.models import AuditAction, Course
 from courses.selectors import courses_for
@@ -53,14 +53,16 @@ MOVED_TO_SCHEDULE = {
 
 
 def moved_to_schedule(names) -> dict[str, str]:
-    """For each old outcome setting among `names`: where to change it now."""
+    """For each timing setting among `names` (its old name here, or the schedule's own name):
+    where to change it."""
+    where = MOVED_TO_SCHEDULE | {new: new for new in MOVED_TO_SCHEDULE.values()}
     return {
         name: (
-            f"The questionnaires and the report share this definition: change `{MOVED_TO_SCHEDULE[name]}` "
+            f"The questionnaires and the report share this definition: change `{where[name]}` "
             "in the measure schedule (Clinic settings → Measure schedule, or PATCH /api/measure-settings/)."
         )
         for name in names
-        if name in MOVED_TO_SCHEDULE
+        if name in where
     }
 
 
@@ -81,7 +83,9 @@ def _now(now):
 @transaction.atomic
 def outcome_settings_update(*, by: User, now=None, **fields) -> OutcomeSettings:
     now = _now(now)
-    if not by.is_practice_lead:
+    if by.role != Role.PRACTICE_LEAD:
+        # What counts as a response, and what a shared file hides, are clinical decisions: a
+        # superuser without the lead's role (an administrator) cannot make them, as for the schedule.
         raise PermissionDenied("Only a practice lead can change the outcome definitions.")
     if moved := moved_to_schedule(fields):
         raise ValidationError(moved)
@@ -154,12 +158,15 @@ def export_request(
             raise ValidationError({"course": "Name the course of the progress report."})
         if not courses_for(by).filter(pk=course.pk).exists():
             raise PermissionDenied("This course is not on your caseload.")
+        threshold = None
     else:
         _can_export_practice(by)
         audience = audience or Audience.OUTSIDE
+        threshold = OutcomeSettings.load().suppression_threshold
     export = ReportExport.objects.create(
         kind=kind,
         audience=audience,
+        suppression_threshold=threshold,
         filters=(filters or ReportFilters()).as_dict(),
         course=course if kind == ExportKind.PATIENT_PDF else None,
         requested_by=by,
@@ -170,7 +177,8 @@ def export_request(
         action=AuditAction.EXPORT,
         patient=course.patient if course is not None and kind == ExportKind.PATIENT_PDF else None,
         record=export,
-        detail=f"requested {kind}, audience {audience}",
+        detail=f"requested {kind}, audience {audience}"
+        + (f", small cells under {threshold}" if audience == Audience.OUTSIDE else ""),
         at=now,
     )
     from reports.tasks import run_export
@@ -202,7 +210,7 @@ def _progress(export_id):
 
 def export_run(*, export_id, now: datetime | None = None) -> str:
     """Make the file of one export, once. Returns what happened."""
-    from reports.render import render_export
+    from reports.render import ExportRefused, render_export
 
     now = _now(now)
     # A run left 'running' by a worker that died is taken over when its task is redelivered.
@@ -217,6 +225,11 @@ def export_run(*, export_id, now: datetime | None = None) -> str:
     export = ReportExport.objects.select_related("course__patient").get(pk=export_id)
     try:
         filename, content_type, content = render_export(export, progress=_progress(export.pk), now=now)
+    except ExportRefused as exc:  # a rule, not a fault: its words are the message
+        ReportExport.objects.filter(pk=export_id).update(
+            status=ExportStatus.FAILED, finished_at=timezone.now(), error=str(exc)[:300]
+        )
+        return "refused"
     except Exception as exc:  # the page shows the failure instead of spinning forever
         logger.exception("export %s failed", export_id)
         ReportExport.objects.filter(pk=export_id).update(
@@ -247,7 +260,7 @@ def export_for_download(*, export: ReportExport, by: User, now=None) -> ReportEx
         action=AuditAction.EXPORT,
         patient=export.course.patient if export.course_id else None,
         record=export,
-        detail=f"downloaded {export.kind}",
+        detail=f"downloaded {export.kind}, audience {export.audience}",
         at=now,
     )
     return export

@@ -53,6 +53,18 @@ class ErrorSerializer(serializers.Serializer):
     errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
 
 
+class SettingsSerializer(serializers.ModelSerializer):
+    """A clinic settings row changed by PATCH: a key that is no setting (a typo, a setting of
+    another page) is a 400 naming it, not dropped in silence while the answer says 200."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError({k: ["No such setting here."] for k in unknown})
+        return super().to_internal_value(data)
+
+
 class StaffField(serializers.PrimaryKeyRelatedField):
     """A staff member by id; out-of-range numbers are a 400, not a database overflow."""
 

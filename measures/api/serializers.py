@@ -9,7 +9,7 @@ from django.db import models as dj_models
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from courses.api.serializers import ClinicDateTimeField, StaffBriefSerializer
+from courses.api.serializers import ClinicDateTimeField, SettingsSerializer, StaffBriefSerializer
 from courses.rules import REASON_MAX
 from measures import services
 from measures.instruments import INSTRUMENTS, Instrument
@@ -348,7 +348,7 @@ class MessageFilterSerializer(serializers.Serializer):
 # --- settings ---------------------------------------------------------------------------------
 
 
-class MeasureSettingsSerializer(serializers.ModelSerializer):
+class MeasureSettingsSerializer(SettingsSerializer):
     instruments_by_timepoint = serializers.DictField(
         child=serializers.ListField(child=serializers.CharField()),
         required=False,

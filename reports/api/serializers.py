@@ -8,7 +8,7 @@ from django.urls import reverse
 from rest_framework import serializers
 
 from accounts.models import Role, User
-from courses.api.serializers import StaffField
+from courses.api.serializers import SettingsSerializer, StaffField
 from courses.choices import Indication, RaceEthnicity, Route, SessionFormat, Sex
 from measures.instruments import INSTRUMENTS
 from reports import services
@@ -104,7 +104,7 @@ class ExportRequestSerializer(serializers.Serializer):
     course = serializers.UUIDField(required=False, help_text="The course of a patient progress report.")
 
 
-class OutcomeSettingsSerializer(serializers.ModelSerializer):
+class OutcomeSettingsSerializer(SettingsSerializer):
     class Meta:
         model = OutcomeSettings
         fields = [*services.OUTCOME_SETTINGS_FIELDS, "updated_at", "updated_by"]

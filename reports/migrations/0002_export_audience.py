@@ -25,6 +25,11 @@ class Migration(migrations.Migration):
             name='audience',
             field=models.CharField(choices=[('inside', 'Inside the clinic'), ('outside', 'To share outside the clinic')], default='outside', max_length=8),
         ),
+        migrations.AddField(
+            model_name='reportexport',
+            name='suppression_threshold',
+            field=models.PositiveSmallIntegerField(blank=True, null=True),
+        ),
         migrations.AddConstraint(
             model_name='reportexport',
             constraint=models.CheckConstraint(condition=models.Q(models.Q(('kind', 'patient_pdf'), _negated=True), ('audience', 'inside'), _connector='OR'), name='report_export_patient_report_stays_inside'),

@@ -188,7 +188,7 @@ def test_a_back_dated_change_on_the_day_of_the_previous_one_comes_after_it(patie
     assert second.changed_at > first.changed_at and second.changed_at.date() == TODAY
 
 
-@pytest.mark.parametrize("reason", ["\u200b", "\u2800", "\ufeff\u200d", " \u200b "])
+@pytest.mark.parametrize("reason", ["\u200b", "\u2800", "\ufeff\u200d", " \u200b ", "\u3164", "\u115f\u1160", "\uffa0"])
 def test_a_reason_with_nothing_visible_is_no_reason(patient, therapist, provider, clock, reason):
     with pytest.raises(ValidationError) as refused:
         open_course(patient, therapist, provider, started_on=dt.date(2026, 1, 5), start_backdated_reason=reason)

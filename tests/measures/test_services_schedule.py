@@ -274,6 +274,13 @@ def test_measure_settings_update_by_a_lead_only(lead, therapist, clock):
         ({"month_3_day": 200}, "month_3_day"),  # after +6 months
         ({"month_1_day": 95}, "month_1_day"),
         ({"month_6_day": 80}, "month_6_day"),
+        # Windows that overlap would let one score count for two timepoints.
+        ({"month_1_tolerance": 20}, "month_1_tolerance"),  # opens on day 10, inside the end window
+        ({"end_of_course_last_day": 30}, "end_of_course_last_day"),
+        ({"month_1_tolerance": 60, "month_3_day": 60}, "month_1_tolerance"),
+        ({"month_3_tolerance": 60}, "month_3_tolerance"),  # 30 to 150 overlaps +1 month (23 to 37)
+        ({"end_of_course_first_day": 0}, "end_of_course_first_day"),
+        ({"baseline_days_before_first_dose": 0}, "baseline_days_before_first_dose"),
     ],
 )
 def test_measure_settings_update_refuses_bad_values(lead, clock, fields, error):

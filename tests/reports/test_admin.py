@@ -4,16 +4,19 @@ import pytest
 from django.contrib import admin
 from django.urls import reverse
 
-from accounts.models import User
+from accounts.models import Role, User
 from courses.models import AuditEvent
 from reports import services
-from reports.models import ExportKind, OutcomeSettings, ReportExport
+from reports.models import Audience, ExportKind, OutcomeSettings, ReportExport
 from tests.conftest import NOW
 
 
 @pytest.fixture
 def superuser(db):
-    return User.objects.create_superuser("root", "root@kapclinic.invalid", "x-very-secret-2026")
+    # An administrator who is also the practice lead: the definitions are the lead role's to change.
+    return User.objects.create_superuser(
+        "root", "root@kapclinic.invalid", "x-very-secret-2026", role=Role.PRACTICE_LEAD
+    )
 
 
 @pytest.fixture
@@ -24,7 +27,9 @@ def admin_client(client, superuser):
 
 @pytest.fixture
 def export(lead):
-    row = ReportExport.objects.create(kind=ExportKind.PRACTICE_CSV, requested_by=lead, requested_at=NOW)
+    row = ReportExport.objects.create(
+        kind=ExportKind.PRACTICE_CSV, audience=Audience.INSIDE, requested_by=lead, requested_at=NOW
+    )
     services.export_run(export_id=row.pk, now=NOW)
     row.refresh_from_db()
     return row

@@ -243,7 +243,9 @@ def test_itt_denominators_are_never_smaller_than_observed_ones(rows, days_after_
         ([20, 15], set()),  # nothing small
         ([20, 5], {0, 1}),  # one small group: the other is hidden too, or 5 = total - 20
         ([20, 30, 5], {0, 2}),  # the smallest other group goes with it
-        ([3, 4, 30], {0, 1}),  # two small groups protect each other
+        ([3, 4, 30], {0, 1, 2}),  # two small groups still sum to a small cell: the rest goes too
+        ([5, 8, 40], {0, 1}),  # two small groups summing to 13 protect each other
+        ([3, 4, 30, 40], {0, 1, 2}),
         ([5], {0}),  # alone: nothing else to hide
         ([0, 12, 20], set()),  # an empty group is no small cell
         ([10, 11], {0, 1}),  # 10 is below the threshold of 11

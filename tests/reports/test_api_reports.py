@@ -219,6 +219,13 @@ def test_a_timing_definition_sent_here_says_where_it_lives(lead):
     assert "change `month_3_day` in the measure schedule" in response.json()["errors"]["month_3_day"][0]
 
 
+@pytest.mark.parametrize("body", [{"pcl5_cutoff": 30}, {"month_1_Day": 45}, {"colour": "red"}])
+def test_a_key_that_is_no_setting_here_is_a_400_not_ignored(lead, body):
+    response = api(lead).patch(SETTINGS_URL, body, format="json")
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == list(body)
+
+
 def test_read_only_fields_are_ignored(lead, therapist):
     response = api(lead).patch(SETTINGS_URL, {"updated_by": therapist.pk}, format="json")
     assert response.status_code == 200

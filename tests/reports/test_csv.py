@@ -39,10 +39,14 @@ def test_it_is_utf8_with_a_bom_and_one_row_per_course_and_instrument(cohort):
     rows = parse(content)
     assert list(rows[0]) == list(COLUMNS)
     assert len(rows) == 6 * 3
+    # Outside, a course's key is drawn afresh for each file, so two shared files cannot be joined.
+    outside_keys = {r["course_key"] for r in rows}
+    assert len(outside_keys) == 6 and not outside_keys & {row.key for row, _o in report.rows}
+    assert not outside_keys & {r["course_key"] for r in parse(render_practice_csv(report))}
     inside = render_practice_csv(report, Audience.INSIDE).decode("utf-8-sig")
     assert inside.splitlines()[0].startswith("Inside the clinic: exact figures and dates. Not to leave the clinic.")
     assert list(parse(inside)[0]) == [*COLUMNS, *INSIDE_ONLY]
-    assert {(r["course_key"], r["instrument"]) for r in rows} == {
+    assert {(r["course_key"], r["instrument"]) for r in parse(inside)} == {
         (row.key, i) for row, _o in report.rows for i in ("phq9", "gad7", "pcl5")
     }
 
@@ -184,7 +188,8 @@ def test_at_the_default_threshold_every_describing_value_of_a_small_cohort_is_su
         (["a"] * 12 + ["b"] * 12, 11, set()),
         (["a"] * 12 + ["b"] * 3, 11, {"a", "b"}),  # b alone would be the total less a: a goes too
         (["a"] * 12 + ["b"] * 13 + ["c"] * 2, 11, {"a", "c"}),  # the smaller of the others
-        (["a"] * 12 + ["b"] * 2 + ["c"] * 3, 11, {"b", "c"}),  # two hidden already: no more
+        (["a"] * 12 + ["b"] * 2 + ["c"] * 3, 11, {"a", "b", "c"}),  # 2 + 3 is still a small cell
+        (["a"] * 12 + ["b"] * 5 + ["c"] * 6, 11, {"b", "c"}),  # two hidden, 11 together: enough
         (["a"] * 5, 11, {"a"}),
         (["a"] * 5 + ["b"], 1, set()),
         (["a"] * 5 + ["b"], 0, set()),
@@ -222,7 +227,7 @@ def test_a_formula_in_a_text_field_reaches_the_file_defused_and_numbers_stay_num
     report = build_practice_report(ReportFilters())
     # Course fields are coded today; a free-text one arriving later must not carry a formula through.
     report.rows[0][0].indication = "=cmd|' /C calc'!A0"
-    rows = parse(render_practice_csv(report))
+    rows = parse(render_practice_csv(report, Audience.INSIDE))
     assert {r["indication"] for r in rows if r["course_key"] == report.rows[0][0].key} == {"'=cmd|' /C calc'!A0"}
 
 

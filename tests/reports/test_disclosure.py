@@ -1,5 +1,7 @@
 """Small cells in a file to share outside the clinic: the pure rules the PDF prints through."""
 
+from dataclasses import replace
+
 import pytest
 
 from reports.charts import km_chart, km_steps_shown, means_chart, rate_chart
@@ -13,7 +15,8 @@ from reports.templatetags.report_format import plural_cell
     [
         ([20, 15, 0, 12], 11, ["20", "15", "0", "12"]),
         ([20, 15, 3, 12], 11, ["20", "15", "< 11", "suppressed"]),  # 3 alone: the smallest other goes too
-        ([20, 15, 3, 2], 11, ["20", "15", "< 11", "< 11"]),  # two hidden already
+        ([20, 15, 3, 2], 11, ["20", "suppressed", "< 11", "< 11"]),  # 3 + 2 is still small
+        ([20, 15, 5, 6], 11, ["20", "15", "< 11", "< 11"]),  # 5 + 6: enough together
         ([20, 3], 11, ["suppressed", "< 11"]),
         ([1, 0, 0], 3, ["< 3", "0", "0"]),  # nothing else to hide: the total is hidden with it
         ([20, 3], 0, ["20", "3"]),  # inside the clinic
@@ -67,3 +70,72 @@ def test_a_hidden_mean_is_not_drawn_and_keeps_no_n():
     baseline, end = chart.points
     assert (baseline.hidden, baseline.n, baseline.mean) == (False, 12, 20.0)
     assert (end.hidden, end.n, end.mean, end.y) == (True, 0, None, None)
+
+
+# --- rates beside each other: no small cell by subtraction ---------------------------------------
+
+
+def _summary(**changes):
+    from reports.aggregate import summarise
+
+    return replace(summarise("phq9", [], []), **changes)
+
+
+def test_an_oc_rate_whose_itt_twin_gives_the_unscored_is_hidden():
+    from reports.aggregate import HIDDEN, Durability, shareable_summary
+
+    summary = _summary(
+        remission_oc=wilson(0, 11),  # 11 scored ...
+        remission_itt=wilson(0, 12),  # ... of 12 due: 1 without a score
+        response_oc=wilson(0, 30),
+        response_itt=wilson(0, 40),  # 10 without a score, also a small cell at 11
+        partial_oc=wilson(0, 40),
+        partial_itt=wilson(0, 40),
+        durability={"month_3": Durability(wilson(20, 40), wilson(18, 30), wilson(20, 40), wilson(18, 30))},
+        durability_by_maintenance={
+            "month_3": {
+                "with": Durability(wilson(4, 5), wilson(4, 5), wilson(4, 5), wilson(4, 5)),
+                "without": Durability(wilson(16, 35), wilson(14, 25), wilson(16, 35), wilson(14, 25)),
+            }
+        },
+        still_responding={},
+        still_responding_itt={},
+    )
+    shared = shareable_summary(summary, 11)
+    assert shared.remission_oc is HIDDEN and shared.remission_itt == wilson(0, 12)
+    assert shared.response_oc is HIDDEN
+    assert shared.partial_oc == wilson(0, 40)  # nobody unscored: nothing to give away
+    assert shared.durability["month_3"].all_oc is HIDDEN  # 40 due, 30 scored: 10
+    # "With" is small, so "without" goes too: the whole is printed above them.
+    split = shared.durability_by_maintenance["month_3"]
+    assert {split["with"].all_itt, split["without"].all_itt} == {HIDDEN}
+    assert shared.still_responding["month_3"] is shared.durability["month_3"].responders_oc
+    assert shareable_summary(summary, 0) is summary  # inside the clinic: as it is
+
+
+def test_the_course_flow_sentence_and_the_title_follow_the_table():
+    from types import SimpleNamespace
+
+    from reports.presentation import course_flow_note, dosed_shown
+
+    flow = SimpleNamespace(
+        series_complete=18,
+        discontinued=12,
+        stalled=3,
+        running=15,
+        never_dosed=12,
+        stall_after_days=28,
+        discontinued_with_follow_up=11,
+        discontinued_follow_up_stopped=0,
+    )
+    report = SimpleNamespace(course_flow=flow, n_patients_dosed=48)
+    # Stalled 3 is hidden, and with it the smallest other part (discontinued 12 or never dosed 12).
+    note = course_flow_note(report, 11)
+    assert note["discontinued"] in ("12", "suppressed")
+    assert note["with_follow_up"] == "suppressed"  # 11 of 12 tells that 1 has no score
+    assert note["stopped"] == ("0" if note["discontinued"] == "12" else "suppressed")
+    inside = course_flow_note(report, 0)
+    assert inside == {"discontinued": "12", "with_follow_up": "11", "stopped": "0"}
+    flow.stalled, flow.never_dosed = 20, 4
+    assert dosed_shown(report, 11) == "suppressed"  # the never-dosed 4 would be 52 - 48
+    assert dosed_shown(report, 0) == "48"

@@ -9,7 +9,7 @@ from rest_framework.test import APIClient
 
 from courses.models import AuditAction, AuditEvent
 from reports import services
-from reports.models import ExportKind, ExportStatus, ReportExport
+from reports.models import Audience, ExportKind, ExportStatus, ReportExport
 from reports.tasks import run_export
 from tests.conftest import NOW
 from tests.reports.api_support import Spec, build_cohort
@@ -37,7 +37,9 @@ def request_export(user, body, capture):
 
 def test_a_csv_export_runs_after_commit_and_downloads_audited(cohort, lead, django_capture_on_commit_callbacks):
     response, callbacks = request_export(
-        lead, {"kind": "practice_csv", "filters": {"indication": "ptsd"}}, django_capture_on_commit_callbacks
+        lead,
+        {"kind": "practice_csv", "audience": "inside", "filters": {"indication": "ptsd"}},
+        django_capture_on_commit_callbacks,
     )
     assert response.status_code == 202
     body = response.json()
@@ -61,21 +63,23 @@ def test_a_csv_export_runs_after_commit_and_downloads_audited(cohort, lead, djan
     assert download["Content-Disposition"] == f'attachment; filename="{status["filename"]}"'
     assert download["Cache-Control"] == "no-store"
     audience_line, body_text = download.content.decode("utf-8-sig").split("\n", 1)
-    assert audience_line.startswith("To share outside the clinic")  # unsaid: the side that cannot leak
+    assert audience_line.startswith("Inside the clinic")
     rows = list(csv.DictReader(io.StringIO(body_text)))
-    assert {r["indication"] for r in rows} == {"suppressed (<11)"}  # two courses: a small cell
+    assert {r["indication"] for r in rows} == {"ptsd"}
     assert len(rows) == 2 * 3
 
     events = AuditEvent.objects.filter(action=AuditAction.EXPORT, record_id=body["id"]).order_by("id")
     assert [e.detail for e in events] == [
-        "requested practice_csv, audience outside",
-        "downloaded practice_csv",
+        "requested practice_csv, audience inside",
+        "downloaded practice_csv, audience inside",
     ]
     assert {e.actor for e in events} == {lead}
 
 
 def test_running_an_export_twice_makes_it_once(cohort, lead, django_capture_on_commit_callbacks):
-    response, _ = request_export(lead, {"kind": "practice_csv"}, django_capture_on_commit_callbacks)
+    response, _ = request_export(
+        lead, {"kind": "practice_csv", "audience": "inside"}, django_capture_on_commit_callbacks
+    )
     export = ReportExport.objects.get(pk=response.json()["id"])
     first = bytes(export.content)
     assert run_export.delay(str(export.pk)).get() == "skipped"
@@ -95,7 +99,11 @@ def test_a_download_before_the_file_is_ready_is_a_409(cohort, lead):
 def test_a_failed_render_is_shown_with_its_error(cohort, lead):
     # Filters saved by an older version that this one cannot read: the worker must fail visibly.
     export = ReportExport.objects.create(
-        kind=ExportKind.PRACTICE_CSV, filters={"start_from": "31/12/2025"}, requested_by=lead, requested_at=NOW
+        kind=ExportKind.PRACTICE_CSV,
+        audience=Audience.INSIDE,
+        filters={"start_from": "31/12/2025"},
+        requested_by=lead,
+        requested_at=NOW,
     )
     assert services.export_run(export_id=export.pk) == "failed"
     body = api(lead).get(f"{URL}{export.pk}/").json()
@@ -165,7 +173,9 @@ def test_an_export_is_seen_by_its_requester_and_a_lead_only(cohort, therapist, o
 
 def test_a_practice_pdf_export(cohort, lead, django_capture_on_commit_callbacks):
     pytest.importorskip("reports.pdf")
-    response, _ = request_export(lead, {"kind": "practice_pdf"}, django_capture_on_commit_callbacks)
+    response, _ = request_export(
+        lead, {"kind": "practice_pdf", "audience": "inside"}, django_capture_on_commit_callbacks
+    )
     status = api(lead).get(response.json()["links"]["self"]).json()
     assert status["status"] == "done", status["error"]
     download = api(lead).get(status["links"]["download"])
@@ -188,7 +198,7 @@ def test_a_patient_pdf_export_by_the_courses_therapist(cohort, therapist, django
     events = AuditEvent.objects.filter(record_id=status["id"]).order_by("id")
     assert [(e.detail, e.patient_id) for e in events] == [
         ("requested patient_pdf, audience inside", course.patient_id),
-        ("downloaded patient_pdf", course.patient_id),
+        ("downloaded patient_pdf, audience inside", course.patient_id),
     ]
 
 
@@ -196,7 +206,9 @@ def test_a_csv_download_with_an_accept_header_for_csv(
     therapist, provider, lead, clock, django_capture_on_commit_callbacks
 ):
     build_cohort(therapist=therapist, provider=provider, specs=[Spec(scores={"phq9": {"baseline": 12}})])
-    response, _ = request_export(lead, {"kind": "practice_csv"}, django_capture_on_commit_callbacks)
+    response, _ = request_export(
+        lead, {"kind": "practice_csv", "audience": "inside"}, django_capture_on_commit_callbacks
+    )
     download = api(lead).get(f"{URL}{response.json()['id']}/download/", HTTP_ACCEPT="text/csv")
     assert download.status_code == 200
     missing = api(lead).get(f"{URL}{uuid.uuid4()}/download/", HTTP_ACCEPT="text/csv")
@@ -207,10 +219,42 @@ def test_a_run_left_running_by_a_dead_worker_is_taken_over(cohort, lead, clock):
     import datetime as dt
 
     export = ReportExport.objects.create(
-        kind=ExportKind.PRACTICE_CSV, requested_by=lead, requested_at=NOW, status=ExportStatus.RUNNING, started_at=NOW
+        kind=ExportKind.PRACTICE_CSV,
+        audience=Audience.INSIDE,
+        requested_by=lead,
+        requested_at=NOW,
+        status=ExportStatus.RUNNING,
+        started_at=NOW,
     )
     assert services.export_run(export_id=export.pk) == "skipped"  # running, and not stale: another worker has it
     clock.shift(dt.timedelta(minutes=16))
     assert services.export_run(export_id=export.pk) == "done"
     export.refresh_from_db()
     assert export.status == ExportStatus.DONE and export.content
+
+
+def test_a_selection_too_small_to_share_is_refused_outside_with_what_to_do(
+    cohort, lead, django_capture_on_commit_callbacks
+):
+    # Six courses, threshold 11: the selection itself is a small cell, and narrow filters would let
+    # two shared files be told apart course by course.
+    response, _ = request_export(
+        lead, {"kind": "practice_csv", "audience": "outside"}, django_capture_on_commit_callbacks
+    )
+    status = api(lead).get(response.json()["links"]["self"]).json()
+    assert status["status"] == "failed" and status["links"]["download"] is None
+    assert status["error"] == (
+        "Too few courses to share outside the clinic: the filters select fewer than 11. "
+        "Widen the filters, or export the file for inside the clinic."
+    )
+    event = AuditEvent.objects.get(action=AuditAction.EXPORT, record_id=response.json()["id"])
+    assert event.detail == "requested practice_csv, audience outside, small cells under 11"
+
+
+def test_the_threshold_is_the_one_in_force_when_the_file_was_asked_for(cohort, lead):
+    # Asked for at 11, the setting lowered to 1 while the file waits for a worker: it still hides by 11.
+    response = api(lead).post(URL, {"kind": "practice_csv", "audience": "outside"}, format="json")  # no commit yet
+    services.outcome_settings_update(by=lead, suppression_threshold=1)
+    export = ReportExport.objects.get(pk=response.json()["id"])
+    assert export.suppression_threshold == 11
+    assert services.export_run(export_id=export.pk) == "refused"  # six courses: under 11, not under 1

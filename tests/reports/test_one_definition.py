@@ -102,3 +102,14 @@ def test_the_schedule_page_says_what_a_change_moved(client, lead, clock):
     page = client.post("/measure-schedule/", data, follow=True).content.decode()
     assert "In the outcome report it moves which score is the +6 months one" in page
     assert MeasureSettings.load().month_6_day == 200
+
+
+def test_an_administrator_without_the_leads_role_changes_no_definition(django_user_model):
+    # The schedule already refused a role-less superuser; the outcome definitions refuse it too.
+    root = django_user_model.objects.create_superuser("root", "root@kapclinic.invalid", "x-long-enough-pass-1")
+    for url, body in (
+        ("/api/reports/outcome-settings/", {"suppression_threshold": 2}),
+        ("/api/measure-settings/", {"month_3_day": 100}),
+    ):
+        assert api(root).patch(url, body, format="json").status_code == 403, url
+    assert OutcomeSettings.load().suppression_threshold == 11

@@ -34,9 +34,9 @@ COURSES = [
     ("mdd_trd", "male", (20, 6, 5, 6, 7)),
     ("mdd_trd", "female", (20, 12, 12, None, 15)),
     ("ptsd", "male", (20, 15, 14, 13, None)),
-    ("mdd_trd", "female", (20, None, None, 18, None)),
+    ("ptsd", "female", (20, None, None, 18, None)),
     ("anxiety", "female", (20, 7, 8, 16, 18)),
-    ("mdd_trd", "male", (20, 18, None, 17, None)),  # discontinued after one dose, recorded late
+    ("anxiety", "male", (20, 18, None, 17, None)),  # discontinued after one dose, recorded late
 ]
 DISCONTINUED = 7
 FOLLOW_UP_DAYS = {"month_1": 30, "month_3": 90, "month_6": 180}
@@ -220,29 +220,62 @@ def test_both_audiences_from_a_practice_built_through_the_api(
     assert not DATE.search(outside_bytes.decode("utf-8-sig"))
     assert DATE.search(inside_bytes.decode("utf-8-sig"))  # the inside file does carry them
 
-    # Every describing value the outside file shows is shared by at least THRESHOLD courses; a
-    # hidden value never hides alone (it could be had from the others and the total).
-    by_course_inside = {r["course_key"]: r for r in inside}
-    by_course_outside = {r["course_key"]: r for r in outside}
-    for column in ("indication", "sex", "race_ethnicity", "age_band", "course_start_year", "status", "route"):
-        shown = Counter(r[column] for r in by_course_outside.values() if r[column] != HIDDEN)
-        assert all(n >= THRESHOLD for n in shown.values()), (column, shown)
-        hidden_values = {by_course_inside[key][column] for key, r in by_course_outside.items() if r[column] == HIDDEN}
-        assert len(hidden_values) != 1, (column, hidden_values)
-    assert by_course_outside and {r["indication"] for r in by_course_outside.values()} >= {HIDDEN, "mdd_trd"}
+    # Outside, course keys are drawn for the file: no key of the inside file, nor of another
+    # outside file, so files cannot be joined row by row.
+    outside_keys = {r["course_key"] for r in outside}
+    assert len(outside_keys) == len(COURSES) and not outside_keys & {r["course_key"] for r in inside}
+    _name, again = _export(lead, "practice_csv", "outside", django_capture_on_commit_callbacks)
+    assert not outside_keys & {r["course_key"] for r in _csv(again)[1]}
 
-    # Wherever the outside file shows a value it is the inside one; days count from the first dose.
-    inside_rows = {(r["course_key"], r["instrument"]): r for r in inside}
-    for row in outside:
-        twin = inside_rows[(row["course_key"], row["instrument"])]
-        for column, value in row.items():
-            if value != HIDDEN:
-                assert value == twin[column], (column, value, twin[column])
-        first_dose = dt.date.fromisoformat(twin["first_dose_date"])
+    # Pair each outside course with its inside twin: the one whose rows agree on every value the
+    # outside file shows (days since the first dose against the inside dates). A bijection must
+    # exist, which is "the inside figures equal the outside ones wherever the outside shows one".
+    def shown_agrees(out_row: dict, in_row: dict) -> bool:
+        for column, value in out_row.items():
+            if column == "course_key" or value == HIDDEN:
+                continue
+            if value != in_row[column]:
+                return False
+        first_dose = dt.date.fromisoformat(in_row["first_dose_date"])
         for timepoint in ("baseline", "end", *FOLLOW_UP_DAYS):
-            if twin[f"{timepoint}_date"]:
-                days = (dt.date.fromisoformat(twin[f"{timepoint}_date"]) - first_dose).days
-                assert row[f"{timepoint}_day"] == str(days)
+            when = in_row[f"{timepoint}_date"]
+            if when and out_row[f"{timepoint}_day"] != str((dt.date.fromisoformat(when) - first_dose).days):
+                return False
+        return True
+
+    def rows_of(rows: list[dict]) -> dict[str, dict]:
+        grouped = defaultdict(dict)
+        for row in rows:
+            grouped[row["course_key"]][row["instrument"]] = row
+        return grouped
+
+    outside_courses, inside_courses = rows_of(outside), rows_of(inside)
+    twins: dict[str, str] = {}
+    for out_key, out_rows in outside_courses.items():
+        matches = [
+            in_key
+            for in_key, in_rows in inside_courses.items()
+            if in_key not in twins.values()
+            and in_rows.keys() == out_rows.keys()
+            and all(shown_agrees(out_rows[i], in_rows[i]) for i in out_rows)
+        ]
+        assert matches, out_rows
+        twins[out_key] = matches[0]
+    assert len(set(twins.values())) == len(COURSES)
+
+    # Every describing value the outside file shows is shared by at least THRESHOLD courses; hidden
+    # values never hide a small number of courses between them (they could be had from the others).
+    for column in ("indication", "sex", "race_ethnicity", "age_band", "course_start_year", "status", "route"):
+        per_course = {key: rows["phq9"][column] for key, rows in outside_courses.items()}
+        shown = Counter(v for v in per_course.values() if v != HIDDEN)
+        assert all(n >= THRESHOLD for n in shown.values()), (column, shown)
+        hidden = [key for key, v in per_course.items() if v == HIDDEN]
+        assert not _small(len(hidden)), (column, hidden)
+        hidden_values = {inside_courses[twins[key]]["phq9"][column] for key in hidden}
+        assert len(hidden_values) != 1 or not hidden, (column, hidden_values)
+    # PTSD 2 and anxiety 2 are hidden together (4 courses), depression (4) is shown.
+    assert {rows["phq9"]["indication"] for rows in outside_courses.values()} == {HIDDEN, "mdd_trd"}
+
     # The back-dated start is the one the inside file names; the discontinued course counts its end
     # from its only dose (its end-of-course score, 12 days later, is in).
     starts = {r["course_start_date"] for r in inside}

@@ -36,7 +36,7 @@ def test_the_lead_downloads_the_practice_pdf(client, lead, cohort, django_captur
     assert download.content.startswith(b"%PDF")
     trail = AuditEvent.objects.filter(actor=lead, action=AuditAction.EXPORT, record_id=str(export.pk))
     assert sorted(trail.values_list("detail", flat=True)) == [
-        "downloaded practice_pdf",
+        "downloaded practice_pdf, audience inside",
         "requested practice_pdf, audience inside",
     ]
 
@@ -54,7 +54,7 @@ def test_the_lead_downloads_the_practice_pdf(client, lead, cohort, django_captur
 
 def test_the_csv_is_requested_the_same_way(client, lead, cohort, django_capture_on_commit_callbacks):
     client.force_login(lead)
-    export, _ = request_export(client, django_capture_on_commit_callbacks, "practice_csv")
+    export, _ = request_export(client, django_capture_on_commit_callbacks, "practice_csv", audience="inside")
     export.refresh_from_db()
     assert export.status == ExportStatus.DONE and export.content_type.startswith("text/csv")
 
@@ -105,7 +105,7 @@ def test_someone_elses_export_is_refused(client, lead, other_therapist):
 
 def test_the_list_shows_my_recent_exports(client, lead, cohort, django_capture_on_commit_callbacks):
     client.force_login(lead)
-    export, _ = request_export(client, django_capture_on_commit_callbacks, "practice_csv")
+    export, _ = request_export(client, django_capture_on_commit_callbacks, "practice_csv", audience="inside")
     page = client.get(reverse("report-exports")).content.decode()
     assert reverse("report-export-download", args=[export.pk]) in page
     assert "Outcome data for analysts (CSV)" in page and 'http-equiv="refresh"' not in page
