@@ -809,6 +809,14 @@ def _status_change_moment(course: Course, to_status: str, effective_on, late_ent
     Not before the course's previous change; a move past dosing, or a discontinuation, not before a
     dose given on the course (the order of events is the outcome definitions' input)."""
     today = timezone.localdate(now)
+    if to_status == CourseStatus.DOSING and effective_on is not None and effective_on != today:
+        # Clearance for dosing (screen in date, preparation, baseline) is checked as it stands now;
+        # an earlier day would claim a clearance nobody checked on that day.
+        _fail(
+            "effective_on",
+            "A move into dosing is checked against today's clearance and cannot be back-dated: "
+            "leave the day empty (today).",
+        )
     previous = timezone.localdate(course.status_changed_at)
     floor, what = max((course.started_on, "the course's start"), (previous, "the course's last change of stage"))
     day, late_entry_reason = _event_day(

@@ -226,3 +226,25 @@ def test_a_late_entry_shows_on_the_timeline_and_in_the_api(patient, therapist, p
     api.force_authenticate(therapist)
     changes = api.get(f"/api/courses/{course.pk}/timeline/").json()
     assert "Entered from the paper chart." in str(changes)
+
+
+def test_a_move_into_dosing_cannot_be_back_dated(patient, therapist, provider, clock):
+    # Clearance (screen in date, preparation, baseline) is checked as it stands today: a back-dated
+    # move would claim a clearance nobody checked on that day.
+    course = started_in_january(patient, therapist, provider)
+    services.course_change_status(
+        course=course,
+        by=therapist,
+        to_status=CourseStatus.PREPARATION,
+        effective_on=dt.date(2026, 1, 20),
+        late_entry_reason="Paper chart.",
+    )
+    with pytest.raises(ValidationError) as refused:
+        services.course_change_status(
+            course=course,
+            by=therapist,
+            to_status=CourseStatus.DOSING,
+            effective_on=dt.date(2026, 2, 1),
+            late_entry_reason="Paper chart.",
+        )
+    assert "cannot be back-dated" in refused.value.message_dict["effective_on"][0]
