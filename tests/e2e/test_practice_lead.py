@@ -81,6 +81,13 @@ def test_lead_acknowledges_a_serious_event_reports_outcomes_and_reads_the_audit_
     expect(page.get_by_role("heading", name=re.compile(r"^2 courses selected"))).to_be_visible()
     report_url = page.url
 
+    # Two courses are too few to share: the default audience (outside) is refused, saying what to do.
+    page.get_by_role("button", name="Download PDF").click()
+    expect(page.get_by_role("alert")).to_contain_text("Too few courses to share outside the clinic")
+    expect(page.get_by_role("alert")).to_contain_text("export the file for inside the clinic")
+
+    page.goto(report_url)
+    page.get_by_label("Inside the clinic").check()
     pdf = download(page, "Download PDF")
     assert pdf.startswith(b"%PDF")
 
