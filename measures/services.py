@@ -1088,8 +1088,11 @@ def measure_settings_update(*, by: User, now=None, **fields) -> tuple[MeasureSet
     last = fields.get("end_of_course_last_day", row.end_of_course_last_day)
     if isinstance(first, int) and isinstance(last, int) and first > last:
         _fail("end_of_course_last_day", "The end-of-course window must end on or after the day it opens.")
-    _check_windows({name: fields.get(name, getattr(row, name)) for name in _WINDOW_FIELDS}, changed=set(fields))
     changed = sorted(k for k, v in fields.items() if getattr(row, k) != v)
+    if set(changed) & set(_WINDOW_FIELDS):
+        # Checked when a window moves (the web form posts every field, so "changed" is what differs):
+        # a row saved before this rule does not block a save of the reminder days.
+        _check_windows({name: fields.get(name, getattr(row, name)) for name in _WINDOW_FIELDS}, changed=set(changed))
     for key, value in fields.items():
         setattr(row, key, value)
     row.updated_at, row.updated_by = now, by

@@ -167,16 +167,22 @@ def suppressed(rate: Rate, threshold: int) -> bool:
     )
 
 
-def groups_to_hide(counts: list[int], threshold: int) -> set[int]:
+def groups_to_hide(counts: list, threshold: int) -> set[int]:
     """Which groups of one split to hide whole in an export (indices into `counts`).
 
-    A group counting 1 to threshold-1 patients is hidden; and while the hidden groups together
-    are still such a small count, the smallest other group is hidden too (complementary
-    suppression): the total less the shown groups is the hidden ones' sum, so that sum must not
-    be a small cell either (one hidden group alone always is)."""
-    hidden = {i for i, n in enumerate(counts) if count_hidden(n, threshold)}
-    while hidden and count_hidden(sum(counts[i] for i in hidden), threshold):
-        others = [(n, i) for i, n in enumerate(counts) if i not in hidden and n > 0]
+    Each group is a count, or a tuple of counts (its courses, its eligible courses, each rate's
+    parts). A group with any of them from 1 to threshold-1 is hidden; and while the hidden groups
+    together still make such a small count in any position, the smallest other group is hidden
+    too (complementary suppression): the total less the shown groups is the hidden ones' sum, so
+    that sum must not be a small cell either (one hidden group alone always is)."""
+    groups = [c if isinstance(c, tuple) else (c,) for c in counts]
+    hidden = {i for i, g in enumerate(groups) if any(count_hidden(n, threshold) for n in g)}
+
+    def small_sum() -> bool:
+        return any(count_hidden(sum(groups[i][k] for i in hidden), threshold) for k in range(len(groups[0])))
+
+    while hidden and small_sum():
+        others = [(g, i) for i, g in enumerate(groups) if i not in hidden and g[0] > 0]
         if not others:
             break
         hidden.add(min(others)[1])
@@ -238,3 +244,50 @@ def shareable_summary(summary: InstrumentSummary, threshold: int) -> InstrumentS
         still_responding={name: d.responders_oc for name, d in durability.items()},
         still_responding_itt={name: d.responders_itt for name, d in durability.items()},
     )
+
+
+def _rate_cells(rate: Rate | None) -> list[int]:
+    return [] if rate is None else [rate.denominator, rate.numerator, rate.denominator - rate.numerator]
+
+
+def section_cells(summary: InstrumentSummary, *, dosed: int, waived: int) -> list[int]:
+    """Every count an instrument's section prints or lets a reader work out by subtracting two of
+    its figures (or a figure from the courses dosed, on the title page): the groups of courses it
+    speaks of, each rate's parts, and the differences between the denominators of its tables."""
+    s, eligible = summary, summary.n_eligible
+    end_due, end_observed = s.response_itt.denominator, s.response_oc.denominator
+    end_scored = s.completion["end"].numerator
+    cells = [s.n_with_baseline, waived, eligible, s.n_with_baseline - eligible, dosed - s.n_with_baseline - waived]
+    cells += [end_due, eligible - end_due, end_observed, end_scored, end_due - end_scored, end_observed - end_scored]
+    # Response, partial response and no response split the courses due: the third is a cell too.
+    cells += [end_due - s.response_itt.numerator - s.partial_itt.numerator]
+    for name in ("response", "partial", "remission", "meaningful_change"):
+        cells += _rate_cells(getattr(s, f"{name}_itt")) + _rate_cells(getattr(s, f"{name}_oc"))
+    for name in FOLLOW_UPS:
+        d = s.durability[name]
+        for rate in (d.all_itt, d.all_oc, d.responders_itt, d.responders_oc):
+            cells += _rate_cells(rate)
+        cells += [
+            eligible - d.all_itt.denominator,
+            d.all_itt.denominator - d.all_oc.denominator,
+            d.all_itt.denominator - d.responders_itt.denominator,
+            d.all_oc.denominator - d.responders_oc.denominator,
+            d.responders_itt.denominator - d.responders_oc.denominator,
+        ]
+        completion = s.completion[name]
+        cells += _rate_cells(completion) + [completion.numerator - d.all_oc.denominator]
+        for part in s.durability_by_maintenance[name].values():
+            for rate in (part.all_itt, part.all_oc, part.responders_itt, part.responders_oc):
+                cells += _rate_cells(rate)
+    for mean in s.means.values():
+        cells += [mean.n, eligible - mean.n]
+    if s.km:
+        cells.append(s.km[0].at_risk)
+    return [abs(c) for c in cells]
+
+
+def section_shareable(summary: InstrumentSummary, *, dosed: int, waived: int, threshold: int) -> bool:
+    """Whether an instrument's figures may go in a file to share outside the clinic: none of its
+    cells (section_cells) is a small count. Hiding cell by cell across a section's linked tables
+    left counts to be had by subtraction; a section is shown whole or not at all."""
+    return not any(count_hidden(c, threshold) for c in section_cells(summary, dosed=dosed, waived=waived))

@@ -175,8 +175,17 @@ def file_keys(rows, audience: str) -> dict[str, str]:
     }
 
 
-def render_practice_csv(report, audience: str = Audience.OUTSIDE) -> bytes:
-    """The report's courses as CSV bytes, UTF-8 with a byte-order mark so Excel reads the dashes."""
+def practice_values_to_hide(report) -> dict[str, set]:
+    """The describing values to hide in every outside file of the practice: those rare in the
+    whole practice, with their complementary values, chosen once from every course (`report` is
+    the unfiltered report). A file hides these whatever its own selection, so no two files differ
+    in them: a narrow file cannot name a value a wide one hid by complement."""
+    return values_to_hide([describing_values(row) for row, _outcomes in report.rows], report.suppression_threshold)
+
+
+def render_practice_csv(report, audience: str = Audience.OUTSIDE, *, practice_hide: dict | None = None) -> bytes:
+    """The report's courses as CSV bytes, UTF-8 with a byte-order mark so Excel reads the dashes.
+    Outside, `practice_hide` (practice_values_to_hide) is hidden too, beside the file's own rare values."""
     threshold = report.suppression_threshold
     inside = audience == Audience.INSIDE
     keys = file_keys(report.rows, audience)
@@ -185,6 +194,9 @@ def render_practice_csv(report, audience: str = Audience.OUTSIDE) -> bytes:
         (row, outcomes, describing_values(row)) for row, outcomes in sorted(report.rows, key=lambda i: keys[i[0].key])
     ]
     hide = {} if inside else values_to_hide([described for _r, _o, described in courses], threshold)
+    for name, values in (practice_hide or {}).items():
+        if not inside:
+            hide[name] = hide.get(name, set()) | values
     hidden = f"suppressed (<{threshold})"
     out = io.StringIO()
     writer = csv.writer(out)

@@ -8,7 +8,14 @@ from dataclasses import dataclass
 
 from courses.choices import AdverseEventAction, AdverseEventOutcome, InSessionAlertAction, SeriousCriterion
 from measures.instruments import INSTRUMENTS
-from reports.aggregate import InstrumentSummary, count_hidden, groups_to_hide, shareable_summary, suppressed
+from reports.aggregate import (
+    InstrumentSummary,
+    count_hidden,
+    groups_to_hide,
+    section_shareable,
+    shareable_summary,
+    suppressed,
+)
 from reports.charts import KMChart, MeansChart, RateChart, km_chart, km_steps_shown, means_chart, rate_chart
 from reports.models import Audience
 from reports.outcomes import FOLLOW_UP_LABELS, FOLLOW_UPS
@@ -48,6 +55,7 @@ class InstrumentSection:
     equity: list[EquityGroup]
     cell: int = 0  # the small-cell threshold this section is printed under (0: none)
     hidden_means: frozenset = frozenset()  # timepoints whose mean is a small cell in this file
+    withheld: bool = False  # a file to share: some group of this section is a small count
 
     @property
     def with_baseline_shown(self) -> str:
@@ -136,7 +144,10 @@ def instrument_sections(report: PracticeReport, cell: int = 0) -> list[Instrumen
     """Each instrument laid out; `cell` is the small-cell threshold of a file to share outside the
     clinic (0 on screen and inside), which the charts apply as they are drawn."""
     sections = []
+    dosed = report.n_courses - report.course_flow.never_dosed if report.course_flow else report.n_courses
     for code, summary in report.summaries.items():
+        waived = report.waived_baselines.get(code, 0)
+        withheld = bool(cell) and not section_shareable(summary, dosed=dosed, waived=waived, threshold=cell)
         summary = shareable_summary(summary, cell)
         km_responders = summary.km[0].at_risk if summary.km else 0
         # A mean is over the eligible courses scored at its timepoint: it is a small cell when those
@@ -177,6 +188,7 @@ def instrument_sections(report: PracticeReport, cell: int = 0) -> list[Instrumen
                 equity=_equity_groups(report.equity[code]),
                 cell=cell,
                 hidden_means=hidden_means,
+                withheld=withheld,
             )
         )
     return sections

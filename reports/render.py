@@ -11,6 +11,19 @@ class ExportRefused(Exception):
     """A file the rules do not allow; the message says why and what to do."""
 
 
+def _refuse_a_hidden_group(filters: ReportFilters, practice_hide: dict) -> None:
+    """A file selected on a group the practice's shared files hide would name that group for
+    every row in it (its filters are printed): refused, whatever the file's own size."""
+    for name in ("indication", "route", "format", "sex", "race_ethnicity", "age_band"):
+        value = getattr(filters, name)
+        if value and value in practice_hide.get(name, set()):
+            raise ExportRefused(
+                f"The group chosen ({name.replace('_', '/')}) is one that files to share outside the clinic "
+                "hide, because it or a group beside it is small in the practice. Remove that filter, or "
+                "export the file for inside the clinic."
+            )
+
+
 def render_export(export: ReportExport, *, progress, now) -> tuple[str, str, bytes]:
     stamp = now.strftime("%Y%m%d-%H%M")
     if export.kind == ExportKind.PATIENT_PDF:
@@ -29,13 +42,21 @@ def render_export(export: ReportExport, *, progress, now) -> tuple[str, str, byt
             f"{report.suppression_threshold}. Widen the filters, or export the file for inside the clinic."
         )
     if export.kind == ExportKind.PRACTICE_CSV:
-        from reports.csv_export import render_practice_csv
+        from reports.csv_export import practice_values_to_hide, render_practice_csv
 
+        practice_hide = None
+        if export.audience == Audience.OUTSIDE:
+            practice = report
+            if report.filters != ReportFilters():
+                progress(70, "Checking the whole practice's small groups")
+                practice = build_practice_report(ReportFilters(), now=now, threshold=report.suppression_threshold)
+            practice_hide = practice_values_to_hide(practice)
+            _refuse_a_hidden_group(report.filters, practice_hide)
         progress(80, "Writing CSV")
         return (
             f"kap-outcomes-{export.audience}-{stamp}.csv",
             "text/csv; charset=utf-8",
-            render_practice_csv(report, export.audience),
+            render_practice_csv(report, export.audience, practice_hide=practice_hide),
         )
     from reports.pdf import render_practice_pdf
 

@@ -280,13 +280,19 @@ def _equity(instrument: str, scored: list[tuple[CourseRow, dict]], labels: dict,
                     sustained_6_oc=month_6.all_oc,
                 )
             )
-        # Whole groups hidden by their courses or by their eligible courses (each split's total of
-        # either is printed elsewhere, so both need their complementary suppression).
-        hide = groups_to_hide([r.n_courses for r in split], threshold) | groups_to_hide(
-            [r.n_eligible for r in split], threshold
-        )
+        # Whole groups hidden by any count they print; the hidden ones together never a small count,
+        # since the section's headline figures are their total.
+        hide = groups_to_hide([_equity_cells(r) for r in split], threshold)
         result += [replace(r, hidden_in_export=i in hide) for i, r in enumerate(split)]
     return result
+
+
+def _equity_cells(row: EquityRow) -> tuple[int, ...]:
+    """The counts an equity row prints: its courses, its eligible courses, each rate's parts."""
+    cells = [row.n_courses, row.n_eligible]
+    for rate in (row.response, row.remission, row.sustained_6, row.sustained_6_oc):
+        cells += [rate.denominator, rate.numerator, rate.denominator - rate.numerator]
+    return tuple(cells)
 
 
 def _in_cohort(rows: list[CourseRow], filters: ReportFilters) -> Q:

@@ -53,8 +53,8 @@ class ErrorSerializer(serializers.Serializer):
     errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
 
 
-class SettingsSerializer(serializers.ModelSerializer):
-    """A clinic settings row changed by PATCH: a key that is no setting (a typo, a setting of
+class RefuseUnknownKeys:
+    """For a clinic settings row changed by PATCH: a key that is no setting (a typo, a setting of
     another page) is a 400 naming it, not dropped in silence while the answer says 200."""
 
     def to_internal_value(self, data):
@@ -63,6 +63,10 @@ class SettingsSerializer(serializers.ModelSerializer):
             if unknown:
                 raise serializers.ValidationError({k: ["No such setting here."] for k in unknown})
         return super().to_internal_value(data)
+
+
+class SettingsSerializer(RefuseUnknownKeys, serializers.ModelSerializer):
+    pass
 
 
 class StaffField(serializers.PrimaryKeyRelatedField):
@@ -1043,7 +1047,7 @@ class VoidInputSerializer(serializers.Serializer):
 # --- clinic settings --------------------------------------------------------------------------
 
 
-class ClinicSettingsSerializer(_Input):
+class ClinicSettingsSerializer(RefuseUnknownKeys, _Input):
     class Meta:
         model = ClinicSettings
         fields = [*services.SETTINGS_FIELDS, "updated_at", "updated_by"]

@@ -253,3 +253,16 @@ def test_each_row_names_the_loinc_code_of_its_scores(cohort):
         "gad7": "70274-6",
         "pcl5": "101698-9",
     }
+
+
+def test_the_practices_hidden_values_are_hidden_in_every_shared_file(cohort, lead):
+    # A value the whole practice's files hide stays hidden in a narrower file where it is common,
+    # so joining two shared files never names it. Inside the clinic nothing is hidden.
+    services.outcome_settings_update(by=lead, suppression_threshold=1)
+    report = build_practice_report(ReportFilters())
+    assert "female" in {r["sex"] for r in parse(render_practice_csv(report))}
+    practice_hide = {"sex": {"female"}}
+    shared = parse(render_practice_csv(report, practice_hide=practice_hide))
+    assert "female" not in {r["sex"] for r in shared} and "suppressed (<1)" in {r["sex"] for r in shared}
+    inside = parse(render_practice_csv(report, Audience.INSIDE, practice_hide=practice_hide))
+    assert "female" in {r["sex"] for r in inside}

@@ -139,3 +139,38 @@ def test_the_course_flow_sentence_and_the_title_follow_the_table():
     flow.stalled, flow.never_dosed = 20, 4
     assert dosed_shown(report, 11) == "suppressed"  # the never-dosed 4 would be 52 - 48
     assert dosed_shown(report, 0) == "48"
+
+
+# --- a section is shared whole or not at all ---------------------------------------------------
+
+
+def test_a_section_with_a_small_group_anywhere_is_withheld_whole():
+    from reports.aggregate import section_cells, section_shareable
+
+    nobody = _summary()
+    assert section_shareable(nobody, dosed=0, waived=0, threshold=11)
+    assert set(section_cells(nobody, dosed=0, waived=0)) == {0}
+    # 20 eligible, 15 due at the end: 5 not yet due is had by subtraction.
+    not_due = _summary(n_with_baseline=20, n_eligible=20, response_itt=wilson(0, 15))
+    assert not section_shareable(not_due, dosed=20, waived=0, threshold=11)
+    assert section_shareable(not_due, dosed=20, waived=0, threshold=5)  # at 5, nothing under it
+    # The title's courses dosed, less those with a baseline and those waived: 3 with neither.
+    assert 3 in section_cells(_summary(n_with_baseline=20), dosed=23, waived=0)
+
+
+def test_equity_groups_hide_until_no_count_they_print_is_small_together():
+    from reports.aggregate import groups_to_hide
+
+    # (courses, eligible, responders): the third group's 2 responders would be the headline less the others.
+    groups = [(30, 30, 12), (25, 25, 12), (15, 15, 2)]
+    assert groups_to_hide(groups, 11) == {1, 2}  # with the next smallest, 14 responders hidden together
+    assert groups_to_hide([(30, 30, 12), (25, 25, 12)], 11) == set()
+
+
+def test_a_shared_file_filtered_on_a_group_the_practice_hides_is_refused():
+    from reports.cohort import ReportFilters
+    from reports.render import ExportRefused, _refuse_a_hidden_group
+
+    with pytest.raises(ExportRefused, match="Remove that filter"):
+        _refuse_a_hidden_group(ReportFilters(sex="female"), {"sex": {"female", "intersex"}})
+    _refuse_a_hidden_group(ReportFilters(sex="male"), {"sex": {"female", "intersex"}})  # shown: allowed

@@ -113,3 +113,25 @@ def test_an_administrator_without_the_leads_role_changes_no_definition(django_us
     ):
         assert api(root).patch(url, body, format="json").status_code == 403, url
     assert OutcomeSettings.load().suppression_threshold == 11
+
+
+def test_the_clinic_settings_refuse_a_key_that_is_no_setting_too(lead):
+    response = api(lead).patch("/api/settings/", {"bogus": 1}, format="json")
+    assert response.status_code == 400 and list(response.json()["errors"]) == ["bogus"]
+
+
+def test_a_row_saved_before_the_window_rule_does_not_block_a_harmless_save(lead):
+    MeasureSettings.objects.filter(pk=MeasureSettings.load().pk).update(month_1_tolerance=20)  # overlaps
+    response = api(lead).patch("/api/measure-settings/", {"reminder_after_days": 2}, format="json")
+    assert response.status_code == 200, response.json()
+    refused = api(lead).patch("/api/measure-settings/", {"month_1_day": 31}, format="json")
+    assert refused.status_code == 400 and "month_1_day" in refused.json()["errors"]
+
+
+def test_the_schedule_page_names_the_field_that_was_changed(client, lead, clock):
+    client.force_login(lead)
+    form = client.get("/measure-schedule/").context["form"]
+    data = {name: field.initial for name, field in form.fields.items() if field.initial not in (None, False)}
+    data["end_of_course_last_day"] = 23  # runs into the +1-month window (23 to 37)
+    form = client.post("/measure-schedule/", data).context["form"]
+    assert list(form.errors) == ["end_of_course_last_day"]
