@@ -12,8 +12,9 @@ class ExportRefused(Exception):
 
 
 def _refuse_a_hidden_group(filters: ReportFilters, practice_hide: dict) -> None:
-    """A file selected on a group the practice's shared files hide would name that group for
-    every row in it (its filters are printed): refused, whatever the file's own size."""
+    """A file selected on a group the practice's shared files hide is refused, whatever its own
+    size: a CSV would name that group for every row in it (its filters are printed), and a PDF's
+    figures, beside the whole practice's, would give the small groups by difference."""
     for name in ("indication", "route", "format", "sex", "race_ethnicity", "age_band"):
         value = getattr(filters, name)
         if value and value in practice_hide.get(name, set()):
@@ -41,17 +42,21 @@ def render_export(export: ReportExport, *, progress, now) -> tuple[str, str, byt
             f"Too few courses to share outside the clinic: the filters select fewer than "
             f"{report.suppression_threshold}. Widen the filters, or export the file for inside the clinic."
         )
-    if export.kind == ExportKind.PRACTICE_CSV:
-        from reports.csv_export import practice_values_to_hide, render_practice_csv
+    practice_hide = None
+    if export.audience == Audience.OUTSIDE:
+        from reports.csv_export import practice_values_to_hide
 
-        practice_hide = None
-        if export.audience == Audience.OUTSIDE:
-            practice = report
-            if report.filters != ReportFilters():
-                progress(70, "Checking the whole practice's small groups")
-                practice = build_practice_report(ReportFilters(), now=now, threshold=report.suppression_threshold)
-            practice_hide = practice_values_to_hide(practice)
-            _refuse_a_hidden_group(report.filters, practice_hide)
+        # The groups the whole practice's shared files hide: a file (CSV or PDF) selected on one
+        # would, beside the whole practice's file, give the small groups by difference.
+        practice = report
+        if report.filters != ReportFilters():
+            progress(70, "Checking the whole practice's small groups")
+            practice = build_practice_report(ReportFilters(), now=now, threshold=report.suppression_threshold)
+        practice_hide = practice_values_to_hide(practice)
+        _refuse_a_hidden_group(report.filters, practice_hide)
+    if export.kind == ExportKind.PRACTICE_CSV:
+        from reports.csv_export import render_practice_csv
+
         progress(80, "Writing CSV")
         return (
             f"kap-outcomes-{export.audience}-{stamp}.csv",
