@@ -259,8 +259,11 @@ def section_cells(summary: InstrumentSummary, *, dosed: int, waived: int) -> lis
     end_scored = s.completion["end"].numerator
     cells = [s.n_with_baseline, waived, eligible, s.n_with_baseline - eligible, dosed - s.n_with_baseline - waived]
     cells += [end_due, eligible - end_due, end_observed, end_scored, end_due - end_scored, end_observed - end_scored]
-    # Response, partial response and no response split the courses due: the third is a cell too.
+    # Response, partial response and no response split the courses due (and those scored): the
+    # third part is a cell too.
     cells += [end_due - s.response_itt.numerator - s.partial_itt.numerator]
+    cells += [end_observed - s.response_oc.numerator - s.partial_oc.numerator]
+    previous_due, previous_responders = end_due, s.response_itt.numerator
     for name in ("response", "partial", "remission", "meaningful_change"):
         cells += _rate_cells(getattr(s, f"{name}_itt")) + _rate_cells(getattr(s, f"{name}_oc"))
     for name in FOLLOW_UPS:
@@ -274,11 +277,20 @@ def section_cells(summary: InstrumentSummary, *, dosed: int, waived: int) -> lis
             d.all_oc.denominator - d.responders_oc.denominator,
             d.responders_itt.denominator - d.responders_oc.denominator,
         ]
+        # From one timepoint to the next: the courses due, and the responders among them.
+        cells += [previous_due - d.all_itt.denominator, previous_responders - d.responders_itt.denominator]
+        previous_due, previous_responders = d.all_itt.denominator, d.responders_itt.denominator
         completion = s.completion[name]
         cells += _rate_cells(completion) + [completion.numerator - d.all_oc.denominator]
         for part in s.durability_by_maintenance[name].values():
             for rate in (part.all_itt, part.all_oc, part.responders_itt, part.responders_oc):
                 cells += _rate_cells(rate)
+            cells += [
+                part.all_itt.denominator - part.responders_itt.denominator,
+                part.all_oc.denominator - part.responders_oc.denominator,
+                part.all_itt.denominator - part.all_oc.denominator,
+                part.responders_itt.denominator - part.responders_oc.denominator,
+            ]
     for mean in s.means.values():
         cells += [mean.n, eligible - mean.n]
     if s.km:
@@ -291,3 +303,25 @@ def section_shareable(summary: InstrumentSummary, *, dosed: int, waived: int, th
     cells (section_cells) is a small count. Hiding cell by cell across a section's linked tables
     left counts to be had by subtraction; a section is shown whole or not at all."""
     return not any(count_hidden(c, threshold) for c in section_cells(summary, dosed=dosed, waived=waived))
+
+
+def safety_cells(safety: dict) -> list[int]:
+    """Every count the safety section prints, and the differences a reader can take between its
+    totals (events in and outside sessions, serious and not, overrides and the doses after one)."""
+    events, serious = safety["events_total"], len(safety["serious"])
+    alerts = safety["in_session_alerts"]
+    cells = [safety["dosing_sessions"], events, safety["events_outside_sessions"], serious]
+    cells += [events - safety["events_outside_sessions"], events - serious]
+    cells += [n for _label, n, _per in safety["by_term"]] + [n for _grade, n, _per in safety["by_grade"]]
+    cells += [safety["holds"], safety["overrides"], safety["overridden_doses"]]
+    cells += [abs(safety["holds"] - safety["overrides"]), abs(safety["overrides"] - safety["overridden_doses"])]
+    cells += [safety["discharge_exceptions"], safety["left_before_discharge"], *safety["alerts"].values()]
+    cells += [alerts["opened"], alerts["open"], *alerts["by_action"].values()]
+    return cells
+
+
+def safety_shareable(safety: dict, threshold: int) -> bool:
+    """Whether the safety section may go in a file to share outside the clinic: no count it
+    prints, nor a difference between two of its totals, is a small count. Adverse events are
+    often few, so in a small practice this is the honest answer: not shareable."""
+    return not any(count_hidden(c, threshold) for c in safety_cells(safety))

@@ -12,6 +12,7 @@ from reports.aggregate import (
     InstrumentSummary,
     count_hidden,
     groups_to_hide,
+    safety_shareable,
     section_shareable,
     shareable_summary,
     suppressed,
@@ -180,8 +181,10 @@ def instrument_sections(report: PracticeReport, cell: int = 0) -> list[Instrumen
                         ),
                         threshold=cell,
                     )
-                    # Outside the clinic a curve of fewer responders than the threshold is not drawn.
-                    if summary.km and not count_hidden(km_responders, cell)
+                    # Not drawn in a file to share: its path is exact, so beside the number at risk
+                    # each step gives its count of lost responses (often 1). The still-responding
+                    # chart and the four views carry durability there.
+                    if summary.km and not cell
                     else None
                 ),
                 km_responders=km_responders,
@@ -329,10 +332,14 @@ def course_flow_note(report: PracticeReport, cell: int) -> dict[str, str]:
 
 
 def dosed_shown(report: PracticeReport, cell: int) -> str:
-    """The title page's count of patients with a dose given: not shown beside the courses selected
-    when the courses with no dose yet are hidden in the course-flow table."""
+    """The title page's count with a dose given. Inside, the patients; outside, the courses (the
+    patients less the courses would give the repeat courses), and not shown when the courses
+    with no dose yet are hidden in the course-flow table."""
+    if not cell:
+        return f"{report.n_patients_dosed} patient{'s' if report.n_patients_dosed != 1 else ''}"
     never_dosed_hidden = course_flow_rows(report, cell)[4][1] != str(report.course_flow.never_dosed)
-    return "suppressed" if never_dosed_hidden else shown(report.n_patients_dosed, cell)
+    dosed = report.n_courses - report.course_flow.never_dosed
+    return "suppressed" if never_dosed_hidden else f"{shown(dosed, cell)} courses"
 
 
 def in_session_alert_rows(report: PracticeReport, cell: int = 0) -> list[tuple[str, str]]:
@@ -371,6 +378,7 @@ def report_context(report: PracticeReport, *, export: bool, audience: str = Audi
         "flow_rows": course_flow_rows(report, cell),
         "flow_note": course_flow_note(report, cell),
         "dosed_shown": dosed_shown(report, cell),
+        "safety_withheld": bool(cell) and not safety_shareable(safety, cell),
         "sections": instrument_sections(report, cell),
         "serious_events": serious_events(report),
         "events_by_term": event_rows(safety["by_term"], cell),

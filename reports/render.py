@@ -54,6 +54,13 @@ def render_export(export: ReportExport, *, progress, now) -> tuple[str, str, byt
             practice = build_practice_report(ReportFilters(), now=now, threshold=report.suppression_threshold)
         practice_hide = practice_values_to_hide(practice)
         _refuse_a_hidden_group(report.filters, practice_hide)
+        if count_hidden(practice.n_courses - report.n_courses, report.suppression_threshold):
+            # Beside the whole practice's file, this one would give the few courses it leaves out.
+            raise ExportRefused(
+                f"The filters leave out fewer than {report.suppression_threshold} of the practice's courses: "
+                "beside a file of the whole practice, this one would give their figures by difference. "
+                "Share the whole practice's file instead, or export this one for inside the clinic."
+            )
     if export.kind == ExportKind.PRACTICE_CSV:
         from reports.csv_export import render_practice_csv
 

@@ -292,6 +292,13 @@ def _equity_cells(row: EquityRow) -> tuple[int, ...]:
     cells = [row.n_courses, row.n_eligible]
     for rate in (row.response, row.remission, row.sustained_6, row.sustained_6_oc):
         cells += [rate.denominator, rate.numerator, rate.denominator - rate.numerator]
+    # And the gaps between its columns: not eligible, not yet due, due but not scored.
+    cells += [
+        row.n_courses - row.n_eligible,
+        row.n_eligible - row.response.denominator,
+        abs(row.response.denominator - row.sustained_6.denominator),
+        abs(row.sustained_6.denominator - row.sustained_6_oc.denominator),
+    ]
     return tuple(cells)
 
 

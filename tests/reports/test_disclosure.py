@@ -128,7 +128,7 @@ def test_the_course_flow_sentence_and_the_title_follow_the_table():
         discontinued_with_follow_up=11,
         discontinued_follow_up_stopped=0,
     )
-    report = SimpleNamespace(course_flow=flow, n_patients_dosed=48)
+    report = SimpleNamespace(course_flow=flow, n_patients_dosed=48, n_courses=60)
     # Stalled 3 is hidden, and with it the smallest other part (discontinued 12 or never dosed 12).
     note = course_flow_note(report, 11)
     assert note["discontinued"] in ("12", "suppressed")
@@ -136,9 +136,11 @@ def test_the_course_flow_sentence_and_the_title_follow_the_table():
     assert note["stopped"] == ("0" if note["discontinued"] == "12" else "suppressed")
     inside = course_flow_note(report, 0)
     assert inside == {"discontinued": "12", "with_follow_up": "11", "stopped": "0"}
+    # Outside, courses dosed (the table's total less its no-dose row), never the patients beside it.
+    assert dosed_shown(report, 11) == "48 courses"
+    assert dosed_shown(report, 0) == "48 patients"
     flow.stalled, flow.never_dosed = 20, 4
-    assert dosed_shown(report, 11) == "suppressed"  # the never-dosed 4 would be 52 - 48
-    assert dosed_shown(report, 0) == "48"
+    assert dosed_shown(report, 11) == "suppressed"  # with the no-dose row hidden, 4 = 60 - 56
 
 
 # --- a section is shared whole or not at all ---------------------------------------------------
@@ -174,3 +176,27 @@ def test_a_shared_file_filtered_on_a_group_the_practice_hides_is_refused():
     with pytest.raises(ExportRefused, match="Remove that filter"):
         _refuse_a_hidden_group(ReportFilters(sex="female"), {"sex": {"female", "intersex"}})
     _refuse_a_hidden_group(ReportFilters(sex="male"), {"sex": {"female", "intersex"}})  # shown: allowed
+
+
+def test_the_safety_section_is_shared_only_when_no_count_of_it_is_small():
+    from reports.aggregate import safety_shareable
+
+    safety = {
+        "dosing_sessions": 400,
+        "events_total": 60,
+        "events_outside_sessions": 0,
+        "serious": [{}] * 11,
+        "by_term": [("Nausea", 30, 7.5), ("Dissociation", 30, 7.5)],
+        "by_grade": [(1, 49, 0), (2, 11, 0), (3, 0, 0), (4, 0, 0), (5, 0, 0)],
+        "holds": 24,
+        "overrides": 12,
+        "overridden_doses": 12,
+        "discharge_exceptions": 0,
+        "left_before_discharge": 0,
+        "alerts": {"high_bp": 15},
+        "in_session_alerts": {"opened": 15, "open": 0, "by_action": {"rechecked": 15}},
+    }
+    assert safety_shareable(safety, 11)
+    assert not safety_shareable(safety | {"overridden_doses": 10}, 11)  # 10 doses after an override
+    assert not safety_shareable(safety | {"overrides": 15}, 11)  # 15 - 12: 3 overrides on a dose already overridden
+    assert safety_shareable(safety | {"overridden_doses": 10}, 0)

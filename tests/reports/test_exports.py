@@ -1,6 +1,7 @@
 """Export jobs through the API: request → the task runs on commit → status → audited download."""
 
 import csv
+import datetime as dt
 import io
 import uuid
 
@@ -258,3 +259,22 @@ def test_the_threshold_is_the_one_in_force_when_the_file_was_asked_for(cohort, l
     export = ReportExport.objects.get(pk=response.json()["id"])
     assert export.suppression_threshold == 11
     assert services.export_run(export_id=export.pk) == "refused"  # six courses: under 11, not under 1
+
+
+def test_a_shared_file_that_leaves_out_a_few_courses_is_refused(cohort, lead, therapist, provider):
+    # Beside the whole practice's shared file, one that leaves out a single course gives that
+    # course's figures by difference.
+    from tests.reports.api_support import START, Spec, build_course
+
+    build_course(Spec(), n=30, therapist=therapist, provider=provider)  # opened five days after the others
+    services.outcome_settings_update(by=lead, suppression_threshold=2)
+    first_days = {"start_to": (START + dt.timedelta(days=1)).date().isoformat()}
+    response = api(lead).post(
+        URL, {"kind": "practice_pdf", "audience": "outside", "filters": first_days}, format="json"
+    )
+    export = ReportExport.objects.get(pk=response.json()["id"])
+    assert services.export_run(export_id=export.pk) == "refused"
+    export.refresh_from_db()
+    assert export.error.startswith("The filters leave out fewer than 2 of the practice's courses")
+    inside = api(lead).post(URL, {"kind": "practice_pdf", "audience": "inside", "filters": first_days}, format="json")
+    assert services.export_run(export_id=inside.json()["id"]) == "done"
