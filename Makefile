@@ -9,6 +9,8 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-requirements
+# Tests, lint and the fuzz also need the tools in requirements-dev.txt (which includes requirements.txt).
+DEV_STAMP := $(VENV)/.installed-requirements-dev
 PORT ?= 8000
 VAR := var
 
@@ -16,9 +18,11 @@ VAR := var
 TEST_ENV := DEBUG=1 TESTING=1
 PYTEST_ARGS ?= -n auto --dist loadfile
 
-.PHONY: help install run demo test lint format migrations-check check-deploy fuzz-api backup restore clean distclean
+.PHONY: help install install-dev run demo test lint format migrations-check check-deploy fuzz-api backup restore clean distclean
 
 help:
+	@echo "make install           create .venv with the runtime requirements only (requirements.txt)"
+	@echo "make install-dev       the runtime and the test and check tools (requirements-dev.txt)"
 	@echo "make run               install, migrate, load the demo practice, serve http://127.0.0.1:$(PORT) with a Celery worker and beat"
 	@echo "make test              run the whole test suite (DATABASE_URL / REDIS_URL honoured)"
 	@echo "make lint              ruff check and ruff format --check"
@@ -39,7 +43,14 @@ $(STAMP): requirements.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	@touch $@
 
+# The test and check tools, on top of the runtime; pip runs again when either file changes.
+$(DEV_STAMP): $(STAMP) requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
 install: $(STAMP)
+
+install-dev: $(DEV_STAMP)
 
 demo: $(STAMP)
 	@mkdir -p $(VAR)
@@ -48,21 +59,21 @@ demo: $(STAMP)
 
 # The demo ticks every minute (production default: 5) so invitations show up soon after start.
 run: demo
-	DEBUG=1 MEASURES_TICK_SECONDS=$${MEASURES_TICK_SECONDS:-60} CLINIC_BASE_URL=$${CLINIC_BASE_URL:-http://127.0.0.1:$(PORT)} PORT=$(PORT) $(PY) bin/run-all --port $(PORT) --banner $(VAR)/demo-logins.txt
+	DEBUG=1 LOG_FORMAT=$${LOG_FORMAT:-plain} MEASURES_TICK_SECONDS=$${MEASURES_TICK_SECONDS:-60} CLINIC_BASE_URL=$${CLINIC_BASE_URL:-http://127.0.0.1:$(PORT)} PORT=$(PORT) $(PY) bin/run-all --port $(PORT) --banner $(VAR)/demo-logins.txt
 
 # pytest exits 5 when it collected no test: a non-zero status, so make fails, as it should.
 # -rs prints why tests were skipped (e.g. the browser tests when Chromium is missing).
-test: $(STAMP)
+test: $(DEV_STAMP)
 	$(TEST_ENV) $(PY) -m pytest -rs $(PYTEST_ARGS)
 
 # ruff skips files without .py, so the Python scripts in bin/ are named.
 PY_SCRIPTS := bin/run-all bin/backup bin/restore
 
-lint: $(STAMP)
+lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check . $(PY_SCRIPTS)
 	$(VENV)/bin/ruff format --check . $(PY_SCRIPTS)
 
-format: $(STAMP)
+format: $(DEV_STAMP)
 	$(VENV)/bin/ruff check --fix . $(PY_SCRIPTS)
 	$(VENV)/bin/ruff format . $(PY_SCRIPTS)
 
@@ -75,7 +86,7 @@ check-deploy: $(STAMP)
 		$(PY) manage.py check --deploy --fail-level WARNING
 
 # PostgreSQL only: drops and recreates DATABASE_URL (default …/kapclinic_fuzz; a name without "fuzz" is refused).
-fuzz-api: $(STAMP)
+fuzz-api: $(DEV_STAMP)
 	bin/fuzz-api
 
 # PostgreSQL only; see docs/backup.md. Not echoed: a DATABASE_URL may carry a password.

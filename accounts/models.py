@@ -1,7 +1,11 @@
 """Staff accounts and the three clinical roles."""
 
 from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
 from django.db import models
+from knox.models import AbstractAuthToken
+
+from courses.rules import name_character_error
 
 
 class Role(models.TextChoices):
@@ -22,6 +26,21 @@ class User(AbstractUser):
         constraints = [
             models.CheckConstraint(condition=models.Q(role__in=["", *Role.values]), name="user_role_valid"),
         ]
+
+    # Printed on signed records and in PDF headers: no control or text-direction characters. Checked
+    # in clean() (full_clean: the admin, the staff service, any ModelForm), which needs no migration
+    # of Django's own name columns.
+    PRINTED_FIELDS = ("username", "first_name", "last_name", "credentials")
+
+    def clean(self):
+        super().clean()
+        errors = {}
+        for name in self.PRINTED_FIELDS:
+            message = name_character_error(str(getattr(self, name) or ""))
+            if message:
+                errors[name] = message
+        if errors:
+            raise ValidationError(errors)
 
     def __str__(self) -> str:
         name = self.get_full_name() or self.username
@@ -46,3 +65,14 @@ class User(AbstractUser):
     @property
     def is_clinic_staff(self) -> bool:
         return bool(self.role) or self.is_superuser
+
+
+class ApiToken(AbstractAuthToken):
+    """An API token, stored as the SHA-512 digest of its key only (django-rest-knox): the key is
+    shown once, when it is issued. Revoking sets `revoked_at`; nothing deletes a token (see
+    accounts/tokens.py), so a member of staff's token history stays whole."""
+
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "API token"

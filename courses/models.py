@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.deconstruct import deconstructible
 
@@ -55,6 +56,19 @@ class TextLimit:
 
     def __eq__(self, other) -> bool:
         return isinstance(other, TextLimit) and other.limit == self.limit
+
+
+@deconstructible
+class PrintableName:
+    """A name or identifier without control or text-direction characters (rules.name_character_error)."""
+
+    def __call__(self, value) -> None:
+        message = rules.name_character_error(str(value))
+        if message:
+            raise ValidationError(message, code="unprintable")
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, PrintableName)
 
 
 def free_text(*args, limit: int = rules.TEXT_MAX, **kwargs) -> models.TextField:
@@ -180,7 +194,7 @@ class SignableRecord(ClinicalRecord):
 class ClinicSettings(models.Model):
     """The clinic's protocol values (DOMAIN defaults). One row; every change is audited."""
 
-    clinic_name = models.CharField(max_length=120, default="Demo KAP Practice")
+    clinic_name = models.CharField(max_length=120, default="Demo KAP Practice", validators=[PrintableName()])
     max_iv_mg_per_kg = models.DecimalField(max_digits=5, decimal_places=2, default=Decimal("1.00"))
     max_im_mg_per_kg = models.DecimalField(max_digits=5, decimal_places=2, default=Decimal("1.00"))
     max_intranasal_mg = models.DecimalField(max_digits=6, decimal_places=1, default=Decimal("84"))
@@ -347,16 +361,18 @@ class ClinicSettings(models.Model):
 class Patient(ClinicalRecord):
     """A person in treatment. The UUID is the only identifier that ever appears in a URL."""
 
-    mrn = models.CharField("MRN", max_length=32, help_text="The clinic's medical record number.")
-    given_name = models.CharField(max_length=80)
-    family_name = models.CharField(max_length=80)
+    mrn = models.CharField(
+        "MRN", max_length=32, help_text="The clinic's medical record number.", validators=[PrintableName()]
+    )
+    given_name = models.CharField(max_length=80, validators=[PrintableName()])
+    family_name = models.CharField(max_length=80, validators=[PrintableName()])
     date_of_birth = models.DateField()
     sex = models.CharField(max_length=16, choices=Sex.choices)
     race_ethnicity = models.CharField(
         "race/ethnicity (self-reported)", max_length=32, choices=RaceEthnicity.choices, blank=True
     )
     email = models.EmailField(blank=True)
-    phone = models.CharField(max_length=32, blank=True)
+    phone = models.CharField(max_length=32, blank=True, validators=[PrintableName()])
     preferred_channel = models.CharField(
         "questionnaire channel", max_length=8, choices=Channel.choices, default=Channel.EMAIL
     )
@@ -364,7 +380,12 @@ class Patient(ClinicalRecord):
     class Meta:
         ordering = ["family_name", "given_name"]
         constraints = ClinicalRecord.Meta.constraints + [
-            models.UniqueConstraint(fields=["mrn"], name="patient_mrn_unique"),
+            # "demo-0002" and "DEMO-0002" are one chart: MRNs are compared regardless of case.
+            models.UniqueConstraint(
+                Lower("mrn"),
+                name="patient_mrn_unique_any_case",
+                violation_error_message=rules.MRN_TAKEN,
+            ),
             models.CheckConstraint(
                 condition=~Q(preferred_channel=Channel.EMAIL) | ~Q(email=""),
                 name="patient_email_channel_has_email",

@@ -4,6 +4,7 @@ Services call these and turn their answers into stored rows or field errors, so 
 rule has one home whichever interface (web, API, admin, task) asked.
 """
 
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
@@ -306,6 +307,41 @@ def text_length_error(text: str, limit: int) -> str | None:
     """The message for free text longer than its field holds, or None."""
     if len(text) > limit:
         return f"Keep this to {limit:,} characters or fewer; it has {len(text):,}."
+    return None
+
+
+# Characters a name or identifier may not hold: what is printed (a PDF header, a wristband, a
+# list) must read as typed. C0 and C1 controls (category Cc: NUL, escape, line breaks) and the
+# bidirectional marks, embeddings, overrides and isolates, which reorder what follows them: a
+# U+202E before "Smith" prints "htimS", and before an MRN it swaps its digits.
+BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+# Characters that print nothing though str.strip() keeps them: format characters (zero-width
+# space and joiners, BOM) and the blank braille pattern.
+_INVISIBLE = {"Cf", "Zs", "Zl", "Zp", "Cc"}
+# Letters by category that print as nothing: the braille blank and the Hangul fillers.
+_BLANK_LETTERS = {"\u2800", "\u115f", "\u1160", "\u3164", "\uffa0"}
+
+
+def has_visible_character(text: str) -> bool:
+    return any(unicodedata.category(ch) not in _INVISIBLE and ch not in _BLANK_LETTERS for ch in text)
+
+
+MRN_TAKEN = "Another patient already has this MRN (MRNs are compared regardless of case)."
+
+
+def name_character_error(text: str) -> str | None:
+    """The message for a name or identifier holding a control or text-direction character, or None."""
+    for ch in text:
+        if ch in BIDI_CONTROLS or unicodedata.category(ch) == "Cc":
+            kind = "text-direction" if ch in BIDI_CONTROLS else "control"
+            return (
+                f"Remove the {kind} character U+{ord(ch):04X}: names and identifiers hold printable characters "
+                "only (it changes how the rest is printed, or prints nothing)."
+            )
+    if text and not has_visible_character(text):
+        return "Nothing here prints: only spaces, zero-width or filler characters (such as the Hangul filler)."
     return None
 
 

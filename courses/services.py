@@ -6,13 +6,13 @@ and refuses a broken rule with a ValidationError keyed by the field concerned.
 """
 
 import logging
-import unicodedata
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import DateField, Model
+from django.db.models import DateField, Model, Value
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from accounts.models import Role, User
@@ -83,20 +83,9 @@ def required_text(field: str, value: str, missing: str, limit: int) -> str:
     """The same for text the rules ask for (a reason, what was done): `missing` says what to write.
     Text with nothing visible in it (zero-width or blank-pattern characters only) is no reason."""
     text = _optional_text(field, value, limit)
-    if not _visible(text):
+    if not rules.has_visible_character(text):
         _fail(field, missing)
     return text
-
-
-# Characters that print nothing though str.strip() keeps them: format characters (zero-width
-# space and joiners, BOM) and the blank braille pattern.
-_INVISIBLE = {"Cf", "Zs", "Zl", "Zp", "Cc"}
-# Letters by category that print as nothing: the braille blank and the Hangul fillers.
-_BLANK_LETTERS = {"\u2800", "\u115f", "\u1160", "\u3164", "\uffa0"}
-
-
-def _visible(text: str) -> bool:
-    return any(unicodedata.category(ch) not in _INVISIBLE and ch not in _BLANK_LETTERS for ch in text)
 
 
 def _refuse_unknown(fields, allowed, what: str) -> None:
@@ -137,6 +126,7 @@ def _now(now: datetime | None) -> datetime:
 CONSTRAINT_MESSAGES: dict[str, tuple[str, str]] = {
     "patient_email_channel_has_email": ("email", "Questionnaires by email need an email address."),
     "patient_sms_channel_has_phone": ("phone", "Questionnaires by text message need a phone number."),
+    "patient_mrn_unique_any_case": ("mrn", rules.MRN_TAKEN),
     "course_other_indication_described": ("indication_detail", "Describe the indication when it is 'Other'."),
     "course_planned_sessions_range": ("planned_dosing_sessions", "Plan between 1 and 20 dosing sessions."),
     "preparatory_session_duration_range": ("duration_minutes", "A session lasts 5 to 480 minutes."),
@@ -366,6 +356,18 @@ def _check_birth_date(value: date, today: date) -> None:
         _fail("date_of_birth", "Date of birth must be in 1900 or later.")
 
 
+def _check_mrn_free(mrn: str | None, patient: Patient | None = None) -> None:
+    """An MRN no other patient holds: "demo-0002" and "DEMO-0002" are one chart. The comparison
+    is the database's lower(), as in the constraint patient_mrn_unique_any_case, so the two agree."""
+    if not mrn or not isinstance(mrn, str):
+        return
+    others = Patient.objects.alias(mrn_lower=Lower("mrn")).filter(mrn_lower=Lower(Value(mrn)))
+    if patient is not None:
+        others = others.exclude(pk=patient.pk)
+    if others.exists():
+        _fail("mrn", rules.MRN_TAKEN)
+
+
 @transaction.atomic
 def patient_register(*, by: User, now: datetime | None = None, weight_kg=None, **fields) -> Patient:
     now = _now(now)
@@ -373,8 +375,7 @@ def patient_register(*, by: User, now: datetime | None = None, weight_kg=None, *
     _refuse_unknown(fields, PATIENT_FIELDS, "patient")
     if fields.get("date_of_birth"):
         _check_birth_date(fields["date_of_birth"], timezone.localdate(now))
-    if fields.get("mrn") and Patient.objects.filter(mrn=fields["mrn"]).exists():
-        _fail("mrn", "Another patient already has this MRN.")
+    _check_mrn_free(fields.get("mrn"))
     patient = _save(Patient(created_at=now, created_by=by, **fields))
     if weight_kg not in (None, ""):
         weight_record(patient=patient, by=by, measured_on=timezone.localdate(now), weight_kg=weight_kg, now=now)
@@ -404,8 +405,7 @@ def patient_update(
     _refuse_unknown(fields, PATIENT_FIELDS, "patient")
     if fields.get("date_of_birth"):
         _check_birth_date(fields["date_of_birth"], timezone.localdate(now))
-    if fields.get("mrn") and Patient.objects.filter(mrn=fields["mrn"]).exclude(pk=patient.pk).exists():
-        _fail("mrn", "Another patient already has this MRN.")
+    _check_mrn_free(fields.get("mrn"), patient)
     changed = sorted(k for k, v in fields.items() if getattr(patient, k) != v)
     correction = None
     if "date_of_birth" in changed and (patient.courses.exists() or _crosses_minimum_age(patient, fields, now)):
@@ -995,11 +995,16 @@ def _check_held_at(held_at: datetime, now: datetime) -> None:
 
 
 def _check_choices(field: str, values, choices) -> list[str]:
-    values = list(values or [])
-    wrong = [v for v in values if v not in choices.values]
+    """Known values, each once, in the order given (a list of 5,000 repeats was stored as sent)."""
+    if values is None:
+        values = []
+    if not isinstance(values, list | tuple):
+        _fail(field, f"Send a list of values chosen from: {', '.join(choices.values)}.")
+    wrong = [v for v in values if not isinstance(v, str) or v not in choices.values]
     if wrong:
-        _fail(field, f"Unknown value(s): {', '.join(map(str, wrong))}. Choose from: {', '.join(choices.values)}.")
-    return values
+        shown = ", ".join(dict.fromkeys(map(str, wrong[:10])))
+        _fail(field, f"Unknown value(s): {shown}. Choose from: {', '.join(choices.values)}.")
+    return list(dict.fromkeys(values))
 
 
 @transaction.atomic
@@ -2521,7 +2526,7 @@ def staff_create(
     *,
     by: User,
     username: str,
-    password: str,
+    password: str | None,
     role: str,
     first_name: str = "",
     last_name: str = "",
@@ -2529,6 +2534,8 @@ def staff_create(
     credentials: str = "",
     now=None,
 ) -> User:
+    """A new staff account. With `password=None` the account has no usable password until its
+    owner chooses one through an invitation (accounts.invitations.staff_invite)."""
     from django.contrib.auth.password_validation import validate_password
 
     now = _now(now)
@@ -2540,11 +2547,14 @@ def staff_create(
     user = User(
         username=username, first_name=first_name, last_name=last_name, email=email, role=role, credentials=credentials
     )
-    try:
-        validate_password(password, user)
-    except ValidationError as exc:
-        raise ValidationError({"password": exc.messages}) from None
-    user.set_password(password)
+    if password is None:
+        user.set_unusable_password()
+    else:
+        try:
+            validate_password(password, user)
+        except ValidationError as exc:
+            raise ValidationError({"password": exc.messages}) from None
+        user.set_password(password)
     _save(user)
     audit(actor=by, action=AuditAction.CREATE, record=user, record_type="staff account", at=now)
     return user

@@ -1,8 +1,10 @@
-"""GET /healthz: is the database answering, and can a task be handed to the broker?
+"""Health endpoints, none needing a login and none naming a patient, host, user or password.
 
-Always 200 with the state in the body, so a load balancer or a person can read what is wrong;
-"status" is "degraded" when either check fails. No authentication and no patient data: the
-body names the database vendor and the broker transport, never a host, user or password.
+GET /livez: the process is up and serving (no dependency is checked): 200 {"status": "alive"}.
+GET /readyz: 200 when the database and the broker answer and the worker and beat heartbeats are
+  fresh, else 503 with the failing checks named in "failing".
+GET /healthz: the older probe, kept as documented: the database and broker state, always 200,
+  "status" is "degraded" when either check fails.
 """
 
 import logging
@@ -69,3 +71,40 @@ def healthz(request):
     broker = broker_state()
     status = "ok" if database["ok"] and broker["ok"] else "degraded"
     return JsonResponse({"status": status, "database": database, "broker": broker})
+
+
+@never_cache
+@require_GET
+def livez(request):
+    return JsonResponse({"status": "alive"})
+
+
+def heartbeat_states(database_ok: bool) -> dict:
+    # Imported here: kapclinic is loaded before the apps (celery.py imports this package).
+    from ops import heartbeats
+
+    if database_ok:
+        try:
+            return heartbeats.states()
+        except Exception as exc:  # the table may be missing before `migrate`: not ready, not a 500
+            logger.error("readyz: heartbeat check failed: %s", type(exc).__name__)
+    # Unknown rather than failing: "failing" names the database, which is what to fix.
+    unknown = {"ok": None, "last": None, "detail": "unknown: the heartbeats are kept in the database"}
+    return {"beat": dict(unknown), "worker": dict(unknown)}
+
+
+@never_cache
+@require_GET
+def readyz(request):
+    checks = {"database": database_state(), "broker": broker_state()}
+    checks.update(heartbeat_states(checks["database"]["ok"]))
+    failing = [name for name, state in checks.items() if state["ok"] is False]
+    ready = all(state["ok"] for state in checks.values())
+    body = {"status": "ready" if ready else "unavailable", "failing": failing, **checks}
+    response = JsonResponse(body, status=200 if ready else 503)
+    if not ready:
+        # One WARNING naming the checks, instead of Django's "Service Unavailable" ERROR for every
+        # probe (a load balancer asks every few seconds).
+        logger.warning("readyz: not ready: failing=%s", ",".join(failing) or "unknown")
+        response._has_been_logged = True
+    return response

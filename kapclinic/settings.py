@@ -34,6 +34,8 @@ if not SECRET_KEY:
 
 ALLOWED_HOSTS = [h for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h]
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+# Under /api/ a failed CSRF check answers in the API's JSON error shape; elsewhere Django's page.
+CSRF_FAILURE_VIEW = "courses.api.errors.csrf_failure"
 TRUST_X_FORWARDED_FOR = envbool("TRUST_X_FORWARDED_FOR", "false")
 
 INSTALLED_APPS = [
@@ -46,15 +48,30 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    # Swagger UI's files, served from this app's static files: no CDN on the clinic's origin.
+    "drf_spectacular_sidecar",
+    "csp",
     "axes",
+    # Before accounts: accounts/admin.py replaces knox's admin page with its own.
+    "knox",
+    # The second factor for staff (accounts/mfa.py): TOTP apps and one-time recovery codes.
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "accounts",
     "courses",
     "measures",
     "reports",
+    # Worker and beat heartbeats for /readyz and the lead's dashboard.
+    "ops",
 ]
 
 MIDDLEWARE = [
+    # First: every later middleware's and view's log lines carry the request id (kapclinic/logs.py).
+    "kapclinic.logs.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy on every response (CONTENT_SECURITY_POLICY below).
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -63,6 +80,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "courses.audit.RequestContextMiddleware",
+    # A session that still owes its second factor reaches only the second-factor pages.
+    "accounts.middleware.SecondFactorMiddleware",
     # Axes last: it turns a locked-out login into its lockout response.
     "axes.middleware.AxesMiddleware",
 ]
@@ -99,6 +118,10 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
     DATABASES["default"]["OPTIONS"]["transaction_mode"] = "IMMEDIATE"
 DATABASES["default"]["TEST"] = {"NAME": os.environ.get("TEST_DATABASE_NAME") or None}
+# Two PostgreSQL roles (docs/operations.md "Database roles"): DATABASE_URL is the application's
+# role, which owns nothing; `manage.py migrate` and `manage.py db_roles` connect as this URL's
+# role, the tables' owner, when it is set (accounts/db_roles.py).
+DATABASE_OWNER_URL = os.environ.get("DATABASE_OWNER_URL", "")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
@@ -118,16 +141,27 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 
-# Failed logins: lock the username (whatever the address) for a while after repeated failures.
+# Failed sign-ins (accounts/lockout.py): LOGIN_FAILURE_LIMIT failures lock a username from that
+# address only, so a stranger cannot lock the lead out; LOGIN_FAILURE_LIMIT_PER_ADDRESS failures
+# from one address, over all usernames, lock that address (password spraying). A clinic whose
+# staff share one NAT address shares the per-address count: its default (20) leaves room for typos.
 AXES_FAILURE_LIMIT = envint("LOGIN_FAILURE_LIMIT", "5")
+LOGIN_FAILURE_LIMIT_PER_ADDRESS = envint("LOGIN_FAILURE_LIMIT_PER_ADDRESS", "20")
 AXES_COOLOFF_TIME = timedelta(minutes=envint("LOGIN_LOCKOUT_MINUTES", "15"))
-AXES_LOCKOUT_PARAMETERS = ["username"]
-AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_HANDLER = "accounts.lockout.LockoutHandler"
+AXES_CLIENT_IP_CALLABLE = "accounts.lockout.client_address"
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
+# Forgiven only when the whole sign-in (password and second factor) is right: accounts/lockout.py.
+AXES_RESET_ON_SUCCESS = False
 AXES_VERBOSE = False
-# Locked per username, not per address: a clinic's staff often share one NAT address, and an
-# address lock after five typos would lock the whole clinic out.
-SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+
+# Second factor (accounts/mfa.py): always for practice leads and superusers; for every member of
+# staff when MFA_REQUIRED_FOR_ALL is on. The authenticator app shows this name beside the code.
+MFA_REQUIRED_FOR_ALL = envbool("MFA_REQUIRED_FOR_ALL", "false")
+OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "kapclinic")
+# The admin lists devices (a superuser removes a lost phone there) but never shows a secret or its QR.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 # Sessions end after inactivity: every request pushes the expiry forward.
 SESSION_COOKIE_AGE = envint("SESSION_IDLE_MINUTES", "30") * 60
@@ -135,6 +169,15 @@ SESSION_SAVE_EVERY_REQUEST = True
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+
+# Mailed links (accounts/invitations.py): an invitation to choose a first password lasts
+# INVITATION_DAYS, a password-reset link PASSWORD_RESET_MINUTES; each works once. Reset requests
+# are limited per client address and per typed email address within the window.
+INVITATION_DAYS = envint("INVITATION_DAYS", "3")
+PASSWORD_RESET_TIMEOUT = envint("PASSWORD_RESET_MINUTES", "60") * 60
+PASSWORD_RESET_RATE_LIMIT_WINDOW_SECONDS = envint("PASSWORD_RESET_RATE_LIMIT_WINDOW_SECONDS", "900")
+PASSWORD_RESET_RATE_LIMIT_PER_ADDRESS = envint("PASSWORD_RESET_RATE_LIMIT_PER_ADDRESS", "10")
+PASSWORD_RESET_RATE_LIMIT_PER_EMAIL = envint("PASSWORD_RESET_RATE_LIMIT_PER_EMAIL", "3")
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -204,6 +247,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Workers and beat log through LOGGING below (JSON or plain, link tokens redacted), not Celery's own.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Beat only says "look now"; what is due is read from the database by the task itself.
 CELERY_BEAT_SCHEDULE = {
     "measures-tick": {
@@ -246,6 +291,33 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "inte
 MEASURES_SEND_CLAIM_STALE_SECONDS = envint("MEASURES_SEND_CLAIM_STALE_SECONDS", "900")
 # First retry of a failed send after up to this many seconds, doubling (with jitter) up to 300.
 MEASURES_SEND_RETRY_BACKOFF_SECONDS = envint("MEASURES_SEND_RETRY_BACKOFF_SECONDS", "10")
+# After those quick retries a message is not given up: beat's sweep tries it again after
+# MEASURES_SEND_LATER_FIRST_SECONDS, doubling up to MEASURES_SEND_LATER_MAX_SECONDS, until the
+# give-up time (from the first slow retry): 72 h for safety mail, 24 h for a patient's message.
+# The cap bounds the wait after the server is back (5 min + one sweep); an attempt costs one connection.
+MEASURES_SEND_SWEEP_SECONDS = envint("MEASURES_SEND_SWEEP_SECONDS", "60")
+MEASURES_SEND_LATER_FIRST_SECONDS = envint("MEASURES_SEND_LATER_FIRST_SECONDS", "60")
+MEASURES_SEND_LATER_MAX_SECONDS = envint("MEASURES_SEND_LATER_MAX_SECONDS", "300")
+MEASURES_SEND_GIVE_UP_SAFETY_SECONDS = envint("MEASURES_SEND_GIVE_UP_SAFETY_SECONDS", str(72 * 3600))
+MEASURES_SEND_GIVE_UP_PATIENT_SECONDS = envint("MEASURES_SEND_GIVE_UP_PATIENT_SECONDS", str(24 * 3600))
+CELERY_BEAT_SCHEDULE["send-waiting-messages"] = {
+    "task": "measures.tasks.send_waiting_messages",
+    "schedule": MEASURES_SEND_SWEEP_SECONDS,
+    "options": {"expires": max(MEASURES_SEND_SWEEP_SECONDS - 5, 1)},
+}
+# Heartbeats (ops/heartbeats.py): beat records each hand-over of this task, the worker that runs it
+# records the run. Stale after two missed measure ticks (at least three heartbeats): /readyz answers
+# 503 and the lead's dashboard says questionnaires are not being sent.
+_tick_seconds = envint("MEASURES_TICK_SECONDS", "300")
+OPS_HEARTBEAT_SECONDS = envint("OPS_HEARTBEAT_SECONDS", str(min(_tick_seconds, 60)))
+_stale_default = str(max(2 * _tick_seconds, 3 * OPS_HEARTBEAT_SECONDS))
+OPS_BEAT_STALE_SECONDS = envint("OPS_BEAT_STALE_SECONDS", _stale_default)
+OPS_WORKER_STALE_SECONDS = envint("OPS_WORKER_STALE_SECONDS", _stale_default)
+CELERY_BEAT_SCHEDULE["ops-heartbeat"] = {
+    "task": "ops.tasks.heartbeat",
+    "schedule": OPS_HEARTBEAT_SECONDS,
+    "options": {"expires": OPS_WORKER_STALE_SECONDS},
+}
 
 # Cache: Redis whenever REDIS_URL is set, so the self-report rate limit below is counted once for
 # every gunicorn worker and web machine (a per-process count would multiply the limit by the number
@@ -280,14 +352,28 @@ SELF_REPORT_RATE_LIMIT_POSTS_PER_TOKEN = envint("SELF_REPORT_RATE_LIMIT_POSTS_PE
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "accounts.tokens.ApiTokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["courses.api.permissions.IsStaffMember"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # drf-spectacular's, plus the clinical ranges, date years and PATCH's required `version` the API enforces.
+    "DEFAULT_SCHEMA_CLASS": "courses.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "courses.api.errors.exception_handler",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    # A bad `limit` (1-200) or `offset` (0-2147483647) is a 400 naming it, not silently ignored.
+    "DEFAULT_PAGINATION_CLASS": "courses.api.pagination.Pagination",
     "PAGE_SIZE": 50,
+    # JSON only (a form body cannot carry the lists and objects the API takes: it is a 415); nested
+    # deeper than 20 levels, or not JSON, is a 400 in the API's shape (it was a RecursionError, a 500).
+    "DEFAULT_PARSER_CLASSES": ["courses.api.parsers.JSONParser"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
+# API tokens (accounts/tokens.py): django-rest-knox keys, stored as digests, expiring this many hours
+# after they are issued. The old rest_framework.authtoken keys no longer authenticate.
+API_TOKEN_TTL_HOURS = envint("API_TOKEN_TTL_HOURS", "10")
+KNOX_TOKEN_MODEL = "accounts.ApiToken"
+# knox's own migrations create its default token table, which the swap above leaves unused; on
+# PostgreSQL its foreign key to the users would also stop the tests' TRUNCATE. Skipped.
+MIGRATION_MODULES = {"knox": None}
+REST_KNOX = {"TOKEN_TTL": timedelta(hours=API_TOKEN_TTL_HOURS), "AUTH_HEADER_PREFIX": "Token"}
 SPECTACULAR_SETTINGS = {
     "TITLE": "kapclinic API",
     "DESCRIPTION": "Treatment-course record for ketamine-assisted psychotherapy clinics.",
@@ -296,23 +382,67 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # Every contraindication-screen item shares one answer set (yes / no / unknown): one schema name.
     "ENUM_NAME_OVERRIDES": {"ScreenAnswerEnum": "courses.choices.ScreenAnswer"},
+    # Swagger UI from drf-spectacular-sidecar's static files, never a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+# The schema (/api/schema/) and Swagger UI (/api/docs/) are for signed-in staff; true opens both to
+# anyone who can reach the server (kapclinic/api_docs.py).
+API_DOCS_PUBLIC = envbool("API_DOCS_PUBLIC", "false")
+
+# Content-Security-Policy (django-csp): scripts, styles, fonts and fetches from this origin only,
+# no inline script or style anywhere, no plugins, no framing, forms post only here. Images may
+# also be data: URIs (Swagger UI's icons, a QR code). The PDFs are drawn by WeasyPrint on the
+# server, which reads no CSP; their inline <style> never reaches a browser as HTML.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
 }
 
 # Log lines carry ids and actions, never names, MRNs or free text about a patient.
+# LOG_FORMAT: "json" (one object per line, for a log collector; the default with DEBUG off) or
+# "plain" (for a person, as in `make run`). Both carry the request id (kapclinic/logs.py).
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "plain" if DEBUG else "json")
+if LOG_FORMAT not in ("json", "plain"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be json or plain, not {LOG_FORMAT!r}.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {"()": "kapclinic.logs.JsonFormatter"},
+    },
     # A self-report link is the patient's key: no log line may carry it (Django's request logger
-    # writes the path of a failed request).
-    "filters": {"redact_link_tokens": {"()": "measures.web.log_redaction.RedactSelfReportTokens"}},
+    # writes the path of a failed request, the development server the path of every request).
+    "filters": {
+        "redact_link_tokens": {"()": "measures.web.log_redaction.RedactSelfReportTokens"},
+        "request_id": {"()": "kapclinic.logs.RequestIdFilter"},
+    },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_link_tokens"]}
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id", "redact_link_tokens"],
+        }
     },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
         # Django's request logger writes the full URL and, on errors, request data.
         "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
+        # runserver's request log (make run, bin/run-all): Django's own handler for it has no
+        # redaction, so it goes through ours.
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
         # Axes logs every successful login at INFO; failures and lock-outs are WARNING.
         "axes": {"handlers": ["console"], "level": "WARNING", "propagate": False},
         # WeasyPrint narrates every layout step at INFO.
@@ -320,3 +450,14 @@ LOGGING = {
         "fontTools": {"handlers": ["console"], "level": "WARNING", "propagate": False},
     },
 }
+
+# Error reporting (kapclinic/error_reporting.py): off unless SENTRY_DSN is set. Events carry the
+# exception's type and stack, the path and the request id; no body, cookie, header with a
+# credential, query string, user name or email, exception message or link token.
+SENTRY_DSN = os.environ.get("SENTRY_DSN", "")
+if SENTRY_DSN:
+    from kapclinic.error_reporting import init as _init_error_reporting
+
+    _init_error_reporting(
+        SENTRY_DSN, environment=os.environ.get("SENTRY_ENVIRONMENT", ""), release=os.environ.get("SENTRY_RELEASE", "")
+    )

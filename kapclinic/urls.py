@@ -2,20 +2,32 @@
 
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from kapclinic.health import healthz
+from kapclinic.api_docs import DocsView, SchemaView
+from kapclinic.health import healthz, livez, readyz
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("livez", livez, name="livez"),
+    path("readyz", readyz, name="readyz"),
     path("admin/", admin.site.urls),
-    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # Staff only unless API_DOCS_PUBLIC (kapclinic/api_docs.py).
+    path("api/schema/", SchemaView.as_view(), name="api-schema"),
+    path("api/docs/", DocsView.as_view(url_name="api-schema"), name="api-docs"),
     # Measures first: the course API ends in a catch-all JSON 404.
     path("api/", include("measures.api.urls")),
     path("api/", include("reports.api.urls")),
     path("api/", include("courses.api.urls")),
+    path("", include("accounts.urls")),
+    path("", include("accounts.password_urls")),
     path("", include("measures.web.urls")),
     path("", include("reports.web.urls")),
     path("", include("courses.web.urls")),
 ]
+
+# What goes wrong outside a view (a body Django will not read, an uncaught exception): under /api/
+# in the API's JSON error shape, elsewhere the web UI's pages (templates/400.html …).
+handler400 = "courses.api.errors.bad_request"
+handler403 = "courses.api.errors.permission_denied"
+handler404 = "courses.api.errors.page_not_found"
+handler500 = "courses.api.errors.server_error"

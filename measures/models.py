@@ -308,6 +308,8 @@ class MessageStatus(models.TextChoices):
     SENDING = "sending", "Sending"
     SENT = "sent", "Sent"
     FAILED = "failed", "Failed after every retry"
+    # Checked at send time: the questionnaire was answered, cancelled or its window closed first.
+    NOT_NEEDED = "not_needed", "Not sent: no longer needed"
 
 
 class OutboundMessage(Permanent):
@@ -332,6 +334,11 @@ class OutboundMessage(Permanent):
     claimed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     failed_at = models.DateTimeField(null=True, blank=True)
+    # After the quick retries: the beat sweep tries again at this time (doubling, capped) ...
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # ... until this time, when the message is "failed" and waits for staff (longer for safety mail).
+    retry_until = models.DateTimeField(null=True, blank=True)
+    not_needed_reason = models.CharField(max_length=120, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]

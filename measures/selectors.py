@@ -94,6 +94,16 @@ def safety_alerts_of_course(course: Course) -> list[SafetyAlert]:
     )
 
 
+def messages_undelivered(user) -> dict[str, int]:
+    """For the lead's dashboard: messages given up after every retry (they wait for staff) and
+    messages past their quick retries that the send sweep is still trying (a mail outage)."""
+    mine = messages_for(user)
+    return {
+        "failed": mine.filter(status=MessageStatus.FAILED).count(),
+        "retrying": mine.filter(status=MessageStatus.PENDING, next_attempt_at__isnull=False).count(),
+    }
+
+
 def escalated_safety_alerts(limit: int = BANNER_LIMIT) -> list[SafetyAlert]:
     """Item 9 alerts still unacknowledged after the clinic's time, sent on to the practice leads."""
     return list(

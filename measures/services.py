@@ -463,13 +463,16 @@ def administrations_mark_missed(*, now=None) -> dict[str, int]:
 
 
 def messages_to_send(*, now=None) -> list[int]:
-    """Messages waiting for a worker: never tried, or left 'sending' by a worker that died."""
+    """Messages waiting for a worker: never tried, due for a slow retry, a quick retry whose task
+    was lost, or left 'sending' by a worker that died. The tick and the send sweep queue these."""
     now = _now(now)
     stale = now - _stale_claim()
     return list(
         OutboundMessage.objects.filter(
             Q(status=MessageStatus.PENDING, claimed_at__isnull=True)
-            | Q(status__in=[MessageStatus.PENDING, MessageStatus.SENDING], claimed_at__lt=stale)
+            | Q(status=MessageStatus.PENDING, next_attempt_at__isnull=True, claimed_at__lt=stale)
+            | Q(status=MessageStatus.PENDING, next_attempt_at__lte=now)
+            | Q(status=MessageStatus.SENDING, claimed_at__lt=stale)
         ).values_list("pk", flat=True)
     )
 
@@ -606,16 +609,52 @@ def _deliver(message: OutboundMessage, now: datetime) -> None:
         send_mail(subject=subject, message=body, from_email=None, recipient_list=[message.to_address])
 
 
+# A message for a questionnaire: not sent once the questionnaire no longer waits for an answer.
+PATIENT_KINDS = (MessageKind.INVITATION, MessageKind.REMINDER, MessageKind.NEW_LINK)
+# The attempt counter is a small integer; a give-up time set far beyond the slow interval stops here.
+MAX_SEND_ATTEMPTS = 30000
+
+
+def _no_longer_needed(message: OutboundMessage, now: datetime) -> str:
+    """Why this message need not go out any more ('' if it must)."""
+    administration = message.administration
+    if administration is None or message.kind not in PATIENT_KINDS:
+        return ""  # safety mail always goes out
+    if administration.status == AdministrationStatus.COMPLETED:
+        return "The questionnaire was answered before this message was sent."
+    if administration.status != AdministrationStatus.OPEN:
+        return f"The questionnaire is {administration.get_status_display().lower()}; it no longer waits for an answer."
+    if timezone.localdate(now) > administration.missed_after:
+        return f"The questionnaire's window closed on {administration.missed_after:%Y-%m-%d}."
+    return ""
+
+
+def _give_up_after(message: OutboundMessage) -> timedelta:
+    # Safety mail (anything not about a questionnaire) is kept trying longest.
+    key = "PATIENT" if message.administration_id and message.kind in PATIENT_KINDS else "SAFETY"
+    return timedelta(seconds=getattr(settings, f"MEASURES_SEND_GIVE_UP_{key}_SECONDS"))
+
+
+def _slow_retry_wait(slow_attempt: int) -> timedelta:
+    first, most = settings.MEASURES_SEND_LATER_FIRST_SECONDS, settings.MEASURES_SEND_LATER_MAX_SECONDS
+    return timedelta(seconds=min(first * 2 ** min(slow_attempt, 32), most))
+
+
 def message_send(*, message_id: int, now=None) -> str:
     """Send one message if no one else is: claim, send, record. Returns what happened.
 
-    On a transient failure the message goes back to 'pending' and SendFailed is raised so the
-    task retries with back-off; after the last attempt it is 'failed' and shown to staff."""
+    Every path that sends (the tick, the send sweep, a quick retry, staff's Resend) comes here.
+    On a transient failure the message goes back to 'pending': within the clinic's
+    send_max_attempts SendFailed is raised so the task retries quickly with back-off; after that
+    it waits for beat's send sweep (next_attempt_at, doubling and capped) until retry_until, and
+    only then is it 'failed' and left to staff. An invitation or reminder whose questionnaire was
+    answered, cancelled or closed meanwhile is marked 'not needed' instead of being sent."""
     now = _now(now)
     stale = now - _stale_claim()
+    due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
     claimed = (
         OutboundMessage.objects.filter(pk=message_id)
-        .filter(Q(status=MessageStatus.PENDING) | Q(status=MessageStatus.SENDING, claimed_at__lt=stale))
+        .filter((Q(status=MessageStatus.PENDING) & due) | Q(status=MessageStatus.SENDING, claimed_at__lt=stale))
         .update(status=MessageStatus.SENDING, claimed_at=now, attempts=F("attempts") + 1)
     )
     if not claimed:
@@ -623,6 +662,13 @@ def message_send(*, message_id: int, now=None) -> str:
     message = OutboundMessage.objects.select_related("administration__course__patient", "safety_alert").get(
         pk=message_id
     )
+    reason = _no_longer_needed(message, now)
+    if reason:
+        OutboundMessage.objects.filter(pk=message_id, status=MessageStatus.SENDING).update(
+            status=MessageStatus.NOT_NEEDED, not_needed_reason=reason, next_attempt_at=None
+        )
+        logger.info("message %s not sent: no longer needed (%s)", message_id, message.kind)
+        return "not needed"
     try:
         _deliver(message, now)
     except Exception as exc:  # any failure to hand the message over is recorded, never lost
@@ -630,24 +676,35 @@ def message_send(*, message_id: int, now=None) -> str:
         # and out of the retry, whose text the worker logs.
         detail = str(exc).replace(message.to_address, "[recipient]") if message.to_address else str(exc)
         error = f"{type(exc).__name__}: {detail[:200]}"
-        final = message.attempts >= MeasureSettings.load().send_max_attempts
-        OutboundMessage.objects.filter(pk=message_id, status=MessageStatus.SENDING).update(
-            status=MessageStatus.FAILED if final else MessageStatus.PENDING,
-            last_error=error,
-            failed_at=now if final else None,
-        )
+        quick = MeasureSettings.load().send_max_attempts
+        mine = OutboundMessage.objects.filter(pk=message_id, status=MessageStatus.SENDING)
         logger.warning("message %s attempt %s failed: %s", message_id, message.attempts, type(exc).__name__)
-        if final:
+        if message.attempts < quick:
+            mine.update(status=MessageStatus.PENDING, last_error=error)
+            raise SendFailed(type(exc).__name__) from None
+        retry_until = message.retry_until or now + _give_up_after(message)
+        if now >= retry_until or message.attempts >= MAX_SEND_ATTEMPTS:
+            mine.update(status=MessageStatus.FAILED, last_error=error, failed_at=now, next_attempt_at=None)
+            logger.error("message %s given up after %s attempts (%s)", message_id, message.attempts, message.kind)
             return "failed"
-        raise SendFailed(type(exc).__name__) from None
-    OutboundMessage.objects.filter(pk=message_id).update(status=MessageStatus.SENT, sent_at=now, last_error="")
+        mine.update(
+            status=MessageStatus.PENDING,
+            last_error=error,
+            next_attempt_at=min(now + _slow_retry_wait(message.attempts - quick), retry_until),
+            retry_until=retry_until,
+        )
+        return "retry later"
+    OutboundMessage.objects.filter(pk=message_id).update(
+        status=MessageStatus.SENT, sent_at=now, last_error="", next_attempt_at=None
+    )
     logger.info("message %s sent (%s, %s)", message_id, message.kind, message.channel)
     return "sent"
 
 
 @transaction.atomic
 def message_retry(*, message: OutboundMessage, by: User, now=None) -> OutboundMessage:
-    """Staff put a failed message back in the queue (after fixing an address, say)."""
+    """Staff put a failed message back in the queue (after fixing an address, say), or send one
+    that waits for its next slow retry now. It starts afresh: quick retries, then the sweep."""
     now = _now(now)
     if not (by.is_clinician or by.is_practice_lead):
         raise PermissionDenied("Only clinic staff can resend a message.")
@@ -657,8 +714,9 @@ def message_retry(*, message: OutboundMessage, by: User, now=None) -> OutboundMe
         .select_related("administration__course__patient", "recipient")
         .get(pk=message.pk)
     )
-    if message.status != MessageStatus.FAILED:
-        _fail(NON_FIELD_ERRORS, "Only a failed message can be resent.")
+    waiting = message.status == MessageStatus.PENDING and message.next_attempt_at is not None
+    if message.status != MessageStatus.FAILED and not waiting:
+        _fail(NON_FIELD_ERRORS, "Only a failed message, or one waiting for its next retry, can be resent.")
     if message.administration_id:
         patient = message.administration.course.patient
         fresh = patient.phone if message.channel == "sms" else patient.email
@@ -668,6 +726,7 @@ def message_retry(*, message: OutboundMessage, by: User, now=None) -> OutboundMe
     if not message.to_address:
         _fail(NON_FIELD_ERRORS, "There is still no address to send this message to; add one first.")
     message.status, message.attempts, message.claimed_at, message.failed_at = MessageStatus.PENDING, 0, None, None
+    message.next_attempt_at = message.retry_until = None
     message.save()
     patient = message.administration.course.patient if message.administration_id else None
     audit(actor=by, action=AuditAction.UPDATE, patient=patient, record=message, detail="resent", at=now)
@@ -893,11 +952,13 @@ def safety_alert_acknowledge(*, alert: SafetyAlert, by: User, action_note: str, 
     return alert
 
 
-def queue_messages(message_ids) -> None:
+def queue_messages(message_ids, *, expires: int | None = None) -> None:
+    """Queue a send task per message. A sweep passes `expires`, so that while no worker is taking
+    tasks its copies lapse instead of piling up: the next sweep queues what is still due."""
     from measures.tasks import send_message
 
     for message_id in message_ids:
-        send_message.delay(message_id)
+        send_message.apply_async((message_id,), expires=expires)
 
 
 # --- settings ---------------------------------------------------------------------------------

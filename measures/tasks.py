@@ -50,6 +50,18 @@ def send_message(message_id: int) -> str:
 
 
 @shared_task(acks_late=True, autoretry_for=(DatabaseError,), retry_backoff=5, max_retries=5)
+def send_waiting_messages() -> int:
+    """Beat's send sweep (every MEASURES_SEND_SWEEP_SECONDS): queue every message due for a slow
+    retry after an outage, or otherwise waiting for a worker. Each send claims its message, so a
+    message queued twice (by this and by the tick) is still sent once."""
+    ids = services.messages_to_send()
+    services.queue_messages(ids, expires=max(settings.MEASURES_SEND_SWEEP_SECONDS * 2, 10))
+    if ids:
+        logger.info("send sweep: queued=%s", len(ids))
+    return len(ids)
+
+
+@shared_task(acks_late=True, autoretry_for=(DatabaseError,), retry_backoff=5, max_retries=5)
 def replan_courses_in_care() -> int:
     """After the schedule changed: bring every course in care in line (idempotent, so a retry or a
     second change while it runs does no harm)."""

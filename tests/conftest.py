@@ -11,6 +11,7 @@ from decimal import Decimal
 import pytest
 import time_machine
 from django.db import connection
+from django.db.backends.signals import connection_created
 from django.utils import timezone
 
 from accounts.models import Role, User
@@ -43,10 +44,41 @@ def _celery_eager():
 
 
 @pytest.fixture(autouse=True)
+def _test_client_logins_pass_second_factor():
+    """client.force_login() stands for a whole sign-in, second factor included: tests of pages
+    need not type codes. Only the test client's stand-in request (no path) is marked; a sign-in
+    through the login page, as in tests/accounts/test_second_factor.py and the browser tests,
+    still owes its code."""
+    from django.contrib.auth.signals import user_logged_in
+
+    from accounts import mfa
+
+    def passed(sender, request, user, **kwargs):
+        if request is not None and not request.path and hasattr(request, "session"):
+            request.session[mfa.SESSION_KEY] = mfa.PASSED
+
+    user_logged_in.connect(passed, dispatch_uid="tests.second_factor_passed")
+    yield
+    user_logged_in.disconnect(dispatch_uid="tests.second_factor_passed")
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache(settings):
     # Each test counts rate limits from zero under its own key prefix: nothing is flushed, so parallel
     # workers and a shared Redis never lose each other's keys (or the broker's queue).
     settings.CACHES = {"default": {**settings.CACHES["default"], "KEY_PREFIX": f"test-{uuid.uuid4().hex}"}}
+
+
+def _allow_test_flush(sender, connection, **kwargs):
+    # A transactional test ends with a flush, which TRUNCATEs every table; on PostgreSQL the record's
+    # tables refuse TRUNCATE (accounts migration 0003) unless the owner's connection says this.
+    # tests/test_least_privilege.py proves the refusal on connections of its own.
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET kapclinic.allow_truncate = 'on'")
+
+
+connection_created.connect(_allow_test_flush, dispatch_uid="kapclinic-tests-allow-flush")
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from tests.test_access_hardening import LINK, _check_link
 def demo(django_db_setup, django_db_blocker):
     """The demo clinic, built once for this module inside a transaction rolled back at the end."""
     with django_db_blocker.unblock(), transaction.atomic():
-        call_command("demo_practice", stdout=StringIO())
+        call_command("demo_practice", "--i-know-this-is-not-production", stdout=StringIO())
         yield
         transaction.set_rollback(True)
 

@@ -16,11 +16,12 @@ from django.core.cache import cache
 from django.db import transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, path, resolve, reverse
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.test import APIClient
 from rest_framework.views import APIView
 
 import kapclinic.urls
+from accounts.tokens import ApiTokenAuthentication
 from courses import services
 from courses.api.views import ApiView
 from courses.choices import Indication, Sex
@@ -97,7 +98,10 @@ ALLOWED_CSRF_EXEMPT = {
     "api-not-found": "answers 404, changes nothing",
 }
 # The API's own exemption, the same rule: no session, no cookie, only the token in the URL.
-ALLOWED_API_WITHOUT_SESSION = {"api-self-report"}
+# The token endpoint takes a password, not a session or a token.
+ALLOWED_API_WITHOUT_SESSION = {"api-self-report", "api-token"}
+# Revoking "the token this request carries" needs that token: a browser's session is refused.
+TOKEN_ONLY_API = {"api-logout"}
 
 
 def _walk_callbacks(resolver, prefix=""):
@@ -125,7 +129,7 @@ def test_csrf_exemptions_are_the_listed_ones():
             assert classes == set(), key
             continue
         # Only DRF's own session class (which enforces CSRF) and tokens (sent by hand, never by a browser).
-        assert classes <= {SessionAuthentication, TokenAuthentication}, (key, classes)
+        assert classes <= {SessionAuthentication, ApiTokenAuthentication}, (key, classes)
 
 
 def _csrf_failure(response) -> bool:
@@ -172,6 +176,9 @@ def test_the_api_with_a_session_refuses_unsafe_methods_without_the_csrf_token(wo
             route = _route_of(key)
             if route in ALLOWED_API_WITHOUT_SESSION:
                 assert response.status_code in (400, 404), (key, method, response.status_code)
+            elif route in TOKEN_ONLY_API:
+                # A session is not even looked at: no cookie can make the request count.
+                assert response.status_code == 401, (key, method, response.status_code)
             elif route in ALLOWED_CSRF_EXEMPT:
                 assert response.status_code == 404, (key, method, response.status_code)
             else:
@@ -196,9 +203,9 @@ def test_with_the_token_the_same_requests_pass_the_csrf_check(lead, patient):
 
 
 def _api_token(user) -> str:
-    from rest_framework.authtoken.models import Token
+    from accounts.tokens import token_issue
 
-    return Token.objects.get_or_create(user=user)[0].key
+    return token_issue(user=user)[1]
 
 
 def test_the_login_form_needs_the_csrf_token_too(therapist):
@@ -217,7 +224,8 @@ ALLOWED_PARAMETERS = {
     ("int", "message_id"): "a message's number",
     ("slug", "record_type"): "a record kind: one of RECORD_TYPES",
     ("str", "record_type"): "a record kind: one of RECORD_TYPES",
-    ("str", "token"): "the signed self-report token",
+    ("str", "token"): "the signed self-report token, or a mailed link's one-time token",
+    ("str", "uidb64"): "a staff account's number in base64 (a mailed invitation or reset link)",
 }
 PARAMETER = re.compile(r"<(?:(?P<converter>\w+):)?(?P<name>\w+)>")
 

@@ -13,6 +13,7 @@ and the letters mean:
        serializer) or 409 (the record's state refuses it): the permission layer let the request through.
     f  forbidden: 403.
     h  hidden: 404. A record outside the caller's caseload is answered as if it did not exist.
+    m  method not offered: 405, for any record of that kind, before its caseload is looked at.
     l  login: a page redirects to /login/; the API answers 401.
     r  refused by a role rule in the service: 403 when the service is reached, or 400 when the empty body
        is refused before it (which comes first is the view's business; neither lets anything through).
@@ -40,9 +41,12 @@ from django.core.cache import cache
 from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 from rest_framework.test import APIClient
 
 from courses import services
+from courses.api.views import NOT_EDITED_HERE
 from courses.selectors import RECORD_TYPES
 from measures import services as measure_services
 from measures.models import OutboundMessage, SafetyAlert
@@ -62,6 +66,7 @@ CASELOAD = "ohohofl"  # the course's team and the lead; another caseload gets a 
 LEAD = "ffffofl"
 NOWHERE = "hhhhhhh"
 NOT_HERE = "hhhhhfl"  # the record is visible, but this action does not apply to its kind
+NOT_OFFERED = "mmmmmfl"  # 405: the API does not offer this method for this kind of record
 REQUESTER = "ohhhofl"  # an export: whoever asked for it (the therapist here) and the lead
 # Role rules the service applies before it reads the body: the course's team gets past the caseload
 # check, then only the right role (or author) gets further; the lead, who sees everything, is refused.
@@ -114,14 +119,36 @@ AMENDABLE = {
 MATRIX: dict[str, dict[str, str]] = {
     # --- health, schema, sign-in ------------------------------------------------------------------
     "healthz": rw(EVERYONE),
-    "api-schema": rw(EVERYONE),
-    "api-docs": rw(EVERYONE),
+    # Liveness and readiness (docs/operations.md): no login, no patient data.
+    "livez": rw(EVERYONE),
+    "readyz": rw(EVERYONE),
+    # The schema and Swagger UI are for signed-in staff (API_DOCS_PUBLIC=true opens them).
+    "api-schema": rw(STAFF),
+    "api-docs": rw(STAFF),
     "login": rw(EVERYONE, EVERYONE),
     # Signing out sends everyone to the login page, the signed-out included.
     "logout": rw(write="lllllll"),
     # The page script's "am I still signed in?": it says so to anyone, and says nothing else.
     "session-state": rw(EVERYONE),
+    # One's own second factor (accounts/views.py): any signed-in account, its own device only. A
+    # finished session is sent on from the code page; an empty code is a 400 on the enrol page.
+    "second-factor": rw("ooooool", "ooooool"),
+    "second-factor-enrol": rw("ooooool", "ooooool"),
+    "second-factor-settings": rw("ooooool"),
+    "recovery-codes-new": rw(write="ooooool"),
     "api-token": rw(write=EVERYONE),
+    # One's own API tokens: listed (dates only) and revoked. Logout revokes the token the request
+    # carries, so a session (which carries none) is asked to sign in with one.
+    "api-tokens": rw(STAFF),
+    "api-logout": rw(write="lllllll"),
+    "api-logout-all": rw(write=STAFF),
+    # Mailed links (accounts/password_urls.py): the reset request answers the same to anyone; a
+    # link's page needs no sign-in (a wrong or used link is a 400 page, which is "o" here).
+    "password-reset": rw(EVERYONE, EVERYONE),
+    "password-reset-sent": rw(EVERYONE),
+    "password-reset-complete": rw(EVERYONE),
+    "password-reset-confirm": rw(EVERYONE, EVERYONE),
+    "invitation-accept": rw(EVERYONE, EVERYONE),
     # --- the staff web: landing pages and lists ---------------------------------------------------
     "home": rw(STAFF),
     "caseload": rw(STAFF),
@@ -167,6 +194,7 @@ MATRIX: dict[str, dict[str, str]] = {
     "adverse-event-acknowledge": rw(write=LEAD),
     "staff": rw(LEAD, LEAD),
     "staff-active": rw(write=LEAD),
+    "staff-invite": rw(write=LEAD),
     "clinic-settings": rw(LEAD, LEAD),
     # --- measures web -------------------------------------------------------------------------------
     "self-report": rw(EVERYONE, EVERYONE),
@@ -263,7 +291,8 @@ for _kind in RECORD_TYPES:
     MATRIX[f"record-sign[{_kind}]"] = rw(write=SIGNER.get(_kind, _seen))
     MATRIX[f"record-amend[{_kind}]"] = rw(*(2 * [_seen if _kind in AMENDABLE else NOT_HERE]))
     MATRIX[f"record-void[{_kind}]"] = rw(_seen, _seen)
-    MATRIX[f"api-record[{_kind}]"] = rw(_seen, patch=_seen)
+    # PATCH is not offered for a patient, a course or a vital reading (courses.api.views.NOT_EDITED_HERE).
+    MATRIX[f"api-record[{_kind}]"] = rw(_seen, patch=NOT_OFFERED if _kind in NOT_EDITED_HERE else _seen)
     MATRIX[f"api-record-sign[{_kind}]"] = rw(write=SIGNER.get(_kind, _seen))
     MATRIX[f"api-record-amend[{_kind}]"] = rw(write=_seen)
     MATRIX[f"api-record-void[{_kind}]"] = rw(write=_seen)
@@ -310,7 +339,7 @@ def test_every_route_is_in_the_matrix():
 def test_every_cell_names_every_actor_with_a_known_answer():
     for key, cells in MATRIX.items():
         for method, row in cells.items():
-            assert len(row) == len(ACTORS) and set(row) <= set("ofhlr"), (key, method, row)
+            assert len(row) == len(ACTORS) and set(row) <= set("ofhlrm"), (key, method, row)
 
 
 # --- the records every path parameter points at ------------------------------------------------------
@@ -390,6 +419,7 @@ def world(
             "administration_id": gad7.pk,
             "export_id": export.pk,
             "token": measure_services.self_report_token(gad7),
+            "uidb64": urlsafe_base64_encode(force_bytes(member.pk)),
         },
         # What someone off the caseload must never be shown: who the patient is, and which records exist.
         "names": [
@@ -435,7 +465,7 @@ def _classify(response, api: bool) -> str:
         return "l"
     if 200 <= code < 400 or code in (400, 409):
         return "o"
-    return {403: "f", 404: "h"}.get(code, str(code))
+    return {403: "f", 404: "h", 405: "m"}.get(code, str(code))
 
 
 def _matches(got: str, expected: str, code: int) -> bool:

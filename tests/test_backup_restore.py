@@ -222,9 +222,11 @@ def test_a_signed_dose_a_scored_response_an_amendment_and_the_audit_trail_come_b
 def test_the_restored_audit_trail_still_refuses_update_and_delete(server, restored, statement):
     with server.connect(restored) as conn:
         triggers = conn.execute(
-            "SELECT tgname FROM pg_trigger WHERE tgrelid = 'courses_auditevent'::regclass AND NOT tgisinternal"
+            "SELECT tgname FROM pg_trigger WHERE tgrelid = 'courses_auditevent'::regclass AND NOT tgisinternal "
+            "ORDER BY tgname"
         ).fetchall()
-        assert triggers == [("courses_auditevent_append_only",)]
+        # UPDATE and DELETE (courses 0002), TRUNCATE (accounts 0003).
+        assert triggers == [("courses_auditevent_append_only",), ("courses_auditevent_never_truncated",)]
         first = _row(conn, "courses_auditevent", "true ORDER BY id")
         with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
             conn.execute(statement, [first["id"]])

@@ -97,7 +97,7 @@ def test_the_check_finds_what_it_should(html, problems):
 def demo(django_db_setup, django_db_blocker):
     """The demo practice with its due questionnaires opened, built once, rolled back at the end."""
     with django_db_blocker.unblock(), transaction.atomic():
-        call_command("demo_practice", stdout=StringIO())
+        call_command("demo_practice", "--i-know-this-is-not-production", stdout=StringIO())
         measure_services.administrations_open_due()
         yield
         transaction.set_rollback(True)

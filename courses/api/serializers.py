@@ -6,13 +6,18 @@ route maxima, screen decisions) are the services' to judge, so their messages ar
 the web UI and the API.
 """
 
+from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models as dj_models
+from django.forms.utils import from_current_timezone
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import Role, User
 from courses import bedside, rules, services
+from courses.api.fields import UniqueListField
 from courses.choices import (
     IN_SESSION_ALERT_CHOICES,
     CourseStatus,
@@ -95,16 +100,40 @@ def _text(**kwargs):
     return serializers.CharField(**kwargs)
 
 
+def _offset_hint(value) -> str:
+    """What to send instead: the time with one of the two offsets the clinic's zone has around it."""
+    zone = timezone.get_current_timezone()
+    offsets = sorted({value.replace(tzinfo=zone, fold=fold).strftime("%z") for fold in (0, 1)})
+    shown = " or ".join(f"{o[:3]}:{o[3:]}" for o in offsets)
+    return f"Give the time with its UTC offset ({shown}) to say which moment is meant."
+
+
 class ClinicDateTimeField(serializers.DateTimeField):
     """A date and time the clinic could have recorded: in the years 1900 to 2099.
 
     A year like 562 is a typing slip, and it also broke the API's own output: before 1883 the
     clinic's zone has a local-mean-time offset in seconds (-04:56:02), which RFC 3339 cannot
     express, so the timeline answered with a date-time that no client could parse.
+
+    A local time without an offset that the clinic's clock shows twice (01:30 on the night the
+    clocks go back) or never (02:30 on the night they go forward) is refused, as the web form
+    refuses it: the same rule (django.forms.utils.from_current_timezone), or a dose could be
+    stored an hour off. With an explicit offset the moment is unambiguous and is taken.
     """
 
     # DRF's own "Datetime value out of range." (a year 1 with an offset) says the same thing, better.
     default_error_messages = {"out_of_range": rules.RECORD_YEARS_MESSAGE, "overflow": rules.RECORD_YEARS_MESSAGE}
+
+    def enforce_timezone(self, value):
+        # Years outside the record's are refused as such below, not as a clock change.
+        if settings.USE_TZ and timezone.is_naive(value) and not rules.record_year_errors({"value": value}):
+            try:
+                from_current_timezone(value)
+            except DjangoValidationError as exc:
+                raise serializers.ValidationError(
+                    [*exc.messages, _offset_hint(value)], code="ambiguous_timezone"
+                ) from None
+        return super().enforce_timezone(value)
 
     def to_internal_value(self, value):
         try:
@@ -327,7 +356,7 @@ class AuditEventSerializer(serializers.ModelSerializer):
 
 class CourseInputSerializer(_Input):
     patient = serializers.UUIDField()
-    therapists = serializers.ListField(child=StaffField(), allow_empty=False, max_length=20)
+    therapists = UniqueListField(child=StaffField(), allow_empty=False, max_length=20)
     medical_provider = StaffField()
     age_exception_reason = _text(
         max_length=rules.REASON_MAX,
@@ -531,9 +560,7 @@ class PsychiatricEvaluationSerializer(_SignedOut):
 class PreparatorySessionInputSerializer(serializers.Serializer):
     held_at = ClinicDateTimeField()
     note = serializers.CharField(max_length=rules.TEXT_MAX)
-    topics = serializers.ListField(
-        child=serializers.ChoiceField(choices=PreparationTopic.choices), required=False, max_length=20
-    )
+    topics = UniqueListField(child=serializers.ChoiceField(choices=PreparationTopic.choices), required=False)
     intentions = _text()
     duration_minutes = serializers.IntegerField(min_value=5, max_value=480, required=False)
 
@@ -560,13 +587,11 @@ class PreparatorySessionSerializer(_SignedOut):
 
 
 class IntegrationSessionInputSerializer(serializers.Serializer):
-    courses = serializers.ListField(child=serializers.UUIDField(), allow_empty=False, max_length=rules.GROUP_SIZE[1])
+    courses = UniqueListField(child=serializers.UUIDField(), allow_empty=False, max_length=rules.GROUP_SIZE[1])
     held_at = ClinicDateTimeField()
     note = serializers.CharField(max_length=rules.TEXT_MAX)
     format = serializers.ChoiceField(choices=SessionFormat.choices, required=False)
-    techniques = serializers.ListField(
-        child=serializers.ChoiceField(choices=IntegrationTechnique.choices), required=False, max_length=20
-    )
+    techniques = UniqueListField(child=serializers.ChoiceField(choices=IntegrationTechnique.choices), required=False)
     duration_minutes = serializers.IntegerField(min_value=5, max_value=480, required=False)
 
 
@@ -597,7 +622,7 @@ class IntegrationSessionSerializer(_SignedOut):
 
 class DosingSessionInputSerializer(_Input):
     medical_provider = StaffField()
-    facilitators = serializers.ListField(child=StaffField(), allow_empty=False, max_length=10)
+    facilitators = UniqueListField(child=StaffField(), allow_empty=False, max_length=10)
 
     class Meta:
         model = DosingSession
@@ -665,9 +690,7 @@ class AdverseEventSerializer(_RecordOut):
 
 
 class AdverseEventInputSerializer(_Input):
-    serious_criteria = serializers.ListField(
-        child=serializers.ChoiceField(choices=SeriousCriterion.choices), required=False, max_length=10
-    )
+    serious_criteria = UniqueListField(child=serializers.ChoiceField(choices=SeriousCriterion.choices), required=False)
 
     class Meta:
         model = AdverseEvent
@@ -1019,11 +1042,24 @@ class TimelineSerializer(serializers.Serializer):
 # --- generic record actions -------------------------------------------------------------------
 
 
+def _choice_list(choices):
+    return lambda: UniqueListField(child=serializers.ChoiceField(choices=choices))
+
+
+# The list fields a record edit or an amendment may change, held to the same list as on entry.
+RECORD_LIST_FIELDS = {
+    "topics": _choice_list(PreparationTopic.choices),
+    "techniques": _choice_list(IntegrationTechnique.choices),
+    "serious_criteria": _choice_list(SeriousCriterion.choices),
+}
+
+
 class RecordChangesField(serializers.DictField):
     """Field name → new value, converted with the model field's own type by the view."""
 
     def __init__(self, **kwargs):
-        super().__init__(child=serializers.JSONField(), **kwargs)
+        # null is a value: it clears a field such as an adverse event's `resolved_at`.
+        super().__init__(child=serializers.JSONField(allow_null=True), **kwargs)
 
 
 def _reason(saying: str) -> serializers.CharField:

@@ -3,12 +3,15 @@
 from django.urls import path, re_path
 from django.views.decorators.csrf import csrf_exempt
 
-from courses.api import views
+from courses.api import auth_views, views
 from courses.api.errors import not_found
 from courses.api.record_export import PatientRecordExportView
 
 urlpatterns = [
-    path("auth/token/", views.TokenView.as_view(), name="api-token"),
+    path("auth/token/", auth_views.TokenView.as_view(), name="api-token"),
+    path("auth/tokens/", auth_views.TokenListView.as_view(), name="api-tokens"),
+    path("auth/logout/", auth_views.TokenLogoutView.as_view(), name="api-logout"),
+    path("auth/logout-all/", auth_views.TokenLogoutAllView.as_view(), name="api-logout-all"),
     path("patients/", views.PatientListView.as_view(), name="api-patients"),
     path("patients/<uuid:patient_id>/", views.PatientDetailView.as_view(), name="api-patient"),
     path("patients/<uuid:patient_id>/weights/", views.PatientWeightsView.as_view(), name="api-patient-weights"),

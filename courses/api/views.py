@@ -16,19 +16,17 @@ from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
-from rest_framework.authtoken.models import Token
-from rest_framework.authtoken.serializers import AuthTokenSerializer
-from rest_framework.authtoken.views import ObtainAuthToken
-from rest_framework.exceptions import APIException, PermissionDenied
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.exceptions import APIException, MethodNotAllowed
 from rest_framework.generics import GenericAPIView
-from rest_framework.pagination import LimitOffsetPagination
-from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from accounts.models import User
+from accounts.tokens import ApiTokenAuthentication
 from courses import bedside, selectors, services
+from courses.api import pagination
 from courses.api import serializers as s
+from courses.api.errors import flatten_errors
 from courses.api.permissions import IsPracticeLead
 from courses.audit import audit_view
 from courses.choices import CourseStatus
@@ -52,12 +50,11 @@ from courses.models import (
 class ApiView(GenericAPIView):
     # Token first: its WWW-Authenticate header is what turns "not signed in" into a 401
     # (with session authentication first, DRF has no header to send and answers 403).
-    authentication_classes = [TokenAuthentication, SessionAuthentication]
+    authentication_classes = [ApiTokenAuthentication, SessionAuthentication]
 
 
-class Pagination(LimitOffsetPagination):
-    default_limit = 50
-    max_limit = 200
+# The one paging class (also REST_FRAMEWORK's default): a bad `limit` or `offset` is a 400.
+Pagination = pagination.Pagination
 
 
 # --- schema helpers ---------------------------------------------------------------------------
@@ -70,6 +67,7 @@ _ERROR_TEXT = {
     409: "Conflict: someone saved the record after you read it (your `version` is older), or a concurrent "
     "save won a race. Nothing was changed: read the record again and resend.",
     429: "Too many failed sign-ins: the account is locked for a while.",
+    405: "This kind of record is not edited here; the message says where it is.",
 }
 
 
@@ -124,35 +122,7 @@ class AccountLocked(APIException):
     default_code = "locked_out"
 
 
-class TokenView(ObtainAuthToken):
-    """Exchange a staff username and password for an API token.
-
-    Failed attempts count towards the account lockout (django-axes): DRF's serializer passes
-    the request to authenticate(), which is what axes needs.
-    """
-
-    permission_classes = [AllowAny]
-
-    @extend_schema(
-        request=AuthTokenSerializer,
-        responses=_responses(
-            inline_serializer("TokenResponse", {"token": serializers.CharField()}), errors=(400, 403, 429)
-        ),
-        auth=[],
-        tags=["auth"],
-    )
-    def post(self, request, *args, **kwargs):
-        serializer = self.get_serializer(data=request.data)
-        if not serializer.is_valid():
-            # django-axes marks the request when the username is locked; say so, not "wrong password".
-            if getattr(request, "axes_locked_out", False):
-                raise AccountLocked()
-            raise serializers.ValidationError(serializer.errors)
-        user = serializer.validated_data["user"]
-        if not user.is_clinic_staff:
-            raise PermissionDenied("Sign in with a clinic staff account.")
-        token, _ = Token.objects.get_or_create(user=user)
-        return Response({"token": token.key})
+# The token endpoints (issue, list, revoke) are in courses/api/auth_views.py.
 
 
 # --- patients ---------------------------------------------------------------------------------
@@ -222,7 +192,9 @@ class PatientAuditView(ApiView):
     pagination_class = Pagination
     serializer_class = s.AuditEventSerializer
 
-    @extend_schema(responses=_responses(s.AuditEventSerializer(many=True), errors=READ_ERRORS), tags=["patients"])
+    @extend_schema(
+        responses=_responses(s.AuditEventSerializer(many=True), errors=(400, *READ_ERRORS)), tags=["patients"]
+    )
     def get(self, request, patient_id):
         patient = selectors.patient_get(user=request.user, patient_id=patient_id, audit=False)
         # Reading who read the record is itself a read of it.
@@ -679,7 +651,8 @@ class AdverseEventUnacknowledgedView(ApiView):
     serializer_class = s.AdverseEventDashboardSerializer
 
     @extend_schema(
-        responses=_responses(s.AdverseEventDashboardSerializer(many=True), errors=(401, 403)), tags=["adverse events"]
+        responses=_responses(s.AdverseEventDashboardSerializer(many=True), errors=(400, 401, 403)),
+        tags=["adverse events"],
     )
     def get(self, request):
         qs = selectors.serious_events_unacknowledged().select_related("acknowledged_by").order_by("onset_at", "id")
@@ -706,6 +679,18 @@ class AdverseEventAcknowledgeView(ApiView):
 RECORD_TYPE_PARAMETER = OpenApiParameter(
     "record_type", OpenApiTypes.STR, OpenApiParameter.PATH, enum=list(selectors.RECORD_TYPES)
 )
+# PATCH edits a record of care before it is signed, under the services' rules and `version` check.
+# It is not offered (405, and left out of the schema's `record_type` for PATCH) where no edit could
+# pass: a patient and a course change through their own endpoints, and a vital reading is always
+# corrected by an amendment with a reason.
+NOT_EDITED_HERE = {
+    "patient": "A patient's details are edited with PATCH /api/patients/{id}/.",
+    "course": "A course changes through its own steps: status/, age-exception/, follow-up-stop/.",
+    "vital-reading": "A vital reading is corrected with POST …/amend/, giving the reason; the original stays.",
+}
+PATCHABLE_RECORD_TYPES = [name for name in selectors.RECORD_TYPES if name not in NOT_EDITED_HERE]
+# The body: `version` (required) beside the fields to change, named as in the record.
+RECORD_CHANGES = inline_serializer("RecordChanges", {"version": s.version_field()})
 RECORD_SERIALIZERS = {
     Patient: s.PatientSerializer,
     Course: s.CourseSerializer,
@@ -743,10 +728,17 @@ def _typed_changes(model, changes: dict) -> dict:
         try:
             field = model._meta.get_field(name)
         except FieldDoesNotExist:
-            typed[name] = value  # the service refuses it, naming what may be changed
+            field = None
+        if field is None or not field.concrete:
+            # Unknown, or a relation such as a patient's `courses` (which has no to_python: it was a
+            # 500): the service refuses it, naming what may be changed.
+            typed[name] = value
             continue
         try:
-            if isinstance(field, dj_models.DateTimeField) and value is not None:
+            if name in s.RECORD_LIST_FIELDS and isinstance(field, dj_models.JSONField):
+                # The same capped, de-duplicated choice list as on entry: a bare 3 was a 500 in the service.
+                typed[name] = s.RECORD_LIST_FIELDS[name]().run_validation(value)
+            elif isinstance(field, dj_models.DateTimeField) and value is not None:
                 # Timezone-aware, in the clinic's zone when the client sent a naive time.
                 typed[name] = s.ClinicDateTimeField().to_internal_value(value)
             elif isinstance(field, dj_models.JSONField | dj_models.ForeignKey | dj_models.ManyToManyField):
@@ -756,7 +748,9 @@ def _typed_changes(model, changes: dict) -> dict:
             else:
                 typed[name] = field.to_python(value)
         except (DjangoValidationError, serializers.ValidationError) as exc:
-            messages = exc.messages if isinstance(exc, DjangoValidationError) else [str(m) for m in exc.detail]
+            messages = (
+                exc.messages if isinstance(exc, DjangoValidationError) else flatten_errors({name: exc.detail})[name]
+            )
             errors[name] = messages
     if errors:
         raise serializers.ValidationError(errors)
@@ -783,14 +777,22 @@ class RecordDetailView(ApiView):
         return Response(_record_out(_record(request, record_type, record_id, audit=True), request))
 
     @extend_schema(
-        parameters=[RECORD_TYPE_PARAMETER],
-        request=OpenApiTypes.OBJECT,
-        responses=_responses(OpenApiTypes.OBJECT),
+        parameters=[
+            OpenApiParameter("record_type", OpenApiTypes.STR, OpenApiParameter.PATH, enum=PATCHABLE_RECORD_TYPES)
+        ],
+        request=RECORD_CHANGES,
+        responses=_responses(OpenApiTypes.OBJECT, errors=(400, 401, 403, 404, 405, 409)),
         tags=["records"],
-        description="Edit a record that is not yet signed: a JSON object of field → new value. "
-        "A signed record is locked (400): amend it instead.",
+        description="Edit a record that is not yet signed: a JSON object of field → new value, with the "
+        "record's `version` (required). A signed record is locked (400): amend it instead. Not for a patient, "
+        "a course or a vital reading (405, saying where they change).",
     )
     def patch(self, request, record_type, record_id):
+        if record_type in NOT_EDITED_HERE:
+            self.headers["Allow"] = "GET, HEAD, OPTIONS"
+            raise MethodNotAllowed(
+                "PATCH", detail=f"PATCH is not offered for a {record_type}. {NOT_EDITED_HERE[record_type]}"
+            )
         record = _record(request, record_type, record_id)
         body = _changes_body(request)
         version = _version(body)
@@ -897,7 +899,7 @@ class StaffListView(ApiView):
     pagination_class = Pagination
     serializer_class = s.StaffSerializer
 
-    @extend_schema(responses=_responses(s.StaffSerializer(many=True), errors=(401, 403)), tags=["admin"])
+    @extend_schema(responses=_responses(s.StaffSerializer(many=True), errors=LIST_ERRORS), tags=["admin"])
     def get(self, request):
         page = self.paginate_queryset(User.objects.order_by("username"))
         return self.get_paginated_response(s.StaffSerializer(page, many=True).data)

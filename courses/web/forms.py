@@ -674,18 +674,14 @@ class AgeExceptionForm(forms.Form):
 # --- practice lead ---------------------------------------------------------------------------
 
 
-class StaffCreateForm(forms.Form):
-    username = forms.CharField(max_length=150)
-    password = forms.CharField(
-        # new-password: the browser must not offer the lead's own saved password here.
-        widget=forms.PasswordInput(render_value=True, attrs={"autocomplete": "new-password"}),
-        max_length=128,
-        help_text="At least 12 characters, not a common password.",
-    )
+class StaffInviteForm(forms.Form):
+    """The lead names the colleague; the colleague chooses the password through the mailed link."""
+
+    first_name = forms.CharField(max_length=150)
+    last_name = forms.CharField(max_length=150)
+    email = forms.EmailField(help_text="The invitation goes here; so do password-reset links later.")
+    username = forms.CharField(max_length=150, help_text="What they sign in with.")
     role = forms.ChoiceField(choices=Role.choices)
-    first_name = forms.CharField(max_length=150, required=False)
-    last_name = forms.CharField(max_length=150, required=False)
-    email = forms.EmailField(required=False)
     credentials = forms.CharField(max_length=60, required=False, help_text="Shown after the name, e.g. MD, LCSW.")
 
 

@@ -78,5 +78,6 @@ urlpatterns = [
     path("lead/adverse-events/<uuid:event_id>/acknowledge/", lead.acknowledge, name="adverse-event-acknowledge"),
     path("staff/", lead.staff, name="staff"),
     path("staff/<int:user_id>/active/", lead.staff_active, name="staff-active"),
+    path("staff/<int:user_id>/invite/", lead.staff_invite_again, name="staff-invite"),
     path("clinic-settings/", lead.clinic_settings, name="clinic-settings"),
 ]

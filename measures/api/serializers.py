@@ -9,6 +9,7 @@ from django.db import models as dj_models
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from courses.api.fields import UniqueListField
 from courses.api.serializers import ClinicDateTimeField, SettingsSerializer, StaffBriefSerializer
 from courses.rules import REASON_MAX
 from measures import services
@@ -319,7 +320,15 @@ class MessageSerializer(serializers.ModelSerializer):
             "created_at",
             "sent_at",
             "failed_at",
+            "next_attempt_at",
+            "retry_until",
+            "not_needed_reason",
         ]
+        extra_kwargs = {
+            "next_attempt_at": {"help_text": "After the quick retries: when the send sweep tries again."},
+            "retry_until": {"help_text": "Tried again automatically until then; after that it is failed."},
+            "not_needed_reason": {"help_text": "Why a not_needed message was not sent (answered, cancelled, closed)."},
+        }
 
     def get_to(self, message) -> str:
         return mask_address(message.to_address)
@@ -350,7 +359,7 @@ class MessageFilterSerializer(serializers.Serializer):
 
 class MeasureSettingsSerializer(SettingsSerializer):
     instruments_by_timepoint = serializers.DictField(
-        child=serializers.ListField(child=serializers.CharField()),
+        child=UniqueListField(child=serializers.ChoiceField(choices=list(INSTRUMENTS))),
         required=False,
         help_text='Timepoint → instrument codes, e.g. {"pre_dose": ["phq9", "gad7"]}. Changes the timepoints '
         "it names and keeps the others; give a timepoint an empty list to stop its questionnaires.",

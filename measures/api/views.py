@@ -452,7 +452,8 @@ class MessageListView(ApiView):
         responses=_responses(s.MessageSerializer(many=True), errors=LIST_ERRORS),
         tags=["messages"],
         description="Invitations, reminders and alert mails on the caller's caseload that have not been sent; "
-        "`failed` ones gave up after every retry and wait for staff. Addresses are masked; no message body.",
+        "`pending` ones past their quick retries show `next_attempt_at` and `retry_until` (the send sweep keeps "
+        "trying); `failed` ones gave up after that and wait for staff. Addresses are masked; no message body.",
     )
     def get(self, request):
         filters = s.MessageFilterSerializer(data=request.query_params)
@@ -471,7 +472,8 @@ class MessageRetryView(ApiView):
         request=None,
         responses=_responses(s.MessageSerializer),
         tags=["messages"],
-        description="Put a failed message back in the queue, to the current address (the patient's, or the clinician's "
+        description="Put a failed message (or one waiting for its next automatic retry) back in the queue, to the "
+        "current address (the patient's, or the clinician's "
         "for an alert mail); it is sent "
         "once this request commits.",
     )

@@ -1,4 +1,4 @@
-"""A logging filter that takes self-report link tokens out of log lines.
+"""A logging filter that takes self-report link tokens (and staff invitation and reset tokens) out of log lines.
 
 The token is the patient's credential and sits in the URL path, and Django's request logger
 writes that path: at ERROR for every 500 (`Internal Server Error: /r/<token>/`), and at WARNING
@@ -10,10 +10,13 @@ import logging
 import re
 
 _LINK = re.compile(r"(/(?:api/self-report|r)/)[^/\s?#'\"]+")
+# A staff member's mailed link (accounts/password_urls.py): /password-reset/<uid>/<token>/ and
+# /invitation/<uid>/<token>/. The token is a credential for the account; the uid is not.
+_STAFF_LINK = re.compile(r"(/(?:password-reset|invitation)/[^/\s?#'\"]+/)[^/\s?#'\"]+")
 
 
 def redact(text: str) -> str:
-    return _LINK.sub(r"\1[link]", text)
+    return _STAFF_LINK.sub(r"\1[link]", _LINK.sub(r"\1[link]", text))
 
 
 class RedactSelfReportTokens(logging.Filter):

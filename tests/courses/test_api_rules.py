@@ -409,8 +409,8 @@ def test_an_amended_time_is_read_in_the_clinic_zone(dosed_participant, provider)
         {"taken_at": "2026-03-10T11:05:00", "version": reading.version},
         format="json",
     )
-    assert edited.status_code == 400
-    assert "amendment" in edited.json()["errors"]["non_field_errors"][0]
+    assert edited.status_code == 405  # a reading is never edited in place: PATCH is not offered
+    assert "amend" in edited.json()["detail"]
     response = client.post(
         f"/api/records/vital-reading/{reading.pk}/amend/",
         {"changes": {"taken_at": "2026-03-10T11:05:00"}, "reason": "Monitor clock read wrongly."},

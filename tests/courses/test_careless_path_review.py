@@ -373,12 +373,14 @@ def test_a_recheck_measures_again_what_alerted(dosed_participant, provider, cloc
 # --- F16, F17: clear answers, never a 500 -------------------------------------------------------------------
 
 
-def test_a_patient_or_course_patched_as_a_record_is_a_400_naming_the_way(course, therapist, provider):
+def test_a_patient_or_course_patched_as_a_record_is_a_405_naming_the_way(course, therapist, provider):
+    # Issue 13: the generic PATCH is not offered for them at all (405), rather than refused by the service.
+    ways = {"patient": "PATCH /api/patients/{id}/", "course": "status/"}
     for user in (therapist, provider):
         for kind, pk in (("patient", course.patient_id), ("course", course.pk)):
             response = api(user).patch(f"/api/records/{kind}/{pk}/", {"note": "x", "version": 1}, format="json")
-            assert response.status_code == 400, (user, kind, response.content[:300])
-            assert "PATCH /api/patients/{id}/" in response.json()["errors"]["non_field_errors"][0]
+            assert response.status_code == 405, (user, kind, response.content[:300])
+            assert ways[kind] in response.json()["detail"]
 
 
 def test_a_pre_discharge_alert_from_slow_breathing_names_the_breathing(dosed_participant, provider, clock):

@@ -1,6 +1,10 @@
 """The demo_practice command: a synthetic clinic built through the services, loaded once."""
 
+import os
+import subprocess
+import sys
 from io import StringIO
+from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -27,7 +31,7 @@ from courses.models import (
 
 def _load() -> str:
     out = StringIO()
-    call_command("demo_practice", stdout=out)
+    call_command("demo_practice", "--i-know-this-is-not-production", stdout=out)
     return out.getvalue()
 
 
@@ -37,6 +41,37 @@ def demo(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock(), transaction.atomic():
         yield _load()
         transaction.set_rollback(True)
+
+
+@pytest.mark.django_db
+def test_with_debug_off_it_refuses_without_the_not_production_flag(settings):
+    settings.DEBUG = False
+
+    with pytest.raises(CommandError, match="--i-know-this-is-not-production") as refused:
+        call_command("demo_practice", stdout=StringIO())
+
+    assert "DEBUG is off" in str(refused.value)
+    assert not User.objects.exists()
+    assert not Patient.objects.exists()
+
+
+def test_with_debug_off_the_command_line_exits_with_the_message(tmp_path):
+    # The real entry point with production settings (DEBUG=0), on a throwaway SQLite file: had the
+    # guard let it through, it would fail on the empty database instead of naming the flag.
+    env = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "TESTING", "DATABASE_URL", "REDIS_URL"}}
+    env.update(
+        DEBUG="0", SECRET_KEY="x" * 60, ALLOWED_HOSTS="kapclinic.example.invalid", KAPCLINIC_VAR_DIR=str(tmp_path)
+    )
+
+    result = subprocess.run(
+        [sys.executable, "manage.py", "demo_practice"],
+        cwd=Path(__file__).resolve().parents[2], env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+    assert result.returncode == 1
+    assert "DEBUG is off" in result.stderr
+    assert "--i-know-this-is-not-production" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 @pytest.mark.django_db

@@ -18,11 +18,10 @@ def test_staff_pages_are_for_the_lead_only(client, therapist, lead):
         assert client.get(reverse(name)).status_code == 200
 
 
-def test_lead_creates_staff_and_a_weak_password_is_refused_next_to_the_field(client, lead):
+def test_lead_invites_staff_and_a_missing_email_is_refused_next_to_the_field(client, lead, mailoutbox):
     client.force_login(lead)
     data = {
         "username": "newdoc",
-        "password": "short",
         "role": "medical_provider",
         "first_name": "New",
         "last_name": "Doc",
@@ -30,11 +29,13 @@ def test_lead_creates_staff_and_a_weak_password_is_refused_next_to_the_field(cli
         "credentials": "MD",
     }
     response = client.post(reverse("staff"), data)
-    assert response.status_code == 400 and 'id="id_password_error"' in response.content.decode()
+    assert response.status_code == 400 and 'id="id_email_error"' in response.content.decode()
     assert not User.objects.filter(username="newdoc").exists()
-    response = client.post(reverse("staff"), {**data, "password": "a-long-enough-passphrase-42"})
+    response = client.post(reverse("staff"), {**data, "email": "newdoc@kapclinic.invalid"})
     assert response.status_code == 302
-    assert User.objects.get(username="newdoc").role == "medical_provider"
+    member = User.objects.get(username="newdoc")
+    assert member.role == "medical_provider" and not member.has_usable_password()
+    assert [m.to for m in mailoutbox] == [["newdoc@kapclinic.invalid"]]
 
 
 def test_lead_deactivates_and_reactivates_staff(client, lead, therapist):
@@ -93,10 +94,11 @@ def test_the_stage_form_starts_on_the_next_stage(client, course, therapist):
     assert '<option value="preparation" selected>' in page
 
 
-def test_the_staff_form_asks_the_browser_for_a_new_password(client, lead):
+def test_the_staff_form_asks_for_no_password(client, lead):
+    # The colleague chooses it through the invitation: the lead never types nor sees it.
     client.force_login(lead)
     page = client.get(reverse("staff")).content.decode()
-    assert 'autocomplete="new-password"' in page
+    assert 'type="password"' not in page and "Send the invitation" in page
 
 
 @pytest.mark.parametrize(

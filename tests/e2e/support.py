@@ -14,13 +14,23 @@ from tests.conftest import PASSWORD, normal_vitals, prepare_course
 
 
 def login(page: Page, user, password: str = PASSWORD) -> None:
-    """Sign in on the login page, as a person would, and wait for the start page."""
+    """Sign in on the login page, as a person would, and wait for the start page. A user who
+    owes a second factor (a lead, a superuser) types the code of an authenticator enrolled here."""
+    from accounts import mfa
+    from tests.otp import enrolled, next_code
+
+    device = enrolled(user) if mfa.second_factor_required(user) else None
     page.goto("/login/")
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     page.get_by_label("Username").fill(user.username)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     expect(page).not_to_have_url(re.compile(r"/login/"))
+    if device is not None:
+        expect(page.get_by_role("heading", name="Enter your code")).to_be_visible()
+        page.get_by_label("Code").fill(next_code(device))
+        page.get_by_role("button", name="Continue").click()
+        expect(page).not_to_have_url(re.compile(r"/account/second-factor/"))
     expect(page.get_by_role("button", name="Sign in")).to_have_count(0)
 
 

@@ -30,19 +30,58 @@ def smtp(mailbox):
     server.stop()
 
 
+def started_processes(kind, redis_server, smtp, tmp_path):
+    """Yield `start(**env)` for a Celery process class (Worker, Beat); stop every one at teardown."""
+    started = []
+
+    def start(**extra_env):
+        process = kind(broker_url=redis_server.url, smtp_port=smtp.port, tmp_path=tmp_path, extra_env=extra_env)
+        started.append(process.start())
+        return process
+
+    yield start
+    for process in started:
+        process.stop()
+
+
 @pytest.fixture
 def workers(redis_server, smtp, tmp_path):
     """Start workers with `workers(**env)`; every one is stopped at teardown, killed if need be."""
-    started: list[Worker] = []
+    yield from started_processes(Worker, redis_server, smtp, tmp_path)
 
-    def start(**extra_env) -> Worker:
-        worker = Worker(broker_url=redis_server.url, smtp_port=smtp.port, tmp_path=tmp_path, extra_env=extra_env)
-        started.append(worker.start())
-        return worker
 
-    yield start
-    for worker in started:
-        worker.stop()
+@pytest.fixture
+def web_on_redis(settings, redis_server):
+    """Point this process (the web app) at our Redis for the broker and the cache, as
+    REDIS_URL does in production."""
+    from kapclinic.celery import app
+
+    settings.CELERY_BROKER_URL = redis_server.url
+    settings.CELERY_BROKER_TRANSPORT_OPTIONS = dict(settings.REDIS_BROKER_TRANSPORT_OPTIONS)
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": redis_server.url,
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+        }
+    }
+    changed = ("broker_url", "broker_transport_options", "broker_connection_timeout", "task_publish_retry_policy")
+    saved = {k: app.conf[k] for k in changed}
+    app.conf.update(
+        task_always_eager=False,
+        broker_url=redis_server.url,
+        broker_transport_options=dict(settings.REDIS_BROKER_TRANSPORT_OPTIONS),
+        broker_connection_timeout=settings.CELERY_BROKER_CONNECTION_TIMEOUT,
+        task_publish_retry_policy=settings.CELERY_TASK_PUBLISH_RETRY_POLICY,
+    )
+    app._pool = None
+    app.amqp._producer_pool = None
+    yield app
+    if app._pool is not None:
+        app._pool.force_close_all()
+    app._pool = None
+    app.amqp._producer_pool = None
+    app.conf.update(saved)
 
 
 def due_courses(therapist, provider, count: int, first: int = 1):

@@ -189,13 +189,18 @@ class Worker:
         self.ready = threading.Event()
         self.proc: subprocess.Popen | None = None
 
-    def start(self):
-        argv = [
+    # The line the process prints once it is taking work.
+    ready_marker = " ready."
+
+    def argv(self) -> list[str]:
+        return [
             sys.executable, "-m", "celery", "-A", "kapclinic", "worker", "--pool=solo", "--concurrency=1",
             "-l", "info", "--without-heartbeat", "--without-gossip", "--without-mingle", "-n", f"{self.name}@%h",
         ]  # fmt: skip
+
+    def start(self):
         self.proc = subprocess.Popen(  # noqa: S603 - fixed argv
-            argv, cwd=BASE_DIR, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+            self.argv(), cwd=BASE_DIR, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
         )
         threading.Thread(target=self._read, args=(self.proc,), daemon=True).start()
         return self
@@ -203,7 +208,7 @@ class Worker:
     def _read(self, proc):
         for line in proc.stdout:
             self.lines.append(line.rstrip())
-            if " ready." in line:
+            if self.ready_marker in line:
                 self.ready.set()
 
     def wait_ready(self):
@@ -238,3 +243,15 @@ def send_task(broker_url: str, name: str, *args, times: int = 1):
             sender.send_task(name, args=args)
     finally:
         sender.close()
+
+
+class Beat(Worker):
+    """A `celery beat` process with the project's CELERY_BEAT_SCHEDULE (its intervals from the
+    env given), sending to the test's Redis: what production runs, not the test playing beat."""
+
+    ready_marker = "beat: Starting"
+
+    def argv(self) -> list[str]:
+        schedule = Path(self.env["KAPCLINIC_VAR_DIR"]) / f"{self.name}-schedule"
+        schedule.parent.mkdir(parents=True, exist_ok=True)
+        return [sys.executable, "-m", "celery", "-A", "kapclinic", "beat", "-l", "info", "-s", str(schedule)]

@@ -26,40 +26,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 REQUEST_BOUND_SECONDS = 5
 
 
-@pytest.fixture
-def web_on_redis(settings, redis_server):
-    """Point this process (the web app) at our Redis for the broker and the cache, as
-    REDIS_URL does in production."""
-    from kapclinic.celery import app
-
-    settings.CELERY_BROKER_URL = redis_server.url
-    settings.CELERY_BROKER_TRANSPORT_OPTIONS = dict(settings.REDIS_BROKER_TRANSPORT_OPTIONS)
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": redis_server.url,
-            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
-        }
-    }
-    changed = ("broker_url", "broker_transport_options", "broker_connection_timeout", "task_publish_retry_policy")
-    saved = {k: app.conf[k] for k in changed}
-    app.conf.update(
-        task_always_eager=False,
-        broker_url=redis_server.url,
-        broker_transport_options=dict(settings.REDIS_BROKER_TRANSPORT_OPTIONS),
-        broker_connection_timeout=settings.CELERY_BROKER_CONNECTION_TIMEOUT,
-        task_publish_retry_policy=settings.CELERY_TASK_PUBLISH_RETRY_POLICY,
-    )
-    app._pool = None
-    app.amqp._producer_pool = None
-    yield app
-    if app._pool is not None:
-        app._pool.force_close_all()
-    app._pool = None
-    app.amqp._producer_pool = None
-    app.conf.update(saved)
-
-
 def timed(call):
     started = time.monotonic()
     result = call()

@@ -23,12 +23,23 @@ def _real_or_generated(generated, pool: list):
     return st.integers(0, 3).flatmap(lambda n: st.just(generated) if n == 0 else st.sampled_from(pool))
 
 
+def _record_types(context) -> set[str] | None:
+    """The record kinds the operation's schema offers (PATCH offers fewer than GET), or None."""
+    definition = getattr(getattr(context, "operation", None), "definition", None)
+    for parameter in (getattr(definition, "raw", None) or {}).get("parameters", []):
+        if parameter.get("name") == "record_type":
+            return set(parameter.get("schema", {}).get("enum", [])) or None
+    return None
+
+
 @schemathesis.hook
 def flatmap_path_parameters(context, path_parameters):
     if not isinstance(path_parameters, dict) or not path_parameters:
         return st.just(path_parameters)
     if "record_type" in path_parameters and "record_id" in path_parameters:
-        pairs = _IDS.get("records", [])
+        # Only kinds the schema offers for this operation: a patient's record PATCH is not one (a 405).
+        offered = _record_types(context)
+        pairs = [pair for pair in _IDS.get("records", []) if offered is None or pair[0] in offered]
         return _real_or_generated((path_parameters["record_type"], path_parameters["record_id"]), pairs).map(
             lambda pair: {**path_parameters, "record_type": pair[0], "record_id": pair[1]}
         )

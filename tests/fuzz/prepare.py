@@ -17,9 +17,8 @@ import django
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kapclinic.settings")
 django.setup()
 
-from rest_framework.authtoken.models import Token  # noqa: E402
-
 from accounts.models import User  # noqa: E402
+from accounts.tokens import token_issue  # noqa: E402
 from courses import selectors  # noqa: E402
 from courses.models import AdverseEvent, InSessionAlert  # noqa: E402
 from measures import services as measure_services  # noqa: E402
@@ -82,7 +81,7 @@ def main(out_dir: Path) -> None:
     tokens = {}
     for role, username in ROLES.items():
         user = User.objects.get(username=username)
-        tokens[role] = Token.objects.get_or_create(user=user)[0].key
+        tokens[role] = token_issue(user=user)[1]
         (out_dir / f"ids-{role}.json").write_text(json.dumps(role_ids(user, lead), indent=1))
     # The anonymous run draws from the lead's ids: real records, which it must never reach.
     (out_dir / "ids-anonymous.json").write_text((out_dir / "ids-lead.json").read_text())

@@ -5,6 +5,8 @@ the operation, so is the content type, and a JSON body matches the documented sc
 """
 
 import functools
+import logging
+import re
 
 import pytest
 import requests
@@ -200,3 +202,44 @@ def test_a_session_in_a_plausible_year_is_still_recorded_and_matches_the_schema(
     conforms(response, "post", "/api/courses/{course_id}/preparatory-sessions/")
     timeline = api(therapist).get(f"/api/courses/{course.pk}/timeline/")
     conforms(timeline, "get", "/api/courses/{course_id}/timeline/")
+
+
+# --- issue 13: a deeply nested body on every operation that takes one ----------------------------
+
+DEEP = "[" * 1000 + "]" * 1000  # 2 KB: a RecursionError in the JSON decoder, a 500, on every endpoint
+
+
+def test_every_operation_with_a_body_answers_a_deeply_nested_one_with_a_4xx_in_the_error_shape(
+    world, therapist, provider, lead, caplog
+):
+    objects = world["_objects"]
+    ids = {
+        **{name: str(values[0]) for name, values in world.items() if name != "_objects" and values},
+        "dose_id": str(world["participant_id"][0]),
+        "staff_id": str(world["user_id"][0]),
+        "token": "not-a-link",
+        "record_type": "adverse-event",
+        "record_id": str(objects["event"].pk),
+    }
+    schema = api_schema().raw_schema
+    reached, answers = set(), []
+    for template, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            if not isinstance(operation, dict) or "requestBody" not in operation:
+                continue
+            path = template
+            for name in re.findall(r"{(\w+)}", template):
+                path = path.replace("{" + name + "}", ids.get(name, "00000000-0000-4000-8000-000000000000"))
+            for user in (therapist, provider, lead):
+                client = APIClient(raise_request_exception=False)
+                client.force_authenticate(user)
+                response = getattr(client, method)(path, DEEP, content_type="application/json")
+                answers.append((method, template, response.status_code))
+                assert 400 <= response.status_code < 500, (method, template, user.username, response.status_code)
+                body = response.json()
+                assert set(body) == {"detail", "errors"}, (method, template, body)
+                if "nested more than" in str(body["errors"]):
+                    reached.add((method, template))
+    # The parser, not a 404 or 403 in front of it, answered for most operations.
+    assert len(reached) >= 0.8 * len({(m, t) for m, t, _ in answers}), sorted(set(answers) - reached)
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]

@@ -196,6 +196,8 @@ def test_a_value_signed_for_another_purpose_is_not_a_link(client, alice):
 
 PUBLIC = {
     "healthz",
+    "livez",
+    "readyz",
     "login",
     "logout",
     "session-state",  # answers anyone, and tells the signed-out only that they are (below)
@@ -272,7 +274,7 @@ def test_after_using_the_link_the_same_client_reaches_no_staff_page_nor_api_rout
 
 def test_the_public_routes_show_no_patient_data_to_the_token_holder(client, alice):
     client.get(page(token_of(alice["phq9"])))
-    for url in ("/healthz", "/api/schema/", "/api/docs/", "/login/", "/api/no-such-route/"):
+    for url in ("/healthz", "/livez", "/readyz", "/api/schema/", "/api/docs/", "/login/", "/api/no-such-route/"):
         text = client.get(url).content.decode()
         assert "Alice" not in text and "Testpatient" not in text and "TEST-0001" not in text, url
 

@@ -120,7 +120,7 @@ def test_failed_and_waiting_messages_with_resend(client, therapist, course):
     message.refresh_from_db()
     assert message.status != MessageStatus.FAILED  # back in the queue (sent at once by the eager worker)
     again = client.post(reverse("message-resend", args=[message.pk]), follow=True)
-    assert "Only a failed message can be resent." in again.content.decode()
+    assert "Only a failed message, or one waiting for its next retry, can be resent." in again.content.decode()
 
 
 def _courses_with_alerts(n, start, therapist, provider):

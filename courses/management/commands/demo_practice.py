@@ -16,6 +16,7 @@ import random
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
@@ -122,10 +123,29 @@ class Clinic:
         }
 
 
+# The demo creates staff accounts whose passwords are printed in the README: with DEBUG off the
+# database may be a real clinic's, so the operator has to say in so many words that it is not.
+NOT_PRODUCTION_FLAG = "--i-know-this-is-not-production"
+
+
 class Command(BaseCommand):
     help = "Load a synthetic demo practice (staff, 30 fictional patients, courses in every stage). Idempotent."
 
+    def add_arguments(self, parser):
+        parser.add_argument(
+            NOT_PRODUCTION_FLAG,
+            action="store_true",
+            dest="not_production",
+            help="Load the demo even with DEBUG off (a test or fuzz database, never a clinic's).",
+        )
+
     def handle(self, *args, **options):
+        if not settings.DEBUG and not options["not_production"]:
+            raise CommandError(
+                "demo_practice refused: DEBUG is off, so this may be a production database, and the demo "
+                "creates staff accounts (admin, lead, ...) whose passwords are published in the README. "
+                f"Run it with DEBUG=1, or add {NOT_PRODUCTION_FLAG} if this database is a test or demo one."
+            )
         if Patient.objects.filter(mrn__startswith=MRN_PREFIX).exists():
             self.stdout.write("The demo practice is already loaded; nothing changed.")
             self.print_logins()

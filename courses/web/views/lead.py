@@ -1,20 +1,23 @@
 """The practice lead's pages: safety dashboard, staff accounts, clinic settings."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from accounts import invitations
 from accounts.models import User
 from courses import services
 from courses.choices import COURSE_STAGES, CourseStatus, SeriousCriterion, VitalAlert
 from courses.models import ClinicSettings, Course, DosingParticipant, HoldOverride, InSessionAlert, VitalReading
 from courses.selectors import record_get, serious_events_unacknowledged
 from courses.web.common import add_service_errors, call_service, lead_view, render_form_page
-from courses.web.forms import AcknowledgeForm, ClinicSettingsForm, StaffCreateForm
+from courses.web.forms import AcknowledgeForm, ClinicSettingsForm, StaffInviteForm
 from courses.web.views.home import safety_banner_context
-from measures.selectors import escalated_safety_alerts
+from measures.selectors import escalated_safety_alerts, messages_undelivered
+from ops.heartbeats import banner as heartbeat_banner
 
 ALERT_WORDS = dict(VitalAlert.choices)
 CRITERIA_WORDS = dict(SeriousCriterion.choices)
@@ -64,6 +67,9 @@ def _dashboard(request, ack_forms=None, status=200):
         "discharge_exceptions": exceptions,
         "open_in_session_alerts": open_alerts,
         "escalated_safety_alerts": escalated_safety_alerts(),
+        "undelivered": messages_undelivered(request.user),
+        # "Questionnaires are not being sent: …" when beat or the worker has stopped (ops/heartbeats.py).
+        "heartbeat_banner": heartbeat_banner(),
         **safety_banner_context(request.user),
     }
     return render(request, "web/lead_dashboard.html", context, status=status)
@@ -91,18 +97,45 @@ def acknowledge(request, event_id):
 
 def _staff_page(request, form=None, status=200):
     staff = User.objects.order_by("-is_active", "role", "last_name", "first_name")
-    return render(request, "web/staff.html", {"staff": staff, "form": form or StaffCreateForm()}, status=status)
+    context = {"staff": staff, "form": form or StaffInviteForm(), "invitation_days": settings.INVITATION_DAYS}
+    return render(request, "web/staff.html", context, status=status)
 
 
 @lead_view
 def staff(request):
     if request.method != "POST":
         return _staff_page(request)
-    form = StaffCreateForm(request.POST)
-    if form.is_valid() and call_service(form, services.staff_create, by=request.user, **form.cleaned_data):
-        messages.success(request, f"Account {form.cleaned_data['username']} created.")
-        return redirect("staff")
-    return _staff_page(request, form, status=400)
+    form = StaffInviteForm(request.POST)
+    created = form.is_valid() and call_service(form, invitations.staff_invite, by=request.user, **form.cleaned_data)
+    if not created:
+        return _staff_page(request, form, status=400)
+    member, sent = created
+    if sent:
+        messages.success(request, f"Account {member.username} created; the invitation is mailed to {member.email}.")
+    else:
+        messages.error(
+            request,
+            f"Account {member.username} created, but the invitation mail could not be sent: send it again below.",
+        )
+    return redirect("staff")
+
+
+@lead_view
+@require_POST
+def staff_invite_again(request, user_id):
+    """A new invitation link (the earlier one stops working), for a colleague who has no password yet."""
+    member = get_object_or_404(User, pk=user_id)
+    if member.has_usable_password() or not member.is_active or not member.email:
+        messages.error(
+            request, f"{member} needs no invitation: they have a password, are deactivated or have no email."
+        )
+    elif member.is_superuser and not request.user.is_superuser:
+        messages.error(request, "An administrator account is managed by another administrator, not by a practice lead.")
+    elif invitations.send_invitation(by=request.user, user=member):
+        messages.success(request, f"A new invitation is mailed to {member.email}.")
+    else:
+        messages.error(request, "The invitation mail could not be sent: try again later.")
+    return redirect("staff")
 
 
 @lead_view
