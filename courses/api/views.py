@@ -21,6 +21,7 @@ from rest_framework.exceptions import APIException, MethodNotAllowed
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
+from accounts.invitations import staff_invite
 from accounts.models import User
 from accounts.tokens import ApiTokenAuthentication
 from courses import bedside, selectors, services
@@ -906,12 +907,15 @@ class StaffListView(ApiView):
 
     @extend_schema(
         request=s.StaffCreateSerializer,
-        responses=_responses(s.StaffSerializer, 201, (400, 401, 403, 409)),
+        responses=_responses(s.StaffInvitedSerializer, 201, (400, 401, 403, 409)),
         tags=["admin"],
+        description="Invite a colleague: no password until they choose one from the link mailed to them.",
     )
     def post(self, request):
-        user = services.staff_create(by=request.user, **_body(s.StaffCreateSerializer, request))
-        return Response(s.StaffSerializer(user).data, status=status.HTTP_201_CREATED)
+        user, sent = staff_invite(by=request.user, **_body(s.StaffCreateSerializer, request))
+        return Response(
+            s.StaffInvitedSerializer(user, context={"invitation_sent": sent}).data, status=status.HTTP_201_CREATED
+        )
 
 
 class StaffActiveView(ApiView):

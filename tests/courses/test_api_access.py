@@ -2,9 +2,11 @@
 
 import pytest
 import yaml
+from django.core import mail
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
+from accounts.models import User
 from courses.models import AuditAction, AuditEvent
 from tests.conftest import PASSWORD
 from tests.courses.builders import cleared_course_for
@@ -174,7 +176,7 @@ def test_clinic_settings_and_staff_are_for_the_lead_only(therapist, provider, le
         assert client.get("/api/settings/").status_code == 403
         assert client.patch("/api/settings/", {"hold_systolic": 150}).status_code == 403
         assert client.get("/api/staff/").status_code == 403
-        created = client.post("/api/staff/", {"username": "x", "password": "long-enough-pass-9", "role": "therapist"})
+        created = client.post("/api/staff/", {"username": "x", "email": "x@example.invalid", "role": "therapist"})
         assert created.status_code == 403
     assert api(lead).get("/api/settings/").json()["hold_systolic"] == 140
 
@@ -189,14 +191,22 @@ def test_the_lead_changes_settings_and_manages_staff(lead, therapist):
 
     created = client.post(
         "/api/staff/",
-        {"username": "newdoc", "password": "a-long-enough-password-7", "role": "medical_provider", "credentials": "DO"},
+        {"username": "newdoc", "email": "newdoc@example.invalid", "role": "medical_provider", "credentials": "DO"},
     )
     assert created.status_code == 201, created.json()
-    weak = client.post("/api/staff/", {"username": "weak", "password": "123", "role": "therapist"})
-    assert weak.status_code == 400 and "password" in weak.json()["errors"]
-    taken = client.post(
-        "/api/staff/", {"username": "THERAPIST", "password": "a-long-enough-password-7", "role": "therapist"}
+    assert created.json()["invitation_sent"] is True
+    newdoc = User.objects.get(username="newdoc")
+    assert not newdoc.has_usable_password()  # nobody but the colleague ever knows it
+    assert mail.outbox[-1].to == ["newdoc@example.invalid"] and "/invitation/" in mail.outbox[-1].body
+    typed = client.post(
+        "/api/staff/",
+        {"username": "typed", "email": "t@x.invalid", "password": "a-long-enough-password-7", "role": "therapist"},
     )
+    assert typed.status_code == 400 and "password" in typed.json()["errors"]
+    assert not User.objects.filter(username="typed").exists()
+    no_mail = client.post("/api/staff/", {"username": "nomail", "role": "therapist"})
+    assert no_mail.status_code == 400 and "email" in no_mail.json()["errors"]
+    taken = client.post("/api/staff/", {"username": "THERAPIST", "email": "t2@example.invalid", "role": "therapist"})
     assert taken.status_code == 400 and "username" in taken.json()["errors"]
 
     off = client.post(f"/api/staff/{therapist.pk}/active/", {"active": False})
