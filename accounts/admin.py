@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 from knox.models import AuthToken as KnoxAuthToken
@@ -68,7 +70,13 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
 def _admin_login(request, extra_context=None):
     """The admin signs in through the clinic's own login, so it asks the same second factor and
-    counts failures under the same lockout (accounts/mfa.py, accounts/lockout.py)."""
+    counts failures under the same lockout (accounts/mfa.py, accounts/lockout.py). Someone already
+    signed in who may not use the admin is told so: sending them to the login page would send them
+    straight back here, a redirect loop (found by review)."""
+    if admin.site.has_permission(request):
+        return redirect(request.GET.get("next") or reverse("admin:index"))
+    if request.user.is_authenticated:
+        raise PermissionDenied("The admin is for administrators; your account does not have access to it.")
     return redirect_to_login(request.GET.get("next") or reverse("admin:index"), login_url=reverse("login"))
 
 

@@ -219,6 +219,11 @@ def apply_grants(connection, role: str, report: Report) -> None:
         if not _one(cursor, "SELECT has_database_privilege(%s, current_database(), 'CONNECT')", [role])[0]:
             run(sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(sql.Identifier(database), ident))
         run(sql.SQL("REVOKE CREATE ON SCHEMA public FROM {}").format(ident))
+        # No temporary tables: one named like a real table shadows it for the session (a trigger
+        # function's lookup included), and the application never needs one. PUBLIC holds TEMP on
+        # every new database, so it is taken from PUBLIC as well as from the role.
+        run(sql.SQL("REVOKE TEMPORARY ON DATABASE {} FROM PUBLIC").format(sql.Identifier(database)))
+        run(sql.SQL("REVOKE TEMPORARY ON DATABASE {} FROM {}").format(sql.Identifier(database), ident))
         run(sql.SQL("GRANT USAGE ON SCHEMA public TO {}").format(ident))
         run(sql.SQL("REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {}").format(ident))
         cursor.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename")
@@ -246,7 +251,9 @@ def apply_grants(connection, role: str, report: Report) -> None:
                 "ALTER DEFAULT PRIVILEGES FOR ROLE {} IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO {}"
             ).format(sql.Identifier(owner), ident)
         )
-        report(f"database {database}: CONNECT and USAGE on schema public to {role}; tables owned by {owner}")
+        report(
+            f"database {database}: CONNECT and USAGE on schema public to {role}, no TEMPORARY; tables owned by {owner}"
+        )
         for privileges, tables in sorted(by_privileges.items(), key=lambda item: -len(item[0])):
             report(f"{', '.join(privileges)} on {len(tables)} table(s): {', '.join(tables)}")
         report(f"USAGE, SELECT on {sequences} sequence(s); no TRUNCATE, REFERENCES or TRIGGER anywhere")

@@ -20,6 +20,7 @@ import secrets
 
 from django.conf import settings
 from django.contrib.auth.signals import user_login_failed
+from django.core.mail import send_mail
 from django.db import transaction
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -85,6 +86,19 @@ def _matching_device(user, code: str):
     return None
 
 
+def wait_seconds(user) -> int:
+    """Seconds before django-otp checks this user's authenticator codes again (its back-off after
+    a wrong code), 0 when it checks now."""
+    from django.utils import timezone
+
+    longest = 0
+    for device in TOTPDevice.objects.filter(user=user, confirmed=True):
+        allowed, data = device.verify_is_allowed()
+        if not allowed and data and data.get("locked_until"):
+            longest = max(longest, int((data["locked_until"] - timezone.now()).total_seconds()) + 1)
+    return longest
+
+
 def check_second_factor(user, code, request=None):
     """Verify `code` for `user`: the device that accepted it, or None. A refusal is audited and
     counted towards the lockout (when the request is given, also per address)."""
@@ -93,6 +107,12 @@ def check_second_factor(user, code, request=None):
     code = _normalise(code)
     if request is not None and lockout.is_locked(request, user.get_username()):
         _audit(user, "second factor refused: sign-in locked after repeated failures")
+        return None
+    if code.isdigit() and len(code) == 6 and (wait := wait_seconds(user)):
+        # django-otp does not check a code during its back-off after a wrong one: a right code
+        # retyped at once would be "refused" and, counted, could lock out the person who mistyped
+        # (found by review). Not checked is not wrong: it does not count towards the lockout.
+        _audit(user, f"second factor code not checked: {wait} s back-off after a wrong code")
         return None
     device = _matching_device(user, code)
     if device is None:
@@ -106,6 +126,36 @@ def check_second_factor(user, code, request=None):
         _audit(user, f"recovery code used; {left} left")
         logger.info("recovery code used by user %s; %s left", user.pk, left)
     return device
+
+
+def confirm_password(user, password, request=None) -> bool:
+    """The password asked again before the second factor changes; a wrong one counts towards the
+    lockout like a wrong sign-in."""
+    if user.check_password(password or ""):
+        return True
+    _audit(user, "password asked again before a second-factor change: refused")
+    if request is not None:
+        user_login_failed.send(sender=__name__, credentials={"username": user.get_username()}, request=request)
+    return False
+
+
+def tell_the_holder(user, what: str) -> None:
+    """Mail the account's holder that its second factor changed, so a change they did not make is
+    seen (a failed mail is logged, never in the way of the change)."""
+    if not user.email:
+        return
+    try:
+        send_mail(
+            subject="kapclinic: the second factor of your account changed",
+            message=(
+                f"On your kapclinic account, {what}. If this was not you, tell your practice lead now: "
+                "they can remove the second factor and you can set it up again."
+            ),
+            from_email=None,
+            recipient_list=[user.email],
+        )
+    except Exception:  # any mail-server failure: the change stands and is audited
+        logger.exception("second-factor notice to user %s not sent", user.pk)
 
 
 def verify_second_factor(user, code, request=None) -> bool:

@@ -42,6 +42,19 @@ class User(AbstractUser):
         if errors:
             raise ValidationError(errors)
 
+    def save(self, *args, **kwargs):
+        # A new password (reset, invitation, admin, changepassword) or a deactivation ends every API
+        # token the account holds, from whatever entry point: a token must not outlive the
+        # credentials it was issued for (found by review: a token survived a reset and a
+        # deactivation-then-reactivation).
+        password_changed = self._password is not None
+        super().save(*args, **kwargs)
+        if password_changed or not self.is_active:
+            from accounts.tokens import token_revoke
+
+            why = "password changed" if password_changed else "account deactivated"
+            token_revoke(by=self, user=self, tokens=ApiToken.objects.all(), why=why)
+
     def __str__(self) -> str:
         name = self.get_full_name() or self.username
         return f"{name}, {self.credentials}" if self.credentials else name

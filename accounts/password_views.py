@@ -66,6 +66,11 @@ class ResetSentView(auth_views.PasswordResetDoneView):
 class _ChoosePasswordView(auth_views.PasswordResetConfirmView):
     """A link that no longer works (used, expired, replaced, mistyped) is a 400 with a page saying so."""
 
+    def get_user(self, uidb64):
+        # A link mailed before the account was deactivated does not set its password (found by review).
+        user = super().get_user(uidb64)
+        return user if user is not None and user.is_active else None
+
     def render_to_response(self, context, **response_kwargs):
         if not context.get("validlink"):
             response_kwargs.setdefault("status", 400)

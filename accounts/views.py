@@ -37,6 +37,31 @@ class EnrolForm(forms.Form):
     )
 
 
+class PasswordAgainForm(forms.Form):
+    """Changing the second factor of a signed-in session asks for the password again: an unlocked
+    screen must not be enough to move the account's second factor to another phone (found by review)."""
+
+    password = forms.CharField(
+        label="Your password",
+        max_length=128,
+        strip=False,
+        help_text="Asked again before the second factor of your account changes.",
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+
+class ReplaceForm(PasswordAgainForm, EnrolForm):
+    pass
+
+
+def _password_again(request, form) -> bool:
+    """The form's password is the user's; a wrong one is a field error and counts as a failed sign-in."""
+    if mfa.confirm_password(request.user, form.cleaned_data["password"], request):
+        return True
+    form.add_error("password", "Password: not the one for this account. Enter your sign-in password.")
+    return False
+
+
 def _next_url(request) -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
     if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
@@ -58,6 +83,7 @@ def second_factor(request):
     form = CodeForm(request.POST or None)
     status = 200
     if request.method == "POST" and form.is_valid():
+        waited = mfa.wait_seconds(user)  # before the check: a wrong code starts a new back-off
         if mfa.verify_second_factor(user, form.cleaned_data["code"], request):
             mfa.pass_session(request, user)
             left = mfa.recovery_codes_left(user)
@@ -68,13 +94,19 @@ def second_factor(request):
             return redirect(_next_url(request))
         if lockout.is_locked(request, user.get_username()):
             return lockout.lockout_response(request)
-        form.add_error("code", "Not a valid code: check the app shows this clinic's account, and use the newest code.")
-        status = 400
+        if waited:
+            form.add_error("code", f"Wait {waited} seconds after a wrong code, then enter the newest code shown.")
+            status = 429
+        else:
+            form.add_error(
+                "code", "Not a valid code: check the app shows this clinic's account, and use the newest code."
+            )
+            status = 400
     return render(request, "accounts/second_factor.html", {"form": form, "next": _next_url(request)}, status=status)
 
 
 @never_cache
-@sensitive_post_parameters("code")
+@sensitive_post_parameters("code", "password")
 @login_required
 def second_factor_enrol(request):
     """Add an authenticator app: QR code and secret, then a code from the app to confirm it."""
@@ -82,19 +114,27 @@ def second_factor_enrol(request):
     if mfa.session_pending(request) and mfa.has_second_factor(user):
         # A password alone must not replace the phone that guards the account.
         return redirect(f"{_url('second-factor')}?next={_quoted(_next_url(request))}")
+    replacing = mfa.has_second_factor(user)
     device = mfa.pending_totp_device(user)
-    form = EnrolForm(request.POST or None)
+    form = (ReplaceForm if replacing else EnrolForm)(request.POST or None)
     status = 200
     if request.method == "POST" and form.is_valid():
-        try:
-            codes = mfa.confirm_enrolment(user, device, form.cleaned_data["code"])
-        except mfa.SecondFactorError as exc:
-            form.add_error("code", str(exc))
+        if replacing and not _password_again(request, form):
             status = 400
         else:
-            if mfa.session_pending(request):
-                mfa.pass_session(request, user)
-            return _show_recovery_codes(request, codes, enrolled=True)
+            try:
+                codes = mfa.confirm_enrolment(user, device, form.cleaned_data["code"])
+            except mfa.SecondFactorError as exc:
+                form.add_error("code", str(exc))
+                status = 400
+            else:
+                if mfa.session_pending(request):
+                    mfa.pass_session(request, user)
+                if replacing:
+                    mfa.tell_the_holder(user, "a new authenticator app replaced the one your account had")
+                return _show_recovery_codes(request, codes, enrolled=True)
+    elif request.method == "POST":
+        status = 400  # a field missing or malformed: the form says which
     secret = b32encode(device.bin_key).decode()
     context = {
         "form": form,
@@ -102,7 +142,7 @@ def second_factor_enrol(request):
         "qr_svg": _qr_svg(device.config_url),
         "secret_groups": [secret[i : i + 4] for i in range(0, len(secret), 4)],
         "required": mfa.second_factor_mandatory(user),
-        "replacing": mfa.has_second_factor(user),
+        "replacing": replacing,
     }
     return render(request, "accounts/second_factor_enrol.html", context, status=status)
 
@@ -116,18 +156,28 @@ def second_factor_settings(request):
         "enrolled": mfa.has_second_factor(user),
         "required": mfa.second_factor_mandatory(user),
         "codes_left": mfa.recovery_codes_left(user),
+        "form": PasswordAgainForm(),
     }
     return render(request, "accounts/second_factor_settings.html", context)
 
 
 @never_cache
+@sensitive_post_parameters("password")
 @login_required
 @require_POST
 def recovery_codes_new(request):
-    if not mfa.has_second_factor(request.user):
+    user = request.user
+    if not mfa.has_second_factor(user):
         messages.error(request, "Recovery codes: set up an authenticator app first.")
         return redirect("second-factor-settings")
-    return _show_recovery_codes(request, mfa.regenerate_recovery_codes(request.user), enrolled=False)
+    form = PasswordAgainForm(request.POST)
+    if not (form.is_valid() and _password_again(request, form)):
+        context = {"enrolled": True, "required": mfa.second_factor_mandatory(user), "form": form}
+        context["codes_left"] = mfa.recovery_codes_left(user)
+        return render(request, "accounts/second_factor_settings.html", context, status=400)
+    codes = mfa.regenerate_recovery_codes(user)
+    mfa.tell_the_holder(user, "new recovery codes replaced the old ones")
+    return _show_recovery_codes(request, codes, enrolled=False)
 
 
 def _show_recovery_codes(request, codes, *, enrolled: bool):

@@ -331,17 +331,33 @@ def has_visible_character(text: str) -> bool:
 MRN_TAKEN = "Another patient already has this MRN (MRNs are compared regardless of case)."
 
 
+def mrn_character_error(mrn: str) -> str | None:
+    """An MRN is typed as it is printed on the chart: a look-alike (fullwidth ＤＥＭＯ, a
+    non-breaking hyphen) would make a second chart that reads the same as the first."""
+    plain = unicodedata.normalize("NFKC", mrn)
+    if plain != mrn:
+        return f"Type the MRN in plain characters, as {plain!r}: it holds look-alike characters that print the same."
+    return None
+
+
+# The joiners shape letters in Persian, Arabic and Indic names; every other format character
+# (zero-width space, word joiner, BOM, soft hyphen, tag characters) prints nothing in a name.
+NAME_JOINERS = frozenset("\u200c\u200d")
+
+
 def name_character_error(text: str) -> str | None:
-    """The message for a name or identifier holding a control or text-direction character, or None."""
+    """The message for a name or identifier holding a control, text-direction or invisible
+    formatting character, or None."""
+    if text and not has_visible_character(text):
+        return "Nothing here prints: only spaces, zero-width or filler characters (such as the Hangul filler)."
     for ch in text:
-        if ch in BIDI_CONTROLS or unicodedata.category(ch) == "Cc":
-            kind = "text-direction" if ch in BIDI_CONTROLS else "control"
+        category = unicodedata.category(ch)
+        if ch in BIDI_CONTROLS or category == "Cc" or (category == "Cf" and ch not in NAME_JOINERS):
+            kind = "text-direction" if ch in BIDI_CONTROLS else "control" if category == "Cc" else "invisible"
             return (
                 f"Remove the {kind} character U+{ord(ch):04X}: names and identifiers hold printable characters "
                 "only (it changes how the rest is printed, or prints nothing)."
             )
-    if text and not has_visible_character(text):
-        return "Nothing here prints: only spaces, zero-width or filler characters (such as the Hangul filler)."
     return None
 
 

@@ -361,6 +361,8 @@ def _check_mrn_free(mrn: str | None, patient: Patient | None = None) -> None:
     is the database's lower(), as in the constraint patient_mrn_unique_any_case, so the two agree."""
     if not mrn or not isinstance(mrn, str):
         return
+    if message := rules.mrn_character_error(mrn):
+        _fail("mrn", message)
     others = Patient.objects.alias(mrn_lower=Lower("mrn")).filter(mrn_lower=Lower(Value(mrn)))
     if patient is not None:
         others = others.exclude(pk=patient.pk)

@@ -576,6 +576,23 @@ def test_the_admin_is_for_superusers_only(world, django_user_model):
         assert admin.get(url).status_code == 200, url
 
 
+def test_the_admins_login_ends_where_it_should_never_in_a_loop(therapist, lead, django_user_model):
+    """Found by review: a signed-in lead without admin rights bounced between /admin/ and /login/."""
+    anonymous = APIClient().get(reverse("admin:login"))
+    assert anonymous.status_code == 302 and anonymous["Location"].startswith(reverse("login"))
+    for user in (therapist, lead):
+        client = APIClient()
+        client.force_login(user)
+        assert client.get(reverse("admin:login")).status_code == 403, user
+        final = client.get(reverse("admin:index"), follow=True)
+        assert final.status_code == 403 and len(final.redirect_chain) == 1, user
+    root = django_user_model.objects.create_superuser("root", "root@kapclinic.invalid", "x-long-enough-pass-1")
+    admin = APIClient()
+    admin.force_login(root)
+    signed_in = admin.get(reverse("admin:login"))
+    assert signed_in.status_code == 302 and signed_in["Location"] == reverse("admin:index")
+
+
 def test_the_frozen_clock_is_what_the_matrix_was_written_for(world):
     # The dosing session of the matrix is in progress: its bedside pages answer, not "session over".
     session = world["records"]["dosing-session"]

@@ -152,6 +152,14 @@ REFUSED = [
         "must be owner",
     ),
     ("create a table of its own", "CREATE TABLE mine (id int)", errors.InsufficientPrivilege, "permission denied"),
+    # A temporary table named courses_amendment would shadow the real one for the session (found
+    # by review: the trigger's lookup then saw a fake amendment).
+    (
+        "create a temporary table",
+        "CREATE TEMP TABLE courses_amendment (record_type text, record_id uuid)",
+        errors.InsufficientPrivilege,
+        "permission denied to create temporary tables",
+    ),
 ]
 
 
@@ -252,6 +260,14 @@ def test_a_signed_record_changes_only_beside_an_amendment_whoever_writes(record)
     # That amendment is now committed: it covers its own change, not a later one.
     with pytest.raises(DatabaseError, match="diagnosis cannot be changed"), transaction.atomic():
         rewrite("Rewritten later")
+    assert PsychiatricEvaluation.objects.get(pk=psych.pk).diagnosis == "Amended"
+    # A temporary table of the same name does not stand in for the amendment table: the trigger
+    # looks in public only (the owner may still create temporary tables; the application may not).
+    with pytest.raises(DatabaseError, match="diagnosis cannot be changed"), transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("CREATE TEMP TABLE courses_amendment (record_type text, record_id uuid)")
+            cursor.execute("INSERT INTO courses_amendment VALUES ('psychiatricevaluation', %s)", [psych.pk])
+        rewrite("Shadowed")
     assert PsychiatricEvaluation.objects.get(pk=psych.pk).diagnosis == "Amended"
     # Voiding is bookkeeping, once: the void columns are set, never cleared.
     services.record_void(record=psych, by=psych.signed_by, reason="Entered on the wrong course.")

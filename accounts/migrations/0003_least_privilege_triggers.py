@@ -93,7 +93,7 @@ BEGIN
         RETURN NULL;
     END IF;
     IF EXISTS (
-        SELECT 1 FROM courses_amendment a
+        SELECT 1 FROM public.courses_amendment a
         WHERE a.record_type = TG_ARGV[0] AND a.record_id = NEW.id
           AND kapclinic_written_by_this_transaction(a.xmin)
     ) THEN
@@ -103,6 +103,16 @@ BEGIN
         TG_ARGV[0], changed;
 END;
 $$ LANGUAGE plpgsql;
+"""
+
+# A trigger function resolves names through the caller's search_path, where a session's temporary
+# tables come first: a login could CREATE TEMP TABLE courses_amendment and "amend" into it. Each
+# function searches pg_catalog and public only, with pg_temp last (PostgreSQL's advice for
+# functions run on another's behalf), and names the amendment table with its schema as well.
+PIN_SEARCH_PATH = """
+ALTER FUNCTION kapclinic_refuse_truncate() SET search_path = pg_catalog, public, pg_temp;
+ALTER FUNCTION kapclinic_written_by_this_transaction(xid) SET search_path = pg_catalog, public, pg_temp;
+ALTER FUNCTION kapclinic_signed_changes_amended() SET search_path = pg_catalog, public, pg_temp;
 """
 
 DROP_FUNCTIONS = """
@@ -117,6 +127,7 @@ def forward(apps, schema_editor):
         return
     # params=None: sent as written, so psycopg does not read the RAISE formats' '%' as placeholders.
     schema_editor.execute(FUNCTIONS, params=None)
+    schema_editor.execute(PIN_SEARCH_PATH, params=None)
     for table in PROTECTED_TABLES:
         schema_editor.execute(
             f"CREATE TRIGGER {table}_never_truncated BEFORE TRUNCATE ON {table} "

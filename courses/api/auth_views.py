@@ -93,9 +93,14 @@ class TokenView(GenericAPIView):
                     {"otp": ["Required for this account: the code from your authenticator app, or a recovery code."]}
                 )
             # With the request, a wrong code counts towards the lockout like a wrong password.
+            waited = mfa.wait_seconds(user)  # before the check: a wrong code starts a new back-off
             if not mfa.verify_second_factor(user, code, request=request):
                 if getattr(request, "axes_locked_out", False) or lockout.is_locked(request, user.get_username()):
                     raise AccountLocked()
+                if waited:
+                    raise serializers.ValidationError(
+                        {"otp": [f"Wait {waited} seconds after a wrong code, then send the newest code."]}
+                    )
                 raise serializers.ValidationError({"otp": ["This code is wrong or has been used already."]})
         instance, key = tokens.token_issue(user=user)
         return Response(TokenIssuedSerializer({"token": key, "expiry": instance.expiry}).data)

@@ -173,3 +173,27 @@ def test_the_schema_documents_the_token_endpoints(client, therapist):
     assert "post" in paths["/api/auth/logout/"]
     assert "post" in paths["/api/auth/logout-all/"]
     assert "get" in paths["/api/auth/tokens/"]
+
+
+def test_a_new_password_or_a_deactivation_ends_every_token(therapist, lead, client, mailoutbox):
+    """Found by review: a token outlived a password reset, and came back with a reactivation."""
+    from courses import services
+
+    _, before_reset = token_issue(user=therapist)
+    _, other = token_issue(user=therapist)
+    assert _client(before_reset).get("/api/courses/").status_code == 200
+    therapist.set_password("a-new-long-enough-passphrase-7")
+    therapist.save()
+    assert _client(before_reset).get("/api/courses/").status_code == 401
+    assert _client(other).get("/api/courses/").status_code == 401
+    assert AuditEvent.objects.filter(record_type="API token", detail="2 revoked (password changed)").exists()
+
+    _, before_deactivation = token_issue(user=therapist)
+    services.staff_set_active(by=lead, user=therapist, active=False)
+    services.staff_set_active(by=lead, user=therapist, active=True)
+    assert _client(before_deactivation).get("/api/courses/").status_code == 401
+    # Saving with nothing changed ends nothing.
+    _, fresh = token_issue(user=therapist)
+    therapist.first_name = "Renamed"
+    therapist.save()
+    assert _client(fresh).get("/api/courses/").status_code == 200

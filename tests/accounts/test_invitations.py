@@ -192,6 +192,9 @@ def test_the_log_filter_blanks_reset_and_invitation_tokens():
         "/invitation/MTI/c0ffee-0123abc/",), None)  # fmt: skip
     RedactSelfReportTokens().filter(record)
     assert "c0ffee" not in record.getMessage()
+    # Percent-encoded paths reach the same views (Django decodes once): found by review.
+    for path in ("/%72/c0ffee1234/", "/api/self%2Dreport/c0ffee1234/", "/password%2Dreset/MTI/c0ffee-0123/"):
+        assert "c0ffee" not in redact(f'"GET {path} HTTP/1.1" 404'), path
 
 
 def test_a_refused_link_leaves_no_token_in_the_request_log(client, therapist, mailoutbox):
@@ -230,3 +233,16 @@ def test_a_lead_cannot_send_an_administrator_an_invitation(client, lead, mailout
     page = client.post(reverse("staff-invite", args=[admin.pk]), follow=True).content.decode()
     assert "managed by another administrator" in page
     assert mailoutbox == []
+
+
+def test_a_reset_link_mailed_before_a_deactivation_sets_no_password(client, therapist, lead, mailoutbox):
+    """Found by review: the link still worked after the lead deactivated the account."""
+    from courses import services
+
+    client.post(reverse("password-reset"), {"email": therapist.email})
+    (mail,) = mailoutbox
+    services.staff_set_active(by=lead, user=therapist, active=False)
+    opened, chosen = _choose(client, _link(mail))
+    assert opened.status_code == 400 and chosen.status_code == 400
+    therapist.refresh_from_db()
+    assert therapist.check_password(PASSWORD) and not therapist.check_password(NEW_PASSWORD)

@@ -12,8 +12,9 @@ from django.test import Client
 from django.urls import reverse
 from django_otp.plugins.otp_static.models import StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from rest_framework.test import APIClient
 
-from accounts import mfa
+from accounts import lockout, mfa
 from accounts.models import User
 from courses.models import AuditEvent
 from tests.conftest import PASSWORD
@@ -187,7 +188,7 @@ def test_new_recovery_codes_replace_the_old(client, lead):
     enrolled(lead)
     old = mfa.regenerate_recovery_codes(lead)
     client.force_login(lead)
-    response = client.post(reverse("recovery-codes-new"))
+    response = client.post(reverse("recovery-codes-new"), {"password": PASSWORD})
     assert response.status_code == 200 and "no-store" in response["Cache-Control"]
     new = re.findall(r"<code>([a-z0-9-]{14})</code>", response.content.decode())
     assert len(new) == 10
@@ -229,3 +230,59 @@ def test_django_otp_backs_off_between_wrong_codes(client, lead):
     assert not mfa.verify_second_factor(lead, "000000")
     # Within the back-off even the right code is refused, so guessing is slow.
     assert not mfa.verify_second_factor(lead, next_code(device))
+
+
+def test_a_right_code_retyped_during_the_back_off_is_told_to_wait_and_not_counted(client, lead, settings):
+    """Found by review: a lead who mistyped and retyped at once got "not a valid code", and each
+    such try counted towards the lockout, so right codes could lock the lead out."""
+    device = enrolled(lead)
+    settings.OTP_TOTP_THROTTLE_FACTOR = 60  # a back-off long enough to land in
+    sign_in(client, "lead")
+    assert client.post(CODE_PAGE, {"code": "000000"}).status_code == 400
+    for _ in range(settings.AXES_FAILURE_LIMIT + 1):
+        waiting = client.post(CODE_PAGE, {"code": next_code(device, wait=False)})
+        assert waiting.status_code == 429 and "Wait" in waiting.content.decode()
+    assert "locked" not in waiting.content.decode()
+    assert not lockout.is_locked(waiting.wsgi_request, "lead")
+    assert any(e.startswith("second factor code not checked") for e in second_factor_events(lead))
+    api = APIClient().post(
+        "/api/auth/token/", {"username": "lead", "password": PASSWORD, "otp": next_code(device, wait=False)}
+    )
+    assert api.status_code == 400 and api.json()["errors"]["otp"][0].startswith("Wait ")
+
+
+# --- changing the second factor asks for the password again (found by review) -------------------
+
+
+def test_an_unlocked_screen_cannot_move_the_second_factor_to_another_phone(client, lead, mailoutbox):
+    old_device = enrolled(lead)
+    client.force_login(lead)  # a finished sign-in, left open at a bedside tablet
+    page = client.get(ENROL_PAGE)
+    assert page.status_code == 200 and 'name="password"' in page.content.decode()
+    new_device = TOTPDevice.objects.get(user=lead, confirmed=False)
+    refused = client.post(ENROL_PAGE, {"code": next_code(new_device), "password": "not-the-password"})
+    assert refused.status_code == 400 and "Password: not the one" in refused.content.decode()
+    without = client.post(ENROL_PAGE, {"code": next_code(new_device)})
+    assert without.status_code == 400
+    assert list(TOTPDevice.objects.filter(user=lead, confirmed=True)) == [old_device]
+    assert "password asked again before a second-factor change: refused" in second_factor_events(lead)
+    assert mailoutbox == []
+
+    replaced = client.post(ENROL_PAGE, {"code": next_code(new_device), "password": PASSWORD})
+    assert replaced.status_code == 200
+    assert list(TOTPDevice.objects.filter(user=lead, confirmed=True)) == [TOTPDevice.objects.get(pk=new_device.pk)]
+    (notice,) = mailoutbox
+    assert notice.to == [lead.email] and "replaced" in notice.body
+
+
+def test_new_recovery_codes_need_the_password_again(client, lead, mailoutbox):
+    enrolled(lead)
+    old = mfa.regenerate_recovery_codes(lead)
+    client.force_login(lead)
+    refused = client.post(reverse("recovery-codes-new"), {"password": "wrong"})
+    assert refused.status_code == 400 and "Password: not the one" in refused.content.decode()
+    assert client.post(reverse("recovery-codes-new")).status_code == 400
+    assert mfa.verify_second_factor(lead, old[0])  # the old codes still stand
+    assert mailoutbox == []
+    assert client.post(reverse("recovery-codes-new"), {"password": PASSWORD}).status_code == 200
+    assert "recovery codes replaced" in mailoutbox[0].body

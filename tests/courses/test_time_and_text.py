@@ -171,6 +171,8 @@ def test_every_api_date_time_input_refuses_an_ambiguous_local_time(participant, 
 # --- names and identifiers: no control or text-direction characters -----------------------------
 
 BAD_CHARACTERS = ["\u202e", "\u202d", "\u2066", "\u2069", "\u200f", "\u200e", "\x00", "\x1b", "\n", "\x85", "\x9b"]
+# Invisible inside a name (found by review): zero-width space, BOM, word joiner, soft hyphen, a tag.
+BAD_CHARACTERS += ["\u200b", "\ufeff", "\u2060", "\u00ad", "\U000e0041"]
 
 
 @pytest.mark.parametrize("ch", BAD_CHARACTERS)
@@ -179,7 +181,9 @@ def test_the_rule_names_the_character(ch):
     assert message and f"U+{ord(ch):04X}" in message
 
 
-@pytest.mark.parametrize("text", ["Smith", "O'Brien-Núñez", "李小龍", "محمد", "Zoë\u00a0Ann", "DEMO-0002", ""])
+@pytest.mark.parametrize(
+    "text", ["Smith", "O'Brien-Núñez", "李小龍", "محمد", "Zoë\u00a0Ann", "DEMO-0002", "", "می\u200cخواهم", "क्\u200dष"]
+)
 def test_names_in_any_script_pass(text):
     assert rules.name_character_error(text) is None
 
@@ -304,6 +308,17 @@ def _register(by, mrn):
         sex="female",
         email="case@example.invalid",
     )
+
+
+@pytest.mark.parametrize("look_alike", ["ＤＥＭＯ-0002", "DEMO\u20110002", "DEMO-０００２"])
+def test_an_mrn_of_look_alike_characters_is_refused_naming_the_plain_one(therapist, clock, look_alike):
+    """Found by review: fullwidth letters or a non-breaking hyphen made a second chart reading as DEMO-0002."""
+    _register(therapist, "DEMO-0002")
+    with pytest.raises(ValidationError) as refused:
+        _register(therapist, look_alike)
+    (message,) = refused.value.message_dict["mrn"]
+    assert "plain characters" in message
+    assert Patient.objects.count() == 1
 
 
 def test_the_service_refuses_an_mrn_that_differs_only_by_case(therapist, clock):
