@@ -206,6 +206,12 @@ PUBLIC = {
     "api-docs",
     "self-report",
     "api-self-report",
+    # A member of staff's forgotten password and invitation: public by design, about staff only.
+    "password-reset",
+    "password-reset-sent",
+    "password-reset-complete",
+    "password-reset-confirm",
+    "invitation-accept",
 }
 
 
