@@ -337,3 +337,28 @@ def test_migrate_as_the_owner_grants_the_application_role_again(app_role, settin
         assert cursor.fetchone()[0] is True
         cursor.execute("SELECT current_user")
         assert cursor.fetchone()[0] == db["USER"]
+
+
+def test_a_vital_reading_changes_only_beside_an_amendment_signed_or_not(participant, provider):
+    """Found by review: a high reading under a dose could be rewritten in place (UPDATE 1, no
+    trace), which would lift its hold. Readings are always corrected by amendment, so the database
+    holds them to it before anything is signed."""
+    from courses.choices import VitalPhase
+    from courses.models import VitalReading
+    from tests.conftest import normal_vitals
+
+    reading = services.vital_reading_record(
+        participant=participant, by=provider, phase=VitalPhase.PRE_DOSE, **{**normal_vitals(), "systolic_bp": 172}
+    )
+    with (
+        pytest.raises(DatabaseError, match="vitalreading is corrected only by amendment: systolic_bp"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("UPDATE courses_vitalreading SET systolic_bp = 118 WHERE id = %s", [reading.pk])
+    assert VitalReading.objects.get(pk=reading.pk).systolic_bp == 172
+    # The service's correction writes the Amendment in the same transaction, so it passes.
+    services.record_amend(
+        record=reading, by=provider, changes={"systolic_bp": 168}, reason="Synthetic: misread the cuff."
+    )
+    assert VitalReading.objects.get(pk=reading.pk).systolic_bp == 168

@@ -9,7 +9,8 @@ the database itself (issue 13; the roles and grants are accounts.db_roles, docs/
   changing a care team removes rows there by design.
 - A change of a signed record's content without an Amendment: an UPDATE of a signed row that
   changes anything but its bookkeeping is refused at commit unless the same transaction wrote the
-  Amendment that keeps the old and new values (courses.services.record_amend does both).
+  Amendment that keeps the old and new values (courses.services.record_amend does both). Vital
+  readings, always corrected by amendment, are held to it whether signed or not.
 
 These live in the accounts app because they span courses and measures, and the database roles
 they back are accounts' business. On SQLite this migration does nothing.
@@ -42,6 +43,9 @@ SIGNED_TABLES = {
     "courses_dosingsession": "dosingsession",
     "courses_dosingparticipant": "dosingparticipant",
 }
+# Corrected only by amendment even before anything above them is signed (courses.services
+# ALWAYS_AMENDED): a high reading rewritten in place would lift a hold without a trace.
+ALWAYS_AMENDED_TABLES = {"courses_vitalreading": "vitalreading"}
 
 FUNCTIONS = """
 CREATE OR REPLACE FUNCTION kapclinic_refuse_truncate() RETURNS trigger AS $$
@@ -81,7 +85,8 @@ DECLARE
     set_once CONSTANT text[] := ARRAY['voided_at', 'voided_by_id', 'void_reason', 'superseded_at', 'superseded_by_id'];
     changed text;
 BEGIN
-    IF OLD.signed_at IS NULL THEN
+    -- TG_ARGV[1] = 'always': a record corrected only by amendment, signed or not (vital readings).
+    IF TG_NARGS < 2 AND old_row ->> 'signed_at' IS NULL THEN
         RETURN NULL;
     END IF;
     SELECT string_agg(n.key, ', ' ORDER BY n.key) INTO changed
@@ -99,8 +104,8 @@ BEGIN
     ) THEN
         RETURN NULL;
     END IF;
-    RAISE EXCEPTION 'this % is signed: % cannot be changed; a correction is an amendment, kept beside the record',
-        TG_ARGV[0], changed;
+    RAISE EXCEPTION 'this % is %: % cannot be changed; a correction is an amendment, kept beside the record',
+        TG_ARGV[0], CASE WHEN TG_NARGS < 2 THEN 'signed' ELSE 'corrected only by amendment' END, changed;
 END;
 $$ LANGUAGE plpgsql;
 """
@@ -136,12 +141,14 @@ def forward(apps, schema_editor):
         )
     for table in LINK_TABLES:
         schema_editor.execute(_courses_0005.trigger_sql(table), params=None)
-    for table, record_type in SIGNED_TABLES.items():
+    triggers = [(table, f"'{kind}'") for table, kind in SIGNED_TABLES.items()]
+    triggers += [(table, f"'{kind}', 'always'") for table, kind in ALWAYS_AMENDED_TABLES.items()]
+    for table, arguments in triggers:
         # Deferred to the commit: the service saves the record, then writes its Amendment.
         schema_editor.execute(
             f"CREATE CONSTRAINT TRIGGER {table}_signed_amended AFTER UPDATE ON {table} "
             "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW "
-            f"EXECUTE FUNCTION kapclinic_signed_changes_amended('{record_type}');",
+            f"EXECUTE FUNCTION kapclinic_signed_changes_amended({arguments});",
             params=None,
         )
 
@@ -149,7 +156,7 @@ def forward(apps, schema_editor):
 def backward(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
-    for table in SIGNED_TABLES:
+    for table in [*SIGNED_TABLES, *ALWAYS_AMENDED_TABLES]:
         schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_signed_amended ON {table};", params=None)
     for table in LINK_TABLES:
         schema_editor.execute(_courses_0005.drop_sql(table), params=None)
