@@ -5,7 +5,9 @@ Body of every error: {"detail": "...", "errors": {"field": ["message", ...], "no
 """
 
 import logging
+import sys
 
+from django import db
 from django.conf import settings
 from django.core.exceptions import (
     NON_FIELD_ERRORS,
@@ -158,6 +160,12 @@ def page_not_found(request, exception=None, template_name=defaults.ERROR_404_TEM
 
 def server_error(request, template_name=defaults.ERROR_500_TEMPLATE_NAME):
     if _is_api(request):
+        # Django calls this inside its except block. A database that does not answer is an outage
+        # the client should wait out (503 with Retry-After), not a fault in the request.
+        if isinstance(sys.exc_info()[1], (db.OperationalError, db.InterfaceError)):
+            response = _api_error("The database is not answering: nothing was saved. Try again in a minute.", 503)
+            response["Retry-After"] = "30"
+            return response
         return _api_error("Server error: the request was not completed. Try again; if it persists, tell IT.", 500)
     return defaults.server_error(request, template_name)
 

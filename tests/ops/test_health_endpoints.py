@@ -171,6 +171,14 @@ def test_a_real_server_with_its_database_down_is_alive_but_not_ready(tmp_path):
                 time.sleep(0.2)
         status_ready, ready = _get(f"http://127.0.0.1:{port}/readyz")
         status_health, health = _get(f"http://127.0.0.1:{port}/healthz")
+        # An API call in the outage: 503 in the JSON shape with Retry-After, not a 500.
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/api/patients/", headers={"Authorization": "Token " + "0" * 64}
+        )
+        try:
+            urllib.request.urlopen(request, timeout=10)  # noqa: S310 - loopback
+        except urllib.error.HTTPError as error:
+            api_status, api_retry, api_body = error.code, error.headers.get("Retry-After"), json.loads(error.read())
     finally:
         server.terminate()
         server.wait(timeout=10)
@@ -184,3 +192,5 @@ def test_a_real_server_with_its_database_down_is_alive_but_not_ready(tmp_path):
     # /healthz keeps its contract: always 200, "degraded" in the body.
     assert status_health == 200
     assert health["status"] == "degraded"
+    assert (api_status, api_retry) == (503, "30")
+    assert api_body["detail"].startswith("The database is not answering") and api_body["errors"] == {}
