@@ -7,6 +7,10 @@ in the path (/r/<token>/): the same redaction filter as Django's logging rewrite
 
 _REDACT = {"()": "measures.web.log_redaction.RedactSelfReportTokens"}
 
+# gunicorn's default line plus the request id the app put on the response (kapclinic/logs.py), so
+# an access line joins the application's log lines of the same request.
+access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" request_id=%({x-request-id}o)s'
+
 logconfig_dict = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -19,9 +19,10 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _get(url: str) -> int | None:
+def _get(url: str, request_id: str = "") -> int | None:
+    headers = {"X-Request-ID": request_id} if request_id else {}
     try:
-        with urllib.request.urlopen(url, timeout=5) as response:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=5) as response:
             return response.status
     except urllib.error.HTTPError as exc:
         return exc.code
@@ -45,7 +46,7 @@ def test_gunicorn_with_the_project_config_logs_link_requests_without_the_token(t
             while _get(f"http://127.0.0.1:{port}/healthz") != 200:
                 assert time.monotonic() < deadline, log.read_text()
                 time.sleep(0.2)
-            _get(f"http://127.0.0.1:{port}/r/{TOKEN}/")
+            _get(f"http://127.0.0.1:{port}/r/{TOKEN}/", request_id="synthetic-request-42")
             _get(f"http://127.0.0.1:{port}/api/self-report/{TOKEN}/")
             time.sleep(0.5)
         finally:
@@ -54,3 +55,6 @@ def test_gunicorn_with_the_project_config_logs_link_requests_without_the_token(t
     text = log.read_text()
     assert '"GET /r/[link]/ HTTP/1.1"' in text and '"GET /api/self-report/[link]/ HTTP/1.1"' in text, text
     assert "SYNTHETIC-TOKEN" not in text
+    # The access line carries the request id the app's own lines carry (X-Request-ID).
+    tagged = [line for line in text.splitlines() if "synthetic-request-42" in line]
+    assert any('"GET /r/[link]/ HTTP/1.1"' in line for line in tagged), text
