@@ -78,8 +78,11 @@ def test_a_name_in_any_script_is_kept_exactly_through_the_form_and_shown_as_type
     # The right-to-left override in UNICODE would print the rest of a header reversed: a name refuses it.
     refused = client.post(reverse("patient-register"), {**form, "given_name": UNICODE})
     assert refused.status_code == 400 and "U+202E" in refused.content.decode()
+    # So does a zero-width space, which prints nothing inside a name.
+    refused = client.post(reverse("patient-register"), {**form, "given_name": "Zo\u200bë"})
+    assert refused.status_code == 400 and "U+200B" in refused.content.decode()
     # Every script, combining marks, emoji and joiners: kept exactly.
-    name = UNICODE.replace("\u202e", "").replace("\u202c", "")
+    name = UNICODE.replace("\u202e", "").replace("\u202c", "").replace("\u200b", "")
     response = client.post(reverse("patient-register"), {**form, "given_name": name})
     assert response.status_code == 302, response.content.decode()[:500]
     patient = Patient.objects.get(mrn="ZZ-UNI-1")
