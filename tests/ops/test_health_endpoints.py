@@ -4,7 +4,6 @@ database or the broker is down or the worker or beat heartbeat is stale. No pati
 import datetime as dt
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ from django.urls import reverse
 
 from ops import heartbeats
 from ops.models import Component, Heartbeat
+from tests.faults.support import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 T0 = dt.datetime(2026, 3, 10, 15, 0, tzinfo=dt.UTC)
@@ -128,12 +128,6 @@ def test_readyz_refuses_other_methods(client):
     assert client.post(reverse("livez")).status_code == 405
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _get(url: str) -> tuple[int, dict]:
     try:
         with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - loopback
@@ -144,7 +138,7 @@ def _get(url: str) -> tuple[int, dict]:
 
 def test_a_real_server_with_its_database_down_is_alive_but_not_ready(tmp_path):
     """gunicorn with production settings and a PostgreSQL that refuses connections (port 1)."""
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "CELERY_BROKER_URL", "DEBUG", "TESTING"}}
     env.update(
         DEBUG="0",

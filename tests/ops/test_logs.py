@@ -3,7 +3,6 @@ development server's request log (runserver, `make run`) included."""
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -15,15 +14,10 @@ import pytest
 from django.test import RequestFactory
 
 from kapclinic import logs
+from tests.faults.support import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "eyJhIjoxfQ.SYNTHETIC-TOKEN-must-not-be-logged"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _get(url: str, headers: dict | None = None):
@@ -63,7 +57,7 @@ def _env(tmp_path, **extra) -> dict:
 
 def test_the_development_server_log_has_no_link_token(tmp_path):
     """`manage.py runserver` (what `make run` and bin/run-all start) with DEBUG on, plain logs."""
-    port = _free_port()
+    port = free_port()
     env = _env(tmp_path, DEBUG="1", LOG_FORMAT="plain", LOG_LEVEL="INFO")
     argv = [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"]
 
@@ -81,7 +75,7 @@ def test_the_development_server_log_has_no_link_token(tmp_path):
 
 def test_production_logs_are_json_lines_carrying_the_request_id(tmp_path):
     """gunicorn with DEBUG off (LOG_FORMAT defaults to json) and a broker that is down, so /readyz logs."""
-    port = _free_port()
+    port = free_port()
     env = _env(
         tmp_path,
         DEBUG="0",
