@@ -17,7 +17,6 @@ which one subscriber gets whole and could otherwise walk through one address per
 
 from __future__ import annotations
 
-import ipaddress
 import math
 
 from axes.attempts import get_cool_off_threshold
@@ -30,24 +29,18 @@ from django.db.models import Sum
 from django.http import JsonResponse
 from django.shortcuts import render
 
-from courses.audit import client_ip
+from measures.web import rate_limit
 
 ADDRESS = "address"
 ACCOUNT = "account"
 
 
 def client_address(request) -> str | None:
-    """AXES_CLIENT_IP_CALLABLE: the address failures are counted against."""
-    address = client_ip(request)
-    try:
-        parsed = ipaddress.ip_address(address or "")
-    except ValueError:
-        return address
-    if parsed.version == 6:
-        if parsed.ipv4_mapped:
-            return str(parsed.ipv4_mapped)
-        return str(ipaddress.ip_network(f"{parsed}/64", strict=False).network_address)
-    return str(parsed)
+    """AXES_CLIENT_IP_CALLABLE: the address failures are counted against, the self-report rate
+    limit's (the proxy's address, an IPv6 client by its /64), given as an address because axes
+    stores it in an address column: the /64's network address."""
+    address = rate_limit.client_address(request)
+    return None if address == "unknown" else address.split("/")[0]
 
 
 def address_limit() -> int:
