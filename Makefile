@@ -25,7 +25,7 @@ help:
 	@echo "make install-dev       the runtime and the test and check tools (requirements-dev.txt)"
 	@echo "make run               install, migrate, load the demo practice, serve http://127.0.0.1:$(PORT) with a Celery worker and beat"
 	@echo "make test              run the whole test suite (DATABASE_URL / REDIS_URL honoured)"
-	@echo "make lint              ruff check and ruff format --check"
+	@echo "make lint              ruff check, ruff format --check and lint-imports (the layers between apps)"
 	@echo "make format            ruff format and the safe ruff fixes"
 	@echo "make migrations-check  fail if a model change has no migration"
 	@echo "make check-deploy      manage.py check --deploy with production-like settings"
@@ -69,9 +69,11 @@ test: $(DEV_STAMP)
 # ruff skips files without .py, so the Python scripts in bin/ are named.
 PY_SCRIPTS := bin/run-all bin/backup bin/restore
 
+# lint-imports: the layers and directions between and inside the apps (pyproject.toml [tool.importlinter]).
 lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check . $(PY_SCRIPTS)
 	$(VENV)/bin/ruff format --check . $(PY_SCRIPTS)
+	$(VENV)/bin/lint-imports --no-logo
 
 format: $(DEV_STAMP)
 	$(VENV)/bin/ruff check --fix . $(PY_SCRIPTS)

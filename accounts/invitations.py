@@ -27,6 +27,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import base36_to_int, urlsafe_base64_encode
 from redis.exceptions import RedisError
 
+from accounts import ports
 from accounts.models import User
 
 logger = logging.getLogger(__name__)
@@ -68,48 +69,19 @@ def _link(name: str, user: User, generator) -> str:
 
 
 def _audit(*, actor, user: User, detail: str, action: str = "update") -> None:
-    from courses.audit import audit
-
-    audit(actor=actor, action=action, record=user, record_type="staff account", detail=detail)
+    ports.audit(actor=actor, action=action, record=user, record_type="staff account", detail=detail)
 
 
 def clinic_name() -> str:
-    from courses.models import ClinicSettings
-
-    return ClinicSettings.load().clinic_name
-
-
-def staff_invite(
-    *, by: User, username: str, email: str, role: str, first_name: str = "", last_name: str = "", credentials: str = ""
-) -> tuple[User, bool]:
-    """Create the account (no usable password) and mail the invitation; returns the account and
-    whether the mail server took the mail. The staff rules (a lead only, a known role, a free
-    username) are courses.services.staff_create's."""
-    from django.core.exceptions import ValidationError
-
-    from courses import services
-
-    if not email:
-        raise ValidationError({"email": ["An invitation goes to an email address: enter one."]})
-    user = services.staff_create(
-        by=by,
-        username=username,
-        password=None,
-        role=role,
-        first_name=first_name,
-        last_name=last_name,
-        email=email,
-        credentials=credentials,
-    )
-    return user, send_invitation(by=by, user=user, new=True)
+    return ports.clinic_name()
 
 
 def send_invitation(*, by: User, user: User, new: bool = False) -> bool:
     """Mail `user` a fresh invitation link (any earlier one stops working). Returns whether the
     mail server took it; a refusal is logged and left for the lead to resend."""
-    from courses.services import _require_lead
-
-    _require_lead(by, "invite staff")
+    if not by.is_practice_lead:
+        # courses.services' lead check, in the same words (accounts sits below courses).
+        raise PermissionDenied("Only a practice lead can invite staff.")
     if user.is_superuser and not by.is_superuser:
         # As for deactivation: an administrator's account is managed by another administrator.
         raise PermissionDenied("An administrator account is managed by another administrator, not by a practice lead.")
@@ -167,16 +139,16 @@ def reset_rate_limited(request, email: str) -> int | None:
     Counted per client address and per typed address, whether or not an account has it, so the
     answer says nothing about accounts. A cache outage lets the request through (the mail still
     goes only to the account's own address)."""
-    from measures.web.rate_limit import Limit, _hit, client_address
+    from kernel.rate_limit import Limit, client_address, hit
 
     window = settings.PASSWORD_RESET_RATE_LIMIT_WINDOW_SECONDS
     now = time.time()
     try:
         per_address = Limit("reset-address", settings.PASSWORD_RESET_RATE_LIMIT_PER_ADDRESS, window)
-        wait = _hit(per_address, client_address(request), now)
+        wait = hit(per_address, client_address(request), now)
         if wait is None:
             per_email = Limit("reset-email", settings.PASSWORD_RESET_RATE_LIMIT_PER_EMAIL, window)
-            wait = _hit(per_email, email.strip().lower(), now)
+            wait = hit(per_email, email.strip().lower(), now)
     except (RedisError, OSError) as exc:
         logger.warning("password reset rate limit not applied: cache unavailable (%s)", type(exc).__name__)
         return None

@@ -11,7 +11,7 @@ in its database tables, which every web process shares. Two rules, checked on ev
 
 Both last LOGIN_LOCKOUT_MINUTES after the latest failure. axes compares one count with one limit,
 so the second rule is this handler's `is_locked`. The address is the one the clinic's proxy saw
-(courses.audit.client_ip, honouring TRUST_X_FORWARDED_FOR); an IPv6 client counts by its /64,
+(kernel.rate_limit.client_ip, honouring TRUST_X_FORWARDED_FOR); an IPv6 client counts by its /64,
 which one subscriber gets whole and could otherwise walk through one address per guess.
 """
 
@@ -29,7 +29,7 @@ from django.db.models import Sum
 from django.http import JsonResponse
 from django.shortcuts import render
 
-from measures.web import rate_limit
+from kernel import rate_limit
 
 ADDRESS = "address"
 ACCOUNT = "account"

@@ -25,6 +25,8 @@ from django.db import transaction
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts import ports
+
 logger = logging.getLogger(__name__)
 
 RECOVERY_CODE_COUNT = 10
@@ -252,6 +254,4 @@ def pass_session(request, user) -> None:
 
 
 def _audit(user, detail: str, action: str = "update") -> None:
-    from courses.audit import audit
-
-    audit(actor=user, action=action, record_type="second factor", detail=detail)
+    ports.audit(actor=user, action=action, record_type="second factor", detail=detail)

@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from knox.models import AbstractAuthToken
 
-from courses.rules import name_character_error
+from kernel.text import name_character_error
 
 
 class Role(models.TextChoices):

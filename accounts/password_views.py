@@ -13,7 +13,7 @@ from django.shortcuts import render
 from django.urls import reverse_lazy
 
 from accounts import invitations
-from measures.web.rate_limit import minutes
+from kernel.rate_limit import minutes
 
 
 class ResetRequestForm(PasswordResetForm):

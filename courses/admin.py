@@ -7,12 +7,10 @@ created there, not here. Signed and voided records, amendments and the audit tra
 read-only. Opening a patient's record here is audited like any other read.
 """
 
-from django import forms
 from django.contrib import admin
 from django.contrib.admin.widgets import RelatedFieldWidgetWrapper
-from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 
-from courses import services
+from courses import kinds, services
 from courses.audit import audit_view
 from courses.models import (
     AdverseEvent,
@@ -33,71 +31,13 @@ from courses.models import (
     VitalReading,
     WeightMeasurement,
 )
-from courses.selectors import record_patient
-from courses.web.forms import parse_version
+from courses.selectors import record_patients
+from kernel.admin import ReadOnlyAdmin, ReadOnlyInline, SingletonSettingsAdmin, VersionedServiceForm
 
 NO_ADD_HELP = (
     "Records of this kind are created in the clinic's pages or through the API, where the "
     "creation rules are applied; the admin only corrects unsigned ones."
 )
-
-
-class ServiceForm(forms.ModelForm):
-    """Runs the admin's service call during validation, so a broken rule is a form error."""
-
-    admin_site_model = None
-    request = None
-
-    def _post_clean(self):
-        # The service validates the whole row (constraints included) and says which field and
-        # what to do; the model form's own constraint check would only say "violated".
-        if self.admin_site_model is None:
-            return super()._post_clean()
-        if self.errors:
-            return
-        try:
-            self.admin_site_model.service_save(self.request, self)
-        except ValidationError as exc:
-            errors = exc.message_dict if hasattr(exc, "error_dict") else {NON_FIELD_ERRORS: exc.messages}
-            for field, messages in errors.items():
-                for message in messages:
-                    if field in self.fields:
-                        self.add_error(field, message)
-                    else:
-                        label = "" if field == NON_FIELD_ERRORS else f"{field}: "
-                        self.add_error(None, label + message)
-        except PermissionDenied as exc:
-            self.add_error(None, str(exc))
-        except services.RecordChanged as exc:
-            # The version stays the one the page was opened with, so saving this page again is
-            # refused again: the admin shows no merge, the record has to be opened afresh.
-            self.add_error(None, f"{exc} Open the record again to see the change.")
-
-
-class VersionedServiceForm(ServiceForm):
-    """Carries the version of the record the page was opened with (see VersionedForm on the web)."""
-
-    opened_version = forms.CharField(widget=forms.HiddenInput, required=False)
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["opened_version"].initial = self.instance.version
-
-    def clean_opened_version(self) -> int:
-        return parse_version(self.cleaned_data.get("opened_version"))
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Amendments, the audit trail, status history: kept as written."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class ClinicalAdmin(admin.ModelAdmin):
@@ -155,12 +95,7 @@ class ClinicalAdmin(admin.ModelAdmin):
         pass
 
     def patients_shown(self, obj) -> list:
-        if isinstance(obj, DosingSession):
-            return [p.course.patient for p in obj.participants.select_related("course__patient")]
-        if isinstance(obj, IntegrationSession):
-            return [c.patient for c in obj.courses.select_related("patient")]
-        patient = record_patient(obj)
-        return [patient] if patient is not None else []
+        return record_patients(obj)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         if request.method == "GET":
@@ -183,38 +118,6 @@ class ClinicalAdmin(admin.ModelAdmin):
         return super().changelist_view(request, extra_context)
 
 
-class SingletonSettingsAdmin(admin.ModelAdmin):
-    """A one-row settings model, edited through its service: set `settings_fields` (the names
-    the service takes) and `update_service` (called with by= and the changed fields)."""
-
-    form = ServiceForm
-    readonly_fields = ("updated_at", "updated_by")
-    settings_fields: tuple[str, ...] = ()
-    update_service = None
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def get_form(self, request, obj=None, change=False, **kwargs):
-        form = super().get_form(request, obj, change=change, **kwargs)
-        return type(form.__name__, (form,), {"admin_site_model": self, "request": request})
-
-    def service_save(self, request, form) -> None:
-        changes = {n: form.cleaned_data[n] for n in form.changed_data if n in self.settings_fields}
-        if changes:
-            type(self).update_service(by=request.user, **changes)
-
-    def save_model(self, request, obj, form, change):
-        pass  # saved by the service during validation
-
-    def changelist_view(self, request, extra_context=None):
-        self.model.load()  # the single row always exists to be edited
-        return super().changelist_view(request, extra_context)
-
-
 @admin.register(ClinicSettings)
 class ClinicSettingsAdmin(SingletonSettingsAdmin):
     list_display = ("clinic_name", "max_iv_mg_per_kg", "max_intranasal_mg", "hold_systolic", "updated_at", "updated_by")
@@ -227,7 +130,7 @@ class PatientAdmin(ClinicalAdmin):
     list_display = ("display_name", "mrn", "date_of_birth", "sex", "preferred_channel", "voided_at")
     list_filter = ("sex", "race_ethnicity", "preferred_channel")
     search_fields = ("mrn", "family_name", "given_name")
-    editable_fields = services.PATIENT_FIELDS
+    editable_fields = kinds.PATIENT_FIELDS
     add_help = "Patients are registered in the clinic's pages or the API; details are edited here through the service."
 
     def update(self, record, **kwargs) -> None:
@@ -266,14 +169,14 @@ class CourseStatusChangeAdmin(ReadOnlyAdmin):
 class MedicalEvaluationAdmin(ClinicalAdmin):
     list_display = ("__str__", "course", "decision", "signed_at", "signed_by", "voided_at")
     list_filter = ("decision", ("signed_at", admin.EmptyFieldListFilter))
-    editable_fields = services.AMENDABLE_FIELDS[MedicalEvaluation]
+    editable_fields = kinds.of(MedicalEvaluation).amendable
 
 
 @admin.register(PsychiatricEvaluation)
 class PsychiatricEvaluationAdmin(ClinicalAdmin):
     list_display = ("__str__", "course", "indication", "suicide_risk", "signed_at", "voided_at")
     list_filter = ("indication", "suicide_risk", ("signed_at", admin.EmptyFieldListFilter))
-    editable_fields = services.AMENDABLE_FIELDS[PsychiatricEvaluation]
+    editable_fields = kinds.of(PsychiatricEvaluation).amendable
 
 
 @admin.register(PreparatorySession)
@@ -281,7 +184,7 @@ class PreparatorySessionAdmin(ClinicalAdmin):
     list_display = ("__str__", "course", "therapist", "held_at", "signed_at", "voided_at")
     list_filter = (("signed_at", admin.EmptyFieldListFilter),)
     date_hierarchy = "held_at"
-    editable_fields = services.AMENDABLE_FIELDS[PreparatorySession]
+    editable_fields = kinds.of(PreparatorySession).amendable
 
 
 @admin.register(IntegrationSession)
@@ -289,24 +192,7 @@ class IntegrationSessionAdmin(ClinicalAdmin):
     list_display = ("__str__", "format", "therapist", "held_at", "signed_at", "voided_at")
     list_filter = ("format", ("signed_at", admin.EmptyFieldListFilter))
     date_hierarchy = "held_at"
-    editable_fields = services.AMENDABLE_FIELDS[IntegrationSession]
-
-
-class ReadOnlyInline(admin.TabularInline):
-    """Rows under a record, shown for reading: each is changed on its own page, through its service."""
-
-    extra = 0
-    can_delete = False
-    show_change_link = True
-
-    def get_readonly_fields(self, request, obj=None):
-        return self.fields
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
+    editable_fields = kinds.of(IntegrationSession).amendable
 
 
 class ParticipantInline(ReadOnlyInline):
@@ -319,7 +205,7 @@ class DosingSessionAdmin(ClinicalAdmin):
     list_display = ("__str__", "format", "starts_at", "ends_at", "medical_provider", "signed_at", "voided_at")
     list_filter = ("format", ("signed_at", admin.EmptyFieldListFilter))
     date_hierarchy = "starts_at"
-    editable_fields = services.AMENDABLE_FIELDS[DosingSession]
+    editable_fields = kinds.of(DosingSession).amendable
     inlines = [ParticipantInline]
 
 
@@ -333,7 +219,7 @@ class DosingParticipantAdmin(ClinicalAdmin):
     list_display = ("__str__", "course", "session", "dose_mg_per_kg", "is_maintenance", "dosed_at", "signed_at")
     list_filter = ("drug", "route", "is_maintenance", ("signed_at", admin.EmptyFieldListFilter))
     # The dose service takes these; dosing, overrides and discharge have services of their own.
-    editable_fields = (*services.DOSE_FIELDS, "is_maintenance")
+    editable_fields = kinds.of(DosingParticipant).editable
     inlines = [VitalInline]
 
 
@@ -364,7 +250,7 @@ class AdverseEventAdmin(ClinicalAdmin):
     list_display = ("__str__", "course", "participant", "grade", "serious", "onset_at", "acknowledged_at", "voided_at")
     list_filter = ("serious", "grade", "term", "relatedness", ("acknowledged_at", admin.EmptyFieldListFilter))
     date_hierarchy = "onset_at"
-    editable_fields = services.AMENDABLE_FIELDS[AdverseEvent]
+    editable_fields = kinds.of(AdverseEvent).amendable
 
     def is_locked(self, obj) -> bool:
         signed_dose = obj is not None and obj.participant is not None and obj.participant.is_signed

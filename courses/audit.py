@@ -5,30 +5,13 @@ services need not carry it; a Celery task has none, and records none.
 """
 
 import contextvars
-import ipaddress
 
-from django.conf import settings
 from django.utils import timezone
 
 from courses.models import AuditAction, AuditEvent
+from kernel.rate_limit import client_ip
 
 _client_ip: contextvars.ContextVar[str | None] = contextvars.ContextVar("client_ip", default=None)
-
-
-def client_ip(request) -> str | None:
-    """The address the clinic's own proxy saw, not one the client claims.
-
-    Behind the production proxy the peer is the proxy, so its header is trusted only when told
-    to, and then only its last entry: the proxy appends the peer it saw, and entries to the left
-    came from the client itself. Anything that is not an address falls back to the peer."""
-    if getattr(settings, "TRUST_X_FORWARDED_FOR", False):
-        entries = [e.strip() for e in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if e.strip()]
-        if entries:
-            try:
-                return str(ipaddress.ip_address(entries[-1]))
-            except ValueError:
-                pass
-    return request.META.get("REMOTE_ADDR") or None
 
 
 class RequestContextMiddleware:
@@ -49,7 +32,7 @@ def record_label(record) -> str:
 
 def audit(*, actor, action: str, patient=None, record=None, record_type: str = "", detail: str = "", at=None):
     """Append one event. `detail` must never carry names, MRNs or clinical free text (the one
-    exception is the right-of-access export's stated reason: see courses/record_export.py)."""
+    exception is the right-of-access export's stated reason: see reports/record_export.py)."""
     return AuditEvent.objects.create(
         at=at or timezone.now(),
         actor=actor if actor is not None and actor.is_authenticated else None,

@@ -1,4 +1,4 @@
-"""The facts behind courses/safety.py's answers, read from the database for one dose or a page of
+"""The facts behind courses.safety's answers, read from the database for one dose or a page of
 them in a fixed number of queries.
 
 The services call these under their row locks before they act; the bedside page, the group card,
@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
-from courses import safety
+from courses import hooks, rules, safety
 from courses.choices import CLOSED_STATUSES, AdverseEventAction
 from courses.models import (
     AdverseEvent,
@@ -45,7 +45,7 @@ def reading_fact(reading: VitalReading) -> safety.Reading:
         id=reading.pk,
         phase=reading.phase,
         taken_at=local(reading.taken_at),
-        values={name: getattr(reading, name) for name in safety.rules.VITAL_RANGES},
+        values={name: getattr(reading, name) for name in rules.VITAL_RANGES},
         alerts=tuple(reading.alerts or ()),
     )
 
@@ -83,24 +83,9 @@ def current_psychs(course_ids) -> dict:
 
 
 def _baseline_open(course_ids) -> dict:
-    # The one read of the measures from the course record: the first-dose rule needs the baseline.
-    from measures.instruments import Instrument
-    from measures.models import Administration, AdministrationStatus, Timepoint
-
-    done = (AdministrationStatus.COMPLETED, AdministrationStatus.WAIVED, AdministrationStatus.CANCELLED)
-    out: dict = defaultdict(list)
-    rows = (
-        Administration.objects.filter(course_id__in=course_ids, timepoint=Timepoint.BASELINE)
-        # An answer a clinician entered with items missing is kept, but it cannot be scored: the
-        # course would still have no baseline, so it is not "answered" for the first dose.
-        .filter(~Q(status__in=done) | Q(status=AdministrationStatus.COMPLETED, response__complete=False))
-        .order_by("instrument")
-        .values_list("course_id", "instrument", "status")
-    )
-    for course_id, instrument, status in rows:
-        label = Instrument(instrument).label
-        out[course_id].append(f"{label} (answered with items missing)" if status == "completed" else label)
-    return out
+    # The one read of the measures the course record needs: the first-dose rule waits for the
+    # baseline questionnaires. measures answers through courses.hooks (courses never imports it).
+    return hooks.open_baseline(course_ids)
 
 
 def _given_counts(course_ids) -> dict:
@@ -363,7 +348,7 @@ def dose_state(participant: DosingParticipant, *, now: datetime, **kwargs) -> Do
 def monitoring_time(participant: DosingParticipant, settings: ClinicSettings | None = None) -> timedelta:
     settings = settings or ClinicSettings.load()
     return timedelta(
-        minutes=safety.rules.minimum_monitoring_minutes(
+        minutes=rules.minimum_monitoring_minutes(
             participant.drug,
             participant.route,
             settings.monitoring_minutes_esketamine,

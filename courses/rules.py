@@ -6,7 +6,6 @@ rule has one home whichever interface (web, API, admin, task) asked.
 
 import unicodedata
 from dataclasses import dataclass
-from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 from courses.choices import (
@@ -37,15 +36,7 @@ VITAL_LABELS = {
 # Respiratory rate is asked for but not required.
 FULL_SET = ("systolic_bp", "diastolic_bp", "heart_rate", "spo2")
 WEIGHT_RANGE_KG = (Decimal("20"), Decimal("400"))
-# Any date the clinic records. A year like 562 is a typing slip, and before 1883 the clinic's zone
-# has a local-mean-time offset in seconds (-04:56:02) that RFC 3339 output cannot express.
-RECORD_YEARS = (1900, 2099)
-RECORD_YEARS_MESSAGE = f"Enter a date between the years {RECORD_YEARS[0]} and {RECORD_YEARS[1]}."
 DOSE_RANGE_MG = (Decimal("0.1"), Decimal("1000"))
-# The most free text one field holds: about 3,000 words for a clinical note, a few paragraphs for
-# a reason given for an act. A paste of a whole document is refused, naming the field and limit.
-TEXT_MAX = 20_000
-REASON_MAX = 2_000
 
 
 @dataclass(frozen=True)
@@ -80,16 +71,6 @@ SCREEN_ITEMS: tuple[ScreenItem, ...] = (
 )
 ABSOLUTE_ITEMS = tuple(i.field for i in SCREEN_ITEMS if i.absolute)
 CAUTION_ITEMS = tuple(i.field for i in SCREEN_ITEMS if not i.absolute)
-
-
-def record_year_errors(values: dict[str, date | None]) -> dict[str, str]:
-    """Dates outside the years a clinical record can hold, by field."""
-    low, high = RECORD_YEARS
-    return {
-        name: RECORD_YEARS_MESSAGE
-        for name, value in values.items()
-        if getattr(value, "year", None) is not None and not low <= value.year <= high
-    }
 
 
 # What a screen item holds (choices.ScreenAnswer); blank is "not answered yet".
@@ -303,31 +284,6 @@ def intervals_overlap(a_start, a_end, b_start, b_end) -> bool:
     return a_start < b_end and b_start < a_end
 
 
-def text_length_error(text: str, limit: int) -> str | None:
-    """The message for free text longer than its field holds, or None."""
-    if len(text) > limit:
-        return f"Keep this to {limit:,} characters or fewer; it has {len(text):,}."
-    return None
-
-
-# Characters a name or identifier may not hold: what is printed (a PDF header, a wristband, a
-# list) must read as typed. C0 and C1 controls (category Cc: NUL, escape, line breaks) and the
-# bidirectional marks, embeddings, overrides and isolates, which reorder what follows them: a
-# U+202E before "Smith" prints "htimS", and before an MRN it swaps its digits.
-BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-
-
-# Characters that print nothing though str.strip() keeps them: format characters (zero-width
-# space and joiners, BOM) and the blank braille pattern.
-_INVISIBLE = {"Cf", "Zs", "Zl", "Zp", "Cc"}
-# Letters by category that print as nothing: the braille blank and the Hangul fillers.
-_BLANK_LETTERS = {"\u2800", "\u115f", "\u1160", "\u3164", "\uffa0"}
-
-
-def has_visible_character(text: str) -> bool:
-    return any(unicodedata.category(ch) not in _INVISIBLE and ch not in _BLANK_LETTERS for ch in text)
-
-
 MRN_TAKEN = "Another patient already has this MRN (MRNs are compared regardless of case)."
 
 
@@ -337,27 +293,6 @@ def mrn_character_error(mrn: str) -> str | None:
     plain = unicodedata.normalize("NFKC", mrn)
     if plain != mrn:
         return f"Type the MRN in plain characters, as {plain!r}: it holds look-alike characters that print the same."
-    return None
-
-
-# The joiners shape letters in Persian, Arabic and Indic names; every other format character
-# (zero-width space, word joiner, BOM, soft hyphen, tag characters) prints nothing in a name.
-NAME_JOINERS = frozenset("\u200c\u200d")
-
-
-def name_character_error(text: str) -> str | None:
-    """The message for a name or identifier holding a control, text-direction or invisible
-    formatting character, or None."""
-    if text and not has_visible_character(text):
-        return "Nothing here prints: only spaces, zero-width or filler characters (such as the Hangul filler)."
-    for ch in text:
-        category = unicodedata.category(ch)
-        if ch in BIDI_CONTROLS or category == "Cc" or (category == "Cf" and ch not in NAME_JOINERS):
-            kind = "text-direction" if ch in BIDI_CONTROLS else "control" if category == "Cc" else "invisible"
-            return (
-                f"Remove the {kind} character U+{ord(ch):04X}: names and identifiers hold printable characters "
-                "only (it changes how the rest is printed, or prints nothing)."
-            )
     return None
 
 

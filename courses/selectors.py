@@ -11,22 +11,20 @@ from django.db.models import Count, Exists, F, Max, OuterRef, Prefetch, Q, Query
 from django.http import Http404
 from django.utils import timezone
 
+from courses import bedside, kinds
 from courses.audit import audit_view, audit_views
 from courses.choices import STILL_IN_SERIES
 from courses.models import (
     AdverseEvent,
     Amendment,
     AuditEvent,
+    ClinicSettings,
     Course,
     DosingParticipant,
     DosingSession,
     HoldOverride,
     InSessionAlert,
-    IntegrationSession,
-    MedicalEvaluation,
     Patient,
-    PreparatorySession,
-    PsychiatricEvaluation,
     VitalReading,
 )
 
@@ -128,76 +126,36 @@ def participant_get(*, user, participant_id, audit: bool = True) -> DosingPartic
     return participant
 
 
-# Record types that can be signed, amended or voided, by the name used in URLs and the API.
-RECORD_TYPES = {
-    "patient": Patient,
-    "course": Course,
-    "medical-evaluation": MedicalEvaluation,
-    "psychiatric-evaluation": PsychiatricEvaluation,
-    "preparatory-session": PreparatorySession,
-    "integration-session": IntegrationSession,
-    "dosing-session": DosingSession,
-    "dosing-participant": DosingParticipant,
-    "vital-reading": VitalReading,
-    "adverse-event": AdverseEvent,
-}
-
-
 def record_type_name(record) -> str:
-    return next(name for name, model in RECORD_TYPES.items() if isinstance(record, model))
+    return kinds.of(record).slug
 
 
 def record_patient(record) -> Patient | None:
     """The patient a record belongs to; None for a group session (it belongs to several)."""
-    if isinstance(record, Patient):
-        return record
-    if isinstance(record, Course):
-        return record.patient
-    if isinstance(record, (MedicalEvaluation, PsychiatricEvaluation, PreparatorySession, DosingParticipant)):
-        return record.course.patient
-    if isinstance(record, AdverseEvent):
-        return record.course.patient
-    if isinstance(record, VitalReading):
-        return record.participant.course.patient
-    if isinstance(record, IntegrationSession):
-        courses = list(record.courses.all())
-        return courses[0].patient if len(courses) == 1 else None
-    return None
+    return kinds.record_patient(record) if kinds.is_kind(record) else None
 
 
 def record_patients(record) -> list[Patient]:
     """Every patient a record belongs to: several for a group session."""
-    if isinstance(record, DosingSession):
-        return [p.course.patient for p in record.participants.select_related("course__patient")]
-    if isinstance(record, IntegrationSession):
-        return [c.patient for c in record.courses.select_related("patient")]
-    patient = record_patient(record)
-    return [patient] if patient is not None else []
+    return kinds.record_patients(record) if kinds.is_kind(record) else []
+
+
+def caseload_for(user) -> kinds.Caseload:
+    return kinds.Caseload(
+        user=user,
+        patients=patients_for(user),
+        courses=courses_for(user),
+        dosing_sessions=dosing_sessions_for(user),
+        doses=participants_for(user),
+    )
 
 
 def record_get(*, user, record_type: str, record_id, audit: bool = True):
-    """Any record by type name, within the user's caseload, or 404."""
-    model = RECORD_TYPES.get(record_type)
-    if model is None:
+    """Any record by its kind's slug, within the user's caseload, or 404."""
+    kind = kinds.by_slug(record_type)
+    if kind is None:
         raise Http404("No such record type.")
-    visible_courses = courses_for(user)
-    scopes = {
-        Patient: patients_for(user),
-        Course: visible_courses,
-        MedicalEvaluation: MedicalEvaluation.objects.filter(course__in=visible_courses),
-        PsychiatricEvaluation: PsychiatricEvaluation.objects.filter(course__in=visible_courses),
-        PreparatorySession: PreparatorySession.objects.filter(course__in=visible_courses),
-        IntegrationSession: IntegrationSession.objects.filter(
-            Q(courses__in=visible_courses) | Q(therapist=user)
-        ).distinct(),
-        DosingSession: dosing_sessions_for(user),
-        DosingParticipant: participants_for(user),
-        VitalReading: VitalReading.objects.filter(participant__in=participants_for(user)),
-        AdverseEvent: AdverseEvent.objects.filter(
-            Q(participant__in=participants_for(user)) | Q(course__in=visible_courses)
-        ),
-    }
-    record = _get_or_404(scopes[model], record_id)
+    record = _get_or_404(kind.scope(caseload_for(user)), record_id)
     if audit:
         for patient in record_patients(record):
             audit_view(actor=user, patient=patient, record=record)
@@ -273,6 +231,21 @@ def audit_trail_for_patient(patient: Patient) -> QuerySet[AuditEvent]:
 
 def serious_events_unacknowledged() -> QuerySet[AdverseEvent]:
     return AdverseEvent.objects.serious_unacknowledged().select_related("course__patient", "participant__session")
+
+
+def serious_events_awaiting_notification():
+    """Serious events whose mail to the leads has not gone out yet (oldest first)."""
+    return (
+        AdverseEvent.objects.active()
+        .filter(serious=True, lead_notified_at__isnull=True)
+        .order_by("created_at")
+        .values_list("pk", flat=True)
+    )
+
+
+def minimum_monitoring(participant: DosingParticipant, settings: ClinicSettings | None = None) -> timedelta:
+    """How long this dose is monitored before discharge (courses.bedside.monitoring_time)."""
+    return bedside.monitoring_time(participant, settings)
 
 
 def stalled_courses(courses: QuerySet[Course], *, today: date, stall_after_days: int) -> QuerySet[Course]:

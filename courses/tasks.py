@@ -5,7 +5,7 @@ import smtplib
 
 from celery import shared_task
 
-from courses import services
+from courses import selectors, services
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +27,7 @@ def notify_serious_adverse_event(event_id: str) -> bool:
 def notify_pending_serious_events() -> int:
     """Beat's safety net: queue the lead notification of every serious event not yet mailed
     (the broker was down when it was recorded, or every retry failed). Idempotent."""
-    pending = list(services.serious_events_awaiting_notification())
+    pending = list(selectors.serious_events_awaiting_notification())
     for event_id in pending:
         notify_serious_adverse_event.delay(str(event_id))
     return len(pending)

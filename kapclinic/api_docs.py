@@ -15,7 +15,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
 
 from accounts.tokens import ApiTokenAuthentication
-from courses.api.permissions import IsStaffMember
+from kernel.api.permissions import IsStaffMember
 
 
 class _DocsAccess:

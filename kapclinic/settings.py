@@ -35,7 +35,7 @@ if not SECRET_KEY:
 ALLOWED_HOSTS = [h for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h]
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
 # Under /api/ a failed CSRF check answers in the API's JSON error shape; elsewhere Django's page.
-CSRF_FAILURE_VIEW = "courses.api.errors.csrf_failure"
+CSRF_FAILURE_VIEW = "kernel.api.errors.csrf_failure"
 TRUST_X_FORWARDED_FOR = envbool("TRUST_X_FORWARDED_FOR", "false")
 
 INSTALLED_APPS = [
@@ -62,6 +62,8 @@ INSTALLED_APPS = [
     "courses",
     "measures",
     "reports",
+    # Development tools: the demo practice and the load generators (management commands only).
+    "devtools",
     # Worker and beat heartbeats for /readyz and the lead's dashboard.
     "ops",
 ]
@@ -339,7 +341,7 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "kapclinic"}}
 
 # The patient's self-report link (/r/<token>/ and /api/self-report/<token>/) needs no sign-in, so it
-# is rate limited (measures/web/rate_limit.py). Per client address, every request counts (page and
+# is rate limited (measures/rate_limit.py). Per client address, every request counts (page and
 # API together); per link, every POST. Over a limit the patient gets 429, Retry-After and a page
 # saying how many minutes to wait. The address is REMOTE_ADDR, or with TRUST_X_FORWARDED_FOR the
 # last X-Forwarded-For entry (the one the clinic's proxy added). Windows are fixed, of
@@ -354,16 +356,16 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
         "accounts.tokens.ApiTokenAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["courses.api.permissions.IsStaffMember"],
+    "DEFAULT_PERMISSION_CLASSES": ["kernel.api.permissions.IsStaffMember"],
     # drf-spectacular's, plus the clinical ranges, date years and PATCH's required `version` the API enforces.
-    "DEFAULT_SCHEMA_CLASS": "courses.api.schema.AutoSchema",
-    "EXCEPTION_HANDLER": "courses.api.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "kapclinic.api_schema.AutoSchema",
+    "EXCEPTION_HANDLER": "kernel.api.errors.exception_handler",
     # A bad `limit` (1-200) or `offset` (0-2147483647) is a 400 naming it, not silently ignored.
-    "DEFAULT_PAGINATION_CLASS": "courses.api.pagination.Pagination",
+    "DEFAULT_PAGINATION_CLASS": "kernel.api.pagination.Pagination",
     "PAGE_SIZE": 50,
     # JSON only (a form body cannot carry the lists and objects the API takes: it is a 415); nested
     # deeper than 20 levels, or not JSON, is a 400 in the API's shape (it was a RecursionError, a 500).
-    "DEFAULT_PARSER_CLASSES": ["courses.api.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["kernel.api.parsers.JSONParser"],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 # API tokens (accounts/tokens.py): django-rest-knox keys, stored as digests, expiring this many hours

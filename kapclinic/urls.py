@@ -27,7 +27,7 @@ urlpatterns = [
 
 # What goes wrong outside a view (a body Django will not read, an uncaught exception): under /api/
 # in the API's JSON error shape, elsewhere the web UI's pages (templates/400.html …).
-handler400 = "courses.api.errors.bad_request"
-handler403 = "courses.api.errors.permission_denied"
-handler404 = "courses.api.errors.page_not_found"
-handler500 = "courses.api.errors.server_error"
+handler400 = "kernel.api.errors.bad_request"
+handler403 = "kernel.api.errors.permission_denied"
+handler404 = "kernel.api.errors.page_not_found"
+handler500 = "kernel.api.errors.server_error"

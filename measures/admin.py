@@ -9,7 +9,7 @@ settings are saved through services.measure_settings_update.
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from courses.admin import ReadOnlyAdmin, SingletonSettingsAdmin
+from kernel.admin import ReadOnlyAdmin, SingletonSettingsAdmin
 from measures import services
 from measures.models import Administration, MeasureSettings, MessageStatus, OutboundMessage, Response, SafetyAlert
 

@@ -12,7 +12,8 @@ from django.db import models
 from django.db.models import F, Q
 
 from courses.models import Course, DosingParticipant, Patient, Permanent, free_text
-from courses.rules import REASON_MAX
+from kernel.models import SingletonSettings
+from kernel.text import REASON_MAX
 from measures.instruments import Instrument
 
 STAFF = settings.AUTH_USER_MODEL
@@ -44,7 +45,7 @@ def default_instruments_by_timepoint() -> dict[str, list[str]]:
     }
 
 
-class MeasureSettings(models.Model):
+class MeasureSettings(SingletonSettings):
     """The clinic's measure schedule (DOMAIN §6–7 defaults). One row; changes are audited."""
 
     instruments_by_timepoint = models.JSONField(default=default_instruments_by_timepoint)
@@ -107,11 +108,6 @@ class MeasureSettings(models.Model):
 
     def __str__(self) -> str:
         return "Measure schedule settings"
-
-    @classmethod
-    def load(cls) -> "MeasureSettings":
-        obj, _ = cls.objects.get_or_create(id=1)
-        return obj
 
 
 class AdministrationStatus(models.TextChoices):

@@ -16,6 +16,7 @@ from django.db import DatabaseError, connection
 from django.db.migrations.recorder import MigrationRecorder
 from django.utils import timezone
 
+from kernel import clock
 from ops.models import Component, Heartbeat
 
 logger = logging.getLogger(__name__)
@@ -28,7 +29,7 @@ _in_beat = False
 
 
 def record(component: str, *, at: dt.datetime | None = None) -> None:
-    Heartbeat.objects.update_or_create(component=component, defaults={"last_at": at or timezone.now()})
+    Heartbeat.objects.update_or_create(component=component, defaults={"last_at": clock.now(at)})
 
 
 def stale_after(component: str) -> int:
@@ -51,7 +52,7 @@ def _installed_at() -> dt.datetime | None:
 
 def states(now: dt.datetime | None = None) -> dict[str, dict]:
     """{component: {"ok", "last", "stale_after_seconds"}}; "last" is an ISO time or None (never)."""
-    now = now or timezone.now()
+    now = clock.now(now)
     last = dict(Heartbeat.objects.values_list("component", "last_at"))
     installed = None
     found = {}

@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.db.models.functions import Length
 
-from courses.admin import ReadOnlyAdmin, SingletonSettingsAdmin
+from kernel.admin import ReadOnlyAdmin, SingletonSettingsAdmin
 from reports import services
 from reports.models import OutcomeSettings, ReportExport
 

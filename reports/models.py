@@ -7,13 +7,14 @@ from django.db import models
 from django.db.models import Q
 
 from courses.models import Course
+from kernel.models import SingletonSettings
 from measures.models import MeasureSettings
 from reports.outcomes import Definitions
 
 STAFF = settings.AUTH_USER_MODEL
 
 
-class OutcomeSettings(models.Model):
+class OutcomeSettings(SingletonSettings):
     """DOMAIN §6 definitions of the figures, with its defaults. Every report prints the values in force.
 
     The timing of the outcomes (baseline days, the end-of-course and follow-up windows) and the
@@ -53,11 +54,6 @@ class OutcomeSettings(models.Model):
 
     def __str__(self) -> str:
         return "Outcome definitions"
-
-    @classmethod
-    def load(cls) -> "OutcomeSettings":
-        obj, _ = cls.objects.get_or_create(id=1)
-        return obj
 
     def definitions(self, schedule: MeasureSettings) -> Definitions:
         """The report's definitions: this row's figures over the schedule's timing and PCL-5 cut-off."""

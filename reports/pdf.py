@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from courses.choices import AdverseEventTerm
 from courses.models import AdverseEvent, ClinicSettings, Course
+from kernel import clock
 from measures.charts import chart_geometry, date_domain
 from measures.selectors import chart_series
 from reports.models import Audience
@@ -124,5 +125,5 @@ def patient_report_context(course: Course, *, now: datetime) -> dict:
 
 
 def render_patient_pdf(course: Course, *, now: datetime | None = None) -> bytes:
-    context = patient_report_context(course, now=now or timezone.now())
+    context = patient_report_context(course, now=clock.now(now))
     return _write_pdf(render_to_string("reports/pdf/patient.html", context))

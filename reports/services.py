@@ -17,6 +17,8 @@ from accounts.models import Role, User
 from courses.audit import audit
 from courses.models import AuditAction, Course
 from courses.selectors import courses_for
+from kernel import clock
+from kernel.models import settings_update
 from reports.cohort import ReportFilters
 from reports.models import Audience, ExportKind, ExportStatus, OutcomeSettings, ReportExport
 
@@ -76,13 +78,9 @@ _CONSTRAINT_FIELDS = {
 }
 
 
-def _now(now):
-    return now or timezone.now()
-
-
 @transaction.atomic
-def outcome_settings_update(*, by: User, now=None, **fields) -> OutcomeSettings:
-    now = _now(now)
+def outcome_settings_update(*, by: User, now: datetime | None = None, **fields) -> OutcomeSettings:
+    now = clock.now(now)
     if by.role != Role.PRACTICE_LEAD:
         # What counts as a response, and what a shared file hides, are clinical decisions: a
         # superuser without the lead's role (an administrator) cannot make them, as for the schedule.
@@ -92,11 +90,25 @@ def outcome_settings_update(*, by: User, now=None, **fields) -> OutcomeSettings:
     unknown = sorted(set(fields) - set(OUTCOME_SETTINGS_FIELDS))
     if unknown:
         raise ValidationError({NON_FIELD_ERRORS: f"Unknown setting(s): {', '.join(unknown)}."})
-    row = OutcomeSettings.objects.select_for_update().get(pk=OutcomeSettings.load().pk)
-    changed = {k: (getattr(row, k), v) for k, v in fields.items() if getattr(row, k) != v}
-    for key, value in fields.items():
-        setattr(row, key, value)
-    row.updated_at, row.updated_by = now, by
+    row = OutcomeSettings.load_for_update()
+    settings_update(
+        row,
+        fields,
+        by=by,
+        now=now,
+        save=_save_outcome_settings,
+        audit=lambda changes: audit(
+            actor=by,
+            action=AuditAction.UPDATE,
+            record_type="outcome definitions",
+            detail="; ".join(f"{k}: {a} → {b}" for k, (a, b) in changes.items()),
+            at=now,
+        ),
+    )
+    return row
+
+
+def _save_outcome_settings(row: OutcomeSettings) -> None:
     try:
         row.full_clean()
     except ValidationError as exc:
@@ -112,15 +124,6 @@ def outcome_settings_update(*, by: User, now=None, **fields) -> OutcomeSettings:
                 errors.setdefault(field, []).append(text)
         raise ValidationError(errors) from None
     row.save()
-    if changed:
-        audit(
-            actor=by,
-            action=AuditAction.UPDATE,
-            record_type="outcome definitions",
-            detail="; ".join(f"{k}: {a} → {b}" for k, (a, b) in changed.items()),
-            at=now,
-        )
-    return row
 
 
 def _can_export_practice(by: User) -> None:
@@ -136,14 +139,14 @@ def export_request(
     filters: ReportFilters | None = None,
     course: Course | None = None,
     audience: str | None = None,
-    now=None,
+    now: datetime | None = None,
 ) -> ReportExport:
     """Queue an export; the caller gets the row at once and follows its progress.
 
     A practice file is for one audience: inside the clinic (exact) or to share outside
     (de-identified, small cells hidden); unsaid, it is the outside one, the side that cannot leak.
     A progress report names its patient, so it is inside only."""
-    now = _now(now)
+    now = clock.now(now)
     if kind not in ExportKind.values:
         raise ValidationError({"kind": f"Choose one of: {', '.join(ExportKind.values)}."})
     if audience is not None and audience not in Audience.values:
@@ -187,12 +190,12 @@ def export_request(
     return export
 
 
-def exports_waiting(*, older_than: timedelta = timedelta(minutes=1), now=None) -> list:
+def exports_waiting(*, older_than: timedelta = timedelta(minutes=1), now: datetime | None = None) -> list:
     """Exports no worker is making: still queued a while after the request (the broker was down
     when it was queued, so its task never existed) or left running by a worker that died. Beat's
     sweep queues them again; a second task for one already queued is harmless, as export_run
     claims each export once."""
-    now = _now(now)
+    now = clock.now(now)
     return list(
         ReportExport.objects.filter(
             Q(status=ExportStatus.QUEUED, requested_at__lte=now - older_than)
@@ -212,7 +215,7 @@ def export_run(*, export_id, now: datetime | None = None) -> str:
     """Make the file of one export, once. Returns what happened."""
     from reports.render import ExportRefused, render_export
 
-    now = _now(now)
+    now = clock.now(now)
     # A run left 'running' by a worker that died is taken over when its task is redelivered.
     stale = Q(status=ExportStatus.RUNNING, started_at__lt=now - STALE_RUN)
     claimed = (
@@ -248,9 +251,9 @@ def export_run(*, export_id, now: datetime | None = None) -> str:
     return "done"
 
 
-def export_for_download(*, export: ReportExport, by: User, now=None) -> ReportExport:
+def export_for_download(*, export: ReportExport, by: User, now: datetime | None = None) -> ReportExport:
     """The file, for its requester or a practice lead; the download is audited."""
-    now = _now(now)
+    now = clock.now(now)
     if export.requested_by_id != by.pk and not by.is_practice_lead:
         raise PermissionDenied("Only the person who asked for this export, or a practice lead, can download it.")
     if export.status != ExportStatus.DONE:

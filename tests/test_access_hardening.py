@@ -22,13 +22,13 @@ from rest_framework.views import APIView
 
 import kapclinic.urls
 from accounts.tokens import ApiTokenAuthentication
-from courses import services
-from courses.api.views import ApiView
+from courses import kinds, services
 from courses.choices import Indication, Sex
-from courses.selectors import RECORD_TYPES, patient_get
-from courses.web.common import staff_view
+from courses.selectors import patient_get
+from devtools.builders import PASSWORD
+from kernel.api.views import ApiView
+from kernel.web.views import staff_view
 from measures import tasks as measure_tasks
-from tests.conftest import PASSWORD
 from tests.test_authorization_matrix import MATRIX, _route_of, _url, project_routes
 from tests.test_authorization_matrix import world as world  # noqa: F401  (the fixture)
 
@@ -94,7 +94,7 @@ ALLOWED_CSRF_EXEMPT = {
     # cookie, so a forged post could do nothing the link's holder could not; and with `no-referrer` the
     # browser posts `Origin: null`, which the CSRF check always refuses (measures/web/views/self_report.py).
     "self-report": "signed single-use token",
-    # The API's catch-all answers a JSON 404 to every method and changes nothing (courses/api/errors.py).
+    # The API's catch-all answers a JSON 404 to every method and changes nothing (kernel/api/errors.py).
     "api-not-found": "answers 404, changes nothing",
 }
 # The API's own exemption, the same rule: no session, no cookie, only the token in the URL.
@@ -222,8 +222,8 @@ ALLOWED_PARAMETERS = {
     ("int", "user_id"): "a staff account's number",
     ("int", "staff_id"): "a staff account's number",
     ("int", "message_id"): "a message's number",
-    ("slug", "record_type"): "a record kind: one of RECORD_TYPES",
-    ("str", "record_type"): "a record kind: one of RECORD_TYPES",
+    ("slug", "record_type"): "a record kind: one of kinds.slugs()",
+    ("str", "record_type"): "a record kind: one of kinds.slugs()",
     ("str", "token"): "the signed self-report token, or a mailed link's one-time token",
     ("str", "uidb64"): "a staff account's number in base64 (a mailed invitation or reset link)",
 }
@@ -258,7 +258,7 @@ def _check_link(link: str, needles: list[str], where: str) -> None:
     match = resolve(parts.path)
     for name, value in match.kwargs.items():
         if name == "record_type":
-            assert value in RECORD_TYPES, link
+            assert value in kinds.slugs(), link
         elif name == "token":
             assert re.fullmatch(r"[\w:.-]{20,}", value), link
         else:

@@ -16,12 +16,12 @@ from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
 from courses import services
-from courses.api import errors
-from courses.api.parsers import MAX_DEPTH
-from courses.api.serializers import AmendInputSerializer
+from courses.api.serializers.records import AmendInputSerializer
 from courses.choices import PreparationTopic, SeriousCriterion
 from courses.models import AdverseEvent
-from tests.conftest import normal_vitals
+from devtools.builders import normal_vitals
+from kernel.api import errors
+from kernel.api.parsers import MAX_DEPTH
 
 pytestmark = pytest.mark.django_db
 

@@ -45,14 +45,12 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from rest_framework.test import APIClient
 
-from courses import services
-from courses.api.views import NOT_EDITED_HERE
-from courses.selectors import RECORD_TYPES
+from courses import kinds, services
+from devtools.builders import SERIOUS_EVENT, normal_vitals
 from measures import services as measure_services
 from measures.models import OutboundMessage, SafetyAlert
 from reports import services as report_services
 from reports.models import ExportKind, ExportStatus
-from tests.conftest import SERIOUS_EVENT, normal_vitals
 from tests.measures.support import ad_hoc
 
 pytestmark = pytest.mark.django_db
@@ -285,14 +283,14 @@ MATRIX: dict[str, dict[str, str]] = {
     "api-outcome-settings": rw(STAFF, patch=LEAD),
 }
 
-for _kind in RECORD_TYPES:
+for _kind in kinds.slugs():
     _seen = CASELOAD
     MATRIX[f"record-edit[{_kind}]"] = rw(*(2 * [_seen if _kind in EDITABLE else NOT_HERE]))
     MATRIX[f"record-sign[{_kind}]"] = rw(write=SIGNER.get(_kind, _seen))
     MATRIX[f"record-amend[{_kind}]"] = rw(*(2 * [_seen if _kind in AMENDABLE else NOT_HERE]))
     MATRIX[f"record-void[{_kind}]"] = rw(_seen, _seen)
-    # PATCH is not offered for a patient, a course or a vital reading (courses.api.views.NOT_EDITED_HERE).
-    MATRIX[f"api-record[{_kind}]"] = rw(_seen, patch=NOT_OFFERED if _kind in NOT_EDITED_HERE else _seen)
+    # PATCH is not offered for a patient, a course or a vital reading (their kind says where they change).
+    MATRIX[f"api-record[{_kind}]"] = rw(_seen, patch=NOT_OFFERED if kinds.by_slug(_kind).edited_elsewhere else _seen)
     MATRIX[f"api-record-sign[{_kind}]"] = rw(write=SIGNER.get(_kind, _seen))
     MATRIX[f"api-record-amend[{_kind}]"] = rw(write=_seen)
     MATRIX[f"api-record-void[{_kind}]"] = rw(write=_seen)
@@ -391,7 +389,7 @@ def world(
         "vital-reading": participant.vitals.order_by("taken_at").first(),
         "adverse-event": event,
     }
-    assert set(records) == set(RECORD_TYPES)
+    assert set(records) == set(kinds.slugs())
     gad7 = opened["gad7"]
     return {
         "actors": {

@@ -75,7 +75,7 @@ def _as(app_role) -> psycopg.Connection:
 def record(cleared_course, therapist, provider, clock):
     """A course with signed evaluations and a signed integration session (a link row to the
     course), and so audit rows: all committed, for the other connections to see."""
-    from tests.conftest import NOW
+    from tests.support import NOW
 
     session = services.integration_session_record(
         courses=[cleared_course], by=therapist, held_at=NOW - dt.timedelta(hours=2), note="Synthetic integration."
@@ -345,7 +345,7 @@ def test_a_vital_reading_changes_only_beside_an_amendment_signed_or_not(particip
     holds them to it before anything is signed."""
     from courses.choices import VitalPhase
     from courses.models import VitalReading
-    from tests.conftest import normal_vitals
+    from devtools.builders import normal_vitals
 
     reading = services.vital_reading_record(
         participant=participant, by=provider, phase=VitalPhase.PRE_DOSE, **{**normal_vitals(), "systolic_bp": 172}

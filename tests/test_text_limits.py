@@ -10,16 +10,17 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from courses import rules, services
+from courses import services
 from courses.models import PreparatorySession, TextLimit
+from kernel.text import REASON_MAX, TEXT_MAX, text_length_error
 from measures import services as measure_services
 from measures.models import Administration
 from tests.measures.web_helpers import open_administrations
 
 pytestmark = pytest.mark.django_db
 
-NOTE_OVER = "n" * (rules.TEXT_MAX + 1)
-REASON_OVER = "r" * (rules.REASON_MAX + 1)
+NOTE_OVER = "n" * (TEXT_MAX + 1)
+REASON_OVER = "r" * (REASON_MAX + 1)
 NOTE_MESSAGE = "Keep this to 20,000 characters or fewer; it has 20,001."
 REASON_MESSAGE = "Keep this to 2,000 characters or fewer; it has 2,001."
 
@@ -35,7 +36,7 @@ REASON_MESSAGE = "Keep this to 2,000 characters or fewer; it has 2,001."
     ],
 )
 def test_text_length_error(length, limit, message):
-    assert rules.text_length_error("x" * length, limit) == message
+    assert text_length_error("x" * length, limit) == message
 
 
 def test_every_text_column_a_person_types_into_has_a_limit():
@@ -67,8 +68,8 @@ def test_the_services_refuse_text_over_the_limit_and_write_nothing(course, thera
     prep.refresh_from_db()
     assert (prep.note, prep.version, prep.is_voided) == ("A short note.", 1, False)
     # At the limit is accepted.
-    services.record_update(record=prep, by=therapist, version=1, note="n" * rules.TEXT_MAX)
-    services.record_void(record=prep, by=therapist, version=2, reason="r" * rules.REASON_MAX)
+    services.record_update(record=prep, by=therapist, version=1, note="n" * TEXT_MAX)
+    services.record_void(record=prep, by=therapist, version=2, reason="r" * REASON_MAX)
 
 
 def test_a_reason_written_outside_full_clean_is_held_to_the_same_limit(course, therapist, clock):
@@ -85,7 +86,7 @@ def test_the_web_form_carries_the_limit_and_refuses_more(client, course, therapi
     url = reverse("record-edit", args=["preparatory-session", prep.pk])
     client.force_login(therapist)
     page = client.get(url).content.decode()
-    assert f'maxlength="{rules.TEXT_MAX}"' in page  # the browser stops typing at the limit
+    assert f'maxlength="{TEXT_MAX}"' in page  # the browser stops typing at the limit
     held_at = timezone.localtime(prep.held_at).strftime("%Y-%m-%dT%H:%M")
     response = client.post(url, {"held_at": held_at, "duration_minutes": "60", "note": NOTE_OVER, "version": "1"})
     assert response.status_code == 400
@@ -108,5 +109,5 @@ def test_the_api_documents_and_applies_the_same_limits(course, therapist):
     assert response.status_code == 400 and "reason" in response.json()["errors"]
     assert PreparatorySession.objects.get(pk=prep.pk).note == "A short note."
     schema = api.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()["components"]["schemas"]
-    assert schema["VoidInputRequest"]["properties"]["reason"]["maxLength"] == rules.REASON_MAX
-    assert schema["MedicalEvaluation"]["properties"]["history"]["maxLength"] == rules.TEXT_MAX
+    assert schema["VoidInputRequest"]["properties"]["reason"]["maxLength"] == REASON_MAX
+    assert schema["MedicalEvaluation"]["properties"]["history"]["maxLength"] == TEXT_MAX

@@ -3,7 +3,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from courses.web.views import courses, dosing, home, lead, patients, record_export, records, session
+from courses.web.views import courses, dosing, home, lead, patients, records, session
 
 RECORD = "records/<slug:record_type>/<uuid:record_id>/"
 
@@ -22,7 +22,6 @@ urlpatterns = [
     path("patients/<uuid:patient_id>/weights/", patients.weight_add, name="weight-add"),
     path("patients/<uuid:patient_id>/courses/new/", patients.course_open, name="course-open"),
     path("patients/<uuid:patient_id>/audit/", patients.patient_audit, name="patient-audit"),
-    path("patients/<uuid:patient_id>/record-export/", record_export.record_export, name="patient-record-export"),
     # Courses
     path("courses/<uuid:course_id>/", courses.course_timeline, name="course-timeline"),
     path("courses/<uuid:course_id>/stage/", courses.course_status, name="course-status"),

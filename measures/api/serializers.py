@@ -9,9 +9,9 @@ from django.db import models as dj_models
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from courses.api.fields import UniqueListField
-from courses.api.serializers import ClinicDateTimeField, SettingsSerializer, StaffBriefSerializer
-from courses.rules import REASON_MAX
+from kernel.api.fields import UniqueListField
+from kernel.api.serializers import ClinicDateTimeField, SettingsSerializer, StaffBriefSerializer
+from kernel.text import REASON_MAX
 from measures import services
 from measures.instruments import INSTRUMENTS, Instrument
 from measures.models import (

@@ -2,7 +2,7 @@
 
 from django import forms
 
-from courses.web.forms import DateInput, DateTimeInput, numeric, reason_field
+from kernel.web.forms import DateInput, DateTimeInput, numeric, reason_field
 from measures.instruments import INSTRUMENTS, Instrument, InstrumentDefinition
 from measures.models import MeasureSettings, Timepoint
 from measures.services import MEASURE_SETTINGS_FIELDS

@@ -17,11 +17,16 @@ from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 
 from courses import selectors
-from courses.api.permissions import IsPracticeLead, IsStaffMember
-from courses.api.serializers import ErrorSerializer
-from courses.api.views import ApiView, Pagination
+from kernel.api.pagination import Pagination
+from kernel.api.permissions import IsPracticeLead, IsStaffMember
+from kernel.api.serializers import ErrorSerializer
+from kernel.api.views import ApiView, error_responses
 from reports import services
-from reports.api import serializers as s
+from reports.api.serializers.exports import ExportRequestSerializer, ExportSerializer, export_data
+from reports.api.serializers.filters import ReportFilterSerializer, report_filters
+from reports.api.serializers.practice_report import PracticeReportSerializer
+from reports.api.serializers.practice_report_data import practice_report_data
+from reports.api.serializers.settings import OutcomeSettingsSerializer
 from reports.models import ExportStatus, OutcomeSettings, ReportExport
 from reports.report import build_practice_report
 
@@ -35,10 +40,7 @@ _ERROR_TEXT = {
 
 
 def _responses(ok, ok_status: int = 200, errors=(400, 401, 403, 404)) -> dict:
-    out = {ok_status: ok}
-    for code in errors:
-        out[code] = OpenApiResponse(ErrorSerializer, description=_ERROR_TEXT[code])
-    return out
+    return error_responses(ok, _ERROR_TEXT, ok_status, errors)
 
 
 SUPPRESSION_NOTE = (
@@ -72,11 +74,11 @@ class FormatIsAFilter(DefaultContentNegotiation):
 class PracticeReportView(ApiView):
     permission_classes = [IsPracticeLead]
     content_negotiation_class = FormatIsAFilter
-    serializer_class = s.PracticeReportSerializer
+    serializer_class = PracticeReportSerializer
 
     @extend_schema(
-        parameters=[s.ReportFilterSerializer],
-        responses=_responses(s.PracticeReportSerializer, errors=(400, 401, 403)),
+        parameters=[ReportFilterSerializer],
+        responses=_responses(PracticeReportSerializer, errors=(400, 401, 403)),
         tags=["reports"],
         description="Practice lead only. The practice outcome report as JSON: per instrument the n, "
         "means with SD and 95% CI, response and remission (intention-to-treat and observed cases), "
@@ -86,10 +88,10 @@ class PracticeReportView(ApiView):
         + SUPPRESSION_NOTE,
     )
     def get(self, request):
-        filters = s.ReportFilterSerializer(data=request.query_params)
+        filters = ReportFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        report = build_practice_report(s.report_filters(filters.validated_data))
-        return Response(s.PracticeReportSerializer(s.practice_report_data(report)).data)
+        report = build_practice_report(report_filters(filters.validated_data))
+        return Response(PracticeReportSerializer(practice_report_data(report)).data)
 
 
 def _exports_for(user):
@@ -106,20 +108,20 @@ def _export(request, export_id) -> ReportExport:
 
 class ExportListView(ApiView):
     pagination_class = Pagination
-    serializer_class = s.ExportSerializer
+    serializer_class = ExportSerializer
 
     @extend_schema(
-        responses=_responses(s.ExportSerializer(many=True), errors=(400, 401, 403)),
+        responses=_responses(ExportSerializer(many=True), errors=(400, 401, 403)),
         tags=["reports"],
         description="Your exports, newest first (a practice lead sees every export).",
     )
     def get(self, request):
         page = self.paginate_queryset(_exports_for(request.user).order_by("-requested_at", "id"))
-        return self.get_paginated_response([s.export_data(e) for e in page])
+        return self.get_paginated_response([export_data(e) for e in page])
 
     @extend_schema(
-        request=s.ExportRequestSerializer,
-        responses=_responses(s.ExportSerializer, status.HTTP_202_ACCEPTED, errors=(400, 401, 403)),
+        request=ExportRequestSerializer,
+        responses=_responses(ExportSerializer, status.HTTP_202_ACCEPTED, errors=(400, 401, 403)),
         tags=["reports"],
         description="Ask for a file; a worker makes it. `practice_pdf` and `practice_csv` (practice lead "
         "only) take `filters`, the same as the report's query string; `patient_pdf` takes `course`, "
@@ -137,7 +139,7 @@ class ExportListView(ApiView):
         ],
     )
     def post(self, request):
-        body = s.ExportRequestSerializer(data=request.data)
+        body = ExportRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
         course = None
@@ -150,24 +152,24 @@ class ExportListView(ApiView):
         export = services.export_request(
             by=request.user,
             kind=data["kind"],
-            filters=s.report_filters(data.get("filters", {})),
+            filters=report_filters(data.get("filters", {})),
             course=course,
             audience=data.get("audience"),
         )
-        return Response(s.export_data(export), status=status.HTTP_202_ACCEPTED)
+        return Response(export_data(export), status=status.HTTP_202_ACCEPTED)
 
 
 class ExportDetailView(ApiView):
-    serializer_class = s.ExportSerializer
+    serializer_class = ExportSerializer
 
     @extend_schema(
-        responses=_responses(s.ExportSerializer, errors=(401, 403, 404)),
+        responses=_responses(ExportSerializer, errors=(401, 403, 404)),
         tags=["reports"],
         description="An export's status (queued, running, done, failed), progress in percent with a note, "
         "and the error when it failed. For the person who asked for it, or a practice lead.",
     )
     def get(self, request, export_id):
-        return Response(s.export_data(_export(request, export_id)))
+        return Response(export_data(_export(request, export_id)))
 
 
 FILE_TEXT = "The file, as an attachment: a PDF, or a CSV in UTF-8 with a byte-order mark."
@@ -213,27 +215,27 @@ class ReadOrLeadWrites(IsStaffMember):
 
 class OutcomeSettingsView(ApiView):
     permission_classes = [ReadOrLeadWrites]
-    serializer_class = s.OutcomeSettingsSerializer
+    serializer_class = OutcomeSettingsSerializer
 
     @extend_schema(
-        responses=_responses(s.OutcomeSettingsSerializer, errors=(401, 403)),
+        responses=_responses(OutcomeSettingsSerializer, errors=(401, 403)),
         tags=["reports"],
         description="The outcome definitions in force (DOMAIN §6 defaults until a lead changes them); "
         "any staff member may read them.",
     )
     def get(self, request):
-        return Response(s.OutcomeSettingsSerializer(OutcomeSettings.load()).data)
+        return Response(OutcomeSettingsSerializer(OutcomeSettings.load()).data)
 
     @extend_schema(
-        request=s.OutcomeSettingsSerializer,
-        responses=_responses(s.OutcomeSettingsSerializer, errors=(400, 401, 403)),
+        request=OutcomeSettingsSerializer,
+        responses=_responses(OutcomeSettingsSerializer, errors=(400, 401, 403)),
         tags=["reports"],
         description="Practice lead only. Change some definitions; the change is audited and applies to "
         "every report made from now on. A rule between fields (the end-of-course window, partial below "
         "response, follow-ups in order) that breaks is a 400 naming the field to change.",
     )
     def patch(self, request):
-        body = s.OutcomeSettingsSerializer(data=request.data, partial=True)
+        body = OutcomeSettingsSerializer(data=request.data, partial=True)
         body.is_valid(raise_exception=True)
         row = services.outcome_settings_update(by=request.user, **body.validated_data)
-        return Response(s.OutcomeSettingsSerializer(row).data)
+        return Response(OutcomeSettingsSerializer(row).data)

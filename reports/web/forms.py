@@ -5,7 +5,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 
 from accounts.models import Role, User
 from courses.choices import Indication, RaceEthnicity, Route, SessionFormat, Sex
-from courses.web.forms import DateInput
+from kernel.web.forms import DateInput
 from reports.cohort import AGE_BANDS, EARLIEST_START, LATEST_START, NOT_RECORDED, ReportFilters
 from reports.models import Audience, ExportKind
 

@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from courses.selectors import course_get
-from courses.web.common import lead_view, staff_view
+from kernel.web.views import lead_view, staff_view
 from reports import services
 from reports.models import ExportKind, ExportStatus, ReportExport
 from reports.presentation import report_context

@@ -1,5 +1,5 @@
 """API tokens: stored as digests, expiring, revocable, listed without their keys, and behind the
-second factor where the account has one (accounts/tokens.py, courses/api/auth_views.py)."""
+second factor where the account has one (accounts/tokens.py, courses/api/views/auth.py)."""
 
 import datetime as dt
 import hashlib
@@ -15,7 +15,7 @@ from rest_framework.test import APIClient
 from accounts.models import ApiToken
 from accounts.tokens import token_issue
 from courses.models import AuditEvent
-from tests.conftest import PASSWORD
+from devtools.builders import PASSWORD
 
 pytestmark = pytest.mark.django_db
 

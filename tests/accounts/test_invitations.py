@@ -13,9 +13,10 @@ from django.urls import reverse
 
 from accounts import invitations
 from accounts.models import Role, User
+from courses import services
 from courses.models import AuditEvent
+from devtools.builders import PASSWORD
 from measures.web.log_redaction import RedactSelfReportTokens, redact
-from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
 
@@ -30,7 +31,7 @@ def _link(message) -> str:
 
 def _invite(lead, **extra):
     fields = {"username": "newdoc", "email": "newdoc@kapclinic.invalid", "role": Role.MEDICAL_PROVIDER}
-    return invitations.staff_invite(by=lead, first_name="New", last_name="Doc", **{**fields, **extra})
+    return services.staff_invite(by=lead, first_name="New", last_name="Doc", **{**fields, **extra})
 
 
 def _later(delta: dt.timedelta):
@@ -114,7 +115,7 @@ def test_only_a_lead_invites(therapist):
     from django.core.exceptions import PermissionDenied
 
     with pytest.raises(PermissionDenied):
-        invitations.staff_invite(by=therapist, username="x", email="x@kapclinic.invalid", role=Role.THERAPIST)
+        services.staff_invite(by=therapist, username="x", email="x@kapclinic.invalid", role=Role.THERAPIST)
     assert not User.objects.filter(username="x").exists()
 
 

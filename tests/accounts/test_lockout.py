@@ -9,7 +9,7 @@ from rest_framework.test import APIClient
 
 from accounts.lockout import client_address
 from accounts.models import Role, User
-from tests.conftest import PASSWORD
+from devtools.builders import PASSWORD
 
 pytestmark = pytest.mark.django_db
 

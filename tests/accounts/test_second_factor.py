@@ -17,7 +17,7 @@ from rest_framework.test import APIClient
 from accounts import lockout, mfa
 from accounts.models import User
 from courses.models import AuditEvent
-from tests.conftest import PASSWORD
+from devtools.builders import PASSWORD
 from tests.otp import code_at, enrolled, next_code
 
 pytestmark = pytest.mark.django_db

@@ -17,7 +17,7 @@ from courses.models import (
     Course,
     MedicalEvaluation,
 )
-from tests.conftest import PASSWORD, SIGNABLE_EVALUATION, monitor, normal_vitals
+from devtools.builders import PASSWORD, SIGNABLE_EVALUATION, monitor, normal_vitals
 
 pytestmark = pytest.mark.django_db
 

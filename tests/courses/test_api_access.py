@@ -8,8 +8,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import User
 from courses.models import AuditAction, AuditEvent
-from tests.conftest import PASSWORD
-from tests.courses.builders import cleared_course_for
+from devtools.builders import PASSWORD, cleared_course_for
 
 pytestmark = pytest.mark.django_db
 
@@ -220,12 +219,12 @@ def test_the_lead_changes_settings_and_manages_staff(lead, therapist):
 
 @pytest.mark.parametrize("url", ["/api/courses/", "/api/patients/", "/api/dosing-sessions/"])
 def test_list_queries_do_not_grow_with_the_list(url, therapist, provider, lead, django_assert_max_num_queries):
-    from tests.courses.builders import add_dose, session
+    from devtools.builders import dose_planned, session
 
     def grow(start, n):
         for i in range(start, start + n):
             course = cleared_course_for(n=i, therapist=therapist, provider=provider)
-            add_dose(session=session(therapist=therapist, provider=provider), course=course, provider=provider)
+            dose_planned(session=session(therapist=therapist, provider=provider), course=course, provider=provider)
 
     grow(1, 1)
     client = api(lead)
@@ -267,14 +266,13 @@ def test_timeline_queries_do_not_grow_with_the_course(therapist, provider, djang
     from django.utils import timezone
 
     from courses import services
-    from tests.conftest import normal_vitals
-    from tests.courses.builders import add_dose, session
+    from devtools.builders import dose_planned, normal_vitals, session
 
     course = cleared_course_for(n=1, therapist=therapist, provider=provider)
 
     def dose_on(day: int):
         start = timezone.now() + dt.timedelta(days=day)
-        participant = add_dose(
+        participant = dose_planned(
             session=session(therapist=therapist, provider=provider, start=start), course=course, provider=provider
         )
         services.vital_reading_record(

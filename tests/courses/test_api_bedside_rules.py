@@ -10,8 +10,8 @@ from rest_framework.test import APIClient
 
 from accounts.models import User
 from courses import rules, services
-from tests.conftest import PASSWORD, SERIOUS_EVENT, SIGNABLE_EVALUATION, normal_vitals
-from tests.courses import builders
+from devtools import builders
+from devtools.builders import PASSWORD, SERIOUS_EVENT, SIGNABLE_EVALUATION, normal_vitals
 
 pytestmark = pytest.mark.django_db
 

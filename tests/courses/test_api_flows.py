@@ -7,7 +7,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from courses import rules
-from tests.conftest import normal_vitals
+from devtools.builders import normal_vitals
 
 pytestmark = pytest.mark.django_db
 

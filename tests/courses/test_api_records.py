@@ -6,7 +6,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from courses.models import AuditAction, AuditEvent
-from tests.conftest import normal_vitals
+from devtools.builders import normal_vitals
 
 pytestmark = pytest.mark.django_db
 

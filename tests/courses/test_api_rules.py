@@ -8,8 +8,14 @@ from rest_framework.test import APIClient
 
 from courses import services
 from courses.models import AdverseEvent, Amendment, MedicalEvaluation, VitalReading
-from tests.conftest import SERIOUS_EVENT, SIGNABLE_EVALUATION, normal_vitals
-from tests.courses.builders import cleared_course_for, group_session_with, session
+from devtools.builders import (
+    SERIOUS_EVENT,
+    SIGNABLE_EVALUATION,
+    cleared_course_for,
+    group_session_with,
+    normal_vitals,
+    session,
+)
 
 pytestmark = pytest.mark.django_db
 

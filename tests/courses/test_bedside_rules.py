@@ -22,8 +22,8 @@ from courses.models import (
     MedicalEvaluation,
     WeightMeasurement,
 )
-from measures import services as measure_services
-from tests.conftest import (
+from devtools import builders
+from devtools.builders import (
     DISCHARGE_CHECKLIST,
     PASSWORD,
     SERIOUS_EVENT,
@@ -32,7 +32,7 @@ from tests.conftest import (
     normal_vitals,
     prepare_course,
 )
-from tests.courses import builders
+from measures import services as measure_services
 
 pytestmark = pytest.mark.django_db
 
@@ -375,7 +375,7 @@ def test_a_second_dose_waits_for_the_discharge_and_the_clinic_interval(
 ):
     # Booked ahead, before any dose was given: the second session 4 hours after the first.
     later = builders.session(therapist=therapist, provider=provider, start=timezone.now() + dt.timedelta(hours=4))
-    second = builders.add_dose(session=later, course=ready_course, provider=provider)
+    second = builders.dose_planned(session=later, course=ready_course, provider=provider)
     pre_dose(participant, provider)
     services.dose_administer(participant=participant, by=provider)
     clock.shift(dt.timedelta(hours=4, minutes=5))
@@ -391,7 +391,7 @@ def test_a_session_that_ends_before_the_interval_cannot_take_the_next_dose(
     tomorrow_early = builders.session(
         therapist=therapist, provider=provider, start=timezone.now() + dt.timedelta(hours=18), hours=3
     )
-    errors = refused(builders.add_dose, session=tomorrow_early, course=ready_course, provider=provider)
+    errors = refused(builders.dose_planned, session=tomorrow_early, course=ready_course, provider=provider)
     assert "minimum interval is 24 hours" in errors["course"][0]
 
 
@@ -400,7 +400,7 @@ def test_a_dose_24_hours_after_a_discharged_one_is_allowed(dosed_participant, re
     tomorrow = builders.session(
         therapist=therapist, provider=provider, start=dosed_participant.dosed_at + dt.timedelta(hours=24)
     )
-    second = builders.add_dose(session=tomorrow, course=ready_course, provider=provider)
+    second = builders.dose_planned(session=tomorrow, course=ready_course, provider=provider)
     clock.move_to(tomorrow.starts_at + dt.timedelta(minutes=5))
     pre_dose(second, provider)
     assert codes(second) == set()
@@ -408,10 +408,10 @@ def test_a_dose_24_hours_after_a_discharged_one_is_allowed(dosed_participant, re
 
 def test_a_typed_weight_is_refused_and_a_weight_measured_now_is_recorded(ready_course, dosing_session, provider):
     errors = refused(
-        builders.add_dose, session=dosing_session, course=ready_course, provider=provider, weight_kg=Decimal("110")
+        builders.dose_planned, session=dosing_session, course=ready_course, provider=provider, weight_kg=Decimal("110")
     )
     assert "recorded weight is 70.0 kg" in errors["weight_kg"][0] and "weighed now" in errors["weight_kg"][0]
-    dose = builders.add_dose(
+    dose = builders.dose_planned(
         session=dosing_session, course=ready_course, provider=provider, weight_kg=Decimal("68.5"), weighed_now=True
     )
     assert dose.weight_kg == Decimal("68.5") and dose.weight_measurement.measured_on == timezone.localdate()
@@ -421,13 +421,13 @@ def test_a_typed_weight_is_refused_and_a_weight_measured_now_is_recorded(ready_c
 
 def test_a_weight_older_than_the_clinic_accepts_is_refused(ready_course, therapist, provider, clock):
     later = builders.session(therapist=therapist, provider=provider, start=timezone.now() + dt.timedelta(days=31))
-    errors = refused(builders.add_dose, session=later, course=ready_course, provider=provider)
+    errors = refused(builders.dose_planned, session=later, course=ready_course, provider=provider)
     assert "31 days ago" in errors["weight_kg"][0]
 
 
 def test_any_reason_does_not_unlock_a_dose_above_the_ceiling(ready_course, dosing_session, provider):
     errors = refused(
-        builders.add_dose,
+        builders.dose_planned,
         session=dosing_session,
         course=ready_course,
         provider=provider,
@@ -435,7 +435,7 @@ def test_any_reason_does_not_unlock_a_dose_above_the_ceiling(ready_course, dosin
         over_maximum_reason="Protocol says so.",
     )
     assert "absolute ceiling" in errors["dose_mg"][0] and "no reason allows it" in errors["dose_mg"][0]
-    dose = builders.add_dose(
+    dose = builders.dose_planned(
         session=dosing_session,
         course=ready_course,
         provider=provider,
@@ -526,7 +526,7 @@ def test_a_screen_older_than_a_year_blocks_a_maintenance_dose_until_a_re_screen(
     clock.move_to(dt.datetime(2027, 3, 5, 15, 0, tzinfo=dt.UTC))
     services.weight_record(patient=ready_course.patient, by=provider, measured_on=dt.date(2027, 3, 5), weight_kg=70)
     session = builders.session(therapist=therapist, provider=provider)
-    errors = refused(builders.add_dose, session=session, course=ready_course, provider=provider)
+    errors = refused(builders.dose_planned, session=session, course=ready_course, provider=provider)
     assert "expired on 2027-03-01" in errors["course"][0]
     new = services.medical_evaluation_record(
         course=ready_course,
@@ -537,22 +537,15 @@ def test_a_screen_older_than_a_year_blocks_a_maintenance_dose_until_a_re_screen(
     services.record_sign(record=new, by=provider)
     old = MedicalEvaluation.objects.exclude(pk=new.pk).get()
     assert old.superseded_by == new and not old.is_voided
-    assert builders.add_dose(session=session, course=ready_course, provider=provider)
+    assert builders.dose_planned(session=session, course=ready_course, provider=provider)
 
 
 def test_childbearing_potential_needs_a_negative_test_before_each_dose(course, therapist, provider, dosing_session):
-    services.record_sign(
-        record=services.medical_evaluation_record(
-            course=course, by=provider, decision="cleared", **{**SIGNABLE_EVALUATION, "childbearing_potential": "yes"}
-        ),
-        by=provider,
-    )
-    psych = services.psychiatric_evaluation_record(
-        course=course, by=therapist, evaluated_on=dt.date(2026, 3, 2), diagnosis="MDD", suicide_risk="low"
-    )
-    services.record_sign(record=psych, by=therapist)
+    builders.clear_course(course, provider, therapist, diagnosis="MDD", childbearing_potential="yes")
     prepare_course(course, therapist)
-    dose = builders.add_dose(session=dosing_session, course=course, provider=provider, pregnancy_test="not_applicable")
+    dose = builders.dose_planned(
+        session=dosing_session, course=course, provider=provider, pregnancy_test="not_applicable"
+    )
     pre_dose(dose, provider)
     errors = refused(services.dose_administer, participant=dose, by=provider)
     assert "negative pregnancy test" in errors["pregnancy_test"][0]
@@ -607,7 +600,7 @@ def test_a_date_of_birth_corrected_to_a_minor_blocks_the_dose_until_the_exceptio
 
 
 def test_the_first_dose_waits_for_preparation_and_the_baseline(cleared_course, dosing_session, provider, therapist):
-    dose = builders.add_dose(session=dosing_session, course=cleared_course, provider=provider)
+    dose = builders.dose_planned(session=dosing_session, course=cleared_course, provider=provider)
     pre_dose(dose, provider)
     assert {"preparation_missing", "baseline_open"} <= codes(dose)
     errors = refused(services.dose_administer, participant=dose, by=provider)

@@ -14,10 +14,10 @@ from rest_framework.test import APIClient
 
 from courses import bedside, selectors, services
 from courses.models import InSessionAlert, MedicalEvaluation
+from devtools import builders
+from devtools.builders import DISCHARGE_CHECKLIST, SERIOUS_EVENT, monitor, normal_vitals
 from measures import services as measure_services
 from measures.models import Administration, Timepoint
-from tests.conftest import DISCHARGE_CHECKLIST, SERIOUS_EVENT, monitor, normal_vitals
-from tests.courses import builders
 from tests.courses.test_bedside_rules import pre_dose, refused
 
 pytestmark = pytest.mark.django_db
@@ -116,7 +116,7 @@ def test_moving_a_dose_back_a_day_does_not_make_room_for_a_second_one(
     """F2: moved 30 hours back, the next same-day dose would pass the interval; the move is refused
     when the patient already has a dose inside the interval of the new time."""
     later = builders.session(therapist=therapist, provider=provider, start=timezone.now() + dt.timedelta(hours=1))
-    errors = refused(builders.add_dose, session=later, course=ready_course, provider=provider)
+    errors = refused(builders.dose_planned, session=later, course=ready_course, provider=provider)
     assert "minimum interval is 24 hours" in errors["course"][0]
     moved = refused(
         services.record_amend,
@@ -258,7 +258,7 @@ def test_a_baseline_entered_with_items_missing_still_blocks_the_first_dose(
     baselines = Administration.objects.filter(course=cleared_course, timepoint=Timepoint.BASELINE)
     for administration in baselines:
         measure_services.response_enter(administration=administration, by=therapist, answers={})
-    dose = builders.add_dose(session=dosing_session, course=cleared_course, provider=provider)
+    dose = builders.dose_planned(session=dosing_session, course=cleared_course, provider=provider)
     pre_dose(dose, provider)
     errors = refused(services.dose_administer, participant=dose, by=provider)
     assert "answered with items missing" in " ".join(errors["course"])
@@ -327,7 +327,7 @@ def test_a_given_dose_in_the_same_batch_counts_as_given_before(
     tomorrow = builders.session(
         therapist=therapist, provider=provider, start=dosed_participant.dosed_at + dt.timedelta(hours=26)
     )
-    second = builders.add_dose(session=tomorrow, course=ready_course, provider=provider)
+    second = builders.dose_planned(session=tomorrow, course=ready_course, provider=provider)
     note = ready_course.preparatory_sessions.get()
     services.record_void(record=note, by=therapist, reason="Entered on the wrong course.")
     now = tomorrow.starts_at + dt.timedelta(minutes=5)

@@ -16,7 +16,7 @@ from rest_framework.test import APIClient
 
 from courses import services
 from courses.models import AuditAction, AuditEvent
-from tests.conftest import SERIOUS_EVENT
+from devtools.builders import SERIOUS_EVENT
 from tests.fuzz.support import parse_forms
 
 pytestmark = pytest.mark.django_db

@@ -12,7 +12,7 @@ from courses import services
 from courses.choices import CourseStatus, Indication
 from courses.models import AuditEvent
 from reports.cohort import ReportFilters, filtered_courses
-from tests.conftest import NOW
+from tests.support import NOW
 
 TODAY = dt.date(2026, 3, 10)
 

@@ -13,7 +13,6 @@ from django.db.models import Count
 
 from accounts.models import Role, User
 from courses.choices import CourseStatus, SessionFormat, VitalAlert
-from courses.management.commands.demo_practice import ADMIN, EXPECTED_STAGES, PATIENT_COUNT, STAFF
 from courses.models import (
     AdverseEvent,
     Amendment,
@@ -27,6 +26,7 @@ from courses.models import (
     PreparatorySession,
     VitalReading,
 )
+from devtools.demo.clinic import ADMIN, EXPECTED_STAGES, PATIENT_COUNT, STAFF
 
 
 def _load() -> str:

@@ -2,7 +2,7 @@
 card list, and the API returns are the same, for each state a dose can be in (issue 11, rule 1).
 
 Each question is asked three or four ways at the same frozen instant, and the answers compared
-message for message: the pure functions of courses/safety.py are the only place they come from."""
+message for message: the pure functions of courses/safety/ are the only place they come from."""
 
 import datetime as dt
 import html
@@ -15,8 +15,8 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from courses import services
-from tests.conftest import DISCHARGE_CHECKLIST, SIGNABLE_EVALUATION, normal_vitals, prepare_course
-from tests.courses import builders
+from devtools import builders
+from devtools.builders import DISCHARGE_CHECKLIST, normal_vitals, prepare_course
 
 pytestmark = pytest.mark.django_db
 
@@ -106,7 +106,7 @@ def test_what_the_dose_still_needs_is_one_answer(
     make, prepared = STATES[state]
     if prepared:
         prepare_course(cleared_course, therapist)
-    participant = builders.add_dose(session=dosing_session, course=cleared_course, provider=provider)
+    participant = builders.dose_planned(session=dosing_session, course=cleared_course, provider=provider)
     make(participant, provider, therapist)
 
     refusal = service_refusal(services.dose_administer, participant=participant, by=provider)
@@ -122,7 +122,7 @@ def test_what_the_dose_still_needs_is_one_answer(
 
 @pytest.mark.parametrize("state", ["no vitals", "a hold", "a hold overridden"])
 def test_is_there_a_hold_is_one_answer(state, client, clock, ready_course, dosing_session, provider, therapist):
-    participant = builders.add_dose(session=dosing_session, course=ready_course, provider=provider)
+    participant = builders.dose_planned(session=dosing_session, course=ready_course, provider=provider)
     STATES[state][0](participant, provider, therapist)
     held = services.pre_dose_hold(participant).active
     client.force_login(provider)
@@ -141,28 +141,21 @@ def test_is_there_a_hold_is_one_answer(state, client, clock, ready_course, dosin
 
 
 def _screen_unsigned(course, provider, therapist):
-    services.medical_evaluation_record(course=course, by=provider, decision="cleared", **SIGNABLE_EVALUATION)
+    builders.medical_evaluation(course, provider, sign=False)
 
 
 def _screen_signed_psych_missing(course, provider, therapist):
-    evaluation = services.medical_evaluation_record(
-        course=course, by=provider, decision="cleared", **SIGNABLE_EVALUATION
-    )
-    services.record_sign(record=evaluation, by=provider)
+    builders.medical_evaluation(course, provider)
 
 
 def _cleared(course, provider, therapist):
-    _screen_signed_psych_missing(course, provider, therapist)
-    psych = services.psychiatric_evaluation_record(
-        course=course, by=therapist, evaluated_on=dt.date(2026, 3, 2), diagnosis="MDD", suicide_risk="low"
-    )
-    services.record_sign(record=psych, by=therapist)
+    builders.clear_course(course, provider, therapist, diagnosis="MDD")
 
 
 @pytest.mark.parametrize("make", [_screen_unsigned, _screen_signed_psych_missing, _cleared])
 def test_cleared_for_dosing_is_one_answer(make, client, clock, course, dosing_session, provider, therapist):
     make(course, provider, therapist)
-    refused = service_refusal(builders.add_dose, session=dosing_session, course=course, provider=provider)
+    refused = service_refusal(builders.dose_planned, session=dosing_session, course=course, provider=provider)
     api = APIClient()
     api.force_authenticate(therapist)
     summary = api.get(f"/api/courses/{course.pk}/").json()["summary"]
@@ -243,7 +236,7 @@ def test_the_answers_for_a_whole_group_cost_a_fixed_number_of_queries(
 
     for i in range(4):
         course = builders.cleared_course_for(n=200 + i, therapist=therapist, provider=provider, format="group")
-        p = builders.add_dose(session=group, course=course, provider=provider)
+        p = builders.dose_planned(session=group, course=course, provider=provider)
         builders.pre_dose_vitals(p, provider, systolic_bp=165 if i % 2 else 120)
     for url in pages:
         with django_assert_max_num_queries(small[url]):

@@ -15,12 +15,20 @@ from rest_framework.test import APIClient
 from courses import services
 from courses.choices import Indication, SessionFormat, VitalPhase
 from courses.models import AuditAction, AuditEvent, ClinicSettings
-from courses.record_export import GROUP_NOTE_WITHHELD, patient_record_export
+from devtools import builders
+from devtools.builders import (
+    cleared_course_for,
+    dose_given,
+    dose_planned,
+    normal_vitals,
+    pre_dose_vitals,
+    prepare_course,
+    session,
+)
 from measures import services as measures
 from measures.models import Administration, OutboundMessage, SafetyAlert
-from tests.conftest import NOW, SIGNABLE_EVALUATION, normal_vitals, prepare_course
-from tests.courses.builders import add_dose, cleared_course_for, pre_dose_vitals, session
-from tests.measures.support import give_dose
+from reports.record_export import GROUP_NOTE_WITHHELD, patient_record_export
+from tests.support import NOW
 
 pytestmark = pytest.mark.django_db
 
@@ -29,19 +37,8 @@ PHQ9_ITEM9 = {"1": 1, "2": 1, "3": 1, "4": 1, "5": 0, "6": 0, "7": 0, "8": 0, "9
 
 
 def _clear(course, therapist, provider, medications=""):
-    evaluation = services.medical_evaluation_record(
-        course=course, by=provider, decision="cleared", medications=medications, **SIGNABLE_EVALUATION
-    )
-    services.record_sign(record=evaluation, by=provider)
-    psych = services.psychiatric_evaluation_record(
-        course=course,
-        by=therapist,
-        evaluated_on=dt.date(2026, 3, 2),
-        diagnosis="Major depressive disorder",
-        suicide_risk="low",
-    )
-    services.record_sign(record=psych, by=therapist)
-    return evaluation
+    builders.clear_course(course, provider, therapist, diagnosis="Major depressive disorder", medications=medications)
+    return course.medical_evaluations.get()
 
 
 @pytest.fixture
@@ -89,8 +86,8 @@ def full_record(patient, therapist, provider, clock):
         for i in range(3)
     ]
     group = session(therapist=therapist, provider=provider, format=SessionFormat.GROUP)
-    mine = add_dose(session=group, course=course, provider=provider)
-    theirs = [add_dose(session=group, course=c, provider=provider) for c in others]
+    mine = dose_planned(session=group, course=course, provider=provider)
+    theirs = [dose_planned(session=group, course=c, provider=provider) for c in others]
     pre_dose_vitals(mine, provider)
     pre_dose_vitals(theirs[0], provider)
     services.dose_administer(participant=mine, by=provider)
@@ -380,7 +377,7 @@ def _course_with_doses(patient, therapist, provider, *, days_ago: int, doses: in
             weight_kg=70,
             fasting_confirmed=True,
         )
-        give_dose(participant, provider)
+        dose_given(participant, provider)
         services.adverse_event_record(
             participant=participant,
             by=provider,

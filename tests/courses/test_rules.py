@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from courses import rules
 from courses.choices import Drug, Route, ScreenDecision, VitalAlert, VitalPhase
+from kernel.clock import RECORD_YEARS_MESSAGE, record_year_errors
 
 CLEARED = ScreenDecision.CLEARED
 WITH_CAUTIONS = ScreenDecision.CLEARED_WITH_CAUTIONS
@@ -341,4 +342,4 @@ def test_no_hold_outside_the_pre_dose_phase(reading, phase):
     ],
 )
 def test_record_dates_are_held_to_the_years_a_record_can_hold(value, refused):
-    assert (rules.record_year_errors({"held_at": value}) == {"held_at": rules.RECORD_YEARS_MESSAGE}) is refused
+    assert (record_year_errors({"held_at": value}) == {"held_at": RECORD_YEARS_MESSAGE}) is refused

@@ -1,4 +1,4 @@
-"""The clinical questions of the dosing day (courses/safety.py), as tables of plain cases."""
+"""The clinical questions of the dosing day (courses/safety/), as tables of plain cases."""
 
 import datetime as dt
 

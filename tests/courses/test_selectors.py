@@ -56,7 +56,7 @@ def test_records_are_scoped_by_their_course(participant, therapist, other_therap
 
 
 def test_a_group_session_read_audits_every_patient(therapist, provider, lead):
-    from tests.courses import builders
+    from devtools import builders
 
     group, participants = builders.group_session_with(4, therapist=therapist, provider=provider)
     selectors.dosing_session_get(user=lead, session_id=group.pk)

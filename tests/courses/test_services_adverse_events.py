@@ -3,9 +3,9 @@
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from courses import services
+from courses import selectors, services
 from courses.models import AdverseEvent
-from tests.conftest import SERIOUS_EVENT
+from devtools.builders import SERIOUS_EVENT
 
 pytestmark = pytest.mark.django_db
 
@@ -124,11 +124,11 @@ def test_the_sweep_sends_a_mail_whose_queueing_was_lost(
     # The commit hook never ran (the broker was down when the event was saved).
     with django_capture_on_commit_callbacks(execute=False):
         event = services.adverse_event_record(participant=dosed_participant, by=provider, **SERIOUS_EVENT)
-    assert list(services.serious_events_awaiting_notification()) == [event.pk]
+    assert list(selectors.serious_events_awaiting_notification()) == [event.pk]
 
     assert notify_pending_serious_events() == 1
     assert len(mailoutbox) == 1
-    assert list(services.serious_events_awaiting_notification()) == []
+    assert list(selectors.serious_events_awaiting_notification()) == []
     assert notify_pending_serious_events() == 0
     assert len(mailoutbox) == 1
 
@@ -139,4 +139,4 @@ def test_a_voided_serious_event_is_not_swept(dosed_participant, provider, lead, 
     with pytest.raises(PermissionDenied):  # it has gone to the leads: theirs to take back
         services.record_void(record=event, by=provider, reason="Entered on the wrong patient.")
     services.record_void(record=event, by=lead, reason="Entered on the wrong patient.")
-    assert list(services.serious_events_awaiting_notification()) == []
+    assert list(selectors.serious_events_awaiting_notification()) == []

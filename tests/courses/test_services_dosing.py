@@ -10,8 +10,8 @@ from django.utils import timezone
 from courses import services
 from courses.choices import CourseStatus, SessionFormat, VitalAlert, VitalPhase
 from courses.models import DosingParticipant, VitalReading
-from tests.conftest import DISCHARGE_CHECKLIST, monitor, normal_vitals
-from tests.courses import builders
+from devtools import builders
+from devtools.builders import DISCHARGE_CHECKLIST, monitor, normal_vitals
 
 pytestmark = pytest.mark.django_db
 
@@ -20,7 +20,9 @@ pytestmark = pytest.mark.django_db
 
 
 def test_iv_dose_at_the_maximum_needs_no_reason(dosing_session, cleared_course, provider):
-    dose = builders.add_dose(session=dosing_session, course=cleared_course, provider=provider, dose_mg=Decimal("70"))
+    dose = builders.dose_planned(
+        session=dosing_session, course=cleared_course, provider=provider, dose_mg=Decimal("70")
+    )
     assert dose.dose_mg_per_kg == Decimal("1.000")
     assert (dose.protocol_maximum, dose.protocol_maximum_unit) == (Decimal("1.00"), "mg/kg")
     assert not dose.is_over_maximum
@@ -28,10 +30,10 @@ def test_iv_dose_at_the_maximum_needs_no_reason(dosing_session, cleared_course, 
 
 def test_iv_dose_above_the_maximum_needs_a_reason(dosing_session, cleared_course, provider):
     with pytest.raises(ValidationError) as exc:
-        builders.add_dose(session=dosing_session, course=cleared_course, provider=provider, dose_mg=Decimal("70.1"))
+        builders.dose_planned(session=dosing_session, course=cleared_course, provider=provider, dose_mg=Decimal("70.1"))
     message = exc.value.message_dict["over_maximum_reason"][0]
     assert "1.001 mg/kg" in message and "1.00 mg/kg" in message
-    dose = builders.add_dose(
+    dose = builders.dose_planned(
         session=dosing_session,
         course=cleared_course,
         provider=provider,
@@ -44,7 +46,7 @@ def test_iv_dose_above_the_maximum_needs_a_reason(dosing_session, cleared_course
 
 def test_intranasal_maximum_is_in_mg(dosing_session, cleared_course, provider):
     with pytest.raises(ValidationError) as exc:
-        builders.add_dose(
+        builders.dose_planned(
             session=dosing_session,
             course=cleared_course,
             provider=provider,
@@ -53,7 +55,7 @@ def test_intranasal_maximum_is_in_mg(dosing_session, cleared_course, provider):
             dose_mg=Decimal("84.1"),
         )
     assert "84.1 mg" in exc.value.message_dict["over_maximum_reason"][0]
-    dose = builders.add_dose(
+    dose = builders.dose_planned(
         session=dosing_session,
         course=cleared_course,
         provider=provider,
@@ -73,7 +75,7 @@ def test_the_maximum_in_force_stays_on_the_row_when_the_clinic_changes_it(partic
 
 def test_esketamine_is_intranasal_only(dosing_session, cleared_course, provider):
     with pytest.raises(ValidationError) as exc:
-        builders.add_dose(session=dosing_session, course=cleared_course, provider=provider, drug="esketamine")
+        builders.dose_planned(session=dosing_session, course=cleared_course, provider=provider, drug="esketamine")
     assert "intranasal" in exc.value.message_dict["route"][0].lower()
 
 
@@ -135,14 +137,14 @@ def test_a_high_recheck_keeps_the_hold(participant, provider, clock):
 
 
 def test_no_first_dose_before_the_psychiatric_evaluation_is_signed(dosing_session, course, provider, therapist):
-    from tests.conftest import SIGNABLE_EVALUATION
+    from devtools.builders import SIGNABLE_EVALUATION
 
     evaluation = services.medical_evaluation_record(
         course=course, by=provider, decision="cleared", **SIGNABLE_EVALUATION
     )
     services.record_sign(record=evaluation, by=provider)
     with pytest.raises(ValidationError, match="psychiatric evaluation"):
-        builders.add_dose(session=dosing_session, course=course, provider=provider)
+        builders.dose_planned(session=dosing_session, course=course, provider=provider)
     assert course.status_changes.count() == 0
 
 
@@ -203,21 +205,21 @@ def test_a_thirteenth_participant_is_refused(therapist, provider):
     group, participants = builders.group_session_with(12, therapist=therapist, provider=provider)
     extra = builders.cleared_course_for(n=1, therapist=therapist, provider=provider, format=SessionFormat.GROUP)
     with pytest.raises(ValidationError) as exc:
-        builders.add_dose(session=group, course=extra, provider=provider)
+        builders.dose_planned(session=group, course=extra, provider=provider)
     assert "full (12" in exc.value.message_dict["course"][0]
 
 
 def test_an_individual_session_takes_one(participant, therapist, provider, dosing_session):
     second = builders.cleared_course_for(n=2, therapist=therapist, provider=provider)
     with pytest.raises(ValidationError) as exc:
-        builders.add_dose(session=dosing_session, course=second, provider=provider)
+        builders.dose_planned(session=dosing_session, course=second, provider=provider)
     assert "full (1" in exc.value.message_dict["course"][0]
 
 
 def test_a_group_course_cannot_join_an_individual_session(dosing_session, therapist, provider):
     group_course = builders.cleared_course_for(n=3, therapist=therapist, provider=provider, format=SessionFormat.GROUP)
     with pytest.raises(ValidationError):
-        builders.add_dose(session=dosing_session, course=group_course, provider=provider)
+        builders.dose_planned(session=dosing_session, course=group_course, provider=provider)
 
 
 def test_a_patient_cannot_be_in_two_overlapping_sessions(participant, cleared_course, therapist, provider):
@@ -225,19 +227,19 @@ def test_a_patient_cannot_be_in_two_overlapping_sessions(participant, cleared_co
         therapist=therapist, provider=provider, start=participant.session.ends_at - dt.timedelta(minutes=1)
     )
     with pytest.raises(ValidationError) as exc:
-        builders.add_dose(session=clash, course=cleared_course, provider=provider)
+        builders.dose_planned(session=clash, course=cleared_course, provider=provider)
     assert "overlaps" in exc.value.message_dict["course"][0]
 
 
 def test_adjacent_sessions_do_not_overlap(participant, cleared_course, therapist, provider):
     after = builders.session(therapist=therapist, provider=provider, start=participant.session.ends_at)
-    assert builders.add_dose(session=after, course=cleared_course, provider=provider).session == after
+    assert builders.dose_planned(session=after, course=cleared_course, provider=provider).session == after
 
 
 def test_a_voided_dose_does_not_block_another_session(participant, cleared_course, therapist, provider):
     services.record_void(record=participant, by=provider, reason="Added to the wrong session.")
     clash = builders.session(therapist=therapist, provider=provider, start=participant.session.starts_at)
-    assert builders.add_dose(session=clash, course=cleared_course, provider=provider)
+    assert builders.dose_planned(session=clash, course=cleared_course, provider=provider)
 
 
 # --- discharge --------------------------------------------------------------------------------
@@ -257,7 +259,7 @@ def test_iv_discharge_needs_sixty_minutes(dosed_participant, provider, clock):
 
 
 def test_esketamine_discharge_needs_two_hours(dosing_session, ready_course, provider, clock):
-    dose = builders.add_dose(
+    dose = builders.dose_planned(
         session=dosing_session,
         course=ready_course,
         provider=provider,
@@ -353,7 +355,7 @@ def test_a_dose_after_the_acute_series_is_maintenance(dosed_participant, cleared
     later = builders.session(
         therapist=therapist, provider=provider, start=dosed_participant.session.ends_at + dt.timedelta(days=1)
     )
-    booster = builders.add_dose(session=later, course=cleared_course, provider=provider)
+    booster = builders.dose_planned(session=later, course=cleared_course, provider=provider)
     assert booster.is_maintenance
     assert not DosingParticipant.objects.get(pk=dosed_participant.pk).is_maintenance
 
@@ -369,7 +371,7 @@ def test_a_stale_course_instance_does_not_let_a_discontinued_course_dose(cleared
     assert stale.status == CourseStatus.EVALUATION  # the caller's copy has not seen the change
     session = builders.session(therapist=therapist, provider=provider)
     with pytest.raises(ValidationError) as exc:
-        builders.add_dose(session=session, course=stale, provider=provider)
+        builders.dose_planned(session=session, course=stale, provider=provider)
     assert "discontinued" in exc.value.message_dict["course"][0]
 
 

@@ -9,7 +9,7 @@ from django.db.models import ProtectedError
 
 from courses import bedside, rules, services
 from courses.models import AdverseEvent, Amendment, AuditEvent, Course, DosingParticipant, MedicalEvaluation, Patient
-from tests.conftest import DISCHARGE_CHECKLIST, monitor
+from devtools.builders import DISCHARGE_CHECKLIST, monitor
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from courses import bedside, rules, services
 from courses.choices import CourseStatus, ScreenDecision
 from courses.models import MedicalEvaluation
-from tests.conftest import SIGNABLE_EVALUATION, normal_vitals
+from devtools.builders import SIGNABLE_EVALUATION, normal_vitals
 
 pytestmark = pytest.mark.django_db
 

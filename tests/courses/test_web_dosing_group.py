@@ -6,40 +6,26 @@ from decimal import Decimal
 from django.urls import reverse
 from django.utils import timezone
 
-from courses import services
-from courses.choices import Indication, SessionFormat, Sex
+from courses.choices import Indication, SessionFormat
 from courses.models import DosingParticipant, DosingSession, VitalReading
-from tests.conftest import SIGNABLE_EVALUATION, prepare_course
+from devtools import builders
 
 
 def _group_course(i, therapist, provider):
-    patient = services.patient_register(
+    patient = builders.patient(
         by=therapist,
         mrn=f"GRP-{i}",
         given_name=f"Member{i}",
         family_name="Groupwatch-Demo",
         date_of_birth=dt.date(1985, 1, 1),
-        sex=Sex.FEMALE,
         email=f"g{i}@example.invalid",
         weight_kg=Decimal("60"),
     )
-    course = services.course_open(
-        patient=patient,
-        by=therapist,
-        indication=Indication.PTSD,
-        format=SessionFormat.GROUP,
-        therapists=[therapist],
-        medical_provider=provider,
+    course = builders.course(
+        patient, by=therapist, medical_provider=provider, indication=Indication.PTSD, format=SessionFormat.GROUP
     )
-    evaluation = services.medical_evaluation_record(
-        course=course, by=provider, decision="cleared", **SIGNABLE_EVALUATION
-    )
-    services.record_sign(record=evaluation, by=provider)
-    psych = services.psychiatric_evaluation_record(
-        course=course, by=therapist, evaluated_on=dt.date(2026, 3, 2), diagnosis="PTSD", suicide_risk="low"
-    )
-    services.record_sign(record=psych, by=therapist)
-    return prepare_course(course, therapist)
+    builders.clear_course(course, provider, therapist, diagnosis="PTSD")
+    return builders.prepare_course(course, therapist)
 
 
 def _local(minutes=0):

@@ -9,7 +9,7 @@ from django.utils import timezone
 from courses.choices import CourseStatus
 from courses.models import AdverseEvent, Amendment, Course, DosingParticipant, DosingSession, Patient, VitalReading
 from courses.rules import SCREEN_ITEMS
-from tests.conftest import NOW
+from tests.support import NOW
 
 
 def local(delta_minutes=0):

@@ -24,7 +24,6 @@ CHROMIUM_ARGS = [
 MISSING = f"Chromium not found at {CHROMIUM}: browser tests skipped"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 TIMEOUT_MS = 15_000
-PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "device_scale_factor": 3}
 TABLET = {"viewport": {"width": 1180, "height": 820}}
 
 

@@ -8,9 +8,13 @@ from decimal import Decimal
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from courses import rules, services
-from courses.choices import Indication, SessionFormat, Sex, VitalPhase
-from tests.conftest import PASSWORD, normal_vitals, prepare_course
+from courses import services
+from courses.choices import Indication, SessionFormat, VitalPhase
+from devtools import builders
+from devtools.builders import PASSWORD, normal_vitals, prepare_course
+
+# A phone's browser context (`open_page(**PHONE)`); the default is a tablet (conftest.py).
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "device_scale_factor": 3}
 
 
 def login(page: Page, user, password: str = PASSWORD) -> None:
@@ -63,40 +67,14 @@ def open_course(
     """A registered patient with an open course; a signed psychiatric evaluation; with `screen`,
     a signed, cleared medical evaluation too (every item answered "no"); with `prepared`, what the
     first dose waits for besides: a signed preparatory session and the baseline waived."""
-    patient = services.patient_register(
-        by=therapist,
-        mrn=mrn,
-        given_name=given,
-        family_name=family,
-        date_of_birth=dt.date(1980, 5, 17),
-        sex=Sex.FEMALE,
-        email=f"{mrn.lower()}@example.invalid",
-        weight_kg=Decimal("70.0"),
+    patient = builders.patient(
+        by=therapist, mrn=mrn, given_name=given, family_name=family, email=f"{mrn.lower()}@example.invalid"
     )
-    course = services.course_open(
-        patient=patient,
-        by=therapist,
-        indication=indication,
-        format=format,
-        therapists=[therapist],
-        medical_provider=provider,
-    )
+    course = builders.course(patient, by=therapist, medical_provider=provider, indication=indication, format=format)
     today = timezone.localdate()
     if screen:
-        evaluation = services.medical_evaluation_record(
-            course=course,
-            by=provider,
-            decision="cleared",
-            evaluated_on=today,
-            weight_kg=Decimal("70.0"),
-            **normal_vitals(),
-            **rules.SCREEN_NOTHING_FOUND,
-        )
-        services.record_sign(record=evaluation, by=provider)
-    psych = services.psychiatric_evaluation_record(
-        course=course, by=therapist, evaluated_on=today, diagnosis="Synthetic diagnosis", suicide_risk="low"
-    )
-    services.record_sign(record=psych, by=therapist)
+        builders.medical_evaluation(course, provider, evaluated_on=today, **normal_vitals())
+    builders.psychiatric_evaluation(course, therapist, evaluated_on=today, diagnosis="Synthetic diagnosis")
     course.refresh_from_db()
     return prepare_course(course, therapist) if prepared else course
 

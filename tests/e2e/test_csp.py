@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 from playwright.sync_api import Page, expect
 
-from tests.conftest import PASSWORD
+from devtools.builders import PASSWORD
 from tests.e2e.support import add_participant, give_dose, login, open_course, schedule_session
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -8,8 +8,7 @@ from playwright.sync_api import Page, expect
 
 from measures import services as measures
 from measures.models import Administration, AdministrationStatus, SafetyAlert
-from tests.e2e.conftest import PHONE
-from tests.e2e.support import expect_flash, login, open_course
+from tests.e2e.support import PHONE, expect_flash, login, open_course
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

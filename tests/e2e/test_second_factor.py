@@ -7,7 +7,7 @@ import pytest
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import Page, expect
 
-from tests.conftest import PASSWORD
+from devtools.builders import PASSWORD
 from tests.otp import code_from_secret, next_code
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

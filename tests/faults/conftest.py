@@ -1,10 +1,6 @@
-import datetime as dt
-
 import pytest
 
-from courses import services as course_services
-from courses.choices import Indication, Sex
-from tests.faults.support import Mailbox, RedisServer, SmtpServer, Worker
+from tests.faults.support import Mailbox, RedisServer, SmtpServer, Worker, started_processes
 
 
 @pytest.fixture
@@ -28,20 +24,6 @@ def smtp(mailbox):
     server.start()
     yield server
     server.stop()
-
-
-def started_processes(kind, redis_server, smtp, tmp_path):
-    """Yield `start(**env)` for a Celery process class (Worker, Beat); stop every one at teardown."""
-    started = []
-
-    def start(**extra_env):
-        process = kind(broker_url=redis_server.url, smtp_port=smtp.port, tmp_path=tmp_path, extra_env=extra_env)
-        started.append(process.start())
-        return process
-
-    yield start
-    for process in started:
-        process.stop()
 
 
 @pytest.fixture
@@ -82,32 +64,6 @@ def web_on_redis(settings, redis_server):
     app._pool = None
     app.amqp._producer_pool = None
     app.conf.update(saved)
-
-
-def due_courses(therapist, provider, count: int, first: int = 1):
-    """PTSD courses opened now (real time: the workers do not share the test's frozen clock);
-    each has three baseline questionnaires due today."""
-    opened = []
-    for n in range(first, first + count):
-        patient = course_services.patient_register(
-            by=therapist,
-            mrn=f"FAULT-{n:04d}",
-            given_name=f"Faye{n}",
-            family_name="Faulttest",
-            date_of_birth=dt.date(1984, 1, n),
-            sex=Sex.FEMALE,
-            email=f"faye{n}.faulttest@example.invalid",
-        )
-        opened.append(
-            course_services.course_open(
-                patient=patient,
-                by=therapist,
-                indication=Indication.PTSD,
-                therapists=[therapist],
-                medical_provider=provider,
-            )
-        )
-    return opened
 
 
 @pytest.fixture(autouse=True)

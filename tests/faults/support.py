@@ -2,6 +2,7 @@
 message before accepting it, and Celery worker processes that can be killed."""
 
 import asyncio
+import datetime as dt
 import os
 import signal
 import socket
@@ -255,3 +256,38 @@ class Beat(Worker):
         schedule = Path(self.env["KAPCLINIC_VAR_DIR"]) / f"{self.name}-schedule"
         schedule.parent.mkdir(parents=True, exist_ok=True)
         return [sys.executable, "-m", "celery", "-A", "kapclinic", "beat", "-l", "info", "-s", str(schedule)]
+
+
+def started_processes(kind, redis_server, smtp, tmp_path):
+    """Yield `start(**env)` for a Celery process class (Worker, Beat); stop every one at teardown."""
+    started = []
+
+    def start(**extra_env):
+        process = kind(broker_url=redis_server.url, smtp_port=smtp.port, tmp_path=tmp_path, extra_env=extra_env)
+        started.append(process.start())
+        return process
+
+    yield start
+    for process in started:
+        process.stop()
+
+
+def due_courses(therapist, provider, count: int, first: int = 1):
+    """PTSD courses opened now (real time: the workers do not share the test's frozen clock);
+    each has three baseline questionnaires due today."""
+    from courses.choices import Indication
+    from devtools import builders
+
+    opened = []
+    for n in range(first, first + count):
+        patient = builders.patient(
+            by=therapist,
+            mrn=f"FAULT-{n:04d}",
+            given_name=f"Faye{n}",
+            family_name="Faulttest",
+            date_of_birth=dt.date(1984, 1, n),
+            email=f"faye{n}.faulttest@example.invalid",
+            weight_kg=None,
+        )
+        opened.append(builders.course(patient, by=therapist, medical_provider=provider, indication=Indication.PTSD))
+    return opened

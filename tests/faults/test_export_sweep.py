@@ -6,7 +6,7 @@ import datetime as dt
 from reports import services
 from reports.models import ExportKind, ExportStatus, ReportExport
 from reports.tasks import queue_waiting_exports
-from tests.conftest import NOW
+from tests.support import NOW
 
 
 def export(lead, status=ExportStatus.QUEUED, requested=NOW, started=None):

@@ -10,8 +10,7 @@ import pytest
 from django.db import connection
 
 from measures.models import MessageStatus, OutboundMessage
-from tests.faults.conftest import due_courses
-from tests.faults.support import Worker, database_url, send_task, wait_for
+from tests.faults.support import Worker, database_url, due_courses, send_task, wait_for
 from tests.test_least_privilege import app_role  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -16,8 +16,7 @@ from rest_framework.test import APIClient
 from measures import services as measures_services
 from measures.instruments import INSTRUMENTS
 from measures.models import Administration, MeasureSettings, MessageKind, MessageStatus, OutboundMessage
-from tests.faults.conftest import due_courses, started_processes
-from tests.faults.support import Beat, send_task, wait_for
+from tests.faults.support import Beat, due_courses, send_task, started_processes, wait_for
 from tests.measures.web_helpers import answers
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -12,12 +12,11 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from courses.models import PsychiatricEvaluation
+from devtools.builders import PASSWORD
 from measures import services as measures_services
 from measures.models import Administration, MessageKind, MessageStatus, OutboundMessage, SafetyAlert
 from reports.models import ExportStatus, ReportExport
-from tests.conftest import PASSWORD
-from tests.faults.conftest import due_courses
-from tests.faults.support import send_task, wait_for
+from tests.faults.support import due_courses, send_task, wait_for
 from tests.measures.web_helpers import answers
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -11,8 +11,7 @@ import pytest
 from django.db import connection
 
 from measures.models import Administration, AdministrationStatus, MessageStatus, OutboundMessage
-from tests.faults.conftest import due_courses
-from tests.faults.support import database_url, send_task, wait_for
+from tests.faults.support import database_url, due_courses, send_task, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

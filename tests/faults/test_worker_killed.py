@@ -13,8 +13,7 @@ from django.db import connection
 
 from measures.instruments import INSTRUMENTS
 from measures.models import MessageStatus, OutboundMessage
-from tests.faults.conftest import due_courses
-from tests.faults.support import Mailbox, database_url, send_task, wait_for
+from tests.faults.support import Mailbox, database_url, due_courses, send_task, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

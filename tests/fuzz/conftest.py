@@ -9,13 +9,12 @@ from django.utils import timezone
 from courses import services
 from courses.choices import VitalPhase
 from courses.selectors import record_type_name
+from devtools.builders import cleared_course_for, dose_planned, normal_vitals, pre_dose_vitals
+from devtools.builders import session as dosing_session_at
 from measures import services as measure_services
 from measures.models import Administration, AdministrationStatus, OutboundMessage, SafetyAlert
 from reports import services as report_services
 from reports.models import ExportKind
-from tests.conftest import normal_vitals
-from tests.courses.builders import add_dose, cleared_course_for, pre_dose_vitals
-from tests.courses.builders import session as dosing_session_at
 from tests.measures.support import ad_hoc
 
 
@@ -38,7 +37,7 @@ def world(lead, therapist, other_therapist, provider, patient, cleared_course, d
     # A second patient, dosed an hour ago, with a serious adverse event for the lead to acknowledge.
     second = cleared_course_for(n=1, therapist=therapist, provider=provider)
     earlier = dosing_session_at(therapist=therapist, provider=provider, start=timezone.now() - dt.timedelta(hours=2))
-    dosed = add_dose(session=earlier, course=second, provider=provider, lot_number="LOT-FUZZ")
+    dosed = dose_planned(session=earlier, course=second, provider=provider, lot_number="LOT-FUZZ")
     pre_dose_vitals(dosed, provider, taken_at=timezone.now() - dt.timedelta(minutes=70))
     services.dose_administer(participant=dosed, by=provider, dosed_at=timezone.now() - dt.timedelta(hours=1))
     event = services.adverse_event_record(

@@ -19,7 +19,7 @@ django.setup()
 
 from accounts.models import User  # noqa: E402
 from accounts.tokens import token_issue  # noqa: E402
-from courses import selectors  # noqa: E402
+from courses import kinds, selectors  # noqa: E402
 from courses.models import AdverseEvent, InSessionAlert  # noqa: E402
 from measures import services as measure_services  # noqa: E402
 from measures.models import Administration, AdministrationStatus, OutboundMessage, SafetyAlert  # noqa: E402
@@ -64,9 +64,8 @@ def role_ids(user: User, lead: User) -> dict:
         "staff_id": [int(pk) for pk in _ids(User.objects.all(), 20)],
     }
     records = []
-    for name in selectors.RECORD_TYPES:
-        model = selectors.RECORD_TYPES[name]
-        records += [[name, pk] for pk in _ids(model.objects.all(), 6)]
+    for kind in kinds.KINDS:
+        records += [[kind.slug, pk] for pk in _ids(kind.model.objects.all(), 6)]
     ids["records"] = records
     # Live self-report links (the patient's only credential) for the open questionnaires.
     open_ones = Administration.objects.filter(status=AdministrationStatus.OPEN).order_by("pk")[:PER_KIND]

@@ -19,6 +19,7 @@ from accounts.models import Role
 from courses import services
 from courses.choices import VitalPhase
 from courses.models import AdverseEvent
+from devtools.builders import SIGNABLE_EVALUATION, normal_vitals
 from measures import services as measure_services
 from measures.models import Administration, AdministrationStatus, SafetyAlert
 from reports import services as report_services
@@ -26,7 +27,6 @@ from reports.cohort import ReportFilters
 from reports.csv_export import render_practice_csv
 from reports.pdf import _write_pdf, render_patient_pdf, render_practice_pdf
 from reports.report import build_practice_report
-from tests.conftest import SIGNABLE_EVALUATION, normal_vitals
 from tests.fuzz.support import fill_routes, route_patterns
 from tests.measures.support import ad_hoc
 from tests.reports.web_support import pdf_text

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from courses.models import AdverseEvent, VitalReading
-from courses.web.forms import VITAL_FIELDS
+from courses.web.forms.dosing import VITAL_FIELDS
 
 NUMBERISH = st.one_of(
     st.integers(min_value=-(10**25), max_value=10**25).map(str),

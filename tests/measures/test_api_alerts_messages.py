@@ -6,9 +6,9 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from courses.models import AuditAction, AuditEvent
+from devtools.builders import cleared_course_for
 from measures import services
 from measures.models import Administration, MeasureSettings, MessageKind, MessageStatus, OutboundMessage, SafetyAlert
-from tests.courses.builders import cleared_course_for
 
 pytestmark = pytest.mark.django_db
 

@@ -7,9 +7,10 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import Role, User
+from devtools.builders import PASSWORD
 from measures import services
 from measures.models import MeasureSettings, MessageKind, OutboundMessage, SafetyAlert
-from tests.conftest import NOW, PASSWORD
+from tests.support import NOW
 
 pytestmark = pytest.mark.django_db
 ITEM_9 = {**dict.fromkeys(range(1, 9), 1), 9: 2}

@@ -13,9 +13,9 @@ from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from courses.models import AuditEvent
+from kernel import rate_limit
 from measures import services
 from measures.models import Response
-from measures.web import rate_limit
 from tests.measures.web_helpers import answers, link, open_administrations
 
 pytestmark = pytest.mark.django_db
@@ -185,7 +185,7 @@ def test_a_cache_outage_lets_the_patient_through_and_says_so_in_the_log(client, 
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}
     }
     url = link(phq9)
-    with caplog.at_level(logging.WARNING, logger="measures.web.rate_limit"):
+    with caplog.at_level(logging.WARNING, logger="measures.rate_limit"):
         response = client.post(url, answers(9, 1))
     assert response.status_code == 200 and Response.objects.filter(administration=phq9).exists()
     assert "self-report rate limit not applied: cache unavailable" in caplog.text

@@ -11,8 +11,8 @@ from django.urls import reverse
 
 from measures import services
 from measures.models import Administration, MessageKind, MessageStatus, OutboundMessage, SafetyAlert
-from tests.conftest import NOW
 from tests.measures.test_services_messages import unused_port
+from tests.support import NOW
 
 PHQ9_ITEM_9 = dict.fromkeys(range(1, 9), 0) | {9: 2}
 PHQ9_ZERO = dict.fromkeys(range(1, 10), 0)

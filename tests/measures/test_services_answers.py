@@ -16,8 +16,8 @@ from measures.models import (
     ResponseSource,
     SafetyAlert,
 )
-from tests.conftest import NOW
 from tests.measures.support import GAD7_ZERO, PHQ9_ZERO, rows
+from tests.support import NOW
 
 
 @pytest.fixture

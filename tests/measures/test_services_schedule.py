@@ -7,10 +7,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from courses import services as course_services
 from courses.choices import CourseStatus, Indication
+from devtools.builders import book_dose, dose_given
 from measures import services
 from measures.models import Administration, AdministrationStatus, MeasureSettings
-from tests.conftest import NOW
-from tests.measures.support import ZERO, ad_hoc, book_dose, give_dose, rows, summary
+from tests.measures.support import ZERO, ad_hoc, rows, summary
+from tests.support import NOW
 
 TODAY = dt.date(2026, 3, 10)
 S = AdministrationStatus.SCHEDULED
@@ -91,7 +92,7 @@ def test_moving_to_integration_creates_end_of_course_and_follow_ups(booking_cour
     first = book_dose(booking_course, provider, therapist, NOW + dt.timedelta(days=8), now=NOW)
     answer_baseline(booking_course, therapist)
     clock.move_to(NOW + dt.timedelta(days=8, hours=1))
-    give_dose(first, provider)
+    dose_given(first, provider)
     assert rows(booking_course, timepoint="end_of_course") == []  # 1 of 6 planned, still dosing
     clock.move_to(NOW + dt.timedelta(days=9))
     course_services.course_change_status(course=booking_course, by=therapist, to_status=CourseStatus.INTEGRATION)
@@ -117,14 +118,14 @@ def test_a_maintenance_dose_does_not_move_the_follow_ups(booking_course, provide
     first = book_dose(booking_course, provider, therapist, NOW + dt.timedelta(days=8), now=NOW)
     answer_baseline(booking_course, therapist)
     clock.move_to(NOW + dt.timedelta(days=8, hours=1))
-    give_dose(first, provider)
+    dose_given(first, provider)
     course_services.course_change_status(course=booking_course, by=therapist, to_status=CourseStatus.INTEGRATION)
     before = {(a.timepoint, a.instrument): (a.open_from, a.missed_after) for a in rows(booking_course)}
     clock.move_to(NOW + dt.timedelta(days=20))
     booster = book_dose(booking_course, provider, therapist, NOW + dt.timedelta(days=30))
     assert booster.is_maintenance
     clock.move_to(NOW + dt.timedelta(days=30, hours=1))
-    give_dose(booster, provider)
+    dose_given(booster, provider)
     after = {(a.timepoint, a.instrument): (a.open_from, a.missed_after) for a in rows(booking_course)}
     assert {k: v for k, v in after.items() if k[0] != "pre_dose"} == {
         k: v for k, v in before.items() if k[0] != "pre_dose"
@@ -173,7 +174,7 @@ def test_a_baseline_pcl5_at_the_cutoff_brings_pcl5_into_the_follow_ups(booking_c
     services.response_enter(administration=pcl5, by=therapist, answers=dict.fromkeys(range(1, 21), 2))  # 40
     answer_baseline(booking_course, therapist)
     clock.move_to(NOW + dt.timedelta(days=8, hours=1))
-    give_dose(first, provider)
+    dose_given(first, provider)
     course_services.course_change_status(course=booking_course, by=therapist, to_status=CourseStatus.INTEGRATION)
     assert sorted(a.instrument for a in rows(booking_course, timepoint="month_1")) == ["gad7", "pcl5", "phq9"]
 
@@ -324,7 +325,7 @@ def test_a_window_already_closed_when_planned_is_not_created(booking_course, pro
 
     for baseline in rows(booking_course, timepoint="baseline"):
         services.administration_waive(administration=baseline, by=therapist, reason="Course entered after the fact.")
-    give_dose(book_dose(booking_course, provider, therapist, NOW - dt.timedelta(days=60)), provider)
+    dose_given(book_dose(booking_course, provider, therapist, NOW - dt.timedelta(days=60)), provider)
     course_services.course_change_status(course=booking_course, by=therapist, to_status=CourseStatus.INTEGRATION)
     timepoints = set(Course.objects.get(pk=booking_course.pk).administrations.values_list("timepoint", flat=True))
     assert "end_of_course" not in timepoints  # days 1-14 after a dose 60 days ago: closed

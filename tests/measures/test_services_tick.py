@@ -15,8 +15,9 @@ from measures.models import (
     OutboundMessage,
     Timepoint,
 )
-from tests.conftest import NOW
+from measures.services.tick import _message_for
 from tests.measures.support import rows
+from tests.support import NOW
 
 TODAY = dt.date(2026, 3, 10)
 
@@ -176,7 +177,7 @@ def test_a_message_with_no_address_is_failed_at_creation(course, clock):
     # The patient table insists on an address for the preferred channel; a row read before a
     # change, or a channel without one, must still not be dropped silently.
     administration.course.patient.email = ""
-    message = services._message_for(administration, MessageKind.REMINDER, NOW)
+    message = _message_for(administration, MessageKind.REMINDER, NOW)
     assert (message.status, message.last_error, message.failed_at) == (
         MessageStatus.FAILED,
         "No email address on file.",

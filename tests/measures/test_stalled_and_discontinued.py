@@ -12,13 +12,14 @@ from courses import services as course_services
 from courses.choices import CourseStatus
 from courses.models import AuditEvent, Course
 from courses.selectors import stalled_courses
+from devtools.builders import book_dose, dose_given
 from measures import services
 from measures.models import AdministrationStatus, MeasureSettings
 from measures.schedule import EndReason, course_end
 from measures.selectors import worklist_for
-from tests.conftest import NOW
-from tests.measures.support import book_dose, give_dose, rows
+from tests.measures.support import rows
 from tests.measures.test_services_schedule import answer_baseline, booking_course  # noqa: F401 (fixture)
+from tests.support import NOW
 
 FOLLOW_UPS = {"end_of_course", "month_1", "month_3", "month_6"}
 LIVE = (AdministrationStatus.SCHEDULED, AdministrationStatus.OPEN)
@@ -30,7 +31,7 @@ def dosed_once(booking_course, provider, therapist, clock):  # noqa: F811
     participant = book_dose(booking_course, provider, therapist, NOW + dt.timedelta(days=8), now=NOW)
     answer_baseline(booking_course, therapist)
     clock.move_to(NOW + dt.timedelta(days=8, hours=1))
-    give_dose(participant, provider)
+    dose_given(participant, provider)
     booking_course.refresh_from_db()
     return booking_course
 
@@ -146,7 +147,7 @@ def test_a_course_that_stops_dosing_stalls_gets_its_follow_ups_and_is_on_the_wor
     booked_at = NOW + dt.timedelta(days=8 + limit + 1, hours=2)
     resumed = book_dose(dosed_once, provider, therapist, NOW + dt.timedelta(days=8 + limit + 2), now=booked_at)
     clock.move_to(NOW + dt.timedelta(days=8 + limit + 2, hours=1))
-    give_dose(resumed, provider)
+    dose_given(resumed, provider)
     assert not live(dosed_once) & FOLLOW_UPS
     assert worklist_for(user=therapist).stalled == []
 
@@ -163,7 +164,7 @@ def test_the_stalled_query_agrees_with_the_schedule_rule(dosed_once, therapist, 
 def test_a_discontinuation_cannot_be_back_dated_before_a_dose_given(dosed_once, therapist, provider, clock):
     second = book_dose(dosed_once, provider, therapist, NOW + dt.timedelta(days=11), now=NOW + dt.timedelta(days=9))
     clock.move_to(NOW + dt.timedelta(days=11, hours=1))
-    give_dose(second, provider)
+    dose_given(second, provider)
     clock.move_to(NOW + dt.timedelta(days=14))
     with pytest.raises(ValidationError) as refused:
         course_services.course_change_status(

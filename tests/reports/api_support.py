@@ -11,27 +11,13 @@ from django.utils import timezone
 
 from courses import services as course_services
 from courses.choices import CourseStatus, Indication, RaceEthnicity, Sex
+from devtools import builders
+from devtools.builders import book_dose, dose_given
 from measures import services as measure_services
 from measures.models import Administration
-from tests.conftest import SIGNABLE_EVALUATION
-from tests.measures.support import book_dose, give_dose
 
 START = dt.datetime(2025, 4, 1, 14, 0, tzinfo=dt.UTC)
 FOLLOW_UP_DAYS = {"month_1": 30, "month_3": 90, "month_6": 180}
-# Items per instrument, the highest answer, and items left at 0 (PHQ-9 item 9 would raise a safety alert).
-ITEMS = {"phq9": (9, 3, {9}), "gad7": (7, 3, set()), "pcl5": (20, 4, set())}
-
-
-def answers_for(instrument: str, total: int) -> dict:
-    """Answers that score `total`: items filled from the first, each to its highest value."""
-    count, highest, zero = ITEMS[instrument]
-    answers, left = {}, total
-    for number in range(1, count + 1):
-        value = 0 if number in zero else min(highest, left)
-        answers[number] = value
-        left -= value
-    assert left == 0, f"{instrument} cannot score {total}"
-    return answers
 
 
 @dataclass
@@ -51,7 +37,7 @@ class Spec:
 def build_course(spec: Spec, *, n: int, therapist, provider):
     """A course of `spec`, the n-th of its cohort (each starts 4 hours after the previous one)."""
     t0 = START + dt.timedelta(hours=4 * n)
-    patient = course_services.patient_register(
+    patient = builders.patient(
         by=therapist,
         now=t0,
         mrn=f"RPT-{n:04d}",
@@ -63,31 +49,17 @@ def build_course(spec: Spec, *, n: int, therapist, provider):
         email=f"rpt{n}@example.invalid",
         weight_kg=70,
     )
-    course = course_services.course_open(
-        patient=patient,
-        by=therapist,
-        indication=spec.indication,
-        therapists=[therapist],
-        medical_provider=provider,
-        now=t0,
-    )
-    evaluation = course_services.medical_evaluation_record(
-        course=course,
-        by=provider,
-        now=t0,
-        decision="cleared",
-        **{**SIGNABLE_EVALUATION, "evaluated_on": timezone.localdate(t0)},
-    )
-    course_services.record_sign(record=evaluation, by=provider, now=t0)
-    psych = course_services.psychiatric_evaluation_record(
-        course=course,
-        by=therapist,
-        now=t0,
+    course = builders.course(patient, by=therapist, medical_provider=provider, indication=spec.indication, now=t0)
+    builders.clear_course(
+        course,
+        provider,
+        therapist,
+        at=t0,
         evaluated_on=timezone.localdate(t0),
         diagnosis="Synthetic",
-        suicide_risk="low",
+        psych_after=dt.timedelta(0),
+        sign_delay=dt.timedelta(0),
     )
-    course_services.record_sign(record=psych, by=therapist, now=t0)
     course_services.course_change_status(course=course, by=therapist, to_status=CourseStatus.PREPARATION, now=t0)
     prep = course_services.preparatory_session_record(course=course, by=therapist, held_at=t0, note="Prep.", now=t0)
     course_services.record_sign(record=prep, by=therapist, now=t0)
@@ -103,25 +75,22 @@ def build_course(spec: Spec, *, n: int, therapist, provider):
             measure_services.response_enter(
                 administration=administration,
                 by=therapist,
-                answers=answers_for(instrument, by_timepoint[key]),
+                answers=builders.answers_summing_to(instrument, by_timepoint[key]),
                 answered_at=at,
                 now=at,
             )
 
     enter("baseline", t0 + dt.timedelta(days=1))
-    for unanswered in Administration.objects.filter(
-        course=course, timepoint="baseline", status__in=["scheduled", "open"]
-    ):
-        measure_services.administration_waive(
-            administration=unanswered, by=therapist, reason="No baseline in this spec.", now=t0 + dt.timedelta(days=1)
-        )
+    builders.waive_open_baselines(
+        course, therapist, reason="No baseline in this spec.", now=t0 + dt.timedelta(days=1), missed=False
+    )
     course_services.course_change_status(
         course=course, by=provider, to_status=CourseStatus.DOSING, now=t0 + dt.timedelta(days=1, hours=1)
     )
     last = None
     for k in range(2 if spec.discontinue else spec.doses):
         participant = book_dose(course, provider, therapist, t0 + dt.timedelta(days=3 + 2 * k), now=t0)
-        give_dose(participant, provider)
+        dose_given(participant, provider)
         last = participant.session.starts_at
     if spec.discontinue:
         course_services.course_change_status(
@@ -134,7 +103,7 @@ def build_course(spec: Spec, *, n: int, therapist, provider):
     enter("end_of_course", last + dt.timedelta(days=4))
     for after in spec.maintenance_after_end:
         booster = book_dose(course, provider, therapist, last + dt.timedelta(days=after), now=last)
-        give_dose(booster, provider)
+        dose_given(booster, provider)
     for timepoint, day in FOLLOW_UP_DAYS.items():
         enter(timepoint, last + dt.timedelta(days=day))
     return course

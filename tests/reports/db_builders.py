@@ -10,13 +10,11 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from courses import rules
 from courses import services as course_services
 from courses.choices import CourseStatus, Indication, SessionFormat, Sex
+from devtools import builders
 from measures import services as measures
-from measures.instruments import INSTRUMENTS
 from measures.models import Administration
-from tests.conftest import DISCHARGE_CHECKLIST, normal_vitals
 
 # Day 0 is the day the course opens; the six infusions of Feder 2025 over two weeks.
 DOSE_DAYS = (7, 9, 11, 14, 16, 18)
@@ -24,20 +22,6 @@ DOSE_DAYS = (7, 9, 11, 14, 16, 18)
 
 def local(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(day, dt.time(hour, minute)))
-
-
-def answers_totalling(instrument: str, total: int) -> dict[int, int]:
-    """Item answers adding up to `total`, filled from item 1 (PHQ-9 item 9 left at 0)."""
-    definition = INSTRUMENTS[instrument]
-    top = max(definition.values)
-    numbers = [i.number for i in definition.items if not (instrument == "phq9" and i.number == 9)]
-    answers = dict.fromkeys((i.number for i in definition.items), 0)
-    left = total
-    for number in numbers:
-        answers[number] = min(top, left)
-        left -= answers[number]
-    assert left == 0, f"{instrument} cannot total {total}"
-    return answers
 
 
 @dataclass
@@ -74,49 +58,30 @@ class Plan:
 
 def _dose(course, cast: Cast, therapist, start: dt.datetime, route: str, maintenance: bool | None = None):
     """A whole dose, as the bedside records it: vitals before, the dose, the reading at 40 minutes,
-    a full set before discharge and the discharge (the next dose waits for it)."""
+    a full set before discharge and the discharge after the protocol's minimum monitoring (the next
+    dose waits for it)."""
     latest = course.patient.weights.active().order_by("-measured_on").first()
     stale = (timezone.localdate(start) - latest.measured_on).days > 30
-    session = course_services.dosing_session_schedule(
-        by=cast.provider,
-        now=start - dt.timedelta(days=2),
-        starts_at=start,
-        ends_at=start + dt.timedelta(hours=3),
-        medical_provider=cast.provider,
+    session = builders.dosing_session(
+        provider=cast.provider,
         facilitators=[therapist],
+        start=start,
+        hours=3,
+        now=start - dt.timedelta(days=2),
         format=course.format,
     )
-    participant = course_services.dosing_participant_add(
+    participant = builders.dose_planned(
         session=session,
         course=course,
-        by=cast.provider,
+        provider=cast.provider,
         now=start - dt.timedelta(days=1),
         is_maintenance=maintenance,
         route=route,
         dose_mg=Decimal("35") if route in ("iv", "im") else Decimal("56") if route == "intranasal" else Decimal("300"),
-        weight_kg=Decimal("70"),
         weighed_now=stale,
         lot_number="LOT-REPORTS",
-        fasting_confirmed=True,
     )
-    course_services.vital_reading_record(
-        participant=participant,
-        by=cast.provider,
-        phase="pre_dose",
-        taken_at=start,
-        now=start + dt.timedelta(minutes=1),
-        **normal_vitals(),
-    )
-    dosed = start + dt.timedelta(minutes=10)
-    participant = course_services.dose_administer(participant=participant, by=cast.provider, dosed_at=dosed, now=dosed)
-    peak, ready = dosed + dt.timedelta(minutes=40), dosed + course_services.minimum_monitoring(participant)
-    for phase, at in (("during", peak), ("pre_discharge", ready)):
-        course_services.vital_reading_record(
-            participant=participant, by=cast.provider, phase=phase, taken_at=at, now=at, **normal_vitals()
-        )
-    return course_services.participant_discharge(
-        participant=participant, by=cast.provider, now=ready, **DISCHARGE_CHECKLIST
-    )
+    return builders.dose_given(participant, cast.provider, monitored=None)
 
 
 def _prepare(course, therapist, plan: "Plan") -> None:
@@ -126,16 +91,6 @@ def _prepare(course, therapist, plan: "Plan") -> None:
         course=course, by=therapist, held_at=held, note="Synthetic preparation.", now=held + dt.timedelta(hours=1)
     )
     course_services.record_sign(record=note, by=therapist, now=held + dt.timedelta(hours=1))
-
-
-def _waive_open_baselines(course, therapist, at: dt.datetime) -> None:
-    """Before the first dose: a baseline the plan never answered is waived, as a clinic must."""
-    for administration in Administration.objects.filter(
-        course=course, timepoint="baseline", status__in=["scheduled", "open", "missed"]
-    ):
-        measures.administration_waive(
-            administration=administration, by=therapist, reason="No baseline in this plan.", now=at
-        )
 
 
 def _answer(course, therapist, instrument: str, total: int, at: dt.datetime) -> None:
@@ -156,7 +111,7 @@ def _answer(course, therapist, instrument: str, total: int, at: dt.datetime) -> 
     measures.response_enter(
         administration=administration,
         by=therapist,
-        answers=answers_totalling(instrument, total),
+        answers=builders.answers_summing_to(instrument, total),
         answered_at=at,
         now=at,
     )
@@ -168,7 +123,7 @@ def build_course(cast: Cast, plan: Plan):
     n = cast.count
     therapist = plan.therapist or cast.therapist
     opened = local(plan.opened_on, plan.opened_hour)
-    patient = plan.patient or course_services.patient_register(
+    patient = plan.patient or builders.patient(
         by=therapist,
         now=opened,
         mrn=f"RPT-{n:04d}",
@@ -178,39 +133,25 @@ def build_course(cast: Cast, plan: Plan):
         sex=plan.sex,
         race_ethnicity=plan.race_ethnicity,
         email=f"report{n}@example.invalid",
-        weight_kg=Decimal("70.0"),
     )
-    course = course_services.course_open(
-        patient=patient,
+    course = builders.course(
+        patient,
         by=therapist,
         now=opened,
         indication=plan.indication,
-        therapists=[therapist],
         medical_provider=cast.provider,
         format=plan.format,
         planned_dosing_sessions=plan.planned or len(plan.dose_days) or 4,
     )
-    screened = local(plan.day(1), 11)
-    evaluation = course_services.medical_evaluation_record(
-        course=course,
-        by=cast.provider,
-        now=screened,
-        decision="cleared",
+    builders.clear_course(
+        course,
+        cast.provider,
+        therapist,
+        at=local(plan.day(1), 11),
         evaluated_on=plan.day(1),
-        weight_kg=Decimal("70.0"),
-        **normal_vitals(),
-        **rules.SCREEN_NOTHING_FOUND,
-    )
-    course_services.record_sign(record=evaluation, by=cast.provider, now=screened + dt.timedelta(minutes=30))
-    psych = course_services.psychiatric_evaluation_record(
-        course=course,
-        by=therapist,
-        now=local(plan.day(2), 11),
-        evaluated_on=plan.day(2),
         diagnosis="Synthetic diagnosis",
-        suicide_risk="low",
+        **builders.normal_vitals(),
     )
-    course_services.record_sign(record=psych, by=therapist, now=local(plan.day(2), 12))
     _prepare(course, therapist, plan)
 
     # Everything that happens on a day, in a fixed order within the day: scores at 08:00 (before
@@ -235,7 +176,9 @@ def build_course(cast: Cast, plan: Plan):
             _answer(course, therapist, what[0], what[1], local(plan.day(day), 8))
         elif kind == "dose":
             if first_dose:
-                _waive_open_baselines(course, therapist, local(plan.day(day), 8, 30))
+                builders.waive_open_baselines(
+                    course, therapist, reason="No baseline in this plan.", now=local(plan.day(day), 8, 30)
+                )
                 first_dose = False
             _dose(course, cast, therapist, local(plan.day(day), 9), plan.route, maintenance=what or None)
         elif kind == "discontinue":

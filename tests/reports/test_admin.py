@@ -8,7 +8,7 @@ from accounts.models import Role, User
 from courses.models import AuditEvent
 from reports import services
 from reports.models import Audience, ExportKind, OutcomeSettings, ReportExport
-from tests.conftest import NOW
+from tests.support import NOW
 
 
 @pytest.fixture

@@ -12,8 +12,8 @@ from courses.models import AuditAction, AuditEvent
 from reports import services
 from reports.models import Audience, ExportKind, ExportStatus, ReportExport
 from reports.tasks import run_export
-from tests.conftest import NOW
 from tests.reports.api_support import Spec, build_cohort
+from tests.support import NOW
 
 URL = "/api/reports/exports/"
 

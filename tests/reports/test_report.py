@@ -12,8 +12,8 @@ from measures.models import MeasureSettings
 from reports.cohort import ReportFilters, course_key
 from reports.models import OutcomeSettings
 from reports.report import EQUITY_DIMENSIONS, build_practice_report, filter_labels
-from tests.conftest import NOW
 from tests.reports.db_builders import Cast, Plan, build_course, local
+from tests.support import NOW
 
 
 @pytest.fixture

@@ -13,13 +13,13 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from courses.models import ClinicSettings, Patient
+from devtools.management.commands.measure_report import load_synthetic
 from measures.models import MeasureSettings
 from reports.cohort import ReportFilters
 from reports.csv_export import render_practice_csv
-from reports.management.commands.measure_report import load_synthetic
 from reports.models import ExportKind, OutcomeSettings, ReportExport
 from reports.report import build_practice_report
-from tests.conftest import NOW
+from tests.support import NOW
 
 
 @pytest.fixture

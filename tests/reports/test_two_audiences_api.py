@@ -17,10 +17,9 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
+from devtools.builders import answers_summing_to, normal_vitals
 from measures.instruments import INSTRUMENTS
-from tests.conftest import normal_vitals
 from tests.courses.test_api_flows import EVALUATION, api, ok
-from tests.reports.api_support import answers_for
 from tests.reports.web_support import pdf_text
 
 pytestmark = pytest.mark.django_db
@@ -52,7 +51,7 @@ def _enter(client, course_id: str, timepoint: str, instrument: str, total: int) 
     rows = ok(client.get(f"/api/courses/{course_id}/administrations/"))
     rows = rows["results"] if isinstance(rows, dict) else rows
     (row,) = [r for r in rows if r["timepoint"] == timepoint and r["instrument"] == instrument]
-    body = {"answers": answers_for(instrument, total), "answered_at": _now(-5)}
+    body = {"answers": answers_summing_to(instrument, total), "answered_at": _now(-5)}
     ok(client.post(f"/api/administrations/{row['id']}/responses/", body, format="json"), 201)
 
 

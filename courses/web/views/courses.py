@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.models import Role
-from courses import bedside, services
+from courses import bedside, hooks, services
 from courses.choices import (
     COURSE_STAGES,
     CourseStatus,
@@ -21,22 +21,13 @@ from courses.choices import (
 from courses.progress import CourseFacts, next_steps
 from courses.rules import SCREEN_ITEMS
 from courses.selectors import course_get, course_timeline_data, courses_for
-from courses.web.common import call_service, render_form_page, staff_view
-from courses.web.forms import (
-    AdverseEventForm,
-    AgeExceptionForm,
-    CourseStatusForm,
-    FollowUpStopForm,
-    GroupIntegrationForm,
-    IntegrationSessionForm,
-    MedicalEvaluationForm,
-    PreparatorySessionForm,
-    PsychiatricEvaluationForm,
-    now_local_minute,
-)
+from courses.web.forms.adverse_events import AdverseEventForm
+from courses.web.forms.base import now_local_minute
+from courses.web.forms.courses import AgeExceptionForm, CourseStatusForm, FollowUpStopForm
+from courses.web.forms.evaluations import MedicalEvaluationForm, PsychiatricEvaluationForm
+from courses.web.forms.sessions import GroupIntegrationForm, IntegrationSessionForm, PreparatorySessionForm
 from courses.web.views.patients import _age
-from measures.selectors import course_questionnaires, safety_alerts_of_course, safety_alerts_shown
-from measures.web.views.administrations import ENTERABLE, MOVABLE, WAIVABLE
+from kernel.web.views import call_service, render_form_page, staff_view
 
 ALERT_WORDS = dict(VitalAlert.choices)
 TOPIC_WORDS = dict(PreparationTopic.choices)
@@ -135,7 +126,8 @@ def course_timeline(request, course_id):
     state = bedside.course_state(course)
     screen = state.screen
     psych = next((e for e in data["psychiatric_evaluations"] if not e.is_voided), None)
-    safety_alerts, safety_alerts_total = safety_alerts_shown(user=user, course=course)
+    # The questionnaires and their safety alerts: measures' section of the page (courses/hooks.py).
+    measures_section = hooks.page_context("course", user=user, course=course)
     is_open = course.status not in (CourseStatus.COMPLETED, CourseStatus.DISCONTINUED) and not course.is_voided
     under_age = next((b for b in state.blockers if b.code == "under_age"), None)
     context = {
@@ -152,17 +144,10 @@ def course_timeline(request, course_id):
         "rescreen": screen is not None and screen.is_signed,
         "can_report_event": user.is_clinician and is_open,
         "age_exception_form": AgeExceptionForm() if under_age and user.role == Role.PRACTICE_LEAD else None,
-        "course_safety_alerts": safety_alerts_of_course(course),
         "can_psych": user.is_clinician and psych is None,
         "can_session_note": user.is_therapist,
         "doses_given": sum(1 for d in data["doses"] if d.dosed_at and not d.is_voided and not d.is_maintenance),
-        "questionnaires": course_questionnaires(course),
-        "enterable_statuses": ENTERABLE,
-        "movable_statuses": MOVABLE,
-        "waivable_statuses": WAIVABLE,
-        "can_manage_measures": user.is_clinician or user.is_practice_lead,
-        "safety_alerts": safety_alerts,
-        "safety_alerts_total": safety_alerts_total,
+        **measures_section,
     }
     return render(request, "web/course_timeline.html", context)
 

@@ -8,13 +8,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from courses import bedside, services
+from courses import bedside, hooks, selectors, services
 from courses.choices import VitalAlert, VitalPhase
 from courses.models import InSessionAlert, VitalReading, WeightMeasurement
 from courses.selectors import amendments_for, courses_for, dosing_session_get, dosing_sessions_for, participant_get
-from courses.web.common import call_service, paginate, render_form_page, staff_view
-from courses.web.forms import (
-    AdverseEventForm,
+from courses.web.forms.adverse_events import AdverseEventForm
+from courses.web.forms.base import now_local_minute
+from courses.web.forms.dosing import (
     DischargeExceptionForm,
     DischargeForm,
     DosingSessionScheduleForm,
@@ -25,10 +25,9 @@ from courses.web.forms import (
     LeftEarlyForm,
     ParticipantForm,
     VitalsForm,
-    now_local_minute,
 )
 from courses.web.views.home import annotate_states, local_day_bounds, sessions_with_participants
-from measures.selectors import safety_alerts_of_course
+from kernel.web.views import call_service, paginate, render_form_page, staff_view
 
 ALERT_WORDS = dict(VitalAlert.choices)
 
@@ -175,7 +174,7 @@ def _bedside(request, participant, status=200, **forms):
         record.amendment_list = amendments.get(record.pk, [])
     earliest = None
     if participant.dosed_at:
-        earliest = participant.dosed_at + services.minimum_monitoring(participant)
+        earliest = participant.dosed_at + selectors.minimum_monitoring(participant)
     discharge_class = DischargeExceptionForm if state.discharge_needs_exception else DischargeForm
     context = {
         "participant": participant,
@@ -189,10 +188,11 @@ def _bedside(request, participant, status=200, **forms):
         "closed_alerts": closed_alerts,
         # Lapsed ones too, marked: the record shows every decision, not only those still in force.
         "overrides": participant.hold_overrides.select_related("reading", "overridden_by"),
-        "safety_alerts": safety_alerts_of_course(participant.course),
+        # The course's questionnaire safety alerts: measures' section (courses/hooks.py).
+        **hooks.page_context("dose", user=request.user, course=participant.course),
         "hold_active": state.hold.active,
         "earliest_discharge": earliest,
-        "monitoring_minutes": int(services.minimum_monitoring(participant).total_seconds() // 60),
+        "monitoring_minutes": int(selectors.minimum_monitoring(participant).total_seconds() // 60),
         "locked": participant.is_signed or participant.is_voided,
         "is_provider": request.user.is_medical_provider,
         "vitals_form": forms.get("vitals_form") or _vitals_form(participant),

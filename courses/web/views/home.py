@@ -7,13 +7,12 @@ from django.db.models.functions import Coalesce
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
-from courses import bedside
+from courses import bedside, hooks
 from courses.choices import VitalAlert
 from courses.models import AdverseEvent, DosingParticipant, IntegrationSession
 from courses.progress import CourseFacts, next_steps
 from courses.selectors import courses_for, dosing_sessions_for
-from courses.web.common import paginate, staff_view
-from measures.selectors import safety_alerts_shown
+from kernel.web.views import paginate, staff_view
 
 ALERT_WORDS = dict(VitalAlert.choices)
 
@@ -86,8 +85,8 @@ def caseload(request):
 
 
 def safety_banner_context(user) -> dict:
-    alerts, total = safety_alerts_shown(user=user)
-    return {"safety_alerts": alerts, "safety_alerts_total": total}
+    # The open questionnaire safety alerts of the caseload: measures fills it (courses/hooks.py).
+    return hooks.page_context("safety_banner", user=user)
 
 
 def local_day_bounds(now=None):

@@ -9,14 +9,14 @@ from django.views.decorators.http import require_POST
 
 from accounts import invitations
 from accounts.models import User
-from courses import services
+from courses import hooks, services
 from courses.choices import COURSE_STAGES, CourseStatus, SeriousCriterion, VitalAlert
 from courses.models import ClinicSettings, Course, DosingParticipant, HoldOverride, InSessionAlert, VitalReading
 from courses.selectors import record_get, serious_events_unacknowledged
-from courses.web.common import add_service_errors, call_service, lead_view, render_form_page
-from courses.web.forms import AcknowledgeForm, ClinicSettingsForm, StaffInviteForm
+from courses.web.forms.adverse_events import AcknowledgeForm
+from courses.web.forms.lead import ClinicSettingsForm, StaffInviteForm
 from courses.web.views.home import safety_banner_context
-from measures.selectors import escalated_safety_alerts, messages_undelivered
+from kernel.web.views import add_service_errors, call_service, lead_view, render_form_page
 from ops.heartbeats import banner as heartbeat_banner
 
 ALERT_WORDS = dict(VitalAlert.choices)
@@ -66,8 +66,8 @@ def _dashboard(request, ack_forms=None, status=200):
         "overrides": overrides,
         "discharge_exceptions": exceptions,
         "open_in_session_alerts": open_alerts,
-        "escalated_safety_alerts": escalated_safety_alerts(),
-        "undelivered": messages_undelivered(request.user),
+        # escalated_safety_alerts, undelivered: the questionnaires' part, from measures (courses/hooks.py).
+        **hooks.page_context("lead_dashboard", user=request.user),
         # "Questionnaires are not being sent: …" when beat or the worker has stopped (ops/heartbeats.py).
         "heartbeat_banner": heartbeat_banner(),
         **safety_banner_context(request.user),
@@ -106,7 +106,7 @@ def staff(request):
     if request.method != "POST":
         return _staff_page(request)
     form = StaffInviteForm(request.POST)
-    created = form.is_valid() and call_service(form, invitations.staff_invite, by=request.user, **form.cleaned_data)
+    created = form.is_valid() and call_service(form, services.staff_invite, by=request.user, **form.cleaned_data)
     if not created:
         return _staff_page(request, form, status=400)
     member, sent = created

@@ -10,9 +10,10 @@ from django.views.decorators.http import require_POST
 from courses import services
 from courses.models import Course
 from courses.selectors import audit_trail_for_patient, courses_for, patient_get, patients_for
-from courses.web.common import call_service, paginate, render_form_page, staff_view
-from courses.web.forms import CourseOpenForm, PatientForm, PatientRegisterForm, PatientSearchForm, WeightForm
+from courses.web.forms.courses import CourseOpenForm
+from courses.web.forms.patients import PatientForm, PatientRegisterForm, PatientSearchForm, WeightForm
 from courses.web.views.home import _count
+from kernel.web.views import call_service, paginate, render_form_page, staff_view
 
 
 def _patients(user):

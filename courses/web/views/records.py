@@ -6,17 +6,17 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from courses import services
+from courses import kinds, services
 from courses.selectors import record_get, record_patient
-from courses.web.common import add_service_errors, call_service, posted_version, record_home_url, staff_view
-from courses.web.forms import EDITABLE_MODELS, AmendmentReasonForm, VoidForm, record_form
+from courses.web.forms.records import AmendmentReasonForm, VoidForm, edited_here, record_form
+from kernel.web.views import add_service_errors, call_service, posted_version, staff_view
 
 
 def _context(record, **extra):
     return {
         "record": record,
         "record_label": record._meta.verbose_name,
-        "back": record_home_url(record),
+        "back": record.get_absolute_url(),
         "patient": record_patient(record),
         **extra,
     }
@@ -35,21 +35,21 @@ def record_sign(request, record_type, record_id):
         messages.error(request, f"Not signed: {exc}")
     else:
         messages.success(request, f"{record._meta.verbose_name.capitalize()} signed and locked.")
-    return redirect(record_home_url(record))
+    return redirect(record.get_absolute_url())
 
 
 @staff_view
 def record_edit(request, record_type, record_id):
     record = record_get(user=request.user, record_type=record_type, record_id=record_id)
-    model = type(record)
-    if model not in EDITABLE_MODELS:
+    kind = kinds.of(record)
+    if not edited_here(kind):
         raise Http404("This record is not edited here.")
-    form = record_form(model, services.EDITABLE_FIELDS[model], record, request.POST or None, editing=True)
+    form = record_form(kind, kind.editable, record, request.POST or None, editing=True)
     if request.method == "POST" and form.is_valid():
         changes = form.changed_values()
         if not changes or call_service(form, services.record_update, record=record, by=request.user, **changes):
             messages.success(request, "Saved." if changes else "Nothing changed.")
-            return redirect(record_home_url(record))
+            return redirect(record.get_absolute_url())
     status = 400 if request.method == "POST" else 200
     return render(request, "web/record_edit.html", _context(record, form=form), status=status)
 
@@ -57,11 +57,11 @@ def record_edit(request, record_type, record_id):
 @staff_view
 def record_amend(request, record_type, record_id):
     record = record_get(user=request.user, record_type=record_type, record_id=record_id)
-    model = type(record)
-    if model not in services.AMENDABLE_FIELDS:
+    kind = kinds.of(record)
+    if not kind.amendable:
         raise Http404("This record is not amended here.")
     data = request.POST or None
-    form = record_form(model, services.AMENDABLE_FIELDS[model], record, data)
+    form = record_form(kind, kind.amendable, record, data)
     reason_form = AmendmentReasonForm(data)
     if request.method == "POST" and form.is_valid() and reason_form.is_valid():
         try:
@@ -83,7 +83,7 @@ def record_amend(request, record_type, record_id):
                     add_service_errors(form, ValidationError({field or "__all__": field_errors}))
         else:
             messages.success(request, "Amendment recorded beside the original.")
-            return redirect(record_home_url(record))
+            return redirect(record.get_absolute_url())
     status = 400 if request.method == "POST" else 200
     return render(request, "web/record_amend.html", _context(record, form=form, reason_form=reason_form), status=status)
 
@@ -98,6 +98,6 @@ def record_void(request, record_type, record_id):
         and call_service(form, services.record_void, record=record, by=request.user, reason=form.cleaned_data["reason"])
     ):
         messages.success(request, f"{record._meta.verbose_name.capitalize()} voided; it stays on the record.")
-        return redirect(record_home_url(record))
+        return redirect(record.get_absolute_url())
     status = 400 if request.method == "POST" else 200
     return render(request, "web/record_void.html", _context(record, form=form), status=status)

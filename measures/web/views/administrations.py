@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from courses.selectors import course_get
-from courses.web.common import call_service, render_form_page, staff_view
+from kernel.web.views import call_service, render_form_page, staff_view
 from measures import services
 from measures.instruments import INSTRUMENTS
 from measures.models import AdministrationStatus

@@ -3,7 +3,7 @@
 from django.shortcuts import render
 
 from courses.selectors import course_get
-from courses.web.common import staff_view
+from kernel.web.views import staff_view
 from measures.charts import chart_geometry, date_domain
 from measures.selectors import chart_series
 

@@ -10,10 +10,10 @@ from django.views.decorators.csrf import csrf_exempt
 
 from courses.audit import audit
 from courses.models import AuditAction
-from courses.web.common import add_service_errors
-from measures import services
+from kernel.rate_limit import minutes
+from kernel.web.views import add_service_errors
+from measures import rate_limit, services
 from measures.instruments import INSTRUMENTS, PHQ9_SAFETY_ITEM, Instrument
-from measures.web import rate_limit
 from measures.web.forms import QuestionnaireForm
 
 PROBLEM_STATUS = {"invalid": 404, "expired": 410, "used": 410, "closed": 410}
@@ -33,7 +33,7 @@ def _problem(request, kind: str):
 
 
 def _too_many(request, wait: int):
-    context = {"minutes": rate_limit.minutes(wait)}
+    context = {"minutes": minutes(wait)}
     response = _private(render(request, "measures/self_report_rate_limited.html", context, status=429))
     response["Retry-After"] = str(wait)
     return response

@@ -4,7 +4,7 @@ from django.contrib import messages
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
-from courses.web.common import call_service, lead_view, render_form_page
+from kernel.web.views import call_service, lead_view, render_form_page
 from measures import services
 from measures.instruments import INSTRUMENTS
 from measures.models import MeasureSettings

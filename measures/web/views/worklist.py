@@ -6,7 +6,7 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from courses.web.common import call_service, staff_view
+from kernel.web.views import call_service, staff_view
 from measures import services
 from measures.selectors import message_get, safety_alert_get, worklist_for
 from measures.web.forms import AcknowledgeAlertForm

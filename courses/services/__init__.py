@@ -1,0 +1,131 @@
+"""The course record's public write API. Every clinical rule has its one home in this package.
+
+The web forms, the REST API, the admin, Celery tasks and management commands call these
+functions as `from courses import services; services.course_open(...)`. Each takes keyword
+arguments, reads the clock once (`now`), runs in a transaction, audits what it did, and refuses
+a broken rule with a ValidationError keyed by the field concerned.
+
+The package is split by workflow stage; this module only re-exports the public names:
+
+- `base`: the save/version kernel (`_save`, `check_version`, `RecordChanged`, `_save_audited`),
+  shared text, choice and role checks, and the course-changed hook (`courses.hooks`)
+- `patients`: patients and their weights
+- `courses`: opening a course, its care team, stages and stopping its follow-up
+- `evaluations`: the medical and psychiatric evaluations
+- `sessions`: preparatory and integration sessions
+- `dosing`: dosing sessions, doses, giving a dose, discharge
+- `vitals`: vital readings, pre-dose holds and overrides, in-session alerts
+- `adverse_events`: adverse events and the leads' notification and acknowledgement
+- `lifecycle`: sign, edit before signing, amend, void
+- `settings`, `staff`: the practice lead's clinic settings and staff accounts
+
+Private helpers (leading underscore) are not re-exported: code that needs one imports it from
+its module (`from courses.services.dosing import _weight_for_dose`). Reads that pages show live
+in `courses.selectors`, not here.
+"""
+
+from courses.services.adverse_events import (
+    adverse_event_acknowledge,
+    adverse_event_notify_leads,
+    adverse_event_record,
+)
+from courses.services.base import (
+    ANY_STAFF,
+    CLINICIANS,
+    CONSTRAINT_MESSAGES,
+    FUTURE_TOLERANCE,
+    RecordChanged,
+    check_version,
+)
+from courses.services.courses import (
+    AFTER_DOSING,
+    course_age_exception,
+    course_change_status,
+    course_follow_up_stop,
+    course_open,
+    course_update_team,
+    next_stage,
+)
+from courses.services.dosing import (
+    dose_administer,
+    dosing_participant_add,
+    dosing_participant_update,
+    dosing_session_note,
+    dosing_session_schedule,
+    participant_discharge,
+)
+from courses.services.evaluations import (
+    active_medical_evaluation,
+    medical_evaluation_record,
+    psychiatric_evaluation_record,
+)
+from courses.services.lifecycle import (
+    record_amend,
+    record_sign,
+    record_update,
+    record_void,
+)
+from courses.services.patients import patient_register, patient_update, weight_record
+from courses.services.sessions import MAX_PREPARATORY_SESSIONS, integration_session_record, preparatory_session_record
+from courses.services.settings import CEILING_FIELDS, SETTINGS_FIELDS, clinic_settings_update
+from courses.services.staff import staff_create, staff_invite, staff_set_active
+from courses.services.vitals import (
+    ALERT_CLOSE_ACTIONS,
+    OVERRIDE_JUDGED,
+    dosing_hold_override,
+    in_session_alert_close,
+    pre_dose_hold,
+    pre_dose_hold_active,
+    vital_reading_record,
+)
+
+__all__ = [
+    "AFTER_DOSING",
+    "ALERT_CLOSE_ACTIONS",
+    "ANY_STAFF",
+    "CEILING_FIELDS",
+    "CLINICIANS",
+    "CONSTRAINT_MESSAGES",
+    "FUTURE_TOLERANCE",
+    "MAX_PREPARATORY_SESSIONS",
+    "OVERRIDE_JUDGED",
+    "RecordChanged",
+    "SETTINGS_FIELDS",
+    "active_medical_evaluation",
+    "adverse_event_acknowledge",
+    "adverse_event_notify_leads",
+    "adverse_event_record",
+    "check_version",
+    "clinic_settings_update",
+    "course_age_exception",
+    "course_change_status",
+    "course_follow_up_stop",
+    "course_open",
+    "course_update_team",
+    "dose_administer",
+    "dosing_hold_override",
+    "dosing_participant_add",
+    "dosing_participant_update",
+    "dosing_session_note",
+    "dosing_session_schedule",
+    "in_session_alert_close",
+    "integration_session_record",
+    "medical_evaluation_record",
+    "next_stage",
+    "participant_discharge",
+    "patient_register",
+    "patient_update",
+    "pre_dose_hold",
+    "pre_dose_hold_active",
+    "preparatory_session_record",
+    "psychiatric_evaluation_record",
+    "record_amend",
+    "record_sign",
+    "record_update",
+    "record_void",
+    "staff_create",
+    "staff_invite",
+    "staff_set_active",
+    "vital_reading_record",
+    "weight_record",
+]

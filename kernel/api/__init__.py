@@ -1,0 +1,1 @@
+"""The REST API's shared pieces: base view, paging, parsers, error shape, permissions, fields."""

@@ -1,0 +1,1 @@
+"""The web UI's shared pieces: access gates, service errors onto forms, widgets."""
