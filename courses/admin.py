@@ -19,7 +19,7 @@ from courses.models import (
     ClinicSettings,
     Course,
     CourseStatusChange,
-    DosingParticipant,
+    Dose,
     DosingSession,
     HoldOverride,
     InSessionAlert,
@@ -46,6 +46,8 @@ class ClinicalAdmin(admin.ModelAdmin):
     form = VersionedServiceForm
     editable_fields: tuple[str, ...] = ()
     add_help = NO_ADD_HELP
+    # The models' get_absolute_url() is for the clinic's pages; the admin keeps to its own.
+    view_on_site = False
 
     def has_add_permission(self, request):
         return False
@@ -195,8 +197,8 @@ class IntegrationSessionAdmin(ClinicalAdmin):
     editable_fields = kinds.of(IntegrationSession).amendable
 
 
-class ParticipantInline(ReadOnlyInline):
-    model = DosingParticipant
+class DoseInline(ReadOnlyInline):
+    model = Dose
     fields = ("course", "drug", "route", "dose_mg", "dose_mg_per_kg", "dosed_at", "discharged_at", "signed_at")
 
 
@@ -206,7 +208,7 @@ class DosingSessionAdmin(ClinicalAdmin):
     list_filter = ("format", ("signed_at", admin.EmptyFieldListFilter))
     date_hierarchy = "starts_at"
     editable_fields = kinds.of(DosingSession).amendable
-    inlines = [ParticipantInline]
+    inlines = [DoseInline]
 
 
 class VitalInline(ReadOnlyInline):
@@ -214,18 +216,18 @@ class VitalInline(ReadOnlyInline):
     fields = ("taken_at", "phase", "systolic_bp", "diastolic_bp", "heart_rate", "spo2", "respiratory_rate", "alerts")
 
 
-@admin.register(DosingParticipant)
-class DosingParticipantAdmin(ClinicalAdmin):
+@admin.register(Dose)
+class DoseAdmin(ClinicalAdmin):
     list_display = ("__str__", "course", "session", "dose_mg_per_kg", "is_maintenance", "dosed_at", "signed_at")
     list_filter = ("drug", "route", "is_maintenance", ("signed_at", admin.EmptyFieldListFilter))
     # The dose service takes these; dosing, overrides and discharge have services of their own.
-    editable_fields = kinds.of(DosingParticipant).editable
+    editable_fields = kinds.of(Dose).editable
     inlines = [VitalInline]
 
 
 @admin.register(VitalReading)
 class VitalReadingAdmin(ClinicalAdmin):
-    list_display = ("taken_at", "participant", "phase", "blood_pressure", "heart_rate", "spo2", "alerts")
+    list_display = ("taken_at", "dose", "phase", "blood_pressure", "heart_rate", "spo2", "alerts")
     list_filter = ("phase",)
     date_hierarchy = "taken_at"
 
@@ -236,24 +238,24 @@ class VitalReadingAdmin(ClinicalAdmin):
 
 @admin.register(InSessionAlert)
 class InSessionAlertAdmin(ReadOnlyAdmin):
-    list_display = ("reading", "participant", "alerts", "raised_at", "closed_at", "action")
+    list_display = ("reading", "dose", "alerts", "raised_at", "closed_at", "action")
     list_filter = ("action", ("closed_at", admin.EmptyFieldListFilter))
 
 
 @admin.register(HoldOverride)
 class HoldOverrideAdmin(ReadOnlyAdmin):
-    list_display = ("participant", "reading", "overridden_at", "overridden_by")
+    list_display = ("dose", "reading", "overridden_at", "overridden_by")
 
 
 @admin.register(AdverseEvent)
 class AdverseEventAdmin(ClinicalAdmin):
-    list_display = ("__str__", "course", "participant", "grade", "serious", "onset_at", "acknowledged_at", "voided_at")
+    list_display = ("__str__", "course", "dose", "grade", "serious", "onset_at", "acknowledged_at", "voided_at")
     list_filter = ("serious", "grade", "term", "relatedness", ("acknowledged_at", admin.EmptyFieldListFilter))
     date_hierarchy = "onset_at"
     editable_fields = kinds.of(AdverseEvent).amendable
 
     def is_locked(self, obj) -> bool:
-        signed_dose = obj is not None and obj.participant is not None and obj.participant.is_signed
+        signed_dose = obj is not None and obj.dose is not None and obj.dose.is_signed
         return super().is_locked(obj) or signed_dose
 
 

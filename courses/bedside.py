@@ -1,7 +1,7 @@
 """The facts behind courses.safety's answers, read from the database for one dose or a page of
 them in a fixed number of queries.
 
-The services call these under their row locks before they act; the bedside page, the group card,
+The services call these under their row locks before they act; the dose page, the group card,
 the today page and the API call the same to show what is still needed. So the service's refusal
 and the page's list are one computation (tests/courses/test_one_answer.py holds them to it).
 """
@@ -20,7 +20,7 @@ from courses.models import (
     AdverseEvent,
     ClinicSettings,
     Course,
-    DosingParticipant,
+    Dose,
     HoldOverride,
     InSessionAlert,
     MedicalEvaluation,
@@ -90,7 +90,7 @@ def _baseline_open(course_ids) -> dict:
 
 def _given_counts(course_ids) -> dict:
     rows = (
-        DosingParticipant.objects.active()
+        Dose.objects.active()
         .filter(course_id__in=course_ids, dosed_at__isnull=False, session__voided_at__isnull=True)
         .values("course_id")
         .annotate(n=Count("pk"))
@@ -171,7 +171,7 @@ def course_state(course: Course, *, on: date | None = None) -> CourseState:
 class DoseState:
     """Everything the bedside shows about one dose, from the rules the services enforce."""
 
-    participant: DosingParticipant
+    dose: Dose
     readings: list[safety.Reading]
     hold: safety.Hold
     blockers: list[safety.Blocker]  # before the dose is given (empty once given)
@@ -184,21 +184,19 @@ class DoseState:
 
     @property
     def ready_to_dose(self) -> bool:
-        return self.participant.dosed_at is None and not self.blockers
+        return self.dose.dosed_at is None and not self.blockers
 
     @property
     def discharge_needs_exception(self) -> bool:
         return any(b.exceptionable for b in self.discharge)
 
 
-def _other_doses(participants: list[DosingParticipant]) -> dict:
-    """Other given doses of each participant's patient, any course, with whether each has ended."""
-    patient_ids = {p.course.patient_id for p in participants}
-    transferred = AdverseEvent.objects.active().filter(
-        participant=OuterRef("pk"), action_taken=AdverseEventAction.TRANSFERRED
-    )
+def _other_doses(doses: list[Dose]) -> dict:
+    """Other given doses of each dose's patient, any course, with whether each has ended."""
+    patient_ids = {p.course.patient_id for p in doses}
+    transferred = AdverseEvent.objects.active().filter(dose=OuterRef("pk"), action_taken=AdverseEventAction.TRANSFERRED)
     rows = (
-        DosingParticipant.objects.active()
+        Dose.objects.active()
         .filter(course__patient_id__in=patient_ids, dosed_at__isnull=False, session__voided_at__isnull=True)
         .annotate(transferred=Exists(transferred))
         .values_list("pk", "course__patient_id", "dosed_at", "discharged_at", "transferred")
@@ -207,27 +205,25 @@ def _other_doses(participants: list[DosingParticipant]) -> dict:
     for pk, patient_id, dosed_at, discharged_at, transferred_out in rows:
         ended = discharged_at is not None or transferred_out
         by_patient[patient_id].append((pk, safety.OtherDose(local(dosed_at), ended)))
-    return {p.pk: tuple(d for pk, d in by_patient[p.course.patient_id] if pk != p.pk) for p in participants}
+    return {p.pk: tuple(d for pk, d in by_patient[p.course.patient_id] if pk != p.pk) for p in doses}
 
 
 def override_fact(override: HoldOverride) -> safety.Override:
     return safety.Override(local(override.reading.taken_at), local(override.overridden_at))
 
 
-def override_facts(participant: DosingParticipant) -> list:
-    """The participant's overrides still in force, as the rules see them."""
-    return [
-        override_fact(o) for o in participant.hold_overrides.filter(lapsed_at__isnull=True).select_related("reading")
-    ]
+def override_facts(dose: Dose) -> list:
+    """The dose's overrides still in force, as the rules see them."""
+    return [override_fact(o) for o in dose.hold_overrides.filter(lapsed_at__isnull=True).select_related("reading")]
 
 
-def other_doses(participant: DosingParticipant) -> tuple:
+def other_doses(dose: Dose) -> tuple:
     """The patient's other given doses (any course), for the spacing rule."""
-    return _other_doses([participant])[participant.pk]
+    return _other_doses([dose])[dose.pk]
 
 
 def dose_states(
-    participants: Iterable[DosingParticipant],
+    doses: Iterable[Dose],
     *,
     now: datetime,
     at: datetime | None = None,
@@ -238,46 +234,46 @@ def dose_states(
 
     `at`: the dose time asked about (default now); `discharge_at` and `checklist`: a discharge
     being asked for (default now, and no checklist: the page lists the rest)."""
-    participants = list(participants)
-    if not participants:
+    doses = list(doses)
+    if not doses:
         return {}
     settings = ClinicSettings.load()
-    ids = [p.pk for p in participants]
+    ids = [p.pk for p in doses]
     readings: dict = defaultdict(list)
-    for reading in VitalReading.objects.active().filter(participant_id__in=ids).order_by("taken_at", "created_at"):
-        readings[reading.participant_id].append(reading_fact(reading))
+    for reading in VitalReading.objects.active().filter(dose_id__in=ids).order_by("taken_at", "created_at"):
+        readings[reading.dose_id].append(reading_fact(reading))
     overrides: dict = defaultdict(list)
     # A lapsed override (its reading since corrected or voided) no longer lifts anything.
-    for override in HoldOverride.objects.filter(participant_id__in=ids, lapsed_at__isnull=True).select_related(
+    for override in HoldOverride.objects.filter(dose_id__in=ids, lapsed_at__isnull=True).select_related(
         "reading", "overridden_by"
     ):
-        overrides[override.participant_id].append(override)
+        overrides[override.dose_id].append(override)
     alerts: dict = defaultdict(list)
-    for alert in InSessionAlert.objects.open().filter(participant_id__in=ids).select_related("reading"):
-        alerts[alert.participant_id].append(alert)
+    for alert in InSessionAlert.objects.open().filter(dose_id__in=ids).select_related("reading"):
+        alerts[alert.dose_id].append(alert)
     serious = dict(
         AdverseEvent.objects.serious_unacknowledged()
-        .filter(participant_id__in=ids)
-        .values("participant_id")
+        .filter(dose_id__in=ids)
+        .values("dose_id")
         .annotate(n=Count("pk"))
-        .values_list("participant_id", "n")
+        .values_list("dose_id", "n")
     )
     session_sizes, session_booked = {}, {}
     for session_id, active, booked in (
-        DosingParticipant.objects.filter(session_id__in={p.session_id for p in participants})
+        Dose.objects.filter(session_id__in={p.session_id for p in doses})
         .values("session_id")
         .annotate(active=Count("pk", filter=Q(voided_at__isnull=True)), booked=Count("pk"))
         .values_list("session_id", "active", "booked")
     ):
         session_sizes[session_id], session_booked[session_id] = active, booked
-    others = _other_doses(participants)
+    others = _other_doses(doses)
     now, at, discharge_at = local(now), local(at or now), local(discharge_at)
     today = at.date()
-    courses = course_states({p.course_id: p.course for p in participants}.values(), on=today, settings=settings)
+    courses = course_states({p.course_id: p.course for p in doses}.values(), on=today, settings=settings)
     recheck = timedelta(minutes=settings.hold_recheck_minutes)
     interval = timedelta(minutes=settings.vitals_interval_minutes)
     out = {}
-    for p in participants:
+    for p in doses:
         course = courses[p.course_id]
         own = readings[p.pk]
         own_overrides = [override_fact(o) for o in overrides[p.pk]]
@@ -298,7 +294,7 @@ def dose_states(
                 weight_measured_on=weight.measured_on if weight else None,
                 weight_is_recorded=weight is not None and not weight.is_voided,
                 session_format=p.session.format,
-                session_participants=session_sizes.get(p.session_id, 0),
+                session_doses=session_sizes.get(p.session_id, 0),
                 session_booked=session_booked.get(p.session_id, 0),
                 session_voided=p.session.is_voided,
                 readings=tuple(own),
@@ -325,7 +321,7 @@ def dose_states(
             )
         ended = p.discharged_at is not None or p.is_voided or p.is_signed
         out[p.pk] = DoseState(
-            participant=p,
+            dose=p,
             readings=own,
             hold=hold,
             blockers=blockers,
@@ -341,28 +337,28 @@ def dose_states(
     return out
 
 
-def dose_state(participant: DosingParticipant, *, now: datetime, **kwargs) -> DoseState:
-    return dose_states([participant], now=now, **kwargs)[participant.pk]
+def dose_state(dose: Dose, *, now: datetime, **kwargs) -> DoseState:
+    return dose_states([dose], now=now, **kwargs)[dose.pk]
 
 
-def monitoring_time(participant: DosingParticipant, settings: ClinicSettings | None = None) -> timedelta:
+def monitoring_time(dose: Dose, settings: ClinicSettings | None = None) -> timedelta:
     settings = settings or ClinicSettings.load()
     return timedelta(
         minutes=rules.minimum_monitoring_minutes(
-            participant.drug,
-            participant.route,
+            dose.drug,
+            dose.route,
             settings.monitoring_minutes_esketamine,
             settings.monitoring_minutes_other,
         )
     )
 
 
-# What dose_states reads from each participant row, to be loaded with the row.
+# What dose_states reads from each dose row, to be loaded with the row.
 STATE_RELATIONS = ("session", "course__patient", "weight_measurement")
 
 
-def participants_for_states(queryset) -> list[DosingParticipant]:
-    """Participants with what dose_states reads from each row, loaded with the row."""
+def doses_for_states(queryset) -> list[Dose]:
+    """Doses with what dose_states reads from each row, loaded with the row."""
     return list(queryset.select_related(*STATE_RELATIONS))
 
 

@@ -28,7 +28,7 @@ from courses import rules
 from courses.models import (
     AdverseEvent,
     Course,
-    DosingParticipant,
+    Dose,
     DosingSession,
     IntegrationSession,
     MedicalEvaluation,
@@ -130,6 +130,10 @@ class RecordKind:
     edited_elsewhere: str = ""
     # Corrected only by an amendment with a reason, even before the record above it is signed.
     always_amended: bool = False
+    # What the trail called this kind before a rename: its audit label (verbose name) and its
+    # amendments' record_type (model name). Rows are never rewritten, so readers match these too.
+    former_labels: tuple[str, ...] = ()
+    former_model_names: tuple[str, ...] = ()
     # Registered by the services that own the kind (see the module docstring and `register`).
     # (record, by): refuses a signature by the wrong person or of an incomplete record. None: never signed.
     sign_check: Callable | None = field(default=None, repr=False)
@@ -158,6 +162,16 @@ class RecordKind:
     def label(self) -> str:
         return str(self.model._meta.verbose_name)
 
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """Every audit record_type this kind's events carry: its label, then the former ones."""
+        return (self.label, *self.former_labels)
+
+    @property
+    def model_names(self) -> tuple[str, ...]:
+        """Every Amendment.record_type this kind's amendments carry: its model name, then the former ones."""
+        return (self.model._meta.model_name, *self.former_model_names)
+
 
 def _course_patient(record) -> list[Patient]:
     return [record.course.patient]
@@ -168,7 +182,7 @@ def _integration_patients(record: IntegrationSession) -> list[Patient]:
 
 
 def _session_patients(record: DosingSession) -> list[Patient]:
-    return [p.course.patient for p in record.participants.select_related("course__patient")]
+    return [p.course.patient for p in record.doses.select_related("course__patient")]
 
 
 def _of_courses(model: type[Model]) -> Callable[[Caseload], QuerySet]:
@@ -248,19 +262,22 @@ KINDS: tuple[RecordKind, ...] = (
         editable=("facilitation_note", "others_present", "location"),
     ),
     RecordKind(
-        slug="dosing-participant",
-        model=DosingParticipant,
+        slug="dose",
+        model=Dose,
         scope=lambda c: c.doses,
         patients=_course_patient,
         amendable=(*DOSE_FIELDS, "is_maintenance", "dosed_at"),
         # The given time is set only by dose_administer, which runs the pre-dose checks.
         editable=(*DOSE_FIELDS, "is_maintenance"),
+        # DosingParticipant until issue 14 (the table keeps that name).
+        former_labels=("dosing participant",),
+        former_model_names=("dosingparticipant",),
     ),
     RecordKind(
         slug="vital-reading",
         model=VitalReading,
-        scope=lambda c: VitalReading.objects.filter(participant__in=c.doses),
-        patients=lambda record: [record.participant.course.patient],
+        scope=lambda c: VitalReading.objects.filter(dose__in=c.doses),
+        patients=lambda record: [record.dose.course.patient],
         amendable=("taken_at", *VITAL_FIELDS),
         # Never edited in place: a changed value is a correction with a reason, kept beside the original.
         edited_elsewhere="A vital reading is corrected with POST …/amend/, giving the reason; the original stays.",
@@ -269,7 +286,7 @@ KINDS: tuple[RecordKind, ...] = (
     RecordKind(
         slug="adverse-event",
         model=AdverseEvent,
-        scope=lambda c: AdverseEvent.objects.filter(Q(participant__in=c.doses) | Q(course__in=c.courses)),
+        scope=lambda c: AdverseEvent.objects.filter(Q(dose__in=c.doses) | Q(course__in=c.courses)),
         patients=_course_patient,
         amendable=AE_FIELDS,
         editable=AE_FIELDS,

@@ -269,13 +269,13 @@ def minimum_monitoring_minutes(drug: str, route: str, esketamine_minutes: int, o
 GROUP_SIZE = (4, 12)
 
 
-def group_size_error(session_format: str, participants: int) -> str | None:
-    """Why a session cannot start with this many participants; None when it can."""
+def group_size_error(session_format: str, doses: int) -> str | None:
+    """Why a session cannot start with this many doses; None when it can."""
     low, high = GROUP_SIZE
-    if session_format == "group" and not low <= participants <= high:
-        return f"A group dosing session needs {low}–{high} participants; it has {participants}."
-    if session_format == "individual" and participants != 1:
-        return f"An individual dosing session has exactly one participant; it has {participants}."
+    if session_format == "group" and not low <= doses <= high:
+        return f"A group dosing session needs {low}–{high} participants; it has {doses}."
+    if session_format == "individual" and doses != 1:
+        return f"An individual dosing session has exactly one participant; it has {doses}."
     return None
 
 

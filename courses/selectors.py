@@ -20,7 +20,7 @@ from courses.models import (
     AuditEvent,
     ClinicSettings,
     Course,
-    DosingParticipant,
+    Dose,
     DosingSession,
     HoldOverride,
     InSessionAlert,
@@ -72,11 +72,11 @@ def dosing_sessions_for(user) -> QuerySet[DosingSession]:
     return qs.none()
 
 
-def participants_for(user) -> QuerySet[DosingParticipant]:
-    """A participant is visible through its session (the people in the room) or its course."""
+def doses_for(user) -> QuerySet[Dose]:
+    """A dose is visible through its session (the people in the room) or its course."""
     if _sees_everything(user):
-        return DosingParticipant.objects.all()
-    return DosingParticipant.objects.filter(Q(session__in=dosing_sessions_for(user)) | Q(course__in=courses_for(user)))
+        return Dose.objects.all()
+    return Dose.objects.filter(Q(session__in=dosing_sessions_for(user)) | Q(course__in=courses_for(user)))
 
 
 def _get_or_404(qs: QuerySet, pk):
@@ -111,19 +111,19 @@ def dosing_session_get(*, user, session_id, audit: bool = True) -> DosingSession
         # A group session shows several patients: one audit row per patient read, in one INSERT.
         audit_views(
             actor=user,
-            seen=[(p.course.patient, session) for p in session.participants.select_related("course__patient")],
+            seen=[(p.course.patient, session) for p in session.doses.select_related("course__patient")],
         )
     return session
 
 
-def participant_get(*, user, participant_id, audit: bool = True) -> DosingParticipant:
-    participant = _get_or_404(
-        participants_for(user).select_related("session", "course__patient", "course__medical_provider"),
-        participant_id,
+def dose_get(*, user, dose_id, audit: bool = True) -> Dose:
+    dose = _get_or_404(
+        doses_for(user).select_related("session", "course__patient", "course__medical_provider"),
+        dose_id,
     )
     if audit:
-        audit_view(actor=user, patient=participant.course.patient, record=participant)
-    return participant
+        audit_view(actor=user, patient=dose.course.patient, record=dose)
+    return dose
 
 
 def record_type_name(record) -> str:
@@ -146,7 +146,7 @@ def caseload_for(user) -> kinds.Caseload:
         patients=patients_for(user),
         courses=courses_for(user),
         dosing_sessions=dosing_sessions_for(user),
-        doses=participants_for(user),
+        doses=doses_for(user),
     )
 
 
@@ -212,9 +212,7 @@ def course_timeline_data(course: Course) -> dict:
         "status_changes": list(course.status_changes.select_related("changed_by")),
         # Reported outside a dosing session (at integration, by phone): on the course itself.
         "course_adverse_events": list(
-            course.adverse_events.filter(participant__isnull=True).select_related(
-                "acknowledged_by", "created_by", "voided_by"
-            )
+            course.adverse_events.filter(dose__isnull=True).select_related("acknowledged_by", "created_by", "voided_by")
         ),
     }
     records = [r for key in data if key != "status_changes" for r in data[key]]
@@ -230,7 +228,7 @@ def audit_trail_for_patient(patient: Patient) -> QuerySet[AuditEvent]:
 
 
 def serious_events_unacknowledged() -> QuerySet[AdverseEvent]:
-    return AdverseEvent.objects.serious_unacknowledged().select_related("course__patient", "participant__session")
+    return AdverseEvent.objects.serious_unacknowledged().select_related("course__patient", "dose__session")
 
 
 def serious_events_awaiting_notification():
@@ -243,9 +241,9 @@ def serious_events_awaiting_notification():
     )
 
 
-def minimum_monitoring(participant: DosingParticipant, settings: ClinicSettings | None = None) -> timedelta:
+def minimum_monitoring(dose: Dose, settings: ClinicSettings | None = None) -> timedelta:
     """How long this dose is monitored before discharge (courses.bedside.monitoring_time)."""
-    return bedside.monitoring_time(participant, settings)
+    return bedside.monitoring_time(dose, settings)
 
 
 def stalled_courses(courses: QuerySet[Course], *, today: date, stall_after_days: int) -> QuerySet[Course]:

@@ -310,7 +310,7 @@ def dose_planned(*, session, course, provider, now: dt.datetime | None = None, *
     """The course's dose planned in `session`: 35 mg IV on 70 kg, fasting, unless `dose` says otherwise."""
     values = {"route": "iv", "dose_mg": Decimal("35"), "weight_kg": Decimal("70"), "fasting_confirmed": True}
     values.update(dose)
-    return services.dosing_participant_add(session=session, course=course, by=provider, now=now, **values)
+    return services.dose_add(session=session, course=course, by=provider, now=now, **values)
 
 
 def book_dose(
@@ -337,23 +337,21 @@ def book_dose(
     return dose_planned(session=booked, course=course, provider=provider, now=now, lot_number=lot_number, **dose)
 
 
-def pre_dose_vitals(participant, provider, **overrides):
+def pre_dose_vitals(dose, provider, **overrides):
     """Normal pre-dose vitals, taken now (`overrides` change some)."""
     return services.vital_reading_record(
-        participant=participant, by=provider, phase=VitalPhase.PRE_DOSE, **normal_vitals(**overrides)
+        dose=dose, by=provider, phase=VitalPhase.PRE_DOSE, **normal_vitals(**overrides)
     )
 
 
-def dose_given(
-    participant, provider, *, discharge: bool = True, monitored: dt.timedelta | None = dt.timedelta(minutes=65)
-):
+def dose_given(dose, provider, *, discharge: bool = True, monitored: dt.timedelta | None = dt.timedelta(minutes=65)):
     """Normal pre-dose vitals at the session's start and the dose ten minutes later; then
     (`discharge`) the reading at 40 minutes, a full set before discharge and the discharge,
     `monitored` after the dose (None: the protocol's minimum monitoring for its route). Returns
     the dose."""
-    start = participant.session.starts_at
+    start = dose.session.starts_at
     services.vital_reading_record(
-        participant=participant,
+        dose=dose,
         by=provider,
         phase=VitalPhase.PRE_DOSE,
         taken_at=start,
@@ -361,38 +359,36 @@ def dose_given(
         **normal_vitals(),
     )
     dosed = start + dt.timedelta(minutes=10)
-    participant = services.dose_administer(participant=participant, by=provider, dosed_at=dosed, now=dosed)
+    dose = services.dose_administer(dose=dose, by=provider, dosed_at=dosed, now=dosed)
     if not discharge:
-        return participant
+        return dose
     peak = dosed + dt.timedelta(minutes=40)
-    ready = dosed + (monitored if monitored is not None else selectors.minimum_monitoring(participant))
+    ready = dosed + (monitored if monitored is not None else selectors.minimum_monitoring(dose))
     for phase, at in ((VitalPhase.DURING, peak), (VitalPhase.PRE_DISCHARGE, ready)):
-        services.vital_reading_record(
-            participant=participant, by=provider, phase=phase, taken_at=at, now=at, **normal_vitals()
-        )
-    return services.participant_discharge(participant=participant, by=provider, now=ready, **DISCHARGE_CHECKLIST)
+        services.vital_reading_record(dose=dose, by=provider, phase=phase, taken_at=at, now=at, **normal_vitals())
+    return services.dose_discharge(dose=dose, by=provider, now=ready, **DISCHARGE_CHECKLIST)
 
 
-def monitor(participant, provider, *, final=None):
+def monitor(dose, provider, *, final=None):
     """What discharge needs in readings: the one at about 40 minutes after the dose, and a full set
     before discharge, taken now (`final` changes its values)."""
-    participant.refresh_from_db()
+    dose.refresh_from_db()
     services.vital_reading_record(
-        participant=participant,
+        dose=dose,
         by=provider,
         phase=VitalPhase.DURING,
-        taken_at=participant.dosed_at + dt.timedelta(minutes=40),
+        taken_at=dose.dosed_at + dt.timedelta(minutes=40),
         **normal_vitals(),
     )
     return services.vital_reading_record(
-        participant=participant, by=provider, phase=VitalPhase.PRE_DISCHARGE, **normal_vitals(**(final or {}))
+        dose=dose, by=provider, phase=VitalPhase.PRE_DISCHARGE, **normal_vitals(**(final or {}))
     )
 
 
 def group_session_with(n: int, *, therapist, provider, first: int = 100):
     """A group session with `n` new patients' prepared group courses' doses planned in it."""
     group = session(therapist=therapist, provider=provider, format=SessionFormat.GROUP)
-    participants = [
+    doses = [
         dose_planned(
             session=group,
             course=cleared_course_for(n=first + i, therapist=therapist, provider=provider, format=SessionFormat.GROUP),
@@ -400,7 +396,7 @@ def group_session_with(n: int, *, therapist, provider, first: int = 100):
         )
         for i in range(n)
     ]
-    return group, participants
+    return group, doses
 
 
 # --- questionnaires -------------------------------------------------------------------------------

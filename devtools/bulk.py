@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from accounts.models import Role, User
 from courses.choices import Route, SessionFormat, Sex
-from courses.models import AdverseEvent, Course, DosingParticipant, DosingSession, Patient, VitalReading
+from courses.models import AdverseEvent, Course, Dose, DosingSession, Patient, VitalReading
 
 STAFF_ROLES = {
     "therapist": Role.THERAPIST,
@@ -77,10 +77,10 @@ def dose_rows(
     dosed_at: dt.datetime,
     created_at: dt.datetime,
     format: str = SessionFormat.INDIVIDUAL,
-    **dose,
-) -> tuple[DosingSession, DosingParticipant]:
+    **overrides,
+) -> tuple[DosingSession, Dose]:
     """A three-hour session from `start` and the course's dose in it, given at `dosed_at`: 35 mg IV
-    on 70 kg (0.5 mg/kg) unless `dose` says otherwise."""
+    on 70 kg (0.5 mg/kg) unless `overrides` say otherwise."""
     session = DosingSession(
         id=uuid.uuid4(),
         format=format,
@@ -97,12 +97,10 @@ def dose_rows(
         "protocol_maximum": Decimal("1.0"),
         "protocol_maximum_unit": "mg/kg",
         "fasting_confirmed": True,
-        **dose,
+        **overrides,
     }
-    participant = DosingParticipant(
-        id=uuid.uuid4(), session=session, course=course, dosed_at=dosed_at, created_at=created_at, **values
-    )
-    return session, participant
+    dose = Dose(id=uuid.uuid4(), session=session, course=course, dosed_at=dosed_at, created_at=created_at, **values)
+    return session, dose
 
 
 def insert(
@@ -112,7 +110,7 @@ def insert(
     links,
     sessions=(),
     facilitator: User | None = None,
-    participants=(),
+    doses=(),
     vitals=(),
     events=(),
 ) -> None:
@@ -129,7 +127,7 @@ def insert(
             [DosingSession.facilitators.through(dosingsession_id=s.pk, user_id=facilitator.pk) for s in sessions],
             batch_size=5000,
         )
-    DosingParticipant.objects.bulk_create(participants, batch_size=2000)
+    Dose.objects.bulk_create(doses, batch_size=2000)
     VitalReading.objects.bulk_create(vitals, batch_size=2000)
     AdverseEvent.objects.bulk_create(events, batch_size=2000)
 

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
-from courses.models import Course, DosingParticipant, Patient, Permanent, free_text
+from courses.models import Course, Dose, Patient, Permanent, free_text
 from kernel.models import SingletonSettings
 from kernel.text import REASON_MAX
 from measures.instruments import Instrument
@@ -127,8 +127,13 @@ class Administration(Permanent):
     course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="administrations")
     instrument = models.CharField(max_length=8, choices=Instrument.choices)
     timepoint = models.CharField(max_length=16, choices=Timepoint.choices)
-    participant = models.ForeignKey(
-        DosingParticipant, on_delete=models.PROTECT, related_name="administrations", null=True, blank=True
+    dose = models.ForeignKey(
+        Dose,
+        on_delete=models.PROTECT,
+        related_name="administrations",
+        null=True,
+        blank=True,
+        db_column="participant_id",
     )
     target_date = models.DateField()
     open_from = models.DateField()
@@ -157,12 +162,12 @@ class Administration(Permanent):
         constraints = [
             models.UniqueConstraint(
                 fields=["course", "instrument", "timepoint"],
-                condition=Q(participant__isnull=True) & ~Q(timepoint=Timepoint.AD_HOC),
+                condition=Q(dose__isnull=True) & ~Q(timepoint=Timepoint.AD_HOC),
                 name="administration_one_per_course_timepoint",
             ),
             models.UniqueConstraint(
-                fields=["participant", "instrument"],
-                condition=Q(participant__isnull=False),
+                fields=["dose", "instrument"],
+                condition=Q(dose__isnull=False),
                 name="administration_one_per_dose",
             ),
             models.CheckConstraint(
@@ -174,7 +179,7 @@ class Administration(Permanent):
                 name="administration_target_in_window",
             ),
             models.CheckConstraint(
-                condition=Q(participant__isnull=True) | Q(timepoint=Timepoint.PRE_DOSE),
+                condition=Q(dose__isnull=True) | Q(timepoint=Timepoint.PRE_DOSE),
                 name="administration_participant_only_pre_dose",
             ),
             models.CheckConstraint(

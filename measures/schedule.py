@@ -16,7 +16,7 @@ BASELINE_DUE_DAYS = 7
 
 @dataclass(frozen=True)
 class DoseFact:
-    participant_id: object
+    dose_id: object
     session_date: date
     given: bool
     maintenance: bool
@@ -58,7 +58,7 @@ class ScheduleRules:
 class Slot:
     instrument: str
     timepoint: str
-    participant_id: object
+    dose_id: object
     target: date
     open_from: date
     due_by: date
@@ -66,7 +66,7 @@ class Slot:
 
     @property
     def key(self) -> tuple:
-        return (self.instrument, self.timepoint, self.participant_id)
+        return (self.instrument, self.timepoint, self.dose_id)
 
 
 class EndReason:
@@ -121,8 +121,8 @@ def _instruments(rules: ScheduleRules, timepoint: str, facts: CourseFacts) -> li
     return chosen
 
 
-def _window(timepoint: str, instrument: str, target: date, low: date, high: date, participant=None) -> Slot:
-    return Slot(instrument, timepoint, participant, min(max(target, low), high), low, min(max(target, low), high), high)
+def _window(timepoint: str, instrument: str, target: date, low: date, high: date, dose=None) -> Slot:
+    return Slot(instrument, timepoint, dose, min(max(target, low), high), low, min(max(target, low), high), high)
 
 
 def plan(facts: CourseFacts, rules: ScheduleRules) -> list[Slot]:
@@ -164,7 +164,7 @@ def plan(facts: CourseFacts, rules: ScheduleRules) -> list[Slot]:
             if last_target is not None and (day - last_target).days < rules.pre_dose_min_interval_days:
                 continue
             low = day - timedelta(days=rules.pre_dose_open_days_before)
-            slots.append(Slot(instrument, "pre_dose", dose.participant_id, day, low, day, day))
+            slots.append(Slot(instrument, "pre_dose", dose.dose_id, day, low, day, day))
             last_target = day
 
     return slots + _after_the_course(facts, rules)

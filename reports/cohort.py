@@ -16,7 +16,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from courses.choices import CourseStatus
-from courses.models import Course, DosingParticipant
+from courses.models import Course, Dose
 from measures.models import Response
 from measures.schedule import CourseFacts, DoseFact, course_end
 from reports.outcomes import CourseSeries, ScorePoint
@@ -135,7 +135,7 @@ def load_cohort(filters: ReportFilters, *, as_of: date, stall_after_days: int) -
     # are read only where the definitions compare moments: the scores and each first dose.
     tz = timezone.get_current_timezone()
     first_dose = (
-        DosingParticipant.objects.active()
+        Dose.objects.active()
         .filter(course=OuterRef("pk"), session__voided_at__isnull=True, dosed_at__isnull=False, is_maintenance=False)
         .order_by("session__starts_at")
         .values("dosed_at")[:1]
@@ -196,7 +196,7 @@ def load_cohort(filters: ReportFilters, *, as_of: date, stall_after_days: int) -
 
     doses = defaultdict(list)  # course -> [(dosed day or None, is_maintenance, route)], in session order
     for course_id, *dose in (
-        DosingParticipant.objects.active()
+        Dose.objects.active()
         .filter(course__in=courses, session__voided_at__isnull=True)
         .order_by("session__starts_at")
         .values_list("course_id", TruncDate("dosed_at", tzinfo=tz), "is_maintenance", "route")

@@ -79,8 +79,8 @@ def patient_report_context(course: Course, *, now: datetime) -> dict:
     events = list(
         AdverseEvent.objects.active()
         .filter(course=course)
-        .exclude(participant__voided_at__isnull=False)
-        .select_related("participant__session")
+        .exclude(dose__voided_at__isnull=False)
+        .select_related("dose__session")
         .order_by("onset_at")
     )
     for event in events:

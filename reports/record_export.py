@@ -41,7 +41,7 @@ from courses.models import (
     ClinicSettings,
     Course,
     CourseStatusChange,
-    DosingParticipant,
+    Dose,
     DosingSession,
     HoldOverride,
     InSessionAlert,
@@ -351,7 +351,7 @@ def _build(*, patient: Patient, by: User, reason: str, now) -> tuple[str, bytes]
         .order_by("held_at", "created_at")
     )
     doses = list(
-        DosingParticipant.objects.filter(course__patient=patient)
+        Dose.objects.filter(course__patient=patient)
         .prefetch_related(
             Prefetch("vitals", queryset=VitalReading.objects.order_by("taken_at", "created_at", "id")),
             Prefetch("adverse_events", queryset=AdverseEvent.objects.order_by("onset_at", "created_at", "id")),
@@ -361,12 +361,12 @@ def _build(*, patient: Patient, by: User, reason: str, now) -> tuple[str, bytes]
         .order_by("session__starts_at", "created_at")
     )
     course_events = list(
-        AdverseEvent.objects.filter(course__patient=patient, participant__isnull=True).order_by("onset_at", "id")
+        AdverseEvent.objects.filter(course__patient=patient, dose__isnull=True).order_by("onset_at", "id")
     )
     sessions = {
         s.pk: s
         for s in DosingSession.objects.filter(pk__in={d.session_id for d in doses})
-        .annotate(active=Count("participants", filter=Q(participants__voided_at__isnull=True)))
+        .annotate(active=Count("doses", filter=Q(doses__voided_at__isnull=True)))
         .prefetch_related("facilitators")
     }
     administrations = list(
@@ -402,14 +402,14 @@ def _build(*, patient: Patient, by: User, reason: str, now) -> tuple[str, bytes]
     def per_course(rows, course_id, build):
         return [build(r) for r in rows if r.course_id == course_id]
 
-    def dose(participant):
-        session = sessions[participant.session_id]
-        others = session.active - (0 if participant.is_voided else 1)
-        out = _record(participant, staff, amendments, omit={"course", "session"})
+    def dose_out(dose):
+        session = sessions[dose.session_id]
+        others = session.active - (0 if dose.is_voided else 1)
+        out = _record(dose, staff, amendments, omit={"course", "session"})
         out["session"] = _session(session, staff, amendments, others)
-        out["vital_signs"] = [_record(v, staff, amendments, omit={"participant"}) for v in participant.vitals.all()]
+        out["vital_signs"] = [_record(v, staff, amendments, omit={"dose"}) for v in dose.vitals.all()]
         out["adverse_events"] = [
-            _record(e, staff, amendments, omit={"participant", "course"}) for e in participant.adverse_events.all()
+            _record(e, staff, amendments, omit={"dose", "course"}) for e in dose.adverse_events.all()
         ]
         out["hold_overrides"] = [
             {
@@ -418,7 +418,7 @@ def _build(*, patient: Patient, by: User, reason: str, now) -> tuple[str, bytes]
                 "at": _iso(o.overridden_at),
                 "by": staff(o.overridden_by_id),
             }
-            for o in participant.hold_overrides.all()
+            for o in dose.hold_overrides.all()
         ]
         out["vital_sign_alerts"] = [
             {
@@ -431,7 +431,7 @@ def _build(*, patient: Patient, by: User, reason: str, now) -> tuple[str, bytes]
                 "adverse_event": str(a.adverse_event_id) if a.adverse_event_id else None,
                 "note": a.note,
             }
-            for a in participant.in_session_alerts.all()
+            for a in dose.in_session_alerts.all()
         ]
         return out
 
@@ -462,9 +462,9 @@ def _build(*, patient: Patient, by: User, reason: str, now) -> tuple[str, bytes]
         out["preparatory_sessions"] = per_course(
             preparatory, course.pk, lambda r: _record(r, staff, amendments, omit={"course"})
         )
-        out["dosing"] = per_course(doses, course.pk, dose)
+        out["dosing"] = per_course(doses, course.pk, dose_out)
         out["adverse_events_outside_sessions"] = per_course(
-            course_events, course.pk, lambda r: _record(r, staff, amendments, omit={"course", "participant"})
+            course_events, course.pk, lambda r: _record(r, staff, amendments, omit={"course", "dose"})
         )
         out["integration_sessions"] = [
             _integration(s, staff, amendments) for s in integration if any(c.pk == course.pk for c in s.own)

@@ -24,7 +24,7 @@ from courses.choices import (
     VitalAlert,
     VitalPhase,
 )
-from courses.models import AdverseEvent, ClinicSettings, DosingParticipant, HoldOverride, InSessionAlert, VitalReading
+from courses.models import AdverseEvent, ClinicSettings, Dose, HoldOverride, InSessionAlert, VitalReading
 from kernel import clock
 from measures.models import MeasureSettings
 from measures.schedule import EndReason
@@ -234,9 +234,7 @@ def _waived_baselines(rows: list[CourseRow], filters: ReportFilters) -> dict[str
 
 def _safety(rows: list[CourseRow], filters: ReportFilters) -> dict:
     in_cohort = _in_cohort(rows, filters)
-    given = DosingParticipant.objects.active().filter(
-        in_cohort, dosed_at__isnull=False, session__voided_at__isnull=True
-    )
+    given = Dose.objects.active().filter(in_cohort, dosed_at__isnull=False, session__voided_at__isnull=True)
     doses = given.aggregate(
         sessions=Count("pk", distinct=True),
         overridden=Count("pk", filter=Q(hold_overrides__isnull=False), distinct=True),
@@ -250,7 +248,7 @@ def _safety(rows: list[CourseRow], filters: ReportFilters) -> dict:
     events = list(
         AdverseEvent.objects.active()
         .filter(in_cohort)
-        .filter(Q(participant__in=given) | Q(participant__isnull=True))
+        .filter(Q(dose__in=given) | Q(dose__isnull=True))
         .values(
             "term",
             "term_other",
@@ -261,14 +259,14 @@ def _safety(rows: list[CourseRow], filters: ReportFilters) -> dict:
             "outcome",
             "action_taken",
             "acknowledged_at",
-            "participant_id",
+            "dose_id",
         )
         .order_by("onset_at")
     )
     by_term = Counter(e["term"] for e in events)
     by_grade = Counter(e["grade"] for e in events)
     term_labels = dict(AdverseEventTerm.choices)
-    readings = VitalReading.objects.active().filter(participant__in=given)
+    readings = VitalReading.objects.active().filter(dose__in=given)
     alert_counts = (
         readings.aggregate(
             holds=Count("id", filter=Q(phase=VitalPhase.PRE_DOSE, alerts__contains=[VitalAlert.PRE_DOSE_HOLD.value])),
@@ -280,10 +278,10 @@ def _safety(rows: list[CourseRow], filters: ReportFilters) -> dict:
         if _json_contains_supported()
         else _alert_counts_in_python(readings)
     )
-    overrides = HoldOverride.objects.filter(participant__in=given).count()
+    overrides = HoldOverride.objects.filter(dose__in=given).count()
     # One row per way an alert ended ("" while open): opened, still open and closed-by-action at once.
     by_action = dict(
-        InSessionAlert.objects.filter(participant__in=given).values_list("action").annotate(n=Count("pk")).order_by()
+        InSessionAlert.objects.filter(dose__in=given).values_list("action").annotate(n=Count("pk")).order_by()
     )
     in_session = {
         "opened": sum(by_action.values()),
@@ -313,7 +311,7 @@ def _safety(rows: list[CourseRow], filters: ReportFilters) -> dict:
             for e in events
             if e["serious"]
         ],
-        "events_outside_sessions": sum(1 for e in events if e["participant_id"] is None),
+        "events_outside_sessions": sum(1 for e in events if e["dose_id"] is None),
         "holds": alert_counts["holds"],
         "overrides": overrides,
         "overridden_doses": doses["overridden"],

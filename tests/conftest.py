@@ -155,13 +155,13 @@ def dosing_session(therapist, provider, clock):
 
 
 @pytest.fixture
-def participant(dosing_session, ready_course, provider):
+def dose(dosing_session, ready_course, provider):
     return builders.dose_planned(
         session=dosing_session, course=ready_course, provider=provider, lot_number="LOT-TEST-1"
     )
 
 
 @pytest.fixture
-def dosed_participant(participant, provider):
-    builders.pre_dose_vitals(participant, provider)
-    return services.dose_administer(participant=participant, by=provider)
+def given_dose(dose, provider):
+    builders.pre_dose_vitals(dose, provider)
+    return services.dose_administer(dose=dose, by=provider)

@@ -11,7 +11,7 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.models import User
-from courses.models import Course, DosingParticipant, DosingSession, Patient
+from courses.models import Course, Dose, DosingSession, Patient
 from tests.test_access_hardening import LINK, _check_link
 
 
@@ -60,7 +60,7 @@ def test_no_link_on_the_demo_practices_pages_names_a_patient(demo):
     records += [reverse("course-timeline", args=[c.pk]) for c in Course.objects.all()]
     records += [reverse("course-charts", args=[c.pk]) for c in Course.objects.all()[:10]]
     records += [reverse("dosing-session", args=[s.pk]) for s in DosingSession.objects.order_by("-starts_at")[:10]]
-    records += [reverse("dose", args=[d.pk]) for d in DosingParticipant.objects.order_by("-created_at")[:10]]
+    records += [reverse("dose", args=[d.pk]) for d in Dose.objects.order_by("-created_at")[:10]]
     pages = 0
     for username, urls in (
         ("lead", [reverse(name) for name in lists] + records),

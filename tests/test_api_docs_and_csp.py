@@ -72,12 +72,12 @@ def test_the_inline_script_pattern_would_catch_one():
     assert INLINE_ATTRIBUTE.search('<button onclick="go()">') and INLINE_ATTRIBUTE.search('<p style="x">')
 
 
-def test_the_participant_weight_script_is_a_static_file(client, participant, provider):
+def test_the_dose_weight_script_is_a_static_file(client, dose, provider):
     client.force_login(provider)
-    page = client.get(reverse("participant-add", args=[participant.session.pk])).content.decode()
-    assert 'src="/static/js/participant-weight.js"' in page
+    page = client.get(reverse("dose-add", args=[dose.session.pk])).content.decode()
+    assert 'src="/static/js/dose-weight.js"' in page
     assert not INLINE_SCRIPT.search(page)
-    assert finders.find("js/participant-weight.js")
+    assert finders.find("js/dose-weight.js")
 
 
 # --- the schema and Swagger UI ------------------------------------------------------------------

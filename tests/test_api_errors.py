@@ -179,19 +179,19 @@ def test_patch_of_a_patient_or_course_record_is_not_offered_405(record_type, pat
         assert "PATCH" not in response["Allow"]
 
 
-def test_a_vital_reading_is_not_patched_either_it_is_amended(participant, provider, quiet_log):
-    reading = services.vital_reading_record(participant=participant, by=provider, phase="pre_dose", **normal_vitals())
+def test_a_vital_reading_is_not_patched_either_it_is_amended(dose, provider, quiet_log):
+    reading = services.vital_reading_record(dose=dose, by=provider, phase="pre_dose", **normal_vitals())
     response = api(provider).patch(
         f"/api/records/vital-reading/{reading.pk}/", {"version": reading.version, "systolic_bp": 121}, format="json"
     )
     assert "amend" in assert_shape(response, 405)["detail"]
 
 
-def test_a_relation_name_in_a_record_patch_is_a_400_naming_it_not_a_500(participant, provider, quiet_log):
-    participant.refresh_from_db()
+def test_a_relation_name_in_a_record_patch_is_a_400_naming_it_not_a_500(dose, provider, quiet_log):
+    dose.refresh_from_db()
     response = api(provider).patch(
-        f"/api/records/dosing-participant/{participant.pk}/",
-        {"version": participant.version, "vitals": 1},
+        f"/api/records/dose/{dose.pk}/",
+        {"version": dose.version, "vitals": 1},
         format="json",
     )
     assert "vitals" in assert_shape(response, 400)["errors"]["non_field_errors"][0]
@@ -209,15 +209,15 @@ def test_the_schema_offers_patch_only_for_the_types_it_can_edit():
 # --- lists in bodies ----------------------------------------------------------------------------
 
 
-def _event(participant, provider) -> AdverseEvent:
+def _event(dose, provider) -> AdverseEvent:
     return services.adverse_event_record(
-        participant=participant, by=provider, term="nausea", grade=1, relatedness="probable", expectedness="expected"
+        dose=dose, by=provider, term="nausea", grade=1, relatedness="probable", expectedness="expected"
     )
 
 
-def test_an_integer_serious_criteria_is_a_400_naming_the_field(participant, provider, quiet_log):
+def test_an_integer_serious_criteria_is_a_400_naming_the_field(dose, provider, quiet_log):
     posted = api(provider).post(
-        f"/api/doses/{participant.pk}/adverse-events/",
+        f"/api/doses/{dose.pk}/adverse-events/",
         {
             "term": "nausea",
             "grade": 3,
@@ -229,7 +229,7 @@ def test_an_integer_serious_criteria_is_a_400_naming_the_field(participant, prov
         format="json",
     )
     assert list(assert_shape(posted, 400)["errors"]) == ["serious_criteria"]
-    event = _event(participant, provider)
+    event = _event(dose, provider)
     patched = api(provider).patch(
         f"/api/records/adverse-event/{event.pk}/",
         {"version": event.version, "serious": True, "serious_criteria": 3},
@@ -238,8 +238,8 @@ def test_an_integer_serious_criteria_is_a_400_naming_the_field(participant, prov
     assert list(assert_shape(patched, 400)["errors"]) == ["serious_criteria"]
 
 
-def test_5000_duplicate_criteria_are_refused_and_a_few_repeats_are_stored_once(participant, provider, quiet_log):
-    event = _event(participant, provider)
+def test_5000_duplicate_criteria_are_refused_and_a_few_repeats_are_stored_once(dose, provider, quiet_log):
+    event = _event(dose, provider)
     cap = len(SeriousCriterion.choices)
     flood = api(provider).patch(
         f"/api/records/adverse-event/{event.pk}/",

@@ -93,7 +93,7 @@ EDITABLE = {
     "psychiatric-evaluation",
     "preparatory-session",
     "integration-session",
-    "dosing-participant",
+    "dose",
     "adverse-event",
 }
 # Who signs what; the other kinds answer 400 or 409 ("not signable", "already signed") to the whole team.
@@ -101,7 +101,7 @@ SIGNER = {
     "preparatory-session": FACILITATOR,
     "integration-session": FACILITATOR,
     "dosing-session": FACILITATOR,
-    "dosing-participant": PROVIDER,
+    "dose": PROVIDER,
 }
 AMENDABLE = {
     "medical-evaluation",
@@ -109,7 +109,7 @@ AMENDABLE = {
     "preparatory-session",
     "integration-session",
     "dosing-session",
-    "dosing-participant",
+    "dose",
     "vital-reading",
     "adverse-event",
 }
@@ -174,7 +174,7 @@ MATRIX: dict[str, dict[str, str]] = {
     "dosing-session": rw(CASELOAD),
     # The facilitation note is the facilitators' (the therapist here), whatever the body holds.
     "dosing-session-note": rw(write=FACILITATOR),
-    "participant-add": rw(CASELOAD, CASELOAD),
+    "dose-add": rw(CASELOAD, CASELOAD),
     "dose": rw(CASELOAD),
     "dose-vitals": rw(write=CASELOAD),
     # Overriding a hold, giving and discharging are the medical provider's, refused before the body is read.
@@ -237,7 +237,7 @@ MATRIX: dict[str, dict[str, str]] = {
     "api-integration-sessions": rw(write=STAFF),
     "api-dosing-sessions": rw(STAFF, STAFF),
     "api-dosing-session": rw(CASELOAD),
-    "api-dosing-session-participants": rw(write=CASELOAD),
+    "api-dosing-session-doses": rw(write=CASELOAD),
     "api-dosing-session-note": rw(write=CASELOAD),
     "api-dose": rw(CASELOAD, patch=PROVIDER),
     "api-dose-vitals": rw(write=CASELOAD),
@@ -344,24 +344,20 @@ def test_every_cell_names_every_actor_with_a_known_answer():
 
 
 @pytest.fixture
-def world(
-    client, therapist, other_therapist, provider, other_provider, lead, outsider, dosed_participant, django_user_model
-):
+def world(client, therapist, other_therapist, provider, other_provider, lead, outsider, given_dose, django_user_model):
     """One course with a record of every kind, and the ids each route's parameters take."""
-    participant = dosed_participant
+    dose = given_dose
     # The account the lead's staff pages act on: not one of the actors, so no cell changes who they are.
     member = django_user_model.objects.create_user("member", role="therapist", first_name="Mo", last_name="Member")
-    course = participant.course
+    course = dose.course
     now = timezone.now()
     prep = services.preparatory_session_record(course=course, by=therapist, held_at=now, note="Set and setting.")
     integ = services.integration_session_record(courses=[course], by=therapist, held_at=now, note="Journaling.")
-    services.vital_reading_record(participant=participant, by=provider, phase="during", **normal_vitals())
+    services.vital_reading_record(dose=dose, by=provider, phase="during", **normal_vitals())
     # An alerting reading opens an in-session alert, the record the alert-close routes act on.
-    alerting = services.vital_reading_record(
-        participant=participant, by=provider, phase="during", **normal_vitals(heart_rate=130)
-    )
+    alerting = services.vital_reading_record(dose=dose, by=provider, phase="during", **normal_vitals(heart_rate=130))
     event = services.adverse_event_record(
-        participant=participant,
+        dose=dose,
         by=provider,
         **SERIOUS_EVENT,
     )
@@ -384,9 +380,9 @@ def world(
         "psychiatric-evaluation": course.psychiatric_evaluations.get(),
         "preparatory-session": prep,
         "integration-session": integ,
-        "dosing-session": participant.session,
-        "dosing-participant": participant,
-        "vital-reading": participant.vitals.order_by("taken_at").first(),
+        "dosing-session": dose.session,
+        "dose": dose,
+        "vital-reading": dose.vitals.order_by("taken_at").first(),
         "adverse-event": event,
     }
     assert set(records) == set(kinds.slugs())
@@ -405,9 +401,8 @@ def world(
         "params": {
             "patient_id": course.patient.pk,
             "course_id": course.pk,
-            "session_id": participant.session.pk,
-            "participant_id": participant.pk,
-            "dose_id": participant.pk,
+            "session_id": dose.session.pk,
+            "dose_id": dose.pk,
             "event_id": event.pk,
             "user_id": member.pk,
             "staff_id": member.pk,
@@ -592,6 +587,6 @@ def test_the_admins_login_ends_where_it_should_never_in_a_loop(therapist, lead, 
 
 
 def test_the_frozen_clock_is_what_the_matrix_was_written_for(world):
-    # The dosing session of the matrix is in progress: its bedside pages answer, not "session over".
+    # The dosing session of the matrix is in progress: its dose pages answer, not "session over".
     session = world["records"]["dosing-session"]
     assert session.starts_at <= timezone.now() <= session.ends_at + dt.timedelta(hours=1)

@@ -339,7 +339,7 @@ def test_migrate_as_the_owner_grants_the_application_role_again(app_role, settin
         assert cursor.fetchone()[0] == db["USER"]
 
 
-def test_a_vital_reading_changes_only_beside_an_amendment_signed_or_not(participant, provider):
+def test_a_vital_reading_changes_only_beside_an_amendment_signed_or_not(dose, provider):
     """Found by review: a high reading under a dose could be rewritten in place (UPDATE 1, no
     trace), which would lift its hold. Readings are always corrected by amendment, so the database
     holds them to it before anything is signed."""
@@ -348,7 +348,7 @@ def test_a_vital_reading_changes_only_beside_an_amendment_signed_or_not(particip
     from devtools.builders import normal_vitals
 
     reading = services.vital_reading_record(
-        participant=participant, by=provider, phase=VitalPhase.PRE_DOSE, **{**normal_vitals(), "systolic_bp": 172}
+        dose=dose, by=provider, phase=VitalPhase.PRE_DOSE, **{**normal_vitals(), "systolic_bp": 172}
     )
     with (
         pytest.raises(DatabaseError, match="vitalreading is corrected only by amendment: systolic_bp"),

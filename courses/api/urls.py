@@ -26,9 +26,9 @@ from courses.api.views.dosing import (
     DoseHoldOverrideView,
     DoseVitalsView,
     DosingSessionDetailView,
+    DosingSessionDosesView,
     DosingSessionListView,
     DosingSessionNoteView,
-    DosingSessionParticipantsView,
 )
 from courses.api.views.evaluations import MedicalEvaluationCreateView, PsychiatricEvaluationCreateView
 from courses.api.views.patients import PatientAuditView, PatientDetailView, PatientListView, PatientWeightsView
@@ -90,9 +90,9 @@ urlpatterns = [
     path("dosing-sessions/", DosingSessionListView.as_view(), name="api-dosing-sessions"),
     path("dosing-sessions/<uuid:session_id>/", DosingSessionDetailView.as_view(), name="api-dosing-session"),
     path(
-        "dosing-sessions/<uuid:session_id>/participants/",
-        DosingSessionParticipantsView.as_view(),
-        name="api-dosing-session-participants",
+        "dosing-sessions/<uuid:session_id>/doses/",
+        DosingSessionDosesView.as_view(),
+        name="api-dosing-session-doses",
     ),
     path("dosing-sessions/<uuid:session_id>/note/", DosingSessionNoteView.as_view(), name="api-dosing-session-note"),
     path("doses/<uuid:dose_id>/", DoseDetailView.as_view(), name="api-dose"),

@@ -13,7 +13,7 @@ models package), so `from courses.models import X` is the import everywhere. Mig
 - courses: Course, CourseStatusChange
 - evaluations: MedicalEvaluation, PsychiatricEvaluation
 - sessions: PreparatorySession, IntegrationSession
-- dosing: DosingSession, DosingParticipant, HoldOverride, VitalReading, InSessionAlert
+- dosing: DosingSession, Dose, HoldOverride, VitalReading, InSessionAlert
 - adverse_events: AdverseEvent
 - records: Amendment
 - audit: AuditAction, AuditEvent
@@ -35,7 +35,7 @@ from courses.models.base import (
 )
 from courses.models.courses import Course, CourseQuerySet, CourseStatusChange
 from courses.models.dosing import (
-    DosingParticipant,
+    Dose,
     DosingSession,
     HoldOverride,
     InSessionAlert,
@@ -61,7 +61,7 @@ __all__ = [
     "Course",
     "CourseQuerySet",
     "CourseStatusChange",
-    "DosingParticipant",
+    "Dose",
     "DosingSession",
     "HoldOverride",
     "InSessionAlert",

@@ -14,7 +14,7 @@ from courses.choices import (
 )
 from courses.models.base import STAFF, ClinicalRecord, VoidableQuerySet, free_text, range_check
 from courses.models.courses import Course
-from courses.models.dosing import DosingParticipant
+from courses.models.dosing import Dose
 from kernel.text import REASON_MAX
 
 
@@ -24,12 +24,17 @@ class AdverseEventQuerySet(VoidableQuerySet):
 
 
 class AdverseEvent(ClinicalRecord):
-    """An adverse event of a course: during a dose (participant set) or reported outside a dosing
+    """An adverse event of a course: during a dose (dose set) or reported outside a dosing
     session (at an integration session, by phone), against the course alone."""
 
     course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="adverse_events")
-    participant = models.ForeignKey(
-        DosingParticipant, on_delete=models.PROTECT, related_name="adverse_events", null=True, blank=True
+    dose = models.ForeignKey(
+        Dose,
+        on_delete=models.PROTECT,
+        related_name="adverse_events",
+        null=True,
+        blank=True,
+        db_column="participant_id",
     )
     term = models.CharField(max_length=32, choices=AdverseEventTerm.choices)
     term_other = models.CharField("other (describe)", max_length=200, blank=True)
@@ -95,6 +100,6 @@ class AdverseEvent(ClinicalRecord):
     def get_absolute_url(self) -> str:
         """The page this record is shown on, where its actions return to."""
         # One from a dosing session is shown on that dose's page; one reported between sessions, on the course.
-        if self.participant_id is not None:
-            return reverse("dose", args=[self.participant_id])
+        if self.dose_id is not None:
+            return reverse("dose", args=[self.dose_id])
         return reverse("course-timeline", args=[self.course_id])

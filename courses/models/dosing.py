@@ -26,7 +26,7 @@ from kernel.text import REASON_MAX
 
 
 class DosingSession(SignableRecord):
-    """A dosing session: one facilitation note, one participant (individual) or 4–12 (group)."""
+    """A dosing session: one facilitation note, one dose (individual) or 4–12 (group)."""
 
     format = models.CharField(max_length=16, choices=SessionFormat.choices, default=SessionFormat.INDIVIDUAL)
     starts_at = models.DateTimeField()
@@ -61,10 +61,21 @@ class DosingSession(SignableRecord):
         return reverse("dosing-session", args=[self.pk])
 
 
-class DosingParticipant(SignableRecord):
+# Named DosingParticipant until issue 14: the table, and the constraints named after it, keep that name.
+DOSE_TABLE = "courses_dosingparticipant"
+
+
+def _named_for_table(constraint, table: str):
+    """An inherited constraint named after the table rather than the class (which is renamed)."""
+    clone = constraint.clone()
+    clone.name = constraint.name.replace("%(app_label)s_%(class)s", table)
+    return clone
+
+
+class Dose(SignableRecord):
     """One patient's dose in a dosing session, with their own vitals and adverse events."""
 
-    session = models.ForeignKey(DosingSession, on_delete=models.PROTECT, related_name="participants")
+    session = models.ForeignKey(DosingSession, on_delete=models.PROTECT, related_name="doses")
     course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="doses")
     is_maintenance = models.BooleanField(
         "maintenance / booster dose", default=False, help_text="After the acute series; does not move its end."
@@ -104,8 +115,11 @@ class DosingParticipant(SignableRecord):
     left_before_discharge = models.BooleanField(default=False)
 
     class Meta:
+        db_table = DOSE_TABLE
+        verbose_name = "dose"
+        verbose_name_plural = "doses"
         ordering = ["session__starts_at"]
-        constraints = SignableRecord.Meta.constraints + [
+        constraints = [_named_for_table(c, DOSE_TABLE) for c in SignableRecord.Meta.constraints] + [
             models.UniqueConstraint(
                 fields=["session", "course"],
                 condition=Q(voided_at__isnull=True),
@@ -183,7 +197,7 @@ class HoldOverride(Permanent):
     reading that set the hold (and earlier ones); a higher reading taken later needs a new one."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    participant = models.ForeignKey(DosingParticipant, on_delete=models.PROTECT, related_name="hold_overrides")
+    dose = models.ForeignKey(Dose, on_delete=models.PROTECT, related_name="hold_overrides", db_column="participant_id")
     reading = models.ForeignKey("VitalReading", on_delete=models.PROTECT, related_name="+")
     reason = free_text("clinical reason for dosing despite the hold", limit=REASON_MAX)
     overridden_at = models.DateTimeField()
@@ -197,7 +211,7 @@ class HoldOverride(Permanent):
         ordering = ["overridden_at"]
         constraints = [
             models.CheckConstraint(condition=~Q(reason=""), name="hold_override_has_reason"),
-            models.UniqueConstraint(fields=["participant", "reading"], name="hold_override_once_per_reading"),
+            models.UniqueConstraint(fields=["dose", "reading"], name="hold_override_once_per_reading"),
         ]
 
     def __str__(self) -> str:
@@ -205,7 +219,7 @@ class HoldOverride(Permanent):
 
 
 class VitalReading(ClinicalRecord):
-    participant = models.ForeignKey(DosingParticipant, on_delete=models.PROTECT, related_name="vitals")
+    dose = models.ForeignKey(Dose, on_delete=models.PROTECT, related_name="vitals", db_column="participant_id")
     taken_at = models.DateTimeField()
     phase = models.CharField(max_length=16, choices=VitalPhase.choices)
     systolic_bp = models.PositiveSmallIntegerField("systolic BP (mmHg)", null=True, blank=True)
@@ -238,7 +252,7 @@ class VitalReading(ClinicalRecord):
 
     def get_absolute_url(self) -> str:
         """The page this record is shown on, where its actions return to."""
-        return reverse("dose", args=[self.participant_id])
+        return reverse("dose", args=[self.dose_id])
 
     @property
     def blood_pressure(self) -> str:
@@ -257,7 +271,9 @@ class InSessionAlert(Permanent):
     by recording what was done. Open alerts hold the dose and the discharge."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    participant = models.ForeignKey(DosingParticipant, on_delete=models.PROTECT, related_name="in_session_alerts")
+    dose = models.ForeignKey(
+        Dose, on_delete=models.PROTECT, related_name="in_session_alerts", db_column="participant_id"
+    )
     # One open alert per reading; a corrected reading that alerts on something new opens another.
     reading = models.ForeignKey(VitalReading, on_delete=models.PROTECT, related_name="in_session_alerts")
     alerts = models.JSONField(default=list)
@@ -292,7 +308,7 @@ class InSessionAlert(Permanent):
         ]
         indexes = [
             # Serves the bedside, group and today pages: open alerts of a set of doses.
-            models.Index(fields=["participant"], condition=Q(closed_at__isnull=True), name="in_session_alert_open"),
+            models.Index(fields=["dose"], condition=Q(closed_at__isnull=True), name="in_session_alert_open"),
         ]
 
     def __str__(self) -> str:

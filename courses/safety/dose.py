@@ -26,7 +26,7 @@ class DoseFacts:
     today: date  # that moment's day in the clinic
     now: datetime | None = None  # the clock (default: `at`); a dose time typed ahead of it re-checks nothing
     course: tuple[Blocker, ...] = ()  # course_blockers() of its course on that day
-    # The participant's own record
+    # The dose's own record
     given: bool = False
     voided: bool = False
     fasting_confirmed: bool = False
@@ -36,8 +36,8 @@ class DoseFacts:
     weight_is_recorded: bool = True  # False: a typed weight with no measurement behind it (old records)
     # The session
     session_format: str = SessionFormat.INDIVIDUAL
-    session_participants: int = 1
-    session_booked: int = 0  # participants ever added, voided no-shows included
+    session_doses: int = 1
+    session_booked: int = 0  # doses ever added, voided no-shows included
     session_voided: bool = False
     # Vitals and the hold
     readings: tuple[Reading, ...] = ()
@@ -79,7 +79,7 @@ ALREADY_GIVEN = "This dose has already been recorded as given: its time stands (
 
 
 def dose_blockers(f: DoseFacts) -> list[Blocker]:
-    """Everything that stands between this patient and the dose, all at once, so the bedside page
+    """Everything that stands between this patient and the dose, all at once, so the dose page
     and the group card can list it before the patient is in the chair. Empty: dose."""
     if f.voided:
         return [Blocker("voided", "This dose record has been voided.")]
@@ -91,10 +91,10 @@ def dose_blockers(f: DoseFacts) -> list[Blocker]:
     out.extend(f.course)
     # A group is booked with 4 to 12. A no-show voided on the day does not stop the others (the
     # group was formed; the provider now watches fewer), so the lower bound counts the booked.
-    size = rules.group_size_error(f.session_format, f.session_participants)
-    booked = max(f.session_booked, f.session_participants)
+    size = rules.group_size_error(f.session_format, f.session_doses)
+    booked = max(f.session_booked, f.session_doses)
     short_of_group = f.session_format == "group" and booked >= rules.GROUP_SIZE[0]
-    if size and not (short_of_group and f.session_participants <= rules.GROUP_SIZE[1]):
+    if size and not (short_of_group and f.session_doses <= rules.GROUP_SIZE[1]):
         out.append(Blocker("group_size", size + " Add or void participants before dosing starts."))
     if not f.fasting_confirmed:
         out.append(

@@ -10,7 +10,7 @@ from accounts.models import Role, User
 from courses.audit import audit
 from courses.choices import AdverseEventOutcome, SeriousCriterion
 from courses.kinds import AE_FIELDS
-from courses.models import AdverseEvent, AuditAction, Course, DosingParticipant
+from courses.models import AdverseEvent, AuditAction, Course, Dose
 from courses.services.base import (
     CLINICIANS,
     FUTURE_TOLERANCE,
@@ -63,32 +63,32 @@ def _check_adverse_event(event: AdverseEvent, now: datetime) -> None:
 @transaction.atomic
 def adverse_event_record(
     *,
-    participant: DosingParticipant | None = None,
+    dose: Dose | None = None,
     course: Course | None = None,
     by: User,
     now: datetime | None = None,
     **fields,
 ) -> AdverseEvent:
-    """An adverse event during a dose (`participant`), or reported against a course outside a
+    """An adverse event during a dose (`dose`), or reported against a course outside a
     dosing session (`course`: at an integration session, by phone). A dose's events may be added
     even after the dose record is signed: safety outranks tidiness."""
     now = clock.now(now)
-    if (participant is None) == (course is None):
-        raise ValueError("adverse_event_record takes a participant or a course")
+    if (dose is None) == (course is None):
+        raise ValueError("adverse_event_record takes a dose or a course")
     _refuse_unknown(fields, AE_FIELDS, "adverse event")
-    if participant is not None:
+    if dose is not None:
         _require_role(by, {Role.MEDICAL_PROVIDER}, "record an adverse event of a dose")
-        participant = _reread(participant)
-        if participant.is_voided:
+        dose = _reread(dose)
+        if dose.is_voided:
             fail(NON_FIELD_ERRORS, "This dose record has been voided.")
-        course = participant.course
+        course = dose.course
     else:
         # Heard of at integration or by phone: the therapist who hears it reports it too.
         _require_role(by, CLINICIANS, "report an adverse event")
         course = _reread(course)
         _ensure_editable(course)
     fields.setdefault("onset_at", now)
-    event = AdverseEvent(course=course, participant=participant, created_at=now, created_by=by, **fields)
+    event = AdverseEvent(course=course, dose=dose, created_at=now, created_by=by, **fields)
     _check_adverse_event(event, now)
     _save_audited(
         event,

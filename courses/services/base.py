@@ -13,7 +13,7 @@ from django.db.models import DateField, Model
 from django.utils import timezone
 
 from accounts.models import Role, User
-from courses import hooks, rules
+from courses import hooks, kinds, rules
 from courses.audit import audit, record_label
 from courses.choices import CLOSED_STATUSES
 from courses.models import (
@@ -22,7 +22,7 @@ from courses.models import (
     AuditAction,
     AuditEvent,
     Course,
-    DosingParticipant,
+    Dose,
     DosingSession,
     Patient,
     SignableRecord,
@@ -220,8 +220,10 @@ class RecordChanged(StaleWrite):
     def __init__(self, record, read_version: int):
         self.record = record
         self.read_version = read_version
+        # The kind's former labels too: events written before a rename still say who changed it.
+        labels = kinds.of(record).labels if kinds.is_kind(record) else (record_label(record),)
         last = (
-            AuditEvent.objects.filter(record_type=record_label(record), record_id=str(record.pk))
+            AuditEvent.objects.filter(record_type__in=labels, record_id=str(record.pk))
             .exclude(action=AuditAction.VIEW)
             .select_related("actor")
             .first()
@@ -255,8 +257,8 @@ def _ensure_editable(record) -> None:
             "and is locked. Add an amendment to correct it.",
         )
     if isinstance(record, (VitalReading, AdverseEvent)):
-        _ensure_editable(record.participant)
-    if isinstance(record, DosingParticipant) and record.session.is_voided:
+        _ensure_editable(record.dose)
+    if isinstance(record, Dose) and record.session.is_voided:
         fail(NON_FIELD_ERRORS, "This dosing session has been voided.")
 
 
@@ -289,14 +291,14 @@ def _course_changed(record, now: datetime) -> None:
     transaction (the measure schedule is re-planned there, so it is never out of step)."""
     if isinstance(record, Course):
         courses = [record]
-    elif isinstance(record, DosingParticipant):
+    elif isinstance(record, Dose):
         courses = [record.course]
     elif isinstance(record, DosingSession):
-        courses = [p.course for p in record.participants.select_related("course")]
+        courses = [p.course for p in record.doses.select_related("course")]
     else:
         courses = []
     for course in courses:
-        hooks.course_changed.send(sender=Course, course=course, now=now)
+        hooks.send_course_changed(course=course, now=now)
 
 
 def _check_choices(field: str, values, choices) -> list[str]:

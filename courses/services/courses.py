@@ -219,7 +219,7 @@ def _ensure_cleared_for_dosing(course: Course, on: date) -> None:
         raise ValidationError(safety.errors_of([b for b in state.blockers if b.code not in _FIRST_DOSE_CODES]))
 
 
-# Course blockers that only the first dose waits for (course_blockers), not planning a participant.
+# Course blockers that only the first dose waits for (course_blockers), not planning a dose.
 _FIRST_DOSE_CODES = {"preparation_missing", "baseline_open"}
 
 

@@ -17,7 +17,7 @@ from courses.models import (
     AuditAction,
     ClinicSettings,
     Course,
-    DosingParticipant,
+    Dose,
     DosingSession,
     Patient,
     WeightMeasurement,
@@ -88,17 +88,17 @@ def dosing_session_schedule(
     return session
 
 
-def _check_no_overlap(*, course: Course, session: DosingSession, exclude_participant=None) -> None:
+def _check_no_overlap(*, course: Course, session: DosingSession, exclude_dose=None) -> None:
     """The rule: one patient is never in two dosing sessions that overlap in time, nor twice in one
     session (through two courses)."""
     others = (
-        DosingParticipant.objects.active()
+        Dose.objects.active()
         .filter(course__patient_id=course.patient_id, session__voided_at__isnull=True)
         .filter(session__starts_at__lt=session.ends_at, session__ends_at__gt=session.starts_at)
         .select_related("session")
     )
-    if exclude_participant is not None:
-        others = others.exclude(pk=exclude_participant.pk)
+    if exclude_dose is not None:
+        others = others.exclude(pk=exclude_dose.pk)
     clash = others.first()
     if clash is not None:
         other = clash.session
@@ -113,7 +113,7 @@ def _check_no_overlap(*, course: Course, session: DosingSession, exclude_partici
 
 
 def _apply_dose(
-    participant: DosingParticipant,
+    dose: Dose,
     maximum: rules.RouteMaximum | None = None,
     ceiling: rules.RouteMaximum | None = None,
 ) -> None:
@@ -123,31 +123,31 @@ def _apply_dose(
     `maximum` and `ceiling` are given when correcting a dose: those in force when it was recorded
     still judge it. Otherwise the clinic's current values for the route apply.
     """
-    if participant.route not in Route.values:
+    if dose.route not in Route.values:
         fail("route", f"Choose a route: {', '.join(Route.values)}.")
-    error = rules.drug_route_error(participant.drug, participant.route)
+    error = rules.drug_route_error(dose.drug, dose.route)
     if error:
         fail("route", error)
-    dose = _decimal("dose_mg", participant.dose_mg, "Dose")
-    weight = _decimal("weight_kg", participant.weight_kg, "Weight used")
-    _range_or_fail("dose_mg", dose, *rules.DOSE_RANGE_MG, "Dose", " mg")
+    mg = _decimal("dose_mg", dose.dose_mg, "Dose")
+    weight = _decimal("weight_kg", dose.weight_kg, "Weight used")
+    _range_or_fail("dose_mg", mg, *rules.DOSE_RANGE_MG, "Dose", " mg")
     _range_or_fail("weight_kg", weight, *rules.WEIGHT_RANGE_KG, "Weight used", " kg")
-    participant.dose_mg, participant.weight_kg = dose, weight
-    participant.dose_mg_per_kg = rules.mg_per_kg(dose, weight)
+    dose.dose_mg, dose.weight_kg = mg, weight
+    dose.dose_mg_per_kg = rules.mg_per_kg(mg, weight)
     clinic = ClinicSettings.load()
-    maximum = maximum or clinic.route_maximum(participant.route)
-    ceiling = ceiling or clinic.route_ceiling(participant.route)
-    participant.protocol_maximum, participant.protocol_maximum_unit = maximum.value, maximum.unit
-    participant.protocol_ceiling = ceiling.value
-    route = participant.get_route_display().lower()
-    shown = f"{participant.dose_mg_per_kg} mg/kg" if maximum.unit == "mg/kg" else f"{dose} mg"
-    if rules.dose_exceeds_maximum(dose, weight, ceiling):
+    maximum = maximum or clinic.route_maximum(dose.route)
+    ceiling = ceiling or clinic.route_ceiling(dose.route)
+    dose.protocol_maximum, dose.protocol_maximum_unit = maximum.value, maximum.unit
+    dose.protocol_ceiling = ceiling.value
+    route = dose.get_route_display().lower()
+    shown = f"{dose.dose_mg_per_kg} mg/kg" if maximum.unit == "mg/kg" else f"{mg} mg"
+    if rules.dose_exceeds_maximum(mg, weight, ceiling):
         fail(
             "dose_mg",
             f"{shown} is above the clinic's absolute ceiling for {route} ({ceiling.value} {ceiling.unit}): no reason "
             "allows it. Check the dose and the weight.",
         )
-    if rules.dose_exceeds_maximum(dose, weight, maximum) and not participant.over_maximum_reason.strip():
+    if rules.dose_exceeds_maximum(mg, weight, maximum) and not dose.over_maximum_reason.strip():
         fail(
             "over_maximum_reason",
             f"{shown} is above the clinic's maximum for {route} ({maximum.value} {maximum.unit}): record the reason "
@@ -181,7 +181,7 @@ def _weight_for_dose(
 
 
 @transaction.atomic
-def dosing_participant_add(
+def dose_add(
     *,
     session: DosingSession,
     course: Course,
@@ -189,11 +189,11 @@ def dosing_participant_add(
     is_maintenance: bool | None = None,
     weighed_now: bool = False,
     now: datetime | None = None,
-    **dose,
-) -> DosingParticipant:
+    **values,
+) -> Dose:
     """Put a patient's dose on a session. The weight is the recorded one (or one measured now);
     the patient's other doses must leave the clinic's interval before the session ends. What is
-    still needed before dosing (preparation, baseline, vitals…) is listed on the bedside page."""
+    still needed before dosing (preparation, baseline, vitals…) is listed on the dose page."""
     now = clock.now(now)
     _require_role(by, {Role.MEDICAL_PROVIDER}, "record a dose")
     session = DosingSession.objects.select_for_update().get(pk=session.pk)
@@ -203,7 +203,7 @@ def dosing_participant_add(
     _ensure_editable(session)
     _ensure_editable(course)
     _ensure_course_open(course)
-    _refuse_unknown(dose, DOSE_FIELDS, "dose")
+    _refuse_unknown(values, DOSE_FIELDS, "dose")
     _ensure_cleared_for_dosing(course, timezone.localdate(session.starts_at))
     if course.format != session.format:
         fail(
@@ -211,7 +211,7 @@ def dosing_participant_add(
             f"This is a {course.get_format_display().lower()} course; it cannot join a "
             f"{session.get_format_display().lower()} dosing session.",
         )
-    count = session.participants.active().count()
+    count = session.doses.active().count()
     capacity = 1 if session.format == SessionFormat.INDIVIDUAL else rules.GROUP_SIZE[1]
     if count >= capacity:
         fail("course", f"This {session.get_format_display().lower()} session is full ({capacity} participant(s)).")
@@ -222,13 +222,13 @@ def dosing_participant_add(
         is_maintenance = course.status in (CourseStatus.INTEGRATION, CourseStatus.FOLLOW_UP)
     measurement = _weight_for_dose(
         patient=course.patient,
-        weight_kg=dose.pop("weight_kg", None),
+        weight_kg=values.pop("weight_kg", None),
         weighed_now=weighed_now,
         by=by,
         day=timezone.localdate(session.starts_at),
         now=now,
     )
-    participant = DosingParticipant(
+    dose = Dose(
         session=session,
         course=course,
         is_maintenance=is_maintenance,
@@ -236,20 +236,20 @@ def dosing_participant_add(
         weight_measurement=measurement,
         created_at=now,
         created_by=by,
-        **dose,
+        **values,
     )
-    _apply_dose(participant)
-    _save_audited(participant, by=by, action=AuditAction.CREATE, patient=course.patient, now=now)
-    _course_changed(participant, now)
-    return participant
+    _apply_dose(dose)
+    _save_audited(dose, by=by, action=AuditAction.CREATE, patient=course.patient, now=now)
+    _course_changed(dose, now)
+    return dose
 
 
 def _check_spacing_possible(course: Course, session: DosingSession) -> None:
     """A session that ends before the clinic's interval from the patient's last dose cannot hold
-    the next one: said when the participant is added, not at the bedside."""
+    the next one: said when the dose is added, not at the bedside."""
     interval = timedelta(hours=ClinicSettings.load().min_dose_interval_hours)
     last = (
-        DosingParticipant.objects.active()
+        Dose.objects.active()
         .filter(course__patient_id=course.patient_id, dosed_at__isnull=False, session__voided_at__isnull=True)
         .filter(dosed_at__lte=session.ends_at)
         .order_by("-dosed_at")
@@ -266,25 +266,25 @@ def _check_spacing_possible(course: Course, session: DosingSession) -> None:
 
 
 @transaction.atomic
-def dosing_participant_update(
+def dose_update(
     *,
-    participant: DosingParticipant,
+    dose: Dose,
     by: User,
     version: int | None = None,
     weighed_now: bool = False,
     now: datetime | None = None,
     **fields,
-) -> DosingParticipant:
+) -> Dose:
     """Correct the dose record before it is signed; afterwards it takes an amendment."""
     now = clock.now(now)
     _require_role(by, {Role.MEDICAL_PROVIDER}, "change a dose record")
-    participant = _reread(participant)
-    _ensure_editable(participant)
-    check_version(participant, version)
+    dose = _reread(dose)
+    _ensure_editable(dose)
+    check_version(dose, version)
     _refuse_unknown(fields, (*DOSE_FIELDS, "is_maintenance"), "dose")
-    if participant.dosed_at:
+    if dose.dosed_at:
         checked = {"dose_mg", "drug", "route", "weight_kg", "fasting_confirmed", "pregnancy_test"} & fields.keys()
-        locked = sorted(name for name in checked if str(fields[name]) != str(getattr(participant, name)))
+        locked = sorted(name for name in checked if str(fields[name]) != str(getattr(dose, name)))
         if locked or weighed_now:
             # These were checked when the dose was given; a later change is an amendment, with a reason.
             raise ValidationError(
@@ -296,75 +296,73 @@ def dosing_participant_update(
             )
     if "weight_kg" in fields or weighed_now:
         measurement = _weight_for_dose(
-            patient=participant.course.patient,
+            patient=dose.course.patient,
             weight_kg=fields.pop("weight_kg", None),
             weighed_now=weighed_now,
             by=by,
-            day=timezone.localdate(participant.session.starts_at),
+            day=timezone.localdate(dose.session.starts_at),
             now=now,
         )
-        participant.weight_kg, participant.weight_measurement = measurement.weight_kg, measurement
+        dose.weight_kg, dose.weight_measurement = measurement.weight_kg, measurement
     for key, value in fields.items():
-        setattr(participant, key, value)
-    _apply_dose(participant)
+        setattr(dose, key, value)
+    _apply_dose(dose)
     _save_audited(
-        participant,
+        dose,
         by=by,
         action=AuditAction.UPDATE,
-        patient=participant.course.patient,
+        patient=dose.course.patient,
         detail="fields: " + ", ".join(sorted({*fields, *(["weight"] if weighed_now else [])})),
         now=now,
     )
-    return participant
+    return dose
 
 
 @transaction.atomic
-def dose_administer(
-    *, participant: DosingParticipant, by: User, dosed_at: datetime | None = None, now: datetime | None = None
-):
+def dose_administer(*, dose: Dose, by: User, dosed_at: datetime | None = None, now: datetime | None = None):
     """Give the dose: every blocker courses.safety.dose_blockers lists must be gone (the same list
-    the bedside page and the group card show)."""
+    the dose page and the group card show)."""
     now = clock.now(now)
     dosed_at = dosed_at or now
     _require_role(by, {Role.MEDICAL_PROVIDER}, "give a dose")
-    participant = (
+    dose = (
         # Only the dose's own row is locked: its weight is a nullable join, which PostgreSQL will not lock.
-        DosingParticipant.objects.select_for_update(of=("self",))
+        Dose.objects.select_for_update(of=("self",))
         .select_related("session", "course__patient", "weight_measurement")
-        .get(pk=participant.pk)
+        .get(pk=dose.pk)
     )
     # Lock the patient: two doses of one patient given at once cannot both pass the spacing rule.
-    Patient.objects.select_for_update().filter(pk=participant.course.patient_id).first()
-    _ensure_editable(participant)
-    if participant.dosed_at is not None:
+    Patient.objects.select_for_update().filter(pk=dose.course.patient_id).first()
+    _ensure_editable(dose)
+    if dose.dosed_at is not None:
         # A second click, a stale tab or a retried request: the dose and its time stand as given.
         fail(NON_FIELD_ERRORS, safety.ALREADY_GIVEN)
     if dosed_at > now + FUTURE_TOLERANCE:
         fail("dosed_at", "The dose time cannot be in the future.")
-    if dosed_at < participant.session.starts_at - timedelta(hours=1):
+    if dosed_at < dose.session.starts_at - timedelta(hours=1):
         fail("dosed_at", "The dose time is more than an hour before the session starts.")
-    state = bedside.dose_state(participant, now=now, at=dosed_at)
+    state = bedside.dose_state(dose, now=now, at=dosed_at)
     if state.blockers:
         raise ValidationError(safety.errors_of(state.blockers))
-    course = participant.course
-    participant.dosed_at = dosed_at
-    if not participant.pregnancy_test and not safety.pregnancy_test_needed(
+    course = dose.course
+    dose.dosed_at = dosed_at
+    if not dose.pregnancy_test and not safety.pregnancy_test_needed(
         state.course.screen.childbearing_potential if state.course.screen else ""
     ):
-        participant.pregnancy_test = PregnancyTest.NOT_APPLICABLE
-    _save_audited(participant, by=by, action=AuditAction.UPDATE, patient=course.patient, detail="dose given", now=now)
+        dose.pregnancy_test = PregnancyTest.NOT_APPLICABLE
+    _save_audited(dose, by=by, action=AuditAction.UPDATE, patient=course.patient, detail="dose given", now=now)
     if course.status in (CourseStatus.EVALUATION, CourseStatus.PREPARATION):
         # The first dose moves the course into its dosing stage; earlier stages are passed through.
         while course.status != CourseStatus.DOSING:
             _set_status(course, next_stage(course.status), by, now, "first dose given")
-    _course_changed(participant, now)
-    return participant
+    _course_changed(dose, now)
+    return dose
 
 
 @transaction.atomic
-def participant_discharge(
+def dose_discharge(
     *,
-    participant: DosingParticipant,
+    dose: Dose,
     by: User,
     alert_oriented: bool,
     escort_present: bool,
@@ -373,7 +371,7 @@ def participant_discharge(
     left_before_discharge: bool = False,
     discharged_at: datetime | None = None,
     now: datetime | None = None,
-) -> DosingParticipant:
+) -> Dose:
     """Discharge: minimum monitoring done, a reading at about 40 minutes, a full pre-discharge set
     after the last reading during the session, no open alert, and the checklist. A pre-discharge
     set that still alerts refuses discharge unless the provider documents why it is safe: that
@@ -381,13 +379,13 @@ def participant_discharge(
     now = clock.now(now)
     discharged_at = discharged_at or now
     _require_role(by, {Role.MEDICAL_PROVIDER}, "discharge a patient")
-    participant = (
+    dose = (
         # Only the dose's own row is locked: its weight is a nullable join, which PostgreSQL will not lock.
-        DosingParticipant.objects.select_for_update(of=("self",))
+        Dose.objects.select_for_update(of=("self",))
         .select_related("session", "course__patient", "weight_measurement")
-        .get(pk=participant.pk)
+        .get(pk=dose.pk)
     )
-    _ensure_editable(participant)
+    _ensure_editable(dose)
     if discharged_at > now + FUTURE_TOLERANCE:
         fail("discharged_at", "The discharge time cannot be in the future.")
     checklist = {
@@ -395,10 +393,10 @@ def participant_discharge(
         "escort_present": escort_present,
         "no_driving_advised": no_driving_advised,
     }
-    state = bedside.dose_state(participant, now=now, discharge_at=discharged_at, checklist=checklist)
-    if participant.dosed_at is None:
+    state = bedside.dose_state(dose, now=now, discharge_at=discharged_at, checklist=checklist)
+    if dose.dosed_at is None:
         fail(NON_FIELD_ERRORS, "No dose has been given: there is nothing to discharge from.")
-    if participant.discharged_at is not None:
+    if dose.discharged_at is not None:
         fail(NON_FIELD_ERRORS, "Already discharged.")
     exception = optional_text("exception_reason", exception_reason, REASON_MAX)
     if left_before_discharge:
@@ -420,19 +418,19 @@ def participant_discharge(
         excepted = [b for b in state.discharge if b.exceptionable]
         if exception and not excepted:
             fail("exception_reason", "The reading before discharge is within the limits: no exception is needed.")
-    participant.discharge_alert_oriented = alert_oriented
-    participant.discharge_vitals_acceptable = not excepted
-    participant.discharge_exception_reason = exception if excepted or left_before_discharge else ""
-    participant.left_before_discharge = left_before_discharge
-    participant.discharge_escort_present = escort_present
-    participant.discharge_no_driving_advised = no_driving_advised
-    participant.discharged_at = discharged_at
-    participant.discharged_by = by
+    dose.discharge_alert_oriented = alert_oriented
+    dose.discharge_vitals_acceptable = not excepted
+    dose.discharge_exception_reason = exception if excepted or left_before_discharge else ""
+    dose.left_before_discharge = left_before_discharge
+    dose.discharge_escort_present = escort_present
+    dose.discharge_no_driving_advised = no_driving_advised
+    dose.discharged_at = discharged_at
+    dose.discharged_by = by
     _save_audited(
-        participant,
+        dose,
         by=by,
         action=AuditAction.UPDATE,
-        patient=participant.course.patient,
+        patient=dose.course.patient,
         detail="left before discharge (documented)"
         if left_before_discharge
         else "discharged despite an alerting reading (documented)"
@@ -440,7 +438,7 @@ def participant_discharge(
         else "discharged",
         now=now,
     )
-    return participant
+    return dose
 
 
 @transaction.atomic
@@ -464,7 +462,7 @@ def dosing_session_note(
         session.facilitation_note = facilitation_note
     if others_present is not None:
         session.others_present = others_present
-    patients = [p.course.patient for p in session.participants.active().select_related("course__patient")]
+    patients = [p.course.patient for p in session.doses.active().select_related("course__patient")]
     return _save_audited(
         session, by=by, action=AuditAction.UPDATE, patients=patients, detail="facilitation note", now=now
     )

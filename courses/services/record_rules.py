@@ -22,7 +22,7 @@ from courses.models import (
     AdverseEvent,
     ClinicSettings,
     Course,
-    DosingParticipant,
+    Dose,
     DosingSession,
     IntegrationSession,
     MedicalEvaluation,
@@ -41,7 +41,7 @@ from courses.services.base import (
     _require_facilitator,
     _require_role,
 )
-from courses.services.dosing import _apply_dose, dosing_participant_update
+from courses.services.dosing import _apply_dose, dose_update
 from courses.services.evaluations import _check_medical_evaluation, _check_psychiatric_evaluation
 from courses.services.sessions import _check_held_at
 from courses.services.vitals import _check_reading, _reading_changed, pre_dose_hold
@@ -55,9 +55,9 @@ def _signed_author(record) -> User | None:
     """Whose signature locks this record: its own signer, or the signer of the dose it belongs to."""
     if isinstance(record, SignableRecord) and record.is_signed:
         return record.signed_by
-    participant = getattr(record, "participant", None)
-    if participant is not None and participant.is_signed:
-        return participant.signed_by
+    dose = getattr(record, "dose", None)
+    if dose is not None and dose.is_signed:
+        return dose.signed_by
     return None
 
 
@@ -78,7 +78,7 @@ def _doses_under(record, by: User) -> None:
     """A course or dosing session that holds given doses is not voided in passing: never while a
     dosed patient is still in the chair, and otherwise only by a practice lead (a voided dose no
     longer counts for spacing, so this is a decision about the patient's safety)."""
-    doses = DosingParticipant.objects.active().filter(dosed_at__isnull=False)
+    doses = Dose.objects.active().filter(dosed_at__isnull=False)
     doses = doses.filter(session=record) if isinstance(record, DosingSession) else doses.filter(course=record)
     if doses.filter(discharged_at__isnull=True).exists():
         fail(
@@ -145,7 +145,7 @@ def _sign_medical_evaluation(record: MedicalEvaluation, by: User) -> None:
     _check_medical_evaluation(record, date.max)
 
 
-@kinds.register("amend_permission", MedicalEvaluation, DosingParticipant, VitalReading)
+@kinds.register("amend_permission", MedicalEvaluation, Dose, VitalReading)
 def _provider_amends(record, by: User) -> None:
     _require_role(by, {Role.MEDICAL_PROVIDER}, f"amend a {record._meta.verbose_name}")
 
@@ -256,8 +256,8 @@ def _void_dosing_session(record: DosingSession, by: User) -> None:
 # --- a patient's dose within a session ----------------------------------------------------------
 
 
-@kinds.register("sign_check", DosingParticipant)
-def _sign_dose(record: DosingParticipant, by: User) -> None:
+@kinds.register("sign_check", Dose)
+def _sign_dose(record: Dose, by: User) -> None:
     _require_role(by, {Role.MEDICAL_PROVIDER}, "sign a dose record")
     transferred = record.adverse_events.active().filter(action_taken=AdverseEventAction.TRANSFERRED).exists()
     if record.dosed_at is None:
@@ -271,15 +271,15 @@ def _sign_dose(record: DosingParticipant, by: User) -> None:
         fail(NON_FIELD_ERRORS, "A vital-sign alert is still open: record what was done before signing.")
 
 
-@kinds.register("locked", DosingParticipant)
-def _dose_given(record: DosingParticipant) -> bool:
+@kinds.register("locked", Dose)
+def _dose_given(record: Dose) -> bool:
     # A dose once given is corrected with a reason, signed or not: its time and amount were
     # checked when it was given, and the patient may still be in the chair.
     return record.dosed_at is not None
 
 
-@kinds.register("void_permission", DosingParticipant)
-def _void_dose(record: DosingParticipant, by: User) -> None:
+@kinds.register("void_permission", Dose)
+def _void_dose(record: Dose, by: User) -> None:
     if record.dosed_at is not None:
         # A given dose stops counting for spacing and monitoring once voided: the lead's decision.
         _require_role(by, {Role.PRACTICE_LEAD}, "void a dose that was given (a patient who leaves early is discharged)")
@@ -287,8 +287,8 @@ def _void_dose(record: DosingParticipant, by: User) -> None:
     _provider_voids(record, by)
 
 
-@kinds.register("update", DosingParticipant)
-def _update_dose(record: DosingParticipant, *, by: User, version: int | None, now: datetime, changes: dict):
+@kinds.register("update", Dose)
+def _update_dose(record: Dose, *, by: User, version: int | None, now: datetime, changes: dict):
     # Its own update checks the role, then the version; the bedside form may also say the weight
     # was measured now (`weighed_now`).
     wrong = sorted(set(changes) - {*kinds.of(record).editable, "weighed_now"})
@@ -298,11 +298,11 @@ def _update_dose(record: DosingParticipant, *, by: User, version: int | None, no
             f"These fields cannot be edited: {', '.join(wrong)}. The dose time, overrides and discharge "
             "are recorded by their own steps.",
         )
-    return dosing_participant_update(participant=record, by=by, version=version, now=now, **changes)
+    return dose_update(dose=record, by=by, version=version, now=now, **changes)
 
 
-@kinds.register("recheck", DosingParticipant)
-def _recheck_dose(record: DosingParticipant, *, now: datetime, changed: set[str], reason: str, **_):
+@kinds.register("recheck", Dose)
+def _recheck_dose(record: Dose, *, now: datetime, changed: set[str], reason: str, **_):
     # The maximum and ceiling the dose was recorded under still judge it (a lead's later change
     # neither blocks an honest correction nor rewrites what the record says was in force).
     kept = kept_ceiling = None
@@ -317,45 +317,45 @@ def _recheck_dose(record: DosingParticipant, *, now: datetime, changed: set[str]
         _recheck_given_dose(record, changed, now, reason)
 
 
-def _recorded_weight_for(participant: DosingParticipant) -> None:
+def _recorded_weight_for(dose: Dose) -> None:
     """A corrected weight is still a recorded one: a measurement of the patient of that weight,
     within the clinic's weight age before the dose. mg/kg never comes from a typed number."""
-    day = timezone.localdate(participant.dosed_at or participant.session.starts_at)
+    day = timezone.localdate(dose.dosed_at or dose.session.starts_at)
     max_age = ClinicSettings.load().weight_max_age_days
     measurement = (
-        participant.course.patient.weights.active()
-        .filter(weight_kg=participant.weight_kg, measured_on__lte=day, measured_on__gte=day - timedelta(days=max_age))
+        dose.course.patient.weights.active()
+        .filter(weight_kg=dose.weight_kg, measured_on__lte=day, measured_on__gte=day - timedelta(days=max_age))
         .order_by("-measured_on", "-created_at")
         .first()
     )
     if measurement is None:
         fail(
             "weight_kg",
-            f"A dose is calculated on a recorded weight: no weight of {participant.weight_kg} kg is recorded for this "
+            f"A dose is calculated on a recorded weight: no weight of {dose.weight_kg} kg is recorded for this "
             f"patient in the {max_age} days up to {day:%Y-%m-%d}. Record the weight with the day it was measured, "
             "then correct the dose to it.",
         )
-    participant.weight_measurement = measurement
+    dose.weight_measurement = measurement
 
 
-def _recheck_given_dose(participant: DosingParticipant, changed: set[str], now: datetime, reason: str = "") -> None:
+def _recheck_given_dose(dose: Dose, changed: set[str], now: datetime, reason: str = "") -> None:
     """A given dose corrected after the fact keeps the rules it was given under (courses.safety
     .given_dose_errors), and what was confirmed before it stays confirmed."""
     if "dosed_at" in changed:
-        if participant.dosed_at > now + FUTURE_TOLERANCE:
+        if dose.dosed_at > now + FUTURE_TOLERANCE:
             fail("dosed_at", "The dose time cannot be in the future.")
-        if participant.dosed_at < participant.session.starts_at - timedelta(hours=1):
+        if dose.dosed_at < dose.session.starts_at - timedelta(hours=1):
             fail("dosed_at", "The dose time is more than an hour before the session starts.")
     if changed & {"dosed_at", "drug", "route"}:
         settings = ClinicSettings.load()
         errors = safety.given_dose_errors(
-            dosed_at=bedside.local(participant.dosed_at),
-            discharged_at=bedside.local(participant.discharged_at),
-            monitoring=bedside.monitoring_time(participant, settings),
-            readings=[bedside.reading_fact(r) for r in participant.vitals.active().order_by("taken_at")],
-            others=bedside.other_doses(participant),
+            dosed_at=bedside.local(dose.dosed_at),
+            discharged_at=bedside.local(dose.discharged_at),
+            monitoring=bedside.monitoring_time(dose, settings),
+            readings=[bedside.reading_fact(r) for r in dose.vitals.active().order_by("taken_at")],
+            others=bedside.other_doses(dose),
             min_interval=timedelta(hours=settings.min_dose_interval_hours),
-            overrides=bedside.override_facts(participant),
+            overrides=bedside.override_facts(dose),
             hold_recheck=timedelta(minutes=settings.hold_recheck_minutes),
         )
         field = "dosed_at" if "dosed_at" in changed else "route"
@@ -368,27 +368,25 @@ def _recheck_given_dose(participant: DosingParticipant, changed: set[str], now: 
             # documented exception (counted on the safety report), instead of refusing the truth.
             if not reason:
                 fail(field, short[0] + " Say why in the correction's reason.")
-            kept = participant.discharge_exception_reason
-            participant.discharge_exception_reason = (
+            kept = dose.discharge_exception_reason
+            dose.discharge_exception_reason = (
                 (kept + " | " if kept else "") + f"Monitoring short after correction: {short[0]} {reason}"
             )[:REASON_MAX]
-    if "fasting_confirmed" in changed and not participant.fasting_confirmed:
+    if "fasting_confirmed" in changed and not dose.fasting_confirmed:
         fail(
             "fasting_confirmed",
             "The dose was given on a confirmed fast, and that confirmation stays on the record. If the patient had "
             "not fasted, record what followed as an adverse event or in the session's note.",
         )
     if "pregnancy_test" in changed:
-        if participant.pregnancy_test == PregnancyTest.POSITIVE:
+        if dose.pregnancy_test == PregnancyTest.POSITIVE:
             fail(
                 "pregnancy_test",
                 "The dose was given on the test result recorded before it. A positive result that came later is an "
                 "exposure in pregnancy: record it as an adverse event and tell the practice lead.",
             )
-        screen = bedside.course_state(participant.course, on=timezone.localdate(now)).screen
-        blockers = safety.pregnancy_blockers(
-            screen.childbearing_potential if screen else "", participant.pregnancy_test
-        )
+        screen = bedside.course_state(dose.course, on=timezone.localdate(now)).screen
+        blockers = safety.pregnancy_blockers(screen.childbearing_potential if screen else "", dose.pregnancy_test)
         if blockers:
             fail("pregnancy_test", blockers[0].message)
 
@@ -398,7 +396,7 @@ def _recheck_given_dose(participant: DosingParticipant, changed: set[str], now: 
 
 @kinds.register("recheck", VitalReading)
 def _recheck_reading(record: VitalReading, *, now: datetime, **_):
-    _check_reading(record.participant, record, now, correcting=True)
+    _check_reading(record.dose, record, now, correcting=True)
     values = {f: getattr(record, f) for f in rules.VITAL_RANGES}
     record.alerts = rules.vital_alerts(values, record.phase, rules.VitalThresholds(**record.thresholds_in_force))
 
@@ -406,7 +404,7 @@ def _recheck_reading(record: VitalReading, *, now: datetime, **_):
 @kinds.register("watch", VitalReading)
 def _watch_reading(record: VitalReading, *, by: User, now: datetime):
     """A corrected or voided reading re-judges the pre-dose hold and the in-session alert."""
-    hold_before = pre_dose_hold(record.participant, now=now)
+    hold_before = pre_dose_hold(record.dose, now=now)
 
     def after(why: str, before: dict | None = None) -> None:
         _reading_changed(record, by=by, now=now, why=why, hold_before=hold_before, before=before)
@@ -419,13 +417,13 @@ def _watch_reading(record: VitalReading, *, by: User, now: datetime):
 
 @kinds.register("locked", AdverseEvent)
 def _under_signed_dose(record: AdverseEvent) -> bool:
-    return record.participant is not None and record.participant.is_signed
+    return record.dose is not None and record.dose.is_signed
 
 
 @kinds.register("amend_permission", AdverseEvent)
 def _amend_adverse_event(record: AdverseEvent, by: User) -> None:
     # The practice lead may change one too: withdrawing a serious event's seriousness is theirs.
-    roles = CLINICIANS if record.participant_id is None else {Role.MEDICAL_PROVIDER}
+    roles = CLINICIANS if record.dose_id is None else {Role.MEDICAL_PROVIDER}
     _require_role(by, {*roles, Role.PRACTICE_LEAD}, "change an adverse event")
 
 
@@ -437,7 +435,7 @@ def _void_adverse_event(record: AdverseEvent, by: User) -> None:
         # It has gone to the practice leads; only they take it back off their list.
         _require_role(by, {Role.PRACTICE_LEAD}, "void a serious adverse event")
     else:
-        _require_role(by, {Role.MEDICAL_PROVIDER} if record.participant_id else CLINICIANS, "void an adverse event")
+        _require_role(by, {Role.MEDICAL_PROVIDER} if record.dose_id else CLINICIANS, "void an adverse event")
 
 
 @kinds.register("recheck", AdverseEvent)

@@ -11,7 +11,7 @@ from courses import bedside, rules, safety
 from courses.audit import audit
 from courses.choices import InSessionAlertAction, VitalPhase
 from courses.kinds import VITAL_FIELDS
-from courses.models import AuditAction, ClinicSettings, DosingParticipant, HoldOverride, InSessionAlert, VitalReading
+from courses.models import AuditAction, ClinicSettings, Dose, HoldOverride, InSessionAlert, VitalReading
 from courses.services.base import (
     FUTURE_TOLERANCE,
     _ensure_editable,
@@ -27,15 +27,15 @@ from kernel.validation import fail, optional_text, required_text
 logger = logging.getLogger("courses.services")
 
 
-def _check_reading_time(participant: DosingParticipant, taken_at: datetime, now: datetime) -> None:
+def _check_reading_time(dose: Dose, taken_at: datetime, now: datetime) -> None:
     if taken_at > now + FUTURE_TOLERANCE:
         fail("taken_at", "A reading cannot be timed in the future.")
-    earliest = participant.session.starts_at - timedelta(hours=2)
+    earliest = dose.session.starts_at - timedelta(hours=2)
     if taken_at < earliest:
         fail("taken_at", "A reading must be taken within 2 hours before the session starts or later.")
 
 
-def _check_reading(participant: DosingParticipant, reading: VitalReading, now: datetime, correcting=False) -> None:
+def _check_reading(dose: Dose, reading: VitalReading, now: datetime, correcting=False) -> None:
     """The rules of one reading, on entry and on correction: plausible values, a full set where
     it matters, and a phase and time that fit the dose."""
     values = {f: getattr(reading, f) for f in VITAL_FIELDS}
@@ -44,13 +44,13 @@ def _check_reading(participant: DosingParticipant, reading: VitalReading, now: d
     errors = rules.vital_range_errors(values)
     if errors:
         raise ValidationError(errors)
-    _check_reading_time(participant, reading.taken_at, now)
-    others = [bedside.reading_fact(r) for r in participant.vitals.active().exclude(pk=reading.pk)]
+    _check_reading_time(dose, reading.taken_at, now)
+    others = [bedside.reading_fact(r) for r in dose.vitals.active().exclude(pk=reading.pk)]
     errors = safety.reading_fit_errors(
         phase=reading.phase,
         taken_at=bedside.local(reading.taken_at),
-        dosed_at=bedside.local(participant.dosed_at),
-        discharged_at=bedside.local(participant.discharged_at),
+        dosed_at=bedside.local(dose.dosed_at),
+        discharged_at=bedside.local(dose.discharged_at),
         others=others,
         correcting=correcting,
     )
@@ -74,16 +74,16 @@ def _sync_in_session_alert(reading: VitalReading, *, by: User, now: datetime) ->
     answered = {code for a in alerts for code in a.alerts}
     if not set(codes) - answered:
         return
-    alert = InSessionAlert.objects.create(participant=reading.participant, reading=reading, alerts=codes, raised_at=now)
+    alert = InSessionAlert.objects.create(dose=reading.dose, reading=reading, alerts=codes, raised_at=now)
     audit(
         actor=by,
         action=AuditAction.CREATE,
-        patient=reading.participant.course.patient,
+        patient=reading.dose.course.patient,
         record=alert,
         detail="alerts: " + ", ".join(codes),
         at=now,
     )
-    logger.warning("in-session alert participant=%s reading=%s", reading.participant_id, reading.pk)
+    logger.warning("in-session alert dose=%s reading=%s", reading.dose_id, reading.pk)
 
 
 # What an override judged: a correction of any of these makes it lapse (a respiratory rate
@@ -114,13 +114,13 @@ def _reading_changed(
             "a note, e.g. that the values were typed wrong), then correct or void the reading.",
         )
     _sync_in_session_alert(reading, by=by, now=now)
-    participant = reading.participant
-    if participant.dosed_at is not None or not hold_before.active:
+    dose = reading.dose
+    if dose.dosed_at is not None or not hold_before.active:
         return
     moved_earlier = (
         hold_before.reading.id == reading.pk and "taken_at" in before and reading.taken_at < before["taken_at"]
     )
-    if moved_earlier or not pre_dose_hold(participant, now=now).active:
+    if moved_earlier or not pre_dose_hold(dose, now=now).active:
         fail(
             "taken_at" if moved_earlier else NON_FIELD_ERRORS,
             f"This would {'shorten' if moved_earlier else 'lift'} the pre-dose hold set by "
@@ -134,7 +134,7 @@ def _reading_changed(
 @transaction.atomic
 def vital_reading_record(
     *,
-    participant: DosingParticipant,
+    dose: Dose,
     by: User,
     phase: str,
     taken_at: datetime | None = None,
@@ -151,8 +151,8 @@ def vital_reading_record(
     now = clock.now(now)
     taken_at = taken_at or now
     _require_role(by, {Role.MEDICAL_PROVIDER}, "record vital signs")
-    participant = _reread(participant)
-    _ensure_editable(participant)
+    dose = _reread(dose)
+    _ensure_editable(dose)
     if phase not in VitalPhase.values:
         fail("phase", f"Choose a phase: {', '.join(VitalPhase.values)}.")
     thresholds = ClinicSettings.load().vital_thresholds()
@@ -164,7 +164,7 @@ def vital_reading_record(
         "respiratory_rate": respiratory_rate,
     }
     reading = VitalReading(
-        participant=participant,
+        dose=dose,
         phase=phase,
         taken_at=taken_at,
         alerts=rules.vital_alerts(values, phase, thresholds),
@@ -173,47 +173,45 @@ def vital_reading_record(
         created_by=by,
         **values,
     )
-    _check_reading(participant, reading, now)
+    _check_reading(dose, reading, now)
     _save_audited(
         reading,
         by=by,
         action=AuditAction.CREATE,
-        patient=participant.course.patient,
+        patient=dose.course.patient,
         detail="alerts: " + ", ".join(reading.alerts) if reading.alerts else "",
         now=now,
     )
     if reading.alerts:
-        logger.warning("vital alert participant=%s reading=%s alerts=%s", participant.pk, reading.pk, reading.alerts)
+        logger.warning("vital alert dose=%s reading=%s alerts=%s", dose.pk, reading.pk, reading.alerts)
     _sync_in_session_alert(reading, by=by, now=now)
     return reading
 
 
-def pre_dose_hold(participant: DosingParticipant, *, now: datetime | None = None) -> safety.Hold:
+def pre_dose_hold(dose: Dose, *, now: datetime | None = None) -> safety.Hold:
     """Is there a pre-dose hold? (courses.safety.hold_status over this dose's readings and overrides)"""
-    return bedside.dose_state(participant, now=clock.now(now)).hold
+    return bedside.dose_state(dose, now=clock.now(now)).hold
 
 
-def pre_dose_hold_active(participant: DosingParticipant) -> bool:
-    return pre_dose_hold(participant).active
+def pre_dose_hold_active(dose: Dose) -> bool:
+    return pre_dose_hold(dose).active
 
 
 @transaction.atomic
-def dosing_hold_override(
-    *, participant: DosingParticipant, by: User, reason: str, now: datetime | None = None
-) -> HoldOverride:
+def dosing_hold_override(*, dose: Dose, by: User, reason: str, now: datetime | None = None) -> HoldOverride:
     """A medical provider doses despite the hold, with the clinical reason. The override covers
     the reading that set the hold; a higher reading taken after it sets a new hold."""
     now = clock.now(now)
     _require_role(by, {Role.MEDICAL_PROVIDER}, "override a pre-dose hold")
-    participant = _reread(participant)
-    _ensure_editable(participant)
-    if participant.dosed_at is not None:
+    dose = _reread(dose)
+    _ensure_editable(dose)
+    if dose.dosed_at is not None:
         fail(NON_FIELD_ERRORS, "The dose has been given: there is no pre-dose hold to override.")
-    hold = pre_dose_hold(participant, now=now)
+    hold = pre_dose_hold(dose, now=now)
     if not hold.active:
         fail(NON_FIELD_ERRORS, "There is no pre-dose hold to override.")
     override = HoldOverride.objects.create(
-        participant=participant,
+        dose=dose,
         reading_id=hold.reading.id,
         reason=required_text(
             "reason",
@@ -227,8 +225,8 @@ def dosing_hold_override(
     audit(
         actor=by,
         action=AuditAction.UPDATE,
-        patient=participant.course.patient,
-        record=participant,
+        patient=dose.course.patient,
+        record=dose,
         detail="pre-dose hold overridden",
         at=now,
     )
@@ -246,7 +244,7 @@ def in_session_alert_close(
     exists), an adverse event recorded (named), or something else (described)."""
     now = clock.now(now)
     _require_role(by, {Role.MEDICAL_PROVIDER}, "record what was done about a vital-sign alert")
-    alert = InSessionAlert.objects.select_for_update().select_related("reading", "participant__course").get(pk=alert.pk)
+    alert = InSessionAlert.objects.select_for_update().select_related("reading", "dose__course").get(pk=alert.pk)
     if alert.closed_at is not None:
         fail(NON_FIELD_ERRORS, "This alert has already been closed.")
     if action not in ALERT_CLOSE_ACTIONS:
@@ -257,7 +255,7 @@ def in_session_alert_close(
         # A recheck measures again what alerted: a heart rate alone does not answer a low SpO2.
         needed = rules.recheck_fields(alert.alerts)
         later = (
-            alert.participant.vitals.active()
+            alert.dose.vitals.active()
             .filter(created_at__gt=alert.reading.created_at, taken_at__gte=alert.reading.taken_at)
             .filter(**{f"{name}__isnull": False for name in needed})
             .exists()
@@ -270,7 +268,7 @@ def in_session_alert_close(
             )
     if action == InSessionAlertAction.ADVERSE_EVENT:
         # The event recorded for this alert: one on this dose (an old event of the course is not it).
-        if adverse_event is None or adverse_event.participant_id != alert.participant_id or adverse_event.is_voided:
+        if adverse_event is None or adverse_event.dose_id != alert.dose_id or adverse_event.is_voided:
             fail("adverse_event", "Choose the adverse event recorded on this dose for this alert (record it first).")
     else:
         adverse_event = None
@@ -287,7 +285,7 @@ def in_session_alert_close(
     audit(
         actor=by,
         action=AuditAction.ACKNOWLEDGE,
-        patient=alert.participant.course.patient,
+        patient=alert.dose.course.patient,
         record=alert,
         detail=f"closed: {action}",
         at=now,

@@ -24,7 +24,7 @@ from devtools.demo.story import (
     prepare,
     psychiatric_evaluation,
     register,
-    run_participant,
+    run_dose,
     schedule,
     through_integration,
 )
@@ -217,7 +217,7 @@ def build_group(c: Clinic, courses_opened) -> None:
 
     last_week = c.at(7, 10)
     session = schedule(c, provider, c.therapists, last_week, SessionFormat.GROUP)
-    participants = [
+    doses = [
         builders.dose_planned(
             session=session,
             course=course,
@@ -227,11 +227,11 @@ def build_group(c: Clinic, courses_opened) -> None:
         )
         for course in courses
     ]
-    for i, participant in enumerate(participants):
-        run_participant(c, participant, last_week, events=[(dt.timedelta(minutes=25), NAUSEA)] if i == 2 else ())
+    for i, dose in enumerate(doses):
+        run_dose(c, dose, last_week, events=[(dt.timedelta(minutes=25), NAUSEA)] if i == 2 else ())
     close_session(
         session,
-        participants,
+        doses,
         c.therapists[0],
         last_week + dt.timedelta(hours=2, minutes=40),
         "Synthetic group facilitation note: shared intention circle, eyeshades and music, group sharing.",
@@ -249,7 +249,7 @@ def build_group(c: Clinic, courses_opened) -> None:
         format=SessionFormat.GROUP,
         location="Group room (demo)",
     )
-    participants = [
+    doses = [
         builders.dose_planned(
             session=session,
             course=course,
@@ -259,10 +259,10 @@ def build_group(c: Clinic, courses_opened) -> None:
         )
         for course in courses
     ]
-    for i, participant in enumerate(participants):
-        run_participant(
+    for i, dose in enumerate(doses):
+        run_dose(
             c,
-            participant,
+            dose,
             start,
             hold=i == 0,
             alert=i == 1,
@@ -282,12 +282,12 @@ def amend_signed_records(c: Clinic, course: Course) -> None:
         changes={"weight_kg": evaluation.weight_kg + Decimal("2.5")},
         reason="Weight transcribed from an old scale reading; corrected from the clinic scale.",
     )
-    participant = course.doses.order_by("session__starts_at").first()
-    reading = participant.vitals.filter(phase=VitalPhase.DURING).get()
+    dose = course.doses.order_by("session__starts_at").first()
+    reading = dose.vitals.filter(phase=VitalPhase.DURING).get()
     services.record_amend(
         record=reading,
         by=provider,
-        now=participant.signed_at + dt.timedelta(hours=3),
+        now=dose.signed_at + dt.timedelta(hours=3),
         changes={"heart_rate": reading.heart_rate + 10},
         reason="Heart rate typed from the wrong monitor line; corrected from the monitor log.",
     )

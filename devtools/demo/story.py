@@ -230,9 +230,9 @@ def schedule(clinic: Clinic, provider: User, facilitators, start: dt.datetime, f
     )
 
 
-def run_participant(
+def run_dose(
     clinic: Clinic,
-    participant,
+    dose,
     start: dt.datetime,
     *,
     hold=False,
@@ -248,10 +248,10 @@ def run_participant(
     alert threshold at 40 minutes, rechecked and closed with what was done (unless `close_alert`
     is off: still open, as in a session under way). `discharge_exception`: the reading before
     discharge still alerts, and the provider documents why discharge is safe."""
-    provider = participant.session.medical_provider
+    provider = dose.session.medical_provider
     pre = clinic.vitals(rise=30) if hold else clinic.vitals()
     services.vital_reading_record(
-        participant=participant,
+        dose=dose,
         by=provider,
         phase=VitalPhase.PRE_DOSE,
         taken_at=start,
@@ -260,23 +260,23 @@ def run_participant(
     )
     if hold:
         services.dosing_hold_override(
-            participant=participant,
+            dose=dose,
             by=provider,
             now=start + dt.timedelta(minutes=8),
             reason="Repeat BP after 10 minutes of rest still mildly raised; no symptoms, usual for this patient "
             "(white-coat pattern documented at evaluation). Dosing with closer monitoring.",
         )
     dosed = start + dt.timedelta(minutes=15)
-    participant = services.dose_administer(participant=participant, by=provider, dosed_at=dosed, now=dosed)
+    dose = services.dose_administer(dose=dose, by=provider, dosed_at=dosed, now=dosed)
     during_at = dosed + dt.timedelta(minutes=40)
     during = dict(clinic.vitals(rise=18), systolic_bp=184, diastolic_bp=112) if alert else clinic.vitals(rise=14)
     reading = services.vital_reading_record(
-        participant=participant, by=provider, phase=VitalPhase.DURING, taken_at=during_at, now=during_at, **during
+        dose=dose, by=provider, phase=VitalPhase.DURING, taken_at=during_at, now=during_at, **during
     )
     if alert and close_alert:
         recheck_at = during_at + dt.timedelta(minutes=10)
         services.vital_reading_record(
-            participant=participant,
+            dose=dose,
             by=provider,
             phase=VitalPhase.DURING,
             taken_at=recheck_at,
@@ -292,7 +292,7 @@ def run_participant(
         )
     for offset, event in events:
         services.adverse_event_record(
-            participant=participant,
+            dose=dose,
             by=provider,
             now=dosed + offset,
             onset_at=dosed + offset - dt.timedelta(minutes=5),
@@ -300,11 +300,11 @@ def run_participant(
         )
     if not discharge:
         return
-    minutes = selectors.minimum_monitoring(participant)
+    minutes = selectors.minimum_monitoring(dose)
     ready = dosed + minutes + dt.timedelta(minutes=5)
     final = dict(clinic.vitals(rise=4), systolic_bp=183, diastolic_bp=98) if discharge_exception else clinic.vitals(4)
     reading = services.vital_reading_record(
-        participant=participant,
+        dose=dose,
         by=provider,
         phase=VitalPhase.PRE_DISCHARGE,
         taken_at=ready - dt.timedelta(minutes=5),
@@ -320,8 +320,8 @@ def run_participant(
             "escort briefed to call if headache or chest pain.",
             now=ready,
         )
-    services.participant_discharge(
-        participant=participant,
+    services.dose_discharge(
+        dose=dose,
         by=provider,
         now=ready,
         discharged_at=ready,
@@ -333,10 +333,10 @@ def run_participant(
     )
 
 
-def close_session(session, participants, therapist: User, at: dt.datetime, note: str) -> None:
+def close_session(session, doses, therapist: User, at: dt.datetime, note: str) -> None:
     services.dosing_session_note(session=session, by=therapist, now=at, facilitation_note=note)
-    for participant in participants:
-        services.record_sign(record=participant, by=session.medical_provider, now=at + dt.timedelta(minutes=5))
+    for dose in doses:
+        services.record_sign(record=dose, by=session.medical_provider, now=at + dt.timedelta(minutes=5))
     services.record_sign(record=session, by=therapist, now=at + dt.timedelta(minutes=10))
 
 
@@ -351,24 +351,24 @@ def individual_dose(
         )
         course.refresh_from_db()
     session = schedule(clinic, provider, [therapist], start)
-    participant = builders.dose_planned(
+    dose = builders.dose_planned(
         session=session,
         course=course,
         provider=provider,
         now=start - dt.timedelta(minutes=20),
         **dose_fields(clinic, course, kind, start, over_maximum),
     )
-    run_participant(clinic, participant, start, **run)
+    run_dose(clinic, dose, start, **run)
     if sign:
         close_session(
             session,
-            [participant],
+            [dose],
             therapist,
             start + dt.timedelta(hours=2, minutes=30),
             "Synthetic facilitation note: settled quickly, music-guided, gentle debrief.",
         )
     course.refresh_from_db()
-    return participant
+    return dose
 
 
 def integrate(clinic: Clinic, course: Course, at: dt.datetime) -> None:

@@ -193,7 +193,7 @@ class AdministrationSerializer(serializers.ModelSerializer):
     instrument_name = serializers.SerializerMethodField()
     timepoint = serializers.ChoiceField(choices=Timepoint.choices, read_only=True)
     status = _states(AdministrationStatus, read_only=True)
-    dose = serializers.UUIDField(source="participant_id", read_only=True, allow_null=True)
+    dose = serializers.UUIDField(source="dose_id", read_only=True, allow_null=True)
     score = serializers.SerializerMethodField(help_text="The answers' score, once answered; null before.")
 
     class Meta:

@@ -46,7 +46,7 @@ def schedule_rules(settings_row: MeasureSettings | None = None) -> ScheduleRules
 def course_facts(course: Course, today: date | None = None) -> CourseFacts:
     doses = tuple(
         DoseFact(
-            participant_id=p.pk,
+            dose_id=p.pk,
             session_date=timezone.localdate(p.dosed_at or p.session.starts_at),
             given=p.dosed_at is not None,
             maintenance=p.is_maintenance,
@@ -91,8 +91,7 @@ def schedule_sync(*, course: Course, now: datetime | None = None) -> dict[str, i
         )
     wanted = {s.key: s for s in slots}
     existing = {
-        (a.instrument, a.timepoint, a.participant_id): a
-        for a in course.administrations.exclude(timepoint=Timepoint.AD_HOC)
+        (a.instrument, a.timepoint, a.dose_id): a for a in course.administrations.exclude(timepoint=Timepoint.AD_HOC)
     }
     today = timezone.localdate(now)
     for key, slot in wanted.items():
@@ -108,7 +107,7 @@ def schedule_sync(*, course: Course, now: datetime | None = None) -> dict[str, i
                         course=course,
                         instrument=slot.instrument,
                         timepoint=slot.timepoint,
-                        participant_id=slot.participant_id,
+                        dose_id=slot.dose_id,
                         target_date=slot.target,
                         open_from=slot.open_from,
                         due_by=slot.due_by,

@@ -38,40 +38,38 @@ def admin_client(client, superuser):
 
 
 @pytest.fixture
-def everything(participant, provider, therapist, clock):
+def everything(dose, provider, therapist, clock):
     """One row of every model: a signed dose with vitals, a hold overridden, an alert closed, an
     event, notes, an amendment."""
-    services.vital_reading_record(
-        participant=participant, by=provider, phase="pre_dose", **normal_vitals(systolic_bp=150)
-    )
-    services.dosing_hold_override(participant=participant, by=provider, reason="White-coat; home BP normal.")
-    dosed_participant = services.dose_administer(participant=participant, by=provider)
-    course = dosed_participant.course
+    services.vital_reading_record(dose=dose, by=provider, phase="pre_dose", **normal_vitals(systolic_bp=150))
+    services.dosing_hold_override(dose=dose, by=provider, reason="White-coat; home BP normal.")
+    given_dose = services.dose_administer(dose=dose, by=provider)
+    course = given_dose.course
     clock.shift(dt.timedelta(minutes=30))
     alerting = services.vital_reading_record(
-        participant=dosed_participant, by=provider, phase="during", **normal_vitals(heart_rate=130)
+        dose=given_dose, by=provider, phase="during", **normal_vitals(heart_rate=130)
     )
     services.in_session_alert_close(
         alert=alerting.in_session_alerts.get(), by=provider, action="other", note="Settled."
     )
     clock.shift(dt.timedelta(minutes=30))
-    monitor(dosed_participant, provider)
+    monitor(given_dose, provider)
     services.adverse_event_record(
-        participant=dosed_participant,
+        dose=given_dose,
         by=provider,
         term="nausea",
         grade=1,
         relatedness="probable",
         expectedness="expected",
     )
-    services.participant_discharge(
-        participant=dosed_participant,
+    services.dose_discharge(
+        dose=given_dose,
         by=provider,
         alert_oriented=True,
         escort_present=True,
         no_driving_advised=True,
     )
-    services.record_sign(record=dosed_participant, by=provider)
+    services.record_sign(record=given_dose, by=provider)
     services.preparatory_session_record(course=course, by=therapist, held_at=clock_now(), note="Set and setting.")
     services.course_change_status(course=course, by=therapist, to_status="integration")
     services.integration_session_record(courses=[course], by=therapist, held_at=clock_now(), note="Journaling.")
@@ -79,7 +77,7 @@ def everything(participant, provider, therapist, clock):
         record=course.medical_evaluations.get(), by=provider, changes={"spo2": 97}, reason="Re-read the monitor."
     )
     ClinicSettings.load()
-    return dosed_participant
+    return given_dose
 
 
 def clock_now():
@@ -95,7 +93,7 @@ def test_every_course_model_is_registered():
     assert {
         "patient",
         "course",
-        "dosingparticipant",
+        "dose",
         "vitalreading",
         "adverseevent",
         "auditevent",

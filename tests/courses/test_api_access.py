@@ -104,11 +104,11 @@ def test_writes_on_another_caseload_are_404_too(course, other_therapist):
 
 
 def test_a_course_on_another_caseload_named_in_a_body_is_a_400_naming_it(
-    participant, dosing_session, other_provider, therapist, provider
+    dose, dosing_session, other_provider, therapist, provider
 ):
     other_course = cleared_course_for(n=1, therapist=therapist, provider=provider)
     response = api(other_provider).post(
-        f"/api/dosing-sessions/{dosing_session.pk}/participants/",
+        f"/api/dosing-sessions/{dosing_session.pk}/doses/",
         {"course": str(other_course.pk), "route": "iv", "dose_mg": "35", "weight_kg": "70"},
     )
     # The session itself is not on other_provider's list either.
@@ -156,9 +156,9 @@ def test_every_read_of_a_record_is_audited(course, therapist, url):
     assert AuditEvent.objects.filter(action=AuditAction.VIEW).count() == before + 1
 
 
-def test_reading_a_dose_is_audited(participant, provider):
-    api(provider).get(f"/api/doses/{participant.pk}/")
-    assert AuditEvent.objects.filter(action=AuditAction.VIEW, record_id=str(participant.pk)).count() == 1
+def test_reading_a_dose_is_audited(dose, provider):
+    api(provider).get(f"/api/doses/{dose.pk}/")
+    assert AuditEvent.objects.filter(action=AuditAction.VIEW, record_id=str(dose.pk)).count() == 1
 
 
 def test_the_audit_trail_is_for_the_lead_only(course, therapist, provider, lead):
@@ -272,11 +272,11 @@ def test_timeline_queries_do_not_grow_with_the_course(therapist, provider, djang
 
     def dose_on(day: int):
         start = timezone.now() + dt.timedelta(days=day)
-        participant = dose_planned(
+        dose = dose_planned(
             session=session(therapist=therapist, provider=provider, start=start), course=course, provider=provider
         )
         services.vital_reading_record(
-            participant=participant,
+            dose=dose,
             by=provider,
             phase="pre_dose",
             taken_at=start,
@@ -284,7 +284,7 @@ def test_timeline_queries_do_not_grow_with_the_course(therapist, provider, djang
             **normal_vitals(systolic_bp=150),
         )
         services.adverse_event_record(
-            participant=participant,
+            dose=dose,
             by=provider,
             term="nausea",
             grade=1,

@@ -27,9 +27,9 @@ def errors(response, status=400) -> dict:
     return response.json()["errors"]
 
 
-def test_vitals_hold_override_and_correction(participant, provider, clock):
+def test_vitals_hold_override_and_correction(dose, provider, clock):
     p = api(provider)
-    url = f"/api/doses/{participant.pk}"
+    url = f"/api/doses/{dose.pk}"
     assert set(errors(p.post(f"{url}/vitals/", {"phase": "pre_dose", "heart_rate": 72}))) == {
         "systolic_bp",
         "diastolic_bp",
@@ -51,13 +51,13 @@ def test_vitals_hold_override_and_correction(participant, provider, clock):
     )
     corrected = p.post(amend, body, format="json")
     assert corrected.status_code == 201
-    dose = p.get(f"{url}/").json()
-    assert dose["hold"]["active"] is False and dose["ready_to_dose"] is True
-    assert dose["vitals"][0]["amendments"][0]["changes"]["systolic_bp"] == {"from": 165, "to": 132}
+    shown = p.get(f"{url}/").json()
+    assert shown["hold"]["active"] is False and shown["ready_to_dose"] is True
+    assert shown["vitals"][0]["amendments"][0]["changes"]["systolic_bp"] == {"from": 165, "to": 132}
 
 
-def test_an_in_session_alert_is_closed_with_what_was_done(dosed_participant, provider, therapist, clock):
-    p, url = api(provider), f"/api/doses/{dosed_participant.pk}"
+def test_an_in_session_alert_is_closed_with_what_was_done(given_dose, provider, therapist, clock):
+    p, url = api(provider), f"/api/doses/{given_dose.pk}"
     clock.shift(dt.timedelta(minutes=40))
     p.post(f"{url}/vitals/", {"phase": "during", **normal_vitals(heart_rate=128)})
     [alert] = p.get(f"{url}/").json()["in_session_alerts"]
@@ -69,8 +69,8 @@ def test_an_in_session_alert_is_closed_with_what_was_done(dosed_participant, pro
     assert done.status_code == 200 and done.json()["in_session_alerts"][0]["closed_by"]["id"] == provider.pk
 
 
-def test_discharge_needs_its_readings_and_an_exception_for_an_alerting_set(dosed_participant, provider, clock):
-    p, url = api(provider), f"/api/doses/{dosed_participant.pk}"
+def test_discharge_needs_its_readings_and_an_exception_for_an_alerting_set(given_dose, provider, clock):
+    p, url = api(provider), f"/api/doses/{given_dose.pk}"
     body = {"alert_oriented": True, "escort_present": True, "no_driving_advised": True}
     clock.shift(dt.timedelta(minutes=70))
     early = errors(p.post(f"{url}/discharge/", body))["non_field_errors"]
@@ -89,13 +89,13 @@ def test_discharge_needs_its_readings_and_an_exception_for_an_alerting_set(dosed
     assert done.status_code == 200 and done.json()["discharge_vitals_acceptable"] is False
 
 
-def test_spacing_weight_and_ceiling(dosed_participant, ready_course, therapist, provider, dosing_session, clock):
+def test_spacing_weight_and_ceiling(given_dose, ready_course, therapist, provider, dosing_session, clock):
     p = api(provider)
     later = builders.session(therapist=therapist, provider=provider, start=timezone.now() + dt.timedelta(hours=6))
     body = {"course": str(ready_course.pk), "route": "iv", "dose_mg": "35", "fasting_confirmed": True}
-    assert "24 hours" in errors(p.post(f"/api/dosing-sessions/{later.pk}/participants/", body))["course"][0]
+    assert "24 hours" in errors(p.post(f"/api/dosing-sessions/{later.pk}/doses/", body))["course"][0]
     other = builders.cleared_course_for(n=41, therapist=therapist, provider=provider)
-    url = f"/api/dosing-sessions/{builders.session(therapist=therapist, provider=provider).pk}/participants/"
+    url = f"/api/dosing-sessions/{builders.session(therapist=therapist, provider=provider).pk}/doses/"
     body = {**body, "course": str(other.pk)}
     assert "recorded weight is 70.0 kg" in errors(p.post(url, {**body, "weight_kg": "110"}))["weight_kg"][0]
     assert (
@@ -160,10 +160,10 @@ def test_the_screen_age_and_first_dose_rules(course, therapist, provider, lead):
     assert {b["code"] for b in summary["dosing_blockers"]} >= {"screen_missing", "baseline_open", "preparation_missing"}
 
 
-def test_roles_an_administrator_and_the_author(participant, therapist, other_therapist, lead, course):
+def test_roles_an_administrator_and_the_author(dose, therapist, other_therapist, lead, course):
     root = User.objects.create_superuser("root", "root@kapclinic.invalid", PASSWORD)
     r = api(root)
-    url = f"/api/doses/{participant.pk}"
+    url = f"/api/doses/{dose.pk}"
     r.get(f"{url}/")
     refused = r.post(f"{url}/administer/", {})
     assert refused.status_code == 403 and "without a clinical role" in refused.json()["detail"]
@@ -176,27 +176,25 @@ def test_roles_an_administrator_and_the_author(participant, therapist, other_the
     assert voided.status_code == 403 and "only its author or a practice lead" in voided.json()["detail"]
 
 
-def test_alerts_close_the_loop(dosed_participant, provider, therapist, lead):
-    event = api(provider).post(f"/api/doses/{dosed_participant.pk}/adverse-events/", SERIOUS_EVENT, format="json")
+def test_alerts_close_the_loop(given_dose, provider, therapist, lead):
+    event = api(provider).post(f"/api/doses/{given_dose.pk}/adverse-events/", SERIOUS_EVENT, format="json")
     assert event.status_code == 201
     acknowledge = f"/api/adverse-events/{event.json()['id']}/acknowledge/"
     assert "note" in errors(api(lead).post(acknowledge, {"note": ""}))
     assert api(lead).post(acknowledge, {"note": "ED called; admitted overnight."}).status_code == 200
     fatal = {**SERIOUS_EVENT, "grade": 5, "serious_criteria": ["death"], "outcome": "resolved"}
-    assert "outcome" in errors(
-        api(provider).post(f"/api/doses/{dosed_participant.pk}/adverse-events/", fatal, format="json")
-    )
+    assert "outcome" in errors(api(provider).post(f"/api/doses/{given_dose.pk}/adverse-events/", fatal, format="json"))
     no_expectedness = {k: v for k, v in SERIOUS_EVENT.items() if k != "expectedness"}
     assert "expectedness" in errors(
-        api(provider).post(f"/api/doses/{dosed_participant.pk}/adverse-events/", no_expectedness, format="json")
+        api(provider).post(f"/api/doses/{given_dose.pk}/adverse-events/", no_expectedness, format="json")
     )
     heard = api(therapist).post(
-        f"/api/courses/{dosed_participant.course_id}/adverse-events/",
+        f"/api/courses/{given_dose.course_id}/adverse-events/",
         {"term": "headache", "grade": 1, "relatedness": "possible", "expectedness": "expected"},
         format="json",
     )
-    assert heard.status_code == 201 and heard.json()["participant"] is None
-    timeline = api(therapist).get(f"/api/courses/{dosed_participant.course_id}/timeline/").json()
+    assert heard.status_code == 201 and heard.json()["dose"] is None
+    timeline = api(therapist).get(f"/api/courses/{given_dose.course_id}/timeline/").json()
     assert [e["id"] for e in timeline["adverse_events"]] == [heard.json()["id"]]
 
 

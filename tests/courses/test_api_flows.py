@@ -159,7 +159,7 @@ def test_a_full_individual_course(therapist, provider, lead, clock):
     )
     dose = ok(
         p.post(
-            f"/api/dosing-sessions/{session['id']}/participants/",
+            f"/api/dosing-sessions/{session['id']}/doses/",
             {
                 "course": course_id,
                 "route": "im",
@@ -208,7 +208,7 @@ def test_a_full_individual_course(therapist, provider, lead, clock):
         )
     )
     assert discharged["discharged_at"] is not None
-    ok(p.post(f"/api/records/dosing-participant/{dose_id}/sign/"))
+    ok(p.post(f"/api/records/dose/{dose_id}/sign/"))
 
     note = {
         "facilitation_note": "Calm journey; some grief.",
@@ -278,7 +278,7 @@ def test_a_group_dosing_session(therapist, provider, lead, clock, mailoutbox, dj
         ),
         201,
     )
-    url = f"/api/dosing-sessions/{session['id']}/participants/"
+    url = f"/api/dosing-sessions/{session['id']}/doses/"
     doses = [
         ok(
             p.post(
@@ -316,7 +316,7 @@ def test_a_group_dosing_session(therapist, provider, lead, clock, mailoutbox, dj
     ok(p.post(f"/api/doses/{fourth}/hold-override/", {"reason": "White-coat; home BP normal."}))
 
     detail = ok(t.get(f"/api/dosing-sessions/{session['id']}/"))
-    assert detail["participant_count"] == 4 and len(detail["participants"]) == 4
+    assert detail["dose_count"] == 4 and len(detail["doses"]) == 4
     # Wrong format: an individual course cannot join a group session.
     individual = _cleared_course(t, p, 9, therapist, provider)
     wrong = p.post(url, {"course": individual, "route": "iv", "dose_mg": "35", "weight_kg": "70"}, format="json")
@@ -366,7 +366,7 @@ def test_a_group_dosing_session(therapist, provider, lead, clock, mailoutbox, dj
                 {"alert_oriented": True, "escort_present": True, "no_driving_advised": True},
             )
         )
-        ok(p.post(f"/api/records/dosing-participant/{dose_id}/sign/"))
+        ok(p.post(f"/api/records/dose/{dose_id}/sign/"))
     note = {
         "facilitation_note": "Group held well; one SAE.",
         "version": _version(t, f"/api/dosing-sessions/{session['id']}/"),
@@ -374,7 +374,7 @@ def test_a_group_dosing_session(therapist, provider, lead, clock, mailoutbox, dj
     ok(t.post(f"/api/dosing-sessions/{session['id']}/note/", note))
     ok(t.post(f"/api/records/dosing-session/{session['id']}/sign/"))
 
-    # Each participant's own timeline shows their own vitals and events under the shared session.
+    # Each dose's own timeline shows their own vitals and events under the shared session.
     timeline = ok(t.get(f"/api/courses/{courses[1]}/timeline/"))
     assert timeline["alerts"][0]["alerts"] == ["high_hr"]
     assert timeline["doses"][0]["adverse_events"] == []

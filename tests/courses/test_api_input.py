@@ -3,7 +3,7 @@
 import pytest
 from rest_framework.test import APIClient
 
-from courses.models import Course, DosingParticipant, Patient
+from courses.models import Course, Dose, Patient
 
 pytestmark = pytest.mark.django_db
 
@@ -154,15 +154,15 @@ def test_a_patient_on_another_caseload_is_named_not_found(patient, other_therapi
         ({"taken_at": "2099-01-01T00:00:00Z"}, "taken_at"),
     ],
 )
-def test_bad_vital_fields_are_named(participant, provider, override, field):
+def test_bad_vital_fields_are_named(dose, provider, override, field):
     body = {"phase": "pre_dose", "systolic_bp": 120, "diastolic_bp": 80}
     body.update(override)
-    _assert_400_naming(api(provider).post(f"/api/doses/{participant.pk}/vitals/", body, format="json"), field)
+    _assert_400_naming(api(provider).post(f"/api/doses/{dose.pk}/vitals/", body, format="json"), field)
 
 
-def test_an_empty_reading_is_refused(participant, provider):
+def test_an_empty_reading_is_refused(dose, provider):
     _assert_400_naming(
-        api(provider).post(f"/api/doses/{participant.pk}/vitals/", {"phase": "pre_dose"}, format="json"),
+        api(provider).post(f"/api/doses/{dose.pk}/vitals/", {"phase": "pre_dose"}, format="json"),
         "non_field_errors",
     )
 
@@ -187,9 +187,9 @@ def test_an_empty_reading_is_refused(participant, provider):
 def test_bad_dose_fields_are_named(cleared_course, dosing_session, provider, override, field):
     body = {"course": str(cleared_course.pk), "route": "iv", "dose_mg": "35", "weight_kg": "70"}
     body.update(override)
-    response = api(provider).post(f"/api/dosing-sessions/{dosing_session.pk}/participants/", body, format="json")
+    response = api(provider).post(f"/api/dosing-sessions/{dosing_session.pk}/doses/", body, format="json")
     _assert_400_naming(response, field)
-    assert not DosingParticipant.objects.exists()
+    assert not Dose.objects.exists()
 
 
 @pytest.mark.parametrize(
@@ -205,10 +205,10 @@ def test_bad_dose_fields_are_named(cleared_course, dosing_session, provider, ove
         ({"term": "other"}, "term"),
     ],
 )
-def test_bad_adverse_event_fields_are_named(dosed_participant, provider, override, field):
+def test_bad_adverse_event_fields_are_named(given_dose, provider, override, field):
     body = {"term": "nausea", "grade": 1, "relatedness": "possible", "expectedness": "expected"}
     body.update(override)
-    response = api(provider).post(f"/api/doses/{dosed_participant.pk}/adverse-events/", body, format="json")
+    response = api(provider).post(f"/api/doses/{given_dose.pk}/adverse-events/", body, format="json")
     if override == {"term": "other"}:
         field = "term_other"
     _assert_400_naming(response, field)
@@ -264,10 +264,10 @@ def test_bad_filters_and_pagination_do_not_break_lists(course, therapist):
         _assert_400_naming(client.get(f"/api/courses/?{query}"), query.split("=")[0])
 
 
-def test_record_edits_with_unknown_or_wrong_fields_are_400(participant, provider):
+def test_record_edits_with_unknown_or_wrong_fields_are_400(dose, provider):
     client = api(provider)
-    url = f"/api/records/dosing-participant/{participant.pk}/"
-    v = participant.version
+    url = f"/api/records/dose/{dose.pk}/"
+    v = dose.version
     _assert_400_naming(client.patch(url, {"spaceship": 1, "version": v}, format="json"), "non_field_errors")
     _assert_400_naming(
         client.patch(url, {"dosed_at": "2026-03-10T15:00:00Z", "version": v}, format="json"), "non_field_errors"
@@ -281,8 +281,8 @@ def test_record_edits_with_unknown_or_wrong_fields_are_400(participant, provider
     assert ok.status_code == 200 and ok.json()["lot_number"] == "LOT-2"
 
 
-def test_amend_bodies_of_the_wrong_shape_are_400(dosed_participant, provider):
-    url = f"/api/records/dosing-participant/{dosed_participant.pk}/amend/"
+def test_amend_bodies_of_the_wrong_shape_are_400(given_dose, provider):
+    url = f"/api/records/dose/{given_dose.pk}/amend/"
     client = api(provider)
     _assert_400_naming(client.post(url, {"changes": "lot", "reason": "x"}, format="json"), "changes")
     _assert_400_naming(client.post(url, {"changes": {}, "reason": "x"}, format="json"), "changes")

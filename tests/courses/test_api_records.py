@@ -58,10 +58,10 @@ def test_the_patient_lists_only_courses_the_reader_may_open(course, therapist, o
     assert len(api(lead).get(f"/api/patients/{course.patient_id}/").json()["courses"]) == 2
 
 
-def test_a_dose_is_corrected_before_it_is_given_and_not_after(participant, provider, therapist):
+def test_a_dose_is_corrected_before_it_is_given_and_not_after(dose, provider, therapist):
     client = api(provider)
-    url = f"/api/doses/{participant.pk}/"
-    v = participant.version
+    url = f"/api/doses/{dose.pk}/"
+    v = dose.version
     over = client.patch(url, {"dose_mg": "84", "version": v})
     assert over.status_code == 400 and "over_maximum_reason" in over.json()["errors"]
     fixed = client.patch(url, {"dose_mg": "42", "lot_number": "LOT-9", "version": v})
@@ -69,22 +69,22 @@ def test_a_dose_is_corrected_before_it_is_given_and_not_after(participant, provi
     assert api(therapist).patch(url, {"lot_number": "X", "version": fixed.json()["version"]}).status_code == 403
 
     partial = client.post(
-        f"/api/doses/{participant.pk}/vitals/", {"phase": "pre_dose", "systolic_bp": 120, "diastolic_bp": 80}
+        f"/api/doses/{dose.pk}/vitals/", {"phase": "pre_dose", "systolic_bp": 120, "diastolic_bp": 80}
     )
     assert partial.status_code == 400 and set(partial.json()["errors"]) == {"heart_rate", "spo2"}
-    client.post(f"/api/doses/{participant.pk}/vitals/", {"phase": "pre_dose", **normal_vitals()})
-    assert client.post(f"/api/doses/{participant.pk}/administer/", {}).status_code == 200
+    client.post(f"/api/doses/{dose.pk}/vitals/", {"phase": "pre_dose", **normal_vitals()})
+    assert client.post(f"/api/doses/{dose.pk}/administer/", {}).status_code == 200
     late = client.patch(url, {"dose_mg": "40", "version": client.get(url).json()["version"]})
     assert late.status_code == 400
     assert "amend the dose record" in late.json()["errors"]["dose_mg"][0]
-    again = client.post(f"/api/doses/{participant.pk}/administer/", {})
+    again = client.post(f"/api/doses/{dose.pk}/administer/", {})
     assert again.status_code == 400 and "already been recorded as given" in str(again.json()["errors"])
 
 
-def test_a_therapist_reads_but_cannot_record_vitals(participant, therapist):
+def test_a_therapist_reads_but_cannot_record_vitals(dose, therapist):
     client = api(therapist)
-    assert client.get(f"/api/doses/{participant.pk}/").status_code == 200
-    response = client.post(f"/api/doses/{participant.pk}/vitals/", {"phase": "pre_dose", "heart_rate": 70})
+    assert client.get(f"/api/doses/{dose.pk}/").status_code == 200
+    response = client.post(f"/api/doses/{dose.pk}/vitals/", {"phase": "pre_dose", "heart_rate": 70})
     assert response.status_code == 403
     assert response.json()["detail"] == "Only a medical provider can record vital signs."
 

@@ -46,7 +46,7 @@ def _evaluation_body(**overrides):
 
 
 def test_dosing_is_refused_before_a_cleared_screen(course, dosing_session, provider):
-    response = api(provider).post(f"/api/dosing-sessions/{dosing_session.pk}/participants/", _dose_body(course))
+    response = api(provider).post(f"/api/dosing-sessions/{dosing_session.pk}/doses/", _dose_body(course))
     assert response.status_code == 400
     assert "medical evaluation" in response.json()["errors"]["course"][0]
 
@@ -55,13 +55,13 @@ def test_dosing_is_refused_while_the_screen_is_unsigned(course, dosing_session, 
     client = api(provider)
     created = client.post(f"/api/courses/{course.pk}/medical-evaluation/", _evaluation_body(decision="cleared"))
     assert created.status_code == 201, created.json()
-    response = client.post(f"/api/dosing-sessions/{dosing_session.pk}/participants/", _dose_body(course))
+    response = client.post(f"/api/dosing-sessions/{dosing_session.pk}/doses/", _dose_body(course))
     assert response.status_code == 400
     assert "not signed" in response.json()["errors"]["course"][0]
 
 
 def test_dosing_is_allowed_after_a_cleared_and_signed_screen(cleared_course, dosing_session, provider):
-    response = api(provider).post(f"/api/dosing-sessions/{dosing_session.pk}/participants/", _dose_body(cleared_course))
+    response = api(provider).post(f"/api/dosing-sessions/{dosing_session.pk}/doses/", _dose_body(cleared_course))
     assert response.status_code == 201, response.json()
     assert response.json()["dose_mg_per_kg"] == "0.500"
 
@@ -113,7 +113,7 @@ def test_only_a_medical_provider_records_the_screen(course, therapist):
 
 def test_a_dose_above_the_route_maximum_needs_a_reason(cleared_course, dosing_session, provider):
     client = api(provider)
-    url = f"/api/dosing-sessions/{dosing_session.pk}/participants/"
+    url = f"/api/dosing-sessions/{dosing_session.pk}/doses/"
     refused = client.post(url, _dose_body(cleared_course, dose_mg="84"))
     assert refused.status_code == 400
     message = refused.json()["errors"]["over_maximum_reason"][0]
@@ -136,35 +136,33 @@ def test_a_dose_above_the_route_maximum_needs_a_reason(cleared_course, dosing_se
         ("respiratory_rate", 70, "4–60 /min"),
     ],
 )
-def test_vitals_outside_the_plausible_range_are_refused_naming_it(participant, provider, field, value, shown):
+def test_vitals_outside_the_plausible_range_are_refused_naming_it(dose, provider, field, value, shown):
     body = {"phase": "pre_dose", **normal_vitals(**{field: value})}
-    response = api(provider).post(f"/api/doses/{participant.pk}/vitals/", body)
+    response = api(provider).post(f"/api/doses/{dose.pk}/vitals/", body)
     assert response.status_code == 400
     assert shown in response.json()["errors"][field][0]
     assert not VitalReading.objects.exists()
 
 
-def test_a_pre_dose_hold_blocks_administration_until_overridden(participant, provider):
+def test_a_pre_dose_hold_blocks_administration_until_overridden(dose, provider):
     client = api(provider)
-    reading = client.post(
-        f"/api/doses/{participant.pk}/vitals/", {"phase": "pre_dose", **normal_vitals(systolic_bp=150)}
-    )
+    reading = client.post(f"/api/doses/{dose.pk}/vitals/", {"phase": "pre_dose", **normal_vitals(systolic_bp=150)})
     assert reading.status_code == 201
     assert reading.json()["alerts"] == ["pre_dose_hold"]
-    dose = client.get(f"/api/doses/{participant.pk}/").json()
-    assert dose["hold"]["active"] is True and dose["hold"]["reading"] == reading.json()["id"]
-    assert [b["code"] for b in dose["blockers"]] == ["hold"] and dose["ready_to_dose"] is False
+    shown = client.get(f"/api/doses/{dose.pk}/").json()
+    assert shown["hold"]["active"] is True and shown["hold"]["reading"] == reading.json()["id"]
+    assert [b["code"] for b in shown["blockers"]] == ["hold"] and shown["ready_to_dose"] is False
 
-    refused = client.post(f"/api/doses/{participant.pk}/administer/", {})
+    refused = client.post(f"/api/doses/{dose.pk}/administer/", {})
     assert refused.status_code == 400
     assert "Pre-dose hold" in refused.json()["errors"]["non_field_errors"][0]
 
-    no_reason = client.post(f"/api/doses/{participant.pk}/hold-override/", {"reason": ""})
+    no_reason = client.post(f"/api/doses/{dose.pk}/hold-override/", {"reason": ""})
     assert no_reason.status_code == 400 and "reason" in no_reason.json()["errors"]
-    override = client.post(f"/api/doses/{participant.pk}/hold-override/", {"reason": "Anxious; repeat BP 138/86."})
+    override = client.post(f"/api/doses/{dose.pk}/hold-override/", {"reason": "Anxious; repeat BP 138/86."})
     assert override.status_code == 200
     assert override.json()["hold"] == {
-        **dose["hold"],
+        **shown["hold"],
         "active": False,
         "lifted_by": "override",
         "recheck_from": None,
@@ -173,20 +171,20 @@ def test_a_pre_dose_hold_blocks_administration_until_overridden(participant, pro
     assert [o["reason"] for o in override.json()["hold_overrides"]] == ["Anxious; repeat BP 138/86."]
     assert override.json()["ready_to_dose"] is True
 
-    given = client.post(f"/api/doses/{participant.pk}/administer/", {})
+    given = client.post(f"/api/doses/{dose.pk}/administer/", {})
     assert given.status_code == 200, given.json()
     assert given.json()["dosed_at"] is not None
 
 
-def test_an_intra_session_alert_is_flagged_on_the_reading_and_the_timeline(dosed_participant, provider, clock):
+def test_an_intra_session_alert_is_flagged_on_the_reading_and_the_timeline(given_dose, provider, clock):
     clock.shift(dt.timedelta(minutes=40))
     client = api(provider)
     response = client.post(
-        f"/api/doses/{dosed_participant.pk}/vitals/", {"phase": "during", **normal_vitals(systolic_bp=190, spo2=90)}
+        f"/api/doses/{given_dose.pk}/vitals/", {"phase": "during", **normal_vitals(systolic_bp=190, spo2=90)}
     )
     assert response.status_code == 201
     assert response.json()["alerts"] == ["high_bp", "low_spo2"]
-    timeline = client.get(f"/api/courses/{dosed_participant.course_id}/timeline/").json()
+    timeline = client.get(f"/api/courses/{given_dose.course_id}/timeline/").json()
     assert [a["alerts"] for a in timeline["alerts"]] == [["high_bp", "low_spo2"]]
     readings = timeline["doses"][0]["vitals"]
     assert readings[-1]["alerts"] == ["high_bp", "low_spo2"]
@@ -196,36 +194,36 @@ def test_an_intra_session_alert_is_flagged_on_the_reading_and_the_timeline(dosed
 
 
 def test_a_group_of_three_cannot_start_and_a_group_of_four_can(therapist, provider):
-    group, participants = group_session_with(3, therapist=therapist, provider=provider)
+    group, doses = group_session_with(3, therapist=therapist, provider=provider)
     client = api(provider)
-    for p in participants:
+    for p in doses:
         assert client.post(f"/api/doses/{p.pk}/vitals/", {"phase": "pre_dose", **normal_vitals()}).status_code == 201
-    refused = client.post(f"/api/doses/{participants[0].pk}/administer/", {})
+    refused = client.post(f"/api/doses/{doses[0].pk}/administer/", {})
     assert refused.status_code == 400
     assert "4–12 participants; it has 3" in refused.json()["errors"]["non_field_errors"][0]
 
     fourth = cleared_course_for(n=200, therapist=therapist, provider=provider, format="group")
-    added = client.post(f"/api/dosing-sessions/{group.pk}/participants/", _dose_body(fourth))
+    added = client.post(f"/api/dosing-sessions/{group.pk}/doses/", _dose_body(fourth))
     assert added.status_code == 201
-    assert client.post(f"/api/doses/{participants[0].pk}/administer/", {}).status_code == 200
+    assert client.post(f"/api/doses/{doses[0].pk}/administer/", {}).status_code == 200
 
 
-def test_a_thirteenth_participant_is_refused(therapist, provider):
+def test_a_thirteenth_dose_is_refused(therapist, provider):
     group, _ = group_session_with(12, therapist=therapist, provider=provider)
     thirteenth = cleared_course_for(n=300, therapist=therapist, provider=provider, format="group")
-    response = api(provider).post(f"/api/dosing-sessions/{group.pk}/participants/", _dose_body(thirteenth))
+    response = api(provider).post(f"/api/dosing-sessions/{group.pk}/doses/", _dose_body(thirteenth))
     assert response.status_code == 400
     assert "full (12 participant(s))" in response.json()["errors"]["course"][0]
 
 
-def test_a_patient_cannot_be_in_two_overlapping_sessions(participant, cleared_course, therapist, provider):
+def test_a_patient_cannot_be_in_two_overlapping_sessions(dose, cleared_course, therapist, provider):
     later = session(therapist=therapist, provider=provider, start=timezone.now() + dt.timedelta(hours=1))
-    response = api(provider).post(f"/api/dosing-sessions/{later.pk}/participants/", _dose_body(cleared_course))
+    response = api(provider).post(f"/api/dosing-sessions/{later.pk}/doses/", _dose_body(cleared_course))
     assert response.status_code == 400
     assert "overlaps" in response.json()["errors"]["course"][0]
 
     next_day = session(therapist=therapist, provider=provider, start=timezone.now() + dt.timedelta(days=1))
-    response = api(provider).post(f"/api/dosing-sessions/{next_day.pk}/participants/", _dose_body(cleared_course))
+    response = api(provider).post(f"/api/dosing-sessions/{next_day.pk}/doses/", _dose_body(cleared_course))
     assert response.status_code == 201
 
 
@@ -233,12 +231,10 @@ def test_a_patient_cannot_be_in_two_overlapping_sessions(participant, cleared_co
 
 
 def test_a_serious_event_mails_the_lead_and_waits_for_acknowledgement(
-    dosed_participant, provider, lead, therapist, mailoutbox, django_capture_on_commit_callbacks
+    given_dose, provider, lead, therapist, mailoutbox, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        response = api(provider).post(
-            f"/api/doses/{dosed_participant.pk}/adverse-events/", SERIOUS_EVENT, format="json"
-        )
+        response = api(provider).post(f"/api/doses/{given_dose.pk}/adverse-events/", SERIOUS_EVENT, format="json")
     assert response.status_code == 201, response.json()
     event_id = response.json()["id"]
     assert len(mailoutbox) == 1 and mailoutbox[0].to == [lead.email]
@@ -255,19 +251,17 @@ def test_a_serious_event_mails_the_lead_and_waits_for_acknowledgement(
     assert api(lead).get("/api/adverse-events/unacknowledged/").json()["results"] == []
 
 
-def test_a_non_serious_event_sends_no_mail(
-    dosed_participant, provider, lead, mailoutbox, django_capture_on_commit_callbacks
-):
+def test_a_non_serious_event_sends_no_mail(given_dose, provider, lead, mailoutbox, django_capture_on_commit_callbacks):
     body = {"term": "nausea", "grade": 1, "relatedness": "probable", "expectedness": "expected"}
     with django_capture_on_commit_callbacks(execute=True):
-        response = api(provider).post(f"/api/doses/{dosed_participant.pk}/adverse-events/", body, format="json")
+        response = api(provider).post(f"/api/doses/{given_dose.pk}/adverse-events/", body, format="json")
     assert response.status_code == 201
     assert mailoutbox == []
 
 
-def test_a_grade_four_event_must_be_marked_serious(dosed_participant, provider):
+def test_a_grade_four_event_must_be_marked_serious(given_dose, provider):
     body = {**SERIOUS_EVENT, "serious": False, "serious_criteria": []}
-    response = api(provider).post(f"/api/doses/{dosed_participant.pk}/adverse-events/", body, format="json")
+    response = api(provider).post(f"/api/doses/{given_dose.pk}/adverse-events/", body, format="json")
     assert response.status_code == 400
     assert "serious" in response.json()["errors"]
     assert not AdverseEvent.objects.exists()
@@ -396,19 +390,17 @@ def test_at_most_two_preparatory_sessions(course, therapist):
     assert "at most 2" in third.json()["errors"]["non_field_errors"][0]
 
 
-def test_reading_a_session_through_the_generic_route_audits_each_patient(participant, therapist):
+def test_reading_a_session_through_the_generic_route_audits_each_patient(dose, therapist):
     from courses.models import AuditAction, AuditEvent
 
-    response = api(therapist).get(f"/api/records/dosing-session/{participant.session_id}/")
+    response = api(therapist).get(f"/api/records/dosing-session/{dose.session_id}/")
     assert response.status_code == 200
-    rows = AuditEvent.objects.filter(action=AuditAction.VIEW, record_id=str(participant.session_id))
-    assert [r.patient_id for r in rows] == [participant.course.patient_id]
+    rows = AuditEvent.objects.filter(action=AuditAction.VIEW, record_id=str(dose.session_id))
+    assert [r.patient_id for r in rows] == [dose.course.patient_id]
 
 
-def test_an_amended_time_is_read_in_the_clinic_zone(dosed_participant, provider):
-    reading = services.vital_reading_record(
-        participant=dosed_participant, by=provider, phase="during", **normal_vitals()
-    )
+def test_an_amended_time_is_read_in_the_clinic_zone(given_dose, provider):
+    reading = services.vital_reading_record(dose=given_dose, by=provider, phase="during", **normal_vitals())
     client = api(provider)
     edited = client.patch(
         f"/api/records/vital-reading/{reading.pk}/",

@@ -16,7 +16,7 @@ from courses import bedside, rules, services
 from courses.models import (
     Amendment,
     ClinicSettings,
-    DosingParticipant,
+    Dose,
     HoldOverride,
     InSessionAlert,
     MedicalEvaluation,
@@ -37,15 +37,13 @@ from measures import services as measure_services
 pytestmark = pytest.mark.django_db
 
 
-def pre_dose(participant, provider, **values):
-    return services.vital_reading_record(
-        participant=participant, by=provider, phase="pre_dose", **normal_vitals(**values)
-    )
+def pre_dose(dose, provider, **values):
+    return services.vital_reading_record(dose=dose, by=provider, phase="pre_dose", **normal_vitals(**values))
 
 
-def codes(participant) -> set[str]:
-    """What the bedside page lists for this dose now (read afresh, as the page does)."""
-    fresh = bedside.participants_for_states(DosingParticipant.objects.filter(pk=participant.pk))[0]
+def codes(dose) -> set[str]:
+    """What the dose page lists for this dose now (read afresh, as the page does)."""
+    fresh = bedside.doses_for_states(Dose.objects.filter(pk=dose.pk))[0]
     return {b.code for b in bedside.dose_state(fresh, now=timezone.now()).blockers}
 
 
@@ -58,40 +56,38 @@ def refused(call, **kwargs) -> dict:
 # --- 2. vital signs are a full set where it matters -------------------------------------------
 
 
-def test_a_heart_rate_only_recheck_is_refused_and_the_hold_stays(participant, provider, clock):
-    pre_dose(participant, provider, systolic_bp=165, diastolic_bp=100)
+def test_a_heart_rate_only_recheck_is_refused_and_the_hold_stays(dose, provider, clock):
+    pre_dose(dose, provider, systolic_bp=165, diastolic_bp=100)
     clock.shift(dt.timedelta(minutes=20))
-    errors = refused(
-        services.vital_reading_record, participant=participant, by=provider, phase="pre_dose", heart_rate=72
-    )
+    errors = refused(services.vital_reading_record, dose=dose, by=provider, phase="pre_dose", heart_rate=72)
     assert set(errors) == {"systolic_bp", "diastolic_bp", "spo2"}
     assert "full set" in errors["spo2"][0]
-    assert services.pre_dose_hold_active(participant)
-    assert "Pre-dose hold" in refused(services.dose_administer, participant=participant, by=provider)["__all__"][0]
+    assert services.pre_dose_hold_active(dose)
+    assert "Pre-dose hold" in refused(services.dose_administer, dose=dose, by=provider)["__all__"][0]
 
 
-def test_only_spo2_before_the_dose_is_refused_and_the_dose_waits_for_a_full_set(participant, provider):
-    errors = refused(services.vital_reading_record, participant=participant, by=provider, phase="pre_dose", spo2=97)
+def test_only_spo2_before_the_dose_is_refused_and_the_dose_waits_for_a_full_set(dose, provider):
+    errors = refused(services.vital_reading_record, dose=dose, by=provider, phase="pre_dose", spo2=97)
     assert {"systolic_bp", "diastolic_bp", "heart_rate"} <= set(errors)
-    assert "pre_dose_vitals" in codes(participant)
+    assert "pre_dose_vitals" in codes(dose)
 
 
-def test_a_normal_recheck_lifts_the_hold_only_after_the_clinic_interval(participant, provider, clock):
-    pre_dose(participant, provider, systolic_bp=165, diastolic_bp=100)
+def test_a_normal_recheck_lifts_the_hold_only_after_the_clinic_interval(dose, provider, clock):
+    pre_dose(dose, provider, systolic_bp=165, diastolic_bp=100)
     clock.shift(dt.timedelta(minutes=14))
-    pre_dose(participant, provider)
-    assert services.pre_dose_hold_active(participant)  # 14 minutes: a retake, not a rest
+    pre_dose(dose, provider)
+    assert services.pre_dose_hold_active(dose)  # 14 minutes: a retake, not a rest
     clock.shift(dt.timedelta(minutes=1))
-    pre_dose(participant, provider)
-    hold = services.pre_dose_hold(participant)
+    pre_dose(dose, provider)
+    hold = services.pre_dose_hold(dose)
     assert not hold.active and hold.lifted_by == "recheck"
 
 
-def test_editing_the_high_reading_down_is_a_correction_with_a_reason_kept_beside_it(participant, provider):
-    high = pre_dose(participant, provider, systolic_bp=165, diastolic_bp=100)
+def test_editing_the_high_reading_down_is_a_correction_with_a_reason_kept_beside_it(dose, provider):
+    high = pre_dose(dose, provider, systolic_bp=165, diastolic_bp=100)
     errors = refused(services.record_update, record=high, by=provider, systolic_bp=130)
     assert "amendment" in errors["__all__"][0]
-    assert services.pre_dose_hold_active(participant)
+    assert services.pre_dose_hold_active(dose)
     assert "reason" in refused(services.record_amend, record=high, by=provider, changes={"systolic_bp": 130}, reason="")
     # A correction alone does not lift the hold: that takes an override or a full re-check.
     lifts = refused(
@@ -102,10 +98,10 @@ def test_editing_the_high_reading_down_is_a_correction_with_a_reason_kept_beside
         reason="Cuff too small; re-measured with the large cuff.",
     )
     assert "would lift the pre-dose hold" in lifts["__all__"][0] and "override" in lifts["__all__"][0]
-    assert services.pre_dose_hold_active(participant) and not Amendment.objects.filter(record_id=high.pk).exists()
+    assert services.pre_dose_hold_active(dose) and not Amendment.objects.filter(record_id=high.pk).exists()
 
     override = services.dosing_hold_override(
-        participant=participant, by=provider, reason="Typed 165/100 for 130/82; the cuff reading is on the monitor."
+        dose=dose, by=provider, reason="Typed 165/100 for 130/82; the cuff reading is on the monitor."
     )
     services.record_amend(
         record=high,
@@ -119,27 +115,27 @@ def test_editing_the_high_reading_down_is_a_correction_with_a_reason_kept_beside
     assert amendment.changes["systolic_bp"] == {"from": 165, "to": 130}
     override.refresh_from_db()
     assert override.lapsed_at is not None and "Cuff too small" in override.lapsed_why
-    assert not services.pre_dose_hold_active(participant)
+    assert not services.pre_dose_hold_active(dose)
 
 
-def test_an_override_lapses_when_its_reading_is_corrected_up(participant, provider):
+def test_an_override_lapses_when_its_reading_is_corrected_up(dose, provider):
     """An override is a decision about a reading as it stood: corrected higher, the hold is back."""
-    high = pre_dose(participant, provider, systolic_bp=142, diastolic_bp=85)
-    services.dosing_hold_override(participant=participant, by=provider, reason="Anxious; home BP normal.")
-    assert not services.pre_dose_hold_active(participant)
+    high = pre_dose(dose, provider, systolic_bp=142, diastolic_bp=85)
+    services.dosing_hold_override(dose=dose, by=provider, reason="Anxious; home BP normal.")
+    assert not services.pre_dose_hold_active(dose)
     services.record_amend(
         record=high, by=provider, changes={"systolic_bp": 179, "diastolic_bp": 109}, reason="Transcribed wrongly."
     )
-    assert services.pre_dose_hold_active(participant)
-    assert "hold" in codes(participant)
+    assert services.pre_dose_hold_active(dose)
+    assert "hold" in codes(dose)
 
 
-def test_an_override_does_not_stretch_to_a_later_high_reading_moved_earlier(participant, provider, clock):
-    first = pre_dose(participant, provider, systolic_bp=145, diastolic_bp=85)
-    services.dosing_hold_override(participant=participant, by=provider, reason="Anxious; home BP normal.")
+def test_an_override_does_not_stretch_to_a_later_high_reading_moved_earlier(dose, provider, clock):
+    first = pre_dose(dose, provider, systolic_bp=145, diastolic_bp=85)
+    services.dosing_hold_override(dose=dose, by=provider, reason="Anxious; home BP normal.")
     clock.shift(dt.timedelta(minutes=15))
-    later = pre_dose(participant, provider, systolic_bp=178, diastolic_bp=108)
-    assert services.pre_dose_hold_active(participant)
+    later = pre_dose(dose, provider, systolic_bp=178, diastolic_bp=108)
+    assert services.pre_dose_hold_active(dose)
     # Moving the later, higher reading before the overridden one would put it under the override.
     moved = refused(
         services.record_amend,
@@ -153,14 +149,14 @@ def test_an_override_does_not_stretch_to_a_later_high_reading_moved_earlier(part
     services.record_amend(
         record=first, by=provider, changes={"taken_at": timezone.now()}, reason="Taken later than written."
     )
-    assert services.pre_dose_hold_active(participant)
+    assert services.pre_dose_hold_active(dose)
 
 
-def test_a_hold_is_not_lifted_by_voiding_its_reading_or_moving_it_back(participant, provider, clock):
-    high = pre_dose(participant, provider, systolic_bp=165, diastolic_bp=100)
+def test_a_hold_is_not_lifted_by_voiding_its_reading_or_moving_it_back(dose, provider, clock):
+    high = pre_dose(dose, provider, systolic_bp=165, diastolic_bp=100)
     clock.shift(dt.timedelta(minutes=3))
-    pre_dose(participant, provider)
-    assert services.pre_dose_hold_active(participant)  # the normal set came too soon to lift it
+    pre_dose(dose, provider)
+    assert services.pre_dose_hold_active(dose)  # the normal set came too soon to lift it
     voided = refused(services.record_void, record=high, by=provider, reason="Entered in error.")
     assert "would lift the pre-dose hold" in voided["__all__"][0]
     moved = refused(
@@ -171,13 +167,13 @@ def test_a_hold_is_not_lifted_by_voiding_its_reading_or_moving_it_back(participa
         reason="Earlier than written.",
     )
     assert "would shorten the pre-dose hold" in moved["taken_at"][0]
-    assert services.pre_dose_hold_active(participant)
+    assert services.pre_dose_hold_active(dose)
 
 
-def test_a_high_reading_filed_as_during_before_the_dose_is_refused(participant, provider):
+def test_a_high_reading_filed_as_during_before_the_dose_is_refused(dose, provider):
     errors = refused(
         services.vital_reading_record,
-        participant=participant,
+        dose=dose,
         by=provider,
         phase="during",
         **normal_vitals(systolic_bp=165),
@@ -185,10 +181,10 @@ def test_a_high_reading_filed_as_during_before_the_dose_is_refused(participant, 
     assert "pre-dose" in errors["phase"][0]
 
 
-def test_a_reading_timed_before_the_dose_cannot_be_during(dosed_participant, provider):
+def test_a_reading_timed_before_the_dose_cannot_be_during(given_dose, provider):
     errors = refused(
         services.vital_reading_record,
-        participant=dosed_participant,
+        dose=given_dose,
         by=provider,
         phase="during",
         taken_at=timezone.now() - dt.timedelta(minutes=5),
@@ -197,38 +193,38 @@ def test_a_reading_timed_before_the_dose_cannot_be_during(dosed_participant, pro
     assert "comes after it" in errors["taken_at"][0]
 
 
-def test_a_dose_timed_before_its_pre_dose_reading_is_refused(participant, provider):
-    pre_dose(participant, provider)
+def test_a_dose_timed_before_its_pre_dose_reading_is_refused(dose, provider):
+    pre_dose(dose, provider)
     errors = refused(
         services.dose_administer,
-        participant=participant,
+        dose=dose,
         by=provider,
         dosed_at=timezone.now() - dt.timedelta(minutes=5),
     )
     assert "before the pre-dose reading" in errors["dosed_at"][0]
 
 
-def test_an_override_covers_its_reading_not_a_higher_one_after_it(participant, provider, clock):
-    first = pre_dose(participant, provider, systolic_bp=150, diastolic_bp=92)
-    services.dosing_hold_override(participant=participant, by=provider, reason="White-coat; home readings normal.")
-    assert not services.pre_dose_hold_active(participant)
+def test_an_override_covers_its_reading_not_a_higher_one_after_it(dose, provider, clock):
+    first = pre_dose(dose, provider, systolic_bp=150, diastolic_bp=92)
+    services.dosing_hold_override(dose=dose, by=provider, reason="White-coat; home readings normal.")
+    assert not services.pre_dose_hold_active(dose)
     clock.shift(dt.timedelta(minutes=5))
-    second = pre_dose(participant, provider, systolic_bp=172, diastolic_bp=104)
-    assert services.pre_dose_hold_active(participant)
-    services.dosing_hold_override(participant=participant, by=provider, reason="Re-weighed the risk: still dosing.")
-    assert [o.reading for o in HoldOverride.objects.filter(participant=participant)] == [first, second]
-    assert services.dose_administer(participant=participant, by=provider).dosed_at
+    second = pre_dose(dose, provider, systolic_bp=172, diastolic_bp=104)
+    assert services.pre_dose_hold_active(dose)
+    services.dosing_hold_override(dose=dose, by=provider, reason="Re-weighed the risk: still dosing.")
+    assert [o.reading for o in HoldOverride.objects.filter(dose=dose)] == [first, second]
+    assert services.dose_administer(dose=dose, by=provider).dosed_at
 
 
 # --- 3. monitoring and discharge --------------------------------------------------------------
 
 
 def test_an_alerting_reading_opens_an_alert_that_a_provider_closes_by_saying_what_was_done(
-    dosed_participant, provider, therapist, clock
+    given_dose, provider, therapist, clock
 ):
     clock.shift(dt.timedelta(minutes=40))
     reading = services.vital_reading_record(
-        participant=dosed_participant, by=provider, phase="during", **normal_vitals(systolic_bp=185, diastolic_bp=112)
+        dose=given_dose, by=provider, phase="during", **normal_vitals(systolic_bp=185, diastolic_bp=112)
     )
     alert = reading.in_session_alerts.get()
     assert alert.alerts == ["high_bp"] and alert.closed_at is None
@@ -242,7 +238,7 @@ def test_an_alerting_reading_opens_an_alert_that_a_provider_closes_by_saying_wha
     assert "note" in refused(services.in_session_alert_close, alert=alert, by=provider, action="other", note=" ")
     assert "action" in refused(services.in_session_alert_close, alert=alert, by=provider, action="")
     event = services.adverse_event_record(
-        participant=dosed_participant,
+        dose=given_dose,
         by=provider,
         term="elevated_bp",
         grade=2,
@@ -261,22 +257,20 @@ def test_an_alerting_reading_opens_an_alert_that_a_provider_closes_by_saying_wha
     )
 
 
-def test_slow_breathing_alerts(dosed_participant, provider, clock):
+def test_slow_breathing_alerts(given_dose, provider, clock):
     clock.shift(dt.timedelta(minutes=30))
     reading = services.vital_reading_record(
-        participant=dosed_participant, by=provider, phase="during", **normal_vitals(respiratory_rate=8)
+        dose=given_dose, by=provider, phase="during", **normal_vitals(respiratory_rate=8)
     )
     assert reading.alerts == ["low_rr"] and reading.in_session_alerts.get().closed_at is None
 
 
-def test_an_alerting_reading_is_voided_or_corrected_only_once_its_alert_says_what_was_done(
-    dosed_participant, provider, clock
-):
+def test_an_alerting_reading_is_voided_or_corrected_only_once_its_alert_says_what_was_done(given_dose, provider, clock):
     """A correction or a void would otherwise make the alert (and the discharge exception it
     leads to) disappear without a word of what was done."""
     clock.shift(dt.timedelta(minutes=30))
     reading = services.vital_reading_record(
-        participant=dosed_participant, by=provider, phase="during", **normal_vitals(heart_rate=135)
+        dose=given_dose, by=provider, phase="during", **normal_vitals(heart_rate=135)
     )
     why = "Typed into the wrong patient's record."
     errors = refused(services.record_void, record=reading, by=provider, reason=why)
@@ -290,25 +284,25 @@ def test_an_alerting_reading_is_voided_or_corrected_only_once_its_alert_says_wha
     assert (alert.action, alert.note) == ("other", why)
 
 
-def test_an_open_alert_holds_the_discharge_and_the_signature(dosed_participant, provider, clock):
+def test_an_open_alert_holds_the_discharge_and_the_signature(given_dose, provider, clock):
     clock.shift(dt.timedelta(minutes=40))
-    services.vital_reading_record(participant=dosed_participant, by=provider, phase="during", **normal_vitals(spo2=89))
+    services.vital_reading_record(dose=given_dose, by=provider, phase="during", **normal_vitals(spo2=89))
     clock.shift(dt.timedelta(minutes=30))
-    services.vital_reading_record(participant=dosed_participant, by=provider, phase="pre_discharge", **normal_vitals())
-    errors = refused(services.participant_discharge, participant=dosed_participant, by=provider, **DISCHARGE_CHECKLIST)
+    services.vital_reading_record(dose=given_dose, by=provider, phase="pre_discharge", **normal_vitals())
+    errors = refused(services.dose_discharge, dose=given_dose, by=provider, **DISCHARGE_CHECKLIST)
     assert any("still open" in m for m in errors["__all__"])
 
 
-def test_discharge_with_an_alerting_pre_discharge_set_needs_a_documented_exception(dosed_participant, provider, clock):
+def test_discharge_with_an_alerting_pre_discharge_set_needs_a_documented_exception(given_dose, provider, clock):
     clock.shift(dt.timedelta(minutes=65))
-    reading = monitor(dosed_participant, provider, final={"systolic_bp": 182, "diastolic_bp": 111})
+    reading = monitor(given_dose, provider, final={"systolic_bp": 182, "diastolic_bp": 111})
     services.in_session_alert_close(
         alert=reading.in_session_alerts.get(), by=provider, action="other", note="Asymptomatic."
     )
-    errors = refused(services.participant_discharge, participant=dosed_participant, by=provider, **DISCHARGE_CHECKLIST)
+    errors = refused(services.dose_discharge, dose=given_dose, by=provider, **DISCHARGE_CHECKLIST)
     assert "document why discharge is safe" in errors["exception_reason"][0]
-    done = services.participant_discharge(
-        participant=dosed_participant,
+    done = services.dose_discharge(
+        dose=given_dose,
         by=provider,
         exception_reason="Treated hypertension, usual level; escort briefed; GP informed.",
         **DISCHARGE_CHECKLIST,
@@ -317,12 +311,12 @@ def test_discharge_with_an_alerting_pre_discharge_set_needs_a_documented_excepti
     assert done.discharge_exception_reason.startswith("Treated hypertension")
 
 
-def test_an_exception_is_refused_when_the_vitals_are_within_the_limits(dosed_participant, provider, clock):
+def test_an_exception_is_refused_when_the_vitals_are_within_the_limits(given_dose, provider, clock):
     clock.shift(dt.timedelta(minutes=65))
-    monitor(dosed_participant, provider)
+    monitor(given_dose, provider)
     errors = refused(
-        services.participant_discharge,
-        participant=dosed_participant,
+        services.dose_discharge,
+        dose=given_dose,
         by=provider,
         exception_reason="Just in case.",
         **DISCHARGE_CHECKLIST,
@@ -330,26 +324,24 @@ def test_an_exception_is_refused_when_the_vitals_are_within_the_limits(dosed_par
     assert "no exception is needed" in errors["exception_reason"][0]
 
 
-def test_a_ticked_box_is_not_a_pre_discharge_reading(dosed_participant, provider, clock):
+def test_a_ticked_box_is_not_a_pre_discharge_reading(given_dose, provider, clock):
     clock.shift(dt.timedelta(minutes=65))
     services.vital_reading_record(
-        participant=dosed_participant,
+        dose=given_dose,
         by=provider,
         phase="during",
         taken_at=timezone.now() - dt.timedelta(minutes=25),
         **normal_vitals(),
     )
-    errors = refused(services.participant_discharge, participant=dosed_participant, by=provider, **DISCHARGE_CHECKLIST)
+    errors = refused(services.dose_discharge, dose=given_dose, by=provider, **DISCHARGE_CHECKLIST)
     assert any("full set of vital signs before discharge" in m for m in errors["__all__"])
 
 
-def test_no_reading_after_discharge(dosed_participant, provider, clock):
+def test_no_reading_after_discharge(given_dose, provider, clock):
     clock.shift(dt.timedelta(minutes=65))
-    monitor(dosed_participant, provider)
-    services.participant_discharge(participant=dosed_participant, by=provider, **DISCHARGE_CHECKLIST)
-    errors = refused(
-        services.vital_reading_record, participant=dosed_participant, by=provider, phase="during", **normal_vitals()
-    )
+    monitor(given_dose, provider)
+    services.dose_discharge(dose=given_dose, by=provider, **DISCHARGE_CHECKLIST)
+    errors = refused(services.vital_reading_record, dose=given_dose, by=provider, phase="during", **normal_vitals())
     assert "discharged" in errors["__all__"][0]
 
 
@@ -364,29 +356,27 @@ def test_minimum_monitoring_cannot_go_below_the_label(lead, field, value, messag
 # --- 4. dose spacing and amount ---------------------------------------------------------------
 
 
-def _discharge_now(participant, provider, clock):
+def _discharge_now(dose, provider, clock):
     clock.shift(dt.timedelta(minutes=65))
-    monitor(participant, provider)
-    return services.participant_discharge(participant=participant, by=provider, **DISCHARGE_CHECKLIST)
+    monitor(dose, provider)
+    return services.dose_discharge(dose=dose, by=provider, **DISCHARGE_CHECKLIST)
 
 
-def test_a_second_dose_waits_for_the_discharge_and_the_clinic_interval(
-    participant, ready_course, therapist, provider, clock
-):
+def test_a_second_dose_waits_for_the_discharge_and_the_clinic_interval(dose, ready_course, therapist, provider, clock):
     # Booked ahead, before any dose was given: the second session 4 hours after the first.
     later = builders.session(therapist=therapist, provider=provider, start=timezone.now() + dt.timedelta(hours=4))
     second = builders.dose_planned(session=later, course=ready_course, provider=provider)
-    pre_dose(participant, provider)
-    services.dose_administer(participant=participant, by=provider)
+    pre_dose(dose, provider)
+    services.dose_administer(dose=dose, by=provider)
     clock.shift(dt.timedelta(hours=4, minutes=5))
     pre_dose(second, provider)
     assert {"previous_not_discharged", "too_soon"} <= codes(second)
-    errors = " ".join(refused(services.dose_administer, participant=second, by=provider)["course"])
+    errors = " ".join(refused(services.dose_administer, dose=second, by=provider)["course"])
     assert "has not been discharged" in errors and "minimum interval between doses is 24 hours" in errors
 
 
 def test_a_session_that_ends_before_the_interval_cannot_take_the_next_dose(
-    dosed_participant, ready_course, therapist, provider
+    given_dose, ready_course, therapist, provider
 ):
     tomorrow_early = builders.session(
         therapist=therapist, provider=provider, start=timezone.now() + dt.timedelta(hours=18), hours=3
@@ -395,10 +385,10 @@ def test_a_session_that_ends_before_the_interval_cannot_take_the_next_dose(
     assert "minimum interval is 24 hours" in errors["course"][0]
 
 
-def test_a_dose_24_hours_after_a_discharged_one_is_allowed(dosed_participant, ready_course, therapist, provider, clock):
-    _discharge_now(dosed_participant, provider, clock)
+def test_a_dose_24_hours_after_a_discharged_one_is_allowed(given_dose, ready_course, therapist, provider, clock):
+    _discharge_now(given_dose, provider, clock)
     tomorrow = builders.session(
-        therapist=therapist, provider=provider, start=dosed_participant.dosed_at + dt.timedelta(hours=24)
+        therapist=therapist, provider=provider, start=given_dose.dosed_at + dt.timedelta(hours=24)
     )
     second = builders.dose_planned(session=tomorrow, course=ready_course, provider=provider)
     clock.move_to(tomorrow.starts_at + dt.timedelta(minutes=5))
@@ -547,10 +537,10 @@ def test_childbearing_potential_needs_a_negative_test_before_each_dose(course, t
         session=dosing_session, course=course, provider=provider, pregnancy_test="not_applicable"
     )
     pre_dose(dose, provider)
-    errors = refused(services.dose_administer, participant=dose, by=provider)
+    errors = refused(services.dose_administer, dose=dose, by=provider)
     assert "negative pregnancy test" in errors["pregnancy_test"][0]
     services.record_update(record=dose, by=provider, pregnancy_test="negative")
-    assert services.dose_administer(participant=dose, by=provider).dosed_at
+    assert services.dose_administer(dose=dose, by=provider).dosed_at
 
 
 def test_a_12_year_old_starts_a_course_only_on_a_leads_documented_exception(therapist, provider, lead):
@@ -578,7 +568,7 @@ def test_a_12_year_old_starts_a_course_only_on_a_leads_documented_exception(ther
 
 
 def test_a_date_of_birth_corrected_to_a_minor_blocks_the_dose_until_the_exception(
-    participant, ready_course, provider, therapist, lead
+    dose, ready_course, provider, therapist, lead
 ):
     patient = ready_course.patient
     errors = refused(services.patient_update, patient=patient, by=therapist, date_of_birth=dt.date(2010, 1, 1))
@@ -588,12 +578,12 @@ def test_a_date_of_birth_corrected_to_a_minor_blocks_the_dose_until_the_exceptio
     )
     correction = Amendment.objects.get(record_type="patient", record_id=patient.pk)
     assert correction.changes["date_of_birth"]["to"] == "2010-01-01" and correction.reason
-    pre_dose(participant, provider)
-    assert "under_age" in codes(participant)
+    pre_dose(dose, provider)
+    assert "under_age" in codes(dose)
     with pytest.raises(PermissionDenied):
         services.course_age_exception(course=ready_course, by=therapist, reason="x")
     services.course_age_exception(course=ready_course, by=lead, reason="Transition-age programme; guardian consented.")
-    assert codes(participant) == set()
+    assert codes(dose) == set()
 
 
 # --- 6. before the first dose ---------------------------------------------------------------------
@@ -603,12 +593,12 @@ def test_the_first_dose_waits_for_preparation_and_the_baseline(cleared_course, d
     dose = builders.dose_planned(session=dosing_session, course=cleared_course, provider=provider)
     pre_dose(dose, provider)
     assert {"preparation_missing", "baseline_open"} <= codes(dose)
-    errors = refused(services.dose_administer, participant=dose, by=provider)
+    errors = refused(services.dose_administer, dose=dose, by=provider)
     assert any("Baseline questionnaires not answered: GAD-7, PCL-5, PHQ-9" in m for m in errors["course"])
     prepare_course(cleared_course, therapist)
     waived = cleared_course.administrations.filter(timepoint="baseline")
     assert {(a.status, a.waived_by_id) for a in waived} == {("waived", therapist.pk)}
-    assert services.dose_administer(participant=dose, by=provider).dosed_at
+    assert services.dose_administer(dose=dose, by=provider).dosed_at
 
 
 # --- 7. roles ----------------------------------------------------------------------------------------
@@ -619,15 +609,13 @@ def root(db):
     return User.objects.create_superuser("root", "root@kapclinic.invalid", PASSWORD)
 
 
-def test_an_administrator_without_a_clinical_role_cannot_clear_override_dose_or_sign(
-    participant, course, therapist, root
-):
-    pre_dose(participant, participant.session.medical_provider, systolic_bp=160)
+def test_an_administrator_without_a_clinical_role_cannot_clear_override_dose_or_sign(dose, course, therapist, root):
+    pre_dose(dose, dose.session.medical_provider, systolic_bp=160)
     note = services.preparatory_session_record(course=course, by=therapist, held_at=timezone.now(), note="Prep.")
     for call, kwargs in (
         (services.medical_evaluation_record, {"course": course, "decision": "cleared", **SIGNABLE_EVALUATION}),
-        (services.dosing_hold_override, {"participant": participant, "reason": "Because."}),
-        (services.dose_administer, {"participant": participant}),
+        (services.dosing_hold_override, {"dose": dose, "reason": "Because."}),
+        (services.dose_administer, {"dose": dose}),
         (services.record_sign, {"record": note}),
         (services.adverse_event_acknowledge, {"event": None, "note": "x"}),
     ):
@@ -680,8 +668,8 @@ def test_only_the_author_or_a_lead_voids_a_signed_note(cleared_course, therapist
 # --- 8. alerts are closed loops ------------------------------------------------------------------
 
 
-def test_a_serious_event_is_acknowledged_with_what_was_done(dosed_participant, provider, lead):
-    event = services.adverse_event_record(participant=dosed_participant, by=provider, **SERIOUS_EVENT)
+def test_a_serious_event_is_acknowledged_with_what_was_done(given_dose, provider, lead):
+    event = services.adverse_event_record(dose=given_dose, by=provider, **SERIOUS_EVENT)
     assert "Say what was done" in refused(services.adverse_event_acknowledge, event=event, by=lead, note=" ")["note"][0]
     services.adverse_event_acknowledge(event=event, by=lead, note="Called the ED; admitted; follow-up booked.")
 
@@ -695,25 +683,20 @@ def test_a_serious_event_is_acknowledged_with_what_was_done(dosed_participant, p
         ({"grade": 4, "outcome": "fatal"}, "grade"),
     ],
 )
-def test_grade_5_death_and_a_fatal_outcome_go_together(dosed_participant, provider, changes, field):
-    errors = refused(
-        services.adverse_event_record, participant=dosed_participant, by=provider, **{**SERIOUS_EVENT, **changes}
-    )
+def test_grade_5_death_and_a_fatal_outcome_go_together(given_dose, provider, changes, field):
+    errors = refused(services.adverse_event_record, dose=given_dose, by=provider, **{**SERIOUS_EVENT, **changes})
     assert field in errors
 
 
-def test_expectedness_is_asked(dosed_participant, provider):
+def test_expectedness_is_asked(given_dose, provider):
     event = {k: v for k, v in SERIOUS_EVENT.items() if k != "expectedness"}
     assert (
-        "expected"
-        in refused(services.adverse_event_record, participant=dosed_participant, by=provider, **event)["expectedness"][
-            0
-        ]
+        "expected" in refused(services.adverse_event_record, dose=given_dose, by=provider, **event)["expectedness"][0]
     )
 
 
-def test_a_therapist_reports_an_event_heard_of_at_integration(dosed_participant, therapist, lead):
-    course = dosed_participant.course
+def test_a_therapist_reports_an_event_heard_of_at_integration(given_dose, therapist, lead):
+    course = given_dose.course
     event = services.adverse_event_record(
         course=course,
         by=therapist,
@@ -724,5 +707,5 @@ def test_a_therapist_reports_an_event_heard_of_at_integration(dosed_participant,
         onset_at=timezone.now() - dt.timedelta(days=1),
         description="Panic the evening after the session; settled by morning.",
     )
-    assert event.participant is None and event.course == course
+    assert event.dose is None and event.course == course
     assert event in course.adverse_events.all()

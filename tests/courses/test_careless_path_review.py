@@ -23,10 +23,10 @@ from tests.courses.test_bedside_rules import pre_dose, refused
 pytestmark = pytest.mark.django_db
 
 
-def discharge(participant, provider, clock, minutes=65):
+def discharge(dose, provider, clock, minutes=65):
     clock.shift(dt.timedelta(minutes=minutes))
-    monitor(participant, provider)
-    return services.participant_discharge(participant=participant, by=provider, **DISCHARGE_CHECKLIST)
+    monitor(dose, provider)
+    return services.dose_discharge(dose=dose, by=provider, **DISCHARGE_CHECKLIST)
 
 
 def api(user) -> APIClient:
@@ -38,28 +38,28 @@ def api(user) -> APIClient:
 # --- F1: a dose given twice --------------------------------------------------------------------------
 
 
-def test_a_dose_given_is_not_given_again_nor_its_time_rewritten(dosed_participant, provider, clock):
+def test_a_dose_given_is_not_given_again_nor_its_time_rewritten(given_dose, provider, clock):
     """F1: a second 'give' (a double click, a stale tab, the API) is refused; the time stays."""
-    given_at = dosed_participant.dosed_at
+    given_at = given_dose.dosed_at
     clock.shift(dt.timedelta(minutes=2))
     errors = refused(
         services.dose_administer,
-        participant=dosed_participant,
+        dose=given_dose,
         by=provider,
         dosed_at=given_at - dt.timedelta(hours=3),
     )
     assert "already been recorded as given" in " ".join(errors[NON_FIELD_ERRORS])
-    dosed_participant.refresh_from_db()
-    assert dosed_participant.dosed_at == given_at
-    state = bedside.dose_state(dosed_participant, now=timezone.now())
+    given_dose.refresh_from_db()
+    assert given_dose.dosed_at == given_at
+    state = bedside.dose_state(given_dose, now=timezone.now())
     assert [b.code for b in state.blockers] == ["given"] and not state.ready_to_dose
 
 
-def test_the_api_and_the_page_refuse_a_second_give(dosed_participant, provider, client):
-    body = api(provider).post(f"/api/doses/{dosed_participant.pk}/administer/", {}).json()
+def test_the_api_and_the_page_refuse_a_second_give(given_dose, provider, client):
+    body = api(provider).post(f"/api/doses/{given_dose.pk}/administer/", {}).json()
     assert "already been recorded as given" in body["errors"]["non_field_errors"][0]
     client.force_login(provider)
-    page = client.post(f"/doses/{dosed_participant.pk}/give/", {}, follow=True).content.decode()
+    page = client.post(f"/doses/{given_dose.pk}/give/", {}, follow=True).content.decode()
     assert "already been recorded as given" in page
 
 
@@ -67,11 +67,11 @@ def test_the_api_and_the_page_refuse_a_second_give(dosed_participant, provider, 
 
 
 @pytest.fixture
-def signed_dose(dosed_participant, provider, clock):
-    discharge(dosed_participant, provider, clock)
-    services.record_sign(record=dosed_participant, by=provider)
-    dosed_participant.refresh_from_db()
-    return dosed_participant
+def signed_dose(given_dose, provider, clock):
+    discharge(given_dose, provider, clock)
+    services.record_sign(record=given_dose, by=provider)
+    given_dose.refresh_from_db()
+    return given_dose
 
 
 def test_a_dose_time_amended_past_its_readings_or_into_the_future_is_refused(signed_dose, provider):
@@ -165,34 +165,32 @@ def test_a_route_amended_to_esketamine_keeps_the_short_monitoring_as_an_exceptio
     assert "discharge_exception_reason" in amendment.changes
 
 
-def test_a_given_dose_is_corrected_with_a_reason_before_it_is_signed(dosed_participant, provider, clock):
+def test_a_given_dose_is_corrected_with_a_reason_before_it_is_signed(given_dose, provider, clock):
     """Second review #5: the dose time typed 50 minutes early, found while the patient is still in
     the chair: a correction with a reason, not a dead end."""
-    typed = dosed_participant.dosed_at
-    errors = refused(services.dosing_participant_update, participant=dosed_participant, by=provider, dose_mg=40)
+    typed = given_dose.dosed_at
+    errors = refused(services.dose_update, dose=given_dose, by=provider, dose_mg=40)
     assert "amend" in errors["dose_mg"][0]
     clock.shift(dt.timedelta(minutes=10))
     services.record_amend(
-        record=dosed_participant,
+        record=given_dose,
         by=provider,
         changes={"dosed_at": typed + dt.timedelta(minutes=5)},
         reason="Infusion started five minutes later than typed.",
     )
-    dosed_participant.refresh_from_db()
-    assert dosed_participant.dosed_at == typed + dt.timedelta(minutes=5) and not dosed_participant.is_signed
+    given_dose.refresh_from_db()
+    assert given_dose.dosed_at == typed + dt.timedelta(minutes=5) and not given_dose.is_signed
 
 
-def test_what_was_confirmed_before_the_dose_stays_confirmed(dosed_participant, provider):
+def test_what_was_confirmed_before_the_dose_stays_confirmed(given_dose, provider):
     """F12, F17: after the dose, fasting and the pregnancy test are not edited away, and the
     message names the field."""
     for field, value in (("fasting_confirmed", False), ("pregnancy_test", "")):
-        errors = refused(
-            services.dosing_participant_update, participant=dosed_participant, by=provider, **{field: value}
-        )
+        errors = refused(services.dose_update, dose=given_dose, by=provider, **{field: value})
         assert "amend the dose record" in errors[field][0]
     body = api(provider).patch(
-        f"/api/doses/{dosed_participant.pk}/",
-        {"pregnancy_test": "positive", "version": dosed_participant.version},
+        f"/api/doses/{given_dose.pk}/",
+        {"pregnancy_test": "positive", "version": given_dose.version},
         format="json",
     )
     assert body.status_code == 400 and "pregnancy_test" in body.json()["errors"]
@@ -216,22 +214,22 @@ def test_an_amended_positive_test_after_the_dose_says_what_to_do(signed_dose, pr
 # --- F6: voiding what holds given doses ---------------------------------------------------------------
 
 
-def test_a_session_with_a_patient_in_the_chair_is_not_voided(dosed_participant, therapist, lead):
+def test_a_session_with_a_patient_in_the_chair_is_not_voided(given_dose, therapist, lead):
     """F6: a facilitator voiding the session would stop the readings of a sedated patient."""
     for who in (therapist, lead):
-        errors = refused(services.record_void, record=dosed_participant.session, by=who, reason="Wrong room.")
+        errors = refused(services.record_void, record=given_dose.session, by=who, reason="Wrong room.")
         assert "not been discharged" in errors["__all__"][0]
-    errors = refused(services.record_void, record=dosed_participant.course, by=therapist, reason="Duplicate.")
+    errors = refused(services.record_void, record=given_dose.course, by=therapist, reason="Duplicate.")
     assert "not been discharged" in errors["__all__"][0]
 
 
-def test_a_session_that_holds_given_doses_is_voided_only_by_a_lead(dosed_participant, provider, therapist, lead, clock):
+def test_a_session_that_holds_given_doses_is_voided_only_by_a_lead(given_dose, provider, therapist, lead, clock):
     """F6: a voided dose stops counting for spacing, so this is the lead's decision."""
-    discharge(dosed_participant, provider, clock)
+    discharge(given_dose, provider, clock)
     with pytest.raises(PermissionDenied) as exc:
-        services.record_void(record=dosed_participant.session, by=therapist, reason="Wrong room.")
+        services.record_void(record=given_dose.session, by=therapist, reason="Wrong room.")
     assert "only a practice lead" in str(exc.value)
-    services.record_void(record=dosed_participant.session, by=lead, reason="Recorded on the wrong day.")
+    services.record_void(record=given_dose.session, by=lead, reason="Recorded on the wrong day.")
 
 
 def test_a_colleague_does_not_void_an_unsigned_note(cleared_course, therapist, other_therapist, lead):
@@ -260,13 +258,13 @@ def test_a_baseline_entered_with_items_missing_still_blocks_the_first_dose(
         measure_services.response_enter(administration=administration, by=therapist, answers={})
     dose = builders.dose_planned(session=dosing_session, course=cleared_course, provider=provider)
     pre_dose(dose, provider)
-    errors = refused(services.dose_administer, participant=dose, by=provider)
+    errors = refused(services.dose_administer, dose=dose, by=provider)
     assert "answered with items missing" in " ".join(errors["course"])
     for administration in baselines:
         measure_services.administration_waive(
             administration=administration, by=therapist, reason="Declined to answer before the first dose."
         )
-    assert services.dose_administer(participant=dose, by=provider).dosed_at
+    assert services.dose_administer(dose=dose, by=provider).dosed_at
 
 
 # --- F8: a screen made new by its date ------------------------------------------------------------------
@@ -294,8 +292,8 @@ def test_a_signed_screens_date_is_not_moved_later(ready_course, provider):
 # --- F9: a serious event taken off the leads' list by its reporter ----------------------------------------
 
 
-def test_only_a_lead_withdraws_seriousness(dosed_participant, provider, lead):
-    event = services.adverse_event_record(participant=dosed_participant, by=provider, **SERIOUS_EVENT)
+def test_only_a_lead_withdraws_seriousness(given_dose, provider, lead):
+    event = services.adverse_event_record(dose=given_dose, by=provider, **SERIOUS_EVENT)
     errors = refused(
         services.record_update,
         record=event,
@@ -318,21 +316,19 @@ def test_only_a_lead_withdraws_seriousness(dosed_participant, provider, lead):
 # --- F10: a batch answers like a single dose -----------------------------------------------------------------
 
 
-def test_a_given_dose_in_the_same_batch_counts_as_given_before(
-    dosed_participant, ready_course, therapist, provider, clock
-):
+def test_a_given_dose_in_the_same_batch_counts_as_given_before(given_dose, ready_course, therapist, provider, clock):
     """F10: the timeline asks about a course's doses together; a given first dose still counts, so
     a later dose does not wait for 'first dose' preparation that was voided afterwards."""
-    discharge(dosed_participant, provider, clock)
+    discharge(given_dose, provider, clock)
     tomorrow = builders.session(
-        therapist=therapist, provider=provider, start=dosed_participant.dosed_at + dt.timedelta(hours=26)
+        therapist=therapist, provider=provider, start=given_dose.dosed_at + dt.timedelta(hours=26)
     )
     second = builders.dose_planned(session=tomorrow, course=ready_course, provider=provider)
     note = ready_course.preparatory_sessions.get()
     services.record_void(record=note, by=therapist, reason="Entered on the wrong course.")
     now = tomorrow.starts_at + dt.timedelta(minutes=5)
     alone = bedside.dose_state(second, now=now)
-    together = bedside.dose_states([dosed_participant, second], now=now)[second.pk]
+    together = bedside.dose_states([given_dose, second], now=now)[second.pk]
     assert [b.code for b in alone.blockers] == [b.code for b in together.blockers]
     assert "preparation_missing" not in {b.code for b in together.blockers}
 
@@ -340,12 +336,12 @@ def test_a_given_dose_in_the_same_batch_counts_as_given_before(
 # --- F13: a discharge timed before the readings ---------------------------------------------------------------
 
 
-def test_a_discharge_timed_before_its_last_reading_is_refused(dosed_participant, provider, clock):
+def test_a_discharge_timed_before_its_last_reading_is_refused(given_dose, provider, clock):
     clock.shift(dt.timedelta(minutes=110))
-    monitor(dosed_participant, provider)
+    monitor(given_dose, provider)
     errors = refused(
-        services.participant_discharge,
-        participant=dosed_participant,
+        services.dose_discharge,
+        dose=given_dose,
         by=provider,
         discharged_at=timezone.now() - dt.timedelta(minutes=10),
         **DISCHARGE_CHECKLIST,
@@ -356,17 +352,15 @@ def test_a_discharge_timed_before_its_last_reading_is_refused(dosed_participant,
 # --- F15: a recheck that does not measure what alerted --------------------------------------------------------
 
 
-def test_a_recheck_measures_again_what_alerted(dosed_participant, provider, clock):
+def test_a_recheck_measures_again_what_alerted(given_dose, provider, clock):
     clock.shift(dt.timedelta(minutes=40))
-    services.vital_reading_record(
-        participant=dosed_participant, by=provider, phase="during", **normal_vitals(respiratory_rate=6)
-    )
-    alert = InSessionAlert.objects.get(participant=dosed_participant)
+    services.vital_reading_record(dose=given_dose, by=provider, phase="during", **normal_vitals(respiratory_rate=6))
+    alert = InSessionAlert.objects.get(dose=given_dose)
     clock.shift(dt.timedelta(minutes=5))
-    services.vital_reading_record(participant=dosed_participant, by=provider, phase="during", heart_rate=80)
+    services.vital_reading_record(dose=given_dose, by=provider, phase="during", heart_rate=80)
     errors = refused(services.in_session_alert_close, alert=alert, by=provider, action="recheck")
     assert "respiratory rate" in errors["action"][0]
-    services.vital_reading_record(participant=dosed_participant, by=provider, phase="during", respiratory_rate=12)
+    services.vital_reading_record(dose=given_dose, by=provider, phase="during", respiratory_rate=12)
     assert services.in_session_alert_close(alert=alert, by=provider, action="recheck").closed_at
 
 
@@ -383,72 +377,72 @@ def test_a_patient_or_course_patched_as_a_record_is_a_405_naming_the_way(course,
             assert ways[kind] in response.json()["detail"]
 
 
-def test_a_pre_discharge_alert_from_slow_breathing_names_the_breathing(dosed_participant, provider, clock):
+def test_a_pre_discharge_alert_from_slow_breathing_names_the_breathing(given_dose, provider, clock):
     clock.shift(dt.timedelta(minutes=65))
-    monitor(dosed_participant, provider, final={"respiratory_rate": 8})
-    state = bedside.dose_state(dosed_participant, now=timezone.now())
+    monitor(given_dose, provider, final={"respiratory_rate": 8})
+    state = bedside.dose_state(given_dose, now=timezone.now())
     [alerting] = [b for b in state.discharge if b.code == "pre_discharge_alerting"]
     assert "RR 8" in alerting.message and "outside the alert thresholds" in alerting.message
 
 
-def test_a_lapsed_override_stays_on_the_bedside_page_marked(participant, provider, client):
+def test_a_lapsed_override_stays_on_the_dose_page_marked(dose, provider, client):
     """F4: the override is a decision on the record; once its reading is corrected it is shown as
     no longer applying, and the hold is back."""
-    high = pre_dose(participant, provider, systolic_bp=142, diastolic_bp=85)
-    services.dosing_hold_override(participant=participant, by=provider, reason="Anxious; home BP normal.")
+    high = pre_dose(dose, provider, systolic_bp=142, diastolic_bp=85)
+    services.dosing_hold_override(dose=dose, by=provider, reason="Anxious; home BP normal.")
     services.record_amend(
         record=high, by=provider, changes={"systolic_bp": 179, "diastolic_bp": 109}, reason="Transcribed wrongly."
     )
     client.force_login(provider)
-    page = client.get(f"/doses/{participant.pk}/").content.decode()
+    page = client.get(f"/doses/{dose.pk}/").content.decode()
     assert "Anxious; home BP normal." in page and "No longer applies" in page and "Transcribed wrongly." in page
     assert "Pre-dose hold: blood pressure 179/109" in page
 
 
 def test_a_no_show_voided_on_the_day_does_not_stop_the_group(therapist, provider):
     """Second review #10: a group of 4 with one no-show voided goes ahead; one never formed does not."""
-    group, participants = builders.group_session_with(4, therapist=therapist, provider=provider)
-    services.record_void(record=participants[3], by=provider, reason="Did not attend.")
-    pre_dose(participants[0], provider)
-    assert services.dose_administer(participant=participants[0], by=provider).dosed_at
+    group, doses = builders.group_session_with(4, therapist=therapist, provider=provider)
+    services.record_void(record=doses[3], by=provider, reason="Did not attend.")
+    pre_dose(doses[0], provider)
+    assert services.dose_administer(dose=doses[0], by=provider).dosed_at
 
 
 # --- the second review ----------------------------------------------------------------------------------
 
 
-def test_a_given_dose_is_voided_only_by_a_lead(dosed_participant, provider, lead):
+def test_a_given_dose_is_voided_only_by_a_lead(given_dose, provider, lead):
     """Second review #1: voiding a given dose takes it out of spacing and monitoring."""
     with pytest.raises(PermissionDenied) as exc:
-        services.record_void(record=dosed_participant, by=provider, reason="Entered in error.")
+        services.record_void(record=given_dose, by=provider, reason="Entered in error.")
     assert "practice lead" in str(exc.value) and "discharged" in str(exc.value)
-    services.record_void(record=dosed_participant, by=lead, reason="Recorded on the wrong patient.")
+    services.record_void(record=given_dose, by=lead, reason="Recorded on the wrong patient.")
 
 
-def test_a_stale_set_before_discharge_is_not_enough(dosed_participant, provider, clock):
+def test_a_stale_set_before_discharge_is_not_enough(given_dose, provider, clock):
     """Second review #4: a set taken at 31 minutes does not send the patient home at 140."""
     clock.shift(dt.timedelta(minutes=45))
-    monitor(dosed_participant, provider)
+    monitor(given_dose, provider)
     clock.shift(dt.timedelta(minutes=95))
-    errors = refused(services.participant_discharge, participant=dosed_participant, by=provider, **DISCHARGE_CHECKLIST)
+    errors = refused(services.dose_discharge, dose=given_dose, by=provider, **DISCHARGE_CHECKLIST)
     assert any("take a new full set" in m for m in errors[NON_FIELD_ERRORS])
 
 
-def test_a_patient_who_left_early_ends_the_dose_with_what_happened(dosed_participant, provider, clock):
+def test_a_patient_who_left_early_ends_the_dose_with_what_happened(given_dose, provider, clock):
     """Second review #9: left against advice at 20 minutes: recorded, counted, the record moves on."""
     clock.shift(dt.timedelta(minutes=20))
-    kwargs = {"participant": dosed_participant, "by": provider, "alert_oriented": True}
+    kwargs = {"dose": given_dose, "by": provider, "alert_oriented": True}
     kwargs |= {"escort_present": False, "no_driving_advised": True, "left_before_discharge": True}
-    assert "exception_reason" in refused(services.participant_discharge, **kwargs)
-    services.participant_discharge(**kwargs, exception_reason="Left against advice with partner; told not to drive.")
-    dosed_participant.refresh_from_db()
-    assert dosed_participant.left_before_discharge and dosed_participant.discharged_at
-    services.record_sign(record=dosed_participant, by=provider)
+    assert "exception_reason" in refused(services.dose_discharge, **kwargs)
+    services.dose_discharge(**kwargs, exception_reason="Left against advice with partner; told not to drive.")
+    given_dose.refresh_from_db()
+    assert given_dose.left_before_discharge and given_dose.discharged_at
+    services.record_sign(record=given_dose, by=provider)
 
 
-def test_an_adverse_event_from_another_day_does_not_close_todays_alert(dosed_participant, therapist, provider, clock):
+def test_an_adverse_event_from_another_day_does_not_close_todays_alert(given_dose, therapist, provider, clock):
     """Second review #8."""
     old = services.adverse_event_record(
-        course=dosed_participant.course,
+        course=given_dose.course,
         by=therapist,
         term="headache",
         grade=1,
@@ -459,9 +453,9 @@ def test_an_adverse_event_from_another_day_does_not_close_todays_alert(dosed_par
     )
     clock.shift(dt.timedelta(minutes=40))
     services.vital_reading_record(
-        participant=dosed_participant, by=provider, phase="during", **normal_vitals(spo2=86, respiratory_rate=7)
+        dose=given_dose, by=provider, phase="during", **normal_vitals(spo2=86, respiratory_rate=7)
     )
-    alert = InSessionAlert.objects.get(participant=dosed_participant)
+    alert = InSessionAlert.objects.get(dose=given_dose)
     errors = refused(
         services.in_session_alert_close, alert=alert, by=provider, action="adverse_event", adverse_event=old
     )
@@ -510,10 +504,10 @@ def test_a_threshold_cannot_switch_its_own_rule_off(lead, field, value):
     assert field in errors
 
 
-def test_a_year_9999_time_is_a_400_naming_the_field(participant, provider):
+def test_a_year_9999_time_is_a_400_naming_the_field(dose, provider):
     """Second review #14: a naive far-future time made aware overflowed into a 500."""
     response = api(provider).post(
-        f"/api/doses/{participant.pk}/vitals/",
+        f"/api/doses/{dose.pk}/vitals/",
         {"phase": "pre_dose", "taken_at": "9999-12-31T23:59:59", **normal_vitals()},
         format="json",
     )
@@ -523,28 +517,26 @@ def test_a_year_9999_time_is_a_400_naming_the_field(participant, provider):
 # --- the third review ------------------------------------------------------------------------------------
 
 
-def test_a_dose_timed_ahead_of_the_clock_does_not_outrun_the_hold(participant, provider, clock):
+def test_a_dose_timed_ahead_of_the_clock_does_not_outrun_the_hold(dose, provider, clock):
     """Third review #1: a re-check and a dose both typed four minutes ahead, during the hold."""
-    pre_dose(participant, provider, systolic_bp=165, diastolic_bp=98)
+    pre_dose(dose, provider, systolic_bp=165, diastolic_bp=98)
     clock.shift(dt.timedelta(minutes=11))
     ahead = timezone.now() + dt.timedelta(minutes=4)
-    services.vital_reading_record(
-        participant=participant, by=provider, phase="pre_dose", taken_at=ahead, **normal_vitals()
-    )
-    errors = refused(services.dose_administer, participant=participant, by=provider, dosed_at=ahead)
+    services.vital_reading_record(dose=dose, by=provider, phase="pre_dose", taken_at=ahead, **normal_vitals())
+    errors = refused(services.dose_administer, dose=dose, by=provider, dosed_at=ahead)
     assert any("Pre-dose hold" in m for m in errors[NON_FIELD_ERRORS])
 
 
-def test_a_dose_time_is_not_moved_to_before_its_override(participant, provider, clock):
+def test_a_dose_time_is_not_moved_to_before_its_override(dose, provider, clock):
     """Third review #8: the record must not show a dose given during a hold, before the override."""
-    pre_dose(participant, provider, systolic_bp=165, diastolic_bp=98)
+    pre_dose(dose, provider, systolic_bp=165, diastolic_bp=98)
     clock.shift(dt.timedelta(minutes=5))
-    services.dosing_hold_override(participant=participant, by=provider, reason="White-coat pattern; home BP normal.")
+    services.dosing_hold_override(dose=dose, by=provider, reason="White-coat pattern; home BP normal.")
     clock.shift(dt.timedelta(minutes=1))
-    services.dose_administer(participant=participant, by=provider)
+    services.dose_administer(dose=dose, by=provider)
     errors = refused(
         services.record_amend,
-        record=participant,
+        record=dose,
         by=provider,
         changes={"dosed_at": timezone.now() - dt.timedelta(minutes=4)},
         reason="Started earlier.",
@@ -552,11 +544,11 @@ def test_a_dose_time_is_not_moved_to_before_its_override(participant, provider, 
     assert "after the dose time" in " ".join(errors["dosed_at"])
 
 
-def test_a_correction_that_reveals_a_new_alert_opens_it(dosed_participant, provider, clock):
+def test_a_correction_that_reveals_a_new_alert_opens_it(given_dose, provider, clock):
     """Third review #3: 200/120 closed as typed wrong, corrected to 120/80 with SpO2 85: SpO2 alerts."""
     clock.shift(dt.timedelta(minutes=40))
     reading = services.vital_reading_record(
-        participant=dosed_participant, by=provider, phase="during", **normal_vitals(systolic_bp=200, diastolic_bp=120)
+        dose=given_dose, by=provider, phase="during", **normal_vitals(systolic_bp=200, diastolic_bp=120)
     )
     first = reading.in_session_alerts.get()
     services.in_session_alert_close(alert=first, by=provider, action="other", note="Typed wrong.")
@@ -568,46 +560,46 @@ def test_a_correction_that_reveals_a_new_alert_opens_it(dosed_participant, provi
     )
     new = InSessionAlert.objects.open().get(reading=reading)
     assert new.alerts == ["low_spo2"] and new.pk != first.pk
-    assert "open_alert" in {b.code for b in bedside.dose_state(dosed_participant, now=timezone.now()).discharge}
+    assert "open_alert" in {b.code for b in bedside.dose_state(given_dose, now=timezone.now()).discharge}
 
 
-def test_left_before_discharge_cannot_be_timed_before_the_dose(dosed_participant, provider, clock):
+def test_left_before_discharge_cannot_be_timed_before_the_dose(given_dose, provider, clock):
     """Third review #4."""
     clock.shift(dt.timedelta(minutes=10))
     errors = refused(
-        services.participant_discharge,
-        participant=dosed_participant,
+        services.dose_discharge,
+        dose=given_dose,
         by=provider,
         alert_oriented=False,
         escort_present=False,
         no_driving_advised=False,
         left_before_discharge=True,
         exception_reason="Left against advice.",
-        discharged_at=dosed_participant.dosed_at - dt.timedelta(minutes=5),
+        discharged_at=given_dose.dosed_at - dt.timedelta(minutes=5),
     )
     assert "before the dose" in errors["discharged_at"][0]
 
 
-def test_the_left_early_form_is_its_own_and_a_refusal_stays_in_it(dosed_participant, provider, client, clock):
+def test_the_left_early_form_is_its_own_and_a_refusal_stays_in_it(given_dose, provider, client, clock):
     """Third review #2: a refused 'left before discharge' must not turn the Discharge button into one."""
     clock.shift(dt.timedelta(minutes=20))
     client.force_login(provider)
-    page = client.post(f"/doses/{dosed_participant.pk}/left/", {"exception_reason": ""})
+    page = client.post(f"/doses/{given_dose.pk}/left/", {"exception_reason": ""})
     assert page.status_code == 400
     html = page.content.decode()
     assert '<details class="left-early" open>' in html and "Say what happened" in html
     assert 'name="left_before_discharge"' not in html
     # The ordinary discharge stays ordinary: refused at 20 minutes, whatever is ticked.
     checked = {"alert_oriented": "on", "escort_present": "on", "no_driving_advised": "on"}
-    client.post(f"/doses/{dosed_participant.pk}/discharge/", {**checked, "left_before_discharge": "on"})
-    dosed_participant.refresh_from_db()
-    assert dosed_participant.discharged_at is None
+    client.post(f"/doses/{given_dose.pk}/discharge/", {**checked, "left_before_discharge": "on"})
+    given_dose.refresh_from_db()
+    assert given_dose.discharged_at is None
     done = client.post(
-        f"/doses/{dosed_participant.pk}/left/", {"exception_reason": "Left against advice with partner."}, follow=True
+        f"/doses/{given_dose.pk}/left/", {"exception_reason": "Left against advice with partner."}, follow=True
     )
     assert "the patient left before discharge" in done.content.decode()
-    dosed_participant.refresh_from_db()
-    assert dosed_participant.left_before_discharge
+    given_dose.refresh_from_db()
+    assert given_dose.left_before_discharge
 
 
 def test_a_weight_jump_is_recorded_with_its_reason_on_the_patient_page(patient, therapist, client, clock):

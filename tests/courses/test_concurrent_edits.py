@@ -207,11 +207,11 @@ def test_a_conflict_on_a_patient_brings_dates_and_choices_up_to_date(client, pat
     )
 
 
-def test_the_systems_own_bookkeeping_does_not_refuse_an_open_edit(dosed_participant, provider, lead, mailoutbox):
+def test_the_systems_own_bookkeeping_does_not_refuse_an_open_edit(given_dose, provider, lead, mailoutbox):
     """The practice leads' serious-event mail marks the event; the provider completing it
     from a page opened before that must not be told someone changed it."""
     event = services.adverse_event_record(
-        participant=dosed_participant,
+        dose=given_dose,
         by=provider,
         **SERIOUS_EVENT,
     )

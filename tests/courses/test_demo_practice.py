@@ -18,7 +18,7 @@ from courses.models import (
     Amendment,
     AuditEvent,
     Course,
-    DosingParticipant,
+    Dose,
     DosingSession,
     HoldOverride,
     InSessionAlert,
@@ -109,9 +109,9 @@ def test_it_holds_a_group_session_of_four_or_more(demo):
 
     assert groups.exists()
     for session in groups:
-        participants = session.participants.active()
-        assert 4 <= participants.count() <= 12
-        assert {p.course.format for p in participants} == {SessionFormat.GROUP}
+        doses = session.doses.active()
+        assert 4 <= doses.count() <= 12
+        assert {p.course.format for p in doses} == {SessionFormat.GROUP}
     assert groups.filter(signed_at__isnull=False).exists()
 
 
@@ -124,11 +124,11 @@ def test_it_leaves_a_serious_event_for_the_lead_to_acknowledge(demo):
 
 @pytest.mark.django_db
 def test_it_overrides_a_pre_dose_hold_and_flags_alerts(demo):
-    overrides = HoldOverride.objects.select_related("participant", "reading")
+    overrides = HoldOverride.objects.select_related("dose", "reading")
     assert overrides.exists()
     for override in overrides:
         assert override.reason and VitalAlert.PRE_DOSE_HOLD in override.reading.alerts
-        assert override.participant.dosed_at is not None
+        assert override.dose.dosed_at is not None
     assert any(VitalAlert.HIGH_BP in alerts for alerts in VitalReading.objects.values_list("alerts", flat=True))
 
 
@@ -137,8 +137,8 @@ def test_it_closes_an_in_session_alert_with_an_action_and_documents_a_discharge_
     closed = InSessionAlert.objects.filter(action="recheck")
     assert closed.exists() and all(a.note and a.closed_by for a in closed)
     # The group session under way now still has one open: the group card and the today page show it.
-    assert InSessionAlert.objects.open().filter(participant__discharged_at=None).exists()
-    excepted = DosingParticipant.objects.exclude(discharge_exception_reason="")
+    assert InSessionAlert.objects.open().filter(dose__discharged_at=None).exists()
+    excepted = Dose.objects.exclude(discharge_exception_reason="")
     assert excepted.count() == 1 and not excepted.get().discharge_vitals_acceptable
 
 
@@ -159,9 +159,9 @@ def test_every_dosed_course_had_its_preparation_and_a_baseline_answered_or_waive
 
 @pytest.mark.django_db
 def test_it_records_maintenance_amendments_voids_and_discontinuations(demo):
-    maintenance = DosingParticipant.objects.filter(is_maintenance=True, dosed_at__isnull=False)
+    maintenance = Dose.objects.filter(is_maintenance=True, dosed_at__isnull=False)
     assert maintenance.filter(course__status=CourseStatus.FOLLOW_UP).exists()
-    assert DosingParticipant.objects.filter(over_maximum_reason__gt="").exists()
+    assert Dose.objects.filter(over_maximum_reason__gt="").exists()
     assert Amendment.objects.count() >= 2
     assert PreparatorySession.objects.exclude(voided_at=None).exclude(void_reason="").exists()
     discontinued = Course.objects.filter(status=CourseStatus.DISCONTINUED)
@@ -188,13 +188,13 @@ def test_its_printed_logins_work_for_every_role(demo, settings):
 
 @pytest.mark.django_db
 def test_it_changes_nothing_when_run_again(demo):
-    before = [m.objects.count() for m in (Patient, Course, DosingParticipant, AdverseEvent, AuditEvent, User)]
+    before = [m.objects.count() for m in (Patient, Course, Dose, AdverseEvent, AuditEvent, User)]
 
     output = _load()
 
     assert "already loaded" in output
     assert "demo-lead-2026" in output
-    assert [m.objects.count() for m in (Patient, Course, DosingParticipant, AdverseEvent, AuditEvent, User)] == before
+    assert [m.objects.count() for m in (Patient, Course, Dose, AdverseEvent, AuditEvent, User)] == before
 
 
 @pytest.mark.django_db

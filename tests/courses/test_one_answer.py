@@ -1,4 +1,4 @@
-"""One answer per clinical question: what the service refuses with, the bedside page and the group
+"""One answer per clinical question: what the service refuses with, the dose page and the group
 card list, and the API returns are the same, for each state a dose can be in (issue 11, rule 1).
 
 Each question is asked three or four ways at the same frozen instant, and the answers compared
@@ -43,24 +43,24 @@ def _items(section: str) -> list[str]:
     )
 
 
-def page_blockers(client, participant) -> list[str]:
-    page = client.get(reverse("dose", args=[participant.pk])).content.decode()
+def page_blockers(client, dose) -> list[str]:
+    page = client.get(reverse("dose", args=[dose.pk])).content.decode()
     match = re.search(r'<ul class="blockers">(.*?)</ul>', page, re.S)
     return [m.removesuffix(" exception possible, with a reason") for m in _items(match.group(1))] if match else []
 
 
-def card_blockers(client, participant) -> list[str]:
-    page = client.get(reverse("dosing-session", args=[participant.session_id])).content.decode()
-    card = page.split(f'href="/doses/{participant.pk}/"')[1].split("</a>")[0]
+def card_blockers(client, dose) -> list[str]:
+    page = client.get(reverse("dosing-session", args=[dose.session_id])).content.decode()
+    card = page.split(f'href="/doses/{dose.pk}/"')[1].split("</a>")[0]
     return sorted(
         html.unescape(line).strip() for line in re.findall(r'<span class="blocker-line">• (.*?)</span>', card)
     )
 
 
-def api_dose(provider, participant) -> dict:
+def api_dose(provider, dose) -> dict:
     client = APIClient()
     client.force_authenticate(provider)
-    return client.get(f"/api/doses/{participant.pk}/").json()
+    return client.get(f"/api/doses/{dose.pk}/").json()
 
 
 def _no_vitals(p, provider, therapist):
@@ -68,25 +68,25 @@ def _no_vitals(p, provider, therapist):
 
 
 def _hold(p, provider, therapist):
-    services.vital_reading_record(participant=p, by=provider, phase="pre_dose", **normal_vitals(systolic_bp=162))
+    services.vital_reading_record(dose=p, by=provider, phase="pre_dose", **normal_vitals(systolic_bp=162))
 
 
 def _hold_overridden(p, provider, therapist):
     _hold(p, provider, therapist)
-    services.dosing_hold_override(participant=p, by=provider, reason="White-coat pattern; home BP normal.")
+    services.dosing_hold_override(dose=p, by=provider, reason="White-coat pattern; home BP normal.")
 
 
 def _open_alert(p, provider, therapist):
-    services.vital_reading_record(participant=p, by=provider, phase="pre_dose", **normal_vitals(spo2=89))
+    services.vital_reading_record(dose=p, by=provider, phase="pre_dose", **normal_vitals(spo2=89))
 
 
 def _not_fasting_not_prepared(p, provider, therapist):
     services.record_update(record=p, by=provider, fasting_confirmed=False)
-    services.vital_reading_record(participant=p, by=provider, phase="pre_dose", **normal_vitals())
+    services.vital_reading_record(dose=p, by=provider, phase="pre_dose", **normal_vitals())
 
 
 def _ready(p, provider, therapist):
-    services.vital_reading_record(participant=p, by=provider, phase="pre_dose", **normal_vitals())
+    services.vital_reading_record(dose=p, by=provider, phase="pre_dose", **normal_vitals())
 
 
 STATES = {
@@ -106,38 +106,32 @@ def test_what_the_dose_still_needs_is_one_answer(
     make, prepared = STATES[state]
     if prepared:
         prepare_course(cleared_course, therapist)
-    participant = builders.dose_planned(session=dosing_session, course=cleared_course, provider=provider)
-    make(participant, provider, therapist)
+    dose = builders.dose_planned(session=dosing_session, course=cleared_course, provider=provider)
+    make(dose, provider, therapist)
 
-    refusal = service_refusal(services.dose_administer, participant=participant, by=provider)
+    refusal = service_refusal(services.dose_administer, dose=dose, by=provider)
     client.force_login(provider)
-    api = api_dose(provider, participant)
-    assert page_blockers(client, participant) == refusal
-    assert card_blockers(client, participant) == refusal
+    api = api_dose(provider, dose)
+    assert page_blockers(client, dose) == refusal
+    assert card_blockers(client, dose) == refusal
     assert sorted(b["message"] for b in api["blockers"]) == refusal
     assert api["ready_to_dose"] is (refusal == [])
     if state == "ready":
-        assert "✓ Ready to dose" in client.get(reverse("dose", args=[participant.pk])).content.decode()
+        assert "✓ Ready to dose" in client.get(reverse("dose", args=[dose.pk])).content.decode()
 
 
 @pytest.mark.parametrize("state", ["no vitals", "a hold", "a hold overridden"])
 def test_is_there_a_hold_is_one_answer(state, client, clock, ready_course, dosing_session, provider, therapist):
-    participant = builders.dose_planned(session=dosing_session, course=ready_course, provider=provider)
-    STATES[state][0](participant, provider, therapist)
-    held = services.pre_dose_hold(participant).active
+    dose = builders.dose_planned(session=dosing_session, course=ready_course, provider=provider)
+    STATES[state][0](dose, provider, therapist)
+    held = services.pre_dose_hold(dose).active
     client.force_login(provider)
-    bedside = client.get(reverse("dose", args=[participant.pk])).content.decode()
+    bedside = client.get(reverse("dose", args=[dose.pk])).content.decode()
     card = client.get(reverse("dosing-session", args=[dosing_session.pk])).content.decode()
     assert ("PRE-DOSE HOLD" in bedside) is held
     assert ("⚠ Pre-dose hold" in card) is held
-    assert api_dose(provider, participant)["hold"]["active"] is held
-    assert (
-        any(
-            "Pre-dose hold" in m
-            for m in service_refusal(services.dose_administer, participant=participant, by=provider)
-        )
-        is held
-    )
+    assert api_dose(provider, dose)["hold"]["active"] is held
+    assert any("Pre-dose hold" in m for m in service_refusal(services.dose_administer, dose=dose, by=provider)) is held
 
 
 def _screen_unsigned(course, provider, therapist):
@@ -173,27 +167,25 @@ def test_cleared_for_dosing_is_one_answer(make, client, clock, course, dosing_se
 
 
 @pytest.mark.parametrize("alerting", [False, True])
-def test_what_discharge_still_needs_is_one_answer(alerting, client, clock, dosed_participant, provider):
+def test_what_discharge_still_needs_is_one_answer(alerting, client, clock, given_dose, provider):
     clock.shift(dt.timedelta(minutes=70))
     services.vital_reading_record(
-        participant=dosed_participant,
+        dose=given_dose,
         by=provider,
         phase="during",
-        taken_at=dosed_participant.dosed_at + dt.timedelta(minutes=40),
+        taken_at=given_dose.dosed_at + dt.timedelta(minutes=40),
         **normal_vitals(),
     )
     final = normal_vitals(systolic_bp=183) if alerting else normal_vitals()
-    reading = services.vital_reading_record(participant=dosed_participant, by=provider, phase="pre_discharge", **final)
+    reading = services.vital_reading_record(dose=given_dose, by=provider, phase="pre_discharge", **final)
     if alerting:
         services.in_session_alert_close(
             alert=reading.in_session_alerts.get(), by=provider, action="other", note="Seen."
         )
-    refusal = service_refusal(
-        services.participant_discharge, participant=dosed_participant, by=provider, **DISCHARGE_CHECKLIST
-    )
+    refusal = service_refusal(services.dose_discharge, dose=given_dose, by=provider, **DISCHARGE_CHECKLIST)
     client.force_login(provider)
-    assert page_blockers(client, dosed_participant) == refusal
-    assert sorted(b["message"] for b in api_dose(provider, dosed_participant)["discharge_blockers"]) == refusal
+    assert page_blockers(client, given_dose) == refusal
+    assert sorted(b["message"] for b in api_dose(provider, given_dose)["discharge_blockers"]) == refusal
     assert bool(refusal) is alerting
 
 
@@ -212,14 +204,14 @@ def test_what_is_due_next_on_the_caseload_and_the_timeline_is_one_answer(client,
 def test_the_answers_for_a_whole_group_cost_a_fixed_number_of_queries(
     client, clock, therapist, provider, django_assert_max_num_queries
 ):
-    """The group card, the today page and the API work out every participant's blockers, hold and
+    """The group card, the today page and the API work out every dose's blockers, hold and
     monitoring in a fixed number of queries (courses/bedside.py loads the facts in bulk): a group
     of 8 costs no more than a group of 4."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    group, participants = builders.group_session_with(4, therapist=therapist, provider=provider)
-    for i, p in enumerate(participants):
+    group, doses = builders.group_session_with(4, therapist=therapist, provider=provider)
+    for i, p in enumerate(doses):
         builders.pre_dose_vitals(p, provider, systolic_bp=165 if i % 2 else 120)
     api = APIClient()
     api.force_authenticate(provider)
@@ -244,5 +236,5 @@ def test_the_answers_for_a_whole_group_cost_a_fixed_number_of_queries(
         assert page.count("Pre-dose hold: blood pressure 165/") >= 4
     with django_assert_max_num_queries(small["api"]):
         body = api.get(f"/api/dosing-sessions/{group.pk}/").json()
-    assert len(body["participants"]) == 8
-    assert sum(bool(d["hold"]["active"]) for d in body["participants"]) == 4
+    assert len(body["doses"]) == 8
+    assert sum(bool(d["hold"]["active"]) for d in body["doses"]) == 4

@@ -90,9 +90,9 @@ def full_record(patient, therapist, provider, clock):
     theirs = [dose_planned(session=group, course=c, provider=provider) for c in others]
     pre_dose_vitals(mine, provider)
     pre_dose_vitals(theirs[0], provider)
-    services.dose_administer(participant=mine, by=provider)
+    services.dose_administer(dose=mine, by=provider)
     services.vital_reading_record(
-        participant=mine,
+        dose=mine,
         by=provider,
         phase=VitalPhase.DURING,
         taken_at=NOW + dt.timedelta(minutes=10),
@@ -100,10 +100,10 @@ def full_record(patient, therapist, provider, clock):
         **normal_vitals(heart_rate=92),
     )
     services.adverse_event_record(
-        participant=mine, by=provider, term="nausea", grade=1, relatedness="probable", expectedness="expected"
+        dose=mine, by=provider, term="nausea", grade=1, relatedness="probable", expectedness="expected"
     )
     services.adverse_event_record(
-        participant=theirs[0],
+        dose=theirs[0],
         by=provider,
         term="headache",
         grade=1,
@@ -114,13 +114,13 @@ def full_record(patient, therapist, provider, clock):
     later = NOW + dt.timedelta(minutes=75)
     peak = NOW + dt.timedelta(minutes=40)
     services.vital_reading_record(
-        participant=mine, by=provider, phase=VitalPhase.DURING, taken_at=peak, now=peak, **normal_vitals()
+        dose=mine, by=provider, phase=VitalPhase.DURING, taken_at=peak, now=peak, **normal_vitals()
     )
     services.vital_reading_record(
-        participant=mine, by=provider, phase=VitalPhase.PRE_DISCHARGE, taken_at=later, now=later, **normal_vitals()
+        dose=mine, by=provider, phase=VitalPhase.PRE_DISCHARGE, taken_at=later, now=later, **normal_vitals()
     )
-    services.participant_discharge(
-        participant=mine,
+    services.dose_discharge(
+        dose=mine,
         by=provider,
         alert_oriented=True,
         escort_present=True,
@@ -272,17 +272,17 @@ def test_other_participants_appear_only_as_a_count(full_record, patient, lead):
         other = course.patient
         for secret in (other.given_name, other.family_name, other.mrn, other.email, str(other.pk), str(course.pk)):
             assert secret not in text, secret
-    for participant in theirs:
-        assert str(participant.pk) not in text
+    for dose in theirs:
+        assert str(dose.pk) not in text
     assert "NOT-ALICE" not in text and "headache" not in text
-    dose = data["courses"][0]["dosing"][0]
-    assert dose["session"]["other_participants"] == 3
-    assert dose["session"]["facilitation_note"] == dose["session"]["others_present"] == GROUP_NOTE_WITHHELD
+    shown = data["courses"][0]["dosing"][0]
+    assert shown["session"]["other_participants"] == 3
+    assert shown["session"]["facilitation_note"] == shown["session"]["others_present"] == GROUP_NOTE_WITHHELD
     assert "Synthetic202's sister" not in text
-    [amendment] = dose["session"]["amendments"]
+    [amendment] = shown["session"]["amendments"]
     assert amendment["reason"] == "Named the wrong participant"
     assert amendment["changes"] == {"facilitation_note": {"from": GROUP_NOTE_WITHHELD, "to": GROUP_NOTE_WITHHELD}}
-    assert dose["session"]["signed"]["by"]["name"] == "Tess Therapist-Demo, LCSW"
+    assert shown["session"]["signed"]["by"]["name"] == "Tess Therapist-Demo, LCSW"
     integration = data["courses"][0]["integration_sessions"][0]
     assert integration["other_participants"] == 1 and integration["note"] == GROUP_NOTE_WITHHELD
 
@@ -367,7 +367,7 @@ def _course_with_doses(patient, therapist, provider, *, days_ago: int, doses: in
             medical_provider=provider,
             facilitators=[therapist],
         )
-        participant = services.dosing_participant_add(
+        dose = services.dose_add(
             session=booked,
             course=course,
             by=provider,
@@ -377,9 +377,9 @@ def _course_with_doses(patient, therapist, provider, *, days_ago: int, doses: in
             weight_kg=70,
             fasting_confirmed=True,
         )
-        dose_given(participant, provider)
+        dose_given(dose, provider)
         services.adverse_event_record(
-            participant=participant,
+            dose=dose,
             by=provider,
             term="dizziness",
             grade=1,

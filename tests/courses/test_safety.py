@@ -311,13 +311,13 @@ DOSE_CASES = [
         dose(other_doses=(OtherDose(DOSE_AT + dt.timedelta(hours=3), ended=True),)),
         {"too_close_to_next"},
     ),
-    ("a group of 3", dose(session_format="group", session_participants=3, session_booked=3), {"group_size"}),
+    ("a group of 3", dose(session_format="group", session_doses=3, session_booked=3), {"group_size"}),
     (
         "a group of 4 with a no-show voided on the day",
-        dose(session_format="group", session_participants=3, session_booked=4),
+        dose(session_format="group", session_doses=3, session_booked=4),
         set(),
     ),
-    ("a group of 13", dose(session_format="group", session_participants=13, session_booked=13), {"group_size"}),
+    ("a group of 13", dose(session_format="group", session_doses=13, session_booked=13), {"group_size"}),
     ("course not cleared", dose(course=(safety.Blocker("screen_unsigned", "…", "course"),)), {"screen_unsigned"}),
 ]
 

@@ -44,24 +44,24 @@ def test_a_malformed_or_unknown_id_is_404(course, lead, bad_id):
         selectors.course_get(user=lead, course_id=bad_id)
 
 
-def test_records_are_scoped_by_their_course(participant, therapist, other_therapist, provider):
-    assert selectors.record_get(user=therapist, record_type="dosing-participant", record_id=participant.pk)
-    evaluation = participant.course.medical_evaluations.get()
+def test_records_are_scoped_by_their_course(dose, therapist, other_therapist, provider):
+    assert selectors.record_get(user=therapist, record_type="dose", record_id=dose.pk)
+    evaluation = dose.course.medical_evaluations.get()
     assert selectors.record_get(user=provider, record_type="medical-evaluation", record_id=evaluation.pk)
-    for record_type, pk in [("dosing-participant", participant.pk), ("medical-evaluation", evaluation.pk)]:
+    for record_type, pk in [("dose", dose.pk), ("medical-evaluation", evaluation.pk)]:
         with pytest.raises(Http404):
             selectors.record_get(user=other_therapist, record_type=record_type, record_id=pk)
     with pytest.raises(Http404):
-        selectors.record_get(user=therapist, record_type="no-such-type", record_id=participant.pk)
+        selectors.record_get(user=therapist, record_type="no-such-type", record_id=dose.pk)
 
 
 def test_a_group_session_read_audits_every_patient(therapist, provider, lead):
     from devtools import builders
 
-    group, participants = builders.group_session_with(4, therapist=therapist, provider=provider)
+    group, doses = builders.group_session_with(4, therapist=therapist, provider=provider)
     selectors.dosing_session_get(user=lead, session_id=group.pk)
     patients = set(AuditEvent.objects.filter(action="view").values_list("patient", flat=True))
-    assert patients == {p.course.patient.pk for p in participants}
+    assert patients == {p.course.patient.pk for p in doses}
 
 
 def test_the_registering_therapist_loses_a_patient_assigned_to_another_caseload(

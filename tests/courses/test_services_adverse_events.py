@@ -10,19 +10,19 @@ from devtools.builders import SERIOUS_EVENT
 pytestmark = pytest.mark.django_db
 
 
-def _record_serious(participant, provider, capture):
+def _record_serious(dose, provider, capture):
     with capture(execute=True):
-        return services.adverse_event_record(participant=participant, by=provider, **SERIOUS_EVENT)
+        return services.adverse_event_record(dose=dose, by=provider, **SERIOUS_EVENT)
 
 
 def test_a_serious_event_mails_the_leads_once_naming_no_patient(
-    dosed_participant, provider, lead, mailoutbox, django_capture_on_commit_callbacks
+    given_dose, provider, lead, mailoutbox, django_capture_on_commit_callbacks
 ):
-    event = _record_serious(dosed_participant, provider, django_capture_on_commit_callbacks)
+    event = _record_serious(given_dose, provider, django_capture_on_commit_callbacks)
     assert len(mailoutbox) == 1
     mail = mailoutbox[0]
     assert mail.to == [lead.email]
-    patient = dosed_participant.course.patient
+    patient = given_dose.course.patient
     text = mail.subject + mail.body
     for identifier in (patient.given_name, patient.family_name, patient.mrn, str(patient.pk)):
         assert identifier not in text
@@ -34,20 +34,18 @@ def test_a_serious_event_mails_the_leads_once_naming_no_patient(
 
 
 def test_the_mail_is_sent_after_commit_not_before(
-    dosed_participant, provider, lead, mailoutbox, django_capture_on_commit_callbacks
+    given_dose, provider, lead, mailoutbox, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        services.adverse_event_record(participant=dosed_participant, by=provider, **SERIOUS_EVENT)
+        services.adverse_event_record(dose=given_dose, by=provider, **SERIOUS_EVENT)
     assert mailoutbox == []
     assert len(callbacks) == 1
 
 
-def test_a_non_serious_event_sends_no_mail(
-    dosed_participant, provider, lead, mailoutbox, django_capture_on_commit_callbacks
-):
+def test_a_non_serious_event_sends_no_mail(given_dose, provider, lead, mailoutbox, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         services.adverse_event_record(
-            participant=dosed_participant,
+            dose=given_dose,
             by=provider,
             term="nausea",
             grade=1,
@@ -58,10 +56,10 @@ def test_a_non_serious_event_sends_no_mail(
 
 
 @pytest.mark.parametrize("grade", [4, 5])
-def test_grade_four_or_five_must_be_serious(dosed_participant, provider, grade):
+def test_grade_four_or_five_must_be_serious(given_dose, provider, grade):
     with pytest.raises(ValidationError) as exc:
         services.adverse_event_record(
-            participant=dosed_participant,
+            dose=given_dose,
             by=provider,
             term="loss_of_consciousness",
             grade=grade,
@@ -72,10 +70,10 @@ def test_grade_four_or_five_must_be_serious(dosed_participant, provider, grade):
     assert not AdverseEvent.objects.exists()
 
 
-def test_serious_needs_a_criterion(dosed_participant, provider):
+def test_serious_needs_a_criterion(given_dose, provider):
     with pytest.raises(ValidationError) as exc:
         services.adverse_event_record(
-            participant=dosed_participant,
+            dose=given_dose,
             by=provider,
             term="sedation",
             grade=3,
@@ -86,8 +84,8 @@ def test_serious_needs_a_criterion(dosed_participant, provider):
     assert "serious_criteria" in exc.value.message_dict
 
 
-def test_only_a_lead_acknowledges(dosed_participant, provider, lead, django_capture_on_commit_callbacks):
-    event = _record_serious(dosed_participant, provider, django_capture_on_commit_callbacks)
+def test_only_a_lead_acknowledges(given_dose, provider, lead, django_capture_on_commit_callbacks):
+    event = _record_serious(given_dose, provider, django_capture_on_commit_callbacks)
     with pytest.raises(PermissionDenied):
         services.adverse_event_acknowledge(event=event, by=provider)
     done = services.adverse_event_acknowledge(event=event, by=lead, note="Called the ED; stable.")
@@ -95,17 +93,17 @@ def test_only_a_lead_acknowledges(dosed_participant, provider, lead, django_capt
     assert not AdverseEvent.objects.serious_unacknowledged().exists()
 
 
-def test_an_event_is_acknowledged_once(dosed_participant, provider, lead, django_capture_on_commit_callbacks):
-    event = _record_serious(dosed_participant, provider, django_capture_on_commit_callbacks)
+def test_an_event_is_acknowledged_once(given_dose, provider, lead, django_capture_on_commit_callbacks):
+    event = _record_serious(given_dose, provider, django_capture_on_commit_callbacks)
     services.adverse_event_acknowledge(event=event, by=lead, note="Spoke with the provider; patient admitted.")
     with pytest.raises(ValidationError) as exc:
         services.adverse_event_acknowledge(event=event, by=lead, note="Again.")
     assert "already been acknowledged" in exc.value.messages[0]
 
 
-def test_a_non_serious_event_is_not_acknowledged(dosed_participant, provider, lead):
+def test_a_non_serious_event_is_not_acknowledged(given_dose, provider, lead):
     event = services.adverse_event_record(
-        participant=dosed_participant,
+        dose=given_dose,
         by=provider,
         term="nausea",
         grade=1,
@@ -117,13 +115,13 @@ def test_a_non_serious_event_is_not_acknowledged(dosed_participant, provider, le
 
 
 def test_the_sweep_sends_a_mail_whose_queueing_was_lost(
-    dosed_participant, provider, lead, mailoutbox, django_capture_on_commit_callbacks
+    given_dose, provider, lead, mailoutbox, django_capture_on_commit_callbacks
 ):
     from courses.tasks import notify_pending_serious_events
 
     # The commit hook never ran (the broker was down when the event was saved).
     with django_capture_on_commit_callbacks(execute=False):
-        event = services.adverse_event_record(participant=dosed_participant, by=provider, **SERIOUS_EVENT)
+        event = services.adverse_event_record(dose=given_dose, by=provider, **SERIOUS_EVENT)
     assert list(selectors.serious_events_awaiting_notification()) == [event.pk]
 
     assert notify_pending_serious_events() == 1
@@ -133,9 +131,9 @@ def test_the_sweep_sends_a_mail_whose_queueing_was_lost(
     assert len(mailoutbox) == 1
 
 
-def test_a_voided_serious_event_is_not_swept(dosed_participant, provider, lead, django_capture_on_commit_callbacks):
+def test_a_voided_serious_event_is_not_swept(given_dose, provider, lead, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False):
-        event = services.adverse_event_record(participant=dosed_participant, by=provider, **SERIOUS_EVENT)
+        event = services.adverse_event_record(dose=given_dose, by=provider, **SERIOUS_EVENT)
     with pytest.raises(PermissionDenied):  # it has gone to the leads: theirs to take back
         services.record_void(record=event, by=provider, reason="Entered on the wrong patient.")
     services.record_void(record=event, by=lead, reason="Entered on the wrong patient.")

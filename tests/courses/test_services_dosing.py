@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from courses import services
 from courses.choices import CourseStatus, SessionFormat, VitalAlert, VitalPhase
-from courses.models import DosingParticipant, VitalReading
+from courses.models import Dose, VitalReading
 from devtools import builders
 from devtools.builders import DISCHARGE_CHECKLIST, monitor, normal_vitals
 
@@ -67,10 +67,10 @@ def test_intranasal_maximum_is_in_mg(dosing_session, cleared_course, provider):
     assert not dose.is_over_maximum
 
 
-def test_the_maximum_in_force_stays_on_the_row_when_the_clinic_changes_it(participant, lead):
+def test_the_maximum_in_force_stays_on_the_row_when_the_clinic_changes_it(dose, lead):
     services.clinic_settings_update(by=lead, max_iv_mg_per_kg=Decimal("0.75"))
-    participant.refresh_from_db()
-    assert participant.protocol_maximum == Decimal("1.00")
+    dose.refresh_from_db()
+    assert dose.protocol_maximum == Decimal("1.00")
 
 
 def test_esketamine_is_intranasal_only(dosing_session, cleared_course, provider):
@@ -86,54 +86,52 @@ def test_esketamine_is_intranasal_only(dosing_session, cleared_course, provider)
     "field, value, expected",
     [("systolic_bp", 261, "50–260 mmHg"), ("spo2", 101, "50–100 %"), ("respiratory_rate", 3, "4–60 /min")],
 )
-def test_implausible_vitals_are_refused_naming_the_range(participant, provider, field, value, expected):
+def test_implausible_vitals_are_refused_naming_the_range(dose, provider, field, value, expected):
     with pytest.raises(ValidationError) as exc:
         services.vital_reading_record(
-            participant=participant, by=provider, phase=VitalPhase.PRE_DOSE, **normal_vitals(**{field: value})
+            dose=dose, by=provider, phase=VitalPhase.PRE_DOSE, **normal_vitals(**{field: value})
         )
     assert expected in exc.value.message_dict[field][0]
     assert not VitalReading.objects.exists()
 
 
-def test_pre_dose_hold_blocks_the_dose_until_overridden(participant, provider):
-    reading = builders.pre_dose_vitals(participant, provider, systolic_bp=141)
+def test_pre_dose_hold_blocks_the_dose_until_overridden(dose, provider):
+    reading = builders.pre_dose_vitals(dose, provider, systolic_bp=141)
     assert reading.alerts == [VitalAlert.PRE_DOSE_HOLD]
     with pytest.raises(ValidationError) as exc:
-        services.dose_administer(participant=participant, by=provider)
+        services.dose_administer(dose=dose, by=provider)
     assert "Pre-dose hold" in exc.value.messages[0]
 
     with pytest.raises(ValidationError) as exc:
-        services.dosing_hold_override(participant=participant, by=provider, reason="  ")
+        services.dosing_hold_override(dose=dose, by=provider, reason="  ")
     assert "reason" in exc.value.message_dict
 
-    override = services.dosing_hold_override(
-        participant=participant, by=provider, reason="White-coat; home readings 125/80."
-    )
+    override = services.dosing_hold_override(dose=dose, by=provider, reason="White-coat; home readings 125/80.")
     assert (override.reading, override.overridden_by) == (reading, provider)
-    dosed = services.dose_administer(participant=participant, by=provider)
+    dosed = services.dose_administer(dose=dose, by=provider)
     assert dosed.dosed_at == timezone.now()
 
 
-def test_a_reading_at_the_hold_threshold_does_not_hold(participant, provider):
-    builders.pre_dose_vitals(participant, provider, systolic_bp=140, diastolic_bp=90)
-    assert services.dose_administer(participant=participant, by=provider).dosed_at is not None
+def test_a_reading_at_the_hold_threshold_does_not_hold(dose, provider):
+    builders.pre_dose_vitals(dose, provider, systolic_bp=140, diastolic_bp=90)
+    assert services.dose_administer(dose=dose, by=provider).dosed_at is not None
 
 
-def test_a_normal_recheck_lifts_the_hold(participant, provider, clock):
-    builders.pre_dose_vitals(participant, provider, systolic_bp=152)
+def test_a_normal_recheck_lifts_the_hold(dose, provider, clock):
+    builders.pre_dose_vitals(dose, provider, systolic_bp=152)
     clock.shift(dt.timedelta(minutes=15))
-    builders.pre_dose_vitals(participant, provider, systolic_bp=134)
-    assert not services.pre_dose_hold_active(participant)
-    assert services.dose_administer(participant=participant, by=provider).dosed_at is not None
-    assert not participant.hold_overrides.exists()
+    builders.pre_dose_vitals(dose, provider, systolic_bp=134)
+    assert not services.pre_dose_hold_active(dose)
+    assert services.dose_administer(dose=dose, by=provider).dosed_at is not None
+    assert not dose.hold_overrides.exists()
 
 
-def test_a_high_recheck_keeps_the_hold(participant, provider, clock):
-    builders.pre_dose_vitals(participant, provider, systolic_bp=134)
+def test_a_high_recheck_keeps_the_hold(dose, provider, clock):
+    builders.pre_dose_vitals(dose, provider, systolic_bp=134)
     clock.shift(dt.timedelta(minutes=10))
-    builders.pre_dose_vitals(participant, provider, systolic_bp=152)
+    builders.pre_dose_vitals(dose, provider, systolic_bp=152)
     with pytest.raises(ValidationError, match="Pre-dose hold"):
-        services.dose_administer(participant=participant, by=provider)
+        services.dose_administer(dose=dose, by=provider)
 
 
 def test_no_first_dose_before_the_psychiatric_evaluation_is_signed(dosing_session, course, provider, therapist):
@@ -148,22 +146,22 @@ def test_no_first_dose_before_the_psychiatric_evaluation_is_signed(dosing_sessio
     assert course.status_changes.count() == 0
 
 
-def test_there_is_no_override_without_a_hold(participant, provider):
-    builders.pre_dose_vitals(participant, provider)
+def test_there_is_no_override_without_a_hold(dose, provider):
+    builders.pre_dose_vitals(dose, provider)
     with pytest.raises(ValidationError):
-        services.dosing_hold_override(participant=participant, by=provider, reason="just in case")
+        services.dosing_hold_override(dose=dose, by=provider, reason="just in case")
 
 
-def test_no_dose_without_pre_dose_vitals(participant, provider):
+def test_no_dose_without_pre_dose_vitals(dose, provider):
     with pytest.raises(ValidationError) as exc:
-        services.dose_administer(participant=participant, by=provider)
+        services.dose_administer(dose=dose, by=provider)
     assert "pre-dose" in exc.value.messages[0]
 
 
-def test_intra_session_alerts_are_stored_on_the_reading(dosed_participant, provider, clock):
+def test_intra_session_alerts_are_stored_on_the_reading(given_dose, provider, clock):
     clock.shift(dt.timedelta(minutes=40))
     reading = services.vital_reading_record(
-        participant=dosed_participant,
+        dose=given_dose,
         by=provider,
         phase=VitalPhase.DURING,
         systolic_bp=182,
@@ -178,9 +176,9 @@ def test_intra_session_alerts_are_stored_on_the_reading(dosed_participant, provi
     assert reading.in_session_alerts.get().alerts == ["high_bp", "high_hr", "low_spo2"]
 
 
-def test_pre_dose_phase_is_refused_after_the_dose(dosed_participant, provider):
+def test_pre_dose_phase_is_refused_after_the_dose(given_dose, provider):
     with pytest.raises(ValidationError) as exc:
-        builders.pre_dose_vitals(dosed_participant, provider)
+        builders.pre_dose_vitals(given_dose, provider)
     assert "phase" in exc.value.message_dict
 
 
@@ -188,28 +186,28 @@ def test_pre_dose_phase_is_refused_after_the_dose(dosed_participant, provider):
 
 
 def test_a_group_of_three_cannot_start(therapist, provider):
-    group, participants = builders.group_session_with(3, therapist=therapist, provider=provider)
-    builders.pre_dose_vitals(participants[0], provider)
+    group, doses = builders.group_session_with(3, therapist=therapist, provider=provider)
+    builders.pre_dose_vitals(doses[0], provider)
     with pytest.raises(ValidationError) as exc:
-        services.dose_administer(participant=participants[0], by=provider)
+        services.dose_administer(dose=doses[0], by=provider)
     assert "4–12 participants; it has 3" in exc.value.messages[0]
 
 
 def test_a_group_of_four_starts(therapist, provider):
-    group, participants = builders.group_session_with(4, therapist=therapist, provider=provider)
-    builders.pre_dose_vitals(participants[0], provider)
-    assert services.dose_administer(participant=participants[0], by=provider).dosed_at is not None
+    group, doses = builders.group_session_with(4, therapist=therapist, provider=provider)
+    builders.pre_dose_vitals(doses[0], provider)
+    assert services.dose_administer(dose=doses[0], by=provider).dosed_at is not None
 
 
-def test_a_thirteenth_participant_is_refused(therapist, provider):
-    group, participants = builders.group_session_with(12, therapist=therapist, provider=provider)
+def test_a_thirteenth_dose_is_refused(therapist, provider):
+    group, doses = builders.group_session_with(12, therapist=therapist, provider=provider)
     extra = builders.cleared_course_for(n=1, therapist=therapist, provider=provider, format=SessionFormat.GROUP)
     with pytest.raises(ValidationError) as exc:
         builders.dose_planned(session=group, course=extra, provider=provider)
     assert "full (12" in exc.value.message_dict["course"][0]
 
 
-def test_an_individual_session_takes_one(participant, therapist, provider, dosing_session):
+def test_an_individual_session_takes_one(dose, therapist, provider, dosing_session):
     second = builders.cleared_course_for(n=2, therapist=therapist, provider=provider)
     with pytest.raises(ValidationError) as exc:
         builders.dose_planned(session=dosing_session, course=second, provider=provider)
@@ -222,23 +220,23 @@ def test_a_group_course_cannot_join_an_individual_session(dosing_session, therap
         builders.dose_planned(session=dosing_session, course=group_course, provider=provider)
 
 
-def test_a_patient_cannot_be_in_two_overlapping_sessions(participant, cleared_course, therapist, provider):
+def test_a_patient_cannot_be_in_two_overlapping_sessions(dose, cleared_course, therapist, provider):
     clash = builders.session(
-        therapist=therapist, provider=provider, start=participant.session.ends_at - dt.timedelta(minutes=1)
+        therapist=therapist, provider=provider, start=dose.session.ends_at - dt.timedelta(minutes=1)
     )
     with pytest.raises(ValidationError) as exc:
         builders.dose_planned(session=clash, course=cleared_course, provider=provider)
     assert "overlaps" in exc.value.message_dict["course"][0]
 
 
-def test_adjacent_sessions_do_not_overlap(participant, cleared_course, therapist, provider):
-    after = builders.session(therapist=therapist, provider=provider, start=participant.session.ends_at)
+def test_adjacent_sessions_do_not_overlap(dose, cleared_course, therapist, provider):
+    after = builders.session(therapist=therapist, provider=provider, start=dose.session.ends_at)
     assert builders.dose_planned(session=after, course=cleared_course, provider=provider).session == after
 
 
-def test_a_voided_dose_does_not_block_another_session(participant, cleared_course, therapist, provider):
-    services.record_void(record=participant, by=provider, reason="Added to the wrong session.")
-    clash = builders.session(therapist=therapist, provider=provider, start=participant.session.starts_at)
+def test_a_voided_dose_does_not_block_another_session(dose, cleared_course, therapist, provider):
+    services.record_void(record=dose, by=provider, reason="Added to the wrong session.")
+    clash = builders.session(therapist=therapist, provider=provider, start=dose.session.starts_at)
     assert builders.dose_planned(session=clash, course=cleared_course, provider=provider)
 
 
@@ -247,14 +245,14 @@ def test_a_voided_dose_does_not_block_another_session(participant, cleared_cours
 CHECKLIST = DISCHARGE_CHECKLIST
 
 
-def test_iv_discharge_needs_sixty_minutes(dosed_participant, provider, clock):
+def test_iv_discharge_needs_sixty_minutes(given_dose, provider, clock):
     clock.shift(dt.timedelta(minutes=59))
-    monitor(dosed_participant, provider)
+    monitor(given_dose, provider)
     with pytest.raises(ValidationError) as exc:
-        services.participant_discharge(participant=dosed_participant, by=provider, **CHECKLIST)
+        services.dose_discharge(dose=given_dose, by=provider, **CHECKLIST)
     assert "60 minutes" in exc.value.message_dict["discharged_at"][0]
     clock.shift(dt.timedelta(minutes=1))
-    done = services.participant_discharge(participant=dosed_participant, by=provider, **CHECKLIST)
+    done = services.dose_discharge(dose=given_dose, by=provider, **CHECKLIST)
     assert done.discharged_by == provider
 
 
@@ -268,47 +266,45 @@ def test_esketamine_discharge_needs_two_hours(dosing_session, ready_course, prov
         dose_mg=Decimal("56"),
     )
     builders.pre_dose_vitals(dose, provider)
-    services.dose_administer(participant=dose, by=provider)
+    services.dose_administer(dose=dose, by=provider)
     clock.shift(dt.timedelta(minutes=119))
     monitor(dose, provider)
     with pytest.raises(ValidationError) as exc:
-        services.participant_discharge(participant=dose, by=provider, **CHECKLIST)
+        services.dose_discharge(dose=dose, by=provider, **CHECKLIST)
     assert "120 minutes" in exc.value.message_dict["discharged_at"][0]
     clock.shift(dt.timedelta(minutes=1))
-    assert services.participant_discharge(participant=dose, by=provider, **CHECKLIST).discharged_at
+    assert services.dose_discharge(dose=dose, by=provider, **CHECKLIST).discharged_at
 
 
-def test_discharge_needs_a_pre_discharge_reading(dosed_participant, provider, clock):
+def test_discharge_needs_a_pre_discharge_reading(given_dose, provider, clock):
     clock.shift(dt.timedelta(minutes=90))
     services.vital_reading_record(
-        participant=dosed_participant,
+        dose=given_dose,
         by=provider,
         phase=VitalPhase.DURING,
         taken_at=timezone.now() - dt.timedelta(minutes=50),
         **normal_vitals(),
     )
     with pytest.raises(ValidationError) as exc:
-        services.participant_discharge(participant=dosed_participant, by=provider, **CHECKLIST)
+        services.dose_discharge(dose=given_dose, by=provider, **CHECKLIST)
     assert "before discharge" in exc.value.messages[0]
 
 
 @pytest.mark.parametrize("missing", sorted(CHECKLIST))
-def test_discharge_needs_the_whole_checklist(dosed_participant, provider, clock, missing):
+def test_discharge_needs_the_whole_checklist(given_dose, provider, clock, missing):
     clock.shift(dt.timedelta(minutes=90))
-    monitor(dosed_participant, provider)
+    monitor(given_dose, provider)
     with pytest.raises(ValidationError) as exc:
-        services.participant_discharge(
-            participant=dosed_participant, by=provider, **dict(CHECKLIST, **{missing: False})
-        )
+        services.dose_discharge(dose=given_dose, by=provider, **dict(CHECKLIST, **{missing: False}))
     assert set(exc.value.message_dict) == {missing}
-    dosed_participant.refresh_from_db()
-    assert dosed_participant.discharged_at is None
+    given_dose.refresh_from_db()
+    assert given_dose.discharged_at is None
 
 
 # --- course stages ----------------------------------------------------------------------------
 
 
-def test_the_first_dose_moves_the_course_to_dosing(dosed_participant, cleared_course):
+def test_the_first_dose_moves_the_course_to_dosing(given_dose, cleared_course):
     cleared_course.refresh_from_db()
     assert cleared_course.status == CourseStatus.DOSING
     assert [c.to_status for c in cleared_course.status_changes.all()] == ["preparation", "dosing"]
@@ -321,7 +317,7 @@ def test_a_course_cannot_skip_a_stage(cleared_course, therapist, to_status):
     assert "moves next to preparation" in exc.value.message_dict["to_status"][0]
 
 
-def test_a_course_cannot_move_back(dosed_participant, cleared_course, therapist):
+def test_a_course_cannot_move_back(given_dose, cleared_course, therapist):
     with pytest.raises(ValidationError):
         services.course_change_status(course=cleared_course, by=therapist, to_status=CourseStatus.PREPARATION)
 
@@ -348,16 +344,16 @@ def test_integration_needs_a_dose_given(ready_course, therapist):
 
 
 @pytest.mark.parametrize("stage", ["integration", "follow_up"])
-def test_a_dose_after_the_acute_series_is_maintenance(dosed_participant, cleared_course, therapist, provider, stage):
+def test_a_dose_after_the_acute_series_is_maintenance(given_dose, cleared_course, therapist, provider, stage):
     services.course_change_status(course=cleared_course, by=therapist, to_status="integration")
     if stage == "follow_up":
         services.course_change_status(course=cleared_course, by=therapist, to_status="follow_up")
     later = builders.session(
-        therapist=therapist, provider=provider, start=dosed_participant.session.ends_at + dt.timedelta(days=1)
+        therapist=therapist, provider=provider, start=given_dose.session.ends_at + dt.timedelta(days=1)
     )
     booster = builders.dose_planned(session=later, course=cleared_course, provider=provider)
     assert booster.is_maintenance
-    assert not DosingParticipant.objects.get(pk=dosed_participant.pk).is_maintenance
+    assert not Dose.objects.get(pk=given_dose.pk).is_maintenance
 
 
 # --- services judge the row as it is now, not the caller's copy -------------------------------
@@ -375,13 +371,11 @@ def test_a_stale_course_instance_does_not_let_a_discontinued_course_dose(cleared
     assert "discontinued" in exc.value.message_dict["course"][0]
 
 
-def test_a_stale_participant_instance_sees_the_dose_given(participant, provider):
-    builders.pre_dose_vitals(participant, provider)
-    services.dose_administer(participant=participant, by=provider)
-    assert participant.dosed_at is None  # the caller's copy
-    reading = services.vital_reading_record(
-        participant=participant, by=provider, phase=VitalPhase.DURING, **normal_vitals()
-    )
+def test_a_stale_dose_instance_sees_the_dose_given(dose, provider):
+    builders.pre_dose_vitals(dose, provider)
+    services.dose_administer(dose=dose, by=provider)
+    assert dose.dosed_at is None  # the caller's copy
+    reading = services.vital_reading_record(dose=dose, by=provider, phase=VitalPhase.DURING, **normal_vitals())
     assert reading.phase == VitalPhase.DURING
     with pytest.raises(ValidationError):
-        builders.pre_dose_vitals(participant, provider)
+        builders.pre_dose_vitals(dose, provider)

@@ -8,7 +8,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import ProtectedError
 
 from courses import bedside, rules, services
-from courses.models import AdverseEvent, Amendment, AuditEvent, Course, DosingParticipant, MedicalEvaluation, Patient
+from courses.models import AdverseEvent, Amendment, AuditEvent, Course, Dose, MedicalEvaluation, Patient
 from devtools.builders import DISCHARGE_CHECKLIST, monitor
 
 pytestmark = pytest.mark.django_db
@@ -17,11 +17,11 @@ CHECKLIST = DISCHARGE_CHECKLIST
 
 
 @pytest.fixture
-def signed_dose(dosed_participant, provider, clock):
+def signed_dose(given_dose, provider, clock):
     clock.shift(dt.timedelta(minutes=60))
-    monitor(dosed_participant, provider)
-    services.participant_discharge(participant=dosed_participant, by=provider, **CHECKLIST)
-    return services.record_sign(record=dosed_participant, by=provider)
+    monitor(given_dose, provider)
+    services.dose_discharge(dose=given_dose, by=provider, **CHECKLIST)
+    return services.record_sign(record=given_dose, by=provider)
 
 
 @pytest.fixture
@@ -134,7 +134,7 @@ def test_readings_under_a_signed_dose_are_locked(signed_dose, provider):
 def test_adverse_events_under_a_signed_dose_are_locked_too(signed_dose, provider):
     # Recording a new event after signing is allowed (safety first); changing one takes an amendment.
     event = services.adverse_event_record(
-        participant=signed_dose, by=provider, term="nausea", grade=1, relatedness="probable", expectedness="expected"
+        dose=signed_dose, by=provider, term="nausea", grade=1, relatedness="probable", expectedness="expected"
     )
     with pytest.raises(ValidationError) as exc:
         services.record_update(record=event, by=provider, grade=2)
@@ -143,24 +143,24 @@ def test_adverse_events_under_a_signed_dose_are_locked_too(signed_dose, provider
     assert AdverseEvent.objects.get(pk=event.pk).grade == 2
 
 
-def test_voiding_keeps_the_row_with_who_and_why(participant, provider):
+def test_voiding_keeps_the_row_with_who_and_why(dose, provider):
     with pytest.raises(ValidationError) as exc:
-        services.record_void(record=participant, by=provider, reason="")
+        services.record_void(record=dose, by=provider, reason="")
     assert "reason" in exc.value.message_dict
-    services.record_void(record=participant, by=provider, reason="Added to the wrong session.")
-    row = DosingParticipant.objects.get(pk=participant.pk)
+    services.record_void(record=dose, by=provider, reason="Added to the wrong session.")
+    row = Dose.objects.get(pk=dose.pk)
     assert (row.is_voided, row.voided_by, row.void_reason) == (True, provider, "Added to the wrong session.")
-    assert not DosingParticipant.objects.active().exists()
+    assert not Dose.objects.active().exists()
     with pytest.raises(ValidationError):
-        services.record_void(record=participant, by=provider, reason="again")
+        services.record_void(record=dose, by=provider, reason="again")
 
 
-def test_a_voided_record_cannot_be_edited_or_amended(participant, provider):
-    services.record_void(record=participant, by=provider, reason="Entered in error.")
+def test_a_voided_record_cannot_be_edited_or_amended(dose, provider):
+    services.record_void(record=dose, by=provider, reason="Entered in error.")
     with pytest.raises(ValidationError):
-        services.record_update(record=participant, by=provider, lot_number="X")
+        services.record_update(record=dose, by=provider, lot_number="X")
     with pytest.raises(ValidationError):
-        services.record_amend(record=participant, by=provider, changes={"lot_number": "X"}, reason="x")
+        services.record_amend(record=dose, by=provider, changes={"lot_number": "X"}, reason="x")
 
 
 def test_a_therapist_cannot_void_a_medical_record(signed_evaluation, therapist, provider):
@@ -177,8 +177,8 @@ def test_a_patient_with_an_active_course_cannot_be_voided(course, therapist):
     assert Patient.objects.get(pk=course.patient.pk).is_voided
 
 
-@pytest.mark.parametrize("model", [Patient, Course, MedicalEvaluation, DosingParticipant])
-def test_clinical_rows_cannot_be_deleted(participant, model):
+@pytest.mark.parametrize("model", [Patient, Course, MedicalEvaluation, Dose])
+def test_clinical_rows_cannot_be_deleted(dose, model):
     row = model.objects.first()
     with pytest.raises(ProtectedError):
         row.delete()
@@ -209,10 +209,10 @@ def test_row_constraints_answer_with_a_field_message(patient, therapist, provide
     assert "Constraint" not in exc.value.message_dict[field][0]
 
 
-def test_other_adverse_event_term_needs_a_description(dosed_participant, provider):
+def test_other_adverse_event_term_needs_a_description(given_dose, provider):
     with pytest.raises(ValidationError) as exc:
         services.adverse_event_record(
-            participant=dosed_participant,
+            dose=given_dose,
             by=provider,
             term="other",
             grade=1,
@@ -247,18 +247,18 @@ def test_every_service_write_is_audited_with_actor_and_patient(signed_dose, prov
         ("create", "course"),
         ("create", "medical evaluation"),
         ("sign", "medical evaluation"),
-        ("create", "dosing participant"),
+        ("create", "dose"),
         ("create", "vital reading"),
-        ("update", "dosing participant"),
-        ("sign", "dosing participant"),
+        ("update", "dose"),
+        ("sign", "dose"),
         ("update", "course"),
     ]:
         assert expected in kinds, expected
 
 
-def test_editing_a_dose_field_without_its_own_step_is_a_message_not_a_crash(participant, provider):
+def test_editing_a_dose_field_without_its_own_step_is_a_message_not_a_crash(dose, provider):
     with pytest.raises(ValidationError) as exc:
-        services.record_update(record=participant, by=provider, dosed_at=participant.created_at)
+        services.record_update(record=dose, by=provider, dosed_at=dose.created_at)
     assert "dosed_at" in exc.value.messages[0]
-    services.record_update(record=participant, by=provider, lot_number="LOT-2")
-    assert DosingParticipant.objects.get(pk=participant.pk).lot_number == "LOT-2"
+    services.record_update(record=dose, by=provider, lot_number="LOT-2")
+    assert Dose.objects.get(pk=dose.pk).lot_number == "LOT-2"

@@ -22,7 +22,7 @@ def _psych_signed(course, therapist):
 
 
 def _add(dosing_session, course, provider):
-    return services.dosing_participant_add(
+    return services.dose_add(
         session=dosing_session,
         course=course,
         by=provider,
@@ -159,7 +159,7 @@ SCREEN_STATES = {
 
 
 @pytest.mark.parametrize("state", SCREEN_STATES)
-def test_no_participant_is_added_before_a_cleared_screen(state, course, provider, therapist, dosing_session):
+def test_no_dose_is_added_before_a_cleared_screen(state, course, provider, therapist, dosing_session):
     make, message = SCREEN_STATES[state]
     make(course, provider, therapist)
     with pytest.raises(ValidationError) as exc:
@@ -167,7 +167,7 @@ def test_no_participant_is_added_before_a_cleared_screen(state, course, provider
     assert message in exc.value.message_dict["course"][0]
 
 
-def test_a_participant_is_added_after_a_cleared_screen(cleared_course, provider, dosing_session):
+def test_a_dose_is_added_after_a_cleared_screen(cleared_course, provider, dosing_session):
     assert _add(dosing_session, cleared_course, provider).course == cleared_course
 
 
@@ -202,11 +202,11 @@ def test_the_course_needs_a_signed_psychiatric_evaluation_for_dosing(course, pro
     assert "psychiatric" in exc.value.message_dict["to_status"][0]
 
 
-def test_voiding_the_screen_after_adding_blocks_the_dose(participant, cleared_course, provider):
-    services.vital_reading_record(participant=participant, by=provider, phase="pre_dose", **normal_vitals())
+def test_voiding_the_screen_after_adding_blocks_the_dose(dose, cleared_course, provider):
+    services.vital_reading_record(dose=dose, by=provider, phase="pre_dose", **normal_vitals())
     services.record_void(record=cleared_course.medical_evaluations.get(), by=provider, reason="Wrong patient's screen.")
     with pytest.raises(ValidationError) as exc:
-        services.dose_administer(participant=participant, by=provider)
+        services.dose_administer(dose=dose, by=provider)
     assert "medical evaluation" in exc.value.message_dict["course"][0]
-    participant.refresh_from_db()
-    assert participant.dosed_at is None
+    dose.refresh_from_db()
+    assert dose.dosed_at is None

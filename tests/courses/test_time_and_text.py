@@ -138,17 +138,17 @@ def _date_time_inputs() -> list[tuple[str, str, list[str]]]:
     return operations
 
 
-def test_every_api_date_time_input_refuses_an_ambiguous_local_time(participant, therapist, provider, lead):
+def test_every_api_date_time_input_refuses_an_ambiguous_local_time(dose, therapist, provider, lead):
     operations = _date_time_inputs()
     # The ones there are today; the list comes from the schema, so it can only grow.
     assert len(operations) >= 9, operations
-    course = participant.course
+    course = dose.course
     administration = ad_hoc(course, therapist)
     ids = {
         "{course_id}": course.pk,
-        "{dose_id}": participant.pk,
+        "{dose_id}": dose.pk,
         "{administration_id}": administration.pk,
-        "{session_id}": participant.session.pk,
+        "{session_id}": dose.session.pk,
     }
     unchecked = []
     for method, path, fields in operations:

@@ -58,13 +58,13 @@ def test_caseload_shows_own_courses_and_what_is_due(client, therapist, course):
     assert "Testpatient, Alice" in text and "No medical evaluation" in text
 
 
-def test_provider_today_lists_todays_sessions(client, provider, participant):
+def test_provider_today_lists_todays_sessions(client, provider, dose):
     client.force_login(provider)
     text = client.get(reverse("provider-today")).content.decode()
     assert "Testpatient, Alice" in text and "Today" in text
 
 
-def _course_pages(course, participant):
+def _course_pages(course, dose):
     return [
         reverse("patient-detail", args=[course.patient_id]),
         reverse("patient-edit", args=[course.patient_id]),
@@ -72,26 +72,26 @@ def _course_pages(course, participant):
         reverse("course-timeline", args=[course.pk]),
         reverse("course-status", args=[course.pk]),
         reverse("preparatory-session-new", args=[course.pk]),
-        reverse("dosing-session", args=[participant.session_id]),
-        reverse("dose", args=[participant.pk]),
+        reverse("dosing-session", args=[dose.session_id]),
+        reverse("dose", args=[dose.pk]),
         reverse("record-void", args=["course", course.pk]),
     ]
 
 
-def test_pages_of_a_course_render_for_its_team(client, therapist, provider, participant):
+def test_pages_of_a_course_render_for_its_team(client, therapist, provider, dose):
     for user in (therapist, provider):
         client.force_login(user)
-        for url in _course_pages(participant.course, participant):
+        for url in _course_pages(dose.course, dose):
             assert client.get(url).status_code == 200, url
 
 
-def test_another_therapists_patient_is_a_404(client, other_therapist, participant):
+def test_another_therapists_patient_is_a_404(client, other_therapist, dose):
     client.force_login(other_therapist)
-    for url in _course_pages(participant.course, participant):
+    for url in _course_pages(dose.course, dose):
         response = client.get(url)
         assert response.status_code == 404, url
         assert "Testpatient" not in response.content.decode()
-    response = client.post(reverse("dose-vitals", args=[participant.pk]), {"phase": "pre_dose"})
+    response = client.post(reverse("dose-vitals", args=[dose.pk]), {"phase": "pre_dose"})
     assert response.status_code == 404
 
 

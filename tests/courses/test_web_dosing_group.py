@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from courses.choices import Indication, SessionFormat
-from courses.models import DosingParticipant, DosingSession, VitalReading
+from courses.models import Dose, DosingSession, VitalReading
 from devtools import builders
 
 
@@ -52,7 +52,7 @@ def test_group_session_of_five(client, clock, therapist, provider):
     session_id = session_url.rstrip("/").split("/")[-1]
     for course in courses:
         response = client.post(
-            reverse("participant-add", args=[session_id]),
+            reverse("dose-add", args=[session_id]),
             {
                 "course": course.pk,
                 "drug": "ketamine",
@@ -68,9 +68,9 @@ def test_group_session_of_five(client, clock, therapist, provider):
             },
         )
         assert response.status_code == 302
-    participants = list(DosingParticipant.objects.filter(session_id=session_id))
-    assert len(participants) == 5
-    for i, p in enumerate(participants):
+    doses = list(Dose.objects.filter(session_id=session_id))
+    assert len(doses) == 5
+    for i, p in enumerate(doses):
         sbp = 190 if i == 2 else 120
         assert (
             client.post(
@@ -94,10 +94,10 @@ def test_group_session_of_five(client, clock, therapist, provider):
     assert "⚠ Pre-dose hold" in grid and "Blood pressure above alert threshold" in grid
     assert grid.count("No alerts") == 4
 
-    for p in participants:
-        if p.pk != participants[2].pk:
+    for p in doses:
+        if p.pk != doses[2].pk:
             assert client.post(reverse("dose-give", args=[p.pk]), {}).status_code == 302
-    assert DosingParticipant.objects.filter(dosed_at__isnull=False).count() == 4
+    assert Dose.objects.filter(dosed_at__isnull=False).count() == 4
 
     # The facilitating therapist writes the one shared note and signs it.
     client.force_login(therapist)
@@ -135,18 +135,18 @@ def test_over_maximum_dose_needs_a_reason_next_to_the_field(
         "concomitant_medications": "",
         "maintenance": "",
     }
-    response = client.post(reverse("participant-add", args=[dosing_session.pk]), data)
+    response = client.post(reverse("dose-add", args=[dosing_session.pk]), data)
     text = response.content.decode()
     assert response.status_code == 400
     assert 'id="id_over_maximum_reason_error"' in text and "above the clinic" in text
     assert 'value="140"' in text
-    assert not DosingParticipant.objects.exists()
+    assert not Dose.objects.exists()
 
 
-def test_wrong_types_are_refused_by_the_form_not_a_500(client, provider, participant):
+def test_wrong_types_are_refused_by_the_form_not_a_500(client, provider, dose):
     client.force_login(provider)
     response = client.post(
-        reverse("dose-vitals", args=[participant.pk]),
+        reverse("dose-vitals", args=[dose.pk]),
         {
             "phase": "pre_dose",
             "taken_at": "yesterday-ish",
@@ -156,14 +156,14 @@ def test_wrong_types_are_refused_by_the_form_not_a_500(client, provider, partici
     )
     assert response.status_code == 400
     assert not VitalReading.objects.exists()
-    response = client.post(reverse("dose-adverse-event", args=[participant.pk]), {"term": "nausea", "grade": "9"})
+    response = client.post(reverse("dose-adverse-event", args=[dose.pk]), {"term": "nausea", "grade": "9"})
     assert response.status_code == 400
 
 
-def test_unknown_service_error_keys_are_shown_above_the_form(client, provider, participant):
+def test_unknown_service_error_keys_are_shown_above_the_form(client, provider, dose):
     client.force_login(provider)
     # No pre-dose vitals: the service refuses with a non-field error.
-    response = client.post(reverse("dose-give", args=[participant.pk]), {})
+    response = client.post(reverse("dose-give", args=[dose.pk]), {})
     assert response.status_code == 400
     assert "Record a full pre-dose set of vital signs" in response.content.decode()
 

@@ -15,9 +15,9 @@ def _local(value):
     return timezone.localtime(value).strftime("%Y-%m-%dT%H:%M")
 
 
-def test_provider_corrects_the_lot_number_before_signing(client, dosed_participant, provider):
+def test_provider_corrects_the_lot_number_before_signing(client, given_dose, provider):
     client.force_login(provider)
-    url = reverse("record-edit", args=["dosing-participant", dosed_participant.pk])
+    url = reverse("record-edit", args=["dose", given_dose.pk])
     page = client.get(url)
     assert page.status_code == 200
     assert 'name="dosed_at"' not in page.content.decode()  # set only by "Give dose"
@@ -32,17 +32,17 @@ def test_provider_corrects_the_lot_number_before_signing(client, dosed_participa
             "lot_number": "LOT-CORRECTED",
             "fasting_confirmed": "on",
             "pregnancy_test": "not_applicable",
-            "version": dosed_participant.version,
+            "version": given_dose.version,
         },
     )
     assert response.status_code == 302
-    dosed_participant.refresh_from_db()
-    assert dosed_participant.lot_number == "LOT-CORRECTED"
+    given_dose.refresh_from_db()
+    assert given_dose.lot_number == "LOT-CORRECTED"
 
 
-def test_provider_records_an_adverse_events_resolution(client, dosed_participant, provider, clock):
+def test_provider_records_an_adverse_events_resolution(client, given_dose, provider, clock):
     event = services.adverse_event_record(
-        participant=dosed_participant,
+        dose=given_dose,
         by=provider,
         term="nausea",
         grade=1,
@@ -71,9 +71,9 @@ def test_provider_records_an_adverse_events_resolution(client, dosed_participant
     assert event.outcome == "resolved" and event.resolved_at is not None
 
 
-def test_a_resolution_before_onset_is_refused_next_to_the_field(client, dosed_participant, provider):
+def test_a_resolution_before_onset_is_refused_next_to_the_field(client, given_dose, provider):
     event = services.adverse_event_record(
-        participant=dosed_participant,
+        dose=given_dose,
         by=provider,
         term="nausea",
         grade=1,

@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from courses.choices import CourseStatus
-from courses.models import AdverseEvent, Amendment, Course, DosingParticipant, DosingSession, Patient, VitalReading
+from courses.models import AdverseEvent, Amendment, Course, Dose, DosingSession, Patient, VitalReading
 from courses.rules import SCREEN_ITEMS
 from tests.support import NOW
 
@@ -146,7 +146,7 @@ def test_full_individual_course(client, clock, therapist, provider, lead, django
         post(client, waive, {"reason": "Ran out of time at intake; answered at the first session instead."})
     assert set(course.administrations.filter(timepoint="baseline").values_list("status", flat=True)) == {"waived"}
 
-    # The provider schedules the dosing session and adds the participant.
+    # The provider schedules the dosing session and adds the dose.
     client.force_login(provider)
     post(
         client,
@@ -162,11 +162,11 @@ def test_full_individual_course(client, clock, therapist, provider, lead, django
         },
     )
     session = DosingSession.objects.get()
-    form = client.get(reverse("participant-add", args=[session.pk]))
+    form = client.get(reverse("dose-add", args=[session.pk]))
     assert "72.5" in form.content.decode()  # the latest weight is offered
     post(
         client,
-        reverse("participant-add", args=[session.pk]),
+        reverse("dose-add", args=[session.pk]),
         {
             "course": course.pk,
             "drug": "ketamine",
@@ -181,30 +181,28 @@ def test_full_individual_course(client, clock, therapist, provider, lead, django
             "maintenance": "",
         },
     )
-    participant = DosingParticipant.objects.get()
-    bedside = reverse("dose", args=[participant.pk])
+    dose = Dose.objects.get()
+    bedside = reverse("dose", args=[dose.pk])
     assert "selected>Pre-dose" in client.get(bedside).content.decode()
 
     # Pre-dose reading above the hold threshold: dosing is blocked until the override.
-    post(client, reverse("dose-vitals", args=[participant.pk]), vitals("pre_dose", local(-5), sbp=152, dbp=94))
+    post(client, reverse("dose-vitals", args=[dose.pk]), vitals("pre_dose", local(-5), sbp=152, dbp=94))
     page = client.get(bedside).content.decode()
     assert "PRE-DOSE HOLD" in page
-    blocked = post(client, reverse("dose-give", args=[participant.pk]), {}, status=400)
+    blocked = post(client, reverse("dose-give", args=[dose.pk]), {}, status=400)
     assert "Pre-dose hold" in blocked.content.decode()
-    refused = post(client, reverse("dose-override", args=[participant.pk]), {"reason": ""}, status=400)
+    refused = post(client, reverse("dose-override", args=[dose.pk]), {"reason": ""}, status=400)
     assert "clinical reasoning" in refused.content.decode()
-    post(client, reverse("dose-override", args=[participant.pk]), {"reason": "Anxious; repeat 138/88 in 5 min."})
-    post(client, reverse("dose-give", args=[participant.pk]), {})
-    participant.refresh_from_db()
-    assert participant.dosed_at is not None
+    post(client, reverse("dose-override", args=[dose.pk]), {"reason": "Anxious; repeat 138/88 in 5 min."})
+    post(client, reverse("dose-give", args=[dose.pk]), {})
+    dose.refresh_from_db()
+    assert dose.dosed_at is not None
     assert "selected>During session" in client.get(bedside).content.decode()
 
     # An alert reading, and an implausible one refused with the range named.
-    post(client, reverse("dose-vitals", args=[participant.pk]), vitals("during", local(0), sbp=186, dbp=112, hr=124))
+    post(client, reverse("dose-vitals", args=[dose.pk]), vitals("during", local(0), sbp=186, dbp=112, hr=124))
     assert "Blood pressure above alert threshold" in client.get(bedside).content.decode()
-    refused = post(
-        client, reverse("dose-vitals", args=[participant.pk]), vitals("during", local(0), sbp=300), status=400
-    )
+    refused = post(client, reverse("dose-vitals", args=[dose.pk]), vitals("during", local(0), sbp=300), status=400)
     text = refused.content.decode()
     assert "plausible range 50–260 mmHg" in text and 'value="300"' in text
     assert VitalReading.objects.count() == 2
@@ -213,7 +211,7 @@ def test_full_individual_course(client, clock, therapist, provider, lead, django
     with django_capture_on_commit_callbacks(execute=True):
         post(
             client,
-            reverse("dose-adverse-event", args=[participant.pk]),
+            reverse("dose-adverse-event", args=[dose.pk]),
             {
                 "term": "hypertensive_crisis",
                 "term_other": "",
@@ -243,30 +241,30 @@ def test_full_individual_course(client, clock, therapist, provider, lead, django
     # about 40 minutes, the alert closed with what was done, and a full set before discharge.
     client.force_login(provider)
     checklist = {"alert_oriented": "on", "escort_present": "on", "no_driving_advised": "on"}
-    post(client, reverse("dose-vitals", args=[participant.pk]), vitals("pre_discharge", local(0)))
-    early = post(client, reverse("dose-discharge", args=[participant.pk]), checklist, status=400)
+    post(client, reverse("dose-vitals", args=[dose.pk]), vitals("pre_discharge", local(0)))
+    early = post(client, reverse("dose-discharge", args=[dose.pk]), checklist, status=400)
     text = early.content.decode()
     assert "Minimum monitoring is 60 minutes" in text and "about 40 minutes" in text and "still open" in text
     clock.shift(dt.timedelta(minutes=65))
     client.force_login(provider)  # the idle session expired meanwhile
-    post(client, reverse("dose-vitals", args=[participant.pk]), vitals("during", local(40), sbp=150, dbp=92))
-    alert = participant.in_session_alerts.get()
-    close = reverse("dose-alert-close", args=[participant.pk, alert.pk])
+    post(client, reverse("dose-vitals", args=[dose.pk]), vitals("during", local(40), sbp=150, dbp=92))
+    alert = dose.in_session_alerts.get()
+    close = reverse("dose-alert-close", args=[dose.pk, alert.pk])
     post(client, close, {f"alert-{alert.pk}-action": "recheck", f"alert-{alert.pk}-note": "Rested; BP down."})
-    post(client, reverse("dose-vitals", args=[participant.pk]), vitals("pre_discharge", local(64)))
-    post(client, reverse("dose-discharge", args=[participant.pk]), checklist)
-    participant.refresh_from_db()
+    post(client, reverse("dose-vitals", args=[dose.pk]), vitals("pre_discharge", local(64)))
+    post(client, reverse("dose-discharge", args=[dose.pk]), checklist)
+    dose.refresh_from_db()
     signed = client.post(
-        reverse("record-sign", args=["dosing-participant", participant.pk]),
-        {"version": participant.version},
+        reverse("record-sign", args=["dose", dose.pk]),
+        {"version": dose.version},
         follow=True,
     )
     assert "signed and locked" in signed.content.decode(), signed.content.decode()[:3000]
-    participant.refresh_from_db()
-    assert participant.is_signed
+    dose.refresh_from_db()
+    assert dose.is_signed
 
     # Amend the signed dose record: the lot number was mistyped.
-    amend_url = reverse("record-amend", args=["dosing-participant", participant.pk])
+    amend_url = reverse("record-amend", args=["dose", dose.pk])
     form = client.get(amend_url).content.decode()
     assert 'value="LOT-9"' in form
     data = {
@@ -281,7 +279,7 @@ def test_full_individual_course(client, clock, therapist, provider, lead, django
         "concomitant_medications": "",
         "dosed_at": local(0),
         "reason": "",
-        "version": participant.version,
+        "version": dose.version,
     }
     no_reason = post(client, amend_url, data, status=400)
     assert "Say why" in no_reason.content.decode()

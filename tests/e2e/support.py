@@ -92,8 +92,8 @@ def schedule_session(therapist, provider, *, started_minutes_ago: int, format: s
     )
 
 
-def add_participant(session, course, provider):
-    return services.dosing_participant_add(
+def add_dose(session, course, provider):
+    return services.dose_add(
         session=session,
         course=course,
         by=provider,
@@ -105,14 +105,14 @@ def add_participant(session, course, provider):
     )
 
 
-def give_dose(participant, provider, *, minutes_ago_: int):
+def give_dose(dose, provider, *, minutes_ago_: int):
     """Normal pre-dose vitals, then the dose, `minutes_ago_` minutes ago (the course prepared)."""
     dosed = minutes_ago(minutes_ago_)
     services.vital_reading_record(
-        participant=participant,
+        dose=dose,
         by=provider,
         phase=VitalPhase.PRE_DOSE,
         taken_at=dosed - dt.timedelta(minutes=5),
         **normal_vitals(),
     )
-    return services.dose_administer(participant=participant, by=provider, dosed_at=dosed)
+    return services.dose_administer(dose=dose, by=provider, dosed_at=dosed)

@@ -10,9 +10,9 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from courses.models import DosingParticipant, HoldOverride
+from courses.models import Dose, HoldOverride
 from tests.e2e.support import (
-    add_participant,
+    add_dose,
     expect_flash,
     local_input,
     login,
@@ -44,10 +44,10 @@ def reading(page: Page, phase: str, taken_at, *, sbp="", dbp="", hr="", spo2="",
 def test_every_shortcut_at_the_bedside_is_refused_with_a_message(open_page, therapist, provider):
     course = open_course(therapist, provider, mrn="E2E-0801", given="Cara", family="Careless-Demo", prepared=True)
     session = schedule_session(therapist, provider, started_minutes_ago=100)
-    participant = add_participant(session, course, provider)
+    dose = add_dose(session, course, provider)
     page = open_page(**UPRIGHT_TABLET)
     login(page, provider)
-    page.goto(f"/doses/{participant.pk}/")
+    page.goto(f"/doses/{dose.pk}/")
 
     # Before the patient is in the chair, the page lists what the dose still needs.
     ready = page.get_by_role("region", name=re.compile("Before this dose"))
@@ -74,7 +74,7 @@ def test_every_shortcut_at_the_bedside_is_refused_with_a_message(open_page, ther
     # A heart-rate-only "re-check" does not lift it.
     reading(page, "Pre-dose", minutes_ago(86), hr=70)
     expect(page.get_by_label("SpO2 (%)")).to_have_accessible_description(re.compile("full set"))
-    page.goto(f"/doses/{participant.pk}/")
+    page.goto(f"/doses/{dose.pk}/")
     expect(page.get_by_role("alert").filter(has_text="PRE-DOSE HOLD")).to_be_visible()
 
     # The provider documents the override; then the dose goes.
@@ -85,9 +85,9 @@ def test_every_shortcut_at_the_bedside_is_refused_with_a_message(open_page, ther
     expect_flash(page, "Pre-dose hold overridden")
     # The page is worked through in minutes; the session it replays took over an hour. The override
     # is moved back to when it was decided (85 minutes ago), since a dose during a hold follows its override.
-    HoldOverride.objects.filter(participant=participant).update(overridden_at=minutes_ago(85))
-    stale = page.context.new_page()  # the same bedside page left open in another tab
-    stale.goto(f"/doses/{participant.pk}/")
+    HoldOverride.objects.filter(dose=dose).update(overridden_at=minutes_ago(85))
+    stale = page.context.new_page()  # the same dose page left open in another tab
+    stale.goto(f"/doses/{dose.pk}/")
     page.get_by_label("Dose given at").fill(dose_time)
     page.get_by_role("button", name="Give dose now").click()
     expect_flash(page, "Dose recorded as given.")
@@ -96,8 +96,8 @@ def test_every_shortcut_at_the_bedside_is_refused_with_a_message(open_page, ther
     stale.get_by_role("button", name="Give dose now").click()
     expect(stale.get_by_text(re.compile("already been recorded as given")).first).to_be_visible()
     stale.close()
-    participant.refresh_from_db()
-    assert local_input(participant.dosed_at) == dose_time
+    dose.refresh_from_db()
+    assert local_input(dose.dosed_at) == dose_time
 
     # Discharge straight away, with every box ticked: refused, the boxes stay ticked.
     for box in ("Alert and oriented", "Escort home present", "Advised not to drive until the next day"):
@@ -129,12 +129,12 @@ def test_every_shortcut_at_the_bedside_is_refused_with_a_message(open_page, ther
     reason.fill("Systolic 182 is the patient's usual treated level; escort briefed; GP letter sent.")
     page.get_by_role("button", name="Discharge").click()
     expect_flash(page, "Discharged.")
-    participant.refresh_from_db()
-    assert participant.discharge_exception_reason.startswith("Systolic 182")
+    dose.refresh_from_db()
+    assert dose.discharge_exception_reason.startswith("Systolic 182")
 
-    # A second dose the same day: refused when the participant is added, the dose typed kept.
+    # A second dose the same day: refused when the dose is added, the dose typed kept.
     later = schedule_session(therapist, provider, started_minutes_ago=-150)  # after the first one ends
-    page.goto(f"/dosing-sessions/{later.pk}/participants/new/")
+    page.goto(f"/dosing-sessions/{later.pk}/doses/new/")
     patients = page.get_by_label("Patient / course")
     patients.select_option(label=patients.locator("option", has_text="Careless-Demo").inner_text())
     page.get_by_label("Route").select_option(label="Intramuscular")
@@ -143,4 +143,4 @@ def test_every_shortcut_at_the_bedside_is_refused_with_a_message(open_page, ther
     page.get_by_role("button", name="Add participant").click()
     expect(patients).to_have_accessible_description(re.compile("minimum interval is 24 hours"))
     expect(page.get_by_label("Dose (mg)")).to_have_value("30")
-    assert DosingParticipant.objects.filter(course=course).count() == 1
+    assert Dose.objects.filter(course=course).count() == 1

@@ -8,7 +8,7 @@ from django.urls import reverse
 from playwright.sync_api import Page, expect
 
 from devtools.builders import PASSWORD
-from tests.e2e.support import add_participant, give_dose, login, open_course, schedule_session
+from tests.e2e.support import add_dose, give_dose, login, open_course, schedule_session
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -42,8 +42,8 @@ def visit(page: Page, url: str, seen: list[str]) -> None:
 def test_the_main_pages_load_without_a_csp_violation(open_page, therapist, provider, lead, django_user_model):
     course = open_course(therapist, provider, mrn="E2E-CSP1", given="Cora", family="Policy-Demo", prepared=True)
     session = schedule_session(therapist, provider, started_minutes_ago=60)
-    participant = add_participant(session, course, provider)
-    give_dose(participant, provider, minutes_ago_=30)
+    dose = add_dose(session, course, provider)
+    give_dose(dose, provider, minutes_ago_=30)
     patient = course.patient
 
     page = open_page()
@@ -70,7 +70,7 @@ def test_the_main_pages_load_without_a_csp_violation(open_page, therapist, provi
     provider_page = open_page()
     provider_seen = watch(provider_page)
     login(provider_page, provider)
-    for url in (reverse("provider-today"), reverse("dose", args=[participant.pk])):
+    for url in (reverse("provider-today"), reverse("dose", args=[dose.pk])):
         visit(provider_page, url, provider_seen)
 
     lead_page = open_page()
@@ -90,14 +90,14 @@ def test_the_main_pages_load_without_a_csp_violation(open_page, therapist, provi
     assert seen + provider_seen + lead_seen + admin_seen == []
 
 
-def test_the_participant_form_still_fills_the_weight_from_a_static_script(open_page, therapist, provider):
+def test_the_dose_form_still_fills_the_weight_from_a_static_script(open_page, therapist, provider):
     """The one script that was inline (the weight from the chosen course) runs from a file now."""
     course = open_course(therapist, provider, mrn="E2E-CSP2", given="Wes", family="Weight-Demo", prepared=True)
     session = schedule_session(therapist, provider, started_minutes_ago=10)
     page = open_page()
     seen = watch(page)
     login(page, provider)
-    visit(page, reverse("participant-add", args=[session.pk]), seen)
+    visit(page, reverse("dose-add", args=[session.pk]), seen)
     weight = page.get_by_label(re.compile("Weight"))
     page.locator("#id_course").select_option(str(course.pk))
     expect(weight).to_have_value(re.compile(r"^70(\.0)?$"))

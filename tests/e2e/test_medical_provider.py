@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from courses.models import DosingParticipant, HoldOverride
+from courses.models import Dose, HoldOverride
 from courses.rules import CHILDBEARING_LABEL, SCREEN_ITEMS
 from tests.e2e.support import expect_flash, local_input, login, minutes_ago, open_course, schedule_session
 
@@ -73,7 +73,7 @@ def test_provider_clears_the_screen_doses_through_a_hold_signs_and_amends(page: 
     expect_flash(page, "Medical evaluation signed and locked.")
     expect(evaluation.get_by_text(re.compile(r"Signed by .* — locked"))).to_be_visible()
 
-    # The participant is added to today's session through the page.
+    # The dose is added to today's session through the page.
     page.goto(f"/dosing-sessions/{session.pk}/")
     page.get_by_role("link", name="Add participant").click()
     patients = page.get_by_label("Patient / course")
@@ -87,7 +87,7 @@ def test_provider_clears_the_screen_doses_through_a_hold_signs_and_amends(page: 
     page.get_by_role("button", name="Add participant").click()
     expect_flash(page, "Participant added.")
     expect(page.get_by_role("heading", level=1)).to_have_text(re.compile("Bedside-Demo"))
-    participant = DosingParticipant.objects.get(course=course)
+    dose = Dose.objects.get(course=course)
 
     # A raised pre-dose pressure holds the dose: giving it is refused until the override.
     save_reading(page, "Pre-dose", 150, 92, taken_at=minutes_ago(80))
@@ -99,8 +99,8 @@ def test_provider_clears_the_screen_doses_through_a_hold_signs_and_amends(page: 
     expect(
         page.get_by_text(re.compile(r"Pre-dose hold: blood pressure 150/92 at \d\d:\d\d is above")).first
     ).to_be_visible()
-    participant.refresh_from_db()
-    assert participant.dosed_at is None
+    dose.refresh_from_db()
+    assert dose.dosed_at is None
 
     hold.get_by_label("Clinical reason for dosing despite the raised blood pressure").fill(
         "Anxious on arrival; repeat 138/86 after rest. Proceeding."
@@ -110,7 +110,7 @@ def test_provider_clears_the_screen_doses_through_a_hold_signs_and_amends(page: 
     expect(page.get_by_role("alert").filter(has_text="PRE-DOSE HOLD")).to_have_count(0)
     # The page is worked through in minutes; the session it replays took over an hour. The override
     # is moved back to when it was decided (75 minutes ago), since a dose during a hold follows its override.
-    HoldOverride.objects.filter(participant=participant).update(overridden_at=minutes_ago(75))
+    HoldOverride.objects.filter(dose=dose).update(overridden_at=minutes_ago(75))
 
     page.get_by_label("Dose given at").fill(dose_time)
     page.get_by_role("button", name="Give dose now").click()
@@ -130,7 +130,7 @@ def test_provider_clears_the_screen_doses_through_a_hold_signs_and_amends(page: 
     expect(systolic).to_have_value("300")
     expect(systolic).to_have_accessible_description(re.compile("plausible range 50–260 mmHg"))
 
-    # An adverse event, recorded from its form on the bedside page.
+    # An adverse event, recorded from its form on the dose page.
     page.get_by_text("Record an adverse event").click()
     page.get_by_label("Term").select_option(label="Nausea")
     page.get_by_label("Grade").select_option(label="1 – Mild")
@@ -170,14 +170,14 @@ def test_provider_clears_the_screen_doses_through_a_hold_signs_and_amends(page: 
     expect(page.get_by_role("link", name="Edit the dose record")).to_have_count(0)
     expect(page.get_by_role("button", name="Save reading")).to_have_count(0)
     bedside_url = page.url
-    page.goto(f"/records/dosing-participant/{participant.pk}/edit/")
+    page.goto(f"/records/dose/{dose.pk}/edit/")
     page.get_by_label("Lot number").fill("LOT-9999")
     page.get_by_role("button", name="Save changes").click()
     expect(
         page.get_by_text(re.compile("was signed on .* and is locked. Add an amendment to correct it."))
     ).to_be_visible()
-    participant.refresh_from_db()
-    assert participant.lot_number == "LOT-0420"
+    dose.refresh_from_db()
+    assert dose.lot_number == "LOT-0420"
 
     page.goto(bedside_url)
     page.get_by_role("link", name="Amend the dose record").click()

@@ -12,7 +12,7 @@ from django.core import mail
 from playwright.sync_api import Page, expect
 
 from reports.csv_export import COLUMNS, INSIDE_ONLY
-from tests.e2e.support import add_participant, expect_flash, give_dose, login, open_course, schedule_session
+from tests.e2e.support import add_dose, expect_flash, give_dose, login, open_course, schedule_session
 from tests.reports.db_builders import Cast
 from tests.reports.web_support import small_cohort
 
@@ -34,13 +34,13 @@ def test_lead_acknowledges_a_serious_event_reports_outcomes_and_reads_the_audit_
     cohort = small_cohort(Cast(therapist=therapist, provider=provider))
     course = open_course(therapist, provider, mrn="E2E-0501", given="Sara", family="Serious-Demo", prepared=True)
     session = schedule_session(therapist, provider, started_minutes_ago=60)
-    participant = add_participant(session, course, provider)
-    give_dose(participant, provider, minutes_ago_=30)
+    dose = add_dose(session, course, provider)
+    give_dose(dose, provider, minutes_ago_=30)
 
     # The medical provider records a serious adverse event at the bedside.
     bedside = open_page()
     login(bedside, provider)
-    bedside.goto(f"/doses/{participant.pk}/")
+    bedside.goto(f"/doses/{dose.pk}/")
     bedside.get_by_text("Record an adverse event", exact=True).click()
     bedside.get_by_label("Term").select_option(label="Hypertensive crisis")
     bedside.get_by_label("Grade").select_option(label="3 – Severe")

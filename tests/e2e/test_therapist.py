@@ -8,7 +8,7 @@ from playwright.sync_api import Page, expect
 
 from courses.choices import Indication, SessionFormat
 from tests.e2e.support import (
-    add_participant,
+    add_dose,
     expect_flash,
     give_dose,
     local_input,
@@ -87,9 +87,9 @@ def test_therapist_signs_the_facilitation_note_of_a_group_of_five(page: Page, th
         for i in range(5)
     ]
     session = schedule_session(therapist, provider, started_minutes_ago=60, format=SessionFormat.GROUP)
-    participants = [add_participant(session, course, provider) for course in courses]
-    for participant in participants:
-        give_dose(participant, provider, minutes_ago_=30)
+    doses = [add_dose(session, course, provider) for course in courses]
+    for dose in doses:
+        give_dose(dose, provider, minutes_ago_=30)
 
     login(page, therapist)
     page.goto(f"/dosing-sessions/{session.pk}/")

@@ -19,14 +19,12 @@ from tests.measures.support import ad_hoc
 
 
 @pytest.fixture
-def world(lead, therapist, other_therapist, provider, patient, cleared_course, dosing_session, participant, clock):
+def world(lead, therapist, other_therapist, provider, patient, cleared_course, dosing_session, dose, clock):
     """The objects behind every URL placeholder, and the records behind the record pages."""
     course = cleared_course
-    # A pre-dose hold on the fixture participant, so the override form is on its bedside page, and
+    # A pre-dose hold on the fixture dose, so the override form is on its dose page, and
     # an alerting reading, so the form that closes an in-session alert is there too.
-    services.vital_reading_record(
-        participant=participant, by=provider, phase=VitalPhase.PRE_DOSE, **normal_vitals(systolic_bp=182)
-    )
+    services.vital_reading_record(dose=dose, by=provider, phase=VitalPhase.PRE_DOSE, **normal_vitals(systolic_bp=182))
     prep = services.preparatory_session_record(
         course=course, by=therapist, held_at=timezone.now() - dt.timedelta(days=2), duration_minutes=50, note="Prep."
     )
@@ -39,9 +37,9 @@ def world(lead, therapist, other_therapist, provider, patient, cleared_course, d
     earlier = dosing_session_at(therapist=therapist, provider=provider, start=timezone.now() - dt.timedelta(hours=2))
     dosed = dose_planned(session=earlier, course=second, provider=provider, lot_number="LOT-FUZZ")
     pre_dose_vitals(dosed, provider, taken_at=timezone.now() - dt.timedelta(minutes=70))
-    services.dose_administer(participant=dosed, by=provider, dosed_at=timezone.now() - dt.timedelta(hours=1))
+    services.dose_administer(dose=dosed, by=provider, dosed_at=timezone.now() - dt.timedelta(hours=1))
     event = services.adverse_event_record(
-        participant=dosed,
+        dose=dosed,
         by=provider,
         term="elevated_bp",
         grade=3,
@@ -76,7 +74,7 @@ def world(lead, therapist, other_therapist, provider, patient, cleared_course, d
         prep,
         integration,
         dosing_session,
-        participant,
+        dose,
         dosed,
         reading,
         event,
@@ -85,7 +83,7 @@ def world(lead, therapist, other_therapist, provider, patient, cleared_course, d
         "patient_id": [course.patient.pk],
         "course_id": [course.pk],
         "session_id": [dosing_session.pk],
-        "participant_id": [participant.pk, dosed.pk],
+        "dose_id": [dose.pk, dosed.pk],
         "event_id": [event.pk],
         "user_id": [other_therapist.pk],
         "alert_id": [alert.pk],
@@ -96,7 +94,7 @@ def world(lead, therapist, other_therapist, provider, patient, cleared_course, d
         "_objects": {
             "course": course,
             "second": second,
-            "participant": participant,
+            "dose": dose,
             "dosed": dosed,
             "event": event,
             "alert": alert,

@@ -41,20 +41,20 @@ def _mix(visible: list[str], everything: list[str]) -> list[str]:
 
 def role_ids(user: User, lead: User) -> dict:
     courses = selectors.courses_for(user)
-    participants = selectors.participants_for(user)
+    doses = selectors.doses_for(user)
     all_courses = selectors.courses_for(lead)
-    all_participants = selectors.participants_for(lead)
+    all_doses = selectors.doses_for(lead)
     ids = {
         "patient_id": _mix(_ids(selectors.patients_for(user)), _ids(selectors.patients_for(lead), 40)),
         "course_id": _mix(_ids(courses), _ids(all_courses, 40)),
         "session_id": _mix(_ids(selectors.dosing_sessions_for(user)), _ids(selectors.dosing_sessions_for(lead), 40)),
-        "dose_id": _mix(_ids(participants), _ids(all_participants, 40)),
+        "dose_id": _mix(_ids(doses), _ids(all_doses, 40)),
         "event_id": _mix(
             _ids(AdverseEvent.objects.filter(course__in=courses)),
             _ids(AdverseEvent.objects.filter(course__in=all_courses), 40),
         ),
         # The in-session alerts of the doses the role can see (closing one is the provider's).
-        "in_session_alert_id": _ids(InSessionAlert.objects.filter(participant__in=all_participants), 40),
+        "in_session_alert_id": _ids(InSessionAlert.objects.filter(dose__in=all_doses), 40),
         "administration_id": _mix(
             _ids(Administration.objects.filter(course__in=courses)),
             _ids(Administration.objects.filter(course__in=all_courses), 40),

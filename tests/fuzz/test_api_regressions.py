@@ -122,11 +122,11 @@ def test_a_patients_weights_and_a_records_amendments_are_plain_lists_as_the_sche
 # --- nobody yet: an unsigned record's signer, an unacknowledged event's acknowledger ------------
 
 
-def test_an_unsigned_dose_its_session_and_the_timeline_match_the_schema(participant, cleared_course, provider):
+def test_an_unsigned_dose_its_session_and_the_timeline_match_the_schema(dose, cleared_course, provider):
     client = api(provider)
-    session = participant.session
+    session = dose.session
     for path, template in [
-        (f"/api/doses/{participant.pk}/", "/api/doses/{dose_id}/"),
+        (f"/api/doses/{dose.pk}/", "/api/doses/{dose_id}/"),
         ("/api/dosing-sessions/", "/api/dosing-sessions/"),
         (f"/api/dosing-sessions/{session.pk}/", "/api/dosing-sessions/{session_id}/"),
         (f"/api/courses/{cleared_course.pk}/timeline/", "/api/courses/{course_id}/timeline/"),
@@ -134,12 +134,12 @@ def test_an_unsigned_dose_its_session_and_the_timeline_match_the_schema(particip
         response = client.get(path)
         assert response.status_code == 200, path
         conforms(response, "get", template)
-    assert client.get(f"/api/doses/{participant.pk}/").json()["signed_by"] is None
+    assert client.get(f"/api/doses/{dose.pk}/").json()["signed_by"] is None
 
 
-def test_a_new_unacknowledged_adverse_event_matches_the_schema(participant, provider, lead):
+def test_a_new_unacknowledged_adverse_event_matches_the_schema(dose, provider, lead):
     response = api(provider).post(
-        f"/api/doses/{participant.pk}/adverse-events/",
+        f"/api/doses/{dose.pk}/adverse-events/",
         {
             "term": "nausea",
             "grade": 3,
@@ -173,19 +173,19 @@ def test_a_far_off_year_is_a_400_naming_the_field_not_a_date_time_no_client_can_
     assert not course.preparatory_sessions.exists()
 
 
-def test_a_far_off_year_in_a_reading_or_a_records_edit_is_a_400_too(participant, provider):
+def test_a_far_off_year_in_a_reading_or_a_records_edit_is_a_400_too(dose, provider):
     client = api(provider)
     vitals = client.post(
-        f"/api/doses/{participant.pk}/vitals/",
+        f"/api/doses/{dose.pk}/vitals/",
         {"phase": "pre_dose", "taken_at": "1066-10-14T09:00:00Z", "systolic_bp": 120, "diastolic_bp": 80},
         format="json",
     )
     assert vitals.status_code == 400
     assert vitals.json()["errors"] == {"taken_at": ["Enter a date between the years 1900 and 2099."]}
-    participant.refresh_from_db()
+    dose.refresh_from_db()
     edit = client.patch(
-        f"/api/records/dosing-participant/{participant.pk}/",
-        {"dosed_at": "1066-10-14T09:00:00Z", "version": participant.version},
+        f"/api/records/dose/{dose.pk}/",
+        {"dosed_at": "1066-10-14T09:00:00Z", "version": dose.version},
         format="json",
     )
     assert edit.status_code == 400
@@ -215,7 +215,7 @@ def test_every_operation_with_a_body_answers_a_deeply_nested_one_with_a_4xx_in_t
     objects = world["_objects"]
     ids = {
         **{name: str(values[0]) for name, values in world.items() if name != "_objects" and values},
-        "dose_id": str(world["participant_id"][0]),
+        "dose_id": str(world["dose_id"][0]),
         "staff_id": str(world["user_id"][0]),
         "token": "not-a-link",
         "record_type": "adverse-event",

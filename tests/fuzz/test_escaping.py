@@ -176,7 +176,7 @@ def hostile_clinic(therapist, provider, lead, clock, listener):
     )
     services.dosing_session_note(session=session, by=therapist, facilitation_note=put("facilitation note"))
     course.refresh_from_db()
-    dose = services.dosing_participant_add(
+    dose = services.dose_add(
         session=session,
         course=course,
         by=provider,
@@ -189,7 +189,7 @@ def hostile_clinic(therapist, provider, lead, clock, listener):
         fasting_confirmed=True,
     )
     high = services.vital_reading_record(
-        participant=dose,
+        dose=dose,
         by=provider,
         phase=VitalPhase.PRE_DOSE,
         taken_at=timezone.now() - dt.timedelta(minutes=70),
@@ -198,13 +198,13 @@ def hostile_clinic(therapist, provider, lead, clock, listener):
     services.in_session_alert_close(
         alert=high.in_session_alerts.get(), by=provider, action="other", note=put("in-session alert note")
     )
-    services.dosing_hold_override(participant=dose, by=provider, reason=put("hold override reason"))
+    services.dosing_hold_override(dose=dose, by=provider, reason=put("hold override reason"))
     # The override is made now, so the dose follows it (a dose during a hold follows its override).
-    services.dose_administer(participant=dose, by=provider, dosed_at=timezone.now())
+    services.dose_administer(dose=dose, by=provider, dosed_at=timezone.now())
     # An image the PDF would fetch if the description ever reached WeasyPrint as markup.
     description = put("AE description") + f"<img src={listener}/fetched-from-the-pdf.png>"
     event = services.adverse_event_record(
-        participant=dose,
+        dose=dose,
         by=provider,
         term="other",
         term_other=put("AE other term", 200),
@@ -217,7 +217,7 @@ def hostile_clinic(therapist, provider, lead, clock, listener):
         description=description,
     )
     second = services.adverse_event_record(
-        participant=dose,
+        dose=dose,
         by=provider,
         term="nausea",
         grade=1,
@@ -248,7 +248,7 @@ def hostile_clinic(therapist, provider, lead, clock, listener):
 
 # An acknowledged safety alert leaves the worklist; its note is read in the API and the admin.
 # Every field is on some staff page: the item 9 acknowledgement note too, on the course, the
-# worklist and the bedside page (it closes the loop where the care team looks).
+# worklist and the dose page (it closes the loop where the care team looks).
 NOT_ON_A_STAFF_PAGE: set[str] = set()
 
 
@@ -260,7 +260,7 @@ def _pages(clinic) -> list[str]:
         ("medical-evaluation", course.medical_evaluations.get().pk),
         ("psychiatric-evaluation", course.psychiatric_evaluations.get().pk),
         ("dosing-session", clinic["session"].pk),
-        ("dosing-participant", dose.pk),
+        ("dose", dose.pk),
         ("adverse-event", clinic["event"].pk),
         *(("preparatory-session", s.pk) for s in course.preparatory_sessions.all()),
         *(("integration-session", s.pk) for s in course.integration_sessions.all()),
@@ -269,7 +269,7 @@ def _pages(clinic) -> list[str]:
         "patient_id": [clinic["patient"].pk],
         "course_id": [course.pk],
         "session_id": [clinic["session"].pk],
-        "participant_id": [dose.pk],
+        "dose_id": [dose.pk],
         "event_id": [clinic["event"].pk],
         "user_id": [clinic["colleague"].pk],
         "administration_id": [clinic["pcl5"].pk],

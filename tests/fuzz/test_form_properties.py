@@ -34,12 +34,12 @@ def _post_rolled_back(client, url, data):
 
 @PROPERTY
 @given(values=st.fixed_dictionaries(dict.fromkeys(VITAL_FIELDS, NUMBERISH)), taken_at=WHEN)
-def test_any_vitals_typed_at_the_bedside_are_saved_or_refused_never_a_500(participant, provider, values, taken_at):
+def test_any_vitals_typed_at_the_bedside_are_saved_or_refused_never_a_500(dose, provider, values, taken_at):
     client = Client(raise_request_exception=False)
     client.force_login(provider)
     before = (VitalReading.objects.count(), AdverseEvent.objects.count())
     data = {"phase": "pre_dose", "taken_at": taken_at, **values}
-    response, after = _post_rolled_back(client, reverse("dose-vitals", args=[participant.pk]), data)
+    response, after = _post_rolled_back(client, reverse("dose-vitals", args=[dose.pk]), data)
     assert response.status_code in (302, 400), (response.status_code, data)
     if response.status_code == 400:
         assert after == before
@@ -55,7 +55,7 @@ def test_any_vitals_typed_at_the_bedside_are_saved_or_refused_never_a_500(partic
     resolved_at=WHEN,
 )
 def test_any_adverse_event_typed_at_the_bedside_is_saved_or_refused_never_a_500(
-    dosed_participant, provider, description, term_other, grade, onset_at, resolved_at
+    given_dose, provider, description, term_other, grade, onset_at, resolved_at
 ):
     client = Client(raise_request_exception=False)
     client.force_login(provider)
@@ -72,7 +72,7 @@ def test_any_adverse_event_typed_at_the_bedside_is_saved_or_refused_never_a_500(
         "resolved_at": resolved_at,
         "description": description,
     }
-    response, after = _post_rolled_back(client, reverse("dose-adverse-event", args=[dosed_participant.pk]), data)
+    response, after = _post_rolled_back(client, reverse("dose-adverse-event", args=[given_dose.pk]), data)
     assert response.status_code in (302, 400), (response.status_code, data)
     if response.status_code == 400:
         assert after == before

@@ -77,14 +77,14 @@ def test_the_dashboard_and_the_worklist_say_it_was_escalated(alert, client, lead
 
 
 def test_who_acknowledged_when_and_what_was_done_shows_where_the_team_looks(
-    alert, client, therapist, dosed_participant, clock
+    alert, client, therapist, given_dose, clock
 ):
     services.safety_alert_acknowledge(alert=alert, by=therapist, action_note="Called the patient; plan reviewed.")
     client.force_login(therapist)
     pages = {
         "timeline": reverse("course-timeline", args=[alert.course_id]),
         "worklist": reverse("worklist"),
-        "bedside": reverse("dose", args=[dosed_participant.pk]),
+        "bedside": reverse("dose", args=[given_dose.pk]),
     }
     for name, url in pages.items():
         text = client.get(url).content.decode()

@@ -20,7 +20,7 @@ def day(n: int) -> date:
 
 
 def dose(n: int, pid=None, *, given=True, maintenance=False) -> DoseFact:
-    return DoseFact(participant_id=pid or f"p{n}", session_date=day(n), given=given, maintenance=maintenance)
+    return DoseFact(dose_id=pid or f"p{n}", session_date=day(n), given=given, maintenance=maintenance)
 
 
 def facts(*doses, status=CourseStatus.DOSING, indication=Indication.MDD_TRD, planned=6, pcl5=None) -> CourseFacts:
@@ -34,9 +34,9 @@ def facts(*doses, status=CourseStatus.DOSING, indication=Indication.MDD_TRD, pla
     )
 
 
-def slots(result, timepoint, participant=None):
+def slots(result, timepoint, dose=None):
     return sorted(
-        (s for s in result if s.timepoint == timepoint and (participant is None or s.participant_id == participant)),
+        (s for s in result if s.timepoint == timepoint and (dose is None or s.dose_id == dose)),
         key=lambda s: s.instrument,
     )
 
@@ -89,9 +89,7 @@ def test_maintenance_dose_does_not_count_as_first_dose():
 def test_pre_dose_slot_per_dose_phq9_and_gad7_only():
     result = plan(facts(dose(10), dose(17), dose(24, given=False)), RULES)
     pre = slots(result, "pre_dose")
-    assert sorted((s.participant_id, s.instrument) for s in pre) == [
-        (p, i) for p in ("p10", "p17", "p24") for i in BOTH
-    ]
+    assert sorted((s.dose_id, s.instrument) for s in pre) == [(p, i) for p in ("p10", "p17", "p24") for i in BOTH]
     p17 = slots(result, "pre_dose", "p17")[0]
     # Opens 3 days before, due and last on the day of the dose.
     assert (p17.open_from, p17.due_by, p17.missed_after, p17.target) == (day(14), day(17), day(17), day(17))
@@ -105,7 +103,7 @@ def test_pre_dose_within_7_days_of_baseline_is_covered_by_the_baseline():
 
 def test_two_doses_3_days_apart_get_one_pre_dose_slot():
     result = plan(facts(dose(10), dose(13), dose(17), dose(20)), RULES)
-    assert sorted({s.participant_id for s in slots(result, "pre_dose")}) == ["p10", "p17"]
+    assert sorted({s.dose_id for s in slots(result, "pre_dose")}) == ["p10", "p17"]
 
 
 @pytest.mark.parametrize("gap, second_gets_slot", [(6, False), (7, True), (8, True)])
@@ -117,7 +115,7 @@ def test_pre_dose_spacing_is_at_least_7_days(gap, second_gets_slot):
 def test_spacing_counts_from_the_last_slot_not_the_last_dose():
     # 10 (slot), 14 (skipped), 18 (8 days after the slot at 10: slot).
     result = plan(facts(dose(10), dose(14), dose(18)), RULES)
-    assert sorted({s.participant_id for s in slots(result, "pre_dose")}) == ["p10", "p18"]
+    assert sorted({s.dose_id for s in slots(result, "pre_dose")}) == ["p10", "p18"]
 
 
 def test_pre_dose_pcl5_only_when_configured():

@@ -47,7 +47,7 @@ def test_an_opened_course_gets_the_baseline_schedule(course):
     assert summary(course) == [("baseline", i, S) for i in ("gad7", "pcl5", "phq9")]
     for a in rows(course):
         assert (a.open_from, a.due_by, a.missed_after, a.target_date) == (TODAY, day(7), day(30), TODAY)
-        assert a.created_at == NOW and a.participant_id is None
+        assert a.created_at == NOW and a.dose_id is None
 
 
 def test_sync_is_idempotent(course):
@@ -58,11 +58,11 @@ def test_sync_is_idempotent(course):
 def test_booking_a_dose_creates_its_pre_dose_slot_and_closes_baseline_on_that_day(
     booking_course, provider, therapist, clock
 ):
-    participant = book_dose(booking_course, provider, therapist, NOW + dt.timedelta(days=10), now=NOW)
+    dose = book_dose(booking_course, provider, therapist, NOW + dt.timedelta(days=10), now=NOW)
     pre = rows(booking_course, timepoint="pre_dose")
-    assert [(a.instrument, a.participant_id, a.status) for a in pre] == [
-        ("gad7", participant.pk, S),
-        ("phq9", participant.pk, S),
+    assert [(a.instrument, a.dose_id, a.status) for a in pre] == [
+        ("gad7", dose.pk, S),
+        ("phq9", dose.pk, S),
     ]
     assert {(a.open_from, a.due_by, a.missed_after) for a in pre} == {(day(7), day(10), day(10))}
     assert {a.missed_after for a in rows(booking_course, timepoint="baseline")} == {day(10)}
@@ -74,8 +74,8 @@ def test_a_dose_within_7_days_of_baseline_gets_no_pre_dose_slot(booking_course, 
 
 
 def test_voiding_a_dose_cancels_its_pre_dose_slot_and_reopens_baseline(booking_course, provider, therapist, clock):
-    participant = book_dose(booking_course, provider, therapist, NOW + dt.timedelta(days=10), now=NOW)
-    course_services.record_void(record=participant, by=provider, reason="Booked on the wrong day.")
+    dose = book_dose(booking_course, provider, therapist, NOW + dt.timedelta(days=10), now=NOW)
+    course_services.record_void(record=dose, by=provider, reason="Booked on the wrong day.")
     pre = rows(booking_course, timepoint="pre_dose")
     assert {a.status for a in pre} == {AdministrationStatus.CANCELLED}
     assert {a.cancelled_reason for a in pre} == {"no longer on the schedule"}
@@ -83,8 +83,8 @@ def test_voiding_a_dose_cancels_its_pre_dose_slot_and_reopens_baseline(booking_c
 
 
 def test_voiding_the_dosing_session_cancels_the_slot_too(booking_course, provider, therapist, clock):
-    participant = book_dose(booking_course, provider, therapist, NOW + dt.timedelta(days=10), now=NOW)
-    course_services.record_void(record=participant.session, by=provider, reason="Session cancelled by the clinic.")
+    dose = book_dose(booking_course, provider, therapist, NOW + dt.timedelta(days=10), now=NOW)
+    course_services.record_void(record=dose.session, by=provider, reason="Session cancelled by the clinic.")
     assert {a.status for a in rows(booking_course, timepoint="pre_dose")} == {AdministrationStatus.CANCELLED}
 
 
@@ -130,7 +130,7 @@ def test_a_maintenance_dose_does_not_move_the_follow_ups(booking_course, provide
     assert {k: v for k, v in after.items() if k[0] != "pre_dose"} == {
         k: v for k, v in before.items() if k[0] != "pre_dose"
     }
-    assert {a.participant_id for a in rows(booking_course, timepoint="pre_dose")} == {first.pk, booster.pk}
+    assert {a.dose_id for a in rows(booking_course, timepoint="pre_dose")} == {first.pk, booster.pk}
 
 
 def test_discontinuing_cancels_every_future_administration(booking_course, provider, therapist, clock):

@@ -28,10 +28,10 @@ LIVE = (AdministrationStatus.SCHEDULED, AdministrationStatus.OPEN)
 @pytest.fixture
 def dosed_once(booking_course, provider, therapist, clock):  # noqa: F811
     """A course with its first of six doses given on day 8 (NOW + 8 days)."""
-    participant = book_dose(booking_course, provider, therapist, NOW + dt.timedelta(days=8), now=NOW)
+    dose = book_dose(booking_course, provider, therapist, NOW + dt.timedelta(days=8), now=NOW)
     answer_baseline(booking_course, therapist)
     clock.move_to(NOW + dt.timedelta(days=8, hours=1))
-    dose_given(participant, provider)
+    dose_given(dose, provider)
     booking_course.refresh_from_db()
     return booking_course
 

@@ -180,7 +180,7 @@ def test_adding_a_questionnaire_for_one_course(client, provider, course, opened)
 
 
 def test_the_chart_page_draws_each_instrument_with_bands_doses_and_a_table(
-    client, therapist, provider, cleared_course, dosed_participant, clock
+    client, therapist, provider, cleared_course, given_dose, clock
 ):
     client.force_login(therapist)
     # The baseline was waived before the dose (fixture): a score on the day is an additional questionnaire.

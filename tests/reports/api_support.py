@@ -70,7 +70,7 @@ def build_course(spec: Spec, *, n: int, therapist, provider):
             if by_timepoint.get(key) is None:
                 continue
             administration = Administration.objects.get(
-                course=course, instrument=instrument, timepoint=timepoint, participant__isnull=True
+                course=course, instrument=instrument, timepoint=timepoint, dose__isnull=True
             )
             measure_services.response_enter(
                 administration=administration,
@@ -89,9 +89,9 @@ def build_course(spec: Spec, *, n: int, therapist, provider):
     )
     last = None
     for k in range(2 if spec.discontinue else spec.doses):
-        participant = book_dose(course, provider, therapist, t0 + dt.timedelta(days=3 + 2 * k), now=t0)
-        dose_given(participant, provider)
-        last = participant.session.starts_at
+        dose = book_dose(course, provider, therapist, t0 + dt.timedelta(days=3 + 2 * k), now=t0)
+        dose_given(dose, provider)
+        last = dose.session.starts_at
     if spec.discontinue:
         course_services.course_change_status(
             course=course, by=therapist, to_status=CourseStatus.DISCONTINUED, reason="Moved away.", now=last

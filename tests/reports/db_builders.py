@@ -70,7 +70,7 @@ def _dose(course, cast: Cast, therapist, start: dt.datetime, route: str, mainten
         now=start - dt.timedelta(days=2),
         format=course.format,
     )
-    participant = builders.dose_planned(
+    dose = builders.dose_planned(
         session=session,
         course=course,
         provider=cast.provider,
@@ -81,7 +81,7 @@ def _dose(course, cast: Cast, therapist, start: dt.datetime, route: str, mainten
         weighed_now=stale,
         lot_number="LOT-REPORTS",
     )
-    return builders.dose_given(participant, cast.provider, monitored=None)
+    return builders.dose_given(dose, cast.provider, monitored=None)
 
 
 def _prepare(course, therapist, plan: "Plan") -> None:

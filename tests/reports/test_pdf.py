@@ -43,7 +43,7 @@ def test_the_progress_report_names_the_patient_and_lists_doses_and_events(
     course = cohort["ptsd_responder"]
     dose = course.doses.order_by("dosed_at").first()
     course_services.adverse_event_record(
-        participant=dose,
+        dose=dose,
         by=provider,
         term="nausea",
         grade=1,
@@ -76,7 +76,7 @@ def test_free_text_is_escaped_in_the_progress_reports_html(cohort, provider):
     course = cohort["mdd"]
     dose = course.doses.first()
     course_services.adverse_event_record(
-        participant=dose,
+        dose=dose,
         by=provider,
         term="nausea",
         grade=1,

@@ -115,7 +115,7 @@ def _dose(p, course_id: str, therapist, provider, clock, event: bool = False) ->
     }
     session = ok(p.post("/api/dosing-sessions/", session, format="json"), 201)
     body = {"course": course_id, "route": "im", "dose_mg": "42", "weight_kg": "70", "lot_number": "LOT-1"}
-    dose = ok(p.post(f"/api/dosing-sessions/{session['id']}/participants/", body | {"fasting_confirmed": True}), 201)
+    dose = ok(p.post(f"/api/dosing-sessions/{session['id']}/doses/", body | {"fasting_confirmed": True}), 201)
     ok(p.post(f"/api/doses/{dose['id']}/vitals/", {"phase": "pre_dose", **normal_vitals()}, format="json"), 201)
     ok(p.post(f"/api/doses/{dose['id']}/administer/", {}))
     clock.shift(dt.timedelta(minutes=40))

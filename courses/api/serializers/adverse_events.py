@@ -20,7 +20,7 @@ class AdverseEventSerializer(RecordOut):
         fields = [
             "id",
             "course",
-            "participant",
+            "dose",
             *kinds.AE_FIELDS,
             "lead_notified_at",
             "acknowledged_at",
@@ -49,7 +49,7 @@ class AcknowledgeInputSerializer(serializers.Serializer):
 
 class AdverseEventDashboardSerializer(AdverseEventSerializer):
     patient = serializers.UUIDField(source="course.patient_id", read_only=True)
-    session = serializers.UUIDField(source="participant.session_id", read_only=True, allow_null=True, default=None)
+    session = serializers.UUIDField(source="dose.session_id", read_only=True, allow_null=True, default=None)
 
     class Meta(AdverseEventSerializer.Meta):
         fields = [*AdverseEventSerializer.Meta.fields, "patient", "course", "session"]

@@ -145,7 +145,7 @@ class CourseSerializer(CourseListSerializer):
             "integration_sessions": course.integration_sessions.active().count(),
             "serious_adverse_events": AdverseEvent.objects.active()
             .filter(course=course, serious=True)
-            .exclude(participant__voided_at__isnull=False)
+            .exclude(dose__voided_at__isnull=False)
             .count(),
         }
 

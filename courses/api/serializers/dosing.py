@@ -19,7 +19,7 @@ from courses.api.serializers._common import (
 )
 from courses.api.serializers.adverse_events import AdverseEventSerializer
 from courses.choices import IN_SESSION_ALERT_CHOICES, VitalPhase
-from courses.models import DosingParticipant, DosingSession, HoldOverride, InSessionAlert, VitalReading
+from courses.models import Dose, DosingSession, HoldOverride, InSessionAlert, VitalReading
 from kernel.api.fields import UniqueListField
 from kernel.api.serializers import ClinicDateTimeField, StaffBriefSerializer, StaffField
 from kernel.text import REASON_MAX, TEXT_MAX
@@ -48,7 +48,7 @@ class VitalReadingSerializer(RecordOut):
         model = VitalReading
         fields = [
             "id",
-            "participant",
+            "dose",
             "taken_at",
             "phase",
             *rules.VITAL_RANGES,
@@ -137,7 +137,7 @@ class InSessionAlertCloseInputSerializer(serializers.Serializer):
 
 class _DoseStateFields(serializers.Serializer):
     """A dose's state from courses.safety, the same fields wherever a dose is shown (the dose, the
-    group session's participants): the hold, what is still needed, discharge, vitals overdue. The
+    group session's doses): the hold, what is still needed, discharge, vitals overdue. The
     view computes every dose's state in one pass (courses.bedside.dose_states) into
     context["states"]."""
 
@@ -182,7 +182,7 @@ class _DoseStateFields(serializers.Serializer):
 
 
 class DoseSerializer(_DoseStateFields, SignedOut):
-    """One participant's dose with their vitals and adverse events (prefetched by the view), and its
+    """One patient's dose with their vitals and adverse events (prefetched by the view), and its
     state from courses.safety: the hold, what is still needed, vitals overdue, open alerts."""
 
     is_over_maximum = serializers.BooleanField(read_only=True)
@@ -192,7 +192,7 @@ class DoseSerializer(_DoseStateFields, SignedOut):
     adverse_events = serializers.SerializerMethodField()
 
     class Meta:
-        model = DosingParticipant
+        model = Dose
         fields = [
             *DOSE_OUT_FIELDS,
             "hold",
@@ -228,7 +228,7 @@ class DoseSerializer(_DoseStateFields, SignedOut):
 
 class DoseInputSerializer(ModelInput):
     class Meta:
-        model = DosingParticipant
+        model = Dose
         fields = list(kinds.DOSE_FIELDS)
 
 
@@ -244,7 +244,7 @@ def _weighed_now():
     )
 
 
-class ParticipantAddInputSerializer(DoseInputSerializer):
+class DoseAddInputSerializer(DoseInputSerializer):
     course = serializers.UUIDField()
     is_maintenance = serializers.BooleanField(
         required=False, allow_null=True, help_text="Omit to decide from the course's stage."
@@ -291,15 +291,15 @@ class DischargeInputSerializer(serializers.Serializer):
     discharged_at = ClinicDateTimeField(required=False, help_text="Defaults to now.")
 
 
-class ParticipantBriefSerializer(_DoseStateFields, serializers.ModelSerializer):
-    """A participant on the group session: the card's facts and the same state as the dose."""
+class DoseBriefSerializer(_DoseStateFields, serializers.ModelSerializer):
+    """A dose on the group session: the card's facts and the same state as the dose."""
 
     patient = serializers.UUIDField(source="course.patient_id", read_only=True)
     is_voided = serializers.BooleanField(read_only=True)
     is_signed = serializers.BooleanField(read_only=True)
 
     class Meta:
-        model = DosingParticipant
+        model = Dose
         fields = [
             "id",
             "course",
@@ -333,13 +333,13 @@ DOSING_SESSION_FIELDS = [
 class DosingSessionListSerializer(SignedOut):
     medical_provider = StaffBriefSerializer(read_only=True)
     facilitators = StaffBriefSerializer(many=True, read_only=True)
-    participant_count = serializers.IntegerField(read_only=True, help_text="Active participants.")
+    dose_count = serializers.IntegerField(read_only=True, help_text="Active doses.")
 
     class Meta:
         model = DosingSession
         fields = [
             *DOSING_SESSION_FIELDS,
-            "participant_count",
+            "dose_count",
             *SIGNED_META,
             *RECORD_META,
         ]
@@ -347,7 +347,7 @@ class DosingSessionListSerializer(SignedOut):
 
 class DosingSessionSerializer(DosingSessionListSerializer):
     facilitation_note = serializers.CharField(read_only=True)
-    participants = ParticipantBriefSerializer(many=True, read_only=True)
+    doses = DoseBriefSerializer(many=True, read_only=True)
 
     class Meta(DosingSessionListSerializer.Meta):
-        fields = [*DosingSessionListSerializer.Meta.fields, "facilitation_note", "participants", "amendments"]
+        fields = [*DosingSessionListSerializer.Meta.fields, "facilitation_note", "doses", "amendments"]

@@ -11,7 +11,7 @@ from courses import bedside, selectors
 from courses.api.serializers._common import version_field
 from courses.api.serializers.dosing import DoseSerializer, DosingSessionSerializer
 from courses.api.serializers.patients import PatientSerializer
-from courses.models import AdverseEvent, DosingParticipant, DosingSession, InSessionAlert, VitalReading
+from courses.models import AdverseEvent, Dose, DosingSession, InSessionAlert, VitalReading
 from kernel.api.views import error_responses
 
 ERROR_TEXT = {
@@ -67,7 +67,7 @@ def sessions_with_counts(qs):
     return (
         qs.select_related("medical_provider", "signed_by")
         .prefetch_related("facilitators")
-        .annotate(participant_count=Count("participants", filter=Q(participants__voided_at__isnull=True)))
+        .annotate(dose_count=Count("doses", filter=Q(doses__voided_at__isnull=True)))
     )
 
 
@@ -77,14 +77,14 @@ def session_out(session_id, request, audit: bool = False):
         sessions_with_counts(DosingSession.objects.filter(pk=session.pk))
         .prefetch_related(
             Prefetch(
-                "participants",
-                queryset=DosingParticipant.objects.select_related(*bedside.STATE_RELATIONS),
+                "doses",
+                queryset=Dose.objects.select_related(*bedside.STATE_RELATIONS),
             )
         )
         .get()
     )
     amendments = selectors.amendments_for([session])
-    states = bedside.dose_states(list(session.participants.all()), now=timezone.now())
+    states = bedside.dose_states(list(session.doses.all()), now=timezone.now())
     return DosingSessionSerializer(session, context={"amendments": amendments, "states": states}).data
 
 
@@ -95,19 +95,19 @@ DOSE_PREFETCH = (
 )
 
 
-def dose_out(participant_id) -> dict:
-    participant = (
-        DosingParticipant.objects.select_related("signed_by", "session", "course__patient", "weight_measurement")
+def dose_out(dose_id) -> dict:
+    dose = (
+        Dose.objects.select_related("signed_by", "session", "course__patient", "weight_measurement")
         .prefetch_related(*DOSE_PREFETCH)
-        .get(pk=participant_id)
+        .get(pk=dose_id)
     )
-    records = [participant, *participant.vitals.all(), *participant.adverse_events.all()]
+    records = [dose, *dose.vitals.all(), *dose.adverse_events.all()]
     context = {
         "amendments": selectors.amendments_for(records),
-        "states": bedside.dose_states([participant], now=timezone.now()),
+        "states": bedside.dose_states([dose], now=timezone.now()),
     }
-    return DoseSerializer(participant, context=context).data
+    return DoseSerializer(dose, context=context).data
 
 
-def participant_for(request, dose_id, audit: bool = False) -> DosingParticipant:
-    return selectors.participant_get(user=request.user, participant_id=dose_id, audit=audit)
+def dose_for(request, dose_id, audit: bool = False) -> Dose:
+    return selectors.dose_get(user=request.user, dose_id=dose_id, audit=audit)

@@ -11,7 +11,7 @@ from courses.api.serializers.adverse_events import (
     AdverseEventInputSerializer,
     AdverseEventSerializer,
 )
-from courses.api.views._common import api_responses, participant_for
+from courses.api.views._common import api_responses, dose_for
 from kernel.api.pagination import Pagination
 from kernel.api.permissions import IsPracticeLead
 from kernel.api.views import ApiView, read_body
@@ -45,9 +45,9 @@ class DoseAdverseEventsView(ApiView):
         description="A serious event mails every practice lead once the transaction commits.",
     )
     def post(self, request, dose_id):
-        participant = participant_for(request, dose_id)
+        dose = dose_for(request, dose_id)
         event = services.adverse_event_record(
-            participant=participant, by=request.user, **read_body(AdverseEventInputSerializer, request)
+            dose=dose, by=request.user, **read_body(AdverseEventInputSerializer, request)
         )
         return Response(AdverseEventSerializer(event).data, status=status.HTTP_201_CREATED)
 

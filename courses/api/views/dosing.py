@@ -1,4 +1,4 @@
-"""Dosing sessions and the doses in them: participants, vitals, hold overrides, giving the dose,
+"""Dosing sessions and the doses in them: doses, vitals, hold overrides, giving the dose,
 discharge, closing an in-session alert."""
 
 from django.shortcuts import get_object_or_404
@@ -10,6 +10,7 @@ from courses import selectors, services
 from courses.api.serializers.dosing import (
     AdministerInputSerializer,
     DischargeInputSerializer,
+    DoseAddInputSerializer,
     DoseSerializer,
     DoseUpdateInputSerializer,
     DosingSessionInputSerializer,
@@ -18,7 +19,6 @@ from courses.api.serializers.dosing import (
     DosingSessionSerializer,
     HoldOverrideInputSerializer,
     InSessionAlertCloseInputSerializer,
-    ParticipantAddInputSerializer,
     VitalReadingInputSerializer,
     VitalReadingSerializer,
 )
@@ -26,9 +26,9 @@ from courses.api.views._common import (
     LIST_ERRORS,
     READ_ERRORS,
     api_responses,
+    dose_for,
     dose_out,
     field_error,
-    participant_for,
     read_version,
     session_out,
     sessions_with_counts,
@@ -78,16 +78,16 @@ class DosingSessionDetailView(ApiView):
         return Response(session_out(session_id, request, audit=True))
 
 
-class DosingSessionParticipantsView(ApiView):
-    serializer_class = ParticipantAddInputSerializer
+class DosingSessionDosesView(ApiView):
+    serializer_class = DoseAddInputSerializer
 
-    @extend_schema(request=ParticipantAddInputSerializer, responses=api_responses(DoseSerializer, 201), tags=["dosing"])
+    @extend_schema(request=DoseAddInputSerializer, responses=api_responses(DoseSerializer, 201), tags=["dosing"])
     def post(self, request, session_id):
         session = selectors.dosing_session_get(user=request.user, session_id=session_id, audit=False)
-        data = read_body(ParticipantAddInputSerializer, request)
+        data = read_body(DoseAddInputSerializer, request)
         course = visible("course", selectors.course_get, user=request.user, course_id=data.pop("course"))
-        participant = services.dosing_participant_add(session=session, course=course, by=request.user, **data)
-        return Response(dose_out(participant.pk), status=status.HTTP_201_CREATED)
+        dose = services.dose_add(session=session, course=course, by=request.user, **data)
+        return Response(dose_out(dose.pk), status=status.HTTP_201_CREATED)
 
 
 class DosingSessionNoteView(ApiView):
@@ -109,15 +109,15 @@ class DoseDetailView(ApiView):
 
     @extend_schema(responses=api_responses(DoseSerializer, errors=READ_ERRORS), tags=["dosing"])
     def get(self, request, dose_id):
-        return Response(dose_out(participant_for(request, dose_id, audit=True).pk))
+        return Response(dose_out(dose_for(request, dose_id, audit=True).pk))
 
     @extend_schema(request=DoseUpdateInputSerializer, responses=api_responses(DoseSerializer), tags=["dosing"])
     def patch(self, request, dose_id):
-        participant = participant_for(request, dose_id)
+        dose = dose_for(request, dose_id)
         fields = read_body(DoseUpdateInputSerializer, request, partial=True)
         version = read_version(fields)
-        services.dosing_participant_update(participant=participant, by=request.user, version=version, **fields)
-        return Response(dose_out(participant.pk))
+        services.dose_update(dose=dose, by=request.user, version=version, **fields)
+        return Response(dose_out(dose.pk))
 
 
 class DoseVitalsView(ApiView):
@@ -130,9 +130,9 @@ class DoseVitalsView(ApiView):
         description="Record a reading. `alerts` lists the pre-dose hold and intra-session alerts it raised.",
     )
     def post(self, request, dose_id):
-        participant = participant_for(request, dose_id)
+        dose = dose_for(request, dose_id)
         reading = services.vital_reading_record(
-            participant=participant, by=request.user, **read_body(VitalReadingInputSerializer, request)
+            dose=dose, by=request.user, **read_body(VitalReadingInputSerializer, request)
         )
         return Response(VitalReadingSerializer(reading).data, status=status.HTTP_201_CREATED)
 
@@ -142,11 +142,9 @@ class DoseHoldOverrideView(ApiView):
 
     @extend_schema(request=HoldOverrideInputSerializer, responses=api_responses(DoseSerializer), tags=["dosing"])
     def post(self, request, dose_id):
-        participant = participant_for(request, dose_id)
-        services.dosing_hold_override(
-            participant=participant, by=request.user, **read_body(HoldOverrideInputSerializer, request)
-        )
-        return Response(dose_out(participant.pk))
+        dose = dose_for(request, dose_id)
+        services.dosing_hold_override(dose=dose, by=request.user, **read_body(HoldOverrideInputSerializer, request))
+        return Response(dose_out(dose.pk))
 
 
 class DoseAdministerView(ApiView):
@@ -154,11 +152,9 @@ class DoseAdministerView(ApiView):
 
     @extend_schema(request=AdministerInputSerializer, responses=api_responses(DoseSerializer), tags=["dosing"])
     def post(self, request, dose_id):
-        participant = participant_for(request, dose_id)
-        services.dose_administer(
-            participant=participant, by=request.user, **read_body(AdministerInputSerializer, request)
-        )
-        return Response(dose_out(participant.pk))
+        dose = dose_for(request, dose_id)
+        services.dose_administer(dose=dose, by=request.user, **read_body(AdministerInputSerializer, request))
+        return Response(dose_out(dose.pk))
 
 
 class DoseDischargeView(ApiView):
@@ -166,11 +162,9 @@ class DoseDischargeView(ApiView):
 
     @extend_schema(request=DischargeInputSerializer, responses=api_responses(DoseSerializer), tags=["dosing"])
     def post(self, request, dose_id):
-        participant = participant_for(request, dose_id)
-        services.participant_discharge(
-            participant=participant, by=request.user, **read_body(DischargeInputSerializer, request)
-        )
-        return Response(dose_out(participant.pk))
+        dose = dose_for(request, dose_id)
+        services.dose_discharge(dose=dose, by=request.user, **read_body(DischargeInputSerializer, request))
+        return Response(dose_out(dose.pk))
 
 
 class DoseAlertCloseView(ApiView):
@@ -184,15 +178,15 @@ class DoseAlertCloseView(ApiView):
         "exists), `adverse_event` (name it), or `other` (with a note). Open alerts hold the dose and the discharge.",
     )
     def post(self, request, dose_id, in_session_alert_id):
-        participant = participant_for(request, dose_id)
-        alert = get_object_or_404(InSessionAlert, pk=in_session_alert_id, participant=participant)
+        dose = dose_for(request, dose_id)
+        alert = get_object_or_404(InSessionAlert, pk=in_session_alert_id, dose=dose)
         data = read_body(InSessionAlertCloseInputSerializer, request)
         event = None
         if data.get("adverse_event"):
-            event = AdverseEvent.objects.filter(pk=data["adverse_event"], course_id=participant.course_id).first()
+            event = AdverseEvent.objects.filter(pk=data["adverse_event"], course_id=dose.course_id).first()
             if event is None:
                 field_error("adverse_event", "No such adverse event on this course.")
         services.in_session_alert_close(
             alert=alert, by=request.user, action=data["action"], note=data.get("note", ""), adverse_event=event
         )
-        return Response(dose_out(participant.pk))
+        return Response(dose_out(dose.pk))

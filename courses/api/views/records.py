@@ -32,7 +32,7 @@ from courses.api.views._common import (
     read_version,
     session_out,
 )
-from courses.models import Amendment, DosingParticipant, DosingSession, Patient
+from courses.models import Amendment, Dose, DosingSession, Patient
 from kernel.api.errors import flatten_errors
 from kernel.api.serializers import ClinicDateTimeField
 from kernel.api.views import ApiView, read_body
@@ -54,14 +54,14 @@ RECORD_SERIALIZERS = {
     "preparatory-session": PreparatorySessionSerializer,
     "integration-session": IntegrationSessionSerializer,
     "dosing-session": DosingSessionSerializer,
-    "dosing-participant": DoseSerializer,
+    "dose": DoseSerializer,
     "vital-reading": VitalReadingSerializer,
     "adverse-event": AdverseEventSerializer,
 }
 
 
 def _record_out(record, request) -> dict:
-    if isinstance(record, DosingParticipant):
+    if isinstance(record, Dose):
         return dose_out(record.pk)
     if isinstance(record, DosingSession):
         return session_out(record.pk, request)
@@ -151,7 +151,7 @@ class RecordDetailView(ApiView):
         body = _changes_body(request)
         version = read_version(body)
         changes = _typed_changes(type(record), body)
-        if isinstance(record, DosingParticipant):
+        if isinstance(record, Dose):
             # Refused here, before the service, so that `weighed_now` (a flag of the dose endpoint) is named too.
             wrong = sorted(set(changes) - set(kinds.of(record).editable))
             if wrong:
@@ -223,5 +223,6 @@ class RecordAmendmentsView(ApiView):
     )
     def get(self, request, record_type, record_id):
         record = _record(request, record_type, record_id, audit=True)
-        amendments = Amendment.objects.filter(record_type=record._meta.model_name, record_id=record.pk)
+        # The kind's former model names too: amendments written before a rename keep theirs.
+        amendments = Amendment.objects.filter(record_type__in=kinds.of(record).model_names, record_id=record.pk)
         return Response(AmendmentSerializer(amendments.select_related("amended_by"), many=True).data)

@@ -7,7 +7,7 @@ from django.utils import timezone
 from accounts.models import Role, User
 from courses import kinds
 from courses.choices import IN_SESSION_ALERT_CHOICES, PregnancyTest, VitalPhase
-from courses.models import Course, DosingParticipant, DosingSession
+from courses.models import Course, Dose, DosingSession
 from courses.web.forms.base import (
     CourseChoiceField,
     ServiceModelForm,
@@ -37,7 +37,7 @@ class DosingSessionScheduleForm(ServiceModelForm):
         self.fields["facilitators"].queryset = active_staff(Role.THERAPIST)
 
 
-class ParticipantForm(ServiceModelForm):
+class DoseForm(ServiceModelForm):
     course = CourseChoiceField(queryset=Course.objects.none(), label="Patient / course")
     weighed_now = forms.BooleanField(
         label="Weighed now (record this weight)",
@@ -53,7 +53,7 @@ class ParticipantForm(ServiceModelForm):
     )
 
     class Meta:
-        model = DosingParticipant
+        model = Dose
         fields = ("course", *kinds.DOSE_FIELDS)
         widgets = {
             "dose_mg": numeric(decimal=True, attrs={"step": "0.1"}),

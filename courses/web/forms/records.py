@@ -4,7 +4,7 @@ kind (record_form), reusing its entry form's widgets and choices."""
 from django import forms
 
 from courses import kinds
-from courses.models import DosingParticipant
+from courses.models import Dose
 from courses.web.forms.adverse_events import AdverseEventForm
 from courses.web.forms.base import ServiceModelForm, VersionedForm, minute_initial
 from courses.web.forms.dosing import VITAL_FIELDS, FacilitationNoteForm
@@ -64,7 +64,7 @@ def record_form(kind: kinds.RecordKind, fields, instance, data=None, *, editing:
     meta = type("Meta", (), {"model": model, "fields": tuple(fields), "widgets": widgets})
     bases = (entry,) if issubclass(entry, VersionedForm) else (VersionedForm, entry)
     extra = {}
-    if editing and model is DosingParticipant and "weight_kg" in fields:
+    if editing and model is Dose and "weight_kg" in fields:
         # A new weight is a measurement, recorded as such: see services.dosing._weight_for_dose.
         extra["weighed_now"] = forms.BooleanField(label="Weighed now (record this weight)", required=False)
     cls = type(f"{model.__name__}RecordForm", bases, {"Meta": meta, **extra})

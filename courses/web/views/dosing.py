@@ -1,4 +1,4 @@
-"""Dosing sessions, and the bedside page of one participant: vitals, hold, dose, events, discharge."""
+"""Dosing sessions, and the page of one dose: vitals, hold, dose, events, discharge."""
 
 import datetime as dt
 
@@ -11,22 +11,22 @@ from django.views.decorators.http import require_POST
 from courses import bedside, hooks, selectors, services
 from courses.choices import VitalAlert, VitalPhase
 from courses.models import InSessionAlert, VitalReading, WeightMeasurement
-from courses.selectors import amendments_for, courses_for, dosing_session_get, dosing_sessions_for, participant_get
+from courses.selectors import amendments_for, courses_for, dose_get, dosing_session_get, dosing_sessions_for
 from courses.web.forms.adverse_events import AdverseEventForm
 from courses.web.forms.base import now_local_minute
 from courses.web.forms.dosing import (
     DischargeExceptionForm,
     DischargeForm,
+    DoseForm,
     DosingSessionScheduleForm,
     FacilitationNoteForm,
     GiveDoseForm,
     HoldOverrideForm,
     InSessionAlertCloseForm,
     LeftEarlyForm,
-    ParticipantForm,
     VitalsForm,
 )
-from courses.web.views.home import annotate_states, local_day_bounds, sessions_with_participants
+from courses.web.views.home import annotate_states, local_day_bounds, sessions_with_doses
 from kernel.web.views import call_service, paginate, render_form_page, staff_view
 
 ALERT_WORDS = dict(VitalAlert.choices)
@@ -37,9 +37,9 @@ def session_list(request):
     """Today's sessions first, then upcoming, then past (paginated)."""
     start, end = local_day_bounds()
     sessions = dosing_sessions_for(request.user)
-    today = sessions_with_participants(sessions.filter(starts_at__gte=start, starts_at__lt=end))
-    upcoming = sessions_with_participants(sessions.filter(starts_at__gte=end))[:50]
-    past = paginate(request, sessions_with_participants(sessions.filter(starts_at__lt=start)).order_by("-starts_at"))
+    today = sessions_with_doses(sessions.filter(starts_at__gte=start, starts_at__lt=end))
+    upcoming = sessions_with_doses(sessions.filter(starts_at__gte=end))[:50]
+    past = paginate(request, sessions_with_doses(sessions.filter(starts_at__lt=start)).order_by("-starts_at"))
     return render(request, "web/session_list.html", {"today": today, "upcoming": upcoming, "past": past})
 
 
@@ -61,18 +61,16 @@ def session_schedule(request):
 
 
 def _session_context(request, session, note_form=None):
-    participants = list(
-        session.participants.select_related(
-            "course__patient", "signed_by", "session", "weight_measurement"
-        ).prefetch_related(
+    doses = list(
+        session.doses.select_related("course__patient", "signed_by", "session", "weight_measurement").prefetch_related(
             Prefetch("vitals", queryset=VitalReading.objects.order_by("taken_at"), to_attr="all_vitals"),
         )
     )
     user = request.user
     return {
         "session": session,
-        "participants": annotate_states(participants),
-        "active_count": sum(1 for p in participants if not p.is_voided),
+        "doses": annotate_states(doses),
+        "active_count": sum(1 for p in doses if not p.is_voided),
         "note_form": note_form or FacilitationNoteForm(instance=session),
         "is_facilitator": user.is_therapist and any(f.pk == user.pk for f in session.facilitators.all()),
         "is_provider": user.is_medical_provider,
@@ -114,33 +112,33 @@ def _candidate_courses(user, session):
 
 
 @staff_view
-def participant_add(request, session_id):
+def dose_add(request, session_id):
     session = dosing_session_get(user=request.user, session_id=session_id)
     courses = _candidate_courses(request.user, session)
-    form = ParticipantForm(request.POST or None, courses=courses)
+    form = DoseForm(request.POST or None, courses=courses)
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         maintenance = data.pop("maintenance")
-        participant = call_service(
-            form, services.dosing_participant_add, session=session, by=request.user, is_maintenance=maintenance, **data
+        dose = call_service(
+            form, services.dose_add, session=session, by=request.user, is_maintenance=maintenance, **data
         )
-        if participant is not None:
+        if dose is not None:
             messages.success(request, "Participant added.")
-            return redirect("dose", participant.pk)
+            return redirect("dose", dose.pk)
     weights = {str(c.pk): str(c.latest_weight) for c in courses if c.latest_weight is not None}
     return render_form_page(
         request,
-        "web/participant_add.html",
+        "web/dose_add.html",
         {"form": form, "session": session, "weights": weights},
         invalid=request.method == "POST",
     )
 
 
-# --- the bedside page --------------------------------------------------------------------------
+# --- the dose page -----------------------------------------------------------------------------
 
 
-def _vitals_form(participant, data=None):
-    phase = VitalPhase.PRE_DOSE if participant.dosed_at is None else VitalPhase.DURING
+def _vitals_form(dose, data=None):
+    phase = VitalPhase.PRE_DOSE if dose.dosed_at is None else VitalPhase.DURING
     return VitalsForm(data, initial={"phase": phase, "taken_at": now_local_minute()})
 
 
@@ -155,47 +153,47 @@ def _alert_forms(state, events, posted=None):
     return state.open_alerts
 
 
-def _bedside(request, participant, status=200, **forms):
+def _render_dose(request, dose, status=200, **forms):
     now = timezone.now()
-    state = bedside.dose_state(participant, now=now)
-    readings = list(participant.vitals.select_related("created_by").order_by("-taken_at"))
+    state = bedside.dose_state(dose, now=now)
+    readings = list(dose.vitals.select_related("created_by").order_by("-taken_at"))
     for r in readings:
         r.alert_words = [ALERT_WORDS.get(a, a) for a in r.alerts]
-    events = list(participant.adverse_events.select_related("acknowledged_by").order_by("onset_at"))
+    events = list(dose.adverse_events.select_related("acknowledged_by").order_by("onset_at"))
     closed_alerts = list(
-        InSessionAlert.objects.filter(participant=participant, closed_at__isnull=False)
+        InSessionAlert.objects.filter(dose=dose, closed_at__isnull=False)
         .select_related("reading", "closed_by", "adverse_event")
         .order_by("raised_at")
     )
     for alert in closed_alerts:
         alert.alert_words = [ALERT_WORDS.get(a, a) for a in alert.alerts]
-    amendments = amendments_for([participant, *readings, *events])
-    for record in [participant, *readings, *events]:
+    amendments = amendments_for([dose, *readings, *events])
+    for record in [dose, *readings, *events]:
         record.amendment_list = amendments.get(record.pk, [])
     earliest = None
-    if participant.dosed_at:
-        earliest = participant.dosed_at + selectors.minimum_monitoring(participant)
+    if dose.dosed_at:
+        earliest = dose.dosed_at + selectors.minimum_monitoring(dose)
     discharge_class = DischargeExceptionForm if state.discharge_needs_exception else DischargeForm
     context = {
-        "participant": participant,
-        "session": participant.session,
-        "course": participant.course,
-        "patient": participant.course.patient,
+        "dose": dose,
+        "session": dose.session,
+        "course": dose.course,
+        "patient": dose.course.patient,
         "state": state,
         "readings": readings,
         "events": events,
         "open_alerts": _alert_forms(state, [e for e in events if not e.is_voided], forms.get("alert_form")),
         "closed_alerts": closed_alerts,
         # Lapsed ones too, marked: the record shows every decision, not only those still in force.
-        "overrides": participant.hold_overrides.select_related("reading", "overridden_by"),
+        "overrides": dose.hold_overrides.select_related("reading", "overridden_by"),
         # The course's questionnaire safety alerts: measures' section (courses/hooks.py).
-        **hooks.page_context("dose", user=request.user, course=participant.course),
+        **hooks.page_context("dose", user=request.user, course=dose.course),
         "hold_active": state.hold.active,
         "earliest_discharge": earliest,
-        "monitoring_minutes": int(selectors.minimum_monitoring(participant).total_seconds() // 60),
-        "locked": participant.is_signed or participant.is_voided,
+        "monitoring_minutes": int(selectors.minimum_monitoring(dose).total_seconds() // 60),
+        "locked": dose.is_signed or dose.is_voided,
         "is_provider": request.user.is_medical_provider,
-        "vitals_form": forms.get("vitals_form") or _vitals_form(participant),
+        "vitals_form": forms.get("vitals_form") or _vitals_form(dose),
         "override_form": forms.get("override_form") or HoldOverrideForm(),
         "give_form": forms.get("give_form") or GiveDoseForm(),
         "ae_form": forms.get("ae_form") or AdverseEventForm(initial={"onset_at": now_local_minute()}),
@@ -203,51 +201,51 @@ def _bedside(request, participant, status=200, **forms):
         "left_form": forms.get("left_form") or LeftEarlyForm(),
         "open_form": forms.get("open_form", ""),
     }
-    return render(request, "web/bedside.html", context, status=status)
+    return render(request, "web/dose.html", context, status=status)
 
 
 @staff_view
-def bedside_page(request, participant_id):
-    participant = participant_get(user=request.user, participant_id=participant_id)
-    return _bedside(request, participant)
+def dose_page(request, dose_id):
+    dose = dose_get(user=request.user, dose_id=dose_id)
+    return _render_dose(request, dose)
 
 
-def _bedside_post(request, participant_id, form_class, form_name, service, success, args=None):
-    participant = participant_get(user=request.user, participant_id=participant_id)
-    form = form_class(request.POST) if form_class is not VitalsForm else _vitals_form(participant, request.POST)
+def _dose_post(request, dose_id, form_class, form_name, service, success, args=None):
+    dose = dose_get(user=request.user, dose_id=dose_id)
+    form = form_class(request.POST) if form_class is not VitalsForm else _vitals_form(dose, request.POST)
     if form.is_valid():
         kwargs = (args or (lambda cd: cd))(dict(form.cleaned_data))
-        if call_service(form, service, participant=participant, by=request.user, **kwargs) is not None:
+        if call_service(form, service, dose=dose, by=request.user, **kwargs) is not None:
             messages.success(request, success)
-            return redirect("dose", participant.pk)
-    participant.refresh_from_db()
+            return redirect("dose", dose.pk)
+    dose.refresh_from_db()
     # The form's own section is gone once the act is done (a second click, another tab): its
     # refusal is said at the top of the page instead, so it is never silent.
     done = {
-        "give_form": participant.dosed_at,
-        "discharge_form": participant.discharged_at,
-        "left_form": participant.discharged_at,
+        "give_form": dose.dosed_at,
+        "discharge_form": dose.discharged_at,
+        "left_form": dose.discharged_at,
     }.get(form_name)
     if done:
         for error in form.non_field_errors():
             messages.error(request, error)
-    return _bedside(request, participant, status=400, open_form=form_name, **{form_name: form})
+    return _render_dose(request, dose, status=400, open_form=form_name, **{form_name: form})
 
 
 @staff_view
 @require_POST
-def vitals_add(request, participant_id):
-    return _bedside_post(
-        request, participant_id, VitalsForm, "vitals_form", services.vital_reading_record, "Vital signs recorded."
+def vitals_add(request, dose_id):
+    return _dose_post(
+        request, dose_id, VitalsForm, "vitals_form", services.vital_reading_record, "Vital signs recorded."
     )
 
 
 @staff_view
 @require_POST
-def hold_override(request, participant_id):
-    return _bedside_post(
+def hold_override(request, dose_id):
+    return _dose_post(
         request,
-        participant_id,
+        dose_id,
         HoldOverrideForm,
         "override_form",
         services.dosing_hold_override,
@@ -257,10 +255,10 @@ def hold_override(request, participant_id):
 
 @staff_view
 @require_POST
-def give_dose(request, participant_id):
-    return _bedside_post(
+def give_dose(request, dose_id):
+    return _dose_post(
         request,
-        participant_id,
+        dose_id,
         GiveDoseForm,
         "give_form",
         services.dose_administer,
@@ -271,21 +269,21 @@ def give_dose(request, participant_id):
 
 @staff_view
 @require_POST
-def adverse_event_add(request, participant_id):
-    return _bedside_post(
-        request, participant_id, AdverseEventForm, "ae_form", services.adverse_event_record, "Adverse event recorded."
+def adverse_event_add(request, dose_id):
+    return _dose_post(
+        request, dose_id, AdverseEventForm, "ae_form", services.adverse_event_record, "Adverse event recorded."
     )
 
 
 @staff_view
 @require_POST
-def discharge(request, participant_id):
-    return _bedside_post(
+def discharge(request, dose_id):
+    return _dose_post(
         request,
-        participant_id,
+        dose_id,
         DischargeExceptionForm,
         "discharge_form",
-        services.participant_discharge,
+        services.dose_discharge,
         "Discharged.",
         args=lambda cd: {k: v for k, v in cd.items() if not (k == "discharged_at" and v is None)},
     )
@@ -293,14 +291,14 @@ def discharge(request, participant_id):
 
 @staff_view
 @require_POST
-def left_before_discharge(request, participant_id):
+def left_before_discharge(request, dose_id):
     """The patient left before the discharge checks were met: the dose ends, saying what happened."""
-    return _bedside_post(
+    return _dose_post(
         request,
-        participant_id,
+        dose_id,
         LeftEarlyForm,
         "left_form",
-        services.participant_discharge,
+        services.dose_discharge,
         "Recorded: the patient left before discharge.",
         args=lambda cd: {
             "exception_reason": cd["exception_reason"],
@@ -315,10 +313,10 @@ def left_before_discharge(request, participant_id):
 
 @staff_view
 @require_POST
-def alert_close(request, participant_id, in_session_alert_id):
-    participant = participant_get(user=request.user, participant_id=participant_id)
-    alert = get_object_or_404(InSessionAlert, pk=in_session_alert_id, participant=participant)
-    events = list(participant.adverse_events.active())
+def alert_close(request, dose_id, in_session_alert_id):
+    dose = dose_get(user=request.user, dose_id=dose_id)
+    alert = get_object_or_404(InSessionAlert, pk=in_session_alert_id, dose=dose)
+    events = list(dose.adverse_events.active())
     form = InSessionAlertCloseForm(request.POST, prefix=f"alert-{alert.pk}", events=events)
     if form.is_valid() and call_service(
         form,
@@ -330,5 +328,5 @@ def alert_close(request, participant_id, in_session_alert_id):
         adverse_event=form.cleaned_data["adverse_event"],
     ):
         messages.success(request, "Alert closed; what was done is on the record.")
-        return redirect("dose", participant.pk)
-    return _bedside(request, participant, status=400, alert_form=form)
+        return redirect("dose", dose.pk)
+    return _render_dose(request, dose, status=400, alert_form=form)

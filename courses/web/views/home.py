@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from courses import bedside, hooks
 from courses.choices import VitalAlert
-from courses.models import AdverseEvent, DosingParticipant, IntegrationSession
+from courses.models import AdverseEvent, Dose, IntegrationSession
 from courses.progress import CourseFacts, next_steps
 from courses.selectors import courses_for, dosing_sessions_for
 from kernel.web.views import paginate, staff_view
@@ -35,7 +35,7 @@ def _count(queryset, key: str = "course"):
 
 def with_progress(courses):
     """Annotate courses with the counts `next_steps` needs, in the same single query."""
-    doses = DosingParticipant.objects.filter(course=OuterRef("pk"), voided_at__isnull=True)
+    doses = Dose.objects.filter(course=OuterRef("pk"), voided_at__isnull=True)
     integration = IntegrationSession.courses.through.objects.filter(
         course_id=OuterRef("pk"), integrationsession__voided_at__isnull=True
     )
@@ -97,13 +97,13 @@ def local_day_bounds(now=None):
     return start, end
 
 
-def annotate_states(participants, now=None):
-    """Each participant of a page with its dose state (courses.bedside), for the cards: the
+def annotate_states(doses, now=None):
+    """Each dose of a page with its dose state (courses.bedside), for the cards: the
     hold, what is still needed before dosing, vitals overdue, open alerts. One computation with
     the services' refusals, in a fixed number of queries for the whole page."""
     now = now or timezone.now()
-    states = bedside.dose_states(participants, now=now)
-    for p in participants:
+    states = bedside.dose_states(doses, now=now)
+    for p in doses:
         p.state = states[p.pk]
         readings = [r for r in getattr(p, "all_vitals", []) if not r.is_voided]
         p.latest = readings[-1] if readings else None
@@ -112,16 +112,14 @@ def annotate_states(participants, now=None):
         p.hold_active = p.state.hold.active
         for alert in p.state.open_alerts:
             alert.alert_words = [ALERT_WORDS.get(a, a) for a in alert.alerts]
-    return participants
+    return doses
 
 
-def sessions_with_participants(sessions):
-    participants = DosingParticipant.objects.active().select_related("course__patient", "session", "weight_measurement")
+def sessions_with_doses(sessions):
+    doses = Dose.objects.active().select_related("course__patient", "session", "weight_measurement")
     return (
         sessions.select_related("medical_provider")
-        .prefetch_related(
-            "facilitators", Prefetch("participants", queryset=participants, to_attr="active_participants")
-        )
+        .prefetch_related("facilitators", Prefetch("doses", queryset=doses, to_attr="active_doses"))
         .order_by("starts_at")
     )
 
@@ -130,11 +128,11 @@ def sessions_with_participants(sessions):
 def provider_today(request):
     """Today's dosing sessions (the clinic's local day) and the provider's assigned courses."""
     start, end = local_day_bounds()
-    sessions = sessions_with_participants(
+    sessions = sessions_with_doses(
         dosing_sessions_for(request.user).active().filter(starts_at__gte=start, starts_at__lt=end)
     )
     sessions = list(sessions)
-    annotate_states([p for s in sessions for p in s.active_participants])
+    annotate_states([p for s in sessions for p in s.active_doses])
     courses = with_progress(courses_for(request.user).open()).prefetch_related("therapists")
     page = paginate(request, courses.order_by("patient__family_name", "patient__given_name"))
     page.object_list = course_rows(page.object_list)

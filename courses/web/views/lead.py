@@ -11,7 +11,7 @@ from accounts import invitations
 from accounts.models import User
 from courses import hooks, services
 from courses.choices import COURSE_STAGES, CourseStatus, SeriousCriterion, VitalAlert
-from courses.models import ClinicSettings, Course, DosingParticipant, HoldOverride, InSessionAlert, VitalReading
+from courses.models import ClinicSettings, Course, Dose, HoldOverride, InSessionAlert, VitalReading
 from courses.selectors import record_get, serious_events_unacknowledged
 from courses.web.forms.adverse_events import AcknowledgeForm
 from courses.web.forms.lead import ClinicSettingsForm, StaffInviteForm
@@ -35,26 +35,26 @@ def _dashboard(request, ack_forms=None, status=200):
     alerts = list(
         VitalReading.objects.active()
         .exclude(alerts=[])
-        .select_related("participant__course__patient", "participant__session")
+        .select_related("dose__course__patient", "dose__session")
         .order_by("-taken_at")[:RECENT]
     )
     for reading in alerts:
         reading.alert_words = [ALERT_WORDS.get(a, a) for a in reading.alerts]
     overrides = (
-        HoldOverride.objects.filter(participant__voided_at__isnull=True)
-        .select_related("participant__course__patient", "overridden_by", "reading")
+        HoldOverride.objects.filter(dose__voided_at__isnull=True)
+        .select_related("dose__course__patient", "overridden_by", "reading")
         .order_by("-overridden_at")[:RECENT]
     )
     exceptions = (
-        DosingParticipant.objects.active()
+        Dose.objects.active()
         .exclude(discharge_exception_reason="")
         .select_related("course__patient", "discharged_by")
         .order_by("-discharged_at")[:RECENT]
     )
     open_alerts = list(
         InSessionAlert.objects.open()
-        .filter(participant__voided_at__isnull=True)
-        .select_related("participant__course__patient", "reading")
+        .filter(dose__voided_at__isnull=True)
+        .select_related("dose__course__patient", "reading")
         .order_by("raised_at")[:RECENT]
     )
     for alert in open_alerts:

@@ -24,7 +24,7 @@ from django.test import Client
 from django.utils import timezone
 
 from courses.choices import CourseStatus, Indication, RaceEthnicity, Route, SessionFormat, Sex, VitalPhase
-from courses.models import AdverseEvent, ClinicSettings, DosingParticipant, Patient, VitalReading
+from courses.models import AdverseEvent, ClinicSettings, Dose, Patient, VitalReading
 from devtools import bulk
 from measures.models import Administration, AdministrationStatus, Response, ResponseSource
 
@@ -51,8 +51,7 @@ def load_synthetic(n: int, *, staff: dict | None = None, first: int = 0, now: dt
     staff = staff or bulk.staff("report")
     rng = random.Random(first * 7919 + n)
     rows = {
-        k: []
-        for k in ("patients", "courses", "links", "sessions", "participants", "vitals", "events", "admins", "responses")
+        k: [] for k in ("patients", "courses", "links", "sessions", "doses", "vitals", "events", "admins", "responses")
     }
 
     def scored(course, patient, instrument, timepoint, at, total):
@@ -86,8 +85,8 @@ def load_synthetic(n: int, *, staff: dict | None = None, first: int = 0, now: dt
             )
         )
 
-    def dose(course, at, route, maintenance, with_vitals, with_event):
-        session, participant = bulk.dose_rows(
+    def add_dose(course, at, route, maintenance, with_vitals, with_event):
+        session, dose = bulk.dose_rows(
             course,
             provider=staff["provider"],
             start=at,
@@ -98,12 +97,12 @@ def load_synthetic(n: int, *, staff: dict | None = None, first: int = 0, now: dt
             route=route,
         )
         rows["sessions"].append(session)
-        rows["participants"].append(participant)
+        rows["doses"].append(dose)
         if with_vitals:
             high = rng.random() < 0.05
             rows["vitals"].append(
                 VitalReading(
-                    participant=participant,
+                    dose=dose,
                     taken_at=at,
                     phase=VitalPhase.PRE_DOSE,
                     systolic_bp=172 if high else 124,
@@ -117,7 +116,7 @@ def load_synthetic(n: int, *, staff: dict | None = None, first: int = 0, now: dt
             rows["events"].append(
                 AdverseEvent(
                     course=course,
-                    participant=participant,
+                    dose=dose,
                     term=rng.choice(["nausea", "dizziness", "dissociation", "headache"]),
                     grade=3 if serious else rng.choice([1, 1, 2]),
                     serious=serious,
@@ -167,12 +166,12 @@ def load_synthetic(n: int, *, staff: dict | None = None, first: int = 0, now: dt
         route = rng.choice(ROUTES)
         given = INDUCTION_DAYS[:2] if discontinued else [d for d in INDUCTION_DAYS if d < age_days]
         for k, day in enumerate(given):
-            dose(course, opened + dt.timedelta(days=day), route, False, k == 0, rng.random() < 0.1)
+            add_dose(course, opened + dt.timedelta(days=day), route, False, k == 0, rng.random() < 0.1)
         end = opened + dt.timedelta(days=end_offset)
         if not discontinued and i % 3 == 0:
             for after in MAINTENANCE_AFTER_END:
                 if end_offset + after < age_days:
-                    dose(course, end + dt.timedelta(days=after), route, True, False, False)
+                    add_dose(course, end + dt.timedelta(days=after), route, True, False, False)
 
         ptsd = course.indication == Indication.PTSD
         baseline = {
@@ -207,7 +206,7 @@ def load_synthetic(n: int, *, staff: dict | None = None, first: int = 0, now: dt
         links=rows["links"],
         sessions=rows["sessions"],
         facilitator=staff["therapist"],
-        participants=rows["participants"],
+        doses=rows["doses"],
         vitals=rows["vitals"],
         events=rows["events"],
     )
@@ -229,7 +228,7 @@ class Command(BaseCommand):
         staff = load_synthetic(courses)
         bulk.analyze()
         self.stdout.write(
-            f"loaded {courses} courses, {DosingParticipant.objects.count()} doses, "
+            f"loaded {courses} courses, {Dose.objects.count()} doses, "
             f"{Response.objects.count()} scores in {time.perf_counter() - started:.1f} s"
         )
         self._measure(staff)

@@ -78,17 +78,17 @@ class Command(BaseCommand):
             )
         # One individual dosing session per dosing-stage course, today, each with vitals and an event.
         dosing = [c for c in course_rows if c.status == CourseStatus.DOSING]
-        sessions, participants, vitals, events = [], [], [], []
+        sessions, doses, vitals, events = [], [], [], []
         for k, course in enumerate(dosing):
             start = now - dt.timedelta(days=k % 30, hours=1)
-            session, participant = bulk.dose_rows(
+            session, dose = bulk.dose_rows(
                 course, provider=staff["provider"], start=start, dosed_at=start, created_at=now
             )
             sessions.append(session)
-            participants.append(participant)
+            doses.append(dose)
             vitals.append(
                 VitalReading(
-                    participant=participant,
+                    dose=dose,
                     taken_at=start,
                     phase=VitalPhase.PRE_DOSE,
                     systolic_bp=150,
@@ -100,7 +100,7 @@ class Command(BaseCommand):
             events.append(
                 AdverseEvent(
                     course=course,
-                    participant=participant,
+                    dose=dose,
                     term="nausea",
                     grade=1 + (k % 4 == 0) * 3,
                     serious=k % 4 == 0,
@@ -117,7 +117,7 @@ class Command(BaseCommand):
             links=links,
             sessions=sessions,
             facilitator=staff["therapist"],
-            participants=participants,
+            doses=doses,
             vitals=vitals,
             events=events,
         )

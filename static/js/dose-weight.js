@@ -1,4 +1,4 @@
-// Add a participant: fill the weight from the chosen course's latest recorded weight until the
+// Add a dose: fill the weight from the chosen course's latest recorded weight until the
 // user types one. A static file, not an inline script: the Content-Security-Policy allows no inline script.
 (function () {
   var data = document.getElementById("latest-weights");
