@@ -9,6 +9,8 @@ The tokens of rest_framework.authtoken (plain-text keys, never expiring) that ka
 before stay in their table, but nothing authenticates with them any more.
 """
 
+from datetime import datetime
+
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -30,7 +32,7 @@ def token_ttl_hours() -> int:
 
 
 @transaction.atomic
-def token_issue(*, user: User, now=None) -> tuple[ApiToken, str]:
+def token_issue(*, user: User, now: datetime | None = None) -> tuple[ApiToken, str]:
     """A new token for `user`; returns the row and the key (the only time the key exists in clear)."""
     instance, key = ApiToken.objects.create(user=user)
     if now is not None:
@@ -50,7 +52,7 @@ def token_issue(*, user: User, now=None) -> tuple[ApiToken, str]:
 
 
 @transaction.atomic
-def token_revoke(*, by: User, user: User, tokens, why: str, now=None) -> int:
+def token_revoke(*, by: User, user: User, tokens, why: str, now: datetime | None = None) -> int:
     """`by` revokes the given live tokens of `user` (a queryset of ApiToken); returns how many."""
     now = now or timezone.now()
     count = tokens.filter(user=user, revoked_at__isnull=True).update(revoked_at=now)
@@ -70,7 +72,7 @@ def tokens_of(user: User):
     return ApiToken.objects.filter(user=user).order_by("-created")
 
 
-def token_is_live(token: ApiToken, now=None) -> bool:
+def token_is_live(token: ApiToken, now: datetime | None = None) -> bool:
     now = now or timezone.now()
     return token.revoked_at is None and (token.expiry is None or token.expiry > now)
 

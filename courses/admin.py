@@ -86,8 +86,8 @@ class ClinicalAdmin(admin.ModelAdmin):
         if changes:
             self.update(form.instance, by=request.user, version=form.cleaned_data["opened_version"], **changes)
 
-    def update(self, record, **kwargs) -> None:
-        services.record_update(record=record, **kwargs)
+    def update(self, record, *, by, version, **changes) -> None:
+        services.record_update(record=record, by=by, version=version, changes=changes)
 
     def save_model(self, request, obj, form, change):
         # The service wrote the row during validation (ServiceForm); nothing is saved around it.
@@ -135,8 +135,8 @@ class PatientAdmin(ClinicalAdmin):
     editable_fields = kinds.PATIENT_FIELDS
     add_help = "Patients are registered in the clinic's pages or the API; details are edited here through the service."
 
-    def update(self, record, **kwargs) -> None:
-        services.patient_update(patient=record, **kwargs)
+    def update(self, record, *, by, version, **changes) -> None:
+        services.patient_update(patient=record, by=by, version=version, changes=changes)
 
 
 @admin.register(WeightMeasurement)

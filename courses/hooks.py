@@ -23,6 +23,7 @@ measures pass silently (tests/courses/test_hooks.py). Three parts:
 """
 
 from collections.abc import Callable
+from datetime import datetime
 
 from django.core.exceptions import ImproperlyConfigured
 from django.dispatch import Signal
@@ -31,7 +32,7 @@ from django.dispatch import Signal
 course_changed = Signal()
 
 
-def send_course_changed(*, course, now) -> None:
+def send_course_changed(*, course, now: datetime) -> None:
     """Send `course_changed`, refusing when nothing follows it: a course service must not write
     what the questionnaire schedule hangs on while the schedule is not listening."""
     if not course_changed.has_listeners():

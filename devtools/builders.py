@@ -207,7 +207,7 @@ def waive_open_baselines(course, by, *, reason: str, now: dt.datetime | None = N
         measures.administration_waive(administration=administration, by=by, reason=reason, now=now)
 
 
-def prepare_course(course, therapist, *, now=None, baseline: str = "waive"):
+def prepare_course(course, therapist, *, now: dt.datetime | None = None, baseline: str = "waive"):
     """What the first dose waits for besides the screen: a signed preparatory session, and the
     baseline questionnaires answered ("answer", all zeros) or waived ("waive", the default here:
     the baseline is not what these tests are about)."""

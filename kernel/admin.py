@@ -74,7 +74,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 class SingletonSettingsAdmin(admin.ModelAdmin):
     """A one-row settings model, edited through its service: set `settings_fields` (the names
-    the service takes) and `update_service` (called with by= and the changed fields)."""
+    the service takes) and `update_service` (called with by= and changes=, the changed fields)."""
 
     form = ServiceForm
     readonly_fields = ("updated_at", "updated_by")
@@ -94,7 +94,7 @@ class SingletonSettingsAdmin(admin.ModelAdmin):
     def service_save(self, request, form) -> None:
         changes = {n: form.cleaned_data[n] for n in form.changed_data if n in self.settings_fields}
         if changes:
-            type(self).update_service(by=request.user, **changes)
+            type(self).update_service(by=request.user, changes=changes)
 
     def save_model(self, request, obj, form, change):
         pass  # saved by the service during validation

@@ -5,7 +5,7 @@ the caseload. Showing safety alerts to someone is audited here, where they are r
 """
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
@@ -68,6 +68,66 @@ def safety_alert_get(*, user, alert_id) -> SafetyAlert:
 
 def message_get(*, user, message_id) -> OutboundMessage:
     return _get_or_404(messages_for(user), message_id)
+
+
+def _scoped_get(qs: QuerySet, pk):
+    """The API's "one of the caseload or 404": an id out of range is a miss too."""
+    try:
+        return qs.get(pk=pk)
+    except (qs.model.DoesNotExist, ValueError, OverflowError):
+        raise Http404("No such record on your caseload.") from None
+
+
+def administration_scoped(*, user, administration_id) -> Administration:
+    """One administration of the caller's caseload, with its course and patient, for a write (not audited)."""
+    return _scoped_get(administrations_for(user).select_related("course__patient"), administration_id)
+
+
+def administration_detail(administration_id) -> Administration:
+    """An administration as the API answers it, with its response and any safety alert."""
+    return Administration.objects.select_related("response__safety_alert").get(pk=administration_id)
+
+
+def response_detail(response_id) -> Response:
+    """A response as the API answers it, with who entered it, its administration and any safety alert."""
+    return Response.objects.select_related("entered_by", "administration", "safety_alert").get(pk=response_id)
+
+
+def course_administrations(course: Course) -> QuerySet[Administration]:
+    """Every administration of a course, with its response and any safety alert."""
+    return course.administrations.select_related("response__safety_alert")
+
+
+def course_responses(course: Course) -> QuerySet[Response]:
+    """Every response of a course, with who entered it, its administration and any safety alert."""
+    return course.responses.select_related("entered_by", "administration", "safety_alert")
+
+
+def safety_alerts_open(user) -> QuerySet[SafetyAlert]:
+    """The caseload's safety alerts not yet acknowledged, with the course and who acknowledged."""
+    return SafetyAlert.objects.filter(acknowledged_at__isnull=True, course__in=courses_for(user)).select_related(
+        "course", "acknowledged_by"
+    )
+
+
+def safety_alert_scoped(*, user, alert_id) -> SafetyAlert:
+    """One safety alert of the caller's caseload, for a write."""
+    return _scoped_get(safety_alerts_for(user), alert_id)
+
+
+def safety_alert_detail(alert_id) -> SafetyAlert:
+    """A safety alert as the API answers it, with its course and who acknowledged it."""
+    return SafetyAlert.objects.select_related("course", "acknowledged_by").get(pk=alert_id)
+
+
+def messages_with_links(user) -> QuerySet[OutboundMessage]:
+    """The caseload's messages with the administration or safety alert each one is about."""
+    return messages_for(user).select_related("administration", "safety_alert")
+
+
+def message_scoped(*, user, message_id) -> OutboundMessage:
+    """One message of the caller's caseload, for a write."""
+    return _scoped_get(messages_with_links(user), message_id)
 
 
 def safety_alerts_shown(*, user, course: Course | None = None, limit: int = BANNER_LIMIT) -> tuple[list, int]:
@@ -151,7 +211,7 @@ def _capped(qs: QuerySet, limit: int) -> tuple[list, int]:
     return rows[:limit], qs.count()
 
 
-def worklist_for(*, user, now=None, limit: int = WORKLIST_LIMIT) -> Worklist:
+def worklist_for(*, user, now: datetime | None = None, limit: int = WORKLIST_LIMIT) -> Worklist:
     """What needs a clinician today across the user's caseload (a lead's: the clinic's)."""
     today = timezone.localdate(now)
     in_care = courses_for(user).filter(voided_at__isnull=True)

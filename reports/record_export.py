@@ -306,7 +306,9 @@ def export_filename(patient: Patient, now: dt.datetime) -> str:
     return f"kapclinic-record-{str(patient.pk)[:8]}-{timezone.localdate(now):%Y%m%d}.json"
 
 
-def patient_record_export(*, patient: Patient, by: User, reason: str, now=None) -> tuple[str, bytes]:
+def patient_record_export(
+    *, patient: Patient, by: User, reason: str, now: dt.datetime | None = None
+) -> tuple[str, bytes]:
     """The patient's whole record as one UTF-8 JSON file, for the practice lead; audited with the reason.
 
     The export event is written first, so the file's access log ends with the export that made it."""
@@ -322,7 +324,7 @@ def patient_record_export(*, patient: Patient, by: User, reason: str, now=None) 
         return _build(patient=patient, by=by, reason=reason, now=now or timezone.now())
 
 
-def _build(*, patient: Patient, by: User, reason: str, now) -> tuple[str, bytes]:
+def _build(*, patient: Patient, by: User, reason: str, now: dt.datetime) -> tuple[str, bytes]:
     clinic = ClinicSettings.load()
     detail = reason if len(reason) <= _AUDIT_DETAIL_ROOM else reason[:AUDIT_REASON_KEPT] + "…"
     audit(

@@ -1,6 +1,8 @@
 """Turn an export request into its file: the practice report as PDF or CSV, or one patient's
 progress report as PDF. The practice report is built once (reports/report.py) and rendered."""
 
+from datetime import datetime
+
 from reports.aggregate import count_hidden
 from reports.cohort import ReportFilters
 from reports.models import Audience, ExportKind, ReportExport
@@ -25,7 +27,7 @@ def _refuse_a_hidden_group(filters: ReportFilters, practice_hide: dict) -> None:
             )
 
 
-def render_export(export: ReportExport, *, progress, now) -> tuple[str, str, bytes]:
+def render_export(export: ReportExport, *, progress, now: datetime) -> tuple[str, str, bytes]:
     stamp = now.strftime("%Y%m%d-%H%M")
     if export.kind == ExportKind.PATIENT_PDF:
         from reports.pdf import render_patient_pdf

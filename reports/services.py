@@ -6,6 +6,7 @@ does not make it twice), and downloaded later; every request and download is aud
 """
 
 import logging
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
@@ -79,21 +80,23 @@ _CONSTRAINT_FIELDS = {
 
 
 @transaction.atomic
-def outcome_settings_update(*, by: User, now: datetime | None = None, **fields) -> OutcomeSettings:
+def outcome_settings_update(*, by: User, changes: Mapping[str, object], now: datetime | None = None) -> OutcomeSettings:
+    """`changes`: definition → new value, of OUTCOME_SETTINGS_FIELDS (another name is refused,
+    naming it; a timing definition's name says where it now lives: the measure schedule)."""
     now = clock.now(now)
     if by.role != Role.PRACTICE_LEAD:
         # What counts as a response, and what a shared file hides, are clinical decisions: a
         # superuser without the lead's role (an administrator) cannot make them, as for the schedule.
         raise PermissionDenied("Only a practice lead can change the outcome definitions.")
-    if moved := moved_to_schedule(fields):
+    if moved := moved_to_schedule(changes):
         raise ValidationError(moved)
-    unknown = sorted(set(fields) - set(OUTCOME_SETTINGS_FIELDS))
+    unknown = sorted(set(changes) - set(OUTCOME_SETTINGS_FIELDS))
     if unknown:
         raise ValidationError({NON_FIELD_ERRORS: f"Unknown setting(s): {', '.join(unknown)}."})
     row = OutcomeSettings.load_for_update()
     settings_update(
         row,
-        fields,
+        dict(changes),
         by=by,
         now=now,
         save=_save_outcome_settings,

@@ -322,7 +322,7 @@ def _log_text(caplog) -> str:
 
 @pytest.fixture
 def reachable_patient(patient, therapist):
-    return services.patient_update(patient=patient, by=therapist, phone="+1 555 0142 7788")
+    return services.patient_update(patient=patient, by=therapist, changes={"phone": "+1 555 0142 7788"})
 
 
 def test_error_pages_and_logs_name_no_patient(

@@ -60,7 +60,7 @@ def _prep(course, therapist):
 def test_the_services_refuse_text_over_the_limit_and_write_nothing(course, therapist):
     prep = _prep(course, therapist)
     with pytest.raises(ValidationError) as refused:
-        services.record_update(record=prep, by=therapist, version=1, note=NOTE_OVER)
+        services.record_update(record=prep, by=therapist, version=1, changes={"note": NOTE_OVER})
     assert refused.value.message_dict == {"note": [NOTE_MESSAGE]}
     with pytest.raises(ValidationError) as refused:
         services.record_void(record=prep, by=therapist, version=1, reason=REASON_OVER)
@@ -68,7 +68,7 @@ def test_the_services_refuse_text_over_the_limit_and_write_nothing(course, thera
     prep.refresh_from_db()
     assert (prep.note, prep.version, prep.is_voided) == ("A short note.", 1, False)
     # At the limit is accepted.
-    services.record_update(record=prep, by=therapist, version=1, note="n" * TEXT_MAX)
+    services.record_update(record=prep, by=therapist, version=1, changes={"note": "n" * TEXT_MAX})
     services.record_void(record=prep, by=therapist, version=2, reason="r" * REASON_MAX)
 
 

@@ -5,6 +5,26 @@ functions as `from courses import services; services.course_open(...)`. Each tak
 arguments, reads the clock once (`now`), runs in a transaction, audits what it did, and refuses
 a broken rule with a ValidationError keyed by the field concerned.
 
+Parameters are named, typed and keyword-only; there is no `**fields`:
+
+- A service that creates a record spells out each field it takes, with the model's default
+  (`patient_register`, `medical_evaluation_record` with every screen item, `dose_add`,
+  `adverse_event_record`, …): a misspelt name is a TypeError at the call, found by the tests,
+  and `tests/courses/test_service_signatures.py` holds each list equal to its table in
+  `courses.kinds` (or the serializer's), so the two cannot drift.
+- A service that changes some fields of a record or a settings row takes them as one typed
+  mapping, `changes: Mapping[str, object]` (field → new value): `patient_update`, `dose_update`,
+  `record_update`, `clinic_settings_update`, `measures…measure_settings_update`,
+  `reports…outcome_settings_update`, as `record_amend` always did. A name present is a change,
+  even to None or ""; a name absent is left as it is, so a partial PATCH needs no sentinel. The
+  service checks the names against the kind's or the row's table (`kinds.PATIENT_FIELDS`,
+  `kind.editable`, `SETTINGS_FIELDS`, …) and refuses another with the ValidationError the user
+  sees ("Unknown … field(s): …", "These fields cannot be edited: …"), never a TypeError: the
+  API's generic PATCH, the web edit page and the admin pass names their user chose. The
+  parameters that are not fields of the record (`version`, `reason`, `weighed_now`, `now`) stay
+  named beside it.
+- `now: datetime | None = None` everywhere: None reads the clock (`kernel.clock.now`), once.
+
 The package is split by workflow stage; this module only re-exports the public names:
 
 - `base`: the save/version kernel (`_save`, `check_version`, `RecordChanged`, `_save_audited`),

@@ -8,15 +8,13 @@ from django.db import transaction
 
 from accounts.models import Role, User
 from courses.audit import audit
-from courses.choices import AdverseEventOutcome, SeriousCriterion
-from courses.kinds import AE_FIELDS
+from courses.choices import AdverseEventAction, AdverseEventOutcome, SeriousCriterion
 from courses.models import AdverseEvent, AuditAction, Course, Dose
 from courses.services.base import (
     CLINICIANS,
     FUTURE_TOLERANCE,
     _check_choices,
     _ensure_editable,
-    _refuse_unknown,
     _require_role,
     _reread,
     _save_audited,
@@ -66,16 +64,27 @@ def adverse_event_record(
     dose: Dose | None = None,
     course: Course | None = None,
     by: User,
+    term: str = "",
+    term_other: str = "",
+    grade: int | None = None,
+    serious: bool = False,
+    serious_criteria: list[str] | tuple[str, ...] | None = None,
+    onset_at: datetime | None = None,
+    resolved_at: datetime | None = None,
+    relatedness: str = "",
+    expectedness: str = "",
+    action_taken: str = AdverseEventAction.NONE,
+    outcome: str = AdverseEventOutcome.ONGOING,
+    description: str = "",
     now: datetime | None = None,
-    **fields,
 ) -> AdverseEvent:
     """An adverse event during a dose (`dose`), or reported against a course outside a
     dosing session (`course`: at an integration session, by phone). A dose's events may be added
-    even after the dose record is signed: safety outranks tidiness."""
+    even after the dose record is signed: safety outranks tidiness. `onset_at` None: now;
+    `serious_criteria` None: none."""
     now = clock.now(now)
     if (dose is None) == (course is None):
         raise ValueError("adverse_event_record takes a dose or a course")
-    _refuse_unknown(fields, AE_FIELDS, "adverse event")
     if dose is not None:
         _require_role(by, {Role.MEDICAL_PROVIDER}, "record an adverse event of a dose")
         dose = _reread(dose)
@@ -87,8 +96,24 @@ def adverse_event_record(
         _require_role(by, CLINICIANS, "report an adverse event")
         course = _reread(course)
         _ensure_editable(course)
-    fields.setdefault("onset_at", now)
-    event = AdverseEvent(course=course, dose=dose, created_at=now, created_by=by, **fields)
+    event = AdverseEvent(
+        course=course,
+        dose=dose,
+        created_at=now,
+        created_by=by,
+        term=term,
+        term_other=term_other,
+        grade=grade,
+        serious=serious,
+        serious_criteria=[] if serious_criteria is None else serious_criteria,
+        onset_at=now if onset_at is None else onset_at,
+        resolved_at=resolved_at,
+        relatedness=relatedness,
+        expectedness=expectedness,
+        action_taken=action_taken,
+        outcome=outcome,
+        description=description,
+    )
     _check_adverse_event(event, now)
     _save_audited(
         event,

@@ -2,7 +2,9 @@
 discharge, and the facilitators' note.
 """
 
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
@@ -11,7 +13,7 @@ from django.utils import timezone
 from accounts.models import Role, User
 from courses import bedside, rules, safety
 from courses.audit import audit
-from courses.choices import CourseStatus, PregnancyTest, Route, SessionFormat
+from courses.choices import CourseStatus, Drug, PregnancyTest, Route, SessionFormat
 from courses.kinds import DOSE_FIELDS
 from courses.models import (
     AuditAction,
@@ -186,14 +188,24 @@ def dose_add(
     session: DosingSession,
     course: Course,
     by: User,
+    drug: str = Drug.RACEMIC_KETAMINE,
+    route: str = "",
+    dose_mg: Decimal | str | None = None,
+    weight_kg: Decimal | str | None = None,
+    over_maximum_reason: str = "",
+    lot_number: str = "",
+    fasting_confirmed: bool = False,
+    pregnancy_test: str = "",
+    concomitant_medications: str = "",
     is_maintenance: bool | None = None,
     weighed_now: bool = False,
     now: datetime | None = None,
-    **values,
 ) -> Dose:
     """Put a patient's dose on a session. The weight is the recorded one (or one measured now);
     the patient's other doses must leave the clinic's interval before the session ends. What is
-    still needed before dosing (preparation, baseline, vitals…) is listed on the dose page."""
+    still needed before dosing (preparation, baseline, vitals…) is listed on the dose page.
+    `weight_kg`, when given, must be the recorded weight (or the one just measured, `weighed_now`);
+    `is_maintenance` None: a dose after the acute series is a maintenance dose."""
     now = clock.now(now)
     _require_role(by, {Role.MEDICAL_PROVIDER}, "record a dose")
     session = DosingSession.objects.select_for_update().get(pk=session.pk)
@@ -203,7 +215,6 @@ def dose_add(
     _ensure_editable(session)
     _ensure_editable(course)
     _ensure_course_open(course)
-    _refuse_unknown(values, DOSE_FIELDS, "dose")
     _ensure_cleared_for_dosing(course, timezone.localdate(session.starts_at))
     if course.format != session.format:
         fail(
@@ -222,7 +233,7 @@ def dose_add(
         is_maintenance = course.status in (CourseStatus.INTEGRATION, CourseStatus.FOLLOW_UP)
     measurement = _weight_for_dose(
         patient=course.patient,
-        weight_kg=values.pop("weight_kg", None),
+        weight_kg=weight_kg,
         weighed_now=weighed_now,
         by=by,
         day=timezone.localdate(session.starts_at),
@@ -236,7 +247,14 @@ def dose_add(
         weight_measurement=measurement,
         created_at=now,
         created_by=by,
-        **values,
+        drug=drug,
+        route=route,
+        dose_mg=dose_mg,
+        over_maximum_reason=over_maximum_reason,
+        lot_number=lot_number,
+        fasting_confirmed=fasting_confirmed,
+        pregnancy_test=pregnancy_test,
+        concomitant_medications=concomitant_medications,
     )
     _apply_dose(dose)
     _save_audited(dose, by=by, action=AuditAction.CREATE, patient=course.patient, now=now)
@@ -270,18 +288,20 @@ def dose_update(
     *,
     dose: Dose,
     by: User,
+    changes: Mapping[str, object],
     version: int | None = None,
     weighed_now: bool = False,
     now: datetime | None = None,
-    **fields,
 ) -> Dose:
-    """Correct the dose record before it is signed; afterwards it takes an amendment."""
+    """Correct the dose record before it is signed; afterwards it takes an amendment.
+    `changes`: field → new value, of kinds.DOSE_FIELDS and is_maintenance (another name is refused)."""
     now = clock.now(now)
     _require_role(by, {Role.MEDICAL_PROVIDER}, "change a dose record")
     dose = _reread(dose)
     _ensure_editable(dose)
     check_version(dose, version)
-    _refuse_unknown(fields, (*DOSE_FIELDS, "is_maintenance"), "dose")
+    _refuse_unknown(changes, (*DOSE_FIELDS, "is_maintenance"), "dose")
+    fields = dict(changes)
     if dose.dosed_at:
         checked = {"dose_mg", "drug", "route", "weight_kg", "fasting_confirmed", "pregnancy_test"} & fields.keys()
         locked = sorted(name for name in checked if str(fields[name]) != str(getattr(dose, name)))

@@ -5,6 +5,7 @@ it, its own checks, what locks it) is asked of its entry in `courses.kinds`, fil
 `courses/services/record_rules.py`.
 """
 
+from collections.abc import Mapping
 from datetime import datetime
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
@@ -71,7 +72,13 @@ def _locked(kind: kinds.RecordKind, record) -> bool:
 
 @transaction.atomic
 def record_amend(
-    *, record, by: User, changes: dict, reason: str, version: int | None = None, now: datetime | None = None
+    *,
+    record,
+    by: User,
+    changes: Mapping[str, object],
+    reason: str,
+    version: int | None = None,
+    now: datetime | None = None,
 ) -> Amendment:
     """Correct a locked (signed) record: the change, who, when and why are kept beside it."""
     now = clock.now(now)
@@ -120,8 +127,17 @@ def record_amend(
 
 
 @transaction.atomic
-def record_update(*, record, by: User, version: int | None = None, now: datetime | None = None, **changes):
-    """Edit a record that is not yet signed, under the same rules as on entry."""
+def record_update(
+    *,
+    record,
+    by: User,
+    changes: Mapping[str, object],
+    version: int | None = None,
+    now: datetime | None = None,
+):
+    """Edit a record that is not yet signed, under the same rules as on entry. `changes`: field →
+    new value, of the kind's `editable` fields (courses.kinds); another name is refused, naming it,
+    whoever chose the names (the API's PATCH passes the JSON object's keys)."""
     now = clock.now(now)
     record = type(record).objects.select_for_update().get(pk=record.pk)
     kind = _kind(record)

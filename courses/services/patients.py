@@ -1,6 +1,8 @@
 """Patients and their weights."""
 
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -11,6 +13,7 @@ from django.utils import timezone
 from accounts.models import User
 from courses import bedside, rules
 from courses.audit import audit
+from courses.choices import Channel
 from courses.kinds import PATIENT_FIELDS
 from courses.models import AuditAction, ClinicSettings, Patient, WeightMeasurement
 from courses.services.base import (
@@ -55,14 +58,42 @@ def _check_mrn_free(mrn: str | None, patient: Patient | None = None) -> None:
 
 
 @transaction.atomic
-def patient_register(*, by: User, now: datetime | None = None, weight_kg=None, **fields) -> Patient:
+def patient_register(
+    *,
+    by: User,
+    mrn: str = "",
+    given_name: str = "",
+    family_name: str = "",
+    date_of_birth: date | None = None,
+    sex: str = "",
+    race_ethnicity: str = "",
+    email: str = "",
+    phone: str = "",
+    preferred_channel: str = Channel.EMAIL,
+    weight_kg: Decimal | str | None = None,
+    now: datetime | None = None,
+) -> Patient:
+    """Register a patient (the names of kinds.PATIENT_FIELDS), with a first weight if `weight_kg` is given."""
     now = clock.now(now)
     _require_role(by, ANY_STAFF, "register a patient")
-    _refuse_unknown(fields, PATIENT_FIELDS, "patient")
-    if fields.get("date_of_birth"):
-        _check_birth_date(fields["date_of_birth"], timezone.localdate(now))
-    _check_mrn_free(fields.get("mrn"))
-    patient = _save(Patient(created_at=now, created_by=by, **fields))
+    if date_of_birth:
+        _check_birth_date(date_of_birth, timezone.localdate(now))
+    _check_mrn_free(mrn)
+    patient = _save(
+        Patient(
+            created_at=now,
+            created_by=by,
+            mrn=mrn,
+            given_name=given_name,
+            family_name=family_name,
+            date_of_birth=date_of_birth,
+            sex=sex,
+            race_ethnicity=race_ethnicity,
+            email=email,
+            phone=phone,
+            preferred_channel=preferred_channel,
+        )
+    )
     if weight_kg not in (None, ""):
         weight_record(patient=patient, by=by, measured_on=timezone.localdate(now), weight_kg=weight_kg, now=now)
     audit(actor=by, action=AuditAction.CREATE, patient=patient, record=patient, at=now)
@@ -74,12 +105,13 @@ def patient_update(
     *,
     patient: Patient,
     by: User,
+    changes: Mapping[str, object],
     version: int | None = None,
     reason: str = "",
     now: datetime | None = None,
-    **fields,
 ) -> Patient:
     """Demographics and contact details: not a signed record, so edited in place and audited.
+    `changes`: field → new value, of kinds.PATIENT_FIELDS (another name is refused, naming it).
     The date of birth is the exception once the patient has a course, or when the change crosses
     the minimum age: it decides the age rule, so changing it is a correction with a reason, kept
     with the old value (an Amendment)."""
@@ -88,7 +120,8 @@ def patient_update(
     patient = _reread(patient)
     check_version(patient, version)
     _ensure_editable(patient)
-    _refuse_unknown(fields, PATIENT_FIELDS, "patient")
+    _refuse_unknown(changes, PATIENT_FIELDS, "patient")
+    fields = dict(changes)
     if fields.get("date_of_birth"):
         _check_birth_date(fields["date_of_birth"], timezone.localdate(now))
     _check_mrn_free(fields.get("mrn"), patient)
@@ -122,7 +155,7 @@ def patient_update(
     return patient
 
 
-def _crosses_minimum_age(patient: Patient, fields: dict, now: datetime) -> bool:
+def _crosses_minimum_age(patient: Patient, fields: Mapping[str, object], now: datetime) -> bool:
     """Would the new date of birth move the patient across the clinic's minimum age (either way)?
     Then it is the age rule's business, course or not: a correction with a reason."""
     today, minimum = timezone.localdate(now), ClinicSettings.load().minimum_age_years

@@ -10,6 +10,7 @@ The rules themselves are those of the workflow modules (`_check_medical_evaluati
 `_check_reading`, …): this module decides which apply to which kind, and in which role.
 """
 
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
@@ -288,7 +289,7 @@ def _void_dose(record: Dose, by: User) -> None:
 
 
 @kinds.register("update", Dose)
-def _update_dose(record: Dose, *, by: User, version: int | None, now: datetime, changes: dict):
+def _update_dose(record: Dose, *, by: User, version: int | None, now: datetime, changes: Mapping[str, object]):
     # Its own update checks the role, then the version; the bedside form may also say the weight
     # was measured now (`weighed_now`).
     wrong = sorted(set(changes) - {*kinds.of(record).editable, "weighed_now"})
@@ -298,7 +299,9 @@ def _update_dose(record: Dose, *, by: User, version: int | None, now: datetime, 
             f"These fields cannot be edited: {', '.join(wrong)}. The dose time, overrides and discharge "
             "are recorded by their own steps.",
         )
-    return dose_update(dose=record, by=by, version=version, now=now, **changes)
+    fields = dict(changes)
+    weighed_now = fields.pop("weighed_now", False)
+    return dose_update(dose=record, by=by, version=version, weighed_now=weighed_now, now=now, changes=fields)
 
 
 @kinds.register("recheck", Dose)

@@ -1,5 +1,6 @@
 """The clinic's clinical settings (the practice lead's)."""
 
+from collections.abc import Mapping
 from datetime import datetime
 
 from django.db import transaction
@@ -51,15 +52,16 @@ CEILING_FIELDS = {
 
 
 @transaction.atomic
-def clinic_settings_update(*, by: User, now: datetime | None = None, **fields) -> ClinicSettings:
+def clinic_settings_update(*, by: User, changes: Mapping[str, object], now: datetime | None = None) -> ClinicSettings:
+    """`changes`: setting → new value, of SETTINGS_FIELDS (another name is refused, naming it)."""
     now = clock.now(now)
     # Thresholds, maxima and intervals are clinical decisions: the practice lead's, not an administrator's.
     _require_role(by, {Role.PRACTICE_LEAD}, "change the clinic's clinical settings")
     settings = ClinicSettings.load_for_update()
-    _refuse_unknown(fields, SETTINGS_FIELDS, "settings")
+    _refuse_unknown(changes, SETTINGS_FIELDS, "settings")
     settings_update(
         settings,
-        fields,
+        dict(changes),
         by=by,
         now=now,
         check=_check_clinic_settings,

@@ -130,7 +130,7 @@ def build_staff(now: dt.datetime) -> Clinic:
         providers=[users["provider1"], users["provider2"]],
     )
     services.clinic_settings_update(
-        by=clinic.lead, clinic_name="Demo KAP Practice (synthetic data)", now=now - dt.timedelta(days=400)
+        by=clinic.lead, changes={"clinic_name": "Demo KAP Practice (synthetic data)"}, now=now - dt.timedelta(days=400)
     )
     return clinic
 

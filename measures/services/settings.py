@@ -1,5 +1,6 @@
 """The measures' settings, and what a change of them moves on the schedule."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -179,9 +180,10 @@ def _check_windows(values: dict, *, changed: set) -> None:
 
 @transaction.atomic
 def measure_settings_update(
-    *, by: User, now: datetime | None = None, **fields
+    *, by: User, changes: Mapping[str, object], now: datetime | None = None
 ) -> tuple[MeasureSettings, list[SettingMove]]:
     """The clinic's schedule, and with it the timing of the report's outcomes (one value each).
+    `changes`: setting → new value, of MEASURE_SETTINGS_FIELDS (another name is refused, naming it).
 
     Returns the row and what the change moves. When a setting that places questionnaires changed,
     every course in care is re-planned by a worker after the commit (dates adjusted by hand kept)."""
@@ -189,9 +191,10 @@ def measure_settings_update(
     if by.role != Role.PRACTICE_LEAD:
         # The schedule and the safety-alert escalation are clinical decisions, not an administrator's.
         raise PermissionDenied("Only a practice lead can change the measure schedule.")
-    unknown = sorted(set(fields) - set(MEASURE_SETTINGS_FIELDS))
+    unknown = sorted(set(changes) - set(MEASURE_SETTINGS_FIELDS))
     if unknown:
         fail(NON_FIELD_ERRORS, f"Unknown setting(s): {', '.join(unknown)}.")
+    fields = dict(changes)
     row = MeasureSettings.load_for_update()
     if "instruments_by_timepoint" in fields:
         # A partial mapping changes the timepoints it names and keeps the others: dropping a

@@ -8,7 +8,7 @@ anyone else gets a 404, as for any record outside one's caseload.
 
 from types import SimpleNamespace
 
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -21,13 +21,14 @@ from kernel.api.pagination import Pagination
 from kernel.api.permissions import IsPracticeLead, IsStaffMember
 from kernel.api.serializers import ErrorSerializer
 from kernel.api.views import ApiView, error_responses
+from reports import selectors as reports_selectors
 from reports import services
 from reports.api.serializers.exports import ExportRequestSerializer, ExportSerializer, export_data
 from reports.api.serializers.filters import ReportFilterSerializer, report_filters
 from reports.api.serializers.practice_report import PracticeReportSerializer
 from reports.api.serializers.practice_report_data import practice_report_data
 from reports.api.serializers.settings import OutcomeSettingsSerializer
-from reports.models import ExportStatus, OutcomeSettings, ReportExport
+from reports.models import ExportStatus, OutcomeSettings
 from reports.report import build_practice_report
 
 _ERROR_TEXT = {
@@ -94,18 +95,6 @@ class PracticeReportView(ApiView):
         return Response(PracticeReportSerializer(practice_report_data(report)).data)
 
 
-def _exports_for(user):
-    qs = ReportExport.objects.defer("content")
-    return qs if user.is_practice_lead else qs.filter(requested_by=user)
-
-
-def _export(request, export_id) -> ReportExport:
-    try:
-        return _exports_for(request.user).get(pk=export_id)
-    except ReportExport.DoesNotExist:
-        raise Http404("No such export.") from None
-
-
 class ExportListView(ApiView):
     pagination_class = Pagination
     serializer_class = ExportSerializer
@@ -116,7 +105,7 @@ class ExportListView(ApiView):
         description="Your exports, newest first (a practice lead sees every export).",
     )
     def get(self, request):
-        page = self.paginate_queryset(_exports_for(request.user).order_by("-requested_at", "id"))
+        page = self.paginate_queryset(reports_selectors.exports_for(request.user).order_by("-requested_at", "id"))
         return self.get_paginated_response([export_data(e) for e in page])
 
     @extend_schema(
@@ -146,7 +135,7 @@ class ExportListView(ApiView):
         if data["kind"] == "patient_pdf":
             if "course" not in data:
                 raise serializers.ValidationError({"course": ["Name the course of the progress report."]})
-            course = selectors.courses_for(request.user).filter(pk=data["course"]).select_related("patient").first()
+            course = selectors.course_of_caseload(user=request.user, course_id=data["course"])
             if course is None:
                 raise serializers.ValidationError({"course": ["No such record on your caseload."]})
         export = services.export_request(
@@ -169,7 +158,7 @@ class ExportDetailView(ApiView):
         "and the error when it failed. For the person who asked for it, or a practice lead.",
     )
     def get(self, request, export_id):
-        return Response(export_data(_export(request, export_id)))
+        return Response(export_data(reports_selectors.export_scoped(user=request.user, export_id=export_id)))
 
 
 FILE_TEXT = "The file, as an attachment: a PDF, or a CSV in UTF-8 with a byte-order mark."
@@ -191,13 +180,13 @@ class ExportDownloadView(ApiView):
         "409 while it is still queued or running, or when it failed. " + CSV_NOTE,
     )
     def get(self, request, export_id):
-        export = _export(request, export_id)
+        export = reports_selectors.export_scoped(user=request.user, export_id=export_id)
         if export.status != ExportStatus.DONE:
             return Response(
                 {"detail": _ERROR_TEXT[409] + f" It is {export.status}.", "errors": {}},
                 status=status.HTTP_409_CONFLICT,
             )
-        export = services.export_for_download(export=ReportExport.objects.get(pk=export.pk), by=request.user)
+        export = services.export_for_download(export=reports_selectors.export_with_content(export), by=request.user)
         response = HttpResponse(bytes(export.content), content_type=export.content_type)
         response["Content-Disposition"] = f'attachment; filename="{export.filename}"'
         response["Cache-Control"] = "no-store"
@@ -237,5 +226,5 @@ class OutcomeSettingsView(ApiView):
     def patch(self, request):
         body = OutcomeSettingsSerializer(data=request.data, partial=True)
         body.is_valid(raise_exception=True)
-        row = services.outcome_settings_update(by=request.user, **body.validated_data)
+        row = services.outcome_settings_update(by=request.user, changes=body.validated_data)
         return Response(OutcomeSettingsSerializer(row).data)

@@ -4,14 +4,14 @@ from urllib.parse import quote
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from courses.selectors import course_get
 from kernel.web.views import lead_view, staff_view
-from reports import services
-from reports.models import ExportKind, ExportStatus, ReportExport
+from reports import selectors, services
+from reports.models import ExportKind, ExportStatus
 from reports.presentation import report_context
 from reports.report import build_practice_report
 from reports.web.forms import PracticeExportForm, ReportFilterForm
@@ -63,33 +63,22 @@ def progress_report(request, course_id):
     return redirect("report-export", export.pk)
 
 
-def _export_get(user, export_id) -> ReportExport:
-    try:
-        export = ReportExport.objects.defer("content").select_related("course__patient").get(pk=export_id)
-    except ReportExport.DoesNotExist:
-        raise Http404("No such export.") from None
-    # Someone else's export answers as if it did not exist, as the API does: a 403 would say it does.
-    if export.requested_by_id != user.pk and not user.is_practice_lead:
-        raise Http404("No such export.")
-    return export
-
-
 @staff_view
 def export_status(request, export_id):
-    export = _export_get(request.user, export_id)
+    export = selectors.export_get(user=request.user, export_id=export_id)
     pending = export.status in (ExportStatus.QUEUED, ExportStatus.RUNNING)
     return render(request, "reports/export_status.html", {"export": export, "pending": pending})
 
 
 @staff_view
 def export_download(request, export_id):
-    export = _export_get(request.user, export_id)
+    export = selectors.export_get(user=request.user, export_id=export_id)
     try:
         export = services.export_for_download(export=export, by=request.user)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return redirect("report-export", export.pk)
-    content = ReportExport.objects.values_list("content", flat=True).get(pk=export.pk)
+    content = selectors.export_content(export)
     response = HttpResponse(bytes(content), content_type=export.content_type)
     response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(export.filename)}"
     response["Cache-Control"] = "no-store"
@@ -99,10 +88,6 @@ def export_download(request, export_id):
 
 @staff_view
 def export_list(request):
-    exports = list(
-        ReportExport.objects.defer("content")
-        .select_related("course__patient")
-        .filter(requested_by=request.user)[:RECENT_EXPORTS]
-    )
+    exports = selectors.exports_recent(request.user, RECENT_EXPORTS)
     pending = any(e.status in (ExportStatus.QUEUED, ExportStatus.RUNNING) for e in exports)
     return render(request, "reports/export_list.html", {"exports": exports, "pending": pending})

@@ -251,7 +251,9 @@ def test_an_admin_save_over_a_newer_change_is_refused_not_written(admin_client, 
     url = _url(MedicalEvaluation, "change", unsigned_evaluation.pk)
     data = _form_data(admin_client.get(url))
     assert data["opened_version"] == 1
-    services.record_update(record=unsigned_evaluation, by=provider, version=1, history="Written on the ward.")
+    services.record_update(
+        record=unsigned_evaluation, by=provider, version=1, changes={"history": "Written on the ward."}
+    )
     data.update(history="Written in the admin from the old page.")
     response = admin_client.post(url, data)
     assert response.status_code == 200

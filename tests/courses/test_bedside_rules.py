@@ -85,7 +85,7 @@ def test_a_normal_recheck_lifts_the_hold_only_after_the_clinic_interval(dose, pr
 
 def test_editing_the_high_reading_down_is_a_correction_with_a_reason_kept_beside_it(dose, provider):
     high = pre_dose(dose, provider, systolic_bp=165, diastolic_bp=100)
-    errors = refused(services.record_update, record=high, by=provider, systolic_bp=130)
+    errors = refused(services.record_update, record=high, by=provider, changes={"systolic_bp": 130})
     assert "amendment" in errors["__all__"][0]
     assert services.pre_dose_hold_active(dose)
     assert "reason" in refused(services.record_amend, record=high, by=provider, changes={"systolic_bp": 130}, reason="")
@@ -350,7 +350,7 @@ def test_no_reading_after_discharge(given_dose, provider, clock):
     [("monitoring_minutes_esketamine", 90, "at least 120"), ("monitoring_minutes_other", 30, "at least 40")],
 )
 def test_minimum_monitoring_cannot_go_below_the_label(lead, field, value, message):
-    assert message in refused(services.clinic_settings_update, by=lead, **{field: value})[field][0]
+    assert message in refused(services.clinic_settings_update, by=lead, changes={field: value})[field][0]
 
 
 # --- 4. dose spacing and amount ---------------------------------------------------------------
@@ -438,7 +438,7 @@ def test_any_reason_does_not_unlock_a_dose_above_the_ceiling(ready_course, dosin
 def test_the_ceiling_cannot_be_set_below_the_maximum(lead):
     assert (
         "at least its maximum"
-        in refused(services.clinic_settings_update, by=lead, ceiling_iv_mg_per_kg=Decimal("0.8"))[
+        in refused(services.clinic_settings_update, by=lead, changes={"ceiling_iv_mg_per_kg": Decimal("0.8")})[
             "ceiling_iv_mg_per_kg"
         ][0]
     )
@@ -539,7 +539,7 @@ def test_childbearing_potential_needs_a_negative_test_before_each_dose(course, t
     pre_dose(dose, provider)
     errors = refused(services.dose_administer, dose=dose, by=provider)
     assert "negative pregnancy test" in errors["pregnancy_test"][0]
-    services.record_update(record=dose, by=provider, pregnancy_test="negative")
+    services.record_update(record=dose, by=provider, changes={"pregnancy_test": "negative"})
     assert services.dose_administer(dose=dose, by=provider).dosed_at
 
 
@@ -571,10 +571,15 @@ def test_a_date_of_birth_corrected_to_a_minor_blocks_the_dose_until_the_exceptio
     dose, ready_course, provider, therapist, lead
 ):
     patient = ready_course.patient
-    errors = refused(services.patient_update, patient=patient, by=therapist, date_of_birth=dt.date(2010, 1, 1))
+    errors = refused(
+        services.patient_update, patient=patient, by=therapist, changes={"date_of_birth": dt.date(2010, 1, 1)}
+    )
     assert "minimum-age rule" in errors["reason"][0]
     services.patient_update(
-        patient=patient, by=therapist, date_of_birth=dt.date(2010, 1, 1), reason="Registered with a parent's DOB."
+        patient=patient,
+        by=therapist,
+        reason="Registered with a parent's DOB.",
+        changes={"date_of_birth": dt.date(2010, 1, 1)},
     )
     correction = Amendment.objects.get(record_type="patient", record_id=patient.pk)
     assert correction.changes["date_of_birth"]["to"] == "2010-01-01" and correction.reason
@@ -629,16 +634,20 @@ def test_an_administrator_still_administers_but_does_not_set_clinical_limits(roo
     member = services.staff_create(by=root, username="newhire", password=PASSWORD + "x", role=Role.THERAPIST)
     assert member.role == Role.THERAPIST
     with pytest.raises(PermissionDenied) as exc:
-        services.clinic_settings_update(by=root, max_im_mg_per_kg=Decimal("1.5"), ceiling_im_mg_per_kg=Decimal("3"))
+        services.clinic_settings_update(
+            by=root, changes={"max_im_mg_per_kg": Decimal("1.5"), "ceiling_im_mg_per_kg": Decimal("3")}
+        )
     assert "Administrator accounts without a clinical role" in str(exc.value)
     with pytest.raises(PermissionDenied):
-        measure_services.measure_settings_update(by=root, safety_alert_escalation_hours=72)
-    services.clinic_settings_update(by=lead, hold_recheck_minutes=20)
+        measure_services.measure_settings_update(by=root, changes={"safety_alert_escalation_hours": 72})
+    services.clinic_settings_update(by=lead, changes={"hold_recheck_minutes": 20})
 
 
 def test_a_route_maximum_or_ceiling_cannot_be_typed_beyond_belief(lead):
     errors = refused(
-        services.clinic_settings_update, by=lead, max_im_mg_per_kg=Decimal("999"), ceiling_im_mg_per_kg=Decimal("999")
+        services.clinic_settings_update,
+        by=lead,
+        changes={"max_im_mg_per_kg": Decimal("999"), "ceiling_im_mg_per_kg": Decimal("999")},
     )
     assert "At most 2.00 mg/kg" in errors["max_im_mg_per_kg"][0]
     assert ClinicSettings.load().max_im_mg_per_kg == Decimal("1.00")

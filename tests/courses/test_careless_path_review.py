@@ -169,7 +169,7 @@ def test_a_given_dose_is_corrected_with_a_reason_before_it_is_signed(given_dose,
     """Second review #5: the dose time typed 50 minutes early, found while the patient is still in
     the chair: a correction with a reason, not a dead end."""
     typed = given_dose.dosed_at
-    errors = refused(services.dose_update, dose=given_dose, by=provider, dose_mg=40)
+    errors = refused(services.dose_update, dose=given_dose, by=provider, changes={"dose_mg": 40})
     assert "amend" in errors["dose_mg"][0]
     clock.shift(dt.timedelta(minutes=10))
     services.record_amend(
@@ -186,7 +186,7 @@ def test_what_was_confirmed_before_the_dose_stays_confirmed(given_dose, provider
     """F12, F17: after the dose, fasting and the pregnancy test are not edited away, and the
     message names the field."""
     for field, value in (("fasting_confirmed", False), ("pregnancy_test", "")):
-        errors = refused(services.dose_update, dose=given_dose, by=provider, **{field: value})
+        errors = refused(services.dose_update, dose=given_dose, by=provider, changes={field: value})
         assert "amend the dose record" in errors[field][0]
     body = api(provider).patch(
         f"/api/doses/{given_dose.pk}/",
@@ -298,18 +298,18 @@ def test_only_a_lead_withdraws_seriousness(given_dose, provider, lead):
         services.record_update,
         record=event,
         by=provider,
-        serious=False,
-        serious_criteria=[],
-        grade=2,
-        action_taken="none",
         version=event.version,
+        changes={"serious": False, "serious_criteria": [], "grade": 2, "action_taken": "none"},
     )
     assert "only a practice lead" in errors["serious"][0]
     assert event in selectors.serious_events_unacknowledged()
     with pytest.raises(PermissionDenied):
         services.record_void(record=event, by=provider, reason="Not serious after all.")
     services.record_update(
-        record=event, by=lead, serious=False, serious_criteria=[], grade=2, action_taken="none", version=event.version
+        record=event,
+        by=lead,
+        version=event.version,
+        changes={"serious": False, "serious_criteria": [], "grade": 2, "action_taken": "none"},
     )
 
 
@@ -473,16 +473,20 @@ def test_a_date_of_birth_crossing_the_minimum_age_needs_a_reason_before_any_cour
         sex="female",
         email="minor.review@example.invalid",
     )
-    errors = refused(services.patient_update, patient=patient, by=therapist, date_of_birth=dt.date(1990, 5, 1))
+    errors = refused(
+        services.patient_update, patient=patient, by=therapist, changes={"date_of_birth": dt.date(1990, 5, 1)}
+    )
     assert "minimum-age rule" in errors["reason"][0]
     # A slip that does not cross the age line is fixed in place, as before.
-    services.patient_update(patient=patient, by=therapist, date_of_birth=dt.date(2012, 5, 2))
+    services.patient_update(patient=patient, by=therapist, changes={"date_of_birth": dt.date(2012, 5, 2)})
 
 
 def test_a_correction_is_judged_by_the_ceiling_recorded_with_the_dose(signed_dose, provider, lead):
     """Second review #12: a lead's later ceiling neither blocks nor rewrites an honest correction."""
     recorded = signed_dose.protocol_ceiling
-    services.clinic_settings_update(by=lead, max_iv_mg_per_kg=Decimal("0.40"), ceiling_iv_mg_per_kg=Decimal("0.45"))
+    services.clinic_settings_update(
+        by=lead, changes={"max_iv_mg_per_kg": Decimal("0.40"), "ceiling_iv_mg_per_kg": Decimal("0.45")}
+    )
     services.record_amend(record=signed_dose, by=provider, changes={"lot_number": "LOT-FIXED"}, reason="Lot typo.")
     signed_dose.refresh_from_db()
     assert signed_dose.protocol_ceiling == recorded
@@ -500,7 +504,7 @@ def test_a_correction_is_judged_by_the_ceiling_recorded_with_the_dose(signed_dos
 )
 def test_a_threshold_cannot_switch_its_own_rule_off(lead, field, value):
     """Second review #13."""
-    errors = refused(services.clinic_settings_update, by=lead, **{field: value})
+    errors = refused(services.clinic_settings_update, by=lead, changes={field: value})
     assert field in errors
 
 

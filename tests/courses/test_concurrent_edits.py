@@ -37,7 +37,7 @@ def _api(user) -> APIClient:
 def test_every_save_moves_the_version_on(course, therapist):
     prep = _prep(course, therapist)
     assert prep.version == 1
-    services.record_update(record=prep, by=therapist, version=1, note="Second draft.")
+    services.record_update(record=prep, by=therapist, version=1, changes={"note": "Second draft."})
     services.record_sign(record=prep, by=therapist, version=2)
     prep.refresh_from_db()
     assert prep.version == 3 and prep.is_signed
@@ -45,9 +45,11 @@ def test_every_save_moves_the_version_on(course, therapist):
 
 def test_a_write_over_a_newer_version_is_refused_and_says_who_and_when(course, therapist):
     prep = _prep(course, therapist)
-    services.record_update(record=prep, by=therapist, version=1, note="Saved first.")
+    services.record_update(record=prep, by=therapist, version=1, changes={"note": "Saved first."})
     with pytest.raises(services.RecordChanged) as refused:
-        services.record_update(record=prep, by=therapist, version=1, note="Saved second, from an old page.")
+        services.record_update(
+            record=prep, by=therapist, version=1, changes={"note": "Saved second, from an old page."}
+        )
     message = str(refused.value)
     assert "changed by Tess Therapist-Demo" in message and "after you opened it" in message
     assert "version" not in message  # a clinician is told who and when, not the row's counter
@@ -60,7 +62,7 @@ def test_a_write_over_a_newer_version_is_refused_and_says_who_and_when(course, t
 @pytest.mark.parametrize("write", ["sign", "void", "amend"])
 def test_sign_void_and_amend_also_refuse_an_old_read(course, therapist, write):
     prep = _prep(course, therapist)
-    services.record_update(record=prep, by=therapist, version=1, note="Changed after the page was opened.")
+    services.record_update(record=prep, by=therapist, version=1, changes={"note": "Changed after the page was opened."})
     if write == "amend":
         services.record_sign(record=prep, by=therapist, version=2)
     stale = {"sign": 1, "void": 1, "amend": 2}[write]
@@ -184,9 +186,7 @@ def test_a_conflict_on_a_patient_brings_dates_and_choices_up_to_date(client, pat
         patient=patient,
         by=therapist,
         version=1,
-        date_of_birth=dt.date(1981, 6, 2),
-        sex="unknown",
-        race_ethnicity="asian",
+        changes={"date_of_birth": dt.date(1981, 6, 2), "sex": "unknown", "race_ethnicity": "asian"},
     )
     conflict = _submit(client, url, page, phone="+1 555 0100")
     assert conflict.status_code == 400
@@ -219,7 +219,7 @@ def test_the_systems_own_bookkeeping_does_not_refuse_an_open_edit(given_dose, pr
     assert services.adverse_event_notify_leads(event_id=event.pk) is True and len(mailoutbox) == 1
     event.refresh_from_db()
     assert event.lead_notified_at is not None and event.version == 1
-    services.record_update(record=event, by=provider, version=1, description="Resolved with reassurance.")
+    services.record_update(record=event, by=provider, version=1, changes={"description": "Resolved with reassurance."})
     event.refresh_from_db()
     assert event.version == 2 and event.lead_notified_at is not None
 
@@ -229,7 +229,7 @@ def test_a_web_save_without_the_version_is_a_conflict_not_an_overwrite(client, c
     url = reverse("record-edit", args=["preparatory-session", prep.pk])
     client.force_login(therapist)
     page = client.get(url)
-    services.record_update(record=prep, by=therapist, version=1, duration_minutes=90)
+    services.record_update(record=prep, by=therapist, version=1, changes={"duration_minutes": 90})
     data = _browser_form(page, url)
     for name in [n for n in data if n == "version" or n.startswith("initial-")]:
         del data[name]  # an old tab, or a script
@@ -256,7 +256,7 @@ def test_a_malformed_version_on_sign_or_edit_is_a_conflict_never_a_500(client, c
 
 def test_signing_a_record_changed_since_the_page_was_shown_is_refused(client, course, therapist):
     prep = _prep(course, therapist)
-    services.record_update(record=prep, by=therapist, version=1, note="Edited in another tab.")
+    services.record_update(record=prep, by=therapist, version=1, changes={"note": "Edited in another tab."})
     client.force_login(therapist)
     response = client.post(reverse("record-sign", args=["preparatory-session", prep.pk]), {"version": "1"}, follow=True)
     assert "Not signed: This preparatory session was changed" in response.content.decode()
@@ -275,7 +275,7 @@ def test_two_saves_at_the_same_moment_one_wins_the_other_is_told(course, therapi
     def save(name: str, note: str) -> None:
         try:
             barrier.wait(timeout=10)
-            services.record_update(record=prep, by=therapist, version=1, note=note)
+            services.record_update(record=prep, by=therapist, version=1, changes={"note": note})
             outcomes[name] = "saved"
         except services.RecordChanged:
             outcomes[name] = "conflict"
@@ -296,7 +296,9 @@ def test_two_saves_at_the_same_moment_one_wins_the_other_is_told(course, therapi
 def test_a_date_outside_the_years_a_record_holds_is_refused_by_every_entry_point(course, therapist):
     prep = _prep(course, therapist)
     with pytest.raises(ValidationError) as refused:
-        services.record_update(record=prep, by=therapist, version=1, held_at=timezone.now().replace(year=562))
+        services.record_update(
+            record=prep, by=therapist, version=1, changes={"held_at": timezone.now().replace(year=562)}
+        )
     assert refused.value.message_dict == {"held_at": ["Enter a date between the years 1900 and 2099."]}
     prep.refresh_from_db()
     assert prep.version == 1

@@ -8,7 +8,7 @@ import pytest
 from django.urls import resolve
 
 from courses import kinds, selectors
-from courses.api.views.records import PATCHABLE_RECORD_TYPES, RECORD_SERIALIZERS
+from courses.api.views.records import PATCHABLE_RECORD_TYPES, RECORD_OUTPUTS, RECORD_SERIALIZERS
 from courses.models import SignableRecord
 from courses.web.forms.records import EDITED_ON_OWN_PAGE, edited_here
 from tests.test_authorization_matrix import world as world  # noqa: F401  (the fixture)
@@ -48,6 +48,7 @@ def test_every_interface_knows_the_kind(kind):
 
 def test_registry_has_nothing_unknown():
     assert set(RECORD_SERIALIZERS) == set(kinds.slugs())
+    assert set(RECORD_OUTPUTS) <= set(kinds.slugs())
     assert set(kinds.slugs()) >= EDITED_ON_OWN_PAGE
 
 

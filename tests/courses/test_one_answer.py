@@ -81,7 +81,7 @@ def _open_alert(p, provider, therapist):
 
 
 def _not_fasting_not_prepared(p, provider, therapist):
-    services.record_update(record=p, by=provider, fasting_confirmed=False)
+    services.record_update(record=p, by=provider, changes={"fasting_confirmed": False})
     services.vital_reading_record(dose=p, by=provider, phase="pre_dose", **normal_vitals())
 
 

@@ -68,7 +68,7 @@ def test_intranasal_maximum_is_in_mg(dosing_session, cleared_course, provider):
 
 
 def test_the_maximum_in_force_stays_on_the_row_when_the_clinic_changes_it(dose, lead):
-    services.clinic_settings_update(by=lead, max_iv_mg_per_kg=Decimal("0.75"))
+    services.clinic_settings_update(by=lead, changes={"max_iv_mg_per_kg": Decimal("0.75")})
     dose.refresh_from_db()
     assert dose.protocol_maximum == Decimal("1.00")
 

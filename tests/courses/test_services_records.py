@@ -31,19 +31,21 @@ def signed_evaluation(cleared_course):
 
 def test_a_signed_record_cannot_be_updated(signed_evaluation, provider):
     with pytest.raises(ValidationError) as exc:
-        services.record_update(record=signed_evaluation, by=provider, history="Asthma")
+        services.record_update(record=signed_evaluation, by=provider, changes={"history": "Asthma"})
     assert "locked" in exc.value.messages[0] and "amendment" in exc.value.messages[0]
 
 
 def test_an_unsigned_record_is_updated_under_its_rules(course, provider):
     evaluation = services.medical_evaluation_record(course=course, by=provider, evaluated_on=dt.date(2026, 3, 1))
-    services.record_update(record=evaluation, by=provider, history="Asthma")
+    services.record_update(record=evaluation, by=provider, changes={"history": "Asthma"})
     with pytest.raises(ValidationError) as exc:
         services.record_update(
             record=evaluation,
             by=provider,
-            decision="cleared",
-            **{**rules.SCREEN_NOTHING_FOUND, "ci_pregnancy": "yes", "childbearing_potential": "yes"},
+            changes={
+                "decision": "cleared",
+                **{**rules.SCREEN_NOTHING_FOUND, "ci_pregnancy": "yes", "childbearing_potential": "yes"},
+            },
         )
     assert "decision" in exc.value.message_dict
     evaluation.refresh_from_db()
@@ -128,7 +130,7 @@ def test_amending_a_reading_recomputes_its_alerts(signed_dose, provider):
 def test_readings_under_a_signed_dose_are_locked(signed_dose, provider):
     reading = signed_dose.vitals.first()
     with pytest.raises(ValidationError):
-        services.record_update(record=reading, by=provider, heart_rate=80)
+        services.record_update(record=reading, by=provider, changes={"heart_rate": 80})
 
 
 def test_adverse_events_under_a_signed_dose_are_locked_too(signed_dose, provider):
@@ -137,7 +139,7 @@ def test_adverse_events_under_a_signed_dose_are_locked_too(signed_dose, provider
         dose=signed_dose, by=provider, term="nausea", grade=1, relatedness="probable", expectedness="expected"
     )
     with pytest.raises(ValidationError) as exc:
-        services.record_update(record=event, by=provider, grade=2)
+        services.record_update(record=event, by=provider, changes={"grade": 2})
     assert "locked" in exc.value.messages[0]
     services.record_amend(record=event, by=provider, changes={"grade": 2}, reason="Needed ondansetron.")
     assert AdverseEvent.objects.get(pk=event.pk).grade == 2
@@ -158,7 +160,7 @@ def test_voiding_keeps_the_row_with_who_and_why(dose, provider):
 def test_a_voided_record_cannot_be_edited_or_amended(dose, provider):
     services.record_void(record=dose, by=provider, reason="Entered in error.")
     with pytest.raises(ValidationError):
-        services.record_update(record=dose, by=provider, lot_number="X")
+        services.record_update(record=dose, by=provider, changes={"lot_number": "X"})
     with pytest.raises(ValidationError):
         services.record_amend(record=dose, by=provider, changes={"lot_number": "X"}, reason="x")
 
@@ -258,7 +260,7 @@ def test_every_service_write_is_audited_with_actor_and_patient(signed_dose, prov
 
 def test_editing_a_dose_field_without_its_own_step_is_a_message_not_a_crash(dose, provider):
     with pytest.raises(ValidationError) as exc:
-        services.record_update(record=dose, by=provider, dosed_at=dose.created_at)
+        services.record_update(record=dose, by=provider, changes={"dosed_at": dose.created_at})
     assert "dosed_at" in exc.value.messages[0]
-    services.record_update(record=dose, by=provider, lot_number="LOT-2")
+    services.record_update(record=dose, by=provider, changes={"lot_number": "LOT-2"})
     assert Dose.objects.get(pk=dose.pk).lot_number == "LOT-2"

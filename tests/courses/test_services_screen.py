@@ -111,7 +111,9 @@ def test_signing_needs_a_decision_and_baseline_values(course, provider):
     with pytest.raises(ValidationError) as exc:
         services.record_sign(record=evaluation, by=provider)
     assert "decision" in exc.value.message_dict
-    services.record_update(record=evaluation, by=provider, decision="cleared", **rules.SCREEN_NOTHING_FOUND)
+    services.record_update(
+        record=evaluation, by=provider, changes={"decision": "cleared", **rules.SCREEN_NOTHING_FOUND}
+    )
     with pytest.raises(ValidationError) as exc:
         services.record_sign(record=evaluation, by=provider)
     assert {"systolic_bp", "diastolic_bp", "heart_rate", "weight_kg"} <= set(exc.value.message_dict)

@@ -248,7 +248,9 @@ def test_the_web_form_refuses_them_naming_the_field(client, therapist, clock):
 
 def test_an_update_is_refused_too(patient, therapist):
     with pytest.raises(ValidationError) as refused:
-        services.patient_update(patient=patient, by=therapist, version=patient.version, family_name="Test\u202dpatient")
+        services.patient_update(
+            patient=patient, by=therapist, version=patient.version, changes={"family_name": "Test\u202dpatient"}
+        )
     assert "family_name" in refused.value.message_dict
     patient.refresh_from_db()
     assert patient.family_name == "Testpatient"
@@ -265,7 +267,7 @@ def test_staff_names_on_signed_records_refuse_them(lead, field):
 
 def test_the_clinic_name_in_every_pdf_header_refuses_them(lead):
     with pytest.raises(ValidationError) as refused:
-        services.clinic_settings_update(by=lead, clinic_name="Demo \u202eClinic")
+        services.clinic_settings_update(by=lead, changes={"clinic_name": "Demo \u202eClinic"})
     assert "clinic_name" in refused.value.message_dict
     assert ClinicSettings.load().clinic_name != "Demo \u202eClinic"
 
@@ -333,10 +335,14 @@ def test_the_service_refuses_an_mrn_that_differs_only_by_case(therapist, clock):
 def test_an_update_to_another_patients_mrn_in_other_case_is_refused(patient, therapist):
     other = _register(therapist, "OTHER-0001")
     with pytest.raises(ValidationError) as refused:
-        services.patient_update(patient=other, by=therapist, version=other.version, mrn=patient.mrn.lower())
+        services.patient_update(
+            patient=other, by=therapist, version=other.version, changes={"mrn": patient.mrn.lower()}
+        )
     assert refused.value.message_dict == {"mrn": [rules.MRN_TAKEN]}
     # The patient's own MRN in another case is no clash with itself.
-    services.patient_update(patient=patient, by=therapist, version=patient.version, mrn=patient.mrn.lower())
+    services.patient_update(
+        patient=patient, by=therapist, version=patient.version, changes={"mrn": patient.mrn.lower()}
+    )
     patient.refresh_from_db()
     assert patient.mrn == "test-0001"
 

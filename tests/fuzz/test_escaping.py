@@ -81,7 +81,7 @@ def hostile_clinic(therapist, provider, lead, clock, listener):
         tags[tag] = name
         return hostile(tag, limit)
 
-    services.clinic_settings_update(by=lead, clinic_name=put("clinic name", 120))
+    services.clinic_settings_update(by=lead, changes={"clinic_name": put("clinic name", 120)})
     colleague = services.staff_create(
         by=lead,
         username="hostile-therapist",
@@ -396,7 +396,7 @@ def test_the_csv_export_defuses_formulas_in_every_text_cell(therapist, provider,
     from tests.reports.api_support import build_cohort
 
     build_cohort(therapist=therapist, provider=provider)
-    report_services.outcome_settings_update(by=lead, suppression_threshold=1)
+    report_services.outcome_settings_update(by=lead, changes={"suppression_threshold": 1})
     report = build_practice_report(ReportFilters())
     # Today's text cells are coded values; put a formula into each, as a future free-text column would carry.
     text_fields = ("key", "indication", "route", "format", "sex", "race_ethnicity", "age_band", "status")
@@ -429,13 +429,15 @@ def test_formulas_typed_into_a_patients_record_never_reach_the_real_csv_export(
     from tests.reports.api_support import build_cohort
 
     build_cohort(therapist=therapist, provider=provider)
-    report_services.outcome_settings_update(by=lead, suppression_threshold=1)
+    report_services.outcome_settings_update(by=lead, changes={"suppression_threshold": 1})
     # Every free text a clinician types about these patients starts with a formula.
     for i, course in enumerate(Course.objects.select_related("patient")):
         formula = CSV_FORMULAS[i % len(CSV_FORMULAS)]
         # A name or phone refuses control characters (the tab and CR formulas): the rest go in there.
         printable = formula.lstrip("\t\r")
-        services.patient_update(patient=course.patient, by=therapist, given_name=printable[:80], phone=printable[:32])
+        services.patient_update(
+            patient=course.patient, by=therapist, changes={"given_name": printable[:80], "phone": printable[:32]}
+        )
         if course.status not in ("completed", "discontinued"):
             services.preparatory_session_record(
                 course=course,

@@ -59,7 +59,7 @@ def test_an_acknowledged_alert_is_not_escalated(alert, therapist, clock):
 
 
 def test_the_clinic_sets_the_time(alert, lead, clock):
-    services.measure_settings_update(by=lead, safety_alert_escalation_hours=4)
+    services.measure_settings_update(by=lead, changes={"safety_alert_escalation_hours": 4})
     assert MeasureSettings.load().safety_alert_escalation_hours == 4
     clock.move_to(NOW + dt.timedelta(hours=4))
     assert services.tick()["alerts_escalated"] == 1

@@ -67,7 +67,7 @@ def test_a_failing_send_goes_back_to_pending_with_the_error(invitation, closed_s
 def test_after_the_last_attempt_the_message_is_failed_visible_and_can_be_resent(
     invitation, closed_smtp, settings, lead, therapist, mailoutbox
 ):
-    services.measure_settings_update(by=lead, send_max_attempts=3)
+    services.measure_settings_update(by=lead, changes={"send_max_attempts": 3})
     settings.MEASURES_SEND_GIVE_UP_PATIENT_SECONDS = 0  # no slow retries (tests/measures/test_send_after_outage.py)
     for _ in range(2):
         with pytest.raises(services.SendFailed):

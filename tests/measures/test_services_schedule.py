@@ -256,8 +256,8 @@ def test_an_added_questionnaire_is_not_touched_by_sync(course, therapist, clock)
 
 def test_measure_settings_update_by_a_lead_only(lead, therapist, clock):
     with pytest.raises(PermissionDenied):
-        services.measure_settings_update(by=therapist, reminder_after_days=2)
-    row, _moves = services.measure_settings_update(by=lead, reminder_after_days=2, month_1_tolerance=5)
+        services.measure_settings_update(by=therapist, changes={"reminder_after_days": 2})
+    row, _moves = services.measure_settings_update(by=lead, changes={"reminder_after_days": 2, "month_1_tolerance": 5})
     assert (row.reminder_after_days, row.month_1_tolerance, row.updated_by) == (2, 5, lead)
     assert MeasureSettings.load().reminder_after_days == 2
 
@@ -286,18 +286,18 @@ def test_measure_settings_update_by_a_lead_only(lead, therapist, clock):
 )
 def test_measure_settings_update_refuses_bad_values(lead, clock, fields, error):
     with pytest.raises(ValidationError) as caught:
-        services.measure_settings_update(by=lead, **fields)
+        services.measure_settings_update(by=lead, changes=fields)
     assert error in caught.value.message_dict
 
 
 def test_a_settings_change_reaches_open_courses_on_resync(course, lead, clock):
-    services.measure_settings_update(by=lead, instruments_by_timepoint={"baseline": ["phq9"]})
+    services.measure_settings_update(by=lead, changes={"instruments_by_timepoint": {"baseline": ["phq9"]}})
     assert services.schedule_sync_open_courses() == 1
     assert summary(course) == [("baseline", "phq9", S)]
 
 
 def test_a_partial_instrument_mapping_keeps_the_other_timepoints(lead, clock):
-    services.measure_settings_update(by=lead, instruments_by_timepoint={"pre_dose": ["phq9"]})
+    services.measure_settings_update(by=lead, changes={"instruments_by_timepoint": {"pre_dose": ["phq9"]}})
     mapping = MeasureSettings.load().instruments_by_timepoint
     assert mapping["pre_dose"] == ["phq9"]
     assert mapping["month_6"] == ["phq9", "gad7", "pcl5"]

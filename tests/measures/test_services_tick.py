@@ -162,7 +162,7 @@ def test_an_sms_patient_gets_a_text(course, therapist, clock, settings, tmp_path
 
     settings.SMS_FILE_PATH = str(tmp_path / "sms")
     course_services.patient_update(
-        patient=course.patient, by=therapist, phone="+1-202-555-0199", preferred_channel="sms"
+        patient=course.patient, by=therapist, changes={"phone": "+1-202-555-0199", "preferred_channel": "sms"}
     )
     ids = services.tick()["to_send"]
     assert set(OutboundMessage.objects.values_list("channel", "to_address")) == {("sms", "+1-202-555-0199")}

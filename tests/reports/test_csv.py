@@ -52,7 +52,7 @@ def test_it_is_utf8_with_a_bom_and_one_row_per_course_and_instrument(cohort):
 
 
 def test_it_holds_no_identifiers(cohort, lead):
-    services.outcome_settings_update(by=lead, suppression_threshold=1)
+    services.outcome_settings_update(by=lead, changes={"suppression_threshold": 1})
     text = render_practice_csv(build_practice_report(ReportFilters())).decode("utf-8-sig")
     for course in cohort:
         patient = course.patient
@@ -66,7 +66,7 @@ def test_it_holds_no_identifiers(cohort, lead):
 
 
 def test_a_row_is_what_the_outcome_functions_say(cohort, lead):
-    services.outcome_settings_update(by=lead, suppression_threshold=1)
+    services.outcome_settings_update(by=lead, changes={"suppression_threshold": 1})
     report = build_practice_report(ReportFilters())
     by_key = {(r["course_key"], r["instrument"]): r for r in parse(render_practice_csv(report, Audience.INSIDE))}
     for row, outcomes in report.rows:
@@ -106,7 +106,7 @@ def test_a_row_is_what_the_outcome_functions_say(cohort, lead):
 
 def test_the_hand_built_responder_reads_as_expected(cohort, lead):
     # Course 0: PTSD, PHQ-9 20 → 8 (60%), 9 and 9 at +1/+3 months, 14 at +6 (lost), a booster at day 60.
-    services.outcome_settings_update(by=lead, suppression_threshold=1)
+    services.outcome_settings_update(by=lead, changes={"suppression_threshold": 1})
     report = build_practice_report(ReportFilters(indication="ptsd"))
     rows = [r for r in parse(render_practice_csv(report)) if r["instrument"] == "phq9" and r["baseline_score"] == "20"]
     assert len(rows) == 1
@@ -162,7 +162,7 @@ def test_counting_the_rows_gives_the_reports_figures(cohort):
 
 
 def test_a_rare_race_is_suppressed_and_common_values_are_kept(cohort, lead):
-    services.outcome_settings_update(by=lead, suppression_threshold=2)
+    services.outcome_settings_update(by=lead, changes={"suppression_threshold": 2})
     report = build_practice_report(ReportFilters())
     rows = parse(render_practice_csv(report))
     races = {r["race_ethnicity"] for r in rows}
@@ -223,7 +223,7 @@ def test_neutralise(value, written):
 
 
 def test_a_formula_in_a_text_field_reaches_the_file_defused_and_numbers_stay_numbers(cohort, lead):
-    services.outcome_settings_update(by=lead, suppression_threshold=1)
+    services.outcome_settings_update(by=lead, changes={"suppression_threshold": 1})
     report = build_practice_report(ReportFilters())
     # Course fields are coded today; a free-text one arriving later must not carry a formula through.
     report.rows[0][0].indication = "=cmd|' /C calc'!A0"
@@ -239,7 +239,7 @@ def test_a_worse_score_is_a_negative_number_not_a_quoted_text(therapist, provide
         provider=provider,
         specs=[Spec(scores={"phq9": {"baseline": 16, "end": 20}, "gad7": {"baseline": 12}, "pcl5": {"baseline": 3}})],
     )
-    services.outcome_settings_update(by=lead, suppression_threshold=1)
+    services.outcome_settings_update(by=lead, changes={"suppression_threshold": 1})
     rows = parse(render_practice_csv(build_practice_report(ReportFilters())))
     phq9 = next(r for r in rows if r["instrument"] == "phq9")
     assert (phq9["reduction_pct_end"], phq9["response_end"]) == ("-25.0", "FALSE")
@@ -258,7 +258,7 @@ def test_each_row_names_the_loinc_code_of_its_scores(cohort):
 def test_the_practices_hidden_values_are_hidden_in_every_shared_file(cohort, lead):
     # A value the whole practice's files hide stays hidden in a narrower file where it is common,
     # so joining two shared files never names it. Inside the clinic nothing is hidden.
-    services.outcome_settings_update(by=lead, suppression_threshold=1)
+    services.outcome_settings_update(by=lead, changes={"suppression_threshold": 1})
     report = build_practice_report(ReportFilters())
     assert "female" in {r["sex"] for r in parse(render_practice_csv(report))}
     practice_hide = {"sex": {"female"}}

@@ -255,7 +255,7 @@ def test_a_selection_too_small_to_share_is_refused_outside_with_what_to_do(
 def test_the_threshold_is_the_one_in_force_when_the_file_was_asked_for(cohort, lead):
     # Asked for at 11, the setting lowered to 1 while the file waits for a worker: it still hides by 11.
     response = api(lead).post(URL, {"kind": "practice_csv", "audience": "outside"}, format="json")  # no commit yet
-    services.outcome_settings_update(by=lead, suppression_threshold=1)
+    services.outcome_settings_update(by=lead, changes={"suppression_threshold": 1})
     export = ReportExport.objects.get(pk=response.json()["id"])
     assert export.suppression_threshold == 11
     assert services.export_run(export_id=export.pk) == "refused"  # six courses: under 11, not under 1
@@ -267,7 +267,7 @@ def test_a_shared_file_that_leaves_out_a_few_courses_is_refused(cohort, lead, th
     from tests.reports.api_support import START, Spec, build_course
 
     build_course(Spec(), n=30, therapist=therapist, provider=provider)  # opened five days after the others
-    services.outcome_settings_update(by=lead, suppression_threshold=2)
+    services.outcome_settings_update(by=lead, changes={"suppression_threshold": 2})
     first_days = {"start_to": (START + dt.timedelta(days=1)).date().isoformat()}
     response = api(lead).post(
         URL, {"kind": "practice_pdf", "audience": "outside", "filters": first_days}, format="json"

@@ -3,7 +3,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from courses import bedside
+from courses import bedside, selectors
 from courses.api.serializers._common import BlockerSerializer, ModelInput, blockers_out, text_field
 from courses.api.serializers.adverse_events import AdverseEventSerializer
 from courses.api.serializers.dosing import DOSING_SESSION_FIELDS, DoseSerializer
@@ -11,7 +11,7 @@ from courses.api.serializers.evaluations import MedicalEvaluationSerializer, Psy
 from courses.api.serializers.patients import PatientListSerializer
 from courses.api.serializers.sessions import IntegrationSessionSerializer, PreparatorySessionSerializer
 from courses.choices import CourseStatus
-from courses.models import AdverseEvent, Course, CourseStatusChange, DosingSession
+from courses.models import Course, CourseStatusChange, DosingSession
 from kernel.api.fields import UniqueListField
 from kernel.api.serializers import StaffBriefSerializer, StaffField
 from kernel.text import REASON_MAX
@@ -128,25 +128,20 @@ class CourseSerializer(CourseListSerializer):
     def get_summary(self, course):
         state = bedside.course_state(course)
         evaluation = state.screen
-        doses = course.doses.active()
+        counts = selectors.course_summary_counts(course)
         return {
             "screen_decision": evaluation.decision if evaluation else None,
             "screen_signed": bool(evaluation and evaluation.is_signed),
             "screen_expires_on": state.screen_expires_on,
             "cleared_for_dosing": state.cleared,
             "dosing_blockers": blockers_out(state.blockers),
-            "psychiatric_evaluation_signed": course.psychiatric_evaluations.active()
-            .filter(signed_at__isnull=False)
-            .exists(),
-            "preparatory_sessions": course.preparatory_sessions.active().count(),
-            "doses_given": doses.filter(dosed_at__isnull=False, is_maintenance=False).count(),
+            "psychiatric_evaluation_signed": counts["psychiatric_evaluation_signed"],
+            "preparatory_sessions": counts["preparatory_sessions"],
+            "doses_given": counts["doses_given"],
             "planned_dosing_sessions": course.planned_dosing_sessions,
-            "maintenance_doses": doses.filter(dosed_at__isnull=False, is_maintenance=True).count(),
-            "integration_sessions": course.integration_sessions.active().count(),
-            "serious_adverse_events": AdverseEvent.objects.active()
-            .filter(course=course, serious=True)
-            .exclude(dose__voided_at__isnull=False)
-            .count(),
+            "maintenance_doses": counts["maintenance_doses"],
+            "integration_sessions": counts["integration_sessions"],
+            "serious_adverse_events": counts["serious_adverse_events"],
         }
 
 

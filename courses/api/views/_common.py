@@ -2,7 +2,6 @@
 `version` a writer read, a record named in the body, and the full answer for a patient, a dosing
 session and a dose (also the answer of the generic record endpoints)."""
 
-from django.db.models import Count, Prefetch, Q
 from django.http import Http404
 from django.utils import timezone
 from rest_framework import serializers
@@ -11,7 +10,7 @@ from courses import bedside, selectors
 from courses.api.serializers._common import version_field
 from courses.api.serializers.dosing import DoseSerializer, DosingSessionSerializer
 from courses.api.serializers.patients import PatientSerializer
-from courses.models import AdverseEvent, Dose, DosingSession, InSessionAlert, VitalReading
+from courses.models import Dose
 from kernel.api.views import error_responses
 
 ERROR_TEXT = {
@@ -63,44 +62,16 @@ def patient_out(patient, request):
     return PatientSerializer(patient, context={"visible_courses": selectors.courses_for(request.user)}).data
 
 
-def sessions_with_counts(qs):
-    return (
-        qs.select_related("medical_provider", "signed_by")
-        .prefetch_related("facilitators")
-        .annotate(dose_count=Count("doses", filter=Q(doses__voided_at__isnull=True)))
-    )
-
-
 def session_out(session_id, request, audit: bool = False):
     session = selectors.dosing_session_get(user=request.user, session_id=session_id, audit=audit)
-    session = (
-        sessions_with_counts(DosingSession.objects.filter(pk=session.pk))
-        .prefetch_related(
-            Prefetch(
-                "doses",
-                queryset=Dose.objects.select_related(*bedside.STATE_RELATIONS),
-            )
-        )
-        .get()
-    )
+    session = selectors.dosing_session_detail(session.pk)
     amendments = selectors.amendments_for([session])
     states = bedside.dose_states(list(session.doses.all()), now=timezone.now())
     return DosingSessionSerializer(session, context={"amendments": amendments, "states": states}).data
 
 
-DOSE_PREFETCH = (
-    Prefetch("vitals", queryset=VitalReading.objects.all()),
-    Prefetch("adverse_events", queryset=AdverseEvent.objects.select_related("acknowledged_by")),
-    Prefetch("in_session_alerts", queryset=InSessionAlert.objects.select_related("closed_by")),
-)
-
-
 def dose_out(dose_id) -> dict:
-    dose = (
-        Dose.objects.select_related("signed_by", "session", "course__patient", "weight_measurement")
-        .prefetch_related(*DOSE_PREFETCH)
-        .get(pk=dose_id)
-    )
+    dose = selectors.dose_detail(dose_id)
     records = [dose, *dose.vitals.all(), *dose.adverse_events.all()]
     context = {
         "amendments": selectors.amendments_for(records),

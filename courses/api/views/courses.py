@@ -48,13 +48,12 @@ class CourseListView(ApiView):
     def get(self, request):
         filters = CourseFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        qs = selectors.courses_for(request.user).select_related("patient", "medical_provider")
-        qs = qs.prefetch_related("therapists")
-        if "status" in filters.validated_data:
-            qs = qs.filter(status=filters.validated_data["status"])
-        if "patient" in filters.validated_data:
-            qs = qs.filter(patient_id=filters.validated_data["patient"])
-        page = self.paginate_queryset(qs.order_by("-created_at", "id"))
+        qs = selectors.courses_list(
+            user=request.user,
+            status=filters.validated_data.get("status"),
+            patient_id=filters.validated_data.get("patient"),
+        )
+        page = self.paginate_queryset(qs)
         return self.get_paginated_response(CourseListSerializer(page, many=True).data)
 
     @extend_schema(request=CourseInputSerializer, responses=api_responses(CourseSerializer, 201), tags=["courses"])

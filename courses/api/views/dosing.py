@@ -1,7 +1,6 @@
 """Dosing sessions and the doses in them: doses, vitals, hold overrides, giving the dose,
 discharge, closing an in-session alert."""
 
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -31,10 +30,8 @@ from courses.api.views._common import (
     field_error,
     read_version,
     session_out,
-    sessions_with_counts,
     visible,
 )
-from courses.models import AdverseEvent, InSessionAlert
 from kernel.api.pagination import Pagination
 from kernel.api.views import ApiView, read_body
 
@@ -55,11 +52,8 @@ class DosingSessionListView(ApiView):
     def get(self, request):
         filters = DosingSessionFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        qs = sessions_with_counts(selectors.dosing_sessions_for(request.user))
-        day = filters.validated_data.get("day")
-        if day is not None:
-            qs = qs.filter(starts_at__date=day)
-        page = self.paginate_queryset(qs.order_by("-starts_at", "id"))
+        qs = selectors.dosing_sessions_list(user=request.user, day=filters.validated_data.get("day"))
+        page = self.paginate_queryset(qs)
         return self.get_paginated_response(DosingSessionListSerializer(page, many=True).data)
 
     @extend_schema(
@@ -116,7 +110,8 @@ class DoseDetailView(ApiView):
         dose = dose_for(request, dose_id)
         fields = read_body(DoseUpdateInputSerializer, request, partial=True)
         version = read_version(fields)
-        services.dose_update(dose=dose, by=request.user, version=version, **fields)
+        weighed_now = fields.pop("weighed_now", False)
+        services.dose_update(dose=dose, by=request.user, version=version, weighed_now=weighed_now, changes=fields)
         return Response(dose_out(dose.pk))
 
 
@@ -179,11 +174,11 @@ class DoseAlertCloseView(ApiView):
     )
     def post(self, request, dose_id, in_session_alert_id):
         dose = dose_for(request, dose_id)
-        alert = get_object_or_404(InSessionAlert, pk=in_session_alert_id, dose=dose)
+        alert = selectors.in_session_alert_get(dose=dose, alert_id=in_session_alert_id)
         data = read_body(InSessionAlertCloseInputSerializer, request)
         event = None
         if data.get("adverse_event"):
-            event = AdverseEvent.objects.filter(pk=data["adverse_event"], course_id=dose.course_id).first()
+            event = selectors.course_adverse_event(course_id=dose.course_id, event_id=data["adverse_event"])
             if event is None:
                 field_error("adverse_event", "No such adverse event on this course.")
         services.in_session_alert_close(

@@ -53,7 +53,10 @@ class PatientDetailView(ApiView):
         patient = selectors.patient_get(user=request.user, patient_id=patient_id, audit=False)
         fields = read_body(PatientUpdateSerializer, request, partial=True)
         version = read_version(fields)
-        patient = services.patient_update(patient=patient, by=request.user, version=version, **fields)
+        reason = fields.pop("reason", "")
+        patient = services.patient_update(
+            patient=patient, by=request.user, version=version, reason=reason, changes=fields
+        )
         return Response(patient_out(patient, request))
 
 

@@ -32,7 +32,6 @@ from courses.api.views._common import (
     read_version,
     session_out,
 )
-from courses.models import Amendment, Dose, DosingSession, Patient
 from kernel.api.errors import flatten_errors
 from kernel.api.serializers import ClinicDateTimeField
 from kernel.api.views import ApiView, read_body
@@ -60,14 +59,20 @@ RECORD_SERIALIZERS = {
 }
 
 
+# Kinds shown as their own endpoint shows them (with their bedside state, counts or courses),
+# by slug; every other kind is its serializer over the record reloaded with its amendments.
+RECORD_OUTPUTS = {
+    "dose": lambda record, request: dose_out(record.pk),
+    "dosing-session": lambda record, request: session_out(record.pk, request),
+    "patient": patient_out,
+}
+
+
 def _record_out(record, request) -> dict:
-    if isinstance(record, Dose):
-        return dose_out(record.pk)
-    if isinstance(record, DosingSession):
-        return session_out(record.pk, request)
-    if isinstance(record, Patient):
-        return patient_out(record, request)
-    record = type(record).objects.get(pk=record.pk)
+    own = RECORD_OUTPUTS.get(kinds.of(record).slug)
+    if own is not None:
+        return own(record, request)
+    record = selectors.record_reload(record)
     serializer_class = RECORD_SERIALIZERS[kinds.of(record).slug]
     return serializer_class(record, context={"amendments": selectors.amendments_for([record])}).data
 
@@ -151,12 +156,13 @@ class RecordDetailView(ApiView):
         body = _changes_body(request)
         version = read_version(body)
         changes = _typed_changes(type(record), body)
-        if isinstance(record, Dose):
-            # Refused here, before the service, so that `weighed_now` (a flag of the dose endpoint) is named too.
+        if kinds.of(record).update is not None:
+            # A kind with its own update (a dose) takes flags of its own endpoint too (`weighed_now`):
+            # refused here, before the service, so that the generic edit offers the kind's fields only.
             wrong = sorted(set(changes) - set(kinds.of(record).editable))
             if wrong:
                 field_error("non_field_errors", f"These fields cannot be edited: {', '.join(wrong)}.")
-        record = services.record_update(record=record, by=request.user, version=version, **changes)
+        record = services.record_update(record=record, by=request.user, version=version, changes=changes)
         return Response(_record_out(record, request))
 
 
@@ -224,5 +230,4 @@ class RecordAmendmentsView(ApiView):
     def get(self, request, record_type, record_id):
         record = _record(request, record_type, record_id, audit=True)
         # The kind's former model names too: amendments written before a rename keep theirs.
-        amendments = Amendment.objects.filter(record_type__in=kinds.of(record).model_names, record_id=record.pk)
-        return Response(AmendmentSerializer(amendments.select_related("amended_by"), many=True).data)
+        return Response(AmendmentSerializer(selectors.record_amendments(record), many=True).data)

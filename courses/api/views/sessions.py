@@ -42,7 +42,7 @@ class IntegrationSessionCreateView(ApiView):
     def post(self, request):
         data = read_body(IntegrationSessionInputSerializer, request)
         ids = list(dict.fromkeys(data.pop("courses")))
-        courses = list(selectors.courses_for(request.user).filter(pk__in=ids))
+        courses = selectors.courses_of_caseload(user=request.user, course_ids=ids)
         if len(courses) != len(ids):
             field_error("courses", "Every course must be on your caseload.")
         session = services.integration_session_record(courses=courses, by=request.user, **data)

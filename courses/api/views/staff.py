@@ -1,12 +1,10 @@
 """The practice lead's admin endpoints: clinic settings and staff accounts."""
 
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 
-from accounts.models import User
-from courses import services
+from courses import selectors, services
 from courses.api.serializers.staff import (
     ClinicSettingsSerializer,
     StaffActiveSerializer,
@@ -36,7 +34,7 @@ class ClinicSettingsView(ApiView):
     )
     def patch(self, request):
         fields = read_body(ClinicSettingsSerializer, request, partial=True)
-        return Response(ClinicSettingsSerializer(services.clinic_settings_update(by=request.user, **fields)).data)
+        return Response(ClinicSettingsSerializer(services.clinic_settings_update(by=request.user, changes=fields)).data)
 
 
 class StaffListView(ApiView):
@@ -46,7 +44,7 @@ class StaffListView(ApiView):
 
     @extend_schema(responses=api_responses(StaffSerializer(many=True), errors=LIST_ERRORS), tags=["admin"])
     def get(self, request):
-        page = self.paginate_queryset(User.objects.order_by("username"))
+        page = self.paginate_queryset(selectors.staff_by_username())
         return self.get_paginated_response(StaffSerializer(page, many=True).data)
 
     @extend_schema(
@@ -68,7 +66,7 @@ class StaffActiveView(ApiView):
 
     @extend_schema(request=StaffActiveSerializer, responses=api_responses(StaffSerializer), tags=["admin"])
     def post(self, request, staff_id):
-        user = get_object_or_404(User, pk=staff_id)
+        user = selectors.staff_member_get(staff_id)
         active = read_body(StaffActiveSerializer, request)["active"]
         user = services.staff_set_active(by=request.user, user=user, active=active)
         return Response(StaffSerializer(user).data)

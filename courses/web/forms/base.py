@@ -8,17 +8,12 @@ from django.core.exceptions import FieldDoesNotExist
 from django.core.validators import MaxValueValidator
 from django.utils import timezone
 
-from accounts.models import User
 from courses import services
 from kernel.web.forms import parse_version
 
 
 def now_local_minute():
     return timezone.localtime().replace(second=0, microsecond=0)
-
-
-def active_staff(role: str):
-    return User.objects.filter(role=role, is_active=True).order_by("last_name", "first_name")
 
 
 class StaffChoiceField(forms.ModelChoiceField):

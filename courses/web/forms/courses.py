@@ -5,7 +5,8 @@ from django import forms
 from accounts.models import Role, User
 from courses.choices import CourseStatus
 from courses.models import Course
-from courses.web.forms.base import ServiceModelForm, StaffChoiceField, StaffMultipleChoiceField, active_staff
+from courses.selectors import staff_active
+from courses.web.forms.base import ServiceModelForm, StaffChoiceField, StaffMultipleChoiceField
 from kernel.web.forms import DateInput, numeric, reason_field
 
 
@@ -41,8 +42,8 @@ class CourseOpenForm(ServiceModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["therapists"].queryset = active_staff(Role.THERAPIST)
-        self.fields["medical_provider"].queryset = active_staff(Role.MEDICAL_PROVIDER)
+        self.fields["therapists"].queryset = staff_active(Role.THERAPIST)
+        self.fields["medical_provider"].queryset = staff_active(Role.MEDICAL_PROVIDER)
 
 
 class CourseStatusForm(forms.Form):

@@ -8,13 +8,13 @@ from accounts.models import Role, User
 from courses import kinds
 from courses.choices import IN_SESSION_ALERT_CHOICES, PregnancyTest, VitalPhase
 from courses.models import Course, Dose, DosingSession
+from courses.selectors import staff_active
 from courses.web.forms.base import (
     CourseChoiceField,
     ServiceModelForm,
     StaffChoiceField,
     StaffMultipleChoiceField,
     VersionedForm,
-    active_staff,
 )
 from kernel.web.forms import DateTimeInput, numeric, reason_field
 
@@ -33,8 +33,8 @@ class DosingSessionScheduleForm(ServiceModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["medical_provider"].queryset = active_staff(Role.MEDICAL_PROVIDER)
-        self.fields["facilitators"].queryset = active_staff(Role.THERAPIST)
+        self.fields["medical_provider"].queryset = staff_active(Role.MEDICAL_PROVIDER)
+        self.fields["facilitators"].queryset = staff_active(Role.THERAPIST)
 
 
 class DoseForm(ServiceModelForm):

@@ -20,7 +20,7 @@ from courses.choices import (
 )
 from courses.progress import CourseFacts, next_steps
 from courses.rules import SCREEN_ITEMS
-from courses.selectors import course_get, course_timeline_data, courses_for
+from courses.selectors import course_get, course_timeline_data, courses_open_choices
 from courses.web.forms.adverse_events import AdverseEventForm
 from courses.web.forms.base import now_local_minute
 from courses.web.forms.courses import AgeExceptionForm, CourseStatusForm, FollowUpStopForm
@@ -274,7 +274,7 @@ def integration_session_new(request, course_id):
 @staff_view
 def group_integration_new(request):
     """A group integration session: 2–12 courses from the therapist's own caseload."""
-    courses = courses_for(request.user).open().select_related("patient").order_by("patient__family_name")
+    courses = courses_open_choices(request.user)
     form = GroupIntegrationForm(request.POST or None, courses=courses, initial={"held_at": now_local_minute()})
     if request.method == "POST" and form.is_valid():
         session = call_service(

@@ -3,15 +3,13 @@
 import datetime as dt
 
 from django.contrib import messages
-from django.db.models import OuterRef, Prefetch, Subquery
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from courses import bedside, hooks, selectors, services
 from courses.choices import VitalAlert, VitalPhase
-from courses.models import InSessionAlert, VitalReading, WeightMeasurement
-from courses.selectors import amendments_for, courses_for, dose_get, dosing_session_get, dosing_sessions_for
+from courses.selectors import amendments_for, dose_get, dosing_session_get
 from courses.web.forms.adverse_events import AdverseEventForm
 from courses.web.forms.base import now_local_minute
 from courses.web.forms.dosing import (
@@ -26,7 +24,7 @@ from courses.web.forms.dosing import (
     LeftEarlyForm,
     VitalsForm,
 )
-from courses.web.views.home import annotate_states, local_day_bounds, sessions_with_doses
+from courses.web.views.home import annotate_states, local_day_bounds
 from kernel.web.views import call_service, paginate, render_form_page, staff_view
 
 ALERT_WORDS = dict(VitalAlert.choices)
@@ -36,10 +34,8 @@ ALERT_WORDS = dict(VitalAlert.choices)
 def session_list(request):
     """Today's sessions first, then upcoming, then past (paginated)."""
     start, end = local_day_bounds()
-    sessions = dosing_sessions_for(request.user)
-    today = sessions_with_doses(sessions.filter(starts_at__gte=start, starts_at__lt=end))
-    upcoming = sessions_with_doses(sessions.filter(starts_at__gte=end))[:50]
-    past = paginate(request, sessions_with_doses(sessions.filter(starts_at__lt=start)).order_by("-starts_at"))
+    today, upcoming, past = selectors.dosing_sessions_by_day(user=request.user, start=start, end=end)
+    past = paginate(request, past)
     return render(request, "web/session_list.html", {"today": today, "upcoming": upcoming, "past": past})
 
 
@@ -61,11 +57,7 @@ def session_schedule(request):
 
 
 def _session_context(request, session, note_form=None):
-    doses = list(
-        session.doses.select_related("course__patient", "signed_by", "session", "weight_measurement").prefetch_related(
-            Prefetch("vitals", queryset=VitalReading.objects.order_by("taken_at"), to_attr="all_vitals"),
-        )
-    )
+    doses = selectors.session_doses(session)
     user = request.user
     return {
         "session": session,
@@ -97,24 +89,10 @@ def session_note(request, session_id):
     return render(request, "web/session_detail.html", _session_context(request, session, form), status=400)
 
 
-def _candidate_courses(user, session):
-    latest_weight = (
-        WeightMeasurement.objects.active().filter(patient=OuterRef("patient")).order_by("-measured_on", "-created_at")
-    )
-    return (
-        courses_for(user)
-        .open()
-        .filter(format=session.format)
-        .select_related("patient")
-        .annotate(latest_weight=Subquery(latest_weight.values("weight_kg")[:1]))
-        .order_by("patient__family_name", "patient__given_name")
-    )
-
-
 @staff_view
 def dose_add(request, session_id):
     session = dosing_session_get(user=request.user, session_id=session_id)
-    courses = _candidate_courses(request.user, session)
+    courses = selectors.dose_candidate_courses(request.user, session)
     form = DoseForm(request.POST or None, courses=courses)
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
@@ -156,15 +134,11 @@ def _alert_forms(state, events, posted=None):
 def _render_dose(request, dose, status=200, **forms):
     now = timezone.now()
     state = bedside.dose_state(dose, now=now)
-    readings = list(dose.vitals.select_related("created_by").order_by("-taken_at"))
+    readings = selectors.dose_readings(dose)
     for r in readings:
         r.alert_words = [ALERT_WORDS.get(a, a) for a in r.alerts]
-    events = list(dose.adverse_events.select_related("acknowledged_by").order_by("onset_at"))
-    closed_alerts = list(
-        InSessionAlert.objects.filter(dose=dose, closed_at__isnull=False)
-        .select_related("reading", "closed_by", "adverse_event")
-        .order_by("raised_at")
-    )
+    events = selectors.dose_adverse_events(dose)
+    closed_alerts = selectors.dose_alerts_closed(dose)
     for alert in closed_alerts:
         alert.alert_words = [ALERT_WORDS.get(a, a) for a in alert.alerts]
     amendments = amendments_for([dose, *readings, *events])
@@ -185,7 +159,7 @@ def _render_dose(request, dose, status=200, **forms):
         "open_alerts": _alert_forms(state, [e for e in events if not e.is_voided], forms.get("alert_form")),
         "closed_alerts": closed_alerts,
         # Lapsed ones too, marked: the record shows every decision, not only those still in force.
-        "overrides": dose.hold_overrides.select_related("reading", "overridden_by"),
+        "overrides": selectors.dose_hold_overrides(dose),
         # The course's questionnaire safety alerts: measures' section (courses/hooks.py).
         **hooks.page_context("dose", user=request.user, course=dose.course),
         "hold_active": state.hold.active,
@@ -315,8 +289,8 @@ def left_before_discharge(request, dose_id):
 @require_POST
 def alert_close(request, dose_id, in_session_alert_id):
     dose = dose_get(user=request.user, dose_id=dose_id)
-    alert = get_object_or_404(InSessionAlert, pk=in_session_alert_id, dose=dose)
-    events = list(dose.adverse_events.active())
+    alert = selectors.in_session_alert_get(dose=dose, alert_id=in_session_alert_id)
+    events = selectors.dose_adverse_events_active(dose)
     form = InSessionAlertCloseForm(request.POST, prefix=f"alert-{alert.pk}", events=events)
     if form.is_valid() and call_service(
         form,

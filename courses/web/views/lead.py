@@ -3,16 +3,24 @@
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Count
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts import invitations
-from accounts.models import User
 from courses import hooks, services
 from courses.choices import COURSE_STAGES, CourseStatus, SeriousCriterion, VitalAlert
-from courses.models import ClinicSettings, Course, Dose, HoldOverride, InSessionAlert, VitalReading
-from courses.selectors import record_get, serious_events_unacknowledged
+from courses.models import ClinicSettings
+from courses.selectors import (
+    course_stage_counts,
+    discharge_exceptions_recent,
+    hold_overrides_recent,
+    in_session_alerts_open,
+    record_get,
+    serious_events_unacknowledged,
+    staff_list,
+    staff_member_get,
+    vital_alerts_recent,
+)
 from courses.web.forms.adverse_events import AcknowledgeForm
 from courses.web.forms.lead import ClinicSettingsForm, StaffInviteForm
 from courses.web.views.home import safety_banner_context
@@ -30,33 +38,14 @@ def _dashboard(request, ack_forms=None, status=200):
     for event in events:
         event.ack_form = ack_forms.get(event.pk) or AcknowledgeForm(prefix=f"ae-{event.pk}")
         event.criteria_words = [CRITERIA_WORDS.get(c, c) for c in event.serious_criteria]
-    counts = dict(Course.objects.active().values_list("status").annotate(n=Count("pk")).values_list("status", "n"))
+    counts = course_stage_counts()
     stages = [(s.label, counts.get(s, 0)) for s in [*COURSE_STAGES, CourseStatus.DISCONTINUED]]
-    alerts = list(
-        VitalReading.objects.active()
-        .exclude(alerts=[])
-        .select_related("dose__course__patient", "dose__session")
-        .order_by("-taken_at")[:RECENT]
-    )
+    alerts = vital_alerts_recent(RECENT)
     for reading in alerts:
         reading.alert_words = [ALERT_WORDS.get(a, a) for a in reading.alerts]
-    overrides = (
-        HoldOverride.objects.filter(dose__voided_at__isnull=True)
-        .select_related("dose__course__patient", "overridden_by", "reading")
-        .order_by("-overridden_at")[:RECENT]
-    )
-    exceptions = (
-        Dose.objects.active()
-        .exclude(discharge_exception_reason="")
-        .select_related("course__patient", "discharged_by")
-        .order_by("-discharged_at")[:RECENT]
-    )
-    open_alerts = list(
-        InSessionAlert.objects.open()
-        .filter(dose__voided_at__isnull=True)
-        .select_related("dose__course__patient", "reading")
-        .order_by("raised_at")[:RECENT]
-    )
+    overrides = hold_overrides_recent(RECENT)
+    exceptions = discharge_exceptions_recent(RECENT)
+    open_alerts = in_session_alerts_open(RECENT)
     for alert in open_alerts:
         alert.alert_words = [ALERT_WORDS.get(a, a) for a in alert.alerts]
     context = {
@@ -96,7 +85,7 @@ def acknowledge(request, event_id):
 
 
 def _staff_page(request, form=None, status=200):
-    staff = User.objects.order_by("-is_active", "role", "last_name", "first_name")
+    staff = staff_list()
     context = {"staff": staff, "form": form or StaffInviteForm(), "invitation_days": settings.INVITATION_DAYS}
     return render(request, "web/staff.html", context, status=status)
 
@@ -124,7 +113,7 @@ def staff(request):
 @require_POST
 def staff_invite_again(request, user_id):
     """A new invitation link (the earlier one stops working), for a colleague who has no password yet."""
-    member = get_object_or_404(User, pk=user_id)
+    member = staff_member_get(user_id)
     if member.has_usable_password() or not member.is_active or not member.email:
         messages.error(
             request, f"{member} needs no invitation: they have a password, are deactivated or have no email."
@@ -141,7 +130,7 @@ def staff_invite_again(request, user_id):
 @lead_view
 @require_POST
 def staff_active(request, user_id):
-    member = get_object_or_404(User, pk=user_id)
+    member = staff_member_get(user_id)
     active = request.POST.get("active") == "1"
     try:
         services.staff_set_active(by=request.user, user=member, active=active)
@@ -161,7 +150,7 @@ def clinic_settings(request):
         changes = form.changed_values()
         try:
             if changes:
-                services.clinic_settings_update(by=request.user, **changes)
+                services.clinic_settings_update(by=request.user, changes=changes)
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:

@@ -2,36 +2,33 @@
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from courses import services
-from courses.models import Course
-from courses.selectors import audit_trail_for_patient, courses_for, patient_get, patients_for
+from courses.selectors import (
+    audit_trail_for_patient,
+    patient_courses,
+    patient_get,
+    patient_weights,
+    patients_matching,
+    patients_with_open_courses,
+)
 from courses.web.forms.courses import CourseOpenForm
 from courses.web.forms.patients import PatientForm, PatientRegisterForm, PatientSearchForm, WeightForm
-from courses.web.views.home import _count
 from kernel.web.views import call_service, paginate, render_form_page, staff_view
-
-
-def _patients(user):
-    from django.db.models import OuterRef
-
-    open_courses = Course.objects.open().filter(patient=OuterRef("pk"))
-    return patients_for(user).active().annotate(open_courses=_count(open_courses, "patient"))
 
 
 @staff_view
 def patient_list(request):
     """The search term travels in a POST body: a GET query string would put a name in the URL."""
-    patients = _patients(request.user)
+    patients = patients_with_open_courses(request.user)
     form = PatientSearchForm(request.POST or None)
     searching = request.method == "POST" and form.is_valid() and form.cleaned_data["q"].strip()
     if searching:
         term = form.cleaned_data["q"].strip()
-        matches = patients.filter(Q(family_name__icontains=term) | Q(given_name__icontains=term) | Q(mrn__iexact=term))
+        matches = patients_matching(patients, term)
         results = list(matches[:50])
         return render(request, "web/patient_list.html", {"form": form, "results": results, "searching": True})
     page = paginate(request, patients)
@@ -64,17 +61,11 @@ def _age(born, today) -> int:
 
 
 def _detail_context(request, patient, weight_form=None):
-    courses = (
-        courses_for(request.user)
-        .filter(patient=patient)
-        .select_related("medical_provider")
-        .prefetch_related("therapists")
-        .order_by("-created_at")
-    )
+    courses = patient_courses(user=request.user, patient=patient)
     return {
         "patient": patient,
         "age": _age(patient.date_of_birth, timezone.localdate()),
-        "weights": patient.weights.active().select_related("created_by"),
+        "weights": patient_weights(patient),
         "courses": courses,
         "weight_form": weight_form or WeightForm(initial={"measured_on": timezone.localdate()}),
     }
@@ -105,7 +96,10 @@ def patient_edit(request, patient_id):
     form = PatientForm(request.POST or None, instance=patient)
     if request.method == "POST" and form.is_valid():
         changes = form.changed_values()
-        if not changes or call_service(form, services.patient_update, patient=patient, by=request.user, **changes):
+        reason = changes.pop("reason", "")
+        if not (changes or reason) or call_service(
+            form, services.patient_update, patient=patient, by=request.user, reason=reason, changes=changes
+        ):
             messages.success(request, "Details saved." if changes else "Nothing changed.")
             return redirect("patient-detail", patient.pk)
     return render_form_page(

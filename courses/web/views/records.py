@@ -47,7 +47,7 @@ def record_edit(request, record_type, record_id):
     form = record_form(kind, kind.editable, record, request.POST or None, editing=True)
     if request.method == "POST" and form.is_valid():
         changes = form.changed_values()
-        if not changes or call_service(form, services.record_update, record=record, by=request.user, **changes):
+        if not changes or call_service(form, services.record_update, record=record, by=request.user, changes=changes):
             messages.success(request, "Saved." if changes else "Nothing changed.")
             return redirect(record.get_absolute_url())
     status = 400 if request.method == "POST" else 200

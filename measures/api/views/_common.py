@@ -1,7 +1,5 @@
-"""What several measures views share: the documented error answers and a scoped read whose miss is
-a 404."""
-
-from django.http import Http404
+"""What several measures views share: the documented error answers. (The scoped reads whose miss is a
+404 are in measures/selectors.py.)"""
 
 from kernel.api.views import error_responses
 
@@ -20,10 +18,3 @@ def api_responses(ok, ok_status: int = 200, errors=(400, 401, 403, 404, 409)) ->
 
 READ_ERRORS = (401, 403, 404)
 LIST_ERRORS = (400, 401, 403)
-
-
-def scoped_get(qs, pk):
-    try:
-        return qs.get(pk=pk)
-    except (qs.model.DoesNotExist, ValueError, OverflowError):
-        raise Http404("No such record on your caseload.") from None

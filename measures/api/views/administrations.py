@@ -7,28 +7,23 @@ from rest_framework.response import Response
 
 from courses import selectors
 from kernel.api.views import ApiView, read_body
+from measures import selectors as measures_selectors
 from measures import services
 from measures.api import serializers as s
-from measures.api.views._common import READ_ERRORS, api_responses, scoped_get
+from measures.api.views._common import READ_ERRORS, api_responses
 from measures.models import Administration
-from measures.models import Response as MeasureResponse
 
 
 def _administration(request, administration_id) -> Administration:
-    qs = Administration.objects.filter(course__in=selectors.courses_for(request.user))
-    return scoped_get(qs.select_related("course__patient"), administration_id)
+    return measures_selectors.administration_scoped(user=request.user, administration_id=administration_id)
 
 
 def _administration_out(administration_id) -> dict:
-    administration = Administration.objects.select_related("response__safety_alert").get(pk=administration_id)
-    return s.AdministrationSerializer(administration).data
+    return s.AdministrationSerializer(measures_selectors.administration_detail(administration_id)).data
 
 
 def _response_out(response_id) -> dict:
-    response = MeasureResponse.objects.select_related("entered_by", "administration", "safety_alert").get(
-        pk=response_id
-    )
-    return s.ResponseSerializer(response).data
+    return s.ResponseSerializer(measures_selectors.response_detail(response_id)).data
 
 
 class CourseAdministrationsView(ApiView):
@@ -44,7 +39,7 @@ class CourseAdministrationsView(ApiView):
     )
     def get(self, request, course_id):
         course = selectors.course_get(user=request.user, course_id=course_id)
-        administrations = course.administrations.select_related("response__safety_alert")
+        administrations = measures_selectors.course_administrations(course)
         return Response(s.AdministrationSerializer(administrations, many=True).data)
 
     @extend_schema(
@@ -160,5 +155,5 @@ class CourseResponsesView(ApiView):
     )
     def get(self, request, course_id):
         course = selectors.course_get(user=request.user, course_id=course_id)
-        responses = course.responses.select_related("entered_by", "administration", "safety_alert")
+        responses = measures_selectors.course_responses(course)
         return Response(s.ResponseSerializer(responses, many=True).data)

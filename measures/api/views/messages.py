@@ -1,28 +1,19 @@
 """Messages not sent: the list and a retry."""
 
-from django.db.models import Q
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 
-from courses import selectors
 from kernel.api.pagination import Pagination
 from kernel.api.views import ApiView
-from measures import services
+from measures import selectors, services
 from measures.api import serializers as s
-from measures.api.views._common import LIST_ERRORS, api_responses, scoped_get
-from measures.models import MessageStatus, OutboundMessage
+from measures.api.views._common import LIST_ERRORS, api_responses
+from measures.models import MessageStatus
 
 UNSENT = (MessageStatus.PENDING, MessageStatus.SENDING, MessageStatus.FAILED)
 MAX_MESSAGE_ID = 2**63 - 1
-
-
-def _messages_for(user):
-    courses = selectors.courses_for(user)
-    return OutboundMessage.objects.filter(
-        Q(administration__course__in=courses) | Q(safety_alert__course__in=courses)
-    ).select_related("administration", "safety_alert")
 
 
 class MessageListView(ApiView):
@@ -41,7 +32,7 @@ class MessageListView(ApiView):
         filters = s.MessageFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         wanted = filters.validated_data.get("status")
-        qs = _messages_for(request.user).filter(status__in=[wanted] if wanted else UNSENT)
+        qs = selectors.messages_with_links(request.user).filter(status__in=[wanted] if wanted else UNSENT)
         page = self.paginate_queryset(qs.order_by("created_at", "id"))
         return self.get_paginated_response(s.MessageSerializer(page, many=True).data)
 
@@ -62,6 +53,6 @@ class MessageRetryView(ApiView):
     def post(self, request, message_id):
         if not 1 <= message_id <= MAX_MESSAGE_ID:
             raise Http404("No such record on your caseload.")
-        message = scoped_get(_messages_for(request.user), message_id)
+        message = selectors.message_scoped(user=request.user, message_id=message_id)
         message = services.message_retry(message=message, by=request.user)
-        return Response(s.MessageSerializer(_messages_for(request.user).get(pk=message.pk)).data)
+        return Response(s.MessageSerializer(selectors.messages_with_links(request.user).get(pk=message.pk)).data)

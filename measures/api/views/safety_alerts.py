@@ -3,13 +3,11 @@
 from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 
-from courses import selectors
 from kernel.api.pagination import Pagination
 from kernel.api.views import ApiView, read_body
-from measures import services
+from measures import selectors, services
 from measures.api import serializers as s
-from measures.api.views._common import LIST_ERRORS, api_responses, scoped_get
-from measures.models import SafetyAlert
+from measures.api.views._common import LIST_ERRORS, api_responses
 
 
 class SafetyAlertListView(ApiView):
@@ -22,9 +20,7 @@ class SafetyAlertListView(ApiView):
         description="Open PHQ-9 item-9 alerts on the caller's caseload (a practice lead sees all), oldest first.",
     )
     def get(self, request):
-        qs = SafetyAlert.objects.filter(
-            acknowledged_at__isnull=True, course__in=selectors.courses_for(request.user)
-        ).select_related("course", "acknowledged_by")
+        qs = selectors.safety_alerts_open(request.user)
         page = self.paginate_queryset(qs.order_by("raised_at", "id"))
         return self.get_paginated_response(s.SafetyAlertSerializer(page, many=True).data)
 
@@ -39,10 +35,9 @@ class SafetyAlertAcknowledgeView(ApiView):
         description="A therapist or medical provider on the course closes the alert with a note of what was done.",
     )
     def post(self, request, alert_id):
-        qs = SafetyAlert.objects.filter(course__in=selectors.courses_for(request.user))
-        alert = scoped_get(qs, alert_id)
+        alert = selectors.safety_alert_scoped(user=request.user, alert_id=alert_id)
         alert = services.safety_alert_acknowledge(
             alert=alert, by=request.user, **read_body(s.SafetyAlertAcknowledgeInputSerializer, request)
         )
-        alert = SafetyAlert.objects.select_related("course", "acknowledged_by").get(pk=alert.pk)
+        alert = selectors.safety_alert_detail(alert.pk)
         return Response(s.SafetyAlertSerializer(alert).data)

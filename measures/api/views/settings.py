@@ -44,7 +44,7 @@ class MeasureSettingsView(ApiView):
     )
     def patch(self, request):
         fields = read_body(s.MeasureSettingsSerializer, request, partial=True)
-        row, moves = services.measure_settings_update(by=request.user, **fields)
+        row, moves = services.measure_settings_update(by=request.user, changes=fields)
         row.moves = moves
         return Response(s.MeasureSettingsChangeSerializer(row).data)
 

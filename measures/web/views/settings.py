@@ -18,7 +18,7 @@ def measure_settings(request):
     if (
         request.method == "POST"
         and form.is_valid()
-        and (saved := call_service(form, services.measure_settings_update, by=request.user, **form.values()))
+        and (saved := call_service(form, services.measure_settings_update, by=request.user, changes=form.values()))
     ):
         _row, moves = saved
         if not moves:

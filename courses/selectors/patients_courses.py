@@ -1,0 +1,231 @@
+"""Patients and courses: one patient or course (audited); the caseload and today pages' courses with
+their progress counts; patients with their open courses, a search, a patient's courses and weights;
+a course's summary counts and timeline; a patient's audit trail; the stalled courses; the course
+lists and choices the API and forms take."""
+
+from datetime import date, datetime, time, timedelta
+
+from django.db.models import Count, F, IntegerField, Max, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from courses.audit import audit_view
+from courses.choices import STILL_IN_SERIES
+from courses.models import (
+    AdverseEvent,
+    AuditEvent,
+    Course,
+    Dose,
+    HoldOverride,
+    InSessionAlert,
+    IntegrationSession,
+    Patient,
+    VitalReading,
+)
+from courses.selectors.caseload import _get_or_404, courses_for, patients_for
+from courses.selectors.records import amendments_for
+
+
+def patient_get(*, user, patient_id, audit: bool = True) -> Patient:
+    patient = _get_or_404(patients_for(user), patient_id)
+    if audit:
+        audit_view(actor=user, patient=patient, record=patient)
+    return patient
+
+
+def course_get(*, user, course_id, audit: bool = True) -> Course:
+    course = _get_or_404(
+        courses_for(user).select_related("patient", "medical_provider").prefetch_related("therapists"), course_id
+    )
+    if audit:
+        audit_view(actor=user, patient=course.patient, record=course)
+    return course
+
+
+def _count(queryset, key: str = "course"):
+    """A per-course count as a correlated subquery, so list pages stay at a fixed query count."""
+    counted = queryset.order_by().values(key).annotate(n=Count("pk")).values("n")[:1]
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
+
+def courses_with_progress(courses: QuerySet[Course]) -> QuerySet[Course]:
+    """Annotate courses with the counts `courses.progress.next_steps` needs, in the same single query."""
+    doses = Dose.objects.filter(course=OuterRef("pk"), voided_at__isnull=True)
+    integration = IntegrationSession.courses.through.objects.filter(
+        course_id=OuterRef("pk"), integrationsession__voided_at__isnull=True
+    )
+    return courses.select_related("patient", "medical_provider").annotate(
+        doses_given=_count(doses.filter(dosed_at__isnull=False, is_maintenance=False)),
+        doses_unsigned=_count(doses.filter(dosed_at__isnull=False, signed_at__isnull=True)),
+        integration_count=_count(integration, "course_id"),
+        open_serious=_count(AdverseEvent.objects.serious_unacknowledged().filter(course=OuterRef("pk"))),
+    )
+
+
+def caseload_courses(user, *, show_closed: bool = False) -> QuerySet[Course]:
+    """The caseload page: the caller's courses (not voided; open ones only unless `show_closed`),
+    with their progress counts, by patient."""
+    courses = courses_for(user).active()
+    courses = courses if show_closed else courses.open()
+    return (
+        courses_with_progress(courses)
+        .prefetch_related("therapists")
+        .order_by("patient__family_name", "patient__given_name")
+    )
+
+
+def open_courses_with_progress(user) -> QuerySet[Course]:
+    """The caller's open courses with their progress counts, by patient (the provider's today page)."""
+    courses = courses_with_progress(courses_for(user).open()).prefetch_related("therapists")
+    return courses.order_by("patient__family_name", "patient__given_name")
+
+
+def patients_with_open_courses(user) -> QuerySet[Patient]:
+    """The caseload's patients (not voided), each with its number of open courses."""
+    open_courses = Course.objects.open().filter(patient=OuterRef("pk"))
+    return patients_for(user).active().annotate(open_courses=_count(open_courses, "patient"))
+
+
+def course_summary_counts(course: Course) -> dict:
+    """The counts of a course's summary (the API's `summary`), one query each, in this order."""
+    doses = course.doses.active()
+    return {
+        "psychiatric_evaluation_signed": course.psychiatric_evaluations.active()
+        .filter(signed_at__isnull=False)
+        .exists(),
+        "preparatory_sessions": course.preparatory_sessions.active().count(),
+        "doses_given": doses.filter(dosed_at__isnull=False, is_maintenance=False).count(),
+        "maintenance_doses": doses.filter(dosed_at__isnull=False, is_maintenance=True).count(),
+        "integration_sessions": course.integration_sessions.active().count(),
+        "serious_adverse_events": AdverseEvent.objects.active()
+        .filter(course=course, serious=True)
+        .exclude(dose__voided_at__isnull=False)
+        .count(),
+    }
+
+
+def course_timeline_data(course: Course) -> dict:
+    """Everything on a course's timeline, in a fixed number of queries whatever its length."""
+    vitals = Prefetch("vitals", queryset=VitalReading.objects.select_related("created_by", "voided_by"))
+    events = Prefetch(
+        "adverse_events", queryset=AdverseEvent.objects.select_related("acknowledged_by", "created_by", "voided_by")
+    )
+    doses = list(
+        course.doses.select_related(
+            "session",
+            "signed_by",
+            "created_by",
+            "voided_by",
+            "session__medical_provider",
+            "session__voided_by",
+            "course__patient",
+            "weight_measurement",
+        )
+        .prefetch_related(
+            vitals,
+            events,
+            "session__facilitators",
+            Prefetch("hold_overrides", queryset=HoldOverride.objects.select_related("overridden_by", "reading")),
+            Prefetch("in_session_alerts", queryset=InSessionAlert.objects.select_related("closed_by")),
+        )
+        .order_by("session__starts_at")
+    )
+    data = {
+        "medical_evaluations": list(course.medical_evaluations.select_related("signed_by", "created_by", "voided_by")),
+        "psychiatric_evaluations": list(
+            course.psychiatric_evaluations.select_related("signed_by", "created_by", "voided_by")
+        ),
+        "preparatory_sessions": list(course.preparatory_sessions.select_related("therapist", "signed_by", "voided_by")),
+        "integration_sessions": list(
+            course.integration_sessions.select_related("therapist", "signed_by", "voided_by").prefetch_related(
+                "courses"
+            )
+        ),
+        "doses": doses,
+        "status_changes": list(course.status_changes.select_related("changed_by")),
+        # Reported outside a dosing session (at integration, by phone): on the course itself.
+        "course_adverse_events": list(
+            course.adverse_events.filter(dose__isnull=True).select_related("acknowledged_by", "created_by", "voided_by")
+        ),
+    }
+    records = [r for key in data if key != "status_changes" for r in data[key]]
+    records += [v for d in doses for v in d.vitals.all()] + [e for d in doses for e in d.adverse_events.all()]
+    data["adverse_events"] = [e for d in doses for e in d.adverse_events.all()] + data["course_adverse_events"]
+    records += list({d.session.pk: d.session for d in doses}.values())
+    data["amendments"] = amendments_for(records)
+    return data
+
+
+def audit_trail_for_patient(patient: Patient) -> QuerySet[AuditEvent]:
+    return AuditEvent.objects.filter(patient=patient).select_related("actor")
+
+
+def stalled_courses(courses: QuerySet[Course], *, today: date, stall_after_days: int) -> QuerySet[Course]:
+    """Courses still in their induction series with no dose for more than `stall_after_days`
+    days (DOMAIN §6), annotated with `last_dose_at` and `doses_given`, oldest stall first.
+
+    The SQL form of measures.schedule.course_end's "stalled" (a test holds the two together):
+    the worklist and the nightly schedule sync read it, the report applies the function."""
+    induction = Q(
+        doses__dosed_at__isnull=False,
+        doses__voided_at__isnull=True,
+        doses__session__voided_at__isnull=True,
+        doses__is_maintenance=False,
+    )
+    # Stalled when (today - last dose day) > limit, i.e. the last dose was before this local midnight.
+    before = datetime.combine(
+        today - timedelta(days=stall_after_days), time.min, tzinfo=timezone.get_current_timezone()
+    )
+    return (
+        courses.filter(voided_at__isnull=True, status__in=STILL_IN_SERIES)
+        .annotate(last_dose_at=Max("doses__dosed_at", filter=induction), doses_given=Count("doses", filter=induction))
+        .filter(last_dose_at__lt=before, doses_given__lt=F("planned_dosing_sessions"))
+        .order_by("last_dose_at")
+    )
+
+
+def patients_matching(patients: QuerySet[Patient], term: str) -> QuerySet[Patient]:
+    """A search over a list of patients: family or given name containing the term, or the MRN."""
+    return patients.filter(Q(family_name__icontains=term) | Q(given_name__icontains=term) | Q(mrn__iexact=term))
+
+
+def patient_courses(*, user, patient: Patient) -> QuerySet[Course]:
+    """The patient's courses on the caller's caseload, newest first."""
+    return (
+        courses_for(user)
+        .filter(patient=patient)
+        .select_related("medical_provider")
+        .prefetch_related("therapists")
+        .order_by("-created_at")
+    )
+
+
+def patient_weights(patient: Patient):
+    """The patient's recorded weights (not voided), with who recorded them."""
+    return patient.weights.active().select_related("created_by")
+
+
+def courses_open_choices(user) -> QuerySet[Course]:
+    """The open courses of the caller's caseload, by patient: a form's choice of courses."""
+    return courses_for(user).open().select_related("patient").order_by("patient__family_name")
+
+
+def course_of_caseload(*, user, course_id) -> Course | None:
+    """A course named in a request body, with its patient, if it is on the caller's caseload; else None."""
+    return courses_for(user).filter(pk=course_id).select_related("patient").first()
+
+
+def courses_list(*, user, status: str | None = None, patient_id=None) -> QuerySet[Course]:
+    """The caseload's courses for the API's list (newest first), optionally of one status or patient."""
+    qs = courses_for(user).select_related("patient", "medical_provider")
+    qs = qs.prefetch_related("therapists")
+    if status is not None:
+        qs = qs.filter(status=status)
+    if patient_id is not None:
+        qs = qs.filter(patient_id=patient_id)
+    return qs.order_by("-created_at", "id")
+
+
+def courses_of_caseload(*, user, course_ids) -> list[Course]:
+    """Those of these courses that are on the caller's caseload (a short list means some are not)."""
+    return list(courses_for(user).filter(pk__in=course_ids))
