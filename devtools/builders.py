@@ -130,7 +130,7 @@ def medical_evaluation(
 ):
     """A medical evaluation by provider `by`: SIGNABLE_EVALUATION unless `fields` say otherwise;
     signed (`sign`) `signed_after` its entry."""
-    evaluation = services.medical_evaluation_record(
+    evaluation = services.medical_evaluation_add(
         course=course, by=by, now=at, decision=decision, **{**SIGNABLE_EVALUATION, **fields}
     )
     if sign:
@@ -150,7 +150,7 @@ def psychiatric_evaluation(
     **fields,
 ):
     """A signed psychiatric evaluation by therapist `by`, signed `signed_after` its entry."""
-    evaluation = services.psychiatric_evaluation_record(
+    evaluation = services.psychiatric_evaluation_add(
         course=course,
         by=by,
         now=at,
@@ -215,7 +215,7 @@ def prepare_course(course, therapist, *, now: dt.datetime | None = None, baselin
     from measures.models import Administration, AdministrationStatus, Timepoint
 
     now = now or timezone.now()
-    note = services.preparatory_session_record(
+    note = services.preparatory_session_add(
         course=course, by=therapist, held_at=now - dt.timedelta(hours=1), note="Synthetic preparation.", now=now
     )
     services.record_sign(record=note, by=therapist, now=now)
@@ -330,7 +330,7 @@ def book_dose(
     now = now or starts_at - dt.timedelta(days=1)
     latest = course.patient.weights.active().order_by("-measured_on").first()
     if weigh and (latest is None or (starts_at.date() - latest.measured_on).days > 30):
-        services.weight_record(
+        services.weight_add(
             patient=course.patient, by=provider, measured_on=starts_at.date(), weight_kg=Decimal("70"), now=starts_at
         )
     booked = dosing_session(provider=provider, facilitators=[therapist], start=starts_at, hours=3, now=now)
@@ -339,9 +339,7 @@ def book_dose(
 
 def pre_dose_vitals(dose, provider, **overrides):
     """Normal pre-dose vitals, taken now (`overrides` change some)."""
-    return services.vital_reading_record(
-        dose=dose, by=provider, phase=VitalPhase.PRE_DOSE, **normal_vitals(**overrides)
-    )
+    return services.vital_reading_add(dose=dose, by=provider, phase=VitalPhase.PRE_DOSE, **normal_vitals(**overrides))
 
 
 def dose_given(dose, provider, *, discharge: bool = True, monitored: dt.timedelta | None = dt.timedelta(minutes=65)):
@@ -350,7 +348,7 @@ def dose_given(dose, provider, *, discharge: bool = True, monitored: dt.timedelt
     `monitored` after the dose (None: the protocol's minimum monitoring for its route). Returns
     the dose."""
     start = dose.session.starts_at
-    services.vital_reading_record(
+    services.vital_reading_add(
         dose=dose,
         by=provider,
         phase=VitalPhase.PRE_DOSE,
@@ -365,7 +363,7 @@ def dose_given(dose, provider, *, discharge: bool = True, monitored: dt.timedelt
     peak = dosed + dt.timedelta(minutes=40)
     ready = dosed + (monitored if monitored is not None else selectors.minimum_monitoring(dose))
     for phase, at in ((VitalPhase.DURING, peak), (VitalPhase.PRE_DISCHARGE, ready)):
-        services.vital_reading_record(dose=dose, by=provider, phase=phase, taken_at=at, now=at, **normal_vitals())
+        services.vital_reading_add(dose=dose, by=provider, phase=phase, taken_at=at, now=at, **normal_vitals())
     return services.dose_discharge(dose=dose, by=provider, now=ready, **DISCHARGE_CHECKLIST)
 
 
@@ -373,14 +371,14 @@ def monitor(dose, provider, *, final=None):
     """What discharge needs in readings: the one at about 40 minutes after the dose, and a full set
     before discharge, taken now (`final` changes its values)."""
     dose.refresh_from_db()
-    services.vital_reading_record(
+    services.vital_reading_add(
         dose=dose,
         by=provider,
         phase=VitalPhase.DURING,
         taken_at=dose.dosed_at + dt.timedelta(minutes=40),
         **normal_vitals(),
     )
-    return services.vital_reading_record(
+    return services.vital_reading_add(
         dose=dose, by=provider, phase=VitalPhase.PRE_DISCHARGE, **normal_vitals(**(final or {}))
     )
 

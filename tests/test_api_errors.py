@@ -180,7 +180,7 @@ def test_patch_of_a_patient_or_course_record_is_not_offered_405(record_type, pat
 
 
 def test_a_vital_reading_is_not_patched_either_it_is_amended(dose, provider, quiet_log):
-    reading = services.vital_reading_record(dose=dose, by=provider, phase="pre_dose", **normal_vitals())
+    reading = services.vital_reading_add(dose=dose, by=provider, phase="pre_dose", **normal_vitals())
     response = api(provider).patch(
         f"/api/records/vital-reading/{reading.pk}/", {"version": reading.version, "systolic_bp": 121}, format="json"
     )
@@ -210,7 +210,7 @@ def test_the_schema_offers_patch_only_for_the_types_it_can_edit():
 
 
 def _event(dose, provider) -> AdverseEvent:
-    return services.adverse_event_record(
+    return services.adverse_event_add(
         dose=dose, by=provider, term="nausea", grade=1, relatedness="probable", expectedness="expected"
     )
 
@@ -287,11 +287,11 @@ def test_the_service_itself_refuses_a_non_list_and_drops_repeats(course, therapi
     from django.core.exceptions import ValidationError
 
     with pytest.raises(ValidationError) as refused:
-        services.preparatory_session_record(
+        services.preparatory_session_add(
             course=course, by=therapist, held_at=timezone.now() - dt.timedelta(hours=1), note="Prep.", topics=5
         )
     assert "topics" in refused.value.message_dict
-    prep = services.preparatory_session_record(
+    prep = services.preparatory_session_add(
         course=course,
         by=therapist,
         held_at=timezone.now() - dt.timedelta(hours=1),

@@ -351,12 +351,12 @@ def world(client, therapist, other_therapist, provider, other_provider, lead, ou
     member = django_user_model.objects.create_user("member", role="therapist", first_name="Mo", last_name="Member")
     course = dose.course
     now = timezone.now()
-    prep = services.preparatory_session_record(course=course, by=therapist, held_at=now, note="Set and setting.")
-    integ = services.integration_session_record(courses=[course], by=therapist, held_at=now, note="Journaling.")
-    services.vital_reading_record(dose=dose, by=provider, phase="during", **normal_vitals())
+    prep = services.preparatory_session_add(course=course, by=therapist, held_at=now, note="Set and setting.")
+    integ = services.integration_session_add(courses=[course], by=therapist, held_at=now, note="Journaling.")
+    services.vital_reading_add(dose=dose, by=provider, phase="during", **normal_vitals())
     # An alerting reading opens an in-session alert, the record the alert-close routes act on.
-    alerting = services.vital_reading_record(dose=dose, by=provider, phase="during", **normal_vitals(heart_rate=130))
-    event = services.adverse_event_record(
+    alerting = services.vital_reading_add(dose=dose, by=provider, phase="during", **normal_vitals(heart_rate=130))
+    event = services.adverse_event_add(
         dose=dose,
         by=provider,
         **SERIOUS_EVENT,

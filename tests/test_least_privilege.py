@@ -77,7 +77,7 @@ def record(cleared_course, therapist, provider, clock):
     course), and so audit rows: all committed, for the other connections to see."""
     from tests.support import NOW
 
-    session = services.integration_session_record(
+    session = services.integration_session_add(
         courses=[cleared_course], by=therapist, held_at=NOW - dt.timedelta(hours=2), note="Synthetic integration."
     )
     services.record_sign(record=session, by=therapist)
@@ -347,7 +347,7 @@ def test_a_vital_reading_changes_only_beside_an_amendment_signed_or_not(dose, pr
     from courses.models import VitalReading
     from devtools.builders import normal_vitals
 
-    reading = services.vital_reading_record(
+    reading = services.vital_reading_add(
         dose=dose, by=provider, phase=VitalPhase.PRE_DOSE, **{**normal_vitals(), "systolic_bp": 172}
     )
     with (

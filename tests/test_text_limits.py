@@ -52,7 +52,7 @@ def test_every_text_column_a_person_types_into_has_a_limit():
 
 
 def _prep(course, therapist):
-    return services.preparatory_session_record(
+    return services.preparatory_session_add(
         course=course, by=therapist, held_at=timezone.now(), duration_minutes=60, note="A short note."
     )
 

@@ -8,8 +8,8 @@ a broken rule with a ValidationError keyed by the field concerned.
 Parameters are named, typed and keyword-only; there is no `**fields`:
 
 - A service that creates a record spells out each field it takes, with the model's default
-  (`patient_register`, `medical_evaluation_record` with every screen item, `dose_add`,
-  `adverse_event_record`, …): a misspelt name is a TypeError at the call, found by the tests,
+  (`patient_register`, `medical_evaluation_add` with every screen item, `dose_add`,
+  `adverse_event_add`, …): a misspelt name is a TypeError at the call, found by the tests,
   and `tests/courses/test_service_signatures.py` holds each list equal to its table in
   `courses.kinds` (or the serializer's), so the two cannot drift.
 - A service that changes some fields of a record or a settings row takes them as one typed
@@ -46,8 +46,8 @@ in `courses.selectors`, not here.
 
 from courses.services.adverse_events import (
     adverse_event_acknowledge,
+    adverse_event_add,
     adverse_event_notify_leads,
-    adverse_event_record,
 )
 from courses.services.base import (
     ANY_STAFF,
@@ -76,8 +76,8 @@ from courses.services.dosing import (
 )
 from courses.services.evaluations import (
     active_medical_evaluation,
-    medical_evaluation_record,
-    psychiatric_evaluation_record,
+    medical_evaluation_add,
+    psychiatric_evaluation_add,
 )
 from courses.services.lifecycle import (
     record_amend,
@@ -85,8 +85,8 @@ from courses.services.lifecycle import (
     record_update,
     record_void,
 )
-from courses.services.patients import patient_register, patient_update, weight_record
-from courses.services.sessions import MAX_PREPARATORY_SESSIONS, integration_session_record, preparatory_session_record
+from courses.services.patients import patient_register, patient_update, weight_add
+from courses.services.sessions import MAX_PREPARATORY_SESSIONS, integration_session_add, preparatory_session_add
 from courses.services.settings import CEILING_FIELDS, SETTINGS_FIELDS, clinic_settings_update
 from courses.services.staff import staff_create, staff_invite, staff_set_active
 from courses.services.vitals import (
@@ -96,7 +96,7 @@ from courses.services.vitals import (
     in_session_alert_close,
     pre_dose_hold,
     pre_dose_hold_active,
-    vital_reading_record,
+    vital_reading_add,
 )
 
 __all__ = [
@@ -114,7 +114,7 @@ __all__ = [
     "active_medical_evaluation",
     "adverse_event_acknowledge",
     "adverse_event_notify_leads",
-    "adverse_event_record",
+    "adverse_event_add",
     "check_version",
     "clinic_settings_update",
     "course_age_exception",
@@ -129,16 +129,16 @@ __all__ = [
     "dosing_session_note",
     "dosing_session_schedule",
     "in_session_alert_close",
-    "integration_session_record",
-    "medical_evaluation_record",
+    "integration_session_add",
+    "medical_evaluation_add",
     "next_stage",
     "dose_discharge",
     "patient_register",
     "patient_update",
     "pre_dose_hold",
     "pre_dose_hold_active",
-    "preparatory_session_record",
-    "psychiatric_evaluation_record",
+    "preparatory_session_add",
+    "psychiatric_evaluation_add",
     "record_amend",
     "record_sign",
     "record_update",
@@ -146,6 +146,6 @@ __all__ = [
     "staff_create",
     "staff_invite",
     "staff_set_active",
-    "vital_reading_record",
-    "weight_record",
+    "vital_reading_add",
+    "weight_add",
 ]

@@ -59,7 +59,7 @@ def _check_adverse_event(event: AdverseEvent, now: datetime) -> None:
 
 
 @transaction.atomic
-def adverse_event_record(
+def adverse_event_add(
     *,
     dose: Dose | None = None,
     course: Course | None = None,
@@ -84,7 +84,7 @@ def adverse_event_record(
     `serious_criteria` None: none."""
     now = clock.now(now)
     if (dose is None) == (course is None):
-        raise ValueError("adverse_event_record takes a dose or a course")
+        raise ValueError("adverse_event_add takes a dose or a course")
     if dose is not None:
         _require_role(by, {Role.MEDICAL_PROVIDER}, "record an adverse event of a dose")
         dose = _reread(dose)

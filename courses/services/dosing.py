@@ -41,7 +41,7 @@ from courses.services.base import (
     check_version,
 )
 from courses.services.courses import _ensure_cleared_for_dosing, _set_status, next_stage
-from courses.services.patients import weight_record
+from courses.services.patients import weight_add
 from kernel import clock
 from kernel.text import REASON_MAX
 from kernel.validation import fail, optional_text
@@ -166,7 +166,7 @@ def _weight_for_dose(
     if weighed_now:
         if weight_kg in (None, ""):
             fail("weight_kg", "Enter the weight just measured.")
-        return weight_record(patient=patient, by=by, measured_on=timezone.localdate(now), weight_kg=weight_kg, now=now)
+        return weight_add(patient=patient, by=by, measured_on=timezone.localdate(now), weight_kg=weight_kg, now=now)
     latest = patient.weights.active().order_by("-measured_on", "-created_at").first()
     if latest is None:
         fail("weight_kg", "No weight is recorded for this patient: weigh them and tick 'weighed now'.")

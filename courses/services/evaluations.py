@@ -53,7 +53,7 @@ def _check_medical_evaluation(evaluation: MedicalEvaluation, today: date) -> Non
 
 
 @transaction.atomic
-def medical_evaluation_record(
+def medical_evaluation_add(
     *,
     course: Course,
     by: User,
@@ -149,7 +149,7 @@ def _check_psychiatric_evaluation(evaluation: PsychiatricEvaluation, today: date
 
 
 @transaction.atomic
-def psychiatric_evaluation_record(
+def psychiatric_evaluation_add(
     *,
     course: Course,
     by: User,

@@ -95,7 +95,7 @@ def patient_register(
         )
     )
     if weight_kg not in (None, ""):
-        weight_record(patient=patient, by=by, measured_on=timezone.localdate(now), weight_kg=weight_kg, now=now)
+        weight_add(patient=patient, by=by, measured_on=timezone.localdate(now), weight_kg=weight_kg, now=now)
     audit(actor=by, action=AuditAction.CREATE, patient=patient, record=patient, at=now)
     return patient
 
@@ -168,7 +168,7 @@ def _crosses_minimum_age(patient: Patient, fields: Mapping[str, object], now: da
 
 
 @transaction.atomic
-def weight_record(
+def weight_add(
     *, patient: Patient, by: User, measured_on: date, weight_kg, change_reason: str = "", now: datetime | None = None
 ):
     now = clock.now(now)

@@ -29,7 +29,7 @@ def _check_held_at(held_at: datetime, now: datetime) -> None:
 
 
 @transaction.atomic
-def preparatory_session_record(
+def preparatory_session_add(
     *,
     course: Course,
     by: User,
@@ -67,7 +67,7 @@ def preparatory_session_record(
 
 
 @transaction.atomic
-def integration_session_record(
+def integration_session_add(
     *,
     courses,
     by: User,

@@ -132,7 +132,7 @@ def _reading_changed(
 
 
 @transaction.atomic
-def vital_reading_record(
+def vital_reading_add(
     *,
     dose: Dose,
     by: User,

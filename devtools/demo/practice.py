@@ -302,7 +302,7 @@ def void_wrong_note(c: Clinic, course: Course) -> None:
         reason="Entered on the wrong patient's course.",
     )
     held = note.held_at + dt.timedelta(days=1)
-    right = services.preparatory_session_record(
+    right = services.preparatory_session_add(
         course=course,
         by=note.therapist,
         now=held + dt.timedelta(hours=1),

@@ -139,7 +139,7 @@ def prepare(
     )
     for n in range(sessions):
         held = opened + dt.timedelta(days=4 + 2 * n, hours=1)
-        note = services.preparatory_session_record(
+        note = services.preparatory_session_add(
             course=course,
             by=therapist,
             now=held + dt.timedelta(hours=1),
@@ -250,7 +250,7 @@ def run_dose(
     discharge still alerts, and the provider documents why discharge is safe."""
     provider = dose.session.medical_provider
     pre = clinic.vitals(rise=30) if hold else clinic.vitals()
-    services.vital_reading_record(
+    services.vital_reading_add(
         dose=dose,
         by=provider,
         phase=VitalPhase.PRE_DOSE,
@@ -270,12 +270,12 @@ def run_dose(
     dose = services.dose_administer(dose=dose, by=provider, dosed_at=dosed, now=dosed)
     during_at = dosed + dt.timedelta(minutes=40)
     during = dict(clinic.vitals(rise=18), systolic_bp=184, diastolic_bp=112) if alert else clinic.vitals(rise=14)
-    reading = services.vital_reading_record(
+    reading = services.vital_reading_add(
         dose=dose, by=provider, phase=VitalPhase.DURING, taken_at=during_at, now=during_at, **during
     )
     if alert and close_alert:
         recheck_at = during_at + dt.timedelta(minutes=10)
-        services.vital_reading_record(
+        services.vital_reading_add(
             dose=dose,
             by=provider,
             phase=VitalPhase.DURING,
@@ -291,7 +291,7 @@ def run_dose(
             now=recheck_at + dt.timedelta(minutes=1),
         )
     for offset, event in events:
-        services.adverse_event_record(
+        services.adverse_event_add(
             dose=dose,
             by=provider,
             now=dosed + offset,
@@ -303,7 +303,7 @@ def run_dose(
     minutes = selectors.minimum_monitoring(dose)
     ready = dosed + minutes + dt.timedelta(minutes=5)
     final = dict(clinic.vitals(rise=4), systolic_bp=183, diastolic_bp=98) if discharge_exception else clinic.vitals(4)
-    reading = services.vital_reading_record(
+    reading = services.vital_reading_add(
         dose=dose,
         by=provider,
         phase=VitalPhase.PRE_DISCHARGE,
@@ -377,7 +377,7 @@ def integrate(clinic: Clinic, course: Course, at: dt.datetime) -> None:
         services.course_change_status(
             course=course, by=therapist, to_status=CourseStatus.INTEGRATION, now=at - dt.timedelta(hours=1)
         )
-    note = services.integration_session_record(
+    note = services.integration_session_add(
         courses=[course],
         by=therapist,
         held_at=at,

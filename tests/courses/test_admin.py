@@ -41,20 +41,18 @@ def admin_client(client, superuser):
 def everything(dose, provider, therapist, clock):
     """One row of every model: a signed dose with vitals, a hold overridden, an alert closed, an
     event, notes, an amendment."""
-    services.vital_reading_record(dose=dose, by=provider, phase="pre_dose", **normal_vitals(systolic_bp=150))
+    services.vital_reading_add(dose=dose, by=provider, phase="pre_dose", **normal_vitals(systolic_bp=150))
     services.dosing_hold_override(dose=dose, by=provider, reason="White-coat; home BP normal.")
     given_dose = services.dose_administer(dose=dose, by=provider)
     course = given_dose.course
     clock.shift(dt.timedelta(minutes=30))
-    alerting = services.vital_reading_record(
-        dose=given_dose, by=provider, phase="during", **normal_vitals(heart_rate=130)
-    )
+    alerting = services.vital_reading_add(dose=given_dose, by=provider, phase="during", **normal_vitals(heart_rate=130))
     services.in_session_alert_close(
         alert=alerting.in_session_alerts.get(), by=provider, action="other", note="Settled."
     )
     clock.shift(dt.timedelta(minutes=30))
     monitor(given_dose, provider)
-    services.adverse_event_record(
+    services.adverse_event_add(
         dose=given_dose,
         by=provider,
         term="nausea",
@@ -70,9 +68,9 @@ def everything(dose, provider, therapist, clock):
         no_driving_advised=True,
     )
     services.record_sign(record=given_dose, by=provider)
-    services.preparatory_session_record(course=course, by=therapist, held_at=clock_now(), note="Set and setting.")
+    services.preparatory_session_add(course=course, by=therapist, held_at=clock_now(), note="Set and setting.")
     services.course_change_status(course=course, by=therapist, to_status="integration")
-    services.integration_session_record(courses=[course], by=therapist, held_at=clock_now(), note="Journaling.")
+    services.integration_session_add(courses=[course], by=therapist, held_at=clock_now(), note="Journaling.")
     services.record_amend(
         record=course.medical_evaluations.get(), by=provider, changes={"spo2": 97}, reason="Re-read the monitor."
     )
@@ -158,7 +156,7 @@ def _form_data(response) -> dict:
 
 @pytest.fixture
 def unsigned_evaluation(course, provider):
-    return services.medical_evaluation_record(course=course, by=provider, **SIGNABLE_EVALUATION)
+    return services.medical_evaluation_add(course=course, by=provider, **SIGNABLE_EVALUATION)
 
 
 def test_an_admin_edit_that_breaks_a_rule_shows_the_error_and_saves_nothing(admin_client, unsigned_evaluation):

@@ -275,7 +275,7 @@ def test_timeline_queries_do_not_grow_with_the_course(therapist, provider, djang
         dose = dose_planned(
             session=session(therapist=therapist, provider=provider, start=start), course=course, provider=provider
         )
-        services.vital_reading_record(
+        services.vital_reading_add(
             dose=dose,
             by=provider,
             phase="pre_dose",
@@ -283,7 +283,7 @@ def test_timeline_queries_do_not_grow_with_the_course(therapist, provider, djang
             now=start,
             **normal_vitals(systolic_bp=150),
         )
-        services.adverse_event_record(
+        services.adverse_event_add(
             dose=dose,
             by=provider,
             term="nausea",

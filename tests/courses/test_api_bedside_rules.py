@@ -170,7 +170,7 @@ def test_roles_an_administrator_and_the_author(dose, therapist, other_therapist,
     assert r.post(f"{url}/hold-override/", {"reason": "x"}).status_code == 403
     assert api(lead).post(f"/api/staff/{root.pk}/active/", {"active": False}).status_code == 403
     course.therapists.add(other_therapist)
-    note = services.preparatory_session_record(course=course, by=therapist, held_at=timezone.now(), note="Prep.")
+    note = services.preparatory_session_add(course=course, by=therapist, held_at=timezone.now(), note="Prep.")
     services.record_sign(record=note, by=therapist)
     voided = api(other_therapist).post(f"/api/records/preparatory-session/{note.pk}/void/", {"reason": "Mine now."})
     assert voided.status_code == 403 and "only its author or a practice lead" in voided.json()["detail"]

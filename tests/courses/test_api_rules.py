@@ -271,9 +271,7 @@ def test_a_grade_four_event_must_be_marked_serious(given_dose, provider):
 
 
 def _signed_evaluation(course, provider):
-    evaluation = services.medical_evaluation_record(
-        course=course, by=provider, decision="cleared", **SIGNABLE_EVALUATION
-    )
+    evaluation = services.medical_evaluation_add(course=course, by=provider, decision="cleared", **SIGNABLE_EVALUATION)
     return services.record_sign(record=evaluation, by=provider)
 
 
@@ -305,7 +303,7 @@ def test_a_signed_record_is_locked_and_corrected_by_amendment(course, provider):
 
 
 def test_an_unsigned_record_is_edited_in_place(course, provider):
-    evaluation = services.medical_evaluation_record(course=course, by=provider, **SIGNABLE_EVALUATION)
+    evaluation = services.medical_evaluation_add(course=course, by=provider, **SIGNABLE_EVALUATION)
     response = api(provider).patch(
         f"/api/records/medical-evaluation/{evaluation.pk}/",
         {"heart_rate": "81", "decision": "cleared", "version": evaluation.version},
@@ -346,7 +344,7 @@ def test_an_amendment_cannot_break_the_record_rules(course, provider):
 
 
 def test_voiding_keeps_the_record(course, provider):
-    evaluation = services.medical_evaluation_record(course=course, by=provider, **SIGNABLE_EVALUATION)
+    evaluation = services.medical_evaluation_add(course=course, by=provider, **SIGNABLE_EVALUATION)
     client = api(provider)
     no_reason = client.post(f"/api/records/medical-evaluation/{evaluation.pk}/void/", {"reason": ""})
     assert no_reason.status_code == 400 and "reason" in no_reason.json()["errors"]
@@ -400,7 +398,7 @@ def test_reading_a_session_through_the_generic_route_audits_each_patient(dose, t
 
 
 def test_an_amended_time_is_read_in_the_clinic_zone(given_dose, provider):
-    reading = services.vital_reading_record(dose=given_dose, by=provider, phase="during", **normal_vitals())
+    reading = services.vital_reading_add(dose=given_dose, by=provider, phase="during", **normal_vitals())
     client = api(provider)
     edited = client.patch(
         f"/api/records/vital-reading/{reading.pk}/",
@@ -421,7 +419,7 @@ def test_an_amended_time_is_read_in_the_clinic_zone(given_dose, provider):
 
 
 def _prep(course, therapist):
-    return services.preparatory_session_record(course=course, by=therapist, held_at=timezone.now(), note="Prep.")
+    return services.preparatory_session_add(course=course, by=therapist, held_at=timezone.now(), note="Prep.")
 
 
 def test_editing_a_preparatory_session_refuses_unknown_topics(course, therapist):

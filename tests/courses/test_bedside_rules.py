@@ -38,7 +38,7 @@ pytestmark = pytest.mark.django_db
 
 
 def pre_dose(dose, provider, **values):
-    return services.vital_reading_record(dose=dose, by=provider, phase="pre_dose", **normal_vitals(**values))
+    return services.vital_reading_add(dose=dose, by=provider, phase="pre_dose", **normal_vitals(**values))
 
 
 def codes(dose) -> set[str]:
@@ -59,7 +59,7 @@ def refused(call, **kwargs) -> dict:
 def test_a_heart_rate_only_recheck_is_refused_and_the_hold_stays(dose, provider, clock):
     pre_dose(dose, provider, systolic_bp=165, diastolic_bp=100)
     clock.shift(dt.timedelta(minutes=20))
-    errors = refused(services.vital_reading_record, dose=dose, by=provider, phase="pre_dose", heart_rate=72)
+    errors = refused(services.vital_reading_add, dose=dose, by=provider, phase="pre_dose", heart_rate=72)
     assert set(errors) == {"systolic_bp", "diastolic_bp", "spo2"}
     assert "full set" in errors["spo2"][0]
     assert services.pre_dose_hold_active(dose)
@@ -67,7 +67,7 @@ def test_a_heart_rate_only_recheck_is_refused_and_the_hold_stays(dose, provider,
 
 
 def test_only_spo2_before_the_dose_is_refused_and_the_dose_waits_for_a_full_set(dose, provider):
-    errors = refused(services.vital_reading_record, dose=dose, by=provider, phase="pre_dose", spo2=97)
+    errors = refused(services.vital_reading_add, dose=dose, by=provider, phase="pre_dose", spo2=97)
     assert {"systolic_bp", "diastolic_bp", "heart_rate"} <= set(errors)
     assert "pre_dose_vitals" in codes(dose)
 
@@ -172,7 +172,7 @@ def test_a_hold_is_not_lifted_by_voiding_its_reading_or_moving_it_back(dose, pro
 
 def test_a_high_reading_filed_as_during_before_the_dose_is_refused(dose, provider):
     errors = refused(
-        services.vital_reading_record,
+        services.vital_reading_add,
         dose=dose,
         by=provider,
         phase="during",
@@ -183,7 +183,7 @@ def test_a_high_reading_filed_as_during_before_the_dose_is_refused(dose, provide
 
 def test_a_reading_timed_before_the_dose_cannot_be_during(given_dose, provider):
     errors = refused(
-        services.vital_reading_record,
+        services.vital_reading_add,
         dose=given_dose,
         by=provider,
         phase="during",
@@ -223,7 +223,7 @@ def test_an_alerting_reading_opens_an_alert_that_a_provider_closes_by_saying_wha
     given_dose, provider, therapist, clock
 ):
     clock.shift(dt.timedelta(minutes=40))
-    reading = services.vital_reading_record(
+    reading = services.vital_reading_add(
         dose=given_dose, by=provider, phase="during", **normal_vitals(systolic_bp=185, diastolic_bp=112)
     )
     alert = reading.in_session_alerts.get()
@@ -237,7 +237,7 @@ def test_an_alerting_reading_opens_an_alert_that_a_provider_closes_by_saying_wha
     assert "adverse_event" in refused(services.in_session_alert_close, alert=alert, by=provider, action="adverse_event")
     assert "note" in refused(services.in_session_alert_close, alert=alert, by=provider, action="other", note=" ")
     assert "action" in refused(services.in_session_alert_close, alert=alert, by=provider, action="")
-    event = services.adverse_event_record(
+    event = services.adverse_event_add(
         dose=given_dose,
         by=provider,
         term="elevated_bp",
@@ -259,7 +259,7 @@ def test_an_alerting_reading_opens_an_alert_that_a_provider_closes_by_saying_wha
 
 def test_slow_breathing_alerts(given_dose, provider, clock):
     clock.shift(dt.timedelta(minutes=30))
-    reading = services.vital_reading_record(
+    reading = services.vital_reading_add(
         dose=given_dose, by=provider, phase="during", **normal_vitals(respiratory_rate=8)
     )
     assert reading.alerts == ["low_rr"] and reading.in_session_alerts.get().closed_at is None
@@ -269,9 +269,7 @@ def test_an_alerting_reading_is_voided_or_corrected_only_once_its_alert_says_wha
     """A correction or a void would otherwise make the alert (and the discharge exception it
     leads to) disappear without a word of what was done."""
     clock.shift(dt.timedelta(minutes=30))
-    reading = services.vital_reading_record(
-        dose=given_dose, by=provider, phase="during", **normal_vitals(heart_rate=135)
-    )
+    reading = services.vital_reading_add(dose=given_dose, by=provider, phase="during", **normal_vitals(heart_rate=135))
     why = "Typed into the wrong patient's record."
     errors = refused(services.record_void, record=reading, by=provider, reason=why)
     assert "alert is still open" in errors["__all__"][0]
@@ -286,9 +284,9 @@ def test_an_alerting_reading_is_voided_or_corrected_only_once_its_alert_says_wha
 
 def test_an_open_alert_holds_the_discharge_and_the_signature(given_dose, provider, clock):
     clock.shift(dt.timedelta(minutes=40))
-    services.vital_reading_record(dose=given_dose, by=provider, phase="during", **normal_vitals(spo2=89))
+    services.vital_reading_add(dose=given_dose, by=provider, phase="during", **normal_vitals(spo2=89))
     clock.shift(dt.timedelta(minutes=30))
-    services.vital_reading_record(dose=given_dose, by=provider, phase="pre_discharge", **normal_vitals())
+    services.vital_reading_add(dose=given_dose, by=provider, phase="pre_discharge", **normal_vitals())
     errors = refused(services.dose_discharge, dose=given_dose, by=provider, **DISCHARGE_CHECKLIST)
     assert any("still open" in m for m in errors["__all__"])
 
@@ -326,7 +324,7 @@ def test_an_exception_is_refused_when_the_vitals_are_within_the_limits(given_dos
 
 def test_a_ticked_box_is_not_a_pre_discharge_reading(given_dose, provider, clock):
     clock.shift(dt.timedelta(minutes=65))
-    services.vital_reading_record(
+    services.vital_reading_add(
         dose=given_dose,
         by=provider,
         phase="during",
@@ -341,7 +339,7 @@ def test_no_reading_after_discharge(given_dose, provider, clock):
     clock.shift(dt.timedelta(minutes=65))
     monitor(given_dose, provider)
     services.dose_discharge(dose=given_dose, by=provider, **DISCHARGE_CHECKLIST)
-    errors = refused(services.vital_reading_record, dose=given_dose, by=provider, phase="during", **normal_vitals())
+    errors = refused(services.vital_reading_add, dose=given_dose, by=provider, phase="during", **normal_vitals())
     assert "discharged" in errors["__all__"][0]
 
 
@@ -453,16 +451,16 @@ def _screen(**answers):
 
 
 def test_a_screen_cleared_without_answers_is_refused_item_by_item(course, provider):
-    errors = refused(services.medical_evaluation_record, course=course, by=provider, decision="cleared", **_screen())
+    errors = refused(services.medical_evaluation_add, course=course, by=provider, decision="cleared", **_screen())
     assert set(errors) == {*rules.ABSOLUTE_ITEMS, *rules.CAUTION_ITEMS, rules.CHILDBEARING_FIELD}
     assert not MedicalEvaluation.objects.exists()
-    draft = services.medical_evaluation_record(course=course, by=provider, decision="pending", **_screen())
+    draft = services.medical_evaluation_add(course=course, by=provider, decision="pending", **_screen())
     assert draft.ci_pregnancy == "" and "decision" in refused(services.record_sign, record=draft, by=provider)
 
 
 def test_unknown_cannot_be_cleared(course, provider):
     errors = refused(
-        services.medical_evaluation_record,
+        services.medical_evaluation_add,
         course=course,
         by=provider,
         decision="cleared_with_cautions",
@@ -474,9 +472,9 @@ def test_unknown_cannot_be_cleared(course, provider):
 
 def test_a_baseline_of_200_over_120_needs_the_hypertension_caution(course, provider):
     high = {**SIGNABLE_EVALUATION, "systolic_bp": 200, "diastolic_bp": 120}
-    errors = refused(services.medical_evaluation_record, course=course, by=provider, decision="cleared", **high)
+    errors = refused(services.medical_evaluation_add, course=course, by=provider, decision="cleared", **high)
     assert "200/120" in errors["caution_uncontrolled_hypertension"][0]
-    evaluation = services.medical_evaluation_record(
+    evaluation = services.medical_evaluation_add(
         course=course,
         by=provider,
         decision="cleared_with_cautions",
@@ -487,7 +485,7 @@ def test_a_baseline_of_200_over_120_needs_the_hypertension_caution(course, provi
 
 
 def test_recent_suicidality_needs_a_psychiatric_risk_level_and_plan(course, provider, therapist):
-    evaluation = services.medical_evaluation_record(
+    evaluation = services.medical_evaluation_add(
         course=course,
         by=provider,
         decision="cleared_with_cautions",
@@ -495,7 +493,7 @@ def test_recent_suicidality_needs_a_psychiatric_risk_level_and_plan(course, prov
         **{**SIGNABLE_EVALUATION, "caution_recent_suicidality": "yes"},
     )
     services.record_sign(record=evaluation, by=provider)
-    psych = services.psychiatric_evaluation_record(
+    psych = services.psychiatric_evaluation_add(
         course=course, by=therapist, evaluated_on=dt.date(2026, 3, 2), diagnosis="MDD", suicide_risk="low"
     )
     services.record_sign(record=psych, by=therapist)
@@ -514,11 +512,11 @@ def test_a_screen_older_than_a_year_blocks_a_maintenance_dose_until_a_re_screen(
     ready_course, therapist, provider, clock
 ):
     clock.move_to(dt.datetime(2027, 3, 5, 15, 0, tzinfo=dt.UTC))
-    services.weight_record(patient=ready_course.patient, by=provider, measured_on=dt.date(2027, 3, 5), weight_kg=70)
+    services.weight_add(patient=ready_course.patient, by=provider, measured_on=dt.date(2027, 3, 5), weight_kg=70)
     session = builders.session(therapist=therapist, provider=provider)
     errors = refused(builders.dose_planned, session=session, course=ready_course, provider=provider)
     assert "expired on 2027-03-01" in errors["course"][0]
-    new = services.medical_evaluation_record(
+    new = services.medical_evaluation_add(
         course=ready_course,
         by=provider,
         decision="cleared",
@@ -616,9 +614,9 @@ def root(db):
 
 def test_an_administrator_without_a_clinical_role_cannot_clear_override_dose_or_sign(dose, course, therapist, root):
     pre_dose(dose, dose.session.medical_provider, systolic_bp=160)
-    note = services.preparatory_session_record(course=course, by=therapist, held_at=timezone.now(), note="Prep.")
+    note = services.preparatory_session_add(course=course, by=therapist, held_at=timezone.now(), note="Prep.")
     for call, kwargs in (
-        (services.medical_evaluation_record, {"course": course, "decision": "cleared", **SIGNABLE_EVALUATION}),
+        (services.medical_evaluation_add, {"course": course, "decision": "cleared", **SIGNABLE_EVALUATION}),
         (services.dosing_hold_override, {"dose": dose, "reason": "Because."}),
         (services.dose_administer, {"dose": dose}),
         (services.record_sign, {"record": note}),
@@ -662,7 +660,7 @@ def test_a_practice_lead_cannot_deactivate_an_administrator(lead, root):
 
 def test_only_the_author_or_a_lead_voids_a_signed_note(cleared_course, therapist, other_therapist, lead):
     cleared_course.therapists.add(other_therapist)
-    note = services.preparatory_session_record(
+    note = services.preparatory_session_add(
         course=cleared_course, by=therapist, held_at=timezone.now(), note="Set and setting."
     )
     services.record_sign(record=note, by=therapist)
@@ -678,7 +676,7 @@ def test_only_the_author_or_a_lead_voids_a_signed_note(cleared_course, therapist
 
 
 def test_a_serious_event_is_acknowledged_with_what_was_done(given_dose, provider, lead):
-    event = services.adverse_event_record(dose=given_dose, by=provider, **SERIOUS_EVENT)
+    event = services.adverse_event_add(dose=given_dose, by=provider, **SERIOUS_EVENT)
     assert "Say what was done" in refused(services.adverse_event_acknowledge, event=event, by=lead, note=" ")["note"][0]
     services.adverse_event_acknowledge(event=event, by=lead, note="Called the ED; admitted; follow-up booked.")
 
@@ -693,20 +691,18 @@ def test_a_serious_event_is_acknowledged_with_what_was_done(given_dose, provider
     ],
 )
 def test_grade_5_death_and_a_fatal_outcome_go_together(given_dose, provider, changes, field):
-    errors = refused(services.adverse_event_record, dose=given_dose, by=provider, **{**SERIOUS_EVENT, **changes})
+    errors = refused(services.adverse_event_add, dose=given_dose, by=provider, **{**SERIOUS_EVENT, **changes})
     assert field in errors
 
 
 def test_expectedness_is_asked(given_dose, provider):
     event = {k: v for k, v in SERIOUS_EVENT.items() if k != "expectedness"}
-    assert (
-        "expected" in refused(services.adverse_event_record, dose=given_dose, by=provider, **event)["expectedness"][0]
-    )
+    assert "expected" in refused(services.adverse_event_add, dose=given_dose, by=provider, **event)["expectedness"][0]
 
 
 def test_a_therapist_reports_an_event_heard_of_at_integration(given_dose, therapist, lead):
     course = given_dose.course
-    event = services.adverse_event_record(
+    event = services.adverse_event_add(
         course=course,
         by=therapist,
         term="anxiety_panic",

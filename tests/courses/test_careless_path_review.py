@@ -139,7 +139,7 @@ def test_an_amended_weight_must_be_a_recorded_one(signed_dose, provider):
     )
     assert "no weight of 130" in errors["weight_kg"][0]
     day = timezone.localdate(signed_dose.dosed_at)
-    measured = services.weight_record(
+    measured = services.weight_add(
         patient=signed_dose.course.patient, by=provider, measured_on=day, weight_kg=Decimal("72")
     )
     services.record_amend(
@@ -234,7 +234,7 @@ def test_a_session_that_holds_given_doses_is_voided_only_by_a_lead(given_dose, p
 
 def test_a_colleague_does_not_void_an_unsigned_note(cleared_course, therapist, other_therapist, lead):
     cleared_course.therapists.add(other_therapist)
-    note = services.preparatory_session_record(
+    note = services.preparatory_session_add(
         course=cleared_course, by=therapist, held_at=timezone.now(), note="Intentions set."
     )
     with pytest.raises(PermissionDenied):
@@ -249,7 +249,7 @@ def test_a_baseline_entered_with_items_missing_still_blocks_the_first_dose(
     cleared_course, dosing_session, therapist, provider
 ):
     """F7: {} entered as 'answers' for each baseline must not let the first dose through."""
-    note = services.preparatory_session_record(
+    note = services.preparatory_session_add(
         course=cleared_course, by=therapist, held_at=timezone.now() - dt.timedelta(hours=1), note="Prepared."
     )
     services.record_sign(record=note, by=therapist)
@@ -293,7 +293,7 @@ def test_a_signed_screens_date_is_not_moved_later(ready_course, provider):
 
 
 def test_only_a_lead_withdraws_seriousness(given_dose, provider, lead):
-    event = services.adverse_event_record(dose=given_dose, by=provider, **SERIOUS_EVENT)
+    event = services.adverse_event_add(dose=given_dose, by=provider, **SERIOUS_EVENT)
     errors = refused(
         services.record_update,
         record=event,
@@ -354,13 +354,13 @@ def test_a_discharge_timed_before_its_last_reading_is_refused(given_dose, provid
 
 def test_a_recheck_measures_again_what_alerted(given_dose, provider, clock):
     clock.shift(dt.timedelta(minutes=40))
-    services.vital_reading_record(dose=given_dose, by=provider, phase="during", **normal_vitals(respiratory_rate=6))
+    services.vital_reading_add(dose=given_dose, by=provider, phase="during", **normal_vitals(respiratory_rate=6))
     alert = InSessionAlert.objects.get(dose=given_dose)
     clock.shift(dt.timedelta(minutes=5))
-    services.vital_reading_record(dose=given_dose, by=provider, phase="during", heart_rate=80)
+    services.vital_reading_add(dose=given_dose, by=provider, phase="during", heart_rate=80)
     errors = refused(services.in_session_alert_close, alert=alert, by=provider, action="recheck")
     assert "respiratory rate" in errors["action"][0]
-    services.vital_reading_record(dose=given_dose, by=provider, phase="during", respiratory_rate=12)
+    services.vital_reading_add(dose=given_dose, by=provider, phase="during", respiratory_rate=12)
     assert services.in_session_alert_close(alert=alert, by=provider, action="recheck").closed_at
 
 
@@ -441,7 +441,7 @@ def test_a_patient_who_left_early_ends_the_dose_with_what_happened(given_dose, p
 
 def test_an_adverse_event_from_another_day_does_not_close_todays_alert(given_dose, therapist, provider, clock):
     """Second review #8."""
-    old = services.adverse_event_record(
+    old = services.adverse_event_add(
         course=given_dose.course,
         by=therapist,
         term="headache",
@@ -452,7 +452,7 @@ def test_an_adverse_event_from_another_day_does_not_close_todays_alert(given_dos
         onset_at=timezone.now() - dt.timedelta(days=3),
     )
     clock.shift(dt.timedelta(minutes=40))
-    services.vital_reading_record(
+    services.vital_reading_add(
         dose=given_dose, by=provider, phase="during", **normal_vitals(spo2=86, respiratory_rate=7)
     )
     alert = InSessionAlert.objects.get(dose=given_dose)
@@ -526,7 +526,7 @@ def test_a_dose_timed_ahead_of_the_clock_does_not_outrun_the_hold(dose, provider
     pre_dose(dose, provider, systolic_bp=165, diastolic_bp=98)
     clock.shift(dt.timedelta(minutes=11))
     ahead = timezone.now() + dt.timedelta(minutes=4)
-    services.vital_reading_record(dose=dose, by=provider, phase="pre_dose", taken_at=ahead, **normal_vitals())
+    services.vital_reading_add(dose=dose, by=provider, phase="pre_dose", taken_at=ahead, **normal_vitals())
     errors = refused(services.dose_administer, dose=dose, by=provider, dosed_at=ahead)
     assert any("Pre-dose hold" in m for m in errors[NON_FIELD_ERRORS])
 
@@ -551,7 +551,7 @@ def test_a_dose_time_is_not_moved_to_before_its_override(dose, provider, clock):
 def test_a_correction_that_reveals_a_new_alert_opens_it(given_dose, provider, clock):
     """Third review #3: 200/120 closed as typed wrong, corrected to 120/80 with SpO2 85: SpO2 alerts."""
     clock.shift(dt.timedelta(minutes=40))
-    reading = services.vital_reading_record(
+    reading = services.vital_reading_add(
         dose=given_dose, by=provider, phase="during", **normal_vitals(systolic_bp=200, diastolic_bp=120)
     )
     first = reading.in_session_alerts.get()

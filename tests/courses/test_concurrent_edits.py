@@ -23,7 +23,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _prep(course, therapist, note="First account of the session."):
-    return services.preparatory_session_record(
+    return services.preparatory_session_add(
         course=course, by=therapist, held_at=timezone.now(), duration_minutes=60, note=note
     )
 
@@ -210,7 +210,7 @@ def test_a_conflict_on_a_patient_brings_dates_and_choices_up_to_date(client, pat
 def test_the_systems_own_bookkeeping_does_not_refuse_an_open_edit(given_dose, provider, lead, mailoutbox):
     """The practice leads' serious-event mail marks the event; the provider completing it
     from a page opened before that must not be told someone changed it."""
-    event = services.adverse_event_record(
+    event = services.adverse_event_add(
         dose=given_dose,
         by=provider,
         **SERIOUS_EVENT,

@@ -68,7 +68,7 @@ def _no_vitals(p, provider, therapist):
 
 
 def _hold(p, provider, therapist):
-    services.vital_reading_record(dose=p, by=provider, phase="pre_dose", **normal_vitals(systolic_bp=162))
+    services.vital_reading_add(dose=p, by=provider, phase="pre_dose", **normal_vitals(systolic_bp=162))
 
 
 def _hold_overridden(p, provider, therapist):
@@ -77,16 +77,16 @@ def _hold_overridden(p, provider, therapist):
 
 
 def _open_alert(p, provider, therapist):
-    services.vital_reading_record(dose=p, by=provider, phase="pre_dose", **normal_vitals(spo2=89))
+    services.vital_reading_add(dose=p, by=provider, phase="pre_dose", **normal_vitals(spo2=89))
 
 
 def _not_fasting_not_prepared(p, provider, therapist):
     services.record_update(record=p, by=provider, changes={"fasting_confirmed": False})
-    services.vital_reading_record(dose=p, by=provider, phase="pre_dose", **normal_vitals())
+    services.vital_reading_add(dose=p, by=provider, phase="pre_dose", **normal_vitals())
 
 
 def _ready(p, provider, therapist):
-    services.vital_reading_record(dose=p, by=provider, phase="pre_dose", **normal_vitals())
+    services.vital_reading_add(dose=p, by=provider, phase="pre_dose", **normal_vitals())
 
 
 STATES = {
@@ -169,7 +169,7 @@ def test_cleared_for_dosing_is_one_answer(make, client, clock, course, dosing_se
 @pytest.mark.parametrize("alerting", [False, True])
 def test_what_discharge_still_needs_is_one_answer(alerting, client, clock, given_dose, provider):
     clock.shift(dt.timedelta(minutes=70))
-    services.vital_reading_record(
+    services.vital_reading_add(
         dose=given_dose,
         by=provider,
         phase="during",
@@ -177,7 +177,7 @@ def test_what_discharge_still_needs_is_one_answer(alerting, client, clock, given
         **normal_vitals(),
     )
     final = normal_vitals(systolic_bp=183) if alerting else normal_vitals()
-    reading = services.vital_reading_record(dose=given_dose, by=provider, phase="pre_discharge", **final)
+    reading = services.vital_reading_add(dose=given_dose, by=provider, phase="pre_discharge", **final)
     if alerting:
         services.in_session_alert_close(
             alert=reading.in_session_alerts.get(), by=provider, action="other", note="Seen."

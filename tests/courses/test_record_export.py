@@ -58,14 +58,14 @@ def full_record(patient, therapist, provider, clock):
     services.record_amend(
         record=evaluation, by=provider, changes={"medications": "Sertraline 100 mg"}, reason="Pharmacy list checked"
     )
-    prep = services.preparatory_session_record(
+    prep = services.preparatory_session_add(
         course=course, by=therapist, held_at=NOW - dt.timedelta(days=3), note="Intentions set.", topics=["intentions"]
     )
     services.record_sign(record=prep, by=therapist)
     services.record_amend(
         record=prep, by=therapist, changes={"held_at": NOW - dt.timedelta(days=4)}, reason="Held a day earlier"
     )
-    wrong = services.preparatory_session_record(
+    wrong = services.preparatory_session_add(
         course=course, by=therapist, held_at=NOW - dt.timedelta(days=2), note="Typed into the wrong chart."
     )
     services.record_void(record=wrong, by=therapist, reason="Entered on the wrong patient")
@@ -91,7 +91,7 @@ def full_record(patient, therapist, provider, clock):
     pre_dose_vitals(mine, provider)
     pre_dose_vitals(theirs[0], provider)
     services.dose_administer(dose=mine, by=provider)
-    services.vital_reading_record(
+    services.vital_reading_add(
         dose=mine,
         by=provider,
         phase=VitalPhase.DURING,
@@ -99,10 +99,10 @@ def full_record(patient, therapist, provider, clock):
         now=NOW + dt.timedelta(minutes=10),
         **normal_vitals(heart_rate=92),
     )
-    services.adverse_event_record(
+    services.adverse_event_add(
         dose=mine, by=provider, term="nausea", grade=1, relatedness="probable", expectedness="expected"
     )
-    services.adverse_event_record(
+    services.adverse_event_add(
         dose=theirs[0],
         by=provider,
         term="headache",
@@ -113,10 +113,10 @@ def full_record(patient, therapist, provider, clock):
     )
     later = NOW + dt.timedelta(minutes=75)
     peak = NOW + dt.timedelta(minutes=40)
-    services.vital_reading_record(
+    services.vital_reading_add(
         dose=mine, by=provider, phase=VitalPhase.DURING, taken_at=peak, now=peak, **normal_vitals()
     )
-    services.vital_reading_record(
+    services.vital_reading_add(
         dose=mine, by=provider, phase=VitalPhase.PRE_DISCHARGE, taken_at=later, now=later, **normal_vitals()
     )
     services.dose_discharge(
@@ -143,7 +143,7 @@ def full_record(patient, therapist, provider, clock):
         reason="Named the wrong participant",
         now=later,
     )
-    services.integration_session_record(
+    services.integration_session_add(
         courses=[course, others[0]],
         by=therapist,
         held_at=later,
@@ -378,7 +378,7 @@ def _course_with_doses(patient, therapist, provider, *, days_ago: int, doses: in
             fasting_confirmed=True,
         )
         dose_given(dose, provider)
-        services.adverse_event_record(
+        services.adverse_event_add(
             dose=dose,
             by=provider,
             term="dizziness",
@@ -388,7 +388,7 @@ def _course_with_doses(patient, therapist, provider, *, days_ago: int, doses: in
             onset_at=start + dt.timedelta(minutes=20),
             now=start + dt.timedelta(minutes=30),
         )
-    services.integration_session_record(
+    services.integration_session_add(
         courses=[course], by=therapist, held_at=NOW - dt.timedelta(days=days_ago - 5), note="Integration."
     )
     return course

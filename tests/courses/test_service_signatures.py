@@ -20,14 +20,14 @@ from reports import services as report_services
 CREATES = [
     (services.patient_register, Patient, kinds.PATIENT_FIELDS, {"by", "weight_kg", "now"}, set()),
     (
-        services.medical_evaluation_record,
+        services.medical_evaluation_add,
         MedicalEvaluation,
         kinds.MEDICAL_EVALUATION_FIELDS,
         {"course", "by", "now"},
         set(),
     ),
     (
-        services.psychiatric_evaluation_record,
+        services.psychiatric_evaluation_add,
         PsychiatricEvaluation,
         kinds.of(PsychiatricEvaluation).editable,
         {"course", "by", "now"},
@@ -41,7 +41,7 @@ CREATES = [
         {"weight_kg", "is_maintenance"},
     ),
     (
-        services.adverse_event_record,
+        services.adverse_event_add,
         AdverseEvent,
         kinds.AE_FIELDS,
         {"dose", "course", "by", "now"},
@@ -73,7 +73,7 @@ def test_a_create_service_takes_its_kinds_fields_with_the_models_defaults(servic
 
 
 def test_the_screen_items_are_the_medical_evaluations_parameters():
-    parameters = inspect.signature(services.medical_evaluation_record).parameters
+    parameters = inspect.signature(services.medical_evaluation_add).parameters
     from courses import rules
 
     for item in (*rules.ABSOLUTE_ITEMS, *rules.CAUTION_ITEMS, rules.CHILDBEARING_FIELD):

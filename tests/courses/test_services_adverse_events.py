@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 
 def _record_serious(dose, provider, capture):
     with capture(execute=True):
-        return services.adverse_event_record(dose=dose, by=provider, **SERIOUS_EVENT)
+        return services.adverse_event_add(dose=dose, by=provider, **SERIOUS_EVENT)
 
 
 def test_a_serious_event_mails_the_leads_once_naming_no_patient(
@@ -37,14 +37,14 @@ def test_the_mail_is_sent_after_commit_not_before(
     given_dose, provider, lead, mailoutbox, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        services.adverse_event_record(dose=given_dose, by=provider, **SERIOUS_EVENT)
+        services.adverse_event_add(dose=given_dose, by=provider, **SERIOUS_EVENT)
     assert mailoutbox == []
     assert len(callbacks) == 1
 
 
 def test_a_non_serious_event_sends_no_mail(given_dose, provider, lead, mailoutbox, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        services.adverse_event_record(
+        services.adverse_event_add(
             dose=given_dose,
             by=provider,
             term="nausea",
@@ -58,7 +58,7 @@ def test_a_non_serious_event_sends_no_mail(given_dose, provider, lead, mailoutbo
 @pytest.mark.parametrize("grade", [4, 5])
 def test_grade_four_or_five_must_be_serious(given_dose, provider, grade):
     with pytest.raises(ValidationError) as exc:
-        services.adverse_event_record(
+        services.adverse_event_add(
             dose=given_dose,
             by=provider,
             term="loss_of_consciousness",
@@ -72,7 +72,7 @@ def test_grade_four_or_five_must_be_serious(given_dose, provider, grade):
 
 def test_serious_needs_a_criterion(given_dose, provider):
     with pytest.raises(ValidationError) as exc:
-        services.adverse_event_record(
+        services.adverse_event_add(
             dose=given_dose,
             by=provider,
             term="sedation",
@@ -102,7 +102,7 @@ def test_an_event_is_acknowledged_once(given_dose, provider, lead, django_captur
 
 
 def test_a_non_serious_event_is_not_acknowledged(given_dose, provider, lead):
-    event = services.adverse_event_record(
+    event = services.adverse_event_add(
         dose=given_dose,
         by=provider,
         term="nausea",
@@ -121,7 +121,7 @@ def test_the_sweep_sends_a_mail_whose_queueing_was_lost(
 
     # The commit hook never ran (the broker was down when the event was saved).
     with django_capture_on_commit_callbacks(execute=False):
-        event = services.adverse_event_record(dose=given_dose, by=provider, **SERIOUS_EVENT)
+        event = services.adverse_event_add(dose=given_dose, by=provider, **SERIOUS_EVENT)
     assert list(selectors.serious_events_awaiting_notification()) == [event.pk]
 
     assert notify_pending_serious_events() == 1
@@ -133,7 +133,7 @@ def test_the_sweep_sends_a_mail_whose_queueing_was_lost(
 
 def test_a_voided_serious_event_is_not_swept(given_dose, provider, lead, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False):
-        event = services.adverse_event_record(dose=given_dose, by=provider, **SERIOUS_EVENT)
+        event = services.adverse_event_add(dose=given_dose, by=provider, **SERIOUS_EVENT)
     with pytest.raises(PermissionDenied):  # it has gone to the leads: theirs to take back
         services.record_void(record=event, by=provider, reason="Entered on the wrong patient.")
     services.record_void(record=event, by=lead, reason="Entered on the wrong patient.")

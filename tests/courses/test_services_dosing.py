@@ -88,9 +88,7 @@ def test_esketamine_is_intranasal_only(dosing_session, cleared_course, provider)
 )
 def test_implausible_vitals_are_refused_naming_the_range(dose, provider, field, value, expected):
     with pytest.raises(ValidationError) as exc:
-        services.vital_reading_record(
-            dose=dose, by=provider, phase=VitalPhase.PRE_DOSE, **normal_vitals(**{field: value})
-        )
+        services.vital_reading_add(dose=dose, by=provider, phase=VitalPhase.PRE_DOSE, **normal_vitals(**{field: value}))
     assert expected in exc.value.message_dict[field][0]
     assert not VitalReading.objects.exists()
 
@@ -137,9 +135,7 @@ def test_a_high_recheck_keeps_the_hold(dose, provider, clock):
 def test_no_first_dose_before_the_psychiatric_evaluation_is_signed(dosing_session, course, provider, therapist):
     from devtools.builders import SIGNABLE_EVALUATION
 
-    evaluation = services.medical_evaluation_record(
-        course=course, by=provider, decision="cleared", **SIGNABLE_EVALUATION
-    )
+    evaluation = services.medical_evaluation_add(course=course, by=provider, decision="cleared", **SIGNABLE_EVALUATION)
     services.record_sign(record=evaluation, by=provider)
     with pytest.raises(ValidationError, match="psychiatric evaluation"):
         builders.dose_planned(session=dosing_session, course=course, provider=provider)
@@ -160,7 +156,7 @@ def test_no_dose_without_pre_dose_vitals(dose, provider):
 
 def test_intra_session_alerts_are_stored_on_the_reading(given_dose, provider, clock):
     clock.shift(dt.timedelta(minutes=40))
-    reading = services.vital_reading_record(
+    reading = services.vital_reading_add(
         dose=given_dose,
         by=provider,
         phase=VitalPhase.DURING,
@@ -278,7 +274,7 @@ def test_esketamine_discharge_needs_two_hours(dosing_session, ready_course, prov
 
 def test_discharge_needs_a_pre_discharge_reading(given_dose, provider, clock):
     clock.shift(dt.timedelta(minutes=90))
-    services.vital_reading_record(
+    services.vital_reading_add(
         dose=given_dose,
         by=provider,
         phase=VitalPhase.DURING,
@@ -375,7 +371,7 @@ def test_a_stale_dose_instance_sees_the_dose_given(dose, provider):
     builders.pre_dose_vitals(dose, provider)
     services.dose_administer(dose=dose, by=provider)
     assert dose.dosed_at is None  # the caller's copy
-    reading = services.vital_reading_record(dose=dose, by=provider, phase=VitalPhase.DURING, **normal_vitals())
+    reading = services.vital_reading_add(dose=dose, by=provider, phase=VitalPhase.DURING, **normal_vitals())
     assert reading.phase == VitalPhase.DURING
     with pytest.raises(ValidationError):
         builders.pre_dose_vitals(dose, provider)

@@ -36,7 +36,7 @@ def test_a_signed_record_cannot_be_updated(signed_evaluation, provider):
 
 
 def test_an_unsigned_record_is_updated_under_its_rules(course, provider):
-    evaluation = services.medical_evaluation_record(course=course, by=provider, evaluated_on=dt.date(2026, 3, 1))
+    evaluation = services.medical_evaluation_add(course=course, by=provider, evaluated_on=dt.date(2026, 3, 1))
     services.record_update(record=evaluation, by=provider, changes={"history": "Asthma"})
     with pytest.raises(ValidationError) as exc:
         services.record_update(
@@ -79,7 +79,7 @@ def test_a_derived_or_signature_field_cannot_be_amended(signed_evaluation, signe
 
 
 def test_an_unsigned_record_is_not_amended(course, provider):
-    evaluation = services.medical_evaluation_record(course=course, by=provider, evaluated_on=dt.date(2026, 3, 1))
+    evaluation = services.medical_evaluation_add(course=course, by=provider, evaluated_on=dt.date(2026, 3, 1))
     with pytest.raises(ValidationError) as exc:
         services.record_amend(record=evaluation, by=provider, changes={"history": "x"}, reason="x")
     assert "not signed yet" in exc.value.messages[0]
@@ -135,7 +135,7 @@ def test_readings_under_a_signed_dose_are_locked(signed_dose, provider):
 
 def test_adverse_events_under_a_signed_dose_are_locked_too(signed_dose, provider):
     # Recording a new event after signing is allowed (safety first); changing one takes an amendment.
-    event = services.adverse_event_record(
+    event = services.adverse_event_add(
         dose=signed_dose, by=provider, term="nausea", grade=1, relatedness="probable", expectedness="expected"
     )
     with pytest.raises(ValidationError) as exc:
@@ -213,7 +213,7 @@ def test_row_constraints_answer_with_a_field_message(patient, therapist, provide
 
 def test_other_adverse_event_term_needs_a_description(given_dose, provider):
     with pytest.raises(ValidationError) as exc:
-        services.adverse_event_record(
+        services.adverse_event_add(
             dose=given_dose,
             by=provider,
             term="other",

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _psych_signed(course, therapist):
-    psych = services.psychiatric_evaluation_record(
+    psych = services.psychiatric_evaluation_add(
         course=course, by=therapist, evaluated_on=dt.date(2026, 3, 2), diagnosis="MDD", suicide_risk="low"
     )
     services.record_sign(record=psych, by=therapist)
@@ -40,7 +40,7 @@ def _add(dosing_session, course, provider):
 @pytest.mark.parametrize("decision", [ScreenDecision.CLEARED, ScreenDecision.CLEARED_WITH_CAUTIONS])
 def test_it_refuses_to_clear_a_screen_with_an_absolute_item(course, provider, item, decision):
     with pytest.raises(ValidationError) as exc:
-        services.medical_evaluation_record(
+        services.medical_evaluation_add(
             course=course, by=provider, decision=decision, caution_note="n", **{**SIGNABLE_EVALUATION, item: "yes"}
         )
     assert "absolute contraindication" in exc.value.message_dict["decision"][0]
@@ -48,7 +48,7 @@ def test_it_refuses_to_clear_a_screen_with_an_absolute_item(course, provider, it
 
 
 def test_it_records_not_cleared_with_an_absolute_item(course, provider):
-    evaluation = services.medical_evaluation_record(
+    evaluation = services.medical_evaluation_add(
         course=course,
         by=provider,
         decision=ScreenDecision.NOT_CLEARED,
@@ -60,7 +60,7 @@ def test_it_records_not_cleared_with_an_absolute_item(course, provider):
 
 def test_a_caution_refuses_plain_clearance(course, provider):
     with pytest.raises(ValidationError) as exc:
-        services.medical_evaluation_record(
+        services.medical_evaluation_add(
             course=course, by=provider, decision="cleared", **{**SIGNABLE_EVALUATION, "caution_breastfeeding": "yes"}
         )
     assert "cleared with cautions" in exc.value.message_dict["decision"][0]
@@ -68,7 +68,7 @@ def test_a_caution_refuses_plain_clearance(course, provider):
 
 def test_cleared_with_cautions_needs_a_note(course, provider):
     with pytest.raises(ValidationError) as exc:
-        services.medical_evaluation_record(
+        services.medical_evaluation_add(
             course=course,
             by=provider,
             decision=ScreenDecision.CLEARED_WITH_CAUTIONS,
@@ -78,7 +78,7 @@ def test_cleared_with_cautions_needs_a_note(course, provider):
 
 
 def test_a_caution_with_a_note_can_be_cleared_with_cautions(course, provider):
-    evaluation = services.medical_evaluation_record(
+    evaluation = services.medical_evaluation_add(
         course=course,
         by=provider,
         decision=ScreenDecision.CLEARED_WITH_CAUTIONS,
@@ -97,17 +97,17 @@ def test_a_caution_with_a_note_can_be_cleared_with_cautions(course, provider):
 def test_it_refuses_implausible_baseline_vitals(course, provider):
     values = dict(SIGNABLE_EVALUATION, systolic_bp=300)
     with pytest.raises(ValidationError) as exc:
-        services.medical_evaluation_record(course=course, by=provider, decision="cleared", **values)
+        services.medical_evaluation_add(course=course, by=provider, decision="cleared", **values)
     assert "50–260 mmHg" in exc.value.message_dict["systolic_bp"][0]
 
 
 def test_only_a_medical_provider_records_the_screen(course, therapist):
     with pytest.raises(PermissionDenied):
-        services.medical_evaluation_record(course=course, by=therapist, decision="cleared", **SIGNABLE_EVALUATION)
+        services.medical_evaluation_add(course=course, by=therapist, decision="cleared", **SIGNABLE_EVALUATION)
 
 
 def test_signing_needs_a_decision_and_baseline_values(course, provider):
-    evaluation = services.medical_evaluation_record(course=course, by=provider, evaluated_on=dt.date(2026, 3, 1))
+    evaluation = services.medical_evaluation_add(course=course, by=provider, evaluated_on=dt.date(2026, 3, 1))
     with pytest.raises(ValidationError) as exc:
         services.record_sign(record=evaluation, by=provider)
     assert "decision" in exc.value.message_dict
@@ -120,9 +120,9 @@ def test_signing_needs_a_decision_and_baseline_values(course, provider):
 
 
 def test_a_course_has_one_unsigned_medical_evaluation_at_a_time(course, provider):
-    services.medical_evaluation_record(course=course, by=provider, **SIGNABLE_EVALUATION)
+    services.medical_evaluation_add(course=course, by=provider, **SIGNABLE_EVALUATION)
     with pytest.raises(ValidationError) as exc:
-        services.medical_evaluation_record(course=course, by=provider, **SIGNABLE_EVALUATION)
+        services.medical_evaluation_add(course=course, by=provider, **SIGNABLE_EVALUATION)
     assert "edit or void it" in exc.value.messages[0]
 
 
@@ -130,20 +130,18 @@ def test_a_course_has_one_unsigned_medical_evaluation_at_a_time(course, provider
 
 
 def _unsigned(course, provider, therapist):
-    services.medical_evaluation_record(course=course, by=provider, decision="cleared", **SIGNABLE_EVALUATION)
+    services.medical_evaluation_add(course=course, by=provider, decision="cleared", **SIGNABLE_EVALUATION)
 
 
 def _not_cleared(course, provider, therapist):
-    evaluation = services.medical_evaluation_record(
+    evaluation = services.medical_evaluation_add(
         course=course, by=provider, decision="not_cleared", **{**SIGNABLE_EVALUATION, "ci_psychosis_or_mania": "yes"}
     )
     services.record_sign(record=evaluation, by=provider)
 
 
 def _voided(course, provider, therapist):
-    evaluation = services.medical_evaluation_record(
-        course=course, by=provider, decision="cleared", **SIGNABLE_EVALUATION
-    )
+    evaluation = services.medical_evaluation_add(course=course, by=provider, decision="cleared", **SIGNABLE_EVALUATION)
     services.record_sign(record=evaluation, by=provider)
     services.record_void(record=evaluation, by=provider, reason="Entered on the wrong course.")
 
@@ -194,9 +192,7 @@ def test_the_course_moves_to_dosing_when_ready_for_the_first_dose(ready_course, 
 
 
 def test_the_course_needs_a_signed_psychiatric_evaluation_for_dosing(course, provider, therapist):
-    evaluation = services.medical_evaluation_record(
-        course=course, by=provider, decision="cleared", **SIGNABLE_EVALUATION
-    )
+    evaluation = services.medical_evaluation_add(course=course, by=provider, decision="cleared", **SIGNABLE_EVALUATION)
     services.record_sign(record=evaluation, by=provider)
     services.course_change_status(course=course, by=therapist, to_status=CourseStatus.PREPARATION)
     with pytest.raises(ValidationError) as exc:
@@ -205,7 +201,7 @@ def test_the_course_needs_a_signed_psychiatric_evaluation_for_dosing(course, pro
 
 
 def test_voiding_the_screen_after_adding_blocks_the_dose(dose, cleared_course, provider):
-    services.vital_reading_record(dose=dose, by=provider, phase="pre_dose", **normal_vitals())
+    services.vital_reading_add(dose=dose, by=provider, phase="pre_dose", **normal_vitals())
     services.record_void(record=cleared_course.medical_evaluations.get(), by=provider, reason="Wrong patient's screen.")
     with pytest.raises(ValidationError) as exc:
         services.dose_administer(dose=dose, by=provider)

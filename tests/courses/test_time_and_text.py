@@ -96,7 +96,7 @@ def test_the_web_form_refuses_the_same_times_with_the_same_rule(client, course, 
 
 
 def test_a_record_patch_of_a_date_time_is_held_to_the_same_rule(course, therapist):
-    prep = services.preparatory_session_record(
+    prep = services.preparatory_session_add(
         course=course, by=therapist, held_at=dt.datetime(2026, 3, 9, 15, tzinfo=dt.UTC), note="Prep."
     )
     url = f"/api/records/preparatory-session/{prep.pk}/"

@@ -41,7 +41,7 @@ def test_provider_corrects_the_lot_number_before_signing(client, given_dose, pro
 
 
 def test_provider_records_an_adverse_events_resolution(client, given_dose, provider, clock):
-    event = services.adverse_event_record(
+    event = services.adverse_event_add(
         dose=given_dose,
         by=provider,
         term="nausea",
@@ -72,7 +72,7 @@ def test_provider_records_an_adverse_events_resolution(client, given_dose, provi
 
 
 def test_a_resolution_before_onset_is_refused_next_to_the_field(client, given_dose, provider):
-    event = services.adverse_event_record(
+    event = services.adverse_event_add(
         dose=given_dose,
         by=provider,
         term="nausea",

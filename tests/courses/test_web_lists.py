@@ -27,7 +27,7 @@ def _make_courses(n, therapist, provider, start=0):
         course = services.course_open(
             patient=patient, by=therapist, indication=Indication.PTSD, therapists=[therapist], medical_provider=provider
         )
-        services.medical_evaluation_record(course=course, by=provider, evaluated_on=dt.date(2026, 3, 1))
+        services.medical_evaluation_add(course=course, by=provider, evaluated_on=dt.date(2026, 3, 1))
 
 
 def _queries(client, method, url, data=None):

@@ -108,7 +108,7 @@ def add_dose(session, course, provider):
 def give_dose(dose, provider, *, minutes_ago_: int):
     """Normal pre-dose vitals, then the dose, `minutes_ago_` minutes ago (the course prepared)."""
     dosed = minutes_ago(minutes_ago_)
-    services.vital_reading_record(
+    services.vital_reading_add(
         dose=dose,
         by=provider,
         phase=VitalPhase.PRE_DOSE,

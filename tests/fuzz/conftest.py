@@ -24,11 +24,11 @@ def world(lead, therapist, other_therapist, provider, patient, cleared_course, d
     course = cleared_course
     # A pre-dose hold on the fixture dose, so the override form is on its dose page, and
     # an alerting reading, so the form that closes an in-session alert is there too.
-    services.vital_reading_record(dose=dose, by=provider, phase=VitalPhase.PRE_DOSE, **normal_vitals(systolic_bp=182))
-    prep = services.preparatory_session_record(
+    services.vital_reading_add(dose=dose, by=provider, phase=VitalPhase.PRE_DOSE, **normal_vitals(systolic_bp=182))
+    prep = services.preparatory_session_add(
         course=course, by=therapist, held_at=timezone.now() - dt.timedelta(days=2), duration_minutes=50, note="Prep."
     )
-    integration = services.integration_session_record(
+    integration = services.integration_session_add(
         courses=[course], by=therapist, format="individual", held_at=timezone.now() - dt.timedelta(days=1), note="Int."
     )
 
@@ -38,7 +38,7 @@ def world(lead, therapist, other_therapist, provider, patient, cleared_course, d
     dosed = dose_planned(session=earlier, course=second, provider=provider, lot_number="LOT-FUZZ")
     pre_dose_vitals(dosed, provider, taken_at=timezone.now() - dt.timedelta(minutes=70))
     services.dose_administer(dose=dosed, by=provider, dosed_at=timezone.now() - dt.timedelta(hours=1))
-    event = services.adverse_event_record(
+    event = services.adverse_event_add(
         dose=dosed,
         by=provider,
         term="elevated_bp",

@@ -110,7 +110,7 @@ def hostile_clinic(therapist, provider, lead, clock, listener):
         therapists=[therapist, colleague],
         medical_provider=provider,
     )
-    evaluation = services.medical_evaluation_record(
+    evaluation = services.medical_evaluation_add(
         course=course,
         by=provider,
         decision="cleared_with_cautions",
@@ -123,7 +123,7 @@ def hostile_clinic(therapist, provider, lead, clock, listener):
     services.record_amend(
         record=evaluation, by=provider, changes={"medications": put("amended medications")}, reason=put("amend reason")
     )
-    psych = services.psychiatric_evaluation_record(
+    psych = services.psychiatric_evaluation_add(
         course=course,
         by=therapist,
         evaluated_on=dt.date(2026, 3, 2),
@@ -135,7 +135,7 @@ def hostile_clinic(therapist, provider, lead, clock, listener):
     )
     services.record_sign(record=psych, by=therapist)
     services.course_change_status(course=course, by=therapist, to_status="preparation", reason=put("stage reason"))
-    prep = services.preparatory_session_record(
+    prep = services.preparatory_session_add(
         course=course,
         by=therapist,
         held_at=timezone.now() - dt.timedelta(days=3),
@@ -158,11 +158,11 @@ def hostile_clinic(therapist, provider, lead, clock, listener):
         measure_services.administration_waive(
             administration=baseline.get(instrument=instrument), by=therapist, reason=put("waive reason", 500)
         )
-    voided = services.preparatory_session_record(
+    voided = services.preparatory_session_add(
         course=course, by=therapist, held_at=timezone.now() - dt.timedelta(days=2), note="Entered in error."
     )
     services.record_void(record=voided, by=therapist, reason=put("void reason"))
-    services.integration_session_record(
+    services.integration_session_add(
         courses=[course], by=therapist, held_at=timezone.now() - dt.timedelta(days=1), note=put("integration note")
     )
     session = services.dosing_session_schedule(
@@ -188,7 +188,7 @@ def hostile_clinic(therapist, provider, lead, clock, listener):
         concomitant_medications=put("concomitant medications"),
         fasting_confirmed=True,
     )
-    high = services.vital_reading_record(
+    high = services.vital_reading_add(
         dose=dose,
         by=provider,
         phase=VitalPhase.PRE_DOSE,
@@ -203,7 +203,7 @@ def hostile_clinic(therapist, provider, lead, clock, listener):
     services.dose_administer(dose=dose, by=provider, dosed_at=timezone.now())
     # An image the PDF would fetch if the description ever reached WeasyPrint as markup.
     description = put("AE description") + f"<img src={listener}/fetched-from-the-pdf.png>"
-    event = services.adverse_event_record(
+    event = services.adverse_event_add(
         dose=dose,
         by=provider,
         term="other",
@@ -216,7 +216,7 @@ def hostile_clinic(therapist, provider, lead, clock, listener):
         serious_criteria=["hospitalisation"],
         description=description,
     )
-    second = services.adverse_event_record(
+    second = services.adverse_event_add(
         dose=dose,
         by=provider,
         term="nausea",
@@ -439,7 +439,7 @@ def test_formulas_typed_into_a_patients_record_never_reach_the_real_csv_export(
             patient=course.patient, by=therapist, changes={"given_name": printable[:80], "phone": printable[:32]}
         )
         if course.status not in ("completed", "discontinued"):
-            services.preparatory_session_record(
+            services.preparatory_session_add(
                 course=course,
                 by=therapist,
                 held_at=timezone.now() - dt.timedelta(days=1),

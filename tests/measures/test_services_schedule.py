@@ -26,7 +26,7 @@ def booking_course(cleared_course, therapist):
     """A cleared course in preparation, its baseline still open: doses can be booked; the first one
     is given once the baseline is answered (answer_baseline)."""
     course_services.course_change_status(course=cleared_course, by=therapist, to_status=CourseStatus.PREPARATION)
-    note = course_services.preparatory_session_record(
+    note = course_services.preparatory_session_add(
         course=cleared_course, by=therapist, held_at=NOW - dt.timedelta(hours=1), note="Set and setting."
     )
     course_services.record_sign(record=note, by=therapist)

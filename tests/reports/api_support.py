@@ -61,7 +61,7 @@ def build_course(spec: Spec, *, n: int, therapist, provider):
         sign_delay=dt.timedelta(0),
     )
     course_services.course_change_status(course=course, by=therapist, to_status=CourseStatus.PREPARATION, now=t0)
-    prep = course_services.preparatory_session_record(course=course, by=therapist, held_at=t0, note="Prep.", now=t0)
+    prep = course_services.preparatory_session_add(course=course, by=therapist, held_at=t0, note="Prep.", now=t0)
     course_services.record_sign(record=prep, by=therapist, now=t0)
 
     def enter(timepoint: str, at: dt.datetime) -> None:

@@ -87,7 +87,7 @@ def _dose(course, cast: Cast, therapist, start: dt.datetime, route: str, mainten
 def _prepare(course, therapist, plan: "Plan") -> None:
     """A signed preparatory session on day 3."""
     held = local(plan.day(3), 10)
-    note = course_services.preparatory_session_record(
+    note = course_services.preparatory_session_add(
         course=course, by=therapist, held_at=held, note="Synthetic preparation.", now=held + dt.timedelta(hours=1)
     )
     course_services.record_sign(record=note, by=therapist, now=held + dt.timedelta(hours=1))

@@ -42,7 +42,7 @@ def test_the_progress_report_names_the_patient_and_lists_doses_and_events(
 ):
     course = cohort["ptsd_responder"]
     dose = course.doses.order_by("dosed_at").first()
-    course_services.adverse_event_record(
+    course_services.adverse_event_add(
         dose=dose,
         by=provider,
         term="nausea",
@@ -75,7 +75,7 @@ def test_free_text_is_escaped_in_the_progress_reports_html(cohort, provider):
 
     course = cohort["mdd"]
     dose = course.doses.first()
-    course_services.adverse_event_record(
+    course_services.adverse_event_add(
         dose=dose,
         by=provider,
         term="nausea",

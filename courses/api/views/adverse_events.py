@@ -29,7 +29,7 @@ class CourseAdverseEventsView(ApiView):
     )
     def post(self, request, course_id):
         course = selectors.course_get(user=request.user, course_id=course_id, audit=False)
-        event = services.adverse_event_record(
+        event = services.adverse_event_add(
             course=course, by=request.user, **read_body(AdverseEventInputSerializer, request)
         )
         return Response(AdverseEventSerializer(event).data, status=status.HTTP_201_CREATED)
@@ -46,7 +46,7 @@ class DoseAdverseEventsView(ApiView):
     )
     def post(self, request, dose_id):
         dose = dose_for(request, dose_id)
-        event = services.adverse_event_record(
+        event = services.adverse_event_add(
             dose=dose, by=request.user, **read_body(AdverseEventInputSerializer, request)
         )
         return Response(AdverseEventSerializer(event).data, status=status.HTTP_201_CREATED)

@@ -126,7 +126,7 @@ class DoseVitalsView(ApiView):
     )
     def post(self, request, dose_id):
         dose = dose_for(request, dose_id)
-        reading = services.vital_reading_record(
+        reading = services.vital_reading_add(
             dose=dose, by=request.user, **read_body(VitalReadingInputSerializer, request)
         )
         return Response(VitalReadingSerializer(reading).data, status=status.HTTP_201_CREATED)

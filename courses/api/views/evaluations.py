@@ -25,7 +25,7 @@ class MedicalEvaluationCreateView(ApiView):
     )
     def post(self, request, course_id):
         course = selectors.course_get(user=request.user, course_id=course_id, audit=False)
-        evaluation = services.medical_evaluation_record(
+        evaluation = services.medical_evaluation_add(
             course=course, by=request.user, **read_body(MedicalEvaluationInputSerializer, request)
         )
         return Response(MedicalEvaluationSerializer(evaluation).data, status=status.HTTP_201_CREATED)
@@ -41,7 +41,7 @@ class PsychiatricEvaluationCreateView(ApiView):
     )
     def post(self, request, course_id):
         course = selectors.course_get(user=request.user, course_id=course_id, audit=False)
-        evaluation = services.psychiatric_evaluation_record(
+        evaluation = services.psychiatric_evaluation_add(
             course=course, by=request.user, **read_body(PsychiatricEvaluationInputSerializer, request)
         )
         return Response(PsychiatricEvaluationSerializer(evaluation).data, status=status.HTTP_201_CREATED)

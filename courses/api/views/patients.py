@@ -73,7 +73,7 @@ class PatientWeightsView(ApiView):
     @extend_schema(request=WeightInputSerializer, responses=api_responses(WeightSerializer, 201), tags=["patients"])
     def post(self, request, patient_id):
         patient = selectors.patient_get(user=request.user, patient_id=patient_id, audit=False)
-        weight = services.weight_record(patient=patient, by=request.user, **read_body(WeightInputSerializer, request))
+        weight = services.weight_add(patient=patient, by=request.user, **read_body(WeightInputSerializer, request))
         return Response(WeightSerializer(weight).data, status=status.HTTP_201_CREATED)
 
 

@@ -25,7 +25,7 @@ class PreparatorySessionCreateView(ApiView):
     )
     def post(self, request, course_id):
         course = selectors.course_get(user=request.user, course_id=course_id, audit=False)
-        session = services.preparatory_session_record(
+        session = services.preparatory_session_add(
             course=course, by=request.user, **read_body(PreparatorySessionInputSerializer, request)
         )
         return Response(PreparatorySessionSerializer(session).data, status=status.HTTP_201_CREATED)
@@ -45,5 +45,5 @@ class IntegrationSessionCreateView(ApiView):
         courses = selectors.courses_of_caseload(user=request.user, course_ids=ids)
         if len(courses) != len(ids):
             field_error("courses", "Every course must be on your caseload.")
-        session = services.integration_session_record(courses=courses, by=request.user, **data)
+        session = services.integration_session_add(courses=courses, by=request.user, **data)
         return Response(IntegrationSessionSerializer(session).data, status=status.HTTP_201_CREATED)

@@ -224,7 +224,7 @@ def medical_evaluation_new(request, course_id):
         course_id,
         MedicalEvaluationForm,
         "Medical evaluation",
-        services.medical_evaluation_record,
+        services.medical_evaluation_add,
         initial={"evaluated_on": timezone.localdate()},
     )
 
@@ -237,7 +237,7 @@ def psychiatric_evaluation_new(request, course_id):
         course_id,
         PsychiatricEvaluationForm,
         "Psychiatric evaluation",
-        services.psychiatric_evaluation_record,
+        services.psychiatric_evaluation_add,
         initial={"evaluated_on": timezone.localdate(), "indication": course.indication},
     )
 
@@ -249,14 +249,14 @@ def preparatory_session_new(request, course_id):
         course_id,
         PreparatorySessionForm,
         "Preparatory session",
-        services.preparatory_session_record,
+        services.preparatory_session_add,
         initial={"held_at": now_local_minute()},
     )
 
 
 def _integration(**kwargs):
     course = kwargs.pop("course")
-    return services.integration_session_record(courses=[course], format=SessionFormat.INDIVIDUAL, **kwargs)
+    return services.integration_session_add(courses=[course], format=SessionFormat.INDIVIDUAL, **kwargs)
 
 
 @staff_view
@@ -278,7 +278,7 @@ def group_integration_new(request):
     form = GroupIntegrationForm(request.POST or None, courses=courses, initial={"held_at": now_local_minute()})
     if request.method == "POST" and form.is_valid():
         session = call_service(
-            form, services.integration_session_record, by=request.user, format=SessionFormat.GROUP, **form.cleaned_data
+            form, services.integration_session_add, by=request.user, format=SessionFormat.GROUP, **form.cleaned_data
         )
         if session is not None:
             messages.success(
@@ -301,7 +301,7 @@ def course_adverse_event_new(request, course_id):
         course_id,
         AdverseEventForm,
         "Adverse event",
-        services.adverse_event_record,
+        services.adverse_event_add,
         initial={"onset_at": now_local_minute()},
     )
 

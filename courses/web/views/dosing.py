@@ -209,9 +209,7 @@ def _dose_post(request, dose_id, form_class, form_name, service, success, args=N
 @staff_view
 @require_POST
 def vitals_add(request, dose_id):
-    return _dose_post(
-        request, dose_id, VitalsForm, "vitals_form", services.vital_reading_record, "Vital signs recorded."
-    )
+    return _dose_post(request, dose_id, VitalsForm, "vitals_form", services.vital_reading_add, "Vital signs recorded.")
 
 
 @staff_view
@@ -245,7 +243,7 @@ def give_dose(request, dose_id):
 @require_POST
 def adverse_event_add(request, dose_id):
     return _dose_post(
-        request, dose_id, AdverseEventForm, "ae_form", services.adverse_event_record, "Adverse event recorded."
+        request, dose_id, AdverseEventForm, "ae_form", services.adverse_event_add, "Adverse event recorded."
     )
 
 

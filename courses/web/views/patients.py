@@ -83,7 +83,7 @@ def weight_add(request, patient_id):
     patient = patient_get(user=request.user, patient_id=patient_id)
     form = WeightForm(request.POST)
     if form.is_valid() and call_service(
-        form, services.weight_record, patient=patient, by=request.user, **form.cleaned_data
+        form, services.weight_add, patient=patient, by=request.user, **form.cleaned_data
     ):
         messages.success(request, "Weight recorded.")
         return redirect("patient-detail", patient.pk)
