@@ -4,6 +4,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from courses.models import Course, Dose, Patient
+from devtools import builders
 
 pytestmark = pytest.mark.django_db
 
@@ -289,3 +290,41 @@ def test_amend_bodies_of_the_wrong_shape_are_400(given_dose, provider):
     _assert_400_naming(client.post(url, {"changes": {"lot_number": "L"}}, format="json"), "reason")
     # A given dose is corrected with a reason, signed or not (its checks were made when it was given).
     assert client.post(url, {"changes": {"lot_number": "L"}, "reason": "x"}, format="json").status_code == 201
+
+
+# Found by the review of issue 14 (both older than it): the generic edit and correction passed a
+# number to a date field's to_python (a TypeError, 500) and a null to a NOT NULL column (an
+# IntegrityError, answered as 409 "the record changed", which no reload could cure).
+
+
+@pytest.mark.parametrize("value", [5, True, -1, HUGE_INT, 1e308])
+def test_a_date_that_is_not_text_is_named(course, provider, value):
+    evaluation = builders.medical_evaluation(course, provider, sign=False)
+    response = api(provider).patch(
+        f"/api/records/medical-evaluation/{evaluation.pk}/",
+        {"evaluated_on": value, "version": evaluation.version},
+        format="json",
+    )
+    _assert_400_naming(response, "evaluated_on")
+    assert "YYYY-MM-DD" in response.json()["errors"]["evaluated_on"][0]
+
+
+def test_a_date_that_is_not_text_is_named_in_a_correction(cleared_course, therapist):
+    evaluation = cleared_course.psychiatric_evaluations.get()
+    response = api(therapist).post(
+        f"/api/records/psychiatric-evaluation/{evaluation.pk}/amend/",
+        {"changes": {"evaluated_on": 5}, "reason": "Typed the wrong day.", "version": evaluation.version},
+        format="json",
+    )
+    _assert_400_naming(response, "evaluated_on")
+
+
+@pytest.mark.parametrize("field", ["lot_number", "concomitant_medications", "over_maximum_reason"])
+def test_a_null_text_is_named_not_a_conflict(dose, provider, field):
+    response = api(provider).patch(
+        f"/api/records/dose/{dose.pk}/", {field: None, "version": dose.version}, format="json"
+    )
+    _assert_400_naming(response, field)
+    assert "empty string" in response.json()["errors"][field][0]
+    dose.refresh_from_db()
+    assert dose.lot_number == "LOT-TEST-1"

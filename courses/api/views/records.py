@@ -105,6 +105,15 @@ def _typed_changes(model, changes: dict) -> dict:
                 typed[name] = value
             elif isinstance(value, dict | list):
                 raise DjangoValidationError(f"{field.verbose_name} cannot be a list or an object.")
+            elif value is None and not field.null:
+                # Said here: a NOT NULL column refusing it at save was a 409 "the record changed".
+                text = isinstance(field, dj_models.CharField | dj_models.TextField)
+                raise DjangoValidationError(
+                    "This field may not be null." + (" Send an empty string to clear it." if text else "")
+                )
+            elif isinstance(field, dj_models.DateField) and not isinstance(value, str | None):
+                # to_python of a number or a boolean was a TypeError (500), not a message.
+                raise DjangoValidationError(f"{field.verbose_name} must be a date as text, YYYY-MM-DD.")
             else:
                 typed[name] = field.to_python(value)
         except (DjangoValidationError, serializers.ValidationError) as exc:
