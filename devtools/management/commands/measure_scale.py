@@ -20,6 +20,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts import mfa
 from courses import rules
 from courses.choices import COURSE_STAGES, CourseStatus, Indication, VitalPhase
 from courses.models import AdverseEvent, Course, DosingSession, MedicalEvaluation, Patient, VitalReading
@@ -145,6 +146,11 @@ class Command(BaseCommand):
         for role, label, url in pages:
             client = Client(HTTP_HOST="127.0.0.1")
             client.force_login(staff[role])
+            # A lead owes a second factor since sign-in got one; the measurement is of the page, so
+            # the session is marked as having passed it (as the tests' force_login does).
+            session = client.session
+            session[mfa.SESSION_KEY] = mfa.PASSED
+            session.save()
             client.get(url, secure=True)  # warm caches (templates, content types) so the second run is the steady state
             response, queries, seconds = bulk.measured(partial(client.get, url, secure=True))
             self.stdout.write(f"{role:<10} {label:<22} {response.status_code:>6} {queries:>8} {seconds * 1000:>8.0f}")
