@@ -102,6 +102,21 @@ AE_FIELDS = (
 
 VITAL_FIELDS = tuple(rules.VITAL_RANGES)
 
+# What an edit before signing or a correction after may change, where that is all of the kind's
+# own fields (the entry services take more: the course, the therapist, the time it was held).
+PSYCHIATRIC_EVALUATION_FIELDS = (
+    "evaluated_on",
+    "diagnosis",
+    "icd10_code",
+    "indication",
+    "suicide_risk",
+    "risk_plan",
+    "note",
+)
+PREPARATORY_SESSION_FIELDS = ("held_at", "duration_minutes", "topics", "intentions", "note")
+INTEGRATION_SESSION_FIELDS = ("held_at", "duration_minutes", "techniques", "note")
+DOSING_SESSION_NOTE_FIELDS = ("facilitation_note", "others_present", "location")
+
 
 @dataclass(frozen=True)
 class Caseload:
@@ -217,32 +232,16 @@ KINDS: tuple[RecordKind, ...] = (
         model=PsychiatricEvaluation,
         scope=_of_courses(PsychiatricEvaluation),
         patients=_course_patient,
-        amendable=(
-            "evaluated_on",
-            "diagnosis",
-            "icd10_code",
-            "indication",
-            "suicide_risk",
-            "risk_plan",
-            "note",
-        ),
-        editable=(
-            "evaluated_on",
-            "diagnosis",
-            "icd10_code",
-            "indication",
-            "suicide_risk",
-            "risk_plan",
-            "note",
-        ),
+        amendable=PSYCHIATRIC_EVALUATION_FIELDS,
+        editable=PSYCHIATRIC_EVALUATION_FIELDS,
     ),
     RecordKind(
         slug="preparatory-session",
         model=PreparatorySession,
         scope=_of_courses(PreparatorySession),
         patients=_course_patient,
-        amendable=("held_at", "duration_minutes", "topics", "intentions", "note"),
-        editable=("held_at", "duration_minutes", "topics", "intentions", "note"),
+        amendable=PREPARATORY_SESSION_FIELDS,
+        editable=PREPARATORY_SESSION_FIELDS,
     ),
     RecordKind(
         slug="integration-session",
@@ -250,16 +249,16 @@ KINDS: tuple[RecordKind, ...] = (
         # A group integration session is read by its therapist and by every course in it.
         scope=lambda c: IntegrationSession.objects.filter(Q(courses__in=c.courses) | Q(therapist=c.user)).distinct(),
         patients=_integration_patients,
-        amendable=("held_at", "duration_minutes", "techniques", "note"),
-        editable=("held_at", "duration_minutes", "techniques", "note"),
+        amendable=INTEGRATION_SESSION_FIELDS,
+        editable=INTEGRATION_SESSION_FIELDS,
     ),
     RecordKind(
         slug="dosing-session",
         model=DosingSession,
         scope=lambda c: c.dosing_sessions,
         patients=_session_patients,
-        amendable=("facilitation_note", "others_present", "location"),
-        editable=("facilitation_note", "others_present", "location"),
+        amendable=DOSING_SESSION_NOTE_FIELDS,
+        editable=DOSING_SESSION_NOTE_FIELDS,
     ),
     RecordKind(
         slug="dose",

@@ -26,7 +26,7 @@ class MedicalEvaluationSerializer(SignedOut):
         ]
 
 
-PSYCHIATRIC_FIELDS = ["evaluated_on", "diagnosis", "icd10_code", "indication", "suicide_risk", "risk_plan", "note"]
+PSYCHIATRIC_FIELDS = list(kinds.PSYCHIATRIC_EVALUATION_FIELDS)
 
 
 class PsychiatricEvaluationInputSerializer(ModelInput):

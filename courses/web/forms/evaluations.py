@@ -71,7 +71,7 @@ class MedicalEvaluationForm(ServiceModelForm):
 class PsychiatricEvaluationForm(ServiceModelForm):
     class Meta:
         model = PsychiatricEvaluation
-        fields = ("evaluated_on", "diagnosis", "icd10_code", "indication", "suicide_risk", "risk_plan", "note")
+        fields = kinds.PSYCHIATRIC_EVALUATION_FIELDS
         widgets = {
             "evaluated_on": DateInput(),
             "risk_plan": forms.Textarea(attrs={"rows": 3}),

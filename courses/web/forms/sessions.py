@@ -2,6 +2,7 @@
 
 from django import forms
 
+from courses import kinds
 from courses.choices import IntegrationTechnique, PreparationTopic
 from courses.models import Course, IntegrationSession, PreparatorySession
 from courses.web.forms.base import CourseMultipleChoiceField, ServiceModelForm
@@ -15,7 +16,7 @@ class PreparatorySessionForm(ServiceModelForm):
 
     class Meta:
         model = PreparatorySession
-        fields = ("held_at", "duration_minutes", "topics", "intentions", "note")
+        fields = kinds.PREPARATORY_SESSION_FIELDS
         widgets = {
             "held_at": DateTimeInput(),
             "duration_minutes": numeric(),
@@ -35,7 +36,7 @@ class IntegrationSessionForm(ServiceModelForm):
 
     class Meta:
         model = IntegrationSession
-        fields = ("held_at", "duration_minutes", "techniques", "note")
+        fields = kinds.INTEGRATION_SESSION_FIELDS
         widgets = {
             "held_at": DateTimeInput(),
             "duration_minutes": numeric(),
@@ -50,7 +51,7 @@ class GroupIntegrationForm(IntegrationSessionForm):
     )
 
     class Meta(IntegrationSessionForm.Meta):
-        fields = ("courses", "held_at", "duration_minutes", "techniques", "note")
+        fields = ("courses", *kinds.INTEGRATION_SESSION_FIELDS)
 
     def __init__(self, *args, courses=None, **kwargs):
         super().__init__(*args, **kwargs)
