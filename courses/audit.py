@@ -34,16 +34,24 @@ def audit(*, actor, action: str, patient=None, record=None, record_type: str = "
     """Append one event. `detail` must never carry names, MRNs or clinical free text (the one
     exception is the right-of-access export's stated reason: see reports/record_export.py)."""
     return AuditEvent.objects.create(
-        at=at or timezone.now(),
-        actor=actor if actor is not None and actor.is_authenticated else None,
-        actor_username=getattr(actor, "username", "") or "",
-        action=action,
+        **audit_fields(actor=actor, action=action, detail=detail, at=at),
         patient=patient,
         record_type=record_type or (record_label(record) if record is not None else ""),
         record_id=str(record.pk) if record is not None else "",
-        ip_address=_client_ip.get(),
-        detail=detail[:300],
     )
+
+
+def audit_fields(*, actor, action: str, detail: str = "", at=None) -> dict:
+    """What `audit` records besides the patient and the record, as field values: for a service that
+    writes the events of many records in one set-based INSERT (each record still gets its own event)."""
+    return {
+        "at": at or timezone.now(),
+        "actor": actor if actor is not None and actor.is_authenticated else None,
+        "actor_username": getattr(actor, "username", "") or "",
+        "action": action,
+        "ip_address": _client_ip.get(),
+        "detail": detail[:300],
+    }
 
 
 def audit_view(*, actor, patient, record=None, detail: str = ""):

@@ -5,8 +5,10 @@ or a tick re-run after a worker died, find the work already claimed and do nothi
 """
 
 import logging
+from collections import Counter
 
 from celery import shared_task
+from celery.utils.time import get_exponential_backoff_interval
 from django.conf import settings
 from django.db import DatabaseError
 
@@ -47,6 +49,37 @@ def tick() -> dict:
 )
 def send_message(message_id: int) -> str:
     return services.message_send(message_id=message_id)
+
+
+def _backoff(task, retries: int) -> int:
+    """The wait Celery's autoretry chooses for `task` after `retries` retries."""
+    return get_exponential_backoff_interval(
+        factor=int(max(1.0, task.retry_backoff)),
+        retries=retries,
+        maximum=task.retry_backoff_max,
+        full_jitter=task.retry_jitter,
+    )
+
+
+@shared_task(bind=True, acks_late=True, retry_backoff=5, retry_backoff_max=120, max_retries=5)
+def send_messages(self, message_ids: list[int]) -> dict[str, int]:
+    """A batch of sends in one broker message (services.queue_messages). Each message is claimed
+    and sent on its own, as by send_message. One that fails for now goes on alone as a send_message
+    task, after that task's first back-off: the rest of the batch does not wait for it, and its quick
+    retries are send_message's. A database error retries the batch from the message it hit (one
+    sent already would be skipped by its claim)."""
+    outcomes = Counter()
+    for done, message_id in enumerate(message_ids):
+        try:
+            outcomes[services.message_send(message_id=message_id)] += 1
+        except services.SendFailed:
+            send_message.apply_async((message_id,), countdown=_backoff(send_message, 0))
+            outcomes["retrying"] += 1
+        except DatabaseError as exc:
+            raise self.retry(
+                args=(message_ids[done:],), exc=exc, countdown=_backoff(self, self.request.retries)
+            ) from None
+    return dict(outcomes)
 
 
 @shared_task(acks_late=True, autoretry_for=(DatabaseError,), retry_backoff=5, max_retries=5)

@@ -252,10 +252,17 @@ def administration_send_new_link(
     return message
 
 
-def queue_messages(message_ids, *, expires: int | None = None) -> None:
-    """Queue a send task per message. A sweep passes `expires`, so that while no worker is taking
-    tasks its copies lapse instead of piling up: the next sweep queues what is still due."""
-    from measures.tasks import send_message
+# Ids per task handed to the broker: a tick with thousands of messages due makes tens of broker
+# messages, not thousands, and a batch is still small enough to spread over the workers.
+SEND_BATCH = 100
 
-    for message_id in message_ids:
-        send_message.apply_async((message_id,), expires=expires)
+
+def queue_messages(message_ids, *, expires: int | None = None) -> None:
+    """Queue the sends, a batch of up to SEND_BATCH ids per task (measures.tasks.send_messages).
+    A sweep passes `expires`, so that while no worker is taking tasks its copies lapse instead of
+    piling up: the next sweep queues what is still due."""
+    from measures.tasks import send_messages
+
+    ids = list(message_ids)
+    for start in range(0, len(ids), SEND_BATCH):
+        send_messages.apply_async((ids[start : start + SEND_BATCH],), expires=expires)
