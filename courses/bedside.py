@@ -128,14 +128,57 @@ class CourseState:
         return not self.blockers
 
 
-def course_states(courses: Iterable[Course], *, on: date, settings=None) -> dict:
-    """course_blockers() of each course on a day, in six queries whatever the number of courses.
-    "First dose" counts the course's doses given so far (a dose not yet given does not count)."""
+@dataclass(frozen=True)
+class CourseRecords:
+    """A course's own rows, already read by the caller (the timeline reads them all), so that
+    course_states takes its facts from them instead of reading them again: every medical and
+    psychiatric evaluation and preparatory session of the course, and every dose with its session,
+    voided ones included. The filters below are the querysets' of current_screens, current_psychs,
+    _signed_preparation and _given_counts, and a test holds the two ways to one answer."""
+
+    medical_evaluations: list[MedicalEvaluation]
+    psychiatric_evaluations: list[PsychiatricEvaluation]
+    preparatory_sessions: list[PreparatorySession]
+    doses: list[Dose]
+
+    def screen(self) -> MedicalEvaluation | None:
+        current = [e for e in self.medical_evaluations if not e.is_voided and e.superseded_at is None]
+        return current[-1] if current else None
+
+    def psych(self) -> PsychiatricEvaluation | None:
+        current = [e for e in self.psychiatric_evaluations if not e.is_voided]
+        return current[-1] if current else None
+
+    def given(self) -> int:
+        return sum(1 for d in self.doses if not d.is_voided and d.dosed_at is not None and d.session.voided_at is None)
+
+    def signed_preparation(self) -> int:
+        return sum(1 for s in self.preparatory_sessions if not s.is_voided and s.signed_at is not None)
+
+
+def course_states(
+    courses: Iterable[Course], *, on: date, settings=None, records: dict[object, CourseRecords] | None = None
+) -> dict:
+    """course_blockers() of each course on a day, in at most six queries whatever the number of courses.
+    "First dose" counts the course's doses given so far (a dose not yet given does not count).
+
+    `records`: for the courses in it (by id), their rows already read (CourseRecords); only the
+    baseline questionnaires (and the other courses' rows) are read then."""
     courses = list(courses)
     settings = settings or ClinicSettings.load()
+    records = records or {}
     ids = [c.pk for c in courses]
-    screens, psychs = current_screens(ids), current_psychs(ids)
-    given, prepared, baseline = _given_counts(ids), _signed_preparation(ids), _baseline_open(ids)
+    unread = [pk for pk in ids if pk not in records]
+    screens, psychs = current_screens(unread) if unread else {}, current_psychs(unread) if unread else {}
+    given = _given_counts(unread) if unread else {}
+    prepared = _signed_preparation(unread) if unread else {}
+    for pk, rows in records.items():
+        screens[pk], psychs[pk] = rows.screen(), rows.psych()
+        given[pk], prepared[pk] = rows.given(), rows.signed_preparation()
+    # The baseline questionnaires hold only a first dose (safety.course_blockers looks at them
+    # then and only then), so they are read for the courses with no dose given yet.
+    first = [pk for pk in ids if given.get(pk, 0) == 0]
+    baseline = _baseline_open(first) if first else {}
     out = {}
     for course in courses:
         screen = screen_fact(screens.get(course.pk))
@@ -222,23 +265,9 @@ def other_doses(dose: Dose) -> tuple:
     return _other_doses([dose])[dose.pk]
 
 
-def dose_states(
-    doses: Iterable[Dose],
-    *,
-    now: datetime,
-    at: datetime | None = None,
-    discharge_at: datetime | None = None,
-    checklist: dict | None = None,
-) -> dict:
-    """The state of each dose, in a fixed number of queries (about a dozen) whatever their number.
-
-    `at`: the dose time asked about (default now); `discharge_at` and `checklist`: a discharge
-    being asked for (default now, and no checklist: the page lists the rest)."""
-    doses = list(doses)
-    if not doses:
-        return {}
-    settings = ClinicSettings.load()
-    ids = [p.pk for p in doses]
+def _dose_rows_read(ids) -> tuple[dict, dict, dict, dict]:
+    """Each dose's readings (as facts, in time order), overrides in force, open in-session alerts
+    and count of open serious adverse events, read in four queries."""
     readings: dict = defaultdict(list)
     for reading in VitalReading.objects.active().filter(dose_id__in=ids).order_by("taken_at", "created_at"):
         readings[reading.dose_id].append(reading_fact(reading))
@@ -258,6 +287,54 @@ def dose_states(
         .annotate(n=Count("pk"))
         .values_list("dose_id", "n")
     )
+    return readings, overrides, alerts, serious
+
+
+def _dose_rows_loaded(doses: list[Dose]) -> tuple[dict, dict, dict, dict]:
+    """What _dose_rows_read reads, taken from each dose's prefetched relations with the same
+    filters and order (the models' orderings are the ones _dose_rows_read asks for)."""
+    readings: dict = defaultdict(list)
+    overrides: dict = defaultdict(list)
+    alerts: dict = defaultdict(list)
+    serious: dict = {}
+    for p in doses:
+        active = [v for v in p.vitals.all() if not v.is_voided]
+        readings[p.pk] = [reading_fact(v) for v in sorted(active, key=lambda v: (v.taken_at, v.created_at))]
+        overrides[p.pk] = [o for o in p.hold_overrides.all() if o.lapsed_at is None]
+        alerts[p.pk] = [a for a in p.in_session_alerts.all() if a.closed_at is None]
+        n = sum(1 for e in p.adverse_events.all() if not e.is_voided and e.serious and e.acknowledged_at is None)
+        if n:
+            serious[p.pk] = n
+    return readings, overrides, alerts, serious
+
+
+def dose_states(
+    doses: Iterable[Dose],
+    *,
+    now: datetime,
+    at: datetime | None = None,
+    discharge_at: datetime | None = None,
+    checklist: dict | None = None,
+    loaded: bool = False,
+    records: dict[object, CourseRecords] | None = None,
+) -> dict:
+    """The state of each dose, in a fixed number of queries (about a dozen) whatever their number.
+
+    `at`: the dose time asked about (default now); `discharge_at` and `checklist`: a discharge
+    being asked for (default now, and no checklist: the page lists the rest).
+
+    `loaded`: each dose comes with its vitals, hold_overrides (with their reading and
+    overridden_by), in_session_alerts and adverse_events already prefetched (the timeline reads
+    them all to show them), so they are taken from there, not read again. `records`: the courses'
+    own rows, for course_states."""
+    doses = list(doses)
+    if not doses:
+        return {}
+    settings = ClinicSettings.load()
+    if loaded:
+        readings, overrides, alerts, serious = _dose_rows_loaded(doses)
+    else:
+        readings, overrides, alerts, serious = _dose_rows_read([p.pk for p in doses])
     session_sizes, session_booked = {}, {}
     for session_id, active, booked in (
         Dose.objects.filter(session_id__in={p.session_id for p in doses})
@@ -269,7 +346,9 @@ def dose_states(
     others = _other_doses(doses)
     now, at, discharge_at = local(now), local(at or now), local(discharge_at)
     today = at.date()
-    courses = course_states({p.course_id: p.course for p in doses}.values(), on=today, settings=settings)
+    courses = course_states(
+        {p.course_id: p.course for p in doses}.values(), on=today, settings=settings, records=records
+    )
     recheck = timedelta(minutes=settings.hold_recheck_minutes)
     interval = timedelta(minutes=settings.vitals_interval_minutes)
     out = {}

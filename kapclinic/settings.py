@@ -109,10 +109,20 @@ TEMPLATES = [
 WSGI_APPLICATION = "kapclinic.wsgi.application"
 
 VAR_DIR.mkdir(parents=True, exist_ok=True)
+# Persistent connections in production: opening a PostgreSQL connection (TCP, TLS, authentication,
+# a backend process) cost more than the whole of a list request (docs/operations.md, "Database
+# connections"). Each gunicorn sync worker then keeps one connection for up to DB_CONN_MAX_AGE
+# seconds; the health check pings a reused connection once per request, so one the database or a
+# proxy dropped is replaced instead of failing the request. Debug mode (make run's runserver, the
+# tests) opens one per request as before.
 DATABASES = {
     "default": dj_database_url.config(
         default=f"sqlite:///{VAR_DIR / 'kapclinic.sqlite3'}",
-        conn_max_age=envint("DB_CONN_MAX_AGE", "0"),
+        conn_max_age=envint("DB_CONN_MAX_AGE", "0" if DEBUG else "60"),
+        conn_health_checks=envbool("DB_CONN_HEALTH_CHECKS", "true"),
+        # Behind PgBouncer in transaction pooling a server-side cursor (QuerySet.iterator()) cannot
+        # outlive its transaction: turn them off there.
+        disable_server_side_cursors=envbool("DB_DISABLE_SERVER_SIDE_CURSORS", "false"),
     )
 }
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):

@@ -32,6 +32,8 @@ class Patient(ClinicalRecord):
 
     class Meta:
         ordering = ["family_name", "given_name"]
+        # The patient lists' order (the API's adds the id to break ties): a page is read off the index.
+        indexes = [models.Index(fields=["family_name", "given_name", "id"], name="patient_name_order")]
         constraints = ClinicalRecord.Meta.constraints + [
             # "demo-0002" and "DEMO-0002" are one chart: MRNs are compared regardless of case.
             models.UniqueConstraint(

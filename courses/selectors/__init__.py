@@ -7,7 +7,7 @@ One module per workflow: `caseload` (who sees what, the base of the others), `pa
 `from courses import selectors; selectors.x` is the way in: the public names are re-exported here.
 """
 
-from courses.selectors.caseload import courses_for, doses_for, dosing_sessions_for, patients_for
+from courses.selectors.caseload import courses_for, doses_for, dosing_sessions_for, patients_for, patients_for_list
 from courses.selectors.dashboard import (
     course_stage_counts,
     discharge_exceptions_recent,
@@ -52,6 +52,7 @@ from courses.selectors.patients_courses import (
     patient_courses,
     patient_get,
     patient_weights,
+    patients_list,
     patients_matching,
     patients_with_open_courses,
     stalled_courses,
@@ -110,6 +111,8 @@ __all__ = [
     "patient_weights",
     "patients_matching",
     "patients_for",
+    "patients_for_list",
+    "patients_list",
     "patients_with_open_courses",
     "record_amendments",
     "record_get",

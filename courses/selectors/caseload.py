@@ -41,6 +41,27 @@ def patients_for(user) -> QuerySet[Patient]:
     )
 
 
+def patients_for_list(user) -> QuerySet[Patient]:
+    """The same patients as `patients_for`, in the form a whole list reads fastest.
+
+    Two uncorrelated IN lists instead of correlated EXISTS: PostgreSQL costs the correlated form
+    as if it ran once per patient, which at 10,000 patients crossed its JIT threshold and spent
+    10-25 ms compiling a 5 ms query on every page of the patient list. For one patient the
+    correlated form is the fast one (an index probe, not the caseload's whole list): `patients_for`
+    keeps it, and a test holds the two to the same rows."""
+    qs = Patient.objects.all()
+    if _sees_everything(user):
+        return qs
+    if not user.is_clinician:
+        return qs.none()
+    registered_without_course = (
+        Patient.objects.filter(created_by=user)
+        .exclude(Exists(Course.objects.filter(patient=OuterRef("pk"))))
+        .values("pk")
+    )
+    return qs.filter(Q(pk__in=courses_for(user).values("patient_id")) | Q(pk__in=registered_without_course))
+
+
 def dosing_sessions_for(user) -> QuerySet[DosingSession]:
     qs = DosingSession.objects.all()
     if _sees_everything(user):

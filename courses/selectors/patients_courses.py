@@ -22,7 +22,7 @@ from courses.models import (
     Patient,
     VitalReading,
 )
-from courses.selectors.caseload import _get_or_404, courses_for, patients_for
+from courses.selectors.caseload import _get_or_404, courses_for, patients_for, patients_for_list
 from courses.selectors.records import amendments_for
 
 
@@ -126,7 +126,8 @@ def course_timeline_data(course: Course) -> dict:
             events,
             "session__facilitators",
             Prefetch("hold_overrides", queryset=HoldOverride.objects.select_related("overridden_by", "reading")),
-            Prefetch("in_session_alerts", queryset=InSessionAlert.objects.select_related("closed_by")),
+            # With its reading, as bedside.dose_states(loaded=True) hands the open ones on.
+            Prefetch("in_session_alerts", queryset=InSessionAlert.objects.select_related("closed_by", "reading")),
         )
         .order_by("session__starts_at")
     )
@@ -224,6 +225,11 @@ def courses_list(*, user, status: str | None = None, patient_id=None) -> QuerySe
     if patient_id is not None:
         qs = qs.filter(patient_id=patient_id)
     return qs.order_by("-created_at", "id")
+
+
+def patients_list(*, user) -> QuerySet[Patient]:
+    """The caseload's patients for the API's list, by name (the id breaks ties: index patient_name_order)."""
+    return patients_for_list(user).order_by("family_name", "given_name", "id")
 
 
 def courses_of_caseload(*, user, course_ids) -> list[Course]:

@@ -2,9 +2,12 @@
 `version` a writer read, the record and signature fields of an answer (with its amendments), and
 the blockers courses.safety lists."""
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import models as dj_models
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.fields import Field, SkipField, is_simple_callable
+from rest_framework.relations import PKOnlyObject
 
 from courses.models import Amendment
 from kernel.api.serializers import ClinicDateTimeField, StaffBriefSerializer
@@ -37,7 +40,168 @@ class ModelInput(serializers.ModelSerializer):
         return []
 
 
-class AmendmentSerializer(serializers.ModelSerializer):
+# --- answers of long lists, without DRF's per-field machinery ---------------------------------
+
+
+def _plain_getter(field):
+    """How to read FIELD's value off an instance: a plain attribute read where DRF's own
+    Field.get_attribute would do only that, else DRF's own (defaults, SkipField, dotted sources)."""
+    attrs = field.source_attrs
+    if type(field).get_attribute is not Field.get_attribute or len(attrs) != 1 or field.source == "*":
+        return field.get_attribute
+    (attr,) = attrs
+
+    def get(instance):
+        try:
+            value = getattr(instance, attr)
+        except ObjectDoesNotExist:
+            return None
+        except (KeyError, AttributeError):
+            return field.get_attribute(instance)  # its default, null or SkipField, as DRF answers
+        # What fields.get_attribute does with a method source (e.g. "__str__"): call it.
+        if callable(value) and is_simple_callable(value):
+            value = value()
+        return value
+
+    if not isinstance(field, serializers.ListSerializer):
+        return get
+
+    def get_many(instance):
+        # A prefetched relation's rows, as its manager's all() would hand them over, without
+        # building the manager for every row.
+        prefetched = getattr(instance, "_prefetched_objects_cache", None)
+        if prefetched is not None and attr in prefetched:
+            return prefetched[attr]
+        return get(instance)
+
+    return get_many
+
+
+# Fields whose to_representation reads nothing but the value and module settings (no context,
+# no request, no parent serializer): a plan of these alone is the same for every instance of its
+# serializer class, so it is kept on the class.
+_CONTEXT_FREE = (
+    serializers.BooleanField,
+    serializers.CharField,
+    serializers.ChoiceField,
+    serializers.DateField,
+    serializers.DateTimeField,
+    serializers.DecimalField,
+    serializers.DictField,
+    serializers.FloatField,
+    serializers.IntegerField,
+    serializers.JSONField,
+    serializers.ListField,
+    serializers.ManyRelatedField,
+    serializers.PrimaryKeyRelatedField,
+    serializers.UUIDField,
+)
+
+
+def _plain_converter(field, *, top: bool) -> tuple[str, object, bool]:
+    """FIELD's step of a plan: (kind, what, context_free). A nested serializer (one or many) is
+    read through its own plan; a nested model row (a staff member, a patient) is turned into its
+    answer once per serializer and kept by its pk (a page of courses names the same few staff
+    members dozens of times). A method field of the serializer itself is called on whichever
+    instance applies the plan, as SerializerMethodField calls its parent's method."""
+    if isinstance(field, serializers.ListSerializer):
+        kind, what, free = _plain_converter(field.child, top=False)
+        return "many", (kind, what), free
+    if isinstance(field, serializers.BaseSerializer):
+        model = getattr(getattr(field, "Meta", None), "model", None)
+        plan, free = _plain_plan(field, top=False)
+        return ("row" if model is not None else "nested"), (type(field), plan), free
+    if top and type(field) is serializers.SerializerMethodField:
+        return "method", field.method_name, True
+    return "field", field.to_representation, isinstance(field, _CONTEXT_FREE)
+
+
+def _plain_plan(serializer, *, top: bool = True) -> tuple[list, bool]:
+    """The steps (name, getter, kind, what) of SERIALIZER's answer, and whether they hold for every
+    instance of its class."""
+    plan, free = [], True
+    for field in serializer._readable_fields:
+        kind, what, field_free = _plain_converter(field, top=top)
+        plan.append((field.field_name, _plain_getter(field), kind, what))
+        free = free and field_free
+    return plan, free
+
+
+def _plain_one(kind, what, value, memo: dict):
+    if kind == "field":
+        return what(value)
+    if kind == "many":
+        rows = value.all() if isinstance(value, dj_models.manager.BaseManager) else value
+        return [_plain_one(*what, row, memo) for row in rows]
+    key, plan = what
+    if kind == "nested":
+        return _plain_apply(plan, value, memo)
+    rows = memo.get(key)
+    if rows is None:
+        rows = memo[key] = {}
+    out = rows.get(value.pk)
+    if out is None:
+        out = rows[value.pk] = _plain_apply(plan, value, memo)
+    return out
+
+
+def _plain_apply(plan, instance, memo: dict, owner=None) -> dict:
+    out = {}
+    for name, get, kind, what in plan:
+        try:
+            value = get(instance)
+        except SkipField:
+            continue
+        check = value.pk if isinstance(value, PKOnlyObject) else value
+        if check is None:
+            out[name] = None
+        elif kind == "field":
+            out[name] = what(value)
+        elif kind == "method":
+            out[name] = getattr(owner, what)(value)
+        else:
+            out[name] = _plain_one(kind, what, value, memo)
+    return out
+
+
+_PLANS: dict[type, list] = {}
+
+
+# For a read-only answer serializer shown many times over (a list page, a timeline): the same
+# answer as Serializer.to_representation, field for field, with each field's own
+# to_representation, but the plan of which field reads what is made once per serializer class
+# (or per serializer, when a field depends on its context) instead of per row and field, and a
+# nested model row (a staff member, a patient) is turned into its answer once per serializer. The
+# class's fields stay as declared, so the OpenAPI schema is the same. (A comment, not a docstring:
+# drf-spectacular would print a docstring as the description of every serializer that has none of
+# its own.) tests/courses/test_api_plain_answers.py holds the answers to DRF's own.
+class PlainOut:
+    def to_representation(self, instance):
+        state = self.__dict__.get("_plain")
+        if state is None:
+            plan = _PLANS.get(type(self))
+            if plan is None:
+                plan, free = _plain_plan(self)
+                if free:
+                    _PLANS[type(self)] = plan
+            state = self._plain = (plan, {})
+        plan, memo = state
+        return _plain_apply(plan, instance, memo, self)
+
+
+def many_out(parent, serializer_class, rows, *, context: dict | None = None) -> list:
+    """What serializer_class(rows, many=True, context=context).data answers, from one serializer of
+    that class per parent serializer (a nested list in a method field of a timeline's rows built
+    and bound every field of a new serializer for every row)."""
+    children = parent.__dict__.setdefault("_many_out", {})
+    child = children.get(serializer_class)
+    if child is None:
+        child = children[serializer_class] = serializer_class(context=context or {})
+    rows = rows.all() if isinstance(rows, dj_models.manager.BaseManager) else rows
+    return [child.to_representation(row) for row in rows]
+
+
+class AmendmentSerializer(PlainOut, serializers.ModelSerializer):
     amended_by = StaffBriefSerializer(read_only=True)
     changes = serializers.JSONField(help_text='Each changed field: {"from": old, "to": new}.')
 
@@ -63,7 +227,7 @@ def version_field(required: bool = True):
 SIGNED_META = ["signed_at", "signed_by", "is_signed"]
 
 
-class RecordOut(serializers.ModelSerializer):
+class RecordOut(PlainOut, serializers.ModelSerializer):
     """Who made a record, its voiding, and (when the view supplies them) its amendments."""
 
     is_voided = serializers.BooleanField(read_only=True)
@@ -74,7 +238,7 @@ class RecordOut(serializers.ModelSerializer):
         by_record = self.context.get("amendments")
         if by_record is None:
             return []
-        return AmendmentSerializer(by_record.get(obj.pk, []), many=True).data
+        return many_out(self, AmendmentSerializer, by_record.get(obj.pk, ()))
 
 
 class SignedOut(RecordOut):

@@ -4,7 +4,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from courses import bedside, selectors
-from courses.api.serializers._common import BlockerSerializer, ModelInput, blockers_out, text_field
+from courses.api.serializers._common import BlockerSerializer, ModelInput, PlainOut, blockers_out, text_field
 from courses.api.serializers.adverse_events import AdverseEventSerializer
 from courses.api.serializers.dosing import DOSING_SESSION_FIELDS, DoseSerializer
 from courses.api.serializers.evaluations import MedicalEvaluationSerializer, PsychiatricEvaluationSerializer
@@ -93,7 +93,7 @@ class CourseSummarySerializer(serializers.Serializer):
     serious_adverse_events = serializers.IntegerField()
 
 
-class CourseListSerializer(serializers.ModelSerializer):
+class CourseListSerializer(PlainOut, serializers.ModelSerializer):
     patient = PatientListSerializer(read_only=True)
     therapists = StaffBriefSerializer(many=True, read_only=True)
     medical_provider = StaffBriefSerializer(read_only=True)
@@ -145,7 +145,7 @@ class CourseSerializer(CourseListSerializer):
         }
 
 
-class StatusChangeSerializer(serializers.ModelSerializer):
+class StatusChangeSerializer(PlainOut, serializers.ModelSerializer):
     # Plain strings (values of Course.status): a second enum of the same set would only rename it.
     from_status = serializers.CharField(read_only=True)
     to_status = serializers.CharField(read_only=True)
@@ -156,7 +156,7 @@ class StatusChangeSerializer(serializers.ModelSerializer):
         fields = ["from_status", "to_status", "reason", "changed_at", "changed_by", "recorded_at", "late_entry_reason"]
 
 
-class TimelineSessionSerializer(serializers.ModelSerializer):
+class TimelineSessionSerializer(PlainOut, serializers.ModelSerializer):
     """The session a dose was given in, from what the timeline selector already loaded."""
 
     medical_provider = StaffBriefSerializer(read_only=True)

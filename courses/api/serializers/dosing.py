@@ -11,9 +11,11 @@ from courses.api.serializers._common import (
     SIGNED_META,
     BlockerSerializer,
     ModelInput,
+    PlainOut,
     RecordOut,
     SignedOut,
     blockers_out,
+    many_out,
     text_field,
     version_field,
 )
@@ -94,7 +96,7 @@ DOSE_OUT_FIELDS = [
 ]
 
 
-class HoldOverrideSerializer(serializers.ModelSerializer):
+class HoldOverrideSerializer(PlainOut, serializers.ModelSerializer):
     overridden_by = StaffBriefSerializer(read_only=True)
 
     class Meta:
@@ -118,7 +120,7 @@ class MonitoringSerializer(serializers.Serializer):
     message = serializers.CharField()
 
 
-class InSessionAlertSerializer(serializers.ModelSerializer):
+class InSessionAlertSerializer(PlainOut, serializers.ModelSerializer):
     alerts = serializers.ListField(child=serializers.CharField(), read_only=True)
     closed_by = StaffBriefSerializer(read_only=True, allow_null=True)
 
@@ -211,19 +213,19 @@ class DoseSerializer(_DoseStateFields, SignedOut):
 
     @extend_schema_field(HoldOverrideSerializer(many=True))
     def get_hold_overrides(self, obj):
-        return HoldOverrideSerializer(self._state(obj).overrides, many=True).data
+        return many_out(self, HoldOverrideSerializer, self._state(obj).overrides)
 
     @extend_schema_field(InSessionAlertSerializer(many=True))
     def get_in_session_alerts(self, obj):
-        return InSessionAlertSerializer(obj.in_session_alerts.all(), many=True).data
+        return many_out(self, InSessionAlertSerializer, obj.in_session_alerts.all())
 
     @extend_schema_field(VitalReadingSerializer(many=True))
     def get_vitals(self, obj):
-        return VitalReadingSerializer(obj.vitals.all(), many=True, context=self.context).data
+        return many_out(self, VitalReadingSerializer, obj.vitals.all(), context=self.context)
 
     @extend_schema_field(AdverseEventSerializer(many=True))
     def get_adverse_events(self, obj):
-        return AdverseEventSerializer(obj.adverse_events.all(), many=True, context=self.context).data
+        return many_out(self, AdverseEventSerializer, obj.adverse_events.all(), context=self.context)
 
 
 class DoseInputSerializer(ModelInput):

@@ -102,10 +102,16 @@ class CourseTimelineView(ApiView):
     def get(self, request, course_id):
         course = selectors.course_get(user=request.user, course_id=course_id)
         data = selectors.course_timeline_data(course)
-        context = {
-            "amendments": data["amendments"],
-            "states": bedside.dose_states(data["doses"], now=timezone.now()),
-        }
+        # The state of each dose from the rows the timeline has just read (its vitals, overrides,
+        # alerts, events; the course's evaluations, preparation and doses), not read a second time.
+        records = bedside.CourseRecords(
+            medical_evaluations=data["medical_evaluations"],
+            psychiatric_evaluations=data["psychiatric_evaluations"],
+            preparatory_sessions=data["preparatory_sessions"],
+            doses=data["doses"],
+        )
+        states = bedside.dose_states(data["doses"], now=timezone.now(), loaded=True, records={course.pk: records})
+        context = {"amendments": data["amendments"], "states": states}
         alerts = [
             {"dose": str(dose.pk), "reading": str(v.pk), "taken_at": v.taken_at, "phase": v.phase, "alerts": v.alerts}
             for dose in data["doses"]

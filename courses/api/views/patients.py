@@ -27,7 +27,7 @@ class PatientListView(ApiView):
 
     @extend_schema(responses=api_responses(PatientListSerializer(many=True), errors=LIST_ERRORS), tags=["patients"])
     def get(self, request):
-        page = self.paginate_queryset(selectors.patients_for(request.user).order_by("family_name", "given_name", "id"))
+        page = self.paginate_queryset(selectors.patients_list(user=request.user))
         return self.get_paginated_response(PatientListSerializer(page, many=True).data)
 
     @extend_schema(
