@@ -18,13 +18,14 @@ VAR := var
 TEST_ENV := DEBUG=1 TESTING=1
 PYTEST_ARGS ?= -n auto --dist loadfile
 
-.PHONY: help install install-dev run demo test lint format migrations-check check-deploy fuzz-api backup restore clean distclean
+.PHONY: help install install-dev run demo test bench lint format migrations-check check-deploy fuzz-api backup restore clean distclean
 
 help:
 	@echo "make install           create .venv with the runtime requirements only (requirements.txt)"
 	@echo "make install-dev       the runtime and the test and check tools (requirements-dev.txt)"
 	@echo "make run               install, migrate, load the demo practice, serve http://127.0.0.1:$(PORT) with a Celery worker and beat"
 	@echo "make test              run the whole test suite (DATABASE_URL / REDIS_URL honoured)"
+	@echo "make bench             issue 15's benchmarks at 10k and 100k courses (PostgreSQL; BENCH_SIZES=10000 for one)"
 	@echo "make lint              ruff check, ruff format --check and lint-imports (the layers between apps)"
 	@echo "make format            ruff format and the safe ruff fixes"
 	@echo "make migrations-check  fail if a model change has no migration"
@@ -65,6 +66,13 @@ run: demo
 # -rs prints why tests were skipped (e.g. the browser tests when Chromium is missing).
 test: $(DEV_STAMP)
 	$(TEST_ENV) $(PY) -m pytest -rs $(PYTEST_ARGS)
+
+# The practices are kept in kapclinic_bench_<size> on BENCH_SERVER and reused; loading 100,000
+# courses takes minutes the first time. Ratios are measured in one run, with the machine's load.
+BENCH_SIZES ?= 10000,100000
+BENCH_SERVER ?= postgres://postgres@127.0.0.1:5432
+bench: $(DEV_STAMP)
+	$(PY) -m devtools.bench --sizes $(BENCH_SIZES) --server $(BENCH_SERVER)
 
 # ruff skips files without .py, so the Python scripts in bin/ are named.
 PY_SCRIPTS := bin/run-all bin/backup bin/restore

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 
 from measures.instruments import INSTRUMENTS
 from reports.outcomes import FOLLOW_UPS, Outcome, loss_of_response_time
-from reports.stats import KMStep, Mean, Rate, kaplan_meier, mean_sd, wilson
+from reports.stats import KMStep, Mean, Rate, kaplan_meier, mean_from_moments, wilson
 
 TIMEPOINTS = ("baseline", "end", *FOLLOW_UPS)
 
@@ -48,22 +48,79 @@ class InstrumentSummary:
     km: list[KMStep] = field(default_factory=list)
 
 
+GROUPS = ("all", "with", "without")  # every eligible course; with / without maintenance before the follow-up
+
+
 def durability_of(outcomes: list[Outcome], follow_up: str) -> Durability:
     """Sustained response at `follow_up` four ways (all eligible / responders × ITT / OC)."""
-    due = [o for o in outcomes if o.follow_up_due[follow_up]]
-    observed = [o for o in outcomes if o.end is not None and o.follow_ups[follow_up] is not None]
-    responders_due = [o for o in due if o.response_end]
-    responders_observed = [o for o in observed if o.response_end]
+    return durability_from(durability_counts(outcomes, follow_up))
 
-    def sustained(group):
-        return sum(1 for o in group if o.sustained[follow_up])
 
+def durability_counts(outcomes: list[Outcome], follow_up: str) -> dict[str, int]:
+    """The five counts durability is made of: due (ITT) and observed (OC) courses, the same among
+    end-of-course responders, and the courses with sustained response (in all four: a sustained
+    course is a responder, scored at the follow-up, so it is both due and observed)."""
+    counts = dict.fromkeys(("due", "observed", "responders_due", "responders_observed", "sustained"), 0)
+    for o in outcomes:
+        due = o.follow_up_due[follow_up]
+        observed = o.end is not None and o.follow_ups[follow_up] is not None
+        counts["due"] += due
+        counts["observed"] += observed
+        counts["responders_due"] += bool(due and o.response_end)
+        counts["responders_observed"] += bool(observed and o.response_end)
+        counts["sustained"] += bool(o.sustained[follow_up])
+    return counts
+
+
+def durability_from(c: dict[str, int]) -> Durability:
     return Durability(
-        all_itt=wilson(sustained(due), len(due)),
-        all_oc=wilson(sustained(observed), len(observed)),
-        responders_itt=wilson(sustained(responders_due), len(responders_due)),
-        responders_oc=wilson(sustained(responders_observed), len(responders_observed)),
+        all_itt=wilson(c["sustained"], c["due"]),
+        all_oc=wilson(c["sustained"], c["observed"]),
+        responders_itt=wilson(c["sustained"], c["responders_due"]),
+        responders_oc=wilson(c["sustained"], c["responders_observed"]),
     )
+
+
+def _moments(values) -> tuple[int, int, int]:
+    n = total = squares = 0
+    for v in values:
+        n, total, squares = n + 1, total + v, squares + v * v
+    return n, total, squares
+
+
+def outcome_counts(outcomes: list[Outcome]) -> dict:
+    """Everything an instrument's summary is made of, counted over its outcomes: plain integers
+    (and score moments), so that PostgreSQL can count the same things (reports/outcomes_sql.py)
+    and one function (summary_from_counts) turns either into the figures."""
+    with_baseline = sum(1 for o in outcomes if o.baseline is not None)
+    eligible = [o for o in outcomes if o.eligible]
+    end_observed = [o for o in eligible if o.end is not None]
+    counts = {
+        "with_baseline": with_baseline,
+        "eligible": len(eligible),
+        "end_due": sum(1 for o in eligible if o.end_due),
+        "end_observed": len(end_observed),
+        # A response, partial response, remission or PCL-5 change needs an end-of-course score,
+        # which makes the course both due and observed: one numerator serves ITT and OC.
+        "response": sum(1 for o in eligible if o.response_end),
+        "partial": sum(1 for o in eligible if o.partial_end),
+        "remission": sum(1 for o in eligible if o.remission_end),
+        "meaningful_change": sum(1 for o in eligible if o.meaningful_change_end),
+        "moments": {
+            "baseline": _moments(o.baseline.total for o in eligible),
+            "end": _moments(o.end.total for o in end_observed),
+        },
+    }
+    for name in FOLLOW_UPS:
+        counts[f"{name}_due"] = sum(1 for o in eligible if o.follow_up_due[name])
+        counts[f"{name}_scored"] = sum(1 for o in eligible if o.follow_ups[name] is not None)
+        counts["moments"][name] = _moments(o.follow_ups[name].total for o in eligible if o.follow_ups[name] is not None)
+        counts[f"{name}_durability"] = {
+            "all": durability_counts(eligible, name),
+            "with": durability_counts([o for o in eligible if o.maintenance_before[name]], name),
+            "without": durability_counts([o for o in eligible if not o.maintenance_before[name]], name),
+        }
+    return counts
 
 
 def summarise(
@@ -71,22 +128,35 @@ def summarise(
 ) -> InstrumentSummary:
     """One instrument's figures over the cohort. `end_days[i]` is outcome i's end of course and
     `maintenance_days[i]` its maintenance dose days (the Kaplan–Meier curve is censored at the first)."""
+    return summary_from_counts(
+        instrument, outcome_counts(outcomes), km_observations(outcomes, end_days, maintenance_days)
+    )
+
+
+def km_observations(outcomes: list[Outcome], end_days: list, maintenance_days: list | None = None) -> list:
+    """The (days, event) of each eligible end-of-course responder, for the Kaplan–Meier curve."""
     maintenance_days = maintenance_days or [()] * len(outcomes)
-    with_baseline = [o for o in outcomes if o.baseline is not None]
-    eligible = [o for o in outcomes if o.eligible]
-    end_due = [o for o in eligible if o.end_due]
-    end_observed = [o for o in eligible if o.end is not None]
+    times = []
+    for outcome, end_day, maintenance in zip(outcomes, end_days, maintenance_days, strict=True):
+        if outcome.eligible and outcome.end is not None and end_day is not None:
+            point = loss_of_response_time(outcome, end_day, maintenance)
+            if point is not None:
+                times.append(point)
+    return times
 
-    completion = {"end": wilson(len(end_observed), len(end_due))}
+
+def summary_from_counts(instrument: str, counts: dict, times: list) -> InstrumentSummary:
+    """The figures from outcome_counts (or the database's same counts) and the Kaplan–Meier
+    observations (time, event) of the end-of-course responders."""
+    end_due, end_observed = counts["end_due"], counts["end_observed"]
+    completion = {"end": wilson(end_observed, end_due)}
     for name in FOLLOW_UPS:
-        due = [o for o in eligible if o.follow_up_due[name]]
-        completion[name] = wilson(sum(1 for o in due if o.follow_ups[name] is not None), len(due))
-
-    durability = {name: durability_of(eligible, name) for name in FOLLOW_UPS}
+        completion[name] = wilson(counts[f"{name}_scored"], counts[f"{name}_due"])
+    durability = {name: durability_from(counts[f"{name}_durability"]["all"]) for name in FOLLOW_UPS}
     by_maintenance = {
         name: {
-            "with": durability_of([o for o in eligible if o.maintenance_before[name]], name),
-            "without": durability_of([o for o in eligible if not o.maintenance_before[name]], name),
+            "with": durability_from(counts[f"{name}_durability"]["with"]),
+            "without": durability_from(counts[f"{name}_durability"]["without"]),
         }
         for name in FOLLOW_UPS
     }
@@ -95,48 +165,28 @@ def summarise(
     still_itt = {name: durability[name].responders_itt for name in FOLLOW_UPS}
 
     scale = (0, INSTRUMENTS[instrument].max_total)
-    means = {
-        "baseline": mean_sd((o.baseline.total for o in eligible), bounds=scale),
-        "end": mean_sd((o.end.total for o in end_observed), bounds=scale),
-    }
-    for name in FOLLOW_UPS:
-        means[name] = mean_sd(
-            (o.follow_ups[name].total for o in eligible if o.follow_ups[name] is not None), bounds=scale
-        )
-
-    times = []
-    for outcome, end_day, maintenance in zip(outcomes, end_days, maintenance_days, strict=True):
-        if outcome.eligible and outcome.end is not None and end_day is not None:
-            point = loss_of_response_time(outcome, end_day, maintenance)
-            if point is not None:
-                times.append(point)
-
+    means = {timepoint: mean_from_moments(*moments, bounds=scale) for timepoint, moments in counts["moments"].items()}
+    pcl5 = instrument == "pcl5"
     return InstrumentSummary(
         instrument=instrument,
-        n_with_baseline=len(with_baseline),
-        n_eligible=len(eligible),
+        n_with_baseline=counts["with_baseline"],
+        n_eligible=counts["eligible"],
         baseline=means["baseline"],
         end=means["end"],
-        response_itt=wilson(sum(1 for o in end_due if o.response_end), len(end_due)),
-        response_oc=wilson(sum(1 for o in end_observed if o.response_end), len(end_observed)),
-        partial_oc=wilson(sum(1 for o in end_observed if o.partial_end), len(end_observed)),
-        partial_itt=wilson(sum(1 for o in end_due if o.partial_end), len(end_due)),
-        remission_itt=wilson(sum(1 for o in end_due if o.remission_end), len(end_due)),
-        remission_oc=wilson(sum(1 for o in end_observed if o.remission_end), len(end_observed)),
-        meaningful_change_oc=(
-            wilson(sum(1 for o in end_observed if o.meaningful_change_end), len(end_observed))
-            if instrument == "pcl5"
-            else None
-        ),
-        meaningful_change_itt=(
-            wilson(sum(1 for o in end_due if o.meaningful_change_end), len(end_due)) if instrument == "pcl5" else None
-        ),
+        response_itt=wilson(counts["response"], end_due),
+        response_oc=wilson(counts["response"], end_observed),
+        partial_oc=wilson(counts["partial"], end_observed),
+        partial_itt=wilson(counts["partial"], end_due),
+        remission_itt=wilson(counts["remission"], end_due),
+        remission_oc=wilson(counts["remission"], end_observed),
+        meaningful_change_oc=wilson(counts["meaningful_change"], end_observed) if pcl5 else None,
+        meaningful_change_itt=wilson(counts["meaningful_change"], end_due) if pcl5 else None,
         completion=completion,
         durability=durability,
         durability_by_maintenance=by_maintenance,
         still_responding=still,
         still_responding_itt=still_itt,
-        means=means,
+        means={name: means[name] for name in TIMEPOINTS},
         km=kaplan_meier(times) if times else [],
     )
 

@@ -23,6 +23,12 @@ CAP = 7  # half-width of an error bar's cap, px
 KM_TICK_DAYS = 30  # x ticks of the Kaplan–Meier chart every month, more when the span is long
 KM_MAX_TICKS = 8
 AT_RISK_ROW = 26  # px under the Kaplan–Meier plot for its number-at-risk row
+# Censor ticks closer than this (px) are drawn as one, with their counts summed; a "×N" label is
+# printed only this far (px) from the last one. With thousands of courses there is a censoring on
+# almost every day: one tick and label each would draw over one another (and each SVG text costs
+# the PDF a few milliseconds), so the marks stay as few as the axis has room for.
+CENSOR_GAP = 8
+CENSOR_LABEL_GAP = 26
 
 
 def _round(value: float) -> float:
@@ -235,7 +241,8 @@ def rate_chart(
 class CensorMark:
     x: float
     y: float
-    count: int
+    count: int  # censored courses this tick stands for (0: a small cell, not shown)
+    labelled: bool = True  # room for its "×N" beside the previous label
 
 
 @dataclass(frozen=True)
@@ -317,7 +324,7 @@ def km_chart(
 
     path = [f"M{x_of(0)},{y_of(100)}"]
     survival = 1.0
-    censors = []
+    censored = []  # [x, y, count] of each tick
     for step in steps:
         if step.time > 0 or step.events:
             path.append(f"H{x_of(step.time)}")
@@ -325,8 +332,16 @@ def km_chart(
                 survival = step.survival
                 path.append(f"V{y_of(100 * survival)}")
         if step.censored:
-            count = 0 if count_hidden(step.censored, threshold) else step.censored
-            censors.append(CensorMark(x_of(step.time), y_of(100 * survival), count))
+            x, y = x_of(step.time), y_of(100 * survival)
+            if censored and x - censored[-1][0] < CENSOR_GAP:
+                censored[-1][2] += step.censored  # drawn as one tick with the one before it
+            else:
+                censored.append([x, y, step.censored])
+    censors, last_label = [], None
+    for x, y, n in censored:
+        labelled = n > 1 and (last_label is None or x - last_label >= CENSOR_LABEL_GAP)
+        last_label = x if labelled else last_label
+        censors.append(CensorMark(x, y, 0 if count_hidden(n, threshold) else n, labelled))
     days = km_tick_days(x_max)
 
     def at_risk(day: int) -> int | None:
@@ -349,6 +364,40 @@ def km_chart(
             if rate.denominator and not (threshold and suppressed(rate, threshold))
         ),
     )
+
+
+@dataclass(frozen=True)
+class KMMilestone:
+    """The curve read at one day of its x axis: a bounded summary of its steps for the printed
+    table (the steps themselves grow with the practice; the CSV holds them all)."""
+
+    day: int
+    at_risk: int  # still followed and responding just before `day` (the chart's at-risk row)
+    lost: int  # lost response on or before `day`, in all
+    censored: int  # censored on or before `day`, in all
+    survival: float | None  # the estimate on `day`; None past the last observation (not known)
+
+
+def km_milestones(steps: list[KMStep], days: list[int]) -> list[KMMilestone]:
+    """The curve at each of `days`, as a Kaplan–Meier table reads: the number at risk on the day
+    (still followed and responding, as under the chart), the lost responses and censorings up to
+    and including it, and the estimate S(day). Past the last observation S is not known."""
+    rows = []
+    last = steps[-1].time if steps else 0
+    for day in days:
+        upto = [s for s in steps if s.time <= day]
+        survival = upto[-1].survival if upto else 1.0
+        known = day <= last or survival == 0
+        rows.append(
+            KMMilestone(
+                day=day,
+                at_risk=at_risk_on(steps, day),
+                lost=sum(s.events for s in upto),
+                censored=sum(s.censored for s in upto),
+                survival=survival if known else None,
+            )
+        )
+    return rows
 
 
 def km_steps_shown(steps: list[KMStep], threshold: int) -> list[KMStep]:

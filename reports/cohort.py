@@ -1,7 +1,8 @@
 """Load the cohort of a report: filtered courses as plain rows, in a fixed number of queries.
 
-Four queries whatever the number of courses (courses with their patients, care teams, doses,
-scores); everything after that is plain Python over plain data (reports/outcomes.py).
+Three queries whatever the number of courses (courses with their patients, doses, scores);
+everything after that is plain Python over plain data (reports/outcomes.py). On PostgreSQL the
+report reads the same cohort through reports/outcomes_sql.py instead.
 """
 
 import hashlib
@@ -11,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from django.conf import settings
-from django.db.models import OuterRef, Subquery
+from django.db.models import BooleanField, ExpressionWrapper, OuterRef, Q, Subquery
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -85,7 +86,6 @@ class CourseRow:
     age_band: str
     planned_dosing_sessions: int = 6
     status_changed_day: date | None = None
-    therapist_ids: tuple[int, ...] = ()
     route: str = ""
     first_dose_at: datetime | None = None
     first_dose_day: date | None = None  # in the clinic's time zone
@@ -95,11 +95,66 @@ class CourseRow:
     doses_given: int = 0
     series: dict = field(default_factory=dict)  # instrument -> CourseSeries
     follow_up_stopped: bool = False
+    # A discontinued course with any score, on any instrument, on a day after end_day (the course
+    # flow counts them); False for every other course.
+    scored_after_end: bool = False
     patient_id: object = None  # counts patients (a patient can have several courses); never exported
 
     @property
     def discontinued(self) -> bool:
         return self.status == CourseStatus.DISCONTINUED
+
+
+def course_row(
+    course_id,
+    patient_id,
+    start: date,
+    indication: str,
+    course_format: str,
+    status: str,
+    status_changed_day: date | None,
+    planned: int,
+    date_of_birth: date,
+    sex: str,
+    race_ethnicity: str,
+    follow_up_stopped: bool,
+    first_dose_at: datetime | None,
+) -> CourseRow:
+    """A cohort row from the course's own columns (load_cohort and reports/outcomes_sql.py read the
+    same columns in the same order)."""
+    return CourseRow(
+        course_id=course_id,
+        key=course_key(course_id),
+        start_day=start,
+        indication=indication,
+        format=course_format,
+        status=status,
+        status_changed_day=status_changed_day,
+        sex=sex,
+        race_ethnicity=race_ethnicity or NOT_RECORDED,
+        age_band=age_band(date_of_birth, start),
+        planned_dosing_sessions=planned,
+        patient_id=patient_id,
+        first_dose_at=first_dose_at,
+        follow_up_stopped=follow_up_stopped,
+    )
+
+
+def set_end(row: CourseRow, induction_days, *, as_of: date, stall_after_days: int) -> None:
+    """The end of the acute course, and why, from the days the induction doses were given: it has one
+    definition, the schedule's (measures.schedule.course_end; maintenance doses do not move it)."""
+    end = course_end(
+        CourseFacts(
+            opened_on=row.start_day,
+            indication=row.indication,
+            status=row.status,
+            planned_dosing_sessions=row.planned_dosing_sessions,
+            doses=tuple(DoseFact(None, day, True, False) for day in induction_days),
+            as_of=as_of,
+        ),
+        stall_after_days,
+    )
+    row.end_day, row.end_reason = (end.day, end.why) if end else (None, "")
 
 
 def filtered_courses(filters: ReportFilters):
@@ -137,26 +192,12 @@ def load_cohort(filters: ReportFilters, *, as_of: date, stall_after_days: int) -
     first_dose = (
         Dose.objects.active()
         .filter(course=OuterRef("pk"), session__voided_at__isnull=True, dosed_at__isnull=False, is_maintenance=False)
-        .order_by("session__starts_at")
+        .order_by("session__starts_at", "pk")
         .values("dosed_at")[:1]
     )
 
     rows: dict = {}
-    for (
-        course_id,
-        patient_id,
-        start,
-        indication,
-        course_format,
-        status,
-        status_changed_day,
-        planned,
-        date_of_birth,
-        sex,
-        race_ethnicity,
-        follow_up_stopped_at,
-        first_dose_at,
-    ) in courses.values_list(
+    for values in courses.values_list(
         "id",
         "patient_id",
         "started_on",
@@ -168,37 +209,16 @@ def load_cohort(filters: ReportFilters, *, as_of: date, stall_after_days: int) -
         "patient__date_of_birth",
         "patient__sex",
         "patient__race_ethnicity",
-        "follow_up_stopped_at",
+        ExpressionWrapper(Q(follow_up_stopped_at__isnull=False), output_field=BooleanField()),
         Subquery(first_dose),
-    ):
-        rows[course_id] = CourseRow(
-            course_id=course_id,
-            key=course_key(course_id),
-            start_day=start,
-            indication=indication,
-            format=course_format,
-            status=status,
-            status_changed_day=status_changed_day,
-            sex=sex,
-            race_ethnicity=race_ethnicity or NOT_RECORDED,
-            age_band=age_band(date_of_birth, start),
-            planned_dosing_sessions=planned,
-            patient_id=patient_id,
-            first_dose_at=first_dose_at,
-            follow_up_stopped=follow_up_stopped_at is not None,
-        )
-
-    teams = defaultdict(list)
-    for course_id, user_id in Course.therapists.through.objects.filter(course__in=courses).values_list(
-        "course_id", "user_id"
-    ):
-        teams[course_id].append(user_id)
+    ).order_by("-created_at", "pk"):
+        rows[values[0]] = course_row(*values)
 
     doses = defaultdict(list)  # course -> [(dosed day or None, is_maintenance, route)], in session order
     for course_id, *dose in (
         Dose.objects.active()
         .filter(course__in=courses, session__voided_at__isnull=True)
-        .order_by("session__starts_at")
+        .order_by("session__starts_at", "pk")
         .values_list("course_id", TruncDate("dosed_at", tzinfo=tz), "is_maintenance", "route")
     ):
         doses[course_id].append(dose)
@@ -206,33 +226,34 @@ def load_cohort(filters: ReportFilters, *, as_of: date, stall_after_days: int) -
     scores = defaultdict(list)
     for course_id, instrument, answered_at, answered_day, total in (
         Response.objects.filter(course__in=courses, complete=True)
-        .order_by("answered_at")
+        .order_by("answered_at", "pk")
         .values_list("course_id", "instrument", "answered_at", TruncDate("answered_at", tzinfo=tz), "total")
     ):
         scores[(course_id, instrument)].append(ScorePoint(answered_at, answered_day, total))
 
     result = []
     for course_id, row in rows.items():
-        row.therapist_ids = tuple(teams.get(course_id, ()))
         course_doses = doses.get(course_id, [])
         given = [(day, maintenance) for day, maintenance, _route in course_doses if day is not None]
         induction_routes = [route for day, maintenance, route in course_doses if day is not None and not maintenance]
         row.route = induction_routes[0] if induction_routes else (course_doses[0][2] if course_doses else "")
         row.doses_given = len(given)
         row.maintenance_days = tuple(day for day, maintenance in given if maintenance)
-        # The end of the acute course has one definition, the schedule's.
-        end = course_end(
-            CourseFacts(
-                opened_on=row.start_day,
-                indication=row.indication,
-                status=row.status,
-                planned_dosing_sessions=row.planned_dosing_sessions,
-                doses=tuple(DoseFact(None, day, True, maintenance) for day, maintenance in given),
-                as_of=as_of,
-            ),
-            stall_after_days,
+        set_end(
+            row,
+            [day for day, maintenance in given if not maintenance],
+            as_of=as_of,
+            stall_after_days=stall_after_days,
         )
-        row.end_day, row.end_reason = (end.day, end.why) if end else (None, "")
+        row.scored_after_end = (
+            row.discontinued
+            and row.end_day is not None
+            and any(
+                point.day > row.end_day
+                for instrument in INSTRUMENTS
+                for point in scores.get((course_id, instrument), ())
+            )
+        )
         if filters.route and row.route != filters.route:
             continue
         if filters.age_band and row.age_band != filters.age_band:

@@ -30,6 +30,7 @@ from measures.instruments import INSTRUMENTS
 from reports.aggregate import groups_to_hide
 from reports.models import Audience
 from reports.outcomes import FOLLOW_UPS, Outcome
+from reports.presentation import serious_events
 
 INSTRUMENT_ORDER = ("phq9", "gad7", "pcl5")
 TIMEPOINTS = ("baseline", "end", *FOLLOW_UPS)
@@ -210,4 +211,77 @@ def render_practice_csv(report, audience: str = Audience.OUTSIDE, *, practice_hi
                 if inside:
                     values += _dates(row, outcomes[instrument], row.first_dose_day)
                 writer.writerow([neutralise(v) for v in values])
+    return out.getvalue().encode("utf-8-sig")
+
+
+# The lists the practice PDF's body summarises (reports.presentation.SERIOUS_LISTED, the
+# Kaplan–Meier table read at a few days), complete: one long table, so a spreadsheet or
+# `read_csv` takes it whole. `list` says which list a row is from; a column that does not apply
+# to it is blank.
+LISTS_COLUMNS = (
+    "list",
+    "instrument",
+    "day",
+    "at_risk",
+    "lost_response",
+    "censored",
+    "still_responding_pct",
+    "onset_month",
+    "event",
+    "grade",
+    "seriousness_criteria",
+    "action_taken",
+    "outcome",
+    "acknowledged_by_lead",
+)
+LISTS_AUDIENCE_LINE = (
+    "Inside the clinic: the serious adverse events and the Kaplan–Meier steps of the outcome report in full. "
+    "Not to leave the clinic."
+)
+
+
+def lists_rows(report) -> list[dict]:
+    """Every Kaplan–Meier step of each instrument (as the PDF's curve draws them), then every
+    serious adverse event, the oldest first (as the report lists them)."""
+    rows = []
+    for instrument in INSTRUMENT_ORDER:
+        summary = report.summaries.get(instrument)
+        for step in summary.km if summary else ():
+            rows.append(
+                {
+                    "list": "km_step",
+                    "instrument": instrument,
+                    "day": step.time,
+                    "at_risk": step.at_risk,
+                    "lost_response": step.events,
+                    "censored": step.censored,
+                    "still_responding_pct": round(100 * step.survival, 3),
+                }
+            )
+    for event in serious_events(report):
+        rows.append(
+            {
+                "list": "serious_event",
+                "onset_month": event["onset"].strftime("%Y-%m"),
+                "event": event["term"],
+                "grade": event["grade"],
+                "seriousness_criteria": "; ".join(event["criteria_words"]),
+                "action_taken": event["action_word"],
+                "outcome": event["outcome_word"],
+                "acknowledged_by_lead": _flag(event["acknowledged"]),
+            }
+        )
+    return rows
+
+
+def render_practice_lists_csv(report) -> bytes:
+    """The complete lists behind the PDF's bounded summaries, for inside the clinic only (each
+    serious event is one patient's story; each Kaplan–Meier step beside its number at risk gives
+    small counts). UTF-8 with a byte-order mark, its first line naming its audience."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([LISTS_AUDIENCE_LINE])
+    writer.writerow(LISTS_COLUMNS)
+    for row in lists_rows(report):
+        writer.writerow([neutralise(row.get(name, "")) for name in LISTS_COLUMNS])
     return out.getvalue().encode("utf-8-sig")

@@ -85,6 +85,8 @@ class OutcomeSettings(SingletonSettings):
 class ExportKind(models.TextChoices):
     PRACTICE_PDF = "practice_pdf", "Practice outcome report (PDF)"
     PRACTICE_CSV = "practice_csv", "Outcome data for analysts (CSV)"
+    # The lists the practice PDF summarises (serious adverse events, Kaplan–Meier steps), complete.
+    PRACTICE_LISTS = "practice_lists", "Serious events and Kaplan–Meier steps (CSV)"
     PATIENT_PDF = "patient_pdf", "Patient progress report (PDF)"
 
 
@@ -129,6 +131,9 @@ class ReportExport(models.Model):
 
     class Meta:
         ordering = ["-requested_at"]
+        # The API's export list as a lead sees it (everyone's, newest first); another member of
+        # staff's own are found by requested_by's index.
+        indexes = [models.Index(fields=["-requested_at", "id"], name="report_export_requested_order")]
         constraints = [
             models.CheckConstraint(condition=Q(progress__lte=100), name="report_export_progress_pct"),
             models.CheckConstraint(

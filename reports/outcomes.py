@@ -132,8 +132,32 @@ def is_eligible(instrument: str, baseline: ScorePoint | None, defs: Definitions)
     return baseline is not None and baseline.total >= defs.eligible_from[instrument] and baseline.total > 0
 
 
+@dataclass(frozen=True)
+class Picks:
+    """The scores the definitions pick from a course's series: its baseline, its end-of-course
+    score and the score of each follow-up window (None where the window holds none)."""
+
+    baseline: ScorePoint | None
+    end: ScorePoint | None
+    follow_ups: dict  # follow-up -> ScorePoint | None
+
+
+def pick_scores(series: CourseSeries, defs: Definitions) -> Picks:
+    return Picks(
+        baseline=baseline_score(series, defs),
+        end=end_of_course_score(series, defs),
+        follow_ups={name: follow_up_score(series, defs, name) for name, _day, _tolerance in defs.follow_ups},
+    )
+
+
 def course_outcome(series: CourseSeries, defs: Definitions, as_of: date) -> Outcome:
-    """Everything the reports count for one course on one instrument, as of a day.
+    """Everything the reports count for one course on one instrument, as of a day."""
+    return outcome_of(series, pick_scores(series, defs), defs, as_of)
+
+
+def outcome_of(series: CourseSeries, picks: Picks, defs: Definitions, as_of: date) -> Outcome:
+    """The outcome from the scores already picked (pick_scores here, or the database picking the
+    same scores with the same windows: reports/outcomes_sql.py); `series.scores` is not read.
 
     `*_due` says whether the course belongs in that timepoint's intention-to-treat denominator:
     its window closed before `as_of` (the window's last day is over), or it has a score there.
@@ -142,20 +166,22 @@ def course_outcome(series: CourseSeries, defs: Definitions, as_of: date) -> Outc
     course that stalled. A discontinued or stalled course is due when its windows close, like any
     other, so a course stopped last week is not yet missing at six months.
     """
-    baseline = baseline_score(series, defs)
+    baseline = picks.baseline
     eligible = is_eligible(series.instrument, baseline, defs)
-    end = end_of_course_score(series, defs)
+    end = picks.end
     # A window has closed once its last day is over: on that day a score can still come in.
     anchor = series.end_day
     end_closed = anchor is not None and anchor + timedelta(days=defs.end_last_day) < as_of
     end_due = end is not None or end_closed
 
-    follow_ups, due = {}, {}
-    for name, _day, _tolerance in defs.follow_ups:
-        score = follow_up_score(series, defs, name)
+    follow_ups, due, closes = {}, {}, {}
+    for name, day, tolerance in defs.follow_ups:
+        score = picks.follow_ups[name]
         follow_ups[name] = score
-        closed = anchor is not None and follow_up_window(anchor, defs, name)[2] < as_of
-        due[name] = score is not None or closed
+        # The window's last day (follow_up_window's third), worked out once per course: at 30,000
+        # outcomes a report called the window helper 200,000 times.
+        closes[name] = None if anchor is None else anchor + timedelta(days=day + tolerance)
+        due[name] = score is not None or (anchor is not None and closes[name] < as_of)
 
     def responds(point):
         return None if point is None or not eligible else is_response(baseline.total, point.total, defs)
@@ -178,11 +204,11 @@ def course_outcome(series: CourseSeries, defs: Definitions, as_of: date) -> Outc
 
     maintenance_before = {}
     for name, score in follow_ups.items():
-        if series.end_day is None:
+        if anchor is None or not series.maintenance_days:
             maintenance_before[name] = False
             continue
-        until = score.day if score is not None else follow_up_window(series.end_day, defs, name)[2]
-        maintenance_before[name] = any(series.end_day < d <= until for d in series.maintenance_days)
+        until = score.day if score is not None else closes[name]
+        maintenance_before[name] = any(anchor < d <= until for d in series.maintenance_days)
 
     return Outcome(
         instrument=series.instrument,

@@ -17,12 +17,29 @@ from reports.aggregate import (
     shareable_summary,
     suppressed,
 )
-from reports.charts import KMChart, MeansChart, RateChart, km_chart, km_steps_shown, means_chart, rate_chart
+from reports.charts import (
+    KMChart,
+    KMMilestone,
+    MeansChart,
+    RateChart,
+    km_chart,
+    km_milestones,
+    km_steps_shown,
+    km_tick_days,
+    means_chart,
+    rate_chart,
+)
 from reports.models import Audience
 from reports.outcomes import FOLLOW_UP_LABELS, FOLLOW_UPS
 from reports.report import EQUITY_DIMENSIONS, PracticeReport
 from reports.stats import Rate
 
+# The PDF's body lists only the most recent serious adverse events: the list grows with the
+# practice (hundreds at 10,000 courses), so the body gives counts by type, grade and outcome and
+# says how many more there are and where the complete list is (the lists CSV).
+SERIOUS_LISTED = 10
+# What the body of the PDF calls the CSV that holds its lists complete (reports.models.ExportKind).
+LISTS_CSV_LABEL = "Serious events and Kaplan–Meier steps"
 TIMEPOINT_LABELS = {"baseline": "Baseline", "end": "End of course", **FOLLOW_UP_LABELS}
 ALERT_LABELS = {
     "high_bp": "Blood pressure above the alert threshold",
@@ -71,6 +88,14 @@ class InstrumentSection:
     def km_rows(self) -> list:
         """The curve's data the file may show (all of it inside the clinic)."""
         return km_steps_shown(self.summary.km, self.cell)
+
+    @property
+    def km_table(self) -> list[KMMilestone]:
+        """The curve read at the days under its x axis: a table of a few rows whatever the
+        practice's size (the steps, one per distinct day, are in the lists CSV)."""
+        if self.km_chart is None:
+            return []
+        return km_milestones(self.km_rows, km_tick_days(self.km_chart.x_max))
 
     @property
     def has_still(self) -> bool:
@@ -215,6 +240,36 @@ def serious_events(report: PracticeReport) -> list[dict]:
             "action_word": actions.get(event["action"], event["action"]),
         }
         for event in report.safety["serious"]
+    ]
+
+
+@dataclass(frozen=True)
+class Tally:
+    label: str
+    n: int
+    total: int
+
+    @property
+    def pct(self) -> float:
+        return 100.0 * self.n / self.total if self.total else 0.0
+
+
+def serious_tallies(events: list[dict]) -> list[tuple[str, list[Tally]]]:
+    """The serious events counted by type, grade, outcome and acknowledgement: the body's summary
+    of a list that grows with the practice. Each tally has the total it is a part of."""
+    total = len(events)
+
+    def tally(key) -> list[Tally]:
+        counts: dict = {}
+        for event in events:
+            counts[key(event)] = counts.get(key(event), 0) + 1
+        return [Tally(str(label), n, total) for label, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
+
+    return [
+        ("Type", tally(lambda e: e["term"])),
+        ("Grade", tally(lambda e: f"Grade {e['grade']}")),
+        ("Outcome", tally(lambda e: e["outcome_word"])),
+        ("Acknowledged by the lead", tally(lambda e: "Yes" if e["acknowledged"] else "No")),
     ]
 
 
@@ -380,10 +435,24 @@ def report_context(report: PracticeReport, *, export: bool, audience: str = Audi
         "dosed_shown": dosed_shown(report, cell),
         "safety_withheld": bool(cell) and not safety_shareable(safety, cell),
         "sections": instrument_sections(report, cell),
-        "serious_events": serious_events(report),
+        **_serious_context(report, listed=SERIOUS_LISTED if export else None),
+        "lists_csv_label": LISTS_CSV_LABEL,
         "events_by_term": event_rows(safety["by_term"], cell),
         "events_by_grade": event_rows([(f"Grade {g}", n, per) for g, n, per in safety["by_grade"]], cell),
         "alert_rows": [(ALERT_LABELS.get(k, k), shown(v, cell)) for k, v in safety["alerts"].items()],
         "definition_rows": definition_rows(report),
         "timepoint_labels": TIMEPOINT_LABELS,
+    }
+
+
+def _serious_context(report: PracticeReport, *, listed: int | None) -> dict:
+    """The serious events for the safety section: all of them counted, and listed the most recent
+    first: `listed` of them in a file (the PDF's body), every one on screen (listed None)."""
+    events = serious_events(report)
+    recent = events[::-1][:listed]  # the report lists them by onset, the oldest first
+    return {
+        "serious_events": events,
+        "serious_tallies": serious_tallies(events),
+        "serious_listed": recent,
+        "serious_not_listed": len(events) - len(recent),
     }

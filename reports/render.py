@@ -34,9 +34,27 @@ def render_export(export: ReportExport, *, progress, now: datetime) -> tuple[str
 
         progress(20, "Collecting the course record")
         return f"progress-report-{stamp}.pdf", "application/pdf", render_patient_pdf(export.course, now=now)
+    if export.kind == ExportKind.PRACTICE_LISTS and export.audience != Audience.INSIDE:
+        raise ExportRefused(
+            "The complete lists of serious adverse events and Kaplan–Meier steps are for inside the clinic "
+            "only: each serious event is one patient's story, and each step beside its number at risk gives "
+            "small counts. Export them for inside the clinic."
+        )
+    # The per-course rows are read by the CSV's course list and by the small-group check of a file
+    # shared outside; without them the database counts the figures (much faster at practice scale).
+    with_rows = export.kind == ExportKind.PRACTICE_CSV or export.audience == Audience.OUTSIDE
     report = build_practice_report(
-        ReportFilters.from_dict(export.filters), now=now, progress=progress, threshold=export.suppression_threshold
+        ReportFilters.from_dict(export.filters),
+        now=now,
+        progress=progress,
+        threshold=export.suppression_threshold,
+        with_rows=with_rows,
     )
+    if export.kind == ExportKind.PRACTICE_LISTS:
+        from reports.csv_export import render_practice_lists_csv
+
+        progress(80, "Writing CSV")
+        return f"kap-outcome-lists-inside-{stamp}.csv", "text/csv; charset=utf-8", render_practice_lists_csv(report)
     if export.audience == Audience.OUTSIDE and count_hidden(report.n_courses, report.suppression_threshold):
         # A selection this small is itself a small cell, and narrow filters would let two files be
         # told apart course by course.
@@ -53,7 +71,9 @@ def render_export(export: ReportExport, *, progress, now: datetime) -> tuple[str
         practice = report
         if report.filters != ReportFilters():
             progress(70, "Checking the whole practice's small groups")
-            practice = build_practice_report(ReportFilters(), now=now, threshold=report.suppression_threshold)
+            practice = build_practice_report(
+                ReportFilters(), now=now, threshold=report.suppression_threshold, with_rows=True
+            )
         practice_hide = practice_values_to_hide(practice)
         _refuse_a_hidden_group(report.filters, practice_hide)
         if count_hidden(practice.n_courses - report.n_courses, report.suppression_threshold):

@@ -10,7 +10,7 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
-from django.db.models import Count, Q
+from django.db.models import BooleanField, Count, ExpressionWrapper, Q
 from django.utils import timezone
 
 from accounts.models import Role, User
@@ -28,7 +28,14 @@ from courses.models import AdverseEvent, ClinicSettings, Dose, HoldOverride, InS
 from kernel import clock
 from measures.models import MeasureSettings
 from measures.schedule import EndReason
-from reports.aggregate import InstrumentSummary, durability_of, groups_to_hide, summarise
+from reports import outcomes_sql
+from reports.aggregate import (
+    durability_counts,
+    groups_to_hide,
+    km_observations,
+    outcome_counts,
+    summary_from_counts,
+)
 from reports.cohort import AGE_BANDS, NOT_RECORDED, CourseRow, ReportFilters, filtered_courses, load_cohort
 from reports.cohort import INSTRUMENTS as REPORT_INSTRUMENTS
 from reports.literature import LITERATURE
@@ -129,7 +136,10 @@ class CourseFlow:
         return self.series_complete + self.discontinued + self.stalled
 
 
-def course_flow(rows: list[CourseRow], as_of: date, stall_after_days: int) -> CourseFlow:
+def course_flow(
+    rows: list[CourseRow], as_of: date, stall_after_days: int, discontinued_with_follow_up: int | None = None
+) -> CourseFlow:
+    """`discontinued_with_follow_up` is counted by the database where the rows carry no scores."""
     dosed = [r for r in rows if r.doses_given]
     # A course discontinued after its last planned dose ended with its series; it is still counted
     # with the discontinued ones here, the status the clinic gave it.
@@ -142,8 +152,10 @@ def course_flow(rows: list[CourseRow], as_of: date, stall_after_days: int) -> Co
         series_complete=ended.get(EndReason.SERIES, 0),
         discontinued=len(discontinued),
         stalled=len(stalled),
-        discontinued_with_follow_up=sum(
-            1 for r in discontinued if any(p.day > r.end_day for s in r.series.values() for p in s.scores)
+        discontinued_with_follow_up=(
+            sum(1 for r in discontinued if r.scored_after_end)
+            if discontinued_with_follow_up is None
+            else discontinued_with_follow_up
         ),
         discontinued_follow_up_stopped=sum(1 for r in discontinued if r.follow_up_stopped),
         stall_after_days=stall_after_days,
@@ -160,31 +172,49 @@ def outcomes_for(rows: list[CourseRow], defs: Definitions, as_of: date) -> list[
     return [(row, {i: course_outcome(row.series[i], defs, as_of) for i in REPORT_INSTRUMENTS}) for row in rows]
 
 
-def _equity(instrument: str, scored: list[tuple[CourseRow, dict]], labels: dict, threshold: int) -> list[EquityRow]:
-    result = []
+def equity_counts(instrument: str, scored: list[tuple[CourseRow, dict]]) -> dict:
+    """{dimension: {group: counts}} of one instrument's outcomes, the counts an equity row prints
+    (reports.outcomes_sql.EQUITY_COUNTS; the database counts the same on PostgreSQL)."""
+    result = {}
     for dimension, _title in EQUITY_DIMENSIONS:
-        split = []
         groups: dict = {}
         for row, outcomes in scored:
             groups.setdefault(getattr(row, dimension), []).append(outcomes[instrument])
-        for group in sorted(groups, key=lambda g: labels[dimension].get(g, g)):
-            outcomes = groups[group]
+        result[dimension] = {}
+        for group, outcomes in groups.items():
             eligible = [o for o in outcomes if o.eligible]
-            end_due = [o for o in eligible if o.end_due]
-            month_6 = durability_of(eligible, "month_6")
-            split.append(
-                EquityRow(
-                    dimension=dimension,
-                    group=group,
-                    label=labels[dimension].get(group, group or "—"),
-                    n_courses=len(outcomes),
-                    n_eligible=len(eligible),
-                    response=wilson(sum(1 for o in end_due if o.response_end), len(end_due)),
-                    remission=wilson(sum(1 for o in end_due if o.remission_end), len(end_due)),
-                    sustained_6=month_6.all_itt,
-                    sustained_6_oc=month_6.all_oc,
-                )
+            month_6 = durability_counts(eligible, "month_6")
+            result[dimension][group] = {
+                "n_courses": len(outcomes),
+                "n_eligible": len(eligible),
+                "end_due": sum(1 for o in eligible if o.end_due),
+                "response": sum(1 for o in eligible if o.response_end),
+                "remission": sum(1 for o in eligible if o.remission_end),
+                "due": month_6["due"],
+                "observed": month_6["observed"],
+                "sustained": month_6["sustained"],
+            }
+    return result
+
+
+def _equity(counts: dict, labels: dict, threshold: int) -> list[EquityRow]:
+    result = []
+    for dimension, _title in EQUITY_DIMENSIONS:
+        groups = counts[dimension]
+        split = [
+            EquityRow(
+                dimension=dimension,
+                group=group,
+                label=labels[dimension].get(group, group or "—"),
+                n_courses=c["n_courses"],
+                n_eligible=c["n_eligible"],
+                response=wilson(c["response"], c["end_due"]),
+                remission=wilson(c["remission"], c["end_due"]),
+                sustained_6=wilson(c["sustained"], c["due"]),
+                sustained_6_oc=wilson(c["sustained"], c["observed"]),
             )
+            for group, c in sorted(groups.items(), key=lambda item: labels[dimension].get(item[0], item[0]))
+        ]
         # Whole groups hidden by any count they print; the hidden ones together never a small count,
         # since the section's headline figures are their total.
         hide = groups_to_hide([_equity_cells(r) for r in split], threshold)
@@ -245,26 +275,34 @@ def _safety(rows: list[CourseRow], filters: ReportFilters) -> dict:
     )
     sessions = doses["sessions"]
     # Every event of the cohort's courses: during a dose given, or reported outside a dosing session.
-    events = list(
+    # Counted by the database (term × grade × in or outside a session); only the serious ones are
+    # read one by one, for their list (at 10,000 courses, reading every event was a fifth of the report).
+    # The dose's conditions are joined, not `dose__in=given`: inside an OR that subquery cannot be
+    # a semi-join, and at 100,000 courses PostgreSQL ran it once per event (minutes, not a second).
+    events = (
         AdverseEvent.objects.active()
         .filter(in_cohort)
-        .filter(Q(dose__in=given) | Q(dose__isnull=True))
-        .values(
-            "term",
-            "term_other",
-            "grade",
-            "serious",
-            "serious_criteria",
-            "onset_at",
-            "outcome",
-            "action_taken",
-            "acknowledged_at",
-            "dose_id",
+        .filter(
+            Q(dose__isnull=True)
+            | Q(dose__dosed_at__isnull=False, dose__voided_at__isnull=True, dose__session__voided_at__isnull=True)
         )
-        .order_by("onset_at")
     )
-    by_term = Counter(e["term"] for e in events)
-    by_grade = Counter(e["grade"] for e in events)
+    by_term, by_grade = Counter(), Counter()
+    events_total = events_outside = 0
+    for term, grade, outside, n in (
+        events.values_list("term", "grade", ExpressionWrapper(Q(dose__isnull=True), output_field=BooleanField()))
+        .annotate(n=Count("pk"))
+        .order_by()
+    ):
+        by_term[term] += n
+        by_grade[grade] += n
+        events_total += n
+        events_outside += n if outside else 0
+    serious = list(
+        events.filter(serious=True)
+        .values("term", "grade", "serious_criteria", "onset_at", "outcome", "action_taken", "acknowledged_at")
+        .order_by("onset_at", "pk")
+    )
     term_labels = dict(AdverseEventTerm.choices)
     readings = VitalReading.objects.active().filter(dose__in=given)
     alert_counts = (
@@ -294,9 +332,13 @@ def _safety(rows: list[CourseRow], filters: ReportFilters) -> dict:
 
     return {
         "dosing_sessions": sessions,
-        "events_total": len(events),
-        "events_per_100": per_100(len(events)),
-        "by_term": [(term_labels.get(t, t), n, per_100(n)) for t, n in by_term.most_common()],
+        "events_total": events_total,
+        "events_per_100": per_100(events_total),
+        # Most frequent first; terms as frequent as each other in the order of their names.
+        "by_term": [
+            (term_labels.get(t, t), n, per_100(n))
+            for t, n in sorted(by_term.items(), key=lambda item: (-item[1], term_labels.get(item[0], item[0])))
+        ],
         "by_grade": [(g, by_grade.get(g, 0), per_100(by_grade.get(g, 0))) for g in (1, 2, 3, 4, 5)],
         "serious": [
             {
@@ -308,10 +350,9 @@ def _safety(rows: list[CourseRow], filters: ReportFilters) -> dict:
                 "action": e["action_taken"],
                 "acknowledged": e["acknowledged_at"] is not None,
             }
-            for e in events
-            if e["serious"]
+            for e in serious
         ],
-        "events_outside_sessions": sum(1 for e in events if e["dose_id"] is None),
+        "events_outside_sessions": events_outside,
         "holds": alert_counts["holds"],
         "overrides": overrides,
         "overridden_doses": doses["overridden"],
@@ -368,9 +409,17 @@ def filter_labels(filters: ReportFilters) -> list[tuple[str, str]]:
 
 
 def build_practice_report(
-    filters: ReportFilters, *, now: datetime | None = None, progress=None, threshold: int | None = None
+    filters: ReportFilters,
+    *,
+    now: datetime | None = None,
+    progress=None,
+    threshold: int | None = None,
+    with_rows: bool = True,
 ) -> PracticeReport:
-    """Everything the practice report shows. `progress(pct, note)` is told how far it got."""
+    """Everything the practice report shows. `progress(pct, note)` is told how far it got.
+
+    `with_rows=False` leaves out the per-course list (`rows`, which only the CSV prints): on
+    PostgreSQL the figures are then counted by the database (reports/outcomes_sql.py)."""
     now = clock.now(now)
     as_of = timezone.localdate(now)
     settings_row = OutcomeSettings.load()
@@ -379,27 +428,11 @@ def build_practice_report(
     stall_after_days = schedule.stall_after_days
     if progress:
         progress(10, "Loading courses")
-    rows = load_cohort(filters, as_of=as_of, stall_after_days=stall_after_days)
-    if progress:
-        progress(40, "Computing outcomes")
-    scored = outcomes_for(rows, defs, as_of)
-    summaries: dict[str, InstrumentSummary] = {}
-    for instrument in REPORT_INSTRUMENTS:
-        summaries[instrument] = summarise(
-            instrument,
-            [o[instrument] for _r, o in scored],
-            [r.end_day for r, _o in scored],
-            [r.maintenance_days for r, _o in scored],
-        )
+    figures = practice_figures(filters, defs, as_of=as_of, stall_after_days=stall_after_days, with_rows=with_rows)
     if progress:
         progress(60, "Equity and safety")
     labels = _labels()
-    equity = {
-        instrument: _equity(
-            instrument, scored, labels, threshold if threshold is not None else settings_row.suppression_threshold
-        )
-        for instrument in REPORT_INSTRUMENTS
-    }
+    rows = figures.rows
     return PracticeReport(
         clinic=ClinicSettings.load().clinic_name,
         generated_at=now,
@@ -410,11 +443,57 @@ def build_practice_report(
         settings=settings_row,
         n_courses=len(rows),
         n_patients_dosed=len({r.patient_id for r in rows if r.doses_given}),
-        summaries=summaries,
-        equity=equity,
+        summaries={
+            instrument: summary_from_counts(instrument, figures.counts[instrument], figures.km[instrument])
+            for instrument in REPORT_INSTRUMENTS
+        },
+        equity={
+            instrument: _equity(
+                figures.equity[instrument],
+                labels,
+                threshold if threshold is not None else settings_row.suppression_threshold,
+            )
+            for instrument in REPORT_INSTRUMENTS
+        },
         safety=_safety(rows, filters),
         waived_baselines=_waived_baselines(rows, filters),
-        course_flow=course_flow(rows, as_of, stall_after_days),
-        rows=scored,
+        course_flow=course_flow(rows, as_of, stall_after_days, figures.discontinued_with_follow_up),
+        rows=figures.scored,
         threshold=threshold,
     )
+
+
+@dataclass
+class CohortFigures:
+    rows: list  # CourseRow, every course of the cohort
+    scored: list  # (CourseRow, {instrument: Outcome}), empty unless asked for
+    counts: dict  # instrument -> reports.aggregate.outcome_counts
+    km: dict  # instrument -> [(days, event)]
+    equity: dict  # instrument -> equity_counts
+    discontinued_with_follow_up: int | None
+
+
+def practice_figures(
+    filters: ReportFilters, defs: Definitions, *, as_of: date, stall_after_days: int, with_rows: bool = True
+) -> CohortFigures:
+    """The cohort and what the report counts over it, by one of three paths that give the same
+    numbers (tests/reports/test_outcomes_sql.py):
+    - PostgreSQL, no per-course list: the database counts (two statements);
+    - PostgreSQL with the list: the database picks each course's scores, Python counts;
+    - SQLite: the pure definitions over every score (reports/cohort.py, reports/outcomes.py)."""
+    if outcomes_sql.supported() and not with_rows:
+        rows = outcomes_sql.cohort_rows(filters, as_of=as_of, stall_after_days=stall_after_days)
+        counted = outcomes_sql.practice_figures(rows, defs, as_of=as_of)
+        return CohortFigures(rows, [], counted.counts, counted.km, counted.equity, counted.discontinued_with_follow_up)
+    if outcomes_sql.supported():
+        scored = outcomes_sql.scored_cohort(filters, as_of=as_of, stall_after_days=stall_after_days, defs=defs)
+    else:
+        scored = outcomes_for(load_cohort(filters, as_of=as_of, stall_after_days=stall_after_days), defs, as_of)
+    rows = [row for row, _outcomes in scored]
+    counts, km = {}, {}
+    for instrument in REPORT_INSTRUMENTS:
+        outcomes = [o[instrument] for _r, o in scored]
+        counts[instrument] = outcome_counts(outcomes)
+        km[instrument] = km_observations(outcomes, [r.end_day for r in rows], [r.maintenance_days for r in rows])
+    equity = {instrument: equity_counts(instrument, scored) for instrument in REPORT_INSTRUMENTS}
+    return CohortFigures(rows, scored if with_rows else [], counts, km, equity, None)

@@ -90,13 +90,20 @@ def mean_sd(values, *, bounds: tuple[float, float] | None = None) -> Mean:
     `bounds` is the scale's range (0–27 for the PHQ-9): a mean cannot lie outside it, so neither
     does the interval printed for it (the t interval is cut at the scale's ends)."""
     values = list(values)
-    n = len(values)
+    return mean_from_moments(len(values), sum(values), sum(v * v for v in values), bounds=bounds)
+
+
+def mean_from_moments(n: int, total, squares, *, bounds: tuple[float, float] | None = None) -> Mean:
+    """mean_sd from the count, the sum and the sum of squares of the values: what a database can
+    add up. Scores are integers, so the sums are exact and the variance is one exact fraction
+    (n·Σx² − (Σx)²) / (n(n−1)) rounded once: the same figure however the values were summed."""
     if n == 0:
         return Mean(0, None, None, None, None)
-    mean = sum(values) / n
+    mean = total / n
     if n == 1:
         return Mean(1, mean, None, None, None)
-    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
+    spread = n * squares - total * total
+    sd = math.sqrt(max(spread, 0) / (n * (n - 1)))
     if n < MIN_N_FOR_MEAN_INTERVAL:
         return Mean(n, mean, sd, None, None)
     half = t_quantile_975(n - 1) * sd / math.sqrt(n)

@@ -91,7 +91,7 @@ class PracticeReportView(ApiView):
     def get(self, request):
         filters = ReportFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        report = build_practice_report(report_filters(filters.validated_data))
+        report = build_practice_report(report_filters(filters.validated_data), with_rows=False)
         return Response(PracticeReportSerializer(practice_report_data(report)).data)
 
 

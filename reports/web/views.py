@@ -22,7 +22,7 @@ RECENT_EXPORTS = 50
 def _report_page(request, form, *, status=200):
     context = {"form": form, "report": None}
     if form.is_valid():
-        report = build_practice_report(form.filters())
+        report = build_practice_report(form.filters(), with_rows=False)
         context |= report_context(report, export=False)
     return render(request, "reports/outcome_report.html", context, status=status)
 

@@ -4,6 +4,8 @@ import pytest
 
 from reports.charts import (
     AT_RISK_ROW,
+    CENSOR_GAP,
+    CENSOR_LABEL_GAP,
     HEIGHT,
     MARGIN_BOTTOM,
     MARGIN_LEFT,
@@ -12,6 +14,7 @@ from reports.charts import (
     WIDTH,
     at_risk_on,
     km_chart,
+    km_milestones,
     km_tick_days,
     means_chart,
     nice_step,
@@ -144,3 +147,32 @@ def test_the_km_curve_carries_its_itt_twins_where_they_have_a_denominator():
     )
     assert [t.label for t in chart.twins] == ["ITT 100% (5/5)", "ITT 67% (2/3)"]
     assert chart.twins[0].x < chart.twins[1].x and chart.twins[0].y < chart.twins[1].y  # lower share, lower mark
+
+
+def test_the_km_table_reads_the_curve_at_the_axis_days():
+    steps = kaplan_meier([(3, False), (3, False), (25, True), (26, False), (152, True), (152, False)])
+    rows = km_milestones(steps, km_tick_days(210))
+    assert [(m.day, m.at_risk, m.lost, m.censored, m.survival) for m in rows] == [
+        (0, 6, 0, 0, 1.0),
+        (30, 2, 1, 3, 0.75),
+        (60, 2, 1, 3, 0.75),
+        (90, 2, 1, 3, 0.75),
+        (120, 2, 1, 3, 0.75),
+        (150, 2, 1, 3, 0.75),
+        (180, 0, 2, 4, None),  # past the last observation (day 152) the estimate is not known
+        (210, 0, 2, 4, None),
+    ]
+    # A curve that reaches 0 is known to stay there.
+    assert km_milestones(kaplan_meier([(10, True)]), [0, 30])[-1].survival == 0.0
+
+
+def test_km_censor_ticks_stay_as_few_as_the_axis_has_room_for():
+    # A large practice: censorings on each of 200 days, 3 a day.
+    steps = kaplan_meier([(day, False) for day in range(1, 201) for _ in range(3)] + [(100, True)])
+    chart = km_chart(steps, x_max=210)
+    xs = [c.x for c in chart.censors]
+    assert all(b - a >= CENSOR_GAP for a, b in zip(xs, xs[1:], strict=False))
+    assert len(xs) <= (RIGHT - LEFT) / CENSOR_GAP + 1
+    assert sum(c.count for c in chart.censors) == 600  # every censored course is on some tick
+    labelled = [c.x for c in chart.censors if c.labelled]
+    assert all(b - a >= CENSOR_LABEL_GAP for a, b in zip(labelled, labelled[1:], strict=False))

@@ -266,3 +266,70 @@ def test_the_practices_hidden_values_are_hidden_in_every_shared_file(cohort, lea
     assert "female" not in {r["sex"] for r in shared} and "suppressed (<1)" in {r["sex"] for r in shared}
     inside = parse(render_practice_csv(report, Audience.INSIDE, practice_hide=practice_hide))
     assert "female" in {r["sex"] for r in inside}
+
+
+# --- the lists the PDF summarises, complete -----------------------------------------------------
+
+
+def _add_serious_events(courses, count: int) -> None:
+    import datetime as dt
+
+    from courses import services as course_services
+    from courses.models import Dose
+
+    doses = Dose.objects.filter(course__in=courses, dosed_at__isnull=False).select_related("session__medical_provider")
+    for i, dose in enumerate(doses.order_by("dosed_at")[:count]):
+        course_services.adverse_event_add(
+            dose=dose,
+            by=dose.session.medical_provider,
+            term=("nausea", "headache")[i % 2],
+            grade=3,
+            serious=True,
+            serious_criteria=["hospitalisation", "life_threatening"][: 1 + i % 2],
+            relatedness="possible",
+            expectedness="expected",
+            onset_at=dose.dosed_at + dt.timedelta(minutes=15),
+            now=dose.dosed_at + dt.timedelta(minutes=30),
+        )
+
+
+def test_the_lists_csv_holds_every_serious_event_and_every_kaplan_meier_step(cohort):
+    from reports.csv_export import LISTS_COLUMNS, render_practice_lists_csv
+    from reports.presentation import SERIOUS_LISTED
+
+    _add_serious_events(cohort, SERIOUS_LISTED + 4)
+    report = build_practice_report(ReportFilters())
+    content = render_practice_lists_csv(report)
+    assert content.startswith(b"\xef\xbb\xbf")
+    assert content.decode("utf-8-sig").splitlines()[0].startswith("Inside the clinic: the serious adverse events")
+    rows = parse(content)
+    assert list(rows[0]) == list(LISTS_COLUMNS)
+
+    serious = [r for r in rows if r["list"] == "serious_event"]
+    assert len(serious) == len(report.safety["serious"]) == SERIOUS_LISTED + 4  # more than the PDF lists
+    for got, event in zip(serious, report.safety["serious"], strict=True):  # the oldest first, as the report
+        assert got["onset_month"] == event["onset"].strftime("%Y-%m")
+        assert got["event"] == event["term"] and got["grade"] == "3"
+        assert got["acknowledged_by_lead"] == flag(event["acknowledged"])
+        assert got["day"] == got["at_risk"] == ""  # the Kaplan–Meier columns are blank on an event's row
+    assert {r["seriousness_criteria"] for r in serious} == {
+        "Hospitalisation or its prolongation",
+        "Hospitalisation or its prolongation; Life-threatening",
+    }
+    assert {r["event"] for r in serious} == {"Nausea", "Headache"}
+
+    steps = [r for r in rows if r["list"] == "km_step"]
+    assert steps, "the cohort has end-of-course responders, so a curve"
+    for instrument, summary in report.summaries.items():
+        got = [r for r in steps if r["instrument"] == instrument]
+        assert [
+            (
+                int(r["day"]),
+                int(r["at_risk"]),
+                int(r["lost_response"]),
+                int(r["censored"]),
+                float(r["still_responding_pct"]),
+            )
+            for r in got
+        ] == [(s.time, s.at_risk, s.events, s.censored, round(100 * s.survival, 3)) for s in summary.km]
+        assert all(r["event"] == r["onset_month"] == "" for r in got)

@@ -118,7 +118,7 @@ def test_a_failed_render_is_shown_with_its_error(cohort, lead):
 # --- who may ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("kind", ["practice_csv", "practice_pdf"])
+@pytest.mark.parametrize("kind", ["practice_csv", "practice_pdf", "practice_lists"])
 def test_only_a_lead_exports_the_practice_report(therapist, kind):
     response = api(therapist).post(URL, {"kind": kind}, format="json")
     assert response.status_code == 403
@@ -250,6 +250,26 @@ def test_a_selection_too_small_to_share_is_refused_outside_with_what_to_do(
     )
     event = AuditEvent.objects.get(action=AuditAction.EXPORT, record_id=response.json()["id"])
     assert event.detail == "requested practice_csv, audience outside, small cells under 11"
+
+
+def test_the_lists_csv_is_for_inside_the_clinic_only(cohort, lead, django_capture_on_commit_callbacks):
+    response, _ = request_export(
+        lead, {"kind": "practice_lists", "audience": "outside"}, django_capture_on_commit_callbacks
+    )
+    status = api(lead).get(response.json()["links"]["self"]).json()
+    assert status["status"] == "failed" and status["links"]["download"] is None
+    assert status["error"].startswith(
+        "The complete lists of serious adverse events and Kaplan–Meier steps are for inside the clinic only"
+    )
+    response, _ = request_export(
+        lead, {"kind": "practice_lists", "audience": "inside"}, django_capture_on_commit_callbacks
+    )
+    status = api(lead).get(response.json()["links"]["self"]).json()
+    assert status["status"] == "done" and status["filename"].startswith("kap-outcome-lists-inside-")
+    download = api(lead).get(status["links"]["download"])
+    assert download.status_code == 200 and download["Content-Type"] == "text/csv; charset=utf-8"
+    rows = list(csv.DictReader(io.StringIO(download.content.decode("utf-8-sig").split("\n", 1)[1])))
+    assert {r["list"] for r in rows} == {"km_step"}  # the cohort has no serious event; its curves are there
 
 
 def test_the_threshold_is_the_one_in_force_when_the_file_was_asked_for(cohort, lead):

@@ -35,22 +35,25 @@ def plan(n: int, **kwargs) -> Plan:
     return Plan(**values)
 
 
-def queries_for_report() -> int:
+def queries_for_report(with_rows: bool = True) -> int:
     with CaptureQueriesContext(connection) as context:
-        build_practice_report(ReportFilters())
+        build_practice_report(ReportFilters(), with_rows=with_rows)
     return len(context.captured_queries)
 
 
-def test_the_report_runs_the_same_queries_for_3_or_12_courses(cast):
+# On PostgreSQL each of the outcome statements runs in its own transaction with a larger sort
+# memory (a savepoint here, SET LOCAL, the statement, the release): four queries for one.
+@pytest.mark.parametrize("with_rows", [True, False])
+def test_the_report_runs_the_same_queries_for_3_or_12_courses(cast, with_rows):
     for n in range(3):
         build_course(cast, plan(n))
     OutcomeSettings.load()  # created on first use: not one of the report's queries
     MeasureSettings.load()
-    few = queries_for_report()
+    few = queries_for_report(with_rows)
     for n in range(3, 12):
         build_course(cast, plan(n))
-    assert queries_for_report() == few
-    assert few <= 13
+    assert queries_for_report(with_rows) == few
+    assert few <= (18 if connection.vendor == "postgresql" else 13)
 
 
 def test_the_report_counts_the_cohort(cast):

@@ -1,0 +1,96 @@
+"""Issue 15, goal 2: the practice PDF in under 5 s at 10,000 courses, with no section that grows
+without bound.
+
+    DEBUG=1 DATABASE_URL=postgres://postgres@127.0.0.1:5432/kapclinic_report \\
+        python manage.py shell -c "from devtools.bench import pdf; from reports.cohort import ReportFilters; \\
+        from reports.report import build_practice_report as b; print(*pdf.run(b(ReportFilters())), sep='\\n')"
+
+on a database `measure_report --courses 10000` has loaded. `run(report)` takes a built
+PracticeReport (its build is timed on its own, by the caller) and renders its PDF for each
+audience: the median seconds of a few renders, the pages, and how many rows the body lists of the
+two lists that grow with the practice (serious adverse events, Kaplan–Meier steps) beside how
+many there are. The goal is absolute, so there is no floor; the process CPU seconds are printed
+beside the wall-clock ones, since the machine is shared and a wall-clock second alone proves little.
+"""
+
+import re
+import shutil
+import subprocess
+import time
+
+from devtools.bench import Figure, load, timed
+
+TARGET_SECONDS = 5.0
+
+
+def _pages(pdf: bytes) -> str:
+    # WeasyPrint compresses its objects, so the page count is read by poppler's pdfinfo.
+    if shutil.which("pdfinfo") is None:
+        return "? (no pdfinfo)"
+    out = subprocess.run(["pdfinfo", "-"], input=pdf, capture_output=True, check=False).stdout.decode()
+    found = re.search(r"^Pages:\s+(\d+)", out, re.MULTILINE)
+    return found.group(1) if found else "?"
+
+
+def run(report, *, rounds: int = 3) -> list[Figure]:
+    from reports.models import Audience
+    from reports.pdf import render_practice_pdf
+    from reports.presentation import SERIOUS_LISTED, instrument_sections
+
+    render_practice_pdf(report, Audience.INSIDE)  # imports Pango and warms the font cache, once
+    serious = len(report.safety["serious"])
+    steps = sum(len(s.km) for s in report.summaries.values())
+    table_rows = sum(len(sec.km_table) for sec in instrument_sections(report))
+    figures = []
+    for audience in (Audience.INSIDE, Audience.OUTSIDE):
+        pdf = render_practice_pdf(report, audience)
+        cpu = time.process_time()
+        seconds = timed(lambda a=audience: render_practice_pdf(report, a), rounds=rounds)
+        cpu = (time.process_time() - cpu) / rounds
+        listed = (
+            f"serious events listed {min(serious, SERIOUS_LISTED)} of {serious}, "
+            f"Kaplan–Meier rows {table_rows} for {steps} steps"
+            if audience == Audience.INSIDE
+            else "no lists (counts only)"
+        )
+        figures.append(
+            Figure(
+                goal=f"practice PDF ({audience}), {report.n_courses:,} courses",
+                product=seconds,
+                floor=None,
+                unit="s",
+                target=f"< {TARGET_SECONDS:g} s at 10,000 courses",
+                met=seconds < TARGET_SECONDS,
+                note=f"{_pages(pdf)} pages, {len(pdf) / 1e3:.0f} kB, {cpu:.2f} s CPU per render; {listed}; {load()}",
+            )
+        )
+    return figures
+
+
+def run_end_to_end(*, rounds: int = 3) -> list[Figure]:
+    """The practice PDF as the worker makes it for an export: the report built (the database
+    counting, as for the page) and rendered, for the inside audience, whole seconds end to end;
+    then the render alone for both audiences (run)."""
+    from reports.cohort import ReportFilters
+    from reports.models import Audience
+    from reports.pdf import render_practice_pdf
+    from reports.report import build_practice_report
+
+    def export():
+        return render_practice_pdf(build_practice_report(ReportFilters(), with_rows=False), Audience.INSIDE)
+
+    pdf = export()  # imports Pango and warms the font cache, once
+    cpu = time.process_time()
+    seconds = timed(export, rounds=rounds)
+    cpu = (time.process_time() - cpu) / rounds
+    report = build_practice_report(ReportFilters(), with_rows=False)
+    whole = Figure(
+        goal=f"practice PDF end to end (inside), {report.n_courses:,} courses",
+        product=seconds,
+        floor=None,
+        unit="s",
+        target=f"< {TARGET_SECONDS:g} s at 10,000 courses",
+        met=seconds < TARGET_SECONDS or report.n_courses > 10_000,
+        note=f"{_pages(pdf)} pages, {cpu:.2f} s CPU in this process (PostgreSQL's time not counted)",
+    )
+    return [whole, *run(report, rounds=rounds)]
