@@ -167,6 +167,14 @@ def export_request(
         threshold = None
     else:
         _can_export_practice(by)
+        if kind == ExportKind.PRACTICE_LISTS and audience != Audience.INSIDE:
+            # Refused here, where the lead sees it at once, not when a worker comes to the file.
+            raise ValidationError(
+                {
+                    "audience": "The complete lists of serious adverse events and Kaplan–Meier steps are for "
+                    "inside the clinic only: choose inside the clinic (audience inside)."
+                }
+            )
         audience = audience or Audience.OUTSIDE
         threshold = OutcomeSettings.load().suppression_threshold
     export = ReportExport.objects.create(

@@ -62,7 +62,9 @@ CSV_NOTE = (
     "courses than the suppression threshold is written `suppressed (<N)` (with a second value when "
     "one alone would be hidden); for `inside`, the course start, first dose and score dates too. A text "
     "cell starting with =, +, -, @, tab or carriage return is prefixed with a single quote so that "
-    "a spreadsheet does not run it as a formula."
+    "a spreadsheet does not run it as a formula. The lists CSV (`practice_lists`, inside the clinic "
+    "only: `audience` must be `inside`) holds every serious adverse event and every Kaplan–Meier step, "
+    "which the PDF summarises, one row each with a `list` column (`serious_event` or `km_step`)."
 )
 
 

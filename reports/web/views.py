@@ -46,12 +46,20 @@ def practice_export(request):
             if "audience" in form.errors:
                 filters.add_error(None, "Not exported: " + " ".join(form.errors["audience"]))
         return _report_page(request, filters, status=400)
-    export = services.export_request(
-        by=request.user,
-        kind=form.cleaned_data["kind"],
-        filters=form.filters(),
-        audience=form.cleaned_data["audience"] or None,
-    )
+    try:
+        export = services.export_request(
+            by=request.user,
+            kind=form.cleaned_data["kind"],
+            filters=form.filters(),
+            audience=form.cleaned_data["audience"] or None,
+        )
+    except ValidationError as exc:
+        # A file the service refuses for its audience (the lists CSV is for inside the clinic only):
+        # the report again, with why, and nothing queued.
+        filters = ReportFilterForm(request.POST)
+        filters.is_valid()
+        filters.add_error(None, "Not exported: " + " ".join(exc.messages))
+        return _report_page(request, filters, status=400)
     return redirect("report-export", export.pk)
 
 

@@ -252,15 +252,18 @@ def test_a_selection_too_small_to_share_is_refused_outside_with_what_to_do(
     assert event.detail == "requested practice_csv, audience outside, small cells under 11"
 
 
-def test_the_lists_csv_is_for_inside_the_clinic_only(cohort, lead, django_capture_on_commit_callbacks):
-    response, _ = request_export(
-        lead, {"kind": "practice_lists", "audience": "outside"}, django_capture_on_commit_callbacks
-    )
-    status = api(lead).get(response.json()["links"]["self"]).json()
-    assert status["status"] == "failed" and status["links"]["download"] is None
-    assert status["error"].startswith(
+@pytest.mark.parametrize("body", [{"audience": "outside"}, {}])
+def test_the_lists_csv_is_refused_at_once_for_outside_the_clinic(cohort, lead, body):
+    # Outside, or unsaid (which is outside): a 400 naming the audience, and no file queued.
+    response = api(lead).post(URL, {"kind": "practice_lists", **body}, format="json")
+    assert response.status_code == 400
+    assert response.json()["errors"]["audience"][0].startswith(
         "The complete lists of serious adverse events and Kaplan–Meier steps are for inside the clinic only"
     )
+    assert not ReportExport.objects.filter(kind="practice_lists").exists()
+
+
+def test_the_lists_csv_is_for_inside_the_clinic_only(cohort, lead, django_capture_on_commit_callbacks):
     response, _ = request_export(
         lead, {"kind": "practice_lists", "audience": "inside"}, django_capture_on_commit_callbacks
     )

@@ -117,9 +117,7 @@ def build(staff: dict, courses: list[dict]) -> None:
             planned_dosing_sessions=spec["planned"],
             follow_up_stopped_at=opened if stopped else None,
             follow_up_stopped_reason="Synthetic: declined further questionnaires." if stopped else "",
-            discontinued_reason=(
-                "Synthetic: stopped part-way." if spec["status"] == CourseStatus.DISCONTINUED else ""
-            ),
+            discontinued_reason=("Synthetic: stopped part-way." if spec["status"] == CourseStatus.DISCONTINUED else ""),
         )
         patients.append(patient)
         course_rows.append(course)

@@ -87,6 +87,16 @@ def test_a_bad_filter_in_the_export_request_is_refused(client, lead):
     assert response.status_code == 400 and not ReportExport.objects.exists()
 
 
+def test_the_lists_csv_with_the_outside_audience_is_refused_on_the_page(client, lead):
+    # The page's audience radio starts at "outside": a hurried click on "Download lists CSV" is told
+    # why on the report page, and no file is queued.
+    client.force_login(lead)
+    response = client.post(reverse("outcome-report-export"), {"kind": "practice_lists", "audience": "outside"})
+    assert response.status_code == 400 and not ReportExport.objects.exists()
+    page = text_of(response.content)
+    assert "Not exported: The complete lists of serious adverse events and Kaplan–Meier steps are for inside" in page
+
+
 def test_a_therapist_cannot_export_the_practice_report(client, therapist):
     client.force_login(therapist)
     assert client.post(reverse("outcome-report-export"), {"kind": "practice_pdf"}).status_code == 403
