@@ -22,7 +22,7 @@ class Figure:
     floor: float | None  # None where the goal is absolute (a query count, seconds)
     unit: str  # "s", "req/s", "queries"
     target: str  # the goal as written, e.g. "≤ 2× floor and < 1 s"
-    met: bool
+    met: bool | None  # None where the goal is not stated at this size
     floor_label: str = ""  # what the floor is, e.g. "one SQL statement, same rows"
     note: str = ""
 

@@ -109,7 +109,7 @@ def show(figures: list[Figure]) -> None:
     for f in figures:
         floor = "—" if f.floor is None else f"{f.floor:.3f}"
         ratio = "—" if f.ratio is None else f"{f.ratio:.2f}"
-        met = "yes" if f.met else "NO"
+        met = "n/a" if f.met is None else "yes" if f.met else "NO"
         print(f"{f.goal:<58} {f.product:>8.3f} {f.unit:<1} {floor:>10} {ratio:>7}  {f.target:<30} {met}")
         if f.floor_label:
             print(f"{'':<4}floor: {f.floor_label}")
@@ -140,7 +140,11 @@ def main() -> None:
                 found = _child(tick_url, ONE["tick"].format(size=size))
             else:
                 found = _child(url, ONE[what])
-            figures += [dataclasses.replace(f, note=(f.note + "; " if f.note else "") + load()) for f in found]
+            # Each figure carries the load it was measured under (the benchmarks add it; else here).
+            figures += [
+                f if "load " in f.note else dataclasses.replace(f, note=(f.note + "; " if f.note else "") + load())
+                for f in found
+            ]
             show(found)
     print()
     print(f"# all figures; {load()}")

@@ -60,7 +60,7 @@ def run(report, *, rounds: int = 3) -> list[Figure]:
                 floor=None,
                 unit="s",
                 target=f"< {TARGET_SECONDS:g} s at 10,000 courses",
-                met=seconds < TARGET_SECONDS,
+                met=seconds < TARGET_SECONDS if report.n_courses <= 10_000 else None,
                 note=f"{_pages(pdf)} pages, {len(pdf) / 1e3:.0f} kB, {cpu:.2f} s CPU per render; {listed}; {load()}",
             )
         )
@@ -90,7 +90,7 @@ def run_end_to_end(*, rounds: int = 3) -> list[Figure]:
         floor=None,
         unit="s",
         target=f"< {TARGET_SECONDS:g} s at 10,000 courses",
-        met=seconds < TARGET_SECONDS or report.n_courses > 10_000,
+        met=seconds < TARGET_SECONDS if report.n_courses <= 10_000 else None,
         note=f"{_pages(pdf)} pages, {cpu:.2f} s CPU in this process (PostgreSQL's time not counted)",
     )
     return [whole, *run(report, rounds=rounds)]

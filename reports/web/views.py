@@ -42,7 +42,7 @@ def practice_export(request):
         if filters.is_valid():
             # The filters are fine, so the page would show no problem: say which file was refused.
             if "kind" in form.errors:
-                filters.add_error(None, "Not exported: choose the PDF or the CSV.")
+                filters.add_error(None, "Not exported: choose the PDF, the CSV or the lists CSV.")
             if "audience" in form.errors:
                 filters.add_error(None, "Not exported: " + " ".join(form.errors["audience"]))
         return _report_page(request, filters, status=400)

@@ -51,7 +51,7 @@ def test_an_export_of_an_unknown_kind_says_it_was_not_exported(client, lead):
     client.force_login(lead)
     response = client.post(reverse("outcome-report-export"), {"kind": "xlsx"})
     assert response.status_code == 400
-    assert "Not exported: choose the PDF or the CSV." in response.content.decode()
+    assert "Not exported: choose the PDF, the CSV or the lists CSV." in response.content.decode()
 
 
 @pytest.mark.parametrize("term", ["x" * 81, "Alice\x00"])

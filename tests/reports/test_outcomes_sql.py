@@ -1,6 +1,8 @@
-"""PostgreSQL picks each course's scores (reports/outcomes_sql.py) exactly as the pure definitions
-do (reports/outcomes.py over reports/cohort.py): random practices, every course row and every
-outcome field equal, and the whole report built both ways equal.
+"""PostgreSQL picks each course's scores and counts the report's figures (reports/outcomes_sql.py)
+exactly as the pure definitions do (reports/outcomes.py over reports/cohort.py, counted by
+reports/aggregate.py): on random practices every course row, every outcome field and every count
+equal, by both SQL paths (the CSV's, where Python counts, and the page's, where the database
+counts); and the whole report built each way equal.
 
 The practices are made to hit the edges: scores on the first dose's day before and after the
 dose, at the same moment as the dose, near midnight in the clinic's zone, several at one moment,
@@ -24,6 +26,7 @@ from measures.instruments import INSTRUMENTS
 from measures.models import Administration, AdministrationStatus, Response, ResponseSource, Timepoint
 from reports import outcomes_sql
 from reports import report as practice_report
+from reports.aggregate import km_observations, outcome_counts
 from reports.cohort import ReportFilters, load_cohort
 from reports.outcomes import Definitions
 
@@ -212,25 +215,44 @@ def test_the_database_picks_the_same_scores_as_the_definitions(staff, courses, d
                 assert by_sql[instrument] == by_python[instrument], (row.key, instrument)
                 # The series the outcome was worked out on: the same course facts, only the scores left out.
                 assert row.series[instrument] == replace(_row.series[instrument], scores=())
+        # The counting path behind the page, the API and the PDF: the same counts, Kaplan–Meier
+        # observations, equity split and course flow as the pure definitions counted in Python.
+        rows = outcomes_sql.cohort_rows(filters, as_of=as_of, stall_after_days=stall_after)
+        assert [without_series(r) | {"scored_after_end": False} for r in rows] == [
+            without_series(r) | {"scored_after_end": False} for r, _ in pure
+        ]
+        counted = outcomes_sql.practice_figures(rows, defs, as_of=as_of)
+        end_days = [r.end_day for r, _ in pure]
+        maintenance = [r.maintenance_days for r, _ in pure]
+        for instrument in REPORTED:
+            outcomes = [o[instrument] for _r, o in pure]
+            assert counted.counts[instrument] == outcome_counts(outcomes), instrument
+            assert sorted(counted.km[instrument]) == sorted(km_observations(outcomes, end_days, maintenance))
+            assert counted.equity[instrument] == practice_report.equity_counts(instrument, pure)
+        assert counted.discontinued_with_follow_up == sum(1 for r, _ in pure if r.scored_after_end)
         transaction.set_rollback(True)
 
 
-def test_the_whole_report_is_the_same_both_ways(staff, monkeypatch):
+@pytest.mark.parametrize("with_rows", [False, True])
+def test_the_whole_report_is_the_same_both_ways(staff, monkeypatch, with_rows):
     """A practice of every kind of course (the measure_report loader), the report built on the
     SQL path and on the pure path: every figure equal."""
     from devtools.management.commands.measure_report import load_synthetic
 
     load_synthetic(40, staff=staff, now=START + dt.timedelta(days=300))
     now = START + dt.timedelta(days=320)
-    by_sql = practice_report.build_practice_report(ReportFilters(), now=now)
+    by_sql = practice_report.build_practice_report(ReportFilters(), now=now, with_rows=with_rows)
     monkeypatch.setattr(outcomes_sql, "supported", lambda: False)
-    by_python = practice_report.build_practice_report(ReportFilters(), now=now)
+    by_python = practice_report.build_practice_report(ReportFilters(), now=now, with_rows=with_rows)
     assert by_sql.n_courses == by_python.n_courses == 40
     assert by_sql.summaries == by_python.summaries
     assert by_sql.equity == by_python.equity
     assert by_sql.course_flow == by_python.course_flow
     assert by_sql.safety == by_python.safety
+    assert by_sql.waived_baselines == by_python.waived_baselines
+    assert by_sql.n_patients_dosed == by_python.n_patients_dosed
     assert [o for _r, o in by_sql.rows] == [o for _r, o in by_python.rows]
+    assert len(by_sql.rows) == (40 if with_rows else 0)
     # The practice had figures to compare: responders, follow-ups, and courses that ended.
     assert by_sql.summaries["phq9"].response_itt.numerator > 0
     assert by_sql.summaries["phq9"].durability["month_3"].all_itt.denominator > 0
