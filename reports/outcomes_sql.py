@@ -1,24 +1,25 @@
-"""The report's cohort and outcomes with PostgreSQL doing the heavy part: two statements, whatever
-the number of courses.
+"""The report's cohort and outcomes with PostgreSQL doing the heavy part, in a fixed number of
+statements whatever the number of courses.
 
 reports/cohort.py (`load_cohort`) reads every dose and every score of the cohort into Python and
 reports/outcomes.py picks, for each course and instrument, the scores the definitions name (the
 baseline, the end-of-course score, each follow-up). At 10,000 courses that is 100,000 timestamps
-through the ORM and 30,000 series walked in Python, several seconds. Here the database does the
-same two things in set-based statements:
+through the ORM and 30,000 series walked in Python, several seconds. Here:
 
-1. the courses, each with its doses folded into one row (the first induction dose, the days of
-   induction and maintenance doses given, the route), from which `measures.schedule.course_end`
-   (the one definition of the end of the acute course) gives each course its end day in Python;
-2. for each course and instrument, only the scores the definitions pick, with the same windows,
-   the same order and the same tie-breaks as reports/outcomes.py, plus whether any score came
-   after the course's end.
+- `cohort_rows`: the courses, each with its doses folded into one row (the first induction dose,
+  the days of induction and maintenance doses given, the route); `measures.schedule.course_end`
+  (the one definition of the end of the acute course) gives each its end day in Python.
+- `practice_figures` (the page, the JSON API, the PDF): one statement picks each course's scores
+  with the same windows, order and tie-breaks as reports/outcomes.py, works out the flags an
+  Outcome holds and counts what reports.aggregate.outcome_counts counts, the equity split with
+  GROUPING SETS, the Kaplan–Meier observations and the course flow.
+- `scored_cohort` (the CSV, which lists every course): the database picks the scores and
+  `reports.outcomes.outcome_of` does the arithmetic over them, so the CSV's per-course outcomes
+  come from the Python definitions themselves.
 
-`reports.outcomes.outcome_of` then does the arithmetic over the picked scores, so the rules of
-response, remission and durability stay written once, in Python. The pure path is the reference:
-tests/reports/test_outcomes_sql.py builds random practices and checks that both paths give every
-course the same row and every outcome field the same value. SQLite (the embedded default) uses the
-pure path.
+The pure path is the reference: tests/reports/test_outcomes_sql.py builds random practices and
+checks that every row, every outcome field and every count agree. SQLite (the embedded default)
+uses the pure path.
 """
 
 from contextlib import contextmanager
@@ -32,10 +33,11 @@ from courses.models import Course, Dose, DosingSession, Patient
 from measures.models import Response
 from reports import cohort
 from reports.cohort import INSTRUMENTS, CourseRow, ReportFilters, filtered_courses
-from reports.outcomes import CourseSeries, Definitions, Picks, ScorePoint, outcome_of
+from reports.outcomes import FOLLOW_UPS, CourseSeries, Definitions, Picks, ScorePoint, outcome_of
 
 # Window numbers in the picks statement: the baseline, the end of course, the follow-ups in the
-# order of Definitions.follow_ups (FOLLOW_UP_SLOT + i), and "any score after the end".
+# order of Definitions.follow_ups (FOLLOW_UP_SLOT + i); AFTER_END_SLOT marks the scored_cohort row
+# that says a discontinued course has a score after its end.
 BASELINE_SLOT, END_SLOT, AFTER_END_SLOT, FOLLOW_UP_SLOT = 0, 1, 2, 3
 # Sort memory for the report's statements: the picks sort about 15 window rows per course (1.5
 # million at 100,000 courses), which spilled to disk with PostgreSQL's default 4 MB.
@@ -416,8 +418,6 @@ def _km_sql(defs: Definitions) -> tuple[str, str]:
     """reports.outcomes.loss_of_response_time as two CASE expressions (days, event), over the
     follow-ups in FOLLOW_UPS order: censored at the first maintenance dose, an event at the first
     follow-up that is not a response, else censored at the last follow-up scored."""
-    from reports.outcomes import FOLLOW_UPS
-
     index = {name: i for i, (name, _d, _t) in enumerate(defs.follow_ups)}
     order = [index[name] for name in FOLLOW_UPS if name in index]
 
