@@ -1,10 +1,9 @@
 """The tick and its parts: open what is due, invite once, remind, mark missed, escalate."""
 
 import datetime as dt
-import threading
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
 from measures import services
 from measures.models import (
@@ -17,7 +16,7 @@ from measures.models import (
 )
 from measures.services.tick import _message_for
 from tests.measures.support import rows
-from tests.support import NOW
+from tests.support import NOW, at_once
 
 TODAY = dt.date(2026, 3, 10)
 
@@ -229,24 +228,7 @@ def test_two_ticks_at_once_open_and_invite_each_administration_once(patient, the
         )
     due = Administration.objects.count()
     assert due == 36
-    barrier = threading.Barrier(2)
-    results, errors = [], []
-
-    def run():
-        try:
-            barrier.wait(timeout=10)
-            results.append(services.tick(now=NOW))
-        except Exception as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    assert errors == []
+    results = at_once(lambda: services.tick(now=NOW), lambda: services.tick(now=NOW))
     assert sum(r["opened"] for r in results) == due  # each opened by exactly one tick
     assert Administration.objects.filter(status=AdministrationStatus.OPEN).count() == due
     assert invitations().count() == due

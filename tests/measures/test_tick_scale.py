@@ -4,12 +4,11 @@ statuses, messages (failed at once where there is no address), an audit event pe
 The sends go to the broker in batches."""
 
 import datetime as dt
-import threading
 import uuid
 
 import pytest
 from celery.signals import task_prerun
-from django.db import connection, connections
+from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Role
@@ -30,7 +29,7 @@ from measures.models import (
     Timepoint,
 )
 from measures.services.messages import SEND_BATCH
-from tests.support import NOW
+from tests.support import NOW, at_once
 
 pytestmark = pytest.mark.django_db
 S = AdministrationStatus
@@ -298,24 +297,7 @@ def test_two_ticks_at_once_do_each_piece_of_work_once(therapist, provider, leads
         pytest.skip("needs PostgreSQL: SQLite serialises writers, so two ticks cannot race (set DATABASE_URL)")
     MeasureSettings.load()
     practice("race", 12, therapist=therapist, provider=provider)
-    barrier = threading.Barrier(2)
-    results, errors = [], []
-
-    def run():
-        try:
-            barrier.wait(timeout=10)
-            results.append(services.tick(now=NOW))
-        except Exception as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    assert errors == []
+    results = at_once(lambda: services.tick(now=NOW), lambda: services.tick(now=NOW))
     totals = {k: sum(r[k] for r in results) for k in ("opened", "invitations", "reminders", "missed", "escalated")}
     assert totals == {"opened": 12, "invitations": 12, "reminders": 12, "missed": 24, "escalated": 12}
     assert sum(r["alerts_escalated"] for r in results) == 12
