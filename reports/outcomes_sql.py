@@ -310,7 +310,8 @@ class Figures:
     counts: dict  # instrument -> the shape of reports.aggregate.outcome_counts
     km: dict  # instrument -> [(time, event)], the Kaplan–Meier observations
     equity: dict  # instrument -> {dimension: {group: {EQUITY_COUNTS name: n}}}
-    discontinued_with_follow_up: int
+    # None where the rows carry the answer (reports.report.course_flow counts it from them).
+    discontinued_with_follow_up: int | None
 
 
 def _outcome_flags(defs: Definitions, params: dict) -> tuple[str, str]:

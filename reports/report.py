@@ -428,11 +428,11 @@ def build_practice_report(
     stall_after_days = schedule.stall_after_days
     if progress:
         progress(10, "Loading courses")
-    figures = practice_figures(filters, defs, as_of=as_of, stall_after_days=stall_after_days, with_rows=with_rows)
+    cohort = cohort_figures(filters, defs, as_of=as_of, stall_after_days=stall_after_days, with_rows=with_rows)
+    rows, figures = cohort.rows, cohort.counted
     if progress:
         progress(60, "Equity and safety")
     labels = _labels()
-    rows = figures.rows
     return PracticeReport(
         clinic=ClinicSettings.load().clinic_name,
         generated_at=now,
@@ -458,7 +458,7 @@ def build_practice_report(
         safety=_safety(rows, filters),
         waived_baselines=_waived_baselines(rows, filters),
         course_flow=course_flow(rows, as_of, stall_after_days, figures.discontinued_with_follow_up),
-        rows=figures.scored,
+        rows=cohort.scored,
         threshold=threshold,
     )
 
@@ -467,13 +467,10 @@ def build_practice_report(
 class CohortFigures:
     rows: list  # CourseRow, every course of the cohort
     scored: list  # (CourseRow, {instrument: Outcome}), empty unless asked for
-    counts: dict  # instrument -> reports.aggregate.outcome_counts
-    km: dict  # instrument -> [(days, event)]
-    equity: dict  # instrument -> equity_counts
-    discontinued_with_follow_up: int | None
+    counted: outcomes_sql.Figures  # what the report counts, by whichever path
 
 
-def practice_figures(
+def cohort_figures(
     filters: ReportFilters, defs: Definitions, *, as_of: date, stall_after_days: int, with_rows: bool = True
 ) -> CohortFigures:
     """The cohort and what the report counts over it, by one of three paths that give the same
@@ -484,7 +481,7 @@ def practice_figures(
     if outcomes_sql.supported() and not with_rows:
         rows = outcomes_sql.cohort_rows(filters, as_of=as_of, stall_after_days=stall_after_days)
         counted = outcomes_sql.practice_figures(rows, defs, as_of=as_of)
-        return CohortFigures(rows, [], counted.counts, counted.km, counted.equity, counted.discontinued_with_follow_up)
+        return CohortFigures(rows, [], counted)
     if outcomes_sql.supported():
         scored = outcomes_sql.scored_cohort(filters, as_of=as_of, stall_after_days=stall_after_days, defs=defs)
     else:
@@ -496,4 +493,4 @@ def practice_figures(
         counts[instrument] = outcome_counts(outcomes)
         km[instrument] = km_observations(outcomes, [r.end_day for r in rows], [r.maintenance_days for r in rows])
     equity = {instrument: equity_counts(instrument, scored) for instrument in REPORT_INSTRUMENTS}
-    return CohortFigures(rows, scored if with_rows else [], counts, km, equity, None)
+    return CohortFigures(rows, scored if with_rows else [], outcomes_sql.Figures(counts, km, equity, None))
