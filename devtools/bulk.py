@@ -17,13 +17,14 @@ import time
 import uuid
 from decimal import Decimal
 
-from django.db import connection, models
+from django.db import connection, models, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import Role, User
 from courses.choices import Route, SessionFormat, Sex
 from courses.models import AdverseEvent, Course, Dose, DosingSession, Patient, VitalReading
+from reports import data_version
 
 STAFF_ROLES = {
     "therapist": Role.THERAPIST,
@@ -199,6 +200,10 @@ def _copy(model, columns: list[str], rows) -> int:
         for row in rows:
             copy.write_row(row)
             n += 1
+    # COPY goes by psycopg's own cursor, past the wrapper that moves the record's data version
+    # (reports/data_version.py), so it moves it here: once per transaction, when that commits.
+    if not data_version.uncommitted_here():
+        transaction.on_commit(data_version.bump, robust=True)
     return n
 
 

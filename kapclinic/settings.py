@@ -299,6 +299,10 @@ if CELERY_BROKER_URL.split(":", 1)[0] in ("redis", "rediss"):
 CELERY_BROKER_CONNECTION_TIMEOUT = BROKER_TIMEOUT_SECONDS
 # Two quick retries, then the caller's fallback (the database keeps the work for beat's sweeps).
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
+# The outcome report page and API answer from a count a worker made (reports/services.py
+# `report_counted`); a request waits this long for a count it asked for, then shows the last count
+# (saying when it was made) or "counting", so a large practice never holds a web worker for long.
+REPORT_WAIT_SECONDS = float(os.environ.get("REPORT_WAIT_SECONDS", "2"))
 # Fault tolerance (docs/faults.md). A send left "sending" this long was abandoned by a dead worker.
 MEASURES_SEND_CLAIM_STALE_SECONDS = envint("MEASURES_SEND_CLAIM_STALE_SECONDS", "900")
 # First retry of a failed send after up to this many seconds, doubling (with jitter) up to 300.

@@ -151,3 +151,41 @@ class ReportExport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} ({self.get_status_display()})"
+
+
+class DataVersion(models.Model):
+    """One row: a number that moves after every committed write the practice report could read
+    (reports/data_version.py). A counted report is current while its version is this one."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    n = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(id=1), name="data_version_single_row")]
+
+    def __str__(self) -> str:
+        return f"data version {self.n}"
+
+
+class ReportCount(models.Model):
+    """The practice report for one set of filters on one clinic day, counted by a worker
+    (reports/counts.py), so that the page and the API answer without counting. Derived data: it is
+    replaced when the record changes and pruned after its day, never a record of its own."""
+
+    key = models.CharField(max_length=64, unique=True)  # sha256 of the filters, the day and the code
+    filters = models.JSONField(default=dict, blank=True)
+    as_of = models.DateField()
+    # What is stored: the report as counted at `data_version` (a pickle of reports.report.PracticeReport).
+    data_version = models.BigIntegerField(null=True)
+    counted_at = models.DateTimeField(null=True)
+    payload = models.BinaryField(null=True, editable=False)
+    # A count under way: the version it was asked for, and since when (a count that never finished,
+    # its worker killed, is asked again after COUNT_TIMEOUT).
+    counting_version = models.BigIntegerField(null=True)
+    counting_since = models.DateTimeField(null=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["as_of"], name="report_count_as_of")]
+
+    def __str__(self) -> str:
+        return f"report count {self.as_of} v{self.data_version}"

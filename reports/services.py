@@ -5,10 +5,18 @@ An export is requested by a web or API call (which returns at once), made by a w
 does not make it twice), and downloaded later; every request and download is audited.
 """
 
+import hashlib
+import json
 import logging
+import pickle
+import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
+from pathlib import Path
 
+from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q
@@ -20,8 +28,10 @@ from courses.models import AuditAction, Course
 from courses.selectors import courses_for
 from kernel import clock
 from kernel.models import settings_update
+from reports import data_version
 from reports.cohort import ReportFilters
-from reports.models import Audience, ExportKind, ExportStatus, OutcomeSettings, ReportExport
+from reports.models import Audience, ExportKind, ExportStatus, OutcomeSettings, ReportCount, ReportExport
+from reports.report import PracticeReport, build_practice_report
 
 logger = logging.getLogger(__name__)
 
@@ -278,3 +288,132 @@ def export_for_download(*, export: ReportExport, by: User, now: datetime | None 
         at=now,
     )
     return export
+
+
+# The practice report, counted once per change of the record ------------------------------------
+#
+# The page and the API answer from a count a worker made (`report_count_run`), kept per filters and
+# clinic day in ReportCount, while the record's data version (reports/data_version.py) is the one it
+# was counted at. When the record has changed, they show the last count, saying when it was made, and
+# a worker counts again; a web worker waits for a count at most REPORT_WAIT_SECONDS, so a practice of
+# 100,000 courses (about 25 s to count) never holds one. One count per filters is under way at a time.
+
+# Longer than any count takes (100,000 courses: about 25 s on a loaded 2-core machine).
+COUNT_TIMEOUT = timedelta(minutes=5)
+# How often a waiting request looks for the count it asked for.
+COUNT_POLL_SECONDS = 0.1
+
+
+@dataclass(frozen=True)
+class CountedReport:
+    """What the page and the API show: the report (None while the first count is under way),
+    whether it is current (counted at the record's present version) and whether a count is under way."""
+
+    report: PracticeReport | None
+    current: bool
+    counting: bool
+
+
+@cache
+def _code_version() -> str:
+    """The figures' code: a count made by older code (before a deploy) is not current."""
+    digest = hashlib.sha256()
+    here = Path(__file__).resolve().parent
+    for path in [*sorted(here.glob("*.py")), here.parent / "measures" / "schedule.py"]:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _count_key(filters: ReportFilters, as_of) -> str:
+    what = {"filters": filters.as_dict(), "as_of": as_of.isoformat(), "code": _code_version()}
+    return hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()
+
+
+def _stored(row: ReportCount | None) -> PracticeReport | None:
+    if row is None or row.payload is None:
+        return None
+    try:
+        return pickle.loads(bytes(row.payload))  # noqa: S301 (written by report_count_run, in our own database)
+    except Exception:  # a count the code can no longer read is counted again
+        logger.warning("report count %s unreadable; counting again", row.pk)
+        return None
+
+
+def report_counted(filters: ReportFilters, *, now: datetime | None = None, wait: float | None = None) -> CountedReport:
+    """The practice report for the page and the API: the current count, or the last one while a
+    worker counts again, or nothing while the first one is counted."""
+    now = clock.now(now)
+    if data_version.uncommitted_here():
+        # This transaction wrote what the report reads; no stored count holds it and no worker can
+        # see it, so it is counted here (this never happens in a request, only inside a test's
+        # transaction).
+        return CountedReport(build_practice_report(filters, now=now, with_rows=False), current=True, counting=False)
+    as_of = timezone.localdate(now)
+    key = _count_key(filters, as_of)
+    version = data_version.current()
+    row = ReportCount.objects.filter(key=key).first()
+    stored = _stored(row)
+    if stored is not None and row.data_version == version:
+        return CountedReport(stored, current=True, counting=False)
+    if not _count_ask(key, filters, as_of, version, now):
+        # The broker would not take the task: count here, as before there were workers, and keep it.
+        report_count_run(key=key, now=now)
+        row = ReportCount.objects.get(key=key)
+        return CountedReport(_stored(row), current=row.data_version == data_version.current(), counting=False)
+    deadline = time.monotonic() + (settings.REPORT_WAIT_SECONDS if wait is None else wait)
+    while True:
+        row = ReportCount.objects.filter(key=key).first()
+        if row.data_version is not None and row.data_version >= version and (fresh := _stored(row)) is not None:
+            return CountedReport(fresh, current=row.data_version == data_version.current(), counting=False)
+        if time.monotonic() >= deadline:
+            return CountedReport(_stored(row) or stored, current=False, counting=True)
+        time.sleep(COUNT_POLL_SECONDS)
+
+
+def _count_ask(key: str, filters: ReportFilters, as_of, version: int, now: datetime) -> bool:
+    """Queue one count of this version, unless one of it (or a later one) is under way. False when
+    the broker refused the task (the claim is let go)."""
+    ReportCount.objects.get_or_create(key=key, defaults={"filters": filters.as_dict(), "as_of": as_of})
+    claimed = (
+        ReportCount.objects.filter(key=key)
+        .filter(
+            Q(counting_version__isnull=True)
+            | Q(counting_version__lt=version)
+            | Q(counting_since__lt=now - COUNT_TIMEOUT)
+        )
+        .update(counting_version=version, counting_since=now)
+    )
+    if not claimed:
+        return True
+    from reports.tasks import count_report
+
+    try:
+        transaction.on_commit(lambda: count_report.delay(key))
+    except Exception:  # kombu's OperationalError and the like: Redis down or hung past its timeout
+        logger.warning("report count not queued (broker unavailable); counting in the request")
+        ReportCount.objects.filter(key=key, counting_version=version).update(counting_version=None, counting_since=None)
+        return False
+    return True
+
+
+def report_count_run(*, key: str, now: datetime | None = None) -> str:
+    """Count the practice report for one ReportCount row and keep it. Returns what happened."""
+    now = clock.now(now)
+    row = ReportCount.objects.filter(key=key).first()
+    if row is None:
+        return "gone"
+    if row.as_of != timezone.localdate(now):
+        return "another day"  # past midnight: the next request asks under the new day's key
+    version = data_version.current()  # read before the data, so the count is never labelled newer
+    if row.data_version is not None and row.data_version >= version:
+        return "current"
+    report = build_practice_report(ReportFilters.from_dict(row.filters), now=now, with_rows=False)
+    ReportCount.objects.filter(key=key).filter(Q(data_version__isnull=True) | Q(data_version__lt=version)).update(
+        data_version=version, counted_at=now, payload=pickle.dumps(report)
+    )
+    ReportCount.objects.filter(key=key, counting_version__lte=version).update(
+        counting_version=None, counting_since=None
+    )
+    # Counts of past days are never shown again.
+    ReportCount.objects.filter(as_of__lt=row.as_of).delete()
+    return "counted"

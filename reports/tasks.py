@@ -20,3 +20,9 @@ def queue_waiting_exports(older_than_seconds: int = 60) -> int:
     for export_id in waiting:
         run_export.delay(str(export_id))
     return len(waiting)
+
+
+@shared_task(acks_late=True, autoretry_for=(DatabaseError,), retry_backoff=5, max_retries=3)
+def count_report(key: str) -> str:
+    """Count the practice report for the page and the API (reports/services.py `report_counted`)."""
+    return services.report_count_run(key=key)

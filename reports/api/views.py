@@ -29,7 +29,6 @@ from reports.api.serializers.practice_report import PracticeReportSerializer
 from reports.api.serializers.practice_report_data import practice_report_data
 from reports.api.serializers.settings import OutcomeSettingsSerializer
 from reports.models import ExportStatus, OutcomeSettings
-from reports.report import build_practice_report
 
 _ERROR_TEXT = {
     400: "Invalid input; `errors` names each field at fault.",
@@ -68,6 +67,15 @@ CSV_NOTE = (
 )
 
 
+COUNTING_TEXT = "A worker is counting the practice's figures for these filters; ask again in a few seconds."
+COUNTING_RETRY_SECONDS = 3
+
+
+class CountingSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    counting = serializers.BooleanField()
+
+
 class FormatIsAFilter(DefaultContentNegotiation):
     """`?format=group` filters the courses here; it is not DRF's renderer override."""
 
@@ -81,9 +89,19 @@ class PracticeReportView(ApiView):
 
     @extend_schema(
         parameters=[ReportFilterSerializer],
-        responses=_responses(PracticeReportSerializer, errors=(400, 401, 403)),
+        responses=_responses(PracticeReportSerializer, errors=(400, 401, 403))
+        | {
+            202: OpenApiResponse(
+                CountingSerializer,
+                description="No count of these filters yet today: a worker is counting; ask again after "
+                "`Retry-After` seconds.",
+            )
+        },
         tags=["reports"],
-        description="Practice lead only. The practice outcome report as JSON: per instrument the n, "
+        description="Practice lead only. The report is counted by a worker and kept until the record "
+        "changes: `current` is false when the record has changed since `generated_at` (then `counting` "
+        "says a new count is under way: ask again later for it). The first request of the day for a "
+        "set of filters may answer 202 while it is counted. The figures: per instrument the n, "
         "means with SD and 95% CI, response and remission (intention-to-treat and observed cases), "
         "sustained response four ways and split by maintenance, follow-up completion, the share still "
         "responding and the Kaplan–Meier steps; the equity split; safety; the definitions in force; "
@@ -93,8 +111,15 @@ class PracticeReportView(ApiView):
     def get(self, request):
         filters = ReportFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        report = build_practice_report(report_filters(filters.validated_data), with_rows=False)
-        return Response(PracticeReportSerializer(practice_report_data(report)).data)
+        counted = services.report_counted(report_filters(filters.validated_data))
+        if counted.report is None:
+            return Response(
+                {"detail": COUNTING_TEXT, "counting": True},
+                status=status.HTTP_202_ACCEPTED,
+                headers={"Retry-After": str(COUNTING_RETRY_SECONDS)},
+            )
+        data = practice_report_data(counted.report) | {"current": counted.current, "counting": counted.counting}
+        return Response(PracticeReportSerializer(data).data)
 
 
 class ExportListView(ApiView):

@@ -13,17 +13,18 @@ from kernel.web.views import lead_view, staff_view
 from reports import selectors, services
 from reports.models import ExportKind, ExportStatus
 from reports.presentation import report_context
-from reports.report import build_practice_report
 from reports.web.forms import PracticeExportForm, ReportFilterForm
 
 RECENT_EXPORTS = 50
 
 
 def _report_page(request, form, *, status=200):
-    context = {"form": form, "report": None}
+    context = {"form": form, "report": None, "counted": None}
     if form.is_valid():
-        report = build_practice_report(form.filters(), with_rows=False)
-        context |= report_context(report, export=False)
+        counted = services.report_counted(form.filters())
+        context["counted"] = counted
+        if counted.report is not None:
+            context |= report_context(counted.report, export=False)
     return render(request, "reports/outcome_report.html", context, status=status)
 
 

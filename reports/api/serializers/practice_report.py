@@ -259,7 +259,9 @@ class EchoedFiltersSerializer(ReportFilterSerializer):
 
 class PracticeReportSerializer(serializers.Serializer):
     clinic = serializers.CharField()
-    generated_at = serializers.DateTimeField()
+    generated_at = serializers.DateTimeField(help_text="When these figures were counted.")
+    current = serializers.BooleanField(help_text="True when nothing the report reads has changed since `generated_at`.")
+    counting = serializers.BooleanField(help_text="True while a worker counts the figures again.")
     as_of = serializers.DateField(help_text="The clinic day the report counts up to.")
     filters = EchoedFiltersSerializer()
     filter_labels = FilterLabelSerializer(many=True)

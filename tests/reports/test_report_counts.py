@@ -1,0 +1,189 @@
+"""The outcome report counted once per change of the record (reports/services.py `report_counted`,
+reports/data_version.py): any committed write the report reads makes the kept count old, nothing
+else does, a rolled-back write changes nothing, and the page and the API say when the figures they
+show were counted and whether the record has changed since."""
+
+import re
+
+import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+from rest_framework.test import APIClient
+
+from courses.audit import audit
+from courses.models import AuditAction, ClinicSettings, Course
+from kapclinic.celery import app
+from measures.models import MeasureSettings
+from reports import data_version, services
+from reports.cohort import ReportFilters
+from reports.data_version import IGNORED_TABLES, moves_version
+from reports.models import OutcomeSettings, ReportCount
+from reports.report import build_practice_report
+from tests.reports.api_support import COHORT, build_cohort, build_course
+
+URL = "/api/reports/outcomes/"
+
+
+@pytest.fixture
+def practice(therapist, provider, lead, clock):
+    """A practice whose settings rows exist (each is created on first read, and creating it is a
+    write that moves the version, once in a practice's life)."""
+    ClinicSettings.load()
+    MeasureSettings.load()
+    OutcomeSettings.load()
+    return {"therapist": therapist, "provider": provider}
+
+
+@pytest.mark.parametrize(
+    "sql, moves",
+    [
+        ('SELECT "courses_course"."id" FROM "courses_course"', False),
+        ('  select 1 FROM "measures_response" FOR UPDATE SKIP LOCKED', False),
+        ("SET LOCAL work_mem = '256MB'", False),
+        ('SAVEPOINT "s1_x1"', False),
+        ('INSERT INTO "courses_auditevent" ("at") VALUES (%s)', False),
+        ('DELETE FROM "django_session" WHERE "session_key" = %s', False),
+        ('UPDATE "measures_outboundmessage" SET "status" = %s', False),
+        ('INSERT INTO "measures_response" ("total") VALUES (%s)', True),
+        ('UPDATE "courses_dosingparticipant" SET "voided_at" = %s', True),
+        ("UPDATE measures_administration SET status = 'open' WHERE id = ANY(%s)", True),
+        # The tick's set-based statements: a write in a CTE counts.
+        ("WITH due AS (UPDATE measures_administration SET status = 'open' RETURNING id) "
+         "INSERT INTO measures_outboundmessage (id) SELECT id FROM due", True),
+        ('WITH x AS (SELECT 1) INSERT INTO "measures_outboundmessage" ("id") SELECT 1 FROM x', False),
+        ("WITH c AS (SELECT * FROM unnest(%s)) SELECT course_id FROM c", False),  # the report's own
+        ("WITH gone AS (DELETE FROM measures_response RETURNING id) SELECT count(*) FROM gone", True),
+        ("MERGE INTO courses_course c USING x ON x.id = c.id WHEN MATCHED THEN DO NOTHING", True),
+        # An upsert reads as a write of a table called SET: a wrong guess errs towards counting.
+        ('INSERT INTO "courses_auditevent" ("id") VALUES (1) ON CONFLICT ("id") DO UPDATE SET "id" = 1', True),
+        ("EXPLAIN ANALYZE UPDATE courses_course SET status = 'x'", True),
+        ("CREATE TABLE t (id int)", True),
+        ("SELECT setval('x', 1)", False),
+    ],
+)  # fmt: skip
+def test_which_statements_move_the_version(sql, moves):
+    assert moves_version(sql) is moves
+
+
+def test_every_ignored_table_is_a_table(db):
+    assert set(IGNORED_TABLES) - set(connection.introspection.table_names()) == set()
+
+
+@pytest.mark.parametrize("with_rows", [False, True])
+def test_the_report_reads_none_of_the_ignored_tables_and_writes_nothing(practice, with_rows):
+    build_cohort(**practice, specs=COHORT[:4])
+    with CaptureQueriesContext(connection) as queries:
+        build_practice_report(ReportFilters(), with_rows=with_rows)
+    assert [q["sql"] for q in queries.captured_queries if moves_version(q["sql"])] == []
+    read = {t.lower() for q in queries.captured_queries for t in re.findall(r'(?:FROM|JOIN)\s+"?(\w+)', q["sql"], re.I)}
+    assert {"courses_course", "measures_response", "courses_adverseevent"} <= read  # the capture sees the reads
+    assert read & set(IGNORED_TABLES) == set()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_committed_write_moves_the_version_once_and_a_rollback_or_an_audit_row_not_at_all(
+    therapist, provider, lead, clock
+):
+    [course] = build_cohort(therapist=therapist, provider=provider, specs=COHORT[:1])
+    start = data_version.current()
+    with transaction.atomic():  # three writes, one transaction: one bump
+        Course.objects.filter(pk=course.pk).update(planned_dosing_sessions=7)
+        Course.objects.filter(pk=course.pk).update(planned_dosing_sessions=8)
+        with connection.cursor() as cursor:
+            cursor.execute("UPDATE courses_course SET planned_dosing_sessions = 6 WHERE planned_dosing_sessions < 0")
+    assert data_version.current() == start + 1
+    with pytest.raises(RuntimeError), transaction.atomic():
+        Course.objects.filter(pk=course.pk).update(planned_dosing_sessions=9)
+        raise RuntimeError("the save failed")
+    assert data_version.current() == start + 1
+    audit(actor=lead, action=AuditAction.VIEW, record_type="practice report")
+    assert data_version.current() == start + 1
+    Course.objects.filter(pk=course.pk).update(planned_dosing_sessions=6)  # outside a transaction: at once
+    assert data_version.current() == start + 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_count_is_kept_until_the_record_changes(practice):
+    build_cohort(**practice, specs=COHORT[:2])
+    first = services.report_counted(ReportFilters())  # the worker (eager here) counts it at once
+    assert first.current and not first.counting and first.report.n_courses == 2
+
+    with CaptureQueriesContext(connection) as queries:
+        again = services.report_counted(ReportFilters())
+    assert again.current and again.report.generated_at == first.report.generated_at
+    assert len(queries.captured_queries) == 2  # the version and the kept count: nothing is counted
+
+    build_course(COHORT[2], n=2, **practice)
+    third = services.report_counted(ReportFilters())
+    assert third.current and third.report.n_courses == 3
+
+
+@pytest.fixture
+def no_worker_yet(settings):
+    """The broker takes the count's task, but no worker has run it: the request waits no time."""
+    settings.REPORT_WAIT_SECONDS = 0
+    app.conf.task_always_eager = False
+    yield
+    app.conf.task_always_eager = True
+
+
+def worker_counts() -> list[str]:
+    """What a worker does with each count it was asked for."""
+    return [services.report_count_run(key=key) for key in ReportCount.objects.values_list("key", flat=True)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_while_counting_the_page_and_the_api_say_so_and_show_the_last_count(practice, lead, client, no_worker_yet):
+    build_cohort(**practice, specs=COHORT[:2])
+    client.force_login(lead)
+    api = APIClient()
+    api.force_authenticate(lead)
+
+    # Nothing counted yet today: the page refreshes itself; the API answers 202 and when to ask again.
+    page = client.get("/reports/outcomes/")
+    assert page.status_code == 200
+    assert "Counting the practice's figures" in page.content.decode()
+    assert '<meta http-equiv="refresh" content="3">' in page.content.decode()
+    answer = api.get(URL)
+    assert answer.status_code == 202 and answer["Retry-After"] == "3" and answer.json()["counting"] is True
+    assert ReportCount.objects.count() == 1  # the page and the API asked for the same count, once
+    assert ReportCount.objects.get().counting_version is not None
+
+    assert worker_counts() == ["counted"]
+    answer = api.get(URL)
+    assert answer.status_code == 200
+    assert (answer.json()["current"], answer.json()["counting"], answer.json()["n_courses"]) == (True, False, 2)
+    assert "Counting" not in client.get("/reports/outcomes/").content.decode()
+
+    # The record changes: the last count is shown, saying when it was made, while a worker counts.
+    build_course(COHORT[2], n=2, **practice)
+    answer = api.get(URL)
+    assert (answer.json()["current"], answer.json()["counting"], answer.json()["n_courses"]) == (False, True, 2)
+    text = client.get("/reports/outcomes/").content.decode()
+    assert "the record has changed since" in text and "refresh" not in text.split("</head>")[0]
+    assert worker_counts() == ["counted"]
+    answer = api.get(URL)
+    assert (answer.json()["current"], answer.json()["n_courses"]) == (True, 3)
+    assert worker_counts() == ["current"]  # a task delivered twice counts once
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_count_asked_while_one_is_under_way_is_not_asked_twice(practice, no_worker_yet):
+    build_cohort(**practice, specs=COHORT[:1])
+    for _ in range(3):
+        assert services.report_counted(ReportFilters()).counting
+    row = ReportCount.objects.get()
+    asked_at = row.counting_since
+    assert services.report_counted(ReportFilters()).counting
+    row.refresh_from_db()
+    assert row.counting_since == asked_at  # not claimed again while under way
+
+
+def test_inside_a_transaction_that_wrote_the_report_is_counted_there(therapist, provider, lead, clock):
+    """A test's own transaction (or any open one) that wrote what the report reads: no kept count
+    and no worker can see that, so it is counted in place, and nothing is kept."""
+    build_cohort(therapist=therapist, provider=provider, specs=COHORT[:2])
+    assert data_version.uncommitted_here()
+    counted = services.report_counted(ReportFilters())
+    assert counted.current and counted.report.n_courses == 2
+    assert not ReportCount.objects.exists()
