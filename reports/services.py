@@ -24,10 +24,11 @@ from django.utils import timezone
 
 from accounts.models import Role, User
 from courses.audit import audit
-from courses.models import AuditAction, Course
+from courses.models import AuditAction, ClinicSettings, Course
 from courses.selectors import courses_for
 from kernel import clock
 from kernel.models import settings_update
+from measures.models import MeasureSettings
 from reports import data_version
 from reports.cohort import ReportFilters
 from reports.models import Audience, ExportKind, ExportStatus, OutcomeSettings, ReportCount, ReportExport
@@ -404,6 +405,10 @@ def report_count_run(*, key: str, now: datetime | None = None) -> str:
         return "gone"
     if row.as_of != timezone.localdate(now):
         return "another day"  # past midnight: the next request asks under the new day's key
+    # The settings rows are made on first read, and making one moves the version: before reading it.
+    ClinicSettings.load()
+    MeasureSettings.load()
+    OutcomeSettings.load()
     version = data_version.current()  # read before the data, so the count is never labelled newer
     if row.data_version is not None and row.data_version >= version:
         return "current"

@@ -133,9 +133,11 @@ def floor(defs, *, as_of, stall_after_days: int) -> list:
 def _answer_from_count(*, rounds: int) -> tuple[float, bool]:
     """Seconds the page and the API take to answer from a kept count, and whether it was current.
     The count is made here, as a worker would make it (the task runs in this process)."""
-    from kapclinic.celery import app
     from reports import services
     from reports.cohort import ReportFilters
+    from reports.tasks import count_report
+
+    app = count_report.app  # the project's Celery app (devtools does not import kapclinic)
 
     eager = app.conf.task_always_eager
     app.conf.task_always_eager = True
