@@ -259,6 +259,9 @@ class TwinMark:
     x: float
     y: float
     label: str  # "ITT 67%"
+    # The label's baseline from the diamond: below it in the upper half of the chart, above it in
+    # the lower half, where below would print over the axis's day labels.
+    label_dy: int = 20
 
 
 @dataclass(frozen=True)
@@ -359,7 +362,12 @@ def km_chart(
         at_risk_y=height + AT_RISK_ROW - 8,
         svg_height=height + AT_RISK_ROW,
         twins=tuple(
-            TwinMark(x_of(day), y_of(rate.pct), f"ITT {rate.pct:.0f}% ({rate.numerator}/{rate.denominator})")
+            TwinMark(
+                x_of(day),
+                y_of(rate.pct),
+                f"ITT {rate.pct:.0f}% ({rate.numerator}/{rate.denominator})",
+                label_dy=20 if rate.pct >= 50 else -11,
+            )
             for day, rate in twins
             if rate.denominator and not (threshold and suppressed(rate, threshold))
         ),

@@ -149,6 +149,16 @@ def test_the_km_curve_carries_its_itt_twins_where_they_have_a_denominator():
     assert chart.twins[0].x < chart.twins[1].x and chart.twins[0].y < chart.twins[1].y  # lower share, lower mark
 
 
+def test_an_itt_twin_low_on_the_chart_is_labelled_above_its_diamond():
+    """Below the diamond, a label near 0% would print over the axis's day labels."""
+    from reports.charts import km_chart
+    from reports.stats import kaplan_meier, wilson
+
+    twins = ((90, wilson(0, 2)), (180, wilson(2, 2)), (120, wilson(1, 2)))
+    chart = km_chart(kaplan_meier([(90, False), (180, False)]), x_max=210, twins=twins)
+    assert [t.label_dy for t in chart.twins] == [-11, 20, 20]
+
+
 def test_the_km_table_reads_the_curve_at_the_axis_days():
     steps = kaplan_meier([(3, False), (3, False), (25, True), (26, False), (152, True), (152, False)])
     rows = km_milestones(steps, km_tick_days(210))
