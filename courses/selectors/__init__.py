@@ -45,6 +45,7 @@ from courses.selectors.patients_courses import (
     course_summary_counts,
     course_timeline_data,
     courses_list,
+    courses_list_count,
     courses_of_caseload,
     courses_open_choices,
     courses_with_progress,
@@ -53,9 +54,11 @@ from courses.selectors.patients_courses import (
     patient_get,
     patient_weights,
     patients_list,
+    patients_list_paged,
     patients_matching,
     patients_with_open_courses,
     stalled_courses,
+    therapists_as_prefetched,
 )
 from courses.selectors.records import (
     amendments_for,
@@ -82,6 +85,7 @@ __all__ = [
     "course_timeline_data",
     "courses_for",
     "courses_list",
+    "courses_list_count",
     "courses_of_caseload",
     "courses_open_choices",
     "courses_with_progress",
@@ -113,6 +117,7 @@ __all__ = [
     "patients_for",
     "patients_for_list",
     "patients_list",
+    "patients_list_paged",
     "patients_with_open_courses",
     "record_amendments",
     "record_get",
@@ -129,5 +134,6 @@ __all__ = [
     "staff_list",
     "staff_member_get",
     "stalled_courses",
+    "therapists_as_prefetched",
     "vital_alerts_recent",
 ]

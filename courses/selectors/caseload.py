@@ -54,12 +54,14 @@ def patients_for_list(user) -> QuerySet[Patient]:
         return qs
     if not user.is_clinician:
         return qs.none()
-    registered_without_course = (
-        Patient.objects.filter(created_by=user)
-        .exclude(Exists(Course.objects.filter(patient=OuterRef("pk"))))
-        .values("pk")
+    return qs.filter(
+        Q(pk__in=courses_for(user).values("patient_id")) | Q(pk__in=registered_without_course(user).values("pk"))
     )
-    return qs.filter(Q(pk__in=courses_for(user).values("patient_id")) | Q(pk__in=registered_without_course))
+
+
+def registered_without_course(user) -> QuerySet[Patient]:
+    """The patients USER registered that have no course yet (on their list until one is opened)."""
+    return Patient.objects.filter(created_by=user).exclude(Exists(Course.objects.filter(patient=OuterRef("pk"))))
 
 
 def dosing_sessions_for(user) -> QuerySet[DosingSession]:

@@ -4,7 +4,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from courses import kinds
-from courses.api.serializers._common import ModelInput, text_field, version_field
+from courses.api.serializers._common import ModelInput, PlainOut, text_field, version_field
 from courses.models import AuditEvent, Course, Patient, WeightMeasurement
 from kernel.text import REASON_MAX
 
@@ -32,7 +32,7 @@ class PatientUpdateSerializer(ModelInput):
         fields = [*kinds.PATIENT_FIELDS, "version", "reason"]
 
 
-class PatientListSerializer(serializers.ModelSerializer):
+class PatientListSerializer(PlainOut, serializers.ModelSerializer):
     is_voided = serializers.BooleanField(read_only=True)
 
     class Meta:

@@ -48,12 +48,13 @@ class CourseListView(ApiView):
     def get(self, request):
         filters = CourseFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        qs = selectors.courses_list(
-            user=request.user,
-            status=filters.validated_data.get("status"),
-            patient_id=filters.validated_data.get("patient"),
-        )
-        page = self.paginate_queryset(qs)
+        chosen = {
+            "status": filters.validated_data.get("status"),
+            "patient_id": filters.validated_data.get("patient"),
+        }
+        qs = selectors.courses_list(user=request.user, **chosen)
+        count = selectors.courses_list_count(user=request.user, **chosen)
+        page = selectors.therapists_as_prefetched(self.paginator.paginate_queryset(qs, request, view=self, count=count))
         return self.get_paginated_response(CourseListSerializer(page, many=True).data)
 
     @extend_schema(request=CourseInputSerializer, responses=api_responses(CourseSerializer, 201), tags=["courses"])

@@ -27,7 +27,8 @@ class PatientListView(ApiView):
 
     @extend_schema(responses=api_responses(PatientListSerializer(many=True), errors=LIST_ERRORS), tags=["patients"])
     def get(self, request):
-        page = self.paginate_queryset(selectors.patients_list(user=request.user))
+        rows, count = selectors.patients_list_paged(user=request.user)
+        page = self.paginator.paginate_queryset(rows, request, view=self, count=count)
         return self.get_paginated_response(PatientListSerializer(page, many=True).data)
 
     @extend_schema(
