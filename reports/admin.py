@@ -1,11 +1,12 @@
-"""The reports admin: outcome definitions edited through the service, export jobs read-only."""
+"""The reports admin: outcome definitions edited through the service; export jobs, the kept report
+counts and the data version read-only."""
 
 from django.contrib import admin
 from django.db.models.functions import Length
 
 from kernel.admin import ReadOnlyAdmin, SingletonSettingsAdmin
 from reports import services
-from reports.models import OutcomeSettings, ReportExport
+from reports.models import DataVersion, OutcomeSettings, ReportCount, ReportExport
 
 
 @admin.register(OutcomeSettings)
@@ -43,3 +44,25 @@ class ReportExportAdmin(ReadOnlyAdmin):
             return "—"
         size = ReportExport.objects.filter(pk=obj.pk).values_list(Length("content"), flat=True).first()
         return f"{size or 0:,} bytes"
+
+
+@admin.register(ReportCount)
+class ReportCountAdmin(ReadOnlyAdmin):
+    """The counts the report page and API answer from (reports/services.py report_counted): when
+    each was made, at which data version, and whether a recount is under way. Aggregates only."""
+
+    list_display = ("as_of", "counted_at", "data_version", "counting_version", "counting_since", "filters")
+    date_hierarchy = "as_of"
+    # The pickled report stays out: its figures are on the report page.
+    fields = readonly_fields = [f.name for f in ReportCount._meta.fields if f.name != "payload"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("payload")
+
+
+@admin.register(DataVersion)
+class DataVersionAdmin(ReadOnlyAdmin):
+    """The record's data version (reports/data_version.py): moves after every committed write the
+    report reads."""
+
+    list_display = ("__str__", "n")

@@ -52,7 +52,7 @@ def test_a_worker_killed_while_sending_leaves_no_invitation_lost_or_doubled(
     # died with the worker; the next tick (beat's job, done here by hand) queues every message never
     # tried, so they go out. The abandoned claim waits until it is stale, then a tick queues it too.
     send_task(redis_server.url, "measures.tasks.tick")
-    wait_for(lambda: statuses()[MessageStatus.SENT] == 5, 30, "the three invitations of the lost batch")
+    wait_for(lambda: statuses()[MessageStatus.SENT] == 5, 60, "the three invitations of the lost batch")
     assert OutboundMessage.objects.get(pk=held.pk).status == MessageStatus.SENDING
 
     ticks = 1

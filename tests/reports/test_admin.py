@@ -3,11 +3,12 @@
 import pytest
 from django.contrib import admin
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import Role, User
 from courses.models import AuditEvent
 from reports import services
-from reports.models import Audience, ExportKind, OutcomeSettings, ReportExport
+from reports.models import Audience, DataVersion, ExportKind, OutcomeSettings, ReportCount, ReportExport
 from tests.support import NOW
 
 
@@ -99,3 +100,17 @@ def test_exports_cannot_be_added_changed_or_deleted(admin_client, export):
     assert response.status_code == 403
     export.refresh_from_db()
     assert export.status == "done"
+
+
+def test_the_kept_report_counts_are_read_only_and_never_show_the_payload(admin_client):
+    count = ReportCount.objects.create(key="k" * 64, filters={"indication": "ptsd"}, as_of=timezone.localdate(NOW))
+    assert services.report_count_run(key=count.key, now=NOW) == "counted"
+    assert admin_client.get(url(ReportCount, "changelist")).status_code == 200
+    page = admin_client.get(url(ReportCount, "change", count.pk))
+    assert page.status_code == 200 and "ptsd" in page.content.decode()
+    assert "payload" not in page.content.decode().lower()
+    assert admin_client.post(url(ReportCount, "change", count.pk), {"as_of": "2020-01-01"}).status_code == 403
+    assert admin_client.get(url(ReportCount, "delete", count.pk)).status_code == 403
+    DataVersion.objects.get_or_create(pk=1)
+    assert admin_client.get(url(DataVersion, "changelist")).status_code == 200
+    assert admin_client.get(url(DataVersion, "delete", 1)).status_code == 403
