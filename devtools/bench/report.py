@@ -182,7 +182,7 @@ def run(*, rounds: int = 5) -> list[Figure]:
             unit="s",
             target=f"< {GOAL_SECONDS_10K:g} s",
             met=current and answer < GOAL_SECONDS_10K,
-            floor_label="the floor above (one SQL statement)",
+            floor_label="the count's floor (one SQL statement, the line below)",
             note="reports.services.report_counted while the record is unchanged (the count a worker "
             "keeps; the count itself is the line below)" + ("" if current else "; NOT CURRENT: check"),
         ),
