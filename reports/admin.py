@@ -54,7 +54,7 @@ class ReportCountAdmin(ReadOnlyAdmin):
     list_display = ("as_of", "counted_at", "data_version", "counting_version", "counting_since", "filters")
     date_hierarchy = "as_of"
     # The pickled report stays out: its figures are on the report page.
-    fields = readonly_fields = [f.name for f in ReportCount._meta.fields if f.name != "payload"]
+    fields = readonly_fields = [f.name for f in ReportCount._meta.fields if not f.name.startswith("payload")]
 
     def get_queryset(self, request):
         return super().get_queryset(request).defer("payload")

@@ -179,6 +179,8 @@ class ReportCount(models.Model):
     data_version = models.BigIntegerField(null=True)
     counted_at = models.DateTimeField(null=True)
     payload = models.BinaryField(null=True, editable=False)
+    # New with every payload written: a process that has read this one keeps it by this name.
+    payload_id = models.UUIDField(null=True, editable=False)
     # A count under way: the version it was asked for, and since when (a count that never finished,
     # its worker killed, is asked again after COUNT_TIMEOUT).
     counting_version = models.BigIntegerField(null=True)

@@ -2,10 +2,12 @@
 gunicorn as the README deploys it.
 
 The product side is GET /api/patients/, GET /api/courses/ (first page, 50 rows) and one course's
-timeline, as a therapist whose caseload holds half the practice. The yardstick is the least an
-authenticated API read can do: the same authentication (an API token) and permission, one indexed
-query and one audit row (devtools/bench/urls.py). The goal: each list serves at least 0.70× the
-yardstick's requests per second.
+timeline, as a therapist whose caseload holds half the practice; and GET /api/reports/outcomes/ as
+a practice lead, answered from the report count kept for it (counted here first, since the
+benchmark's server has no worker), which shows that the endpoint does not hold a web worker.
+The yardstick is the least an authenticated API read can do: the same authentication (an API
+token) and permission, one indexed query and one audit row (devtools/bench/urls.py). The goal: each
+list serves at least 0.70× the yardstick's requests per second.
 
 The server is the production one: gunicorn with `-c python:kapclinic.gunicorn_conf`, `--workers 4`
 (sync workers), DEBUG off, the settings' production defaults (persistent connections with their
@@ -46,6 +48,29 @@ CLIENTS = 20
 WORKERS = 4  # as the README's production example starts gunicorn
 GOAL = 0.70
 YARDSTICK_LABEL = "authenticated DRF view: one indexed query and the same audit row"
+
+
+def _prepare_outcomes() -> str:
+    """A token for a practice lead, and the practice report counted and kept for the page and the
+    API (here, as a worker would count it: the task runs in this process), so that the server,
+    which has no worker, answers from the count."""
+    from accounts.models import Role, User
+    from accounts.tokens import token_issue
+    from reports import services
+    from reports.cohort import ReportFilters
+    from reports.tasks import count_report
+
+    lead = User.objects.filter(role=Role.PRACTICE_LEAD, is_active=True).order_by("pk").first()
+    if lead is None:
+        raise SystemExit("bench api: no practice lead in this database")
+    _, key = token_issue(user=lead)
+    app = count_report.app
+    eager, app.conf.task_always_eager = app.conf.task_always_eager, True
+    try:
+        services.report_counted(ReportFilters(), wait=600)
+    finally:
+        app.conf.task_always_eager = eager
+    return key
 
 
 def _prepare() -> tuple[str, str, str]:
@@ -180,23 +205,33 @@ def drive(base_url: str, path: str, token: str, *, seconds: float, clients: int 
 
 
 def measure(
-    base_url: str, token: str, course_id: str, *, seconds: float, rounds: int, clients: int = CLIENTS
+    base_url: str,
+    token: str,
+    course_id: str,
+    *,
+    seconds: float,
+    rounds: int,
+    clients: int = CLIENTS,
+    lead_token: str | None = None,
 ) -> tuple[dict[str, float], int]:
-    """Median requests/s of each target over `rounds`, the targets taken in turn within each round."""
+    """Median requests/s of each target over `rounds`, the targets taken in turn within each round.
+    With `lead_token`, the outcome report's endpoint too (a practice lead's)."""
     targets = {
-        "patients": "/api/patients/",
-        "courses": "/api/courses/",
-        "timeline": f"/api/courses/{course_id}/timeline/",
-        "yardstick": f"/bench/yardstick/{course_id}/",
+        "patients": ("/api/patients/", token),
+        "courses": ("/api/courses/", token),
+        "timeline": (f"/api/courses/{course_id}/timeline/", token),
+        "yardstick": (f"/bench/yardstick/{course_id}/", token),
     }
+    if lead_token:
+        targets["outcomes"] = ("/api/reports/outcomes/", lead_token)
     # Warm up: every worker imports its views and opens its connection before the timing.
-    for path in targets.values():
-        drive(base_url, path, token, seconds=1.0, clients=clients)
+    for path, key in targets.values():
+        drive(base_url, path, key, seconds=1.0, clients=clients)
     rates: dict[str, list[float]] = {name: [] for name in targets}
     errors = 0
     for _ in range(rounds):
-        for name, path in targets.items():
-            rate, bad = drive(base_url, path, token, seconds=seconds, clients=clients)
+        for name, (path, key) in targets.items():
+            rate, bad = drive(base_url, path, key, seconds=seconds, clients=clients)
             rates[name].append(rate)
             errors += bad
     return {name: statistics.median(values) for name, values in rates.items()}, errors
@@ -208,6 +243,8 @@ def figures(rates: dict[str, float], *, errors: int, label: str, courses: int) -
         "courses": "GET /api/courses/",
         "timeline": "GET /api/courses/<id>/timeline/",
     }
+    if "outcomes" in rates:
+        names["outcomes"] = "GET /api/reports/outcomes/ (a lead; the kept count)"
     yardstick = rates["yardstick"]
     out = []
     for name, title in names.items():
@@ -242,13 +279,15 @@ def run(
     from courses.models import Course
 
     courses = Course.objects.count()
+    lead_token = None
     if token is None or course_id is None:
         token, course_id, _ = _prepare()
+        lead_token = _prepare_outcomes()
     if base_url is not None:
-        rates, errors = measure(base_url, token, course_id, seconds=seconds, rounds=rounds)
+        rates, errors = measure(base_url, token, course_id, seconds=seconds, rounds=rounds, lead_token=lead_token)
     else:
         with _gunicorn(env or {}) as url:
-            rates, errors = measure(url, token, course_id, seconds=seconds, rounds=rounds)
+            rates, errors = measure(url, token, course_id, seconds=seconds, rounds=rounds, lead_token=lead_token)
     return figures(rates, errors=errors, label=label, courses=courses)
 
 

@@ -71,6 +71,24 @@ COUNTING_TEXT = "A worker is counting the practice's figures for these filters; 
 COUNTING_RETRY_SECONDS = 3
 
 
+# A kept count never changes (a recount is written under a new payload id), so each process turns
+# it into JSON once: 0.1 s of DRF's field walking for a practice of 10,000 courses, per request before.
+_JSON: dict = {}
+_JSON_MAX = 16
+
+
+def _report_json(counted: services.CountedReport) -> dict:
+    data = _JSON.get(counted.ident) if counted.ident is not None else None
+    if data is None:
+        shape = practice_report_data(counted.report) | {"current": counted.current, "counting": counted.counting}
+        data = dict(PracticeReportSerializer(shape).data)
+        if counted.ident is not None:
+            while len(_JSON) >= _JSON_MAX:
+                _JSON.pop(next(iter(_JSON)))
+            _JSON[counted.ident] = data
+    return data
+
+
 class CountingSerializer(serializers.Serializer):
     detail = serializers.CharField()
     counting = serializers.BooleanField()
@@ -118,8 +136,7 @@ class PracticeReportView(ApiView):
                 status=status.HTTP_202_ACCEPTED,
                 headers={"Retry-After": str(COUNTING_RETRY_SECONDS)},
             )
-        data = practice_report_data(counted.report) | {"current": counted.current, "counting": counted.counting}
-        return Response(PracticeReportSerializer(data).data)
+        return Response(_report_json(counted) | {"current": counted.current, "counting": counted.counting})
 
 
 class ExportListView(ApiView):

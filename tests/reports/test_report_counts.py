@@ -3,9 +3,11 @@ reports/data_version.py): any committed write the report reads makes the kept co
 else does, a rolled-back write changes nothing, and the page and the API say when the figures they
 show were counted and whether the record has changed since."""
 
+import json
 import re
 
 import pytest
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
@@ -15,6 +17,8 @@ from courses.models import AuditAction, ClinicSettings, Course
 from kapclinic.celery import app
 from measures.models import MeasureSettings
 from reports import data_version, services
+from reports.api.serializers.practice_report import PracticeReportSerializer
+from reports.api.serializers.practice_report_data import practice_report_data
 from reports.cohort import ReportFilters
 from reports.data_version import IGNORED_TABLES, moves_version
 from reports.models import OutcomeSettings, ReportCount
@@ -165,6 +169,17 @@ def test_while_counting_the_page_and_the_api_say_so_and_show_the_last_count(prac
     answer = api.get(URL)
     assert (answer.json()["current"], answer.json()["n_courses"]) == (True, 3)
     assert worker_counts() == ["current"]  # a task delivered twice counts once
+    # What a current count answers is what counting now would: every figure (the API keeps the
+    # JSON of a count per process; asked twice, the same answer).
+    fresh = PracticeReportSerializer(
+        practice_report_data(build_practice_report(ReportFilters(), with_rows=False))
+        | {"current": True, "counting": False}
+    ).data
+    again = api.get(URL).json()
+    assert again == answer.json()
+    assert {k: v for k, v in again.items() if k != "generated_at"} == json.loads(
+        json.dumps({k: v for k, v in fresh.items() if k != "generated_at"}, cls=DjangoJSONEncoder)
+    )
 
 
 @pytest.mark.django_db(transaction=True)
