@@ -33,8 +33,9 @@ APPEND_ONLY = frozenset(
 READ_ONLY = frozenset({"django_migrations"})
 # The record's apps: no row of theirs is deleted by kapclinic ...
 RECORD_PREFIXES = ("courses_", "measures_", "reports_")
-# ... except a course's therapists, whose rows a change of care team removes.
-DELETED_BY_DESIGN = frozenset({"courses_course_therapists"})
+# ... except a course's therapists, whose rows a change of care team removes, and the outcome
+# report's kept counts (derived figures, no record of their own), pruned after their day.
+DELETED_BY_DESIGN = frozenset({"courses_course_therapists", "reports_reportcount"})
 # Outside those apps, kept for good as well: staff accounts are deactivated, API tokens revoked
 # (accounts/tokens.py), and the admin's own change log is never pruned by the app.
 NEVER_DELETED = frozenset({"accounts_user", "accounts_apitoken", "django_admin_log"})

@@ -303,6 +303,10 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "inte
 # `report_counted`); a request waits this long for a count it asked for, then shows the last count
 # (saying when it was made) or "counting", so a large practice never holds a web worker for long.
 REPORT_WAIT_SECONDS = float(os.environ.get("REPORT_WAIT_SECONDS", "2"))
+# A count is current while the record's data version is unchanged (reports/data_version.py) and for
+# at most this long: the version moves just after each commit, so a process killed between the two
+# leaves it unmoved; this bounds how long such a count could be shown as current.
+REPORT_COUNT_MAX_AGE_SECONDS = envint("REPORT_COUNT_MAX_AGE_SECONDS", "900")
 # Fault tolerance (docs/faults.md). A send left "sending" this long was abandoned by a dead worker.
 MEASURES_SEND_CLAIM_STALE_SECONDS = envint("MEASURES_SEND_CLAIM_STALE_SECONDS", "900")
 # First retry of a failed send after up to this many seconds, doubling (with jitter) up to 300.

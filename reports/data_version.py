@@ -15,6 +15,7 @@ never newer (old figures shown as current). A transaction that rolled back bumps
 """
 
 import re
+import time
 
 from django.db import connections, transaction
 from django.db.models import F
@@ -48,16 +49,25 @@ IGNORED_TABLES = {
 _READS = re.compile(
     r"\s*(?:SELECT|SAVEPOINT|RELEASE|ROLLBACK|BEGIN|COMMIT|SET|SHOW|PRAGMA|DECLARE|FETCH|CLOSE)\b", re.IGNORECASE
 )
+# A written table's name follows its keyword after a space or straight after a quote ('UPDATE"t"').
 _TARGETS = re.compile(
-    r"\b(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM|MERGE\s+INTO)\s+\"?([A-Za-z_][A-Za-z0-9_]*)", re.IGNORECASE
+    r"\b(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM|MERGE\s+INTO)(?:\s+\"?|\")([A-Za-z_][A-Za-z0-9_]*)", re.IGNORECASE
 )
 _WITH = re.compile(r"\s*WITH\b", re.IGNORECASE)
+_PLAIN_DML = re.compile(r"\s*(?:INSERT|UPDATE|DELETE)\b", re.IGNORECASE)
+_COMMENTS = re.compile(r"/\*.*?\*/|--[^\n]*", re.DOTALL)
 
 
 def moves_version(sql: str) -> bool:
     """Whether a statement may change what the report counts. A statement that is neither a read
     nor a write of named tables (DDL, COPY, a procedure) counts. `ON CONFLICT DO UPDATE SET` reads
-    as a write of a table called SET, which counts too: a wrong guess must err towards counting."""
+    as a write of a table called SET, which counts too: a wrong guess must err towards counting.
+    Comments are read as spaces, and a string holding several statements counts if any part does
+    (a semicolon inside a literal only splits it into parts that count)."""
+    return any(_part_moves(part) for part in _COMMENTS.sub(" ", sql).split(";") if part.strip())
+
+
+def _part_moves(sql: str) -> bool:
     if _READS.match(sql):
         return False
     targets = _TARGETS.findall(sql)
@@ -66,16 +76,30 @@ def moves_version(sql: str) -> bool:
     return any(t.lower() not in IGNORED_TABLES for t in targets)
 
 
+def _text(sql, connection) -> str | None:
+    """The statement as text: psycopg's composed SQL and bytes too (None: unreadable, so it counts)."""
+    if isinstance(sql, str):
+        return sql
+    try:
+        if isinstance(sql, bytes | bytearray):
+            return bytes(sql).decode()
+        return sql.as_string(connection.connection)
+    except Exception:
+        return None
+
+
 def current() -> int:
     """The version now (0 on a database that never recorded a write)."""
     return DataVersion.objects.values_list("n", flat=True).filter(pk=1).first() or 0
 
 
 def bump(using: str = "default") -> None:
-    """Move the version on (the callback `_watch` leaves for the commit)."""
+    """Move the version on (the callback `_watch` leaves for the commit). A missing row (a new
+    database, a partial restore, a hand delete) starts again from the clock in microseconds: a number
+    it is unlikely ever to have had. Counts compare versions for equality only, never order."""
     versions = DataVersion.objects.using(using)
     if not versions.filter(pk=1).update(n=F("n") + 1):
-        versions.get_or_create(pk=1, defaults={"n": 1})
+        versions.get_or_create(pk=1, defaults={"n": time.time_ns() // 1000})
 
 
 def uncommitted_here(using: str = "default") -> bool:
@@ -90,11 +114,18 @@ _migrating = False
 
 
 def _watch(execute, sql, params, many, context):
-    result = execute(sql, params, many, context)
     connection = context["connection"]
-    if _migrating:
-        return result  # the version's own table may not exist yet; migrate_ended bumps once
-    if moves_version(sql) and not (connection.in_atomic_block and uncommitted_here(connection.alias)):
+    # Read before the statement runs: in autocommit it is committed when execute returns.
+    text = _text(sql, connection)
+    moves = not _migrating and (text is None or moves_version(text))
+    result = execute(sql, params, many, context)
+    if not moves:
+        return result  # during migrate the version's own table may not exist yet; migrate_ended bumps
+    # A plain INSERT, UPDATE or DELETE that touched no row changed nothing (the tick's idle
+    # statements); with common table expressions the count is the last statement's only.
+    if _PLAIN_DML.match(text or "") and ";" not in text and getattr(context["cursor"], "rowcount", -1) == 0:
+        return result
+    if not (connection.in_atomic_block and uncommitted_here(connection.alias)):
         transaction.on_commit(bump, using=connection.alias, robust=True)
     return result
 

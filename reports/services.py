@@ -324,15 +324,27 @@ class _Kept:
     version: int | None  # None: nothing kept yet
     ident: uuid.UUID | None
     report: PracticeReport | None  # None: nothing kept, or unreadable by this code
+    counted_at: datetime | None = None
+
+    def current_at(self, version: int, now: datetime) -> bool:
+        """Counted at this version, and not so long ago that a lost version move could hide in it."""
+        max_age = timedelta(seconds=settings.REPORT_COUNT_MAX_AGE_SECONDS)
+        return self.report is not None and self.version == version and self.counted_at > now - max_age
 
 
 @cache
 def _code_version() -> str:
-    """The figures' code: a count made by older code (before a deploy) is not current."""
+    """What the figures depend on besides the data: the code of the report and of the records,
+    questionnaires and labels it reads, the clinic's time zone (the report's day) and the secret
+    key (the courses' report keys). A count made otherwise (before a deploy) is never current."""
     digest = hashlib.sha256()
-    here = Path(__file__).resolve().parent
-    for path in [*sorted(here.glob("*.py")), here.parent / "measures" / "schedule.py"]:
-        digest.update(path.read_bytes())
+    root = Path(__file__).resolve().parent.parent
+    for app in ("reports", "courses", "measures", "kernel"):
+        for path in sorted((root / app).rglob("*.py")):
+            if "migrations" not in path.parts and "management" not in path.parts:
+                digest.update(path.read_bytes())
+    digest.update(settings.TIME_ZONE.encode())
+    digest.update(hashlib.sha256(settings.SECRET_KEY.encode()).digest())
     return digest.hexdigest()[:16]
 
 
@@ -349,21 +361,28 @@ _READ_MAX = 16
 
 
 def _kept(key: str) -> _Kept:
-    head = ReportCount.objects.filter(key=key).values_list("data_version", "payload_id").first()
+    head = ReportCount.objects.filter(key=key).values_list("data_version", "payload_id", "counted_at").first()
     if head is None or head[0] is None:
         return _Kept(None, None, None)
-    version, payload_id = head
+    version, payload_id, counted_at = head
     report = _READ.get(payload_id)
     if report is None:
         payload = ReportCount.objects.filter(key=key, payload_id=payload_id).values_list("payload", flat=True).first()
         try:
             report = pickle.loads(bytes(payload))  # noqa: S301 (written by report_count_run, in our own database)
-        except Exception:  # recounted since, or a count this code can no longer read: counted again
-            return _Kept(version, None, None)
+        except Exception:
+            report = None
+        if not isinstance(report, PracticeReport):
+            # Recounted since (read again next time), or bytes this code cannot use: let it go,
+            # so that the next request asks for a count instead of waiting on this one.
+            ReportCount.objects.filter(key=key, payload_id=payload_id).update(
+                data_version=None, payload=None, payload_id=None
+            )
+            return _Kept(None, None, None)
         while len(_READ) >= _READ_MAX:
             _READ.pop(next(iter(_READ)))
         _READ[payload_id] = report
-    return _Kept(version, payload_id, report)
+    return _Kept(version, payload_id, report, counted_at)
 
 
 def report_counted(filters: ReportFilters, *, now: datetime | None = None, wait: float | None = None) -> CountedReport:
@@ -379,20 +398,20 @@ def report_counted(filters: ReportFilters, *, now: datetime | None = None, wait:
     key = _count_key(filters, as_of)
     version = data_version.current()
     kept = _kept(key)
-    if kept.report is not None and kept.version == version:
+    if kept.current_at(version, now):
         return CountedReport(kept.report, current=True, counting=False, ident=kept.ident)
     if not _count_ask(key, filters, as_of, version, now):
         # The broker would not take the task: count here, as before there were workers, and keep it.
         report_count_run(key=key, now=now)
         kept = _kept(key)
-        return CountedReport(kept.report, kept.version == data_version.current(), counting=False, ident=kept.ident)
+        current = kept.current_at(data_version.current(), clock.now())
+        return CountedReport(kept.report, current, counting=False, ident=kept.ident)
     deadline = time.monotonic() + (settings.REPORT_WAIT_SECONDS if wait is None else wait)
     while True:
         fresh = _kept(key)
-        if fresh.report is not None and fresh.version >= version:
-            return CountedReport(
-                fresh.report, fresh.version == data_version.current(), counting=False, ident=fresh.ident
-            )
+        if fresh.report is not None and fresh.ident != kept.ident:  # written since this request looked
+            current = fresh.current_at(data_version.current(), clock.now())
+            return CountedReport(fresh.report, current, counting=False, ident=fresh.ident)
         if time.monotonic() >= deadline:
             shown = fresh if fresh.report is not None else kept
             return CountedReport(shown.report, current=False, counting=True, ident=shown.ident)
@@ -400,15 +419,13 @@ def report_counted(filters: ReportFilters, *, now: datetime | None = None, wait:
 
 
 def _count_ask(key: str, filters: ReportFilters, as_of, version: int, now: datetime) -> bool:
-    """Queue one count of this version, unless one of it (or a later one) is under way. False when
+    """Queue one count of this version, unless one of this version is under way. False when
     the broker refused the task (the claim is let go)."""
     ReportCount.objects.get_or_create(key=key, defaults={"filters": filters.as_dict(), "as_of": as_of})
     claimed = (
         ReportCount.objects.filter(key=key)
         .filter(
-            Q(counting_version__isnull=True)
-            | Q(counting_version__lt=version)
-            | Q(counting_since__lt=now - COUNT_TIMEOUT)
+            Q(counting_version__isnull=True) | ~Q(counting_version=version) | Q(counting_since__lt=now - COUNT_TIMEOUT)
         )
         .update(counting_version=version, counting_since=now)
     )
@@ -433,20 +450,25 @@ def report_count_run(*, key: str, now: datetime | None = None) -> str:
         return "gone"
     if row.as_of != timezone.localdate(now):
         return "another day"  # past midnight: the next request asks under the new day's key
+    if _count_key(ReportFilters.from_dict(row.filters), row.as_of) != key:
+        # Asked by a process running other code (a deploy under way): that code's workers count it.
+        return "other code"
     # The settings rows are made on first read, and making one moves the version: before reading it.
     ClinicSettings.load()
     MeasureSettings.load()
     OutcomeSettings.load()
     version = data_version.current()  # read before the data, so the count is never labelled newer
-    if row.data_version is not None and row.data_version >= version:
+    kept = _kept(key)
+    if kept.current_at(version, now):
         return "current"
     report = build_practice_report(ReportFilters.from_dict(row.filters), now=now, with_rows=False)
-    ReportCount.objects.filter(key=key).filter(Q(data_version__isnull=True) | Q(data_version__lt=version)).update(
+    # Replaces any count of another version (an older one; or a higher number, after the version's
+    # row was lost and begun again), or of this one counted earlier (past its age).
+    other = Q(data_version__isnull=True) | ~Q(data_version=version) | Q(payload_id=None) | Q(counted_at__lt=now)
+    ReportCount.objects.filter(key=key).filter(other).update(
         data_version=version, counted_at=now, payload=pickle.dumps(report), payload_id=uuid.uuid4()
     )
-    ReportCount.objects.filter(key=key, counting_version__lte=version).update(
-        counting_version=None, counting_since=None
-    )
+    ReportCount.objects.filter(key=key, counting_version=version).update(counting_version=None, counting_since=None)
     # Counts of past days are never shown again.
     ReportCount.objects.filter(as_of__lt=row.as_of).delete()
     return "counted"

@@ -4,14 +4,18 @@ else does, a rolled-back write changes nothing, and the page and the API say whe
 show were counted and whether the record has changed since."""
 
 import json
+import pickle
 import re
+import uuid
 
 import pytest
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from rest_framework.test import APIClient
 
+from accounts import db_roles
 from courses.audit import audit
 from courses.models import AuditAction, ClinicSettings, Course
 from kapclinic.celery import app
@@ -21,7 +25,7 @@ from reports.api.serializers.practice_report import PracticeReportSerializer
 from reports.api.serializers.practice_report_data import practice_report_data
 from reports.cohort import ReportFilters
 from reports.data_version import IGNORED_TABLES, moves_version
-from reports.models import OutcomeSettings, ReportCount
+from reports.models import DataVersion, OutcomeSettings, ReportCount
 from reports.report import build_practice_report
 from tests.reports.api_support import COHORT, build_cohort, build_course
 
@@ -63,6 +67,16 @@ def practice(therapist, provider, lead, clock):
         ("EXPLAIN ANALYZE UPDATE courses_course SET status = 'x'", True),
         ("CREATE TABLE t (id int)", True),
         ("SELECT setval('x', 1)", False),
+        # Found by review: several statements in one string, comments, a quote straight after the
+        # keyword, an ignored table hiding a counted one.
+        ("SELECT 1; UPDATE courses_patient SET sex = 'male'", True),
+        ("SET x = 1; SELECT 1", False),
+        ("WITH x AS (UPDATE/**/courses_patient SET sex = 'male' RETURNING 1) SELECT 1", True),
+        ('WITH x AS (UPDATE"courses_patient" SET sex = \'male\' RETURNING 1) SELECT 1', True),
+        ("UPDATE courses_auditevent SET id = 1 WHERE false; UPDATE/**/courses_patient SET sex = 'x'", True),
+        ("/* a note */ UPDATE courses_course SET status = 'x'", True),
+        ("-- a note\nSELECT 1", False),
+        ("SELECT ';' FROM courses_course", True),  # a split literal counts: erring towards counting
     ],
 )  # fmt: skip
 def test_which_statements_move_the_version(sql, moves):
@@ -202,3 +216,76 @@ def test_inside_a_transaction_that_wrote_the_report_is_counted_there(therapist, 
     counted = services.report_counted(ReportFilters())
     assert counted.current and counted.report.n_courses == 2
     assert not ReportCount.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_writes_the_classifier_could_miss_still_move_the_version(practice):
+    [course] = build_cohort(**practice, specs=COHORT[:1])
+    start = data_version.current()
+    Course.objects.filter(pk=course.pk, planned_dosing_sessions=-1).update(planned_dosing_sessions=3)
+    assert data_version.current() == start  # a plain statement that touched no row changed nothing
+    if connection.vendor == "postgresql":
+        from psycopg import sql
+
+        with connection.cursor() as cursor:  # composed SQL, not text
+            statement = sql.SQL("UPDATE {} SET planned_dosing_sessions = 7 WHERE id = %s")
+            cursor.execute(statement.format(sql.Identifier("courses_course")), [course.pk])
+        assert data_version.current() == start + 1
+        start += 1
+        with connection.cursor() as cursor:  # no row at the top level, one in the CTE: counts
+            cursor.execute(
+                "WITH c AS (UPDATE courses_course SET planned_dosing_sessions = 6 WHERE id = %s RETURNING id) "
+                "SELECT id FROM c WHERE false",
+                [course.pk],
+            )
+        assert data_version.current() == start + 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_version_lost_and_begun_again_still_recounts(practice):
+    [course] = build_cohort(**practice, specs=COHORT[:1])
+    assert services.report_counted(ReportFilters()).report.n_courses == 1
+    before = data_version.current()
+    DataVersion.objects.all().delete()  # a partial restore, a hand delete
+    data_version.bump()
+    assert data_version.current() != before
+    build_course(COHORT[1], n=1, **practice)
+    again = services.report_counted(ReportFilters())
+    assert again.current and again.report.n_courses == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_count_past_its_age_is_not_current(practice, settings):
+    build_cohort(**practice, specs=COHORT[:1])
+    first = services.report_counted(ReportFilters())
+    assert first.current
+    settings.REPORT_COUNT_MAX_AGE_SECONDS = 0  # as if a version move were lost 15 minutes ago
+    again = services.report_counted(ReportFilters())  # counted again (eagerly), the same version
+    assert again.current is False or again.report.generated_at >= first.report.generated_at
+    assert ReportCount.objects.get().counted_at >= first.report.generated_at
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("bad", [b"garbage", pickle.dumps({"not": "a report"})])
+def test_an_unreadable_kept_count_is_counted_again_not_a_500(practice, lead, bad):
+    build_cohort(**practice, specs=COHORT[:1])
+    assert services.report_counted(ReportFilters()).current
+    ReportCount.objects.update(payload=bad, payload_id=uuid.uuid4())  # as a new process reads it
+    api = APIClient()
+    api.force_authenticate(lead)
+    answer = api.get(URL)
+    assert answer.status_code == 200 and answer.json()["current"] is True and answer.json()["n_courses"] == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_count_asked_by_other_code_is_left_to_that_codes_workers(practice):
+    build_cohort(**practice, specs=COHORT[:1])
+    row = ReportCount.objects.create(key="0" * 64, filters={}, as_of=timezone.localdate())
+    assert services.report_count_run(key=row.key) == "other code"
+    row.refresh_from_db()
+    assert row.payload is None
+
+
+def test_the_application_role_may_prune_the_kept_counts():
+    assert "DELETE" in db_roles.table_privileges("reports_reportcount")
+    assert "DELETE" not in db_roles.table_privileges("reports_dataversion")
