@@ -1,5 +1,6 @@
 """The record's data version: a number that moves after every committed write the practice report
-could read, so that a counted report can be kept until the record changes (reports/counts.py).
+could read, so that a counted report can be kept until the record changes (reports/services.py,
+`report_counted`).
 
 How it stays honest: one execute wrapper on every database connection (installed by
 ReportsConfig.ready) reads the head of each statement Django sends. A statement that writes a table
@@ -123,7 +124,13 @@ def _watch(execute, sql, params, many, context):
         return result  # during migrate the version's own table may not exist yet; migrate_ended bumps
     # A plain INSERT, UPDATE or DELETE that touched no row changed nothing (the tick's idle
     # statements); with common table expressions the count is the last statement's only.
-    if _PLAIN_DML.match(text or "") and ";" not in text and getattr(context["cursor"], "rowcount", -1) == 0:
+    # (executemany's row count need not be the sum of its runs: not trusted.)
+    if (
+        not many
+        and _PLAIN_DML.match(text or "")
+        and ";" not in text
+        and getattr(context["cursor"], "rowcount", -1) == 0
+    ):
         return result
     if not (connection.in_atomic_block and uncommitted_here(connection.alias)):
         transaction.on_commit(bump, using=connection.alias, robust=True)
