@@ -52,8 +52,11 @@ def test_a_worker_killed_while_sending_leaves_no_invitation_lost_or_doubled(
     # died with the worker; the next tick (beat's job, done here by hand) queues every message never
     # tried, so they go out. The abandoned claim waits until it is stale, then a tick queues it too.
     send_task(redis_server.url, "measures.tasks.tick")
-    wait_for(lambda: statuses()[MessageStatus.SENT] == 5, 60, "the three invitations of the lost batch")
-    assert OutboundMessage.objects.get(pk=held.pk).status == MessageStatus.SENDING
+    wait_for(lambda: statuses()[MessageStatus.SENT] >= 5, 60, "the three invitations of the lost batch")
+    # Before its claim is stale the abandoned message is left alone. On a slow machine the second
+    # worker can take longer than STALE_SECONDS to start, and then this same tick sends it too.
+    if time.monotonic() - killed_at < STALE_SECONDS:
+        assert OutboundMessage.objects.get(pk=held.pk).status == MessageStatus.SENDING
 
     ticks = 1
 
