@@ -5,7 +5,7 @@ with the print stylesheet read from disk, so nothing is fetched over the network
 inline SVG with presentation attributes, drawn from the same geometry as on screen.
 """
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
 
@@ -49,8 +49,18 @@ def _write_pdf(html: str) -> bytes:
     return HTML(string=html, base_url=str(settings.BASE_DIR), url_fetcher=fetcher).write_pdf()
 
 
-def render_practice_pdf(report: PracticeReport, audience: str = Audience.OUTSIDE) -> bytes:
-    context = report_context(report, export=True, audience=audience) | {"css": _print_css(), "prefix": ""}
+def render_practice_pdf(
+    report: PracticeReport, audience: str = Audience.OUTSIDE, *, made_at: datetime | None = None
+) -> bytes:
+    """`made_at`: when the file is made, printed beside the count's own time when it is later (a
+    file made from the count the report page keeps says when its figures were counted)."""
+    made_at = report.generated_at if made_at is None else made_at
+    context = report_context(report, export=True, audience=audience) | {
+        "css": _print_css(),
+        "prefix": "",
+        "made_at": made_at,
+        "counted_earlier": made_at - report.generated_at >= timedelta(minutes=1),
+    }
     return _write_pdf(render_to_string("reports/pdf/practice.html", context))
 
 

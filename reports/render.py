@@ -1,12 +1,13 @@
 """Turn an export request into its file: the practice report as PDF or CSV, or one patient's
 progress report as PDF. The practice report is built once (reports/report.py) and rendered."""
 
+from collections.abc import Callable
 from datetime import datetime
 
 from reports.aggregate import count_hidden
 from reports.cohort import ReportFilters
 from reports.models import Audience, ExportKind, ReportExport
-from reports.report import build_practice_report
+from reports.report import PracticeReport, build_practice_report
 
 
 class ExportRefused(Exception):
@@ -27,7 +28,16 @@ def _refuse_a_hidden_group(filters: ReportFilters, practice_hide: dict) -> None:
             )
 
 
-def render_export(export: ReportExport, *, progress, now: datetime) -> tuple[str, str, bytes]:
+def render_export(
+    export: ReportExport,
+    *,
+    progress,
+    now: datetime,
+    kept: Callable[[ReportFilters], PracticeReport | None] | None = None,
+) -> tuple[str, str, bytes]:
+    """`kept(filters)` gives the page's kept count of those filters when it is current (see
+    reports.services.report_if_current): a file for inside the clinic reads the same figures the
+    page shows instead of counting them again (at 10,000 courses, half the PDF's time)."""
     stamp = now.strftime("%Y%m%d-%H%M")
     if export.kind == ExportKind.PATIENT_PDF:
         from reports.pdf import render_patient_pdf
@@ -43,13 +53,18 @@ def render_export(export: ReportExport, *, progress, now: datetime) -> tuple[str
     # The per-course rows are read by the CSV's course list and by the small-group check of a file
     # shared outside; without them the database counts the figures (much faster at practice scale).
     with_rows = export.kind == ExportKind.PRACTICE_CSV or export.audience == Audience.OUTSIDE
-    report = build_practice_report(
-        ReportFilters.from_dict(export.filters),
-        now=now,
-        progress=progress,
-        threshold=export.suppression_threshold,
-        with_rows=with_rows,
-    )
+    filters = ReportFilters.from_dict(export.filters)
+    report = None
+    if kept is not None and not with_rows:
+        report = kept(filters)
+        if report is not None and report.suppression_threshold != export.suppression_threshold:
+            report = None  # the threshold changed since the request: count with the request's own
+        if report is not None:
+            progress(50, "Reading the figures counted for the report page")
+    if report is None:
+        report = build_practice_report(
+            filters, now=now, progress=progress, threshold=export.suppression_threshold, with_rows=with_rows
+        )
     if export.kind == ExportKind.PRACTICE_LISTS:
         from reports.csv_export import render_practice_lists_csv
 
@@ -98,5 +113,5 @@ def render_export(export: ReportExport, *, progress, now: datetime) -> tuple[str
     return (
         f"kap-outcome-report-{export.audience}-{stamp}.pdf",
         "application/pdf",
-        render_practice_pdf(report, export.audience),
+        render_practice_pdf(report, export.audience, made_at=now),
     )

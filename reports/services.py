@@ -250,7 +250,9 @@ def export_run(*, export_id, now: datetime | None = None) -> str:
         return "skipped"
     export = ReportExport.objects.select_related("course__patient").get(pk=export_id)
     try:
-        filename, content_type, content = render_export(export, progress=_progress(export.pk), now=now)
+        filename, content_type, content = render_export(
+            export, progress=_progress(export.pk), now=now, kept=lambda filters: report_if_current(filters, now=now)
+        )
     except ExportRefused as exc:  # a rule, not a fault: its words are the message
         ReportExport.objects.filter(pk=export_id).update(
             status=ExportStatus.FAILED, finished_at=timezone.now(), error=str(exc)[:300]
@@ -416,6 +418,17 @@ def report_counted(filters: ReportFilters, *, now: datetime | None = None, wait:
             shown = fresh if fresh.report is not None else kept
             return CountedReport(shown.report, current=False, counting=True, ident=shown.ident)
         time.sleep(COUNT_POLL_SECONDS)
+
+
+def report_if_current(filters: ReportFilters, *, now: datetime | None = None) -> PracticeReport | None:
+    """The kept count of these filters when it is current (counted today at the record's present
+    version, within its age), else None. It never asks for a count: an export that finds none
+    counts for itself, in its own task, as before."""
+    now = clock.now(now)
+    if data_version.uncommitted_here():
+        return None
+    kept = _kept(_count_key(filters, timezone.localdate(now)))
+    return kept.report if kept.current_at(data_version.current(), now) else None
 
 
 def _count_ask(key: str, filters: ReportFilters, as_of, version: int, now: datetime) -> bool:

@@ -289,3 +289,51 @@ def test_a_count_asked_by_other_code_is_left_to_that_codes_workers(practice):
 def test_the_application_role_may_prune_the_kept_counts():
     assert "DELETE" in db_roles.table_privileges("reports_reportcount")
     assert "DELETE" not in db_roles.table_privileges("reports_dataversion")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_inside_pdf_reads_the_pages_count_while_it_is_current_and_counts_afresh_after_a_change(
+    practice, lead, clock, tmp_path
+):
+    from reports.models import Audience, ExportKind, ReportExport
+    from tests.reports.web_support import pdf_text
+
+    def export_text() -> str:
+        export = services.export_request(by=lead, kind=ExportKind.PRACTICE_PDF, audience=Audience.INSIDE)
+        export.refresh_from_db()  # made by the task after the commit (eager here)
+        assert export.status == "done", export.error
+        return " ".join(pdf_text(bytes(export.content), tmp_path).split())
+
+    build_cohort(**practice, specs=COHORT[:2])
+    counted = services.report_counted(ReportFilters())
+    assert counted.current
+    clock.shift(timezone.timedelta(minutes=7))
+    made = timezone.localtime()
+    # The file says when it was made and when its figures were counted: the page's count, unchanged.
+    text = export_text()
+    assert f"Generated {made:%Y-%m-%d %H:%M}" in text
+    assert f"figures counted {timezone.localtime(counted.report.generated_at):%H:%M}" in text
+    assert services.report_if_current(ReportFilters()) is counted.report  # an export moves no version
+
+    # A dose, a score, any write the report reads: the next file counts for itself, as of now.
+    build_course(COHORT[2], n=2, **practice)
+    assert services.report_if_current(ReportFilters()) is None
+    text = export_text()
+    assert f"Generated {made:%Y-%m-%d %H:%M}" in text and "figures counted" not in text
+    assert "3 selected" in text
+
+    # A file asked before the small-cell threshold changed keeps the threshold it was asked with:
+    # the count made since (at the new threshold) is not its figures, so it counts for itself.
+    kept = services.report_counted(ReportFilters()).report
+    clock.shift(timezone.timedelta(minutes=3))
+    asked = ReportExport.objects.create(
+        kind=ExportKind.PRACTICE_PDF,
+        audience=Audience.INSIDE,
+        filters={},
+        suppression_threshold=kept.suppression_threshold + 1,
+        requested_by=lead,
+        requested_at=timezone.now(),
+    )
+    assert services.export_run(export_id=asked.pk) == "done"
+    asked.refresh_from_db()
+    assert "figures counted" not in pdf_text(bytes(asked.content), tmp_path)
