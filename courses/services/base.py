@@ -30,6 +30,7 @@ from courses.models import (
 )
 from kernel.clock import record_year_errors
 from kernel.concurrency import StaleWrite
+from kernel.constraints import constraint_errors, raise_constraint_errors
 from kernel.validation import fail
 
 # A reading more than this far in the future is a clock or typing error, not a plan.
@@ -171,16 +172,23 @@ def _save(record: Model) -> Model:
     if errors:
         raise ValidationError(errors)
     record.clean_fields()
-    for constraint in record._meta.constraints:
+    # Every constraint checked once, the check constraints in one query (kernel/constraints.py);
+    # a broken one with words of ours becomes them, on its field.
+    broken = constraint_errors(record)
+    for constraint, _error in broken:
         if constraint.name in CONSTRAINT_MESSAGES:
-            try:
-                constraint.validate(type(record), record)
-            except ValidationError:
-                field, message = CONSTRAINT_MESSAGES[constraint.name]
-                errors.setdefault(field, message)
+            field, message = CONSTRAINT_MESSAGES[constraint.name]
+            errors.setdefault(field, message)
     if errors:
         raise ValidationError(errors)
-    record.full_clean()
+    # The rest of full_clean: the model's own clean(), uniqueness, then the other constraints.
+    found: dict = {}
+    for step in (record.clean, record.validate_unique):
+        try:
+            step()
+        except ValidationError as exc:
+            found = exc.update_error_dict(found)
+    raise_constraint_errors(broken, found)
     record.save()
     return record
 
