@@ -3,10 +3,12 @@ their progress counts; patients with their open courses, a search, a patient's c
 a course's summary counts and timeline; a patient's audit trail; the stalled courses; the course
 lists and choices the API and forms take."""
 
+import functools
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Count, Exists, F, IntegerField, Max, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, F, IntegerField, Max, OuterRef, Prefetch, Q, QuerySet, Subquery, signals
+from django.db.models.base import ModelState
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -222,8 +224,6 @@ def course_of_caseload(*, user, course_id) -> Course | None:
     return courses_for(user).filter(pk=course_id).select_related("patient").first()
 
 
-_THERAPISTS_READ = "_therapists_read"
-
 # The columns a list's answer shows (CourseListSerializer, PatientListSerializer, StaffBriefSerializer
 # with the user's name), read alone: a page of 50 courses otherwise loaded and parsed every column of
 # 200 rows (a password hash, a dozen timestamps) to show none of them. A field an answer adds and
@@ -251,40 +251,111 @@ _COURSE_SHOWN = (
 )
 
 
-def therapists_as_prefetched(courses: list[Course]) -> list[Course]:
-    """Hand each course of a page its therapists as prefetch_related("therapists") would: the rows
-    of that same one query, in its order, as `course.therapists.all()`. Django's own prefetch builds
-    and filters a queryset for every course of the page to hold them (a third of a page's time);
-    here each course gets an empty-query queryset holding its rows (a further filter finds none,
-    never another course's). `courses_list` reads them into a plain attribute for this."""
-    for course in courses:
-        rows = course.__dict__.pop(_THERAPISTS_READ, None)
-        if rows is None:
-            continue
-        held = _STAFF._default_manager._queryset_class(model=_STAFF)
-        held.query.set_empty()
-        held._result_cache = rows
-        held._prefetch_done = True
-        course._prefetched_objects_cache = {**getattr(course, "_prefetched_objects_cache", {}), "therapists": held}
-    return courses
+@functools.cache
+def _attnames(model, names: tuple[str, ...]) -> tuple[str, ...]:
+    """The attribute names of those columns on MODEL (an FK's is its id: "patient_id")."""
+    return tuple(model._meta.get_field(name).attname for name in names)
 
 
-def courses_list(*, user, status: str | None = None, patient_id=None) -> QuerySet[Course]:
-    """The caseload's courses for the API's list (newest first), optionally of one status or patient;
-    pass the rows read through `therapists_as_prefetched` before reading their therapists."""
-    staff = _STAFF._default_manager.only(*_STAFF_SHOWN)
-    qs = courses_for(user).select_related("patient", "medical_provider")
-    qs = qs.only(
-        *_COURSE_SHOWN,
-        *(f"patient__{name}" for name in _PATIENT_SHOWN),
-        *(f"medical_provider__{name}" for name in _STAFF_SHOWN),
-    )
-    qs = qs.prefetch_related(Prefetch("therapists", queryset=staff, to_attr=_THERAPISTS_READ))
+_COURSE_ROW = (
+    *_COURSE_SHOWN,
+    *(f"patient__{name}" for name in _PATIENT_SHOWN),
+    *(f"medical_provider__{name}" for name in _STAFF_SHOWN),
+)
+
+
+def _reader(model, names: tuple[str, ...], db: str) -> Callable:
+    """What makes a row of values (of MODEL's attributes NAMES) the instance Django would read with
+    .only(*NAMES): the same attributes, the others deferred, without Model.__init__'s per-field
+    work, for an answer's read-only rows. (Model.from_db itself while anything listens to the
+    model's init signals, which this skips.)"""
+    if signals.pre_init.has_listeners(model) or signals.post_init.has_listeners(model):
+        # from_db takes the values in the order of the model's fields.
+        order = [names.index(f.attname) for f in model._meta.concrete_fields if f.attname in names]
+        ordered = [names[i] for i in order]
+        return lambda values: model.from_db(db, ordered, [values[i] for i in order])
+
+    def read(values):
+        row = model.__new__(model)
+        row.__dict__.update(zip(names, values, strict=True))
+        state = row._state = ModelState()
+        state.adding = False
+        state.db = db
+        return row
+
+    return read
+
+
+def _courses_listed(user, status, patient_id) -> QuerySet[Course]:
+    qs = courses_for(user)
     if status is not None:
         qs = qs.filter(status=status)
     if patient_id is not None:
         qs = qs.filter(patient_id=patient_id)
     return qs.order_by("-created_at", "id")
+
+
+def courses_list(*, user, status: str | None = None, patient_id=None) -> QuerySet[Course]:
+    """The caseload's courses for the API's list (newest first), optionally of one status or patient,
+    with the columns the list shows, their patient, medical provider and therapists. The API reads
+    its page as `courses_list_rows` and `courses_from_rows`: the same rows, for less."""
+    staff = _STAFF._default_manager.only(*_STAFF_SHOWN)
+    qs = _courses_listed(user, status, patient_id).select_related("patient", "medical_provider")
+    qs = qs.only(
+        *_COURSE_SHOWN,
+        *(f"patient__{name}" for name in _PATIENT_SHOWN),
+        *(f"medical_provider__{name}" for name in _STAFF_SHOWN),
+    )
+    return qs.prefetch_related(Prefetch("therapists", queryset=staff))
+
+
+def courses_list_rows(*, user, status: str | None = None, patient_id=None) -> QuerySet:
+    """`courses_list`'s rows as tuples of the columns it reads (the same single query): a page of them
+    becomes its courses through `courses_from_rows`."""
+    return _courses_listed(user, status, patient_id).values_list(*_COURSE_ROW)
+
+
+def courses_from_rows(rows, *, db: str = "default") -> list[Course]:
+    """The courses of a page of `courses_list_rows` as `courses_list` reads them: each with the same
+    columns, its patient and medical provider, and its therapists in `therapists.all()`, read by the
+    same one query as prefetch_related("therapists") (in its order), with no queryset per course.
+
+    Django's own reading spent two thirds of a page's time building 200 model instances (a course,
+    its patient and provider, its therapists) and a prefetch queryset for each course; here each
+    is an instance holding its columns (`_reader`), and a staff member or patient met twice on a
+    page is the same instance. For an answer only: `therapists.all()` is a list, not a queryset."""
+    n_course, n_patient = len(_COURSE_SHOWN), len(_PATIENT_SHOWN)
+    course_of = _reader(Course, _attnames(Course, _COURSE_SHOWN), db)
+    patient_of = _reader(Patient, _attnames(Patient, _PATIENT_SHOWN), db)
+    staff_of = _reader(_STAFF, _attnames(_STAFF, _STAFF_SHOWN), db)
+    patients, staff, courses = {}, {}, {}
+    for row in rows:
+        course = course_of(row[:n_course])
+        values = row[n_course : n_course + n_patient]
+        patient = patients.get(values[0])
+        if patient is None:
+            patient = patients[values[0]] = patient_of(values)
+        values = row[n_course + n_patient :]
+        provider = staff.get(values[0])
+        if provider is None and values[0] is not None:
+            provider = staff[values[0]] = staff_of(values)
+        course._state.fields_cache.update(patient=patient, medical_provider=provider)
+        course._prefetched_objects_cache = {"therapists": []}
+        courses[course.pk] = course
+    if courses:
+        # prefetch_related("therapists")'s own query (the same joins and filter, so the same order).
+        assigned = Course.therapists.field.related_query_name()
+        read = (
+            _STAFF._default_manager.using(db)
+            .filter(**{f"{assigned}__in": list(courses)})
+            .values_list(assigned, *_STAFF_SHOWN)
+        )
+        for course_id, *values in read:
+            member = staff.get(values[0])
+            if member is None:
+                member = staff[values[0]] = staff_of(values)
+            courses[course_id]._prefetched_objects_cache["therapists"].append(member)
+    return list(courses.values())
 
 
 def courses_list_count(*, user, status: str | None = None, patient_id=None) -> QuerySet:
@@ -293,7 +364,7 @@ def courses_list_count(*, user, status: str | None = None, patient_id=None) -> Q
     deleted), an index count instead of matching every course of the practice against them."""
     if status is None and patient_id is None and user.is_therapist and not user.is_practice_lead:
         return Course.therapists.through.objects.filter(user_id=user.pk)
-    return courses_list(user=user, status=status, patient_id=patient_id).order_by()
+    return _courses_listed(user, status, patient_id).order_by()
 
 
 def patients_list(*, user) -> QuerySet[Patient]:
@@ -301,8 +372,9 @@ def patients_list(*, user) -> QuerySet[Patient]:
     return patients_for_list(user).only(*_PATIENT_SHOWN).order_by("family_name", "given_name", "id")
 
 
-def patients_list_paged(*, user) -> tuple[QuerySet[Patient], Callable[[], int] | None]:
-    """`patients_list`'s rows in the form a page of them reads fastest, and a count of them (None:
+def patients_list_paged(*, user) -> tuple[QuerySet, Callable[[], int] | None]:
+    """`patients_list`'s rows in the form a page of them reads fastest, as tuples of its columns
+    (a page of them becomes its patients through `patients_from_rows`), and a count of them (None:
     count the rows themselves), for the API's list.
 
     A clinician's list is the patients of their courses, plus any they registered that have no
@@ -314,23 +386,29 @@ def patients_list_paged(*, user) -> tuple[QuerySet[Patient], Callable[[], int] |
     count is then the caseload's courses' distinct patients plus the others, which cannot overlap
     (they have no course): the same number, without the list's match of every patient. With such
     a patient, or for a practice lead (every patient), the list's own form and count."""
-    rows = patients_list(user=user)
     if _sees_everything(user) or not user.is_clinician:
-        return rows, None
+        return patients_list(user=user).values_list(*_PATIENT_SHOWN), None
     registered = registered_without_course(user).count()
     if registered:
-        return rows, None
+        return patients_list(user=user).values_list(*_PATIENT_SHOWN), None
     caseload = courses_for(user)
     rows = (
         Patient.objects.filter(Exists(caseload.filter(patient=OuterRef("pk"))))
-        .only(*_PATIENT_SHOWN)
         .order_by("family_name", "given_name", "id")
+        .values_list(*_PATIENT_SHOWN)
     )
 
     def count() -> int:
         return caseload.order_by().aggregate(n=Count("patient", distinct=True))["n"] + registered
 
     return rows, count
+
+
+def patients_from_rows(rows, *, db: str = "default") -> list[Patient]:
+    """The patients of a page of `patients_list_paged`'s rows, as `patients_list` reads them (the
+    same columns, the others deferred), for an answer (`_reader`)."""
+    patient_of = _reader(Patient, _attnames(Patient, _PATIENT_SHOWN), db)
+    return [patient_of(row) for row in rows]
 
 
 def courses_of_caseload(*, user, course_ids) -> list[Course]:

@@ -2,12 +2,17 @@
 `version` a writer read, the record and signature fields of an answer (with its amendments), and
 the blockers courses.safety lists."""
 
+from datetime import datetime
+from operator import attrgetter
+
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import models as dj_models
+from django.db.models.query_utils import DeferredAttribute
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.fields import Field, SkipField, is_simple_callable
 from rest_framework.relations import PKOnlyObject
+from rest_framework.settings import ISO_8601, api_settings
 
 from courses.models import Amendment
 from kernel.api.serializers import ClinicDateTimeField, StaffBriefSerializer
@@ -43,13 +48,25 @@ class ModelInput(serializers.ModelSerializer):
 # --- answers of long lists, without DRF's per-field machinery ---------------------------------
 
 
-def _plain_getter(field):
-    """How to read FIELD's value off an instance: a plain attribute read where DRF's own
-    Field.get_attribute would do only that, else DRF's own (defaults, SkipField, dotted sources)."""
+def _plain_getter(field, model=None):
+    """How to read FIELD's value off an instance (of MODEL, if the serializer names one): a plain
+    attribute read where DRF's own Field.get_attribute would do only that, else DRF's own
+    (defaults, SkipField, dotted sources). A column of MODEL (a value, never a callable nor a
+    missing related row) is read as the attribute alone."""
     attrs = field.source_attrs
     if type(field).get_attribute is not Field.get_attribute or len(attrs) != 1 or field.source == "*":
         return field.get_attribute
     (attr,) = attrs
+    if model is not None and isinstance(getattr(model, attr, None), DeferredAttribute):
+        read = attrgetter(attr)
+
+        def get_column(instance):
+            try:
+                return read(instance)
+            except AttributeError:
+                return field.get_attribute(instance)  # not a row of MODEL (a dict): DRF's own
+
+        return get_column
 
     def get(instance):
         try:
@@ -113,16 +130,96 @@ def _plain_converter(field, *, top: bool) -> tuple[str, object, bool]:
         return ("row" if model is not None else "nested"), (type(field), plan), free
     if top and type(field) is serializers.SerializerMethodField:
         return "method", field.method_name, True
-    return "field", field.to_representation, isinstance(field, _CONTEXT_FREE)
+    context_free = isinstance(field, _CONTEXT_FREE)
+    method = type(field).to_representation
+    if method is serializers.DateTimeField.to_representation:
+        return "datetime", field, context_free
+    # What these fields' own to_representation does, called directly.
+    if method is serializers.CharField.to_representation:
+        return "field", str, context_free
+    if method is serializers.IntegerField.to_representation:
+        return "field", int, context_free
+    if method is serializers.UUIDField.to_representation and field.uuid_format == "hex_verbose":
+        return "field", str, context_free
+    if method is serializers.BooleanField.to_representation and _bools_are_themselves(field):
+        return "field", _bool_out(field), context_free
+    if method is serializers.ChoiceField.to_representation:
+        return "field", _choice_out(field), context_free
+    if isinstance(field, serializers.RelatedField):
+        # Its get_attribute may hand over a PKOnlyObject, whose pk decides null.
+        return "related", field.to_representation, context_free
+    return "field", field.to_representation, context_free
+
+
+def _bools_are_themselves(field) -> bool:
+    return True in field.TRUE_VALUES and False not in field.TRUE_VALUES and False in field.FALSE_VALUES
+
+
+def _bool_out(field):
+    """BooleanField.to_representation, which answers a bool as itself (see _bools_are_themselves)."""
+    own = field.to_representation
+
+    def out(value):
+        return value if value.__class__ is bool else own(value)
+
+    return out
+
+
+def _choice_out(field):
+    """ChoiceField.to_representation, which looks a non-empty plain string up as itself."""
+    own = field.to_representation
+
+    def out(value):
+        if value.__class__ is str and value:
+            return field.choice_strings_to_values.get(value, value)
+        return own(value)
+
+    return out
+
+
+_UNSET = object()
+
+
+def _datetime_zone(field):
+    """The zone FIELD's own to_representation turns an aware date-time into before writing it in
+    ISO 8601, or None where it does anything else (another format, naive output, a subclass's own
+    enforce_timezone): then the field's own answers."""
+    output_format = getattr(field, "format", api_settings.DATETIME_FORMAT)
+    if not isinstance(output_format, str) or output_format.lower() != ISO_8601:
+        return None
+    if type(field).enforce_timezone not in (
+        serializers.DateTimeField.enforce_timezone,
+        # Its own steps are for naive values only; an aware one is DRF's.
+        ClinicDateTimeField.enforce_timezone,
+    ):
+        return None
+    return field.timezone if hasattr(field, "timezone") else field.default_timezone()
+
+
+def _datetime_out(field, value, memo: dict):
+    """DateTimeField.to_representation of an aware date-time (every one a database row holds), with
+    the zone looked up once per serializer instead of per value (it is a context-local read)."""
+    if value.__class__ is datetime and value.utcoffset() is not None:
+        zone = memo.get(field, _UNSET)
+        if zone is _UNSET:
+            zone = memo[field] = _datetime_zone(field)
+        if zone is not None:
+            try:
+                text = value.astimezone(zone).isoformat()
+            except OverflowError:
+                return field.to_representation(value)  # its own error
+            return text[:-6] + "Z" if text.endswith("+00:00") else text
+    return field.to_representation(value)
 
 
 def _plain_plan(serializer, *, top: bool = True) -> tuple[list, bool]:
     """The steps (name, getter, kind, what) of SERIALIZER's answer, and whether they hold for every
     instance of its class."""
     plan, free = [], True
+    model = getattr(getattr(serializer, "Meta", None), "model", None)
     for field in serializer._readable_fields:
         kind, what, field_free = _plain_converter(field, top=top)
-        plan.append((field.field_name, _plain_getter(field), kind, what))
+        plan.append((field.field_name, _plain_getter(field, model), kind, what))
         free = free and field_free
     return plan, free
 
@@ -130,6 +227,10 @@ def _plain_plan(serializer, *, top: bool = True) -> tuple[list, bool]:
 def _plain_one(kind, what, value, memo: dict):
     if kind == "field":
         return what(value)
+    if kind == "datetime":
+        return _datetime_out(what, value, memo)
+    if kind == "related":
+        return None if isinstance(value, PKOnlyObject) and value.pk is None else what(value)
     if kind == "many":
         rows = value.all() if isinstance(value, dj_models.manager.BaseManager) else value
         return [_plain_one(*what, row, memo) for row in rows]
@@ -152,11 +253,14 @@ def _plain_apply(plan, instance, memo: dict, owner=None) -> dict:
             value = get(instance)
         except SkipField:
             continue
-        check = value.pk if isinstance(value, PKOnlyObject) else value
-        if check is None:
+        if value is None:
             out[name] = None
         elif kind == "field":
             out[name] = what(value)
+        elif kind == "datetime":
+            out[name] = _datetime_out(what, value, memo)
+        elif kind == "related":
+            out[name] = None if isinstance(value, PKOnlyObject) and value.pk is None else what(value)
         elif kind == "method":
             out[name] = getattr(owner, what)(value)
         else:

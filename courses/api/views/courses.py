@@ -52,9 +52,11 @@ class CourseListView(ApiView):
             "status": filters.validated_data.get("status"),
             "patient_id": filters.validated_data.get("patient"),
         }
-        qs = selectors.courses_list(user=request.user, **chosen)
+        rows = selectors.courses_list_rows(user=request.user, **chosen)
         count = selectors.courses_list_count(user=request.user, **chosen)
-        page = selectors.therapists_as_prefetched(self.paginator.paginate_queryset(qs, request, view=self, count=count))
+        page = selectors.courses_from_rows(
+            self.paginator.paginate_queryset(rows, request, view=self, count=count), db=rows.db
+        )
         return self.get_paginated_response(CourseListSerializer(page, many=True).data)
 
     @extend_schema(request=CourseInputSerializer, responses=api_responses(CourseSerializer, 201), tags=["courses"])

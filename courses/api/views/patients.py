@@ -28,7 +28,9 @@ class PatientListView(ApiView):
     @extend_schema(responses=api_responses(PatientListSerializer(many=True), errors=LIST_ERRORS), tags=["patients"])
     def get(self, request):
         rows, count = selectors.patients_list_paged(user=request.user)
-        page = self.paginator.paginate_queryset(rows, request, view=self, count=count)
+        page = selectors.patients_from_rows(
+            self.paginator.paginate_queryset(rows, request, view=self, count=count), db=rows.db
+        )
         return self.get_paginated_response(PatientListSerializer(page, many=True).data)
 
     @extend_schema(
