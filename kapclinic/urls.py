@@ -1,12 +1,24 @@
 """URL map: the staff web UI, the REST API with its schema and docs, health, and the admin."""
 
 from django.contrib import admin
+from django.http import HttpResponseRedirect
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.decorators.http import require_safe
 
 from kapclinic.api_docs import DocsView, SchemaView
 from kapclinic.health import healthz, livez, readyz
 
+
+@require_safe
+def favicon(request):
+    """Browsers ask for /favicon.ico on pages that name no icon (a PDF, the JSON API): the same
+    mark. A temporary redirect, since the file's name carries its content's hash."""
+    return HttpResponseRedirect(static("img/favicon.svg"))
+
+
 urlpatterns = [
+    path("favicon.ico", favicon, name="favicon"),
     path("healthz", healthz, name="healthz"),
     path("livez", livez, name="livez"),
     path("readyz", readyz, name="readyz"),

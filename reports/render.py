@@ -4,6 +4,8 @@ progress report as PDF. The practice report is built once (reports/report.py) an
 from collections.abc import Callable
 from datetime import datetime
 
+from django.utils import timezone
+
 from reports.aggregate import count_hidden
 from reports.cohort import ReportFilters
 from reports.models import Audience, ExportKind, ReportExport
@@ -38,7 +40,7 @@ def render_export(
     """`kept(filters)` gives the page's kept count of those filters when it is current (see
     reports.services.report_if_current): a file for inside the clinic reads the same figures the
     page shows instead of counting them again (at 10,000 courses, half the PDF's time)."""
-    stamp = now.strftime("%Y%m%d-%H%M")
+    stamp = timezone.localtime(now).strftime("%Y%m%d-%H%M")  # the clinic's clock, as on every page
     if export.kind == ExportKind.PATIENT_PDF:
         from reports.pdf import render_patient_pdf
 

@@ -120,6 +120,8 @@ MATRIX: dict[str, dict[str, str]] = {
     # Liveness and readiness (docs/operations.md): no login, no patient data.
     "livez": rw(EVERYONE),
     "readyz": rw(EVERYONE),
+    # The mark browsers ask for on their own: a redirect to the static file.
+    "favicon": rw(EVERYONE),
     # The schema and Swagger UI are for signed-in staff (API_DOCS_PUBLIC=true opens them).
     "api-schema": rw(STAFF),
     "api-docs": rw(STAFF),

@@ -179,6 +179,8 @@ def test_a_practice_pdf_export(cohort, lead, django_capture_on_commit_callbacks)
     )
     status = api(lead).get(response.json()["links"]["self"]).json()
     assert status["status"] == "done", status["error"]
+    # Named by the clinic's clock (15:00 UTC is 11:00 in New York that day), as every page reads it.
+    assert status["filename"] == "kap-outcome-report-inside-20260310-1100.pdf"
     download = api(lead).get(status["links"]["download"])
     assert download["Content-Type"] == "application/pdf"
     assert download.content.startswith(b"%PDF-")
