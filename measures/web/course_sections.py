@@ -4,6 +4,9 @@ courses never imports measures; its caseload, today, lead dashboard, course and 
 `courses.hooks.page_context(page, …)`, which calls these. The keys are the templates'.
 """
 
+from collections import Counter
+
+from measures.models import AdministrationStatus
 from measures.selectors import (
     course_questionnaires,
     escalated_safety_alerts,
@@ -27,9 +30,15 @@ def lead_dashboard(*, user) -> dict:
 def course(*, user, course) -> dict:
     """The course timeline: its alerts (the banner's are audited as shown) and its questionnaires."""
     alerts, total = safety_alerts_shown(user=user, course=course)
+    questionnaires = course_questionnaires(course)
+    by_status = Counter(a.status for a in questionnaires)
     return {
         "course_safety_alerts": safety_alerts_of_course(course),
-        "questionnaires": course_questionnaires(course),
+        "questionnaires": questionnaires,
+        # The folded table's summary: how many of each status, in the statuses' own order.
+        "questionnaire_tally": [
+            (label.lower(), by_status[v]) for v, label in AdministrationStatus.choices if by_status[v]
+        ],
         "enterable_statuses": ENTERABLE,
         "movable_statuses": MOVABLE,
         "waivable_statuses": WAIVABLE,

@@ -9,6 +9,7 @@ from django.utils import timezone
 from courses.choices import CourseStatus
 from courses.models import AdverseEvent, Amendment, Course, Dose, DosingSession, Patient, VitalReading
 from courses.rules import SCREEN_ITEMS
+from measures.models import Administration
 from tests.support import NOW
 
 
@@ -291,3 +292,13 @@ def test_full_individual_course(client, clock, therapist, provider, lead, django
     assert "Lot number misread from vial." in timeline and "LOT-9" in timeline
     course.refresh_from_db()
     assert course.status == CourseStatus.DOSING
+
+    # Newest first: the dose (the last thing done) above the medical evaluation and the opening.
+    entries = timeline.split('<ol class="timeline">', 1)[1]
+    assert entries.index("Open the bedside record") < entries.index("Course opened")
+    # The questionnaire table is folded under a summary that counts it by status.
+    fold = timeline.split('<details class="q-fold">', 1)[1].split("</details>", 1)[0]
+    summary = fold.split("</summary>", 1)[0]
+    shown = Administration.objects.filter(course=course).count()
+    assert f"{shown} questionnaires: " in summary and "Show the table" in summary
+    assert 'class="table compact q-table"' in fold

@@ -74,7 +74,7 @@ def _stages(course):
 
 
 def timeline_entries(course, data) -> list[dict]:
-    """Every record of the course as one list in time order, each marked with its kind."""
+    """Every record of the course as one list, newest first, each marked with its kind."""
     amendments = data["amendments"]
     entries = [{"kind": "opened", "at": course.created_at, "obj": course}]
     for change in data["status_changes"]:
@@ -114,7 +114,10 @@ def timeline_entries(course, data) -> list[dict]:
         session.technique_words = [TECHNIQUE_WORDS.get(t, t) for t in session.techniques]
         session.others = [c for c in session.courses.all() if c.pk != course.pk]
         entries.append({"kind": "integration", "at": session.held_at, "obj": _amendments(session, amendments)})
+    # Newest first: the clinician opens the course for what happened last. Ties keep their
+    # recorded order, reversed with the rest (a stage change stands above the opening it follows).
     entries.sort(key=lambda e: _at(e["at"]))
+    entries.reverse()
     return entries
 
 
