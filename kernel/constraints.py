@@ -25,14 +25,17 @@ def _checks_held(model_class, checks: list[CheckConstraint], record: Model, usin
     connection = connections[using]
     if not connection.features.supports_comparing_boolean_expr:
         return None
-    # The same values Q.check binds (CheckConstraint.validate), as named annotations.
-    query = Query(None)
-    for name, value in record._get_field_expression_map(meta=model_class._meta).items():
-        query.add_annotation(value if hasattr(value, "resolve_expression") else Value(value), name, select=False)
-    for index, constraint in enumerate(checks):
-        query.add_annotation(Coalesce(Q(constraint.condition), True, output_field=BooleanField()), f"_held_{index}")
     context = transaction.atomic(using=using) if connection.in_atomic_block else nullcontext()
     try:
+        # The same values Q.check binds (CheckConstraint.validate), as named annotations. A
+        # condition that cannot be resolved against them (FieldError) is left to validate(),
+        # which lets it pass as Django does.
+        query = Query(None)
+        for name, value in record._get_field_expression_map(meta=model_class._meta).items():
+            query.add_annotation(value if hasattr(value, "resolve_expression") else Value(value), name, select=False)
+        for index, constraint in enumerate(checks):
+            held = Coalesce(Q(constraint.condition), True, output_field=BooleanField())
+            query.add_annotation(held, f"_held_{index}")
         with context:
             row = query.get_compiler(using=using).execute_sql(SINGLE)
     except (DatabaseError, FieldError):

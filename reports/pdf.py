@@ -59,7 +59,8 @@ def render_practice_pdf(
         "css": _print_css(),
         "prefix": "",
         "made_at": made_at,
-        "counted_earlier": made_at - report.generated_at >= timedelta(minutes=1),
+        # Said as minutes, not as a second clock time: one hour a year the clock reads the same twice.
+        "counted_minutes_earlier": int((made_at - report.generated_at) / timedelta(minutes=1)),
     }
     return _write_pdf(render_to_string("reports/pdf/practice.html", context))
 

@@ -420,15 +420,23 @@ def report_counted(filters: ReportFilters, *, now: datetime | None = None, wait:
         time.sleep(COUNT_POLL_SECONDS)
 
 
+# A file outlives the page that showed it. An export takes the page's count only when it is this
+# recent: were a version move lost (a process killed between a commit and its bump), the count
+# would otherwise pass for current, and print the record before that write, for up to
+# REPORT_COUNT_MAX_AGE_SECONDS. The lead who reads the page and then exports is well within it.
+EXPORT_REUSE_MAX_AGE = timedelta(minutes=2)
+
+
 def report_if_current(filters: ReportFilters, *, now: datetime | None = None) -> PracticeReport | None:
-    """The kept count of these filters when it is current (counted today at the record's present
-    version, within its age), else None. It never asks for a count: an export that finds none
-    counts for itself, in its own task, as before."""
+    """For an export: the kept count of these filters when it is current (counted today at the
+    record's present version) and at most EXPORT_REUSE_MAX_AGE old, else None. It never asks for
+    a count: an export that finds none counts for itself, in its own task, as before."""
     now = clock.now(now)
     if data_version.uncommitted_here():
         return None
     kept = _kept(_count_key(filters, timezone.localdate(now)))
-    return kept.report if kept.current_at(data_version.current(), now) else None
+    fresh = kept.counted_at is not None and kept.counted_at >= now - EXPORT_REUSE_MAX_AGE
+    return kept.report if fresh and kept.current_at(data_version.current(), now) else None
 
 
 def _count_ask(key: str, filters: ReportFilters, as_of, version: int, now: datetime) -> bool:

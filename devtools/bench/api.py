@@ -29,7 +29,6 @@ import dataclasses
 import http.client
 import json
 import os
-import secrets
 import socket
 import statistics
 import subprocess
@@ -110,13 +109,17 @@ def _free_port() -> int:
 @contextmanager
 def _gunicorn(env_overrides: dict[str, str]):
     """gunicorn as the README runs it, on a free port, with DEBUG off; yields its base URL."""
+    from django.conf import settings
+
     port = _free_port()
     var = Path(tempfile.mkdtemp(prefix="bench-api-"))
     env = {
         **os.environ,
         "DEBUG": "0",
         "TESTING": "0",
-        "SECRET_KEY": "bench-" + secrets.token_hex(32),
+        # This process's key: the outcome report's kept count (counted here first) is keyed on it,
+        # as on the code, so a server with another key would find none and answer 202.
+        "SECRET_KEY": settings.SECRET_KEY,
         "ALLOWED_HOSTS": "127.0.0.1",
         # Plain HTTP on loopback: behind the TLS proxy in production.
         "SECURE_SSL_REDIRECT": "false",

@@ -5,11 +5,20 @@ forms apply the small-cell rule (reports.aggregate.suppressed) for anything that
 """
 
 from django import template
+from django.utils import timezone
 
 from reports.aggregate import count_hidden, suppressed
 from reports.stats import MIN_N_FOR_MEAN_INTERVAL, Mean, Rate
 
 register = template.Library()
+
+
+@register.filter
+def clock(moment) -> str:
+    """A moment on the clinic's clock with its zone, e.g. "2026-11-01 01:05 EST". Django's "T"
+    prints nothing for the hour the clocks go back (an ambiguous local time); the zone's own name
+    for the moment, which knows which of the two hours it is, does."""
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M %Z") if moment else ""
 
 
 def _one(value: float) -> str:

@@ -191,3 +191,19 @@ def test_no_section_of_the_pdf_grows_with_the_serious_events(cohort, provider, t
     assert past_it.count("Hospitalisation or its prolongation") == SERIOUS_LISTED
     assert "not listed here" not in at_the_bound and "6 earlier serious adverse events not listed here" in past_it
     assert past_it.count("\f") == at_the_bound.count("\f")  # the same pages
+
+
+@pytest.mark.parametrize(
+    "moment, printed",
+    [
+        (dt.datetime(2026, 11, 1, 5, 55, tzinfo=dt.UTC), "2026-11-01 01:55 EDT"),
+        # The clocks go back at 06:00 UTC: the same local hour again, which Django's "T" left blank.
+        (dt.datetime(2026, 11, 1, 6, 5, tzinfo=dt.UTC), "2026-11-01 01:05 EST"),
+        (dt.datetime(2026, 3, 10, 15, 0, tzinfo=dt.UTC), "2026-03-10 11:00 EDT"),
+        (None, ""),
+    ],
+)
+def test_a_files_time_is_printed_with_the_zone_that_tells_the_two_hours_apart(moment, printed):
+    from reports.templatetags.report_format import clock
+
+    assert clock(moment) == printed
