@@ -19,3 +19,9 @@ class ReportsConfig(AppConfig):
 
         for connection in connections.all(initialized_only=True):
             data_version.watch(None, connection)
+        from reports.services import _code_version
+
+        # The digest of the code a count was made by, read now, from the files this process
+        # loaded: computed on first use, a process still running old code after a deploy had
+        # replaced the files would label its counts with the new code's digest.
+        _code_version()
