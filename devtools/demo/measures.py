@@ -38,7 +38,16 @@ def build_measures(c: Clinic) -> None:
         therapist = course.therapists.first()
         for administration in Administration.objects.filter(course=course).order_by("target_date", "instrument"):
             administration.refresh_from_db()  # a baseline PCL-5 can re-plan the rest
-            if administration.status not in (AdministrationStatus.SCHEDULED, AdministrationStatus.OPEN):
+            # The doses were given before this pass, and a dose closes its "before dosing"
+            # questionnaires (missed): the patient answered them that morning, entered here with
+            # that time, before the dose, as a paper form would be.
+            answered_before_its_dose = (
+                administration.timepoint == Timepoint.PRE_DOSE and administration.status == AdministrationStatus.MISSED
+            )
+            if (
+                administration.status not in (AdministrationStatus.SCHEDULED, AdministrationStatus.OPEN)
+                and not answered_before_its_dose
+            ):
                 continue
             when = answered_at(c, administration)
             if when > c.now - dt.timedelta(hours=1) or administration.open_from > today:

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from courses.audit import audit
-from courses.models import AuditAction
+from courses.models import AuditAction, Dose
 from kernel import clock
 from kernel.validation import fail
 from measures import scoring
@@ -121,6 +121,21 @@ def response_submit_self_report(*, token: str, answers: dict, now: datetime | No
     )
 
 
+def _before_its_dose(administration: Administration, answered_at: datetime) -> None:
+    """A questionnaire "before dosing" holds the patient's state before the dose: once the dose is
+    given, only answers given before it may be entered (a paper form filled in the waiting room),
+    dated; answers after it would be read as pre-dose scores (schedule_sync closes its link then)."""
+    if administration.timepoint != Timepoint.PRE_DOSE or administration.dose_id is None:
+        return
+    dosed_at = Dose.objects.filter(pk=administration.dose_id).values_list("dosed_at", flat=True).first()
+    if dosed_at is not None and answered_at > dosed_at:
+        fail(
+            "answered_at",
+            f"This questionnaire is for before the dose, given at {timezone.localtime(dosed_at):%Y-%m-%d %H:%M}: "
+            "enter the time the patient answered it, before the dose, or leave it missed.",
+        )
+
+
 @transaction.atomic
 def response_enter(
     *,
@@ -144,6 +159,7 @@ def response_enter(
         fail(NON_FIELD_ERRORS, f"This questionnaire was {administration.get_status_display().lower()}.")
     if answered_at and answered_at > now + timedelta(minutes=5):
         fail("answered_at", "The answers cannot be dated in the future.")
+    _before_its_dose(administration, answered_at or now)
     Administration.objects.filter(pk=administration.pk).update(status=AdministrationStatus.COMPLETED, completed_at=now)
     return _store_response(
         administration=administration,

@@ -78,12 +78,15 @@ def schedule_sync(*, course: Course, now: datetime | None = None) -> dict[str, i
     dates that hang on events, cancel what no longer applies. Safe to run any number of times."""
     now = clock.now(now)
     course = Course.objects.select_for_update().get(pk=course.pk)
-    counts = {"created": 0, "moved": 0, "cancelled": 0}
+    counts = {"created": 0, "moved": 0, "cancelled": 0, "closed": 0}
+    given = set()
     if course.is_voided:
         slots = []
         why = "course voided"
     else:
-        slots = plan(course_facts(course, timezone.localdate(now)), schedule_rules())
+        facts = course_facts(course, timezone.localdate(now))
+        given = {d.dose_id for d in facts.doses if d.given}
+        slots = plan(facts, schedule_rules())
         why = (
             ("follow-up stopped" if course.follow_up_stopped_at else "course discontinued")
             if course.status == CourseStatus.DISCONTINUED
@@ -97,9 +100,10 @@ def schedule_sync(*, course: Course, now: datetime | None = None) -> dict[str, i
     for key, slot in wanted.items():
         row = existing.get(key)
         if row is None:
-            if slot.missed_after < today:
+            if slot.missed_after < today or slot.dose_id in given:
                 # A window that closed before the event that creates it (a late entry, a
-                # settings change) was never on the schedule: it is not "missed", it never was due.
+                # settings change), or a "before dosing" one whose dose was already given, was
+                # never on the schedule: it is not "missed", it never was due.
                 continue
             try:
                 with transaction.atomic():
@@ -133,6 +137,19 @@ def schedule_sync(*, course: Course, now: datetime | None = None) -> dict[str, i
             row.target_date, row.open_from, row.due_by, row.missed_after = dates
             row.save(update_fields=["target_date", "open_from", "due_by", "missed_after"])
             counts["moved"] += 1
+    # A questionnaire "before dosing" closes when its dose is given: answers after that moment would
+    # be read as the patient's state before the dose. Still scheduled or open, it is missed then:
+    # its link stops at once, and a paper form answered before the dose is entered with its time
+    # (response_enter refuses a time after the dose).
+    closing = [
+        a.pk
+        for a in existing.values()
+        if a.timepoint == Timepoint.PRE_DOSE and a.dose_id in given and a.status in ACTIVE
+    ]
+    if closing:
+        counts["closed"] = Administration.objects.filter(pk__in=closing, status__in=ACTIVE).update(
+            status=AdministrationStatus.MISSED, missed_at=now
+        )
     stale = [a.pk for key, a in existing.items() if key not in wanted and a.status in ACTIVE]
     if stale:
         counts["cancelled"] = Administration.objects.filter(pk__in=stale, status__in=ACTIVE).update(

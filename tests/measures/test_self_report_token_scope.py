@@ -195,6 +195,7 @@ def test_a_value_signed_for_another_purpose_is_not_a_link(client, alice):
 # --- the token is no staff credential ---------------------------------------------------------
 
 PUBLIC = {
+    "favicon",  # a redirect to the static mark, for anyone
     "healthz",
     "livez",
     "readyz",

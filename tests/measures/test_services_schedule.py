@@ -51,7 +51,7 @@ def test_an_opened_course_gets_the_baseline_schedule(course):
 
 
 def test_sync_is_idempotent(course):
-    assert services.schedule_sync(course=course) == {"created": 0, "moved": 0, "cancelled": 0}
+    assert services.schedule_sync(course=course) == {"created": 0, "moved": 0, "cancelled": 0, "closed": 0}
     assert Administration.objects.filter(course=course).count() == 3
 
 
@@ -330,3 +330,46 @@ def test_a_window_already_closed_when_planned_is_not_created(booking_course, pro
     timepoints = set(Course.objects.get(pk=booking_course.pk).administrations.values_list("timepoint", flat=True))
     assert "end_of_course" not in timepoints  # days 1-14 after a dose 60 days ago: closed
     assert {"month_3", "month_6"} <= timepoints  # still ahead
+
+
+def test_a_before_dosing_questionnaire_closes_when_its_dose_is_given(booking_course, provider, therapist, clock):
+    # Pre-dose scores are read as the patient's state before the dose: answers after it must not
+    # pass for them. The one answered before stays; the other is missed at the dose, and later
+    # entry takes only a time before the dose (a paper form filled in the waiting room).
+    answer_baseline(booking_course, therapist)
+    starts = NOW + dt.timedelta(days=10)
+    dose = book_dose(booking_course, provider, therapist, starts, now=NOW)
+    gad7, phq9 = rows(booking_course, timepoint="pre_dose")
+    services.response_enter(administration=gad7, by=therapist, answers=ZERO["gad7"], answered_at=starts, now=starts)
+    dose = dose_given(dose, provider)
+    phq9.refresh_from_db()
+    assert (phq9.status, phq9.missed_at) == (AdministrationStatus.MISSED, dose.dosed_at)
+    gad7.refresh_from_db()
+    assert gad7.status == AdministrationStatus.COMPLETED
+    assert services.schedule_sync(course=booking_course, now=dose.dosed_at)["closed"] == 0  # once
+
+    later = dose.dosed_at + dt.timedelta(hours=2)
+    for answered_at in (None, dose.dosed_at + dt.timedelta(minutes=1)):
+        with pytest.raises(ValidationError) as refused:
+            services.response_enter(
+                administration=phq9, by=therapist, answers=ZERO["phq9"], answered_at=answered_at, now=later
+            )
+        assert "for before the dose" in refused.value.message_dict["answered_at"][0]
+    phq9.refresh_from_db()
+    assert phq9.status == AdministrationStatus.MISSED and not hasattr(phq9, "response")
+    before = dose.dosed_at - dt.timedelta(minutes=20)
+    services.response_enter(administration=phq9, by=therapist, answers=ZERO["phq9"], answered_at=before, now=later)
+    phq9.refresh_from_db()
+    assert phq9.status == AdministrationStatus.COMPLETED and phq9.response.answered_at == before
+
+
+def test_a_dose_given_before_its_pre_dose_slot_was_planned_gets_none(booking_course, provider, therapist, lead, clock):
+    # Three days after baseline: within the 7 days the baseline covers, so no pre-dose slot. The
+    # interval is shortened after the dose was given: the plan now has a slot for it, which was
+    # never due (it would open already closed), so none is made.
+    answer_baseline(booking_course, therapist)
+    dose = dose_given(book_dose(booking_course, provider, therapist, NOW + dt.timedelta(days=3), now=NOW), provider)
+    assert rows(booking_course, timepoint="pre_dose") == []
+    services.measure_settings_update(by=lead, changes={"pre_dose_min_interval_days": 1}, now=dose.dosed_at)
+    services.schedule_sync(course=booking_course, now=dose.dosed_at)
+    assert rows(booking_course, timepoint="pre_dose") == []
