@@ -52,8 +52,8 @@ def _write_pdf(html: str) -> bytes:
 def render_practice_pdf(
     report: PracticeReport, audience: str = Audience.OUTSIDE, *, made_at: datetime | None = None
 ) -> bytes:
-    """`made_at`: when the file is made, printed beside the count's own time when it is later (a
-    file made from the count the report page keeps says when its figures were counted)."""
+    """`made_at`: when the file is made (default: when its figures were counted). A file made
+    from the count the report page keeps says how many minutes before the file it was counted."""
     made_at = report.generated_at if made_at is None else made_at
     context = report_context(report, export=True, audience=audience) | {
         "css": _print_css(),

@@ -37,8 +37,8 @@ def render_export(
     now: datetime,
     kept: Callable[[ReportFilters], PracticeReport | None] | None = None,
 ) -> tuple[str, str, bytes]:
-    """`kept(filters)` gives the page's kept count of those filters when it is current (see
-    reports.services.report_if_current): a file for inside the clinic reads the same figures the
+    """`kept(filters)` gives the page's kept count of those filters when it is current and recent
+    (reports.services.report_if_current): a file for inside the clinic then reads the figures the
     page shows instead of counting them again (at 10,000 courses, half the PDF's time)."""
     stamp = timezone.localtime(now).strftime("%Y%m%d-%H%M")  # the clinic's clock, as on every page
     if export.kind == ExportKind.PATIENT_PDF:
