@@ -59,3 +59,23 @@ def timed(fn, *, rounds: int = 3) -> float:
         fn()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+def count_as_a_worker(*, afresh: bool = False):
+    """The whole practice's outcome report counted and kept for the page and the API, here, as a
+    worker would count it (the task runs in this process: the benchmarks' servers have no
+    worker); `afresh` drops the kept counts first, so the count is made now. Returns what
+    reports.services.report_counted answers."""
+    from reports import services
+    from reports.cohort import ReportFilters
+    from reports.models import ReportCount
+    from reports.tasks import count_report
+
+    if afresh:
+        ReportCount.objects.all().delete()
+    app = count_report.app  # the project's Celery app (devtools does not import kapclinic)
+    eager, app.conf.task_always_eager = app.conf.task_always_eager, True
+    try:
+        return services.report_counted(ReportFilters(), wait=600)
+    finally:
+        app.conf.task_always_eager = eager

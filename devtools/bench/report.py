@@ -21,7 +21,7 @@ same sort memory (reports.outcomes_sql.WORK_MEM) and are timed interleaved.
 from django.db import connection, transaction
 from django.utils import timezone
 
-from devtools.bench import Figure, interleaved, timed
+from devtools.bench import Figure, count_as_a_worker, interleaved, timed
 from reports.outcomes_sql import WORK_MEM
 
 GOAL_RATIO = 2.0
@@ -135,16 +135,8 @@ def _answer_from_count(*, rounds: int) -> tuple[float, bool]:
     The count is made here, as a worker would make it (the task runs in this process)."""
     from reports import services
     from reports.cohort import ReportFilters
-    from reports.tasks import count_report
 
-    app = count_report.app  # the project's Celery app (devtools does not import kapclinic)
-
-    eager = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    try:
-        first = services.report_counted(ReportFilters(), wait=600)
-    finally:
-        app.conf.task_always_eager = eager
+    first = count_as_a_worker()
     seconds = timed(lambda: services.report_counted(ReportFilters(), wait=0), rounds=rounds)
     return seconds, first.current and services.report_counted(ReportFilters(), wait=0).current
 
