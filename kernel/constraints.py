@@ -50,8 +50,8 @@ def constraint_errors(record: Model) -> list[tuple[object, ValidationError]]:
     broken = []
     for model_class, constraints in record.get_constraints():
         checks = [c for c in constraints if isinstance(c, CheckConstraint)]
-        held = _checks_held(model_class, checks, record, using) if checks else []
-        passed = {id(c) for c, ok in zip(checks, held or (), strict=False) if ok} if held is not None else set()
+        held = _checks_held(model_class, checks, record, using) if checks else None
+        passed = {id(c) for c, ok in zip(checks, held, strict=True) if ok} if held else set()
         for constraint in constraints:
             if id(constraint) in passed:
                 continue

@@ -328,9 +328,12 @@ class _Kept:
     report: PracticeReport | None  # None: nothing kept, or unreadable by this code
     counted_at: datetime | None = None
 
-    def current_at(self, version: int, now: datetime) -> bool:
-        """Counted at this version, and not so long ago that a lost version move could hide in it."""
+    def current_at(self, version: int, now: datetime, *, within: timedelta | None = None) -> bool:
+        """Counted at this version, and not so long ago that a lost version move could hide in it
+        (REPORT_COUNT_MAX_AGE_SECONDS, or `within` when that is shorter)."""
         max_age = timedelta(seconds=settings.REPORT_COUNT_MAX_AGE_SECONDS)
+        if within is not None:
+            max_age = min(max_age, within)
         return self.report is not None and self.version == version and self.counted_at > now - max_age
 
 
@@ -435,8 +438,7 @@ def report_if_current(filters: ReportFilters, *, now: datetime | None = None) ->
     if data_version.uncommitted_here():
         return None
     kept = _kept(_count_key(filters, timezone.localdate(now)))
-    fresh = kept.counted_at is not None and kept.counted_at >= now - EXPORT_REUSE_MAX_AGE
-    return kept.report if fresh and kept.current_at(data_version.current(), now) else None
+    return kept.report if kept.current_at(data_version.current(), now, within=EXPORT_REUSE_MAX_AGE) else None
 
 
 def _count_ask(key: str, filters: ReportFilters, as_of, version: int, now: datetime) -> bool:
