@@ -311,7 +311,7 @@ def test_an_inside_pdf_reads_the_pages_count_while_it_is_current_and_counts_afre
     made = timezone.localtime()
     # The file says when it was made and that its figures are the page's count, unchanged.
     text = export_text()
-    assert f"Generated {made:%Y-%m-%d %H:%M %Z}, from figures counted 1 min earlier" in text
+    assert f"Generated {made:%Y-%m-%d %H:%M %Z} from a count 1 min older" in text
     assert services.report_if_current(ReportFilters()) is counted.report  # an export moves no version
 
     # A file outlives the page: a count older than EXPORT_REUSE_MAX_AGE is counted again, even
@@ -321,13 +321,13 @@ def test_an_inside_pdf_reads_the_pages_count_while_it_is_current_and_counts_afre
     assert services.report_if_current(ReportFilters()) is None
     made = timezone.localtime()
     text = export_text()
-    assert f"Generated {made:%Y-%m-%d %H:%M %Z}" in text and "figures counted" not in text
+    assert f"Generated {made:%Y-%m-%d %H:%M %Z}" in text and "from a count" not in text
 
     # A dose, a score, any write the report reads: the next file counts for itself, as of now.
     build_course(COHORT[2], n=2, **practice)
     assert services.report_if_current(ReportFilters()) is None
     text = export_text()
-    assert f"Generated {made:%Y-%m-%d %H:%M}" in text and "figures counted" not in text
+    assert f"Generated {made:%Y-%m-%d %H:%M}" in text and "from a count" not in text
     assert "3 selected" in text
 
     # A file asked before the small-cell threshold changed keeps the threshold it was asked with:
@@ -344,4 +344,4 @@ def test_an_inside_pdf_reads_the_pages_count_while_it_is_current_and_counts_afre
     )
     assert services.export_run(export_id=asked.pk) == "done"
     asked.refresh_from_db()
-    assert "figures counted" not in pdf_text(bytes(asked.content), tmp_path)
+    assert "from a count" not in pdf_text(bytes(asked.content), tmp_path)
